@@ -1,0 +1,25 @@
+/** `runs/up/endpoints.json`, written by `authlab up` (DESIGN.md §3 "CLI"). */
+export interface EndpointsFile {
+  idp: { url: string };
+  admin: { token: string };
+  postgres: { url: string };
+  services: { name: string; pair: number; url: string; saTokenPath: string; database: string }[];
+}
+
+/** Service names of pair i (1-based): `p<i>-a`, `p<i>-b`. */
+export function pairServices(pair: number): [string, string] {
+  return [`p${pair}-a`, `p${pair}-b`];
+}
+
+/** Path of the settings stream on the IdP (SSE). */
+export const SETTINGS_STREAM_PATH = '/v1/settings/stream';
+
+/**
+ * Line a component's `main.ts` prints on stdout once it listens, so a supervisor learns its URL
+ * without racing for ports: `{"event":"listening","service":"idp","url":"http://127.0.0.1:41234"}`.
+ */
+export interface ListeningLine {
+  event: 'listening';
+  service: string;
+  url: string;
+}

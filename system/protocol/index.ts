@@ -1,0 +1,7 @@
+export * from './modes.js';
+export * from './roles.js';
+export * from './claims.js';
+export * from './settings.js';
+export * from './errors.js';
+export * from './metrics.js';
+export * from './endpoints.js';
