@@ -1,0 +1,35 @@
+import type { EndpointsFile } from '../../system/protocol/endpoints.js';
+import type { RunMode } from '../../system/protocol/modes.js';
+
+/** Options every platform understands. */
+export interface ProvisionOptions {
+  /** Number of isolated service pairs (default 4). */
+  pairs: number;
+  /** Lifetime of access tokens minted by the IdP, seconds. */
+  tokenTtlSeconds?: number;
+  /** Where the platform may keep its files (tokens, data directories); removed on close. */
+  workDir?: string;
+  /** Progress / log sink for human-readable lines. */
+  log?: (line: string) => void;
+}
+
+/**
+ * A provisioned auth system: IdP, identity issuer, PostgreSQL and 2 × pairs sidecars, healthy.
+ * Built by `runner/platforms/<name>`; consumed by the study runner and the CLI.
+ */
+export interface Platform {
+  readonly name: 'local' | 'kind';
+  readonly endpoints: EndpointsFile;
+  /**
+   * Puts pair `pair` into `mode` (DESIGN.md §3 "Modes") through the IdP admin API and resolves once
+   * both sidecars of the pair report they applied the new settings.
+   */
+  setPairMode(pair: number, mode: RunMode): Promise<void>;
+  /**
+   * The URL a load generator posts `{"query", "params"}` to for (pair, mode):
+   * `direct` → `p<i>-b`'s `/query`; otherwise `p<i>-a`'s `/call/p<i>-b/query`.
+   */
+  targetUrl(pair: number, mode: RunMode): string;
+  /** Stops every process and removes every temporary file; idempotent. */
+  close(): Promise<void>;
+}
