@@ -1,0 +1,108 @@
+import autocannon from 'autocannon';
+import type { Client } from 'autocannon';
+import { RunRecorder } from './histogram.js';
+import { cycleLength, mixCycle } from './mix.js';
+import type { Engine, EngineResult, EngineRunOptions } from './types.js';
+
+/** Per-request time-out, seconds: a response slower than this is counted as error `timeout`. */
+const TIMEOUT_S = 10;
+
+interface ClientState {
+  serverTiming: string | null;
+}
+
+/**
+ * autocannon, in-process, closed loop at fixed connections (with its per-connection rate limit when
+ * `rateRps` is set). autocannon's own histogram is in whole ms and its coordinated-omission
+ * correction invents samples under a rate, so it is switched off and every response time is
+ * recorded here, in µs, from the client's hrtime measurement.
+ */
+export function buildAutocannonEngine(): Engine {
+  return {
+    name: 'autocannon',
+    model: 'closed',
+    unavailable: async () => null,
+    run: (options) => runAutocannon(options),
+  };
+}
+
+function headerValue(raw: unknown, name: string): string | null {
+  if (!Array.isArray(raw)) return null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i];
+    if (typeof key === 'string' && key.length === name.length && key.toLowerCase() === name) return String(raw[i + 1]);
+  }
+  return null;
+}
+
+async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
+  const counted = o.requestCount !== undefined;
+  const warmupS = counted ? 0 : o.warmupS;
+  const recorder = new RunRecorder(warmupS * 1000, counted ? Number.POSITIVE_INFINITY : (warmupS + o.durationS) * 1000);
+  const length = cycleLength(o.requests);
+  let clientSeed = 1;
+  const t0 = performance.now();
+  const states = new WeakMap<Client, ClientState>();
+
+  const setupClient = (client: Client): void => {
+    const state: ClientState = { serverTiming: null };
+    states.set(client, state);
+    // Each connection cycles through its own shuffle of the mix.
+    const bodies = mixCycle(o.requests, length, clientSeed++);
+    let next = 0;
+    const first = bodies[0] as string;
+    client.setBody(first);
+    // autocannon's typings omit the client's parser events; they are part of its documented Client.
+    const events = client as unknown as NodeJS.EventEmitter;
+    events.on('headers', (info: { headers?: unknown }) => {
+      state.serverTiming = headerValue(info.headers, 'server-timing');
+    });
+    events.on('response', (status: number, _bytes: number, durationMs: number) => {
+      const nowMs = performance.now() - t0;
+      recorder.record(nowMs - durationMs, durationMs * 1000, status, state.serverTiming);
+      state.serverTiming = null;
+      next = (next + 1) % bodies.length;
+      client.setBody(bodies[next] as string);
+    });
+    events.on('timeout', () => recorder.record(performance.now() - t0 - TIMEOUT_S * 1000, TIMEOUT_S * 1e6, 'timeout'));
+    events.on('connError', () => recorder.record(performance.now() - t0, 0, 'connection'));
+  };
+
+  const instance = (autocannon as unknown as (opts: autocannon.Options) => Promise<autocannon.Result> & { stop(): void })({
+    url: o.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: o.requests[0]?.body ?? '{}',
+    connections: o.connections,
+    pipelining: 1,
+    timeout: TIMEOUT_S,
+    ...(counted ? { amount: o.requestCount } : { duration: warmupS + o.durationS }),
+    ...(o.rateRps ? { overallRate: o.rateRps } : {}),
+    // Its CO "correction" with a rate invents samples; we record raw response times ourselves.
+    ignoreCoordinatedOmission: true,
+    setupClient,
+  });
+  const onAbort = (): void => instance.stop();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await instance;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  if (o.signal?.aborted) throw o.signal.reason ?? new Error('run aborted');
+
+  const measuredS = recorder.measuredS(counted ? null : o.durationS);
+  return {
+    model: 'closed',
+    latency: recorder.latency,
+    ok: recorder.ok,
+    errors: recorder.errors,
+    serverTiming: recorder.serverTiming,
+    timeline: recorder.timeline(measuredS),
+    throughputRps: recorder.ok / measuredS,
+    measuredS,
+    droppedIterations: 0,
+    valid: true,
+    invalidReason: null,
+  };
+}

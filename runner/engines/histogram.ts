@@ -1,0 +1,119 @@
+import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import type { TimelinePoint } from '../../reports/schema.js';
+
+/** Highest latency a run tracks, µs (10 minutes); higher values are clamped, never dropped. */
+const HIGHEST_US = 600_000_000;
+
+/** A microsecond histogram: 1 µs resolution, 3 significant digits. */
+export function newHistogramUs(): Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 3, autoResize: true });
+}
+
+/**
+ * Parses a `Server-Timing` header (`verify;dur=0.012, db;dur=0.4`) into [stage, µs] pairs.
+ * Hand-rolled because it runs once per response on the load generator's event loop.
+ */
+export function parseServerTiming(header: string): [string, number][] {
+  const out: [string, number][] = [];
+  for (const part of header.split(',')) {
+    const semi = part.indexOf(';');
+    if (semi < 0) continue;
+    const name = part.slice(0, semi).trim();
+    const at = part.indexOf('dur=', semi);
+    if (at < 0 || name === '') continue;
+    const ms = Number.parseFloat(part.slice(at + 4));
+    if (Number.isFinite(ms) && ms >= 0) out.push([name, Math.round(ms * 1000)]);
+  }
+  return out;
+}
+
+/**
+ * Folds per-request samples of one run into histograms, whatever engine produced them. Samples are
+ * placed by their start time: a request issued during the warm-up is discarded even if it ends after.
+ */
+export class RunRecorder {
+  readonly latency = newHistogramUs();
+  readonly serverTiming: Record<string, Histogram> = {};
+  ok = 0;
+  readonly errors: Record<string, number> = {};
+  private readonly buckets: { count: number; hist: Histogram }[] = [];
+  private lastEndMs = 0;
+
+  /**
+   * @param warmupMs samples starting before this offset (ms from run start) are discarded
+   * @param endMs samples starting at or after this offset are discarded (Infinity: none)
+   */
+  constructor(private readonly warmupMs: number, private readonly endMs = Number.POSITIVE_INFINITY) {}
+
+  /** Whether a request starting at `startMs` (ms from run start) is measured. */
+  measures(startMs: number): boolean {
+    return startMs >= this.warmupMs && startMs < this.endMs;
+  }
+
+  /**
+   * Records one response. `startMs` is from run start; `latencyUs` its response time; `status` the
+   * HTTP status or a transport failure code; `serverTiming` the raw header, if any.
+   */
+  record(startMs: number, latencyUs: number, status: number | string, serverTiming?: string | null): void {
+    if (!this.measures(startMs)) return;
+    const success = typeof status === 'number' && status >= 200 && status < 300;
+    if (!success) {
+      const key = String(status);
+      this.errors[key] = (this.errors[key] ?? 0) + 1;
+      return;
+    }
+    const us = Math.max(1, Math.round(latencyUs));
+    this.ok++;
+    this.latency.recordValue(us);
+    const offsetMs = startMs - this.warmupMs;
+    this.lastEndMs = Math.max(this.lastEndMs, offsetMs + us / 1000);
+    const index = Math.floor(offsetMs / 1000);
+    let bucket = this.buckets[index];
+    if (!bucket) {
+      bucket = { count: 0, hist: newHistogramUs() };
+      this.buckets[index] = bucket;
+    }
+    bucket.count++;
+    bucket.hist.recordValue(us);
+    if (serverTiming) {
+      for (const [stage, stageUs] of parseServerTiming(serverTiming)) this.recordStage(stage, stageUs);
+    }
+  }
+
+  /** Records one Server-Timing stage duration of a measured 2xx response, µs. */
+  recordStage(stage: string, us: number): void {
+    let h = this.serverTiming[stage];
+    if (!h) {
+      h = newHistogramUs();
+      this.serverTiming[stage] = h;
+    }
+    h.recordValue(Math.max(1, Math.round(us)));
+  }
+
+  /**
+   * 1-second points over the measured part; empty seconds appear with zero throughput, and a last
+   * partial second is scaled by its width so its rps is comparable.
+   */
+  timeline(measuredS: number): TimelinePoint[] {
+    const points: TimelinePoint[] = [];
+    for (let i = 0; i < this.buckets.length; i++) {
+      const b = this.buckets[i];
+      const widthS = Math.min(1, Math.max(measuredS - i, 0.001));
+      points.push({
+        tMs: i * 1000,
+        rps: b ? Math.round(b.count / widthS) : 0,
+        p50Us: b ? b.hist.getValueAtPercentile(50) : 0,
+        p99Us: b ? b.hist.getValueAtPercentile(99) : 0,
+      });
+      b?.hist.destroy();
+    }
+    return points;
+  }
+
+  /** Seconds measured: the planned window, or up to the last response for count-based runs. */
+  measuredS(plannedS: number | null): number {
+    if (plannedS !== null && Number.isFinite(plannedS)) return plannedS;
+    return Math.max(this.lastEndMs / 1000, 0.001);
+  }
+}

@@ -1,0 +1,18 @@
+import type { LoadScenario } from './scenario.js';
+import { HEAVY_N_DEFAULT } from '../system/protocol/roles.js';
+
+/** Aggregate over a million generated rows: tens of ms in PostgreSQL, so auth is a small share. */
+const heavy: LoadScenario = {
+  kind: 'load',
+  name: 'heavy',
+  description: 'COUNT/AVG over generate_series(1, 1,000,000): tens of ms of database work per request.',
+  defaultIn: { quick: true, full: true },
+  engines: ['autocannon', 'k6'],
+  mix: [{ query: 'heavy', params: { n: HEAVY_N_DEFAULT }, weight: 1 }],
+  // One request at a time per pair: four pairs already keep both cores busy with this query.
+  quick: { connections: 1, rateRps: 10, durationS: 2, warmupS: 0.5, trials: 3 },
+  full: { connections: 1, rateRps: 10, durationS: 10, warmupS: 2, trials: 8 },
+  k6Script: 'heavy.ts',
+};
+
+export default heavy;

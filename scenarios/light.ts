@@ -1,0 +1,18 @@
+import type { LoadScenario } from './scenario.js';
+
+/** Point reads by primary key: the request where auth's fixed cost is the largest share. */
+const light: LoadScenario = {
+  kind: 'load',
+  name: 'light',
+  description: 'Point read by primary key (microseconds of database work): auth cost is most visible here.',
+  defaultIn: { quick: true, full: true },
+  engines: ['autocannon', 'k6'],
+  // Several keys so the read is not one hot row; equal weights.
+  mix: [1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ query: 'light' as const, params: { id }, weight: 1 })),
+  // A rate limit well under saturation of 2 cores: latency should measure work, not queueing.
+  quick: { connections: 1, rateRps: 300, durationS: 3, warmupS: 1, trials: 3 },
+  full: { connections: 1, rateRps: 300, durationS: 15, warmupS: 3, trials: 8 },
+  k6Script: 'light.ts',
+};
+
+export default light;

@@ -1,0 +1,20 @@
+import type { LoadScenario } from './scenario.js';
+import { HEAVY_N_DEFAULT } from '../system/protocol/roles.js';
+
+/** 90 % point reads, 10 % heavy aggregates: light requests queue behind heavy ones. */
+const mixed: LoadScenario = {
+  kind: 'load',
+  name: 'mixed',
+  description: '90% light point reads, 10% heavy aggregates (n = 1,000,000) on the same connections.',
+  defaultIn: { quick: false, full: true },
+  engines: ['autocannon', 'k6'],
+  mix: [
+    { query: 'light', params: { id: 1 }, weight: 90 },
+    { query: 'heavy', params: { n: HEAVY_N_DEFAULT }, weight: 10 },
+  ],
+  quick: { connections: 2, rateRps: 60, durationS: 3, warmupS: 1, trials: 3 },
+  full: { connections: 2, rateRps: 60, durationS: 15, warmupS: 3, trials: 8 },
+  k6Script: 'mixed.ts',
+};
+
+export default mixed;

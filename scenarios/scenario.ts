@@ -1,0 +1,104 @@
+import type { QueryName } from '../system/protocol/roles.js';
+import type { RunMode } from '../system/protocol/modes.js';
+import type { TokenStormRecord } from '../reports/schema.js';
+
+/** Load generators a scenario can name. */
+export type EngineName = 'autocannon' | 'k6';
+
+/** One kind of request in a scenario's mix; `weight` is relative (90 and 10 make a 90/10 mix). */
+export interface RequestSpec {
+  query: QueryName;
+  params: Record<string, unknown>;
+  weight: number;
+}
+
+/**
+ * How hard and how long one run of a scenario drives one target. The engine decides the model:
+ * autocannon is a closed loop (with `rateRps` as its rate limit), k6 an open loop at `rateRps`.
+ */
+export interface LoadProfile {
+  /** Connections (closed loop) or pre-allocated virtual users (open loop). */
+  connections: number;
+  /** Requests/s per target: arrival rate (open) or rate limit (closed); null = unlimited (closed only). */
+  rateRps: number | null;
+  /** Measured part of a run, seconds (after the warm-up). */
+  durationS: number;
+  /** Warm-up discarded before measuring, seconds. */
+  warmupS: number;
+  /** Trials when `--trials` is not given. */
+  trials: number;
+}
+
+interface ScenarioBase {
+  name: string;
+  /** One sentence a report reader understands. */
+  description: string;
+  /** Whether the scenario runs when no `--scenarios` is given, with and without `--quick`. */
+  defaultIn: { quick: boolean; full: boolean };
+}
+
+/** A scenario driven by a load engine against every (pair, mode) of the trial plan. */
+export interface LoadScenario extends ScenarioBase {
+  kind: 'load';
+  engines: readonly EngineName[];
+  mix: readonly RequestSpec[];
+  quick: LoadProfile;
+  full: LoadProfile;
+  /** k6 script, relative to `scenarios/k6/`. */
+  k6Script: string;
+  /** Modes the scenario compares (default: all four). */
+  modes?: readonly RunMode[];
+}
+
+/** Context handed to a scenario that runs its own hook instead of an engine. */
+export interface StormContext {
+  quick: boolean;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** A scenario that drives the system itself (token storms): no engine, no pairs. */
+export interface StormScenario extends ScenarioBase {
+  kind: 'storm';
+  run(ctx: StormContext): Promise<TokenStormRecord[]>;
+}
+
+/** Sizes of one replication block (one query). */
+export interface ReplicationQuery {
+  /** Which published query this stands for: `light` = single-row INSERT, `heavy` = the 1M-row CTE. */
+  label: 'light' | 'heavy';
+  request: RequestSpec;
+  /** Requests per repetition (fixed count, closed loop). */
+  requests: number;
+}
+
+/** Sizes of a replication study. */
+export interface ReplicationProfile {
+  /** Concurrent closed-loop workers (connections). */
+  workers: number;
+  repetitions: number;
+  queries: readonly ReplicationQuery[];
+  /** Requests sent and discarded before each query block (connection set-up, JIT, caches). */
+  warmupRequests: number;
+}
+
+/**
+ * Reproduces a published mean-only design (closed loop, fixed counts, auth on vs off, repeated) so
+ * authlab's method can be set beside it.
+ */
+export interface ReplicationScenario extends ScenarioBase {
+  kind: 'replication';
+  quick: ReplicationProfile;
+  full: ReplicationProfile;
+  /** Mode standing for "auth on" and "auth off" in the published study. */
+  authOn: RunMode;
+  authOff: RunMode;
+}
+
+/** Everything a file under `scenarios/` may export as its default. */
+export type Scenario = LoadScenario | StormScenario | ReplicationScenario;
+
+/** Serialises a request to the sidecar's `/query` body. */
+export function requestBody(spec: RequestSpec): string {
+  return JSON.stringify({ query: spec.query, params: spec.params });
+}

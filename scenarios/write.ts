@@ -1,0 +1,16 @@
+import type { LoadScenario } from './scenario.js';
+
+/** Single-row INSERTs into the log table: needs the `write` role, and a WAL flush per request. */
+const write: LoadScenario = {
+  kind: 'load',
+  name: 'write',
+  description: 'Single-row INSERT into a log table (write role; one commit per request).',
+  defaultIn: { quick: false, full: true },
+  engines: ['autocannon', 'k6'],
+  mix: [{ query: 'write', params: { note: 'authlab' }, weight: 1 }],
+  quick: { connections: 1, rateRps: 200, durationS: 3, warmupS: 1, trials: 3 },
+  full: { connections: 1, rateRps: 200, durationS: 10, warmupS: 2, trials: 8 },
+  k6Script: 'write.ts',
+};
+
+export default write;
