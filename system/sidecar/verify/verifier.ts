@@ -1,0 +1,125 @@
+import type { ErrorCode } from '../../protocol/errors.js';
+import type { VerifyResult } from '../../protocol/metrics.js';
+import type { KeyStore, SignatureVerifier } from './jwks.js';
+import type { RevocationList } from './revocations.js';
+import { ROLE_BITS, type VerifyCache, type VerifiedToken } from './verify-cache.js';
+
+/** Why a token was refused: metric label, stable error code and an actionable message. */
+export interface VerifyFailure {
+  ok: false;
+  result: Exclude<VerifyResult, 'ok' | 'observe_denied' | 'skipped' | 'forbidden'>;
+  code: ErrorCode;
+  message: string;
+}
+
+export type VerifyOutcome = VerifiedToken | VerifyFailure;
+
+function failure(result: VerifyFailure['result'], code: ErrorCode, message: string): VerifyFailure {
+  return Object.freeze({ ok: false as const, result, code, message });
+}
+
+// Allocated once: a hostile flood of bad tokens should not allocate per request either.
+export const FAILURES = {
+  missing: failure('missing', 'ERR_TOKEN_MISSING', 'No bearer token: send "Authorization: Bearer <access token from the IdP>".'),
+  malformed: failure('malformed', 'ERR_TOKEN_MALFORMED', 'The bearer token is not a well-formed JWS JWT with the required claims; fetch a new one from the IdP.'),
+  badAlg: failure('bad_alg', 'ERR_TOKEN_ALG', 'The token algorithm is not allowed; only ES256 tokens from the IdP are accepted.'),
+  signature: failure('invalid_signature', 'ERR_TOKEN_SIGNATURE', 'The token signature does not verify against the IdP JWKS; use a token issued by the IdP, unmodified.'),
+  unknownKid: failure('unknown_kid', 'ERR_TOKEN_UNKNOWN_KID', 'The token "kid" is not in the IdP JWKS; use a token issued by the IdP.'),
+  expired: failure('expired', 'ERR_TOKEN_EXPIRED', 'The token has expired; fetch a new one from the IdP.'),
+  notYetValid: failure('not_yet_valid', 'ERR_TOKEN_NOT_YET_VALID', 'The token is not valid yet (nbf/iat in the future); check the clocks.'),
+  issuer: failure('wrong_issuer', 'ERR_TOKEN_ISSUER', 'The token issuer is not this sidecar\'s IdP; exchange at the configured IdP.'),
+  audience: failure('wrong_audience', 'ERR_TOKEN_AUDIENCE', 'The token audience does not include this service; request a token whose aud names it.'),
+  revoked: failure('revoked', 'ERR_TOKEN_REVOKED', 'The token has been revoked; fetch a new one from the IdP.'),
+} as const;
+
+export interface TokenVerifierOptions {
+  /** This service's name: must be in `aud`, and `roles[service]` are the roles it grants here. */
+  service: string;
+  /** Expected `iss` (the IdP's discovery `issuer`). */
+  issuer: string;
+  keys: KeyStore;
+  cache: VerifyCache;
+  revocations: RevocationList;
+  /** Allowed clock skew for exp/nbf/iat, seconds. Default 10. */
+  skewSeconds?: number;
+  now?: () => number;
+}
+
+export interface TokenVerifier {
+  /**
+   * Verifies a raw `Authorization` header value. Synchronous for cache hits and known keys; a
+   * promise only when an unknown `kid` needs a (rate-limited) JWKS re-fetch.
+   */
+  verify(authorization: string | undefined): VerifyOutcome | Promise<VerifyOutcome>;
+}
+
+/**
+ * Local verification: ES256 signature against the IdP JWKS (fast-jwt), then iss, aud, exp/nbf/iat
+ * with skew, revocation; a success is cached by token hash until `exp`.
+ */
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const { service, issuer, keys, cache, revocations } = options;
+  const skewMs = (options.skewSeconds ?? 10) * 1000;
+  const now = options.now ?? Date.now;
+
+  function finish(token: string, hash: string, verifier: SignatureVerifier): VerifyOutcome {
+    let claims: Record<string, unknown>;
+    try {
+      claims = verifier(token);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'FAST_JWT_INVALID_SIGNATURE') return FAILURES.signature;
+      if (code === 'FAST_JWT_INVALID_ALGORITHM') return FAILURES.badAlg;
+      return FAILURES.malformed;
+    }
+    const { iss, aud, exp, nbf, iat, sub, jti, roles } = claims;
+    if (typeof exp !== 'number' || typeof iat !== 'number' || typeof sub !== 'string' || typeof jti !== 'string') {
+      return FAILURES.malformed;
+    }
+    if (iss !== issuer) return FAILURES.issuer;
+    if (!(Array.isArray(aud) ? aud.includes(service) : aud === service)) return FAILURES.audience;
+    const t = now();
+    const expiresAtMs = exp * 1000;
+    if (expiresAtMs + skewMs <= t) return FAILURES.expired;
+    if ((typeof nbf === 'number' && nbf * 1000 - skewMs > t) || iat * 1000 - skewMs > t) return FAILURES.notYetValid;
+    const issuedAtMs = iat * 1000;
+    if (revocations.isRevoked(sub, jti, issuedAtMs)) return FAILURES.revoked;
+    let roleMask = 0;
+    const own = roles !== null && typeof roles === 'object' ? (roles as Record<string, unknown>)[service] : undefined;
+    if (Array.isArray(own)) {
+      for (const r of own) roleMask |= r === 'read' ? ROLE_BITS.read : r === 'write' ? ROLE_BITS.write : 0;
+    }
+    const verified: VerifiedToken = { ok: true, sub, jti, issuedAtMs, expiresAtMs: expiresAtMs + skewMs, roleMask };
+    cache.set(hash, verified);
+    return verified;
+  }
+
+  return {
+    verify(authorization) {
+      if (authorization === undefined || authorization.length === 0) return FAILURES.missing;
+      // RFC 6750: scheme is case-insensitive, one space, then the token.
+      if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return FAILURES.missing;
+      const token = authorization.slice(7).trim();
+      if (token.length === 0) return FAILURES.missing;
+      const hash = cache.key(token);
+      const hit = cache.get(hash, now());
+      if (hit !== undefined) return hit;
+
+      const dot = token.indexOf('.');
+      if (dot <= 0) return FAILURES.malformed;
+      let header: { alg?: unknown; kid?: unknown };
+      try {
+        header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as typeof header;
+      } catch {
+        return FAILURES.malformed;
+      }
+      if (header === null || typeof header !== 'object') return FAILURES.malformed;
+      // Algorithm allow-list before any key lookup: `none`, HS256-with-the-public-key and friends stop here.
+      if (header.alg !== 'ES256') return FAILURES.badAlg;
+      if (typeof header.kid !== 'string') return FAILURES.unknownKid;
+      const known = keys.get(header.kid);
+      if (known) return finish(token, hash, known);
+      return keys.getOrRefetch(header.kid).then((v) => (v ? finish(token, hash, v) : FAILURES.unknownKid));
+    },
+  };
+}

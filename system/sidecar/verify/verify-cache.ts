@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+
+/** What the sidecar keeps of a verified token (times in ms since epoch). */
+export interface VerifiedToken {
+  /** Always true: lets a cached entry double as a successful verify outcome without allocating. */
+  readonly ok: true;
+  sub: string;
+  jti: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+  /** Roles on this service as a bit mask: read = 1, write = 2. */
+  roleMask: number;
+}
+
+export const ROLE_BITS = { read: 1, write: 2 } as const;
+
+/**
+ * Verified tokens keyed by the SHA-256 of the token (so bearer tokens are not kept in memory and a
+ * hit costs a hash and a map lookup), each valid until its `exp`. Bounded: the oldest entry goes first.
+ */
+export interface VerifyCache {
+  key(token: string): string;
+  get(key: string, nowMs: number): VerifiedToken | undefined;
+  set(key: string, value: VerifiedToken): void;
+  /** Drops every entry the predicate matches (revocations); returns how many. */
+  evict(predicate: (v: VerifiedToken) => boolean): number;
+  clear(): void;
+  readonly size: number;
+}
+
+/** @param maxEntries upper bound on cached tokens (default 10,000). */
+export function createVerifyCache(maxEntries = 10_000): VerifyCache {
+  const map = new Map<string, VerifiedToken>();
+  return {
+    key: (token) => createHash('sha256').update(token).digest('base64'),
+    get(key, nowMs) {
+      const v = map.get(key);
+      if (v === undefined) return undefined;
+      if (v.expiresAtMs <= nowMs) {
+        map.delete(key);
+        return undefined;
+      }
+      return v;
+    },
+    set(key, value) {
+      if (map.size >= maxEntries) {
+        // Map keeps insertion order: the first key is the oldest.
+        const oldest = map.keys().next();
+        if (!oldest.done) map.delete(oldest.value);
+      }
+      map.set(key, value);
+    },
+    evict(predicate) {
+      let n = 0;
+      for (const [k, v] of map) {
+        if (predicate(v)) {
+          map.delete(k);
+          n++;
+        }
+      }
+      return n;
+    },
+    clear: () => map.clear(),
+    get size() {
+      return map.size;
+    },
+  };
+}
