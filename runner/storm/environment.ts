@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import { createIdentityIssuer, type IdentityIssuer } from '../../system/identity/issuer.js';
+import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../system/identity/server.js';
+import { idpAdmin, newAdminToken } from './idp-admin.js';
+import { startIdpProcess, type IdpProcess } from './idp-process.js';
+import { freePort } from './ports.js';
+import { startStormPostgres, type StormPostgres } from './postgres.js';
+
+/** Names of the storm's virtual services and the one group that holds them all. */
+export const STORM_GROUP = 'storm-fleet';
+/** The service the fleet is granted to call (a grant is what makes the IdP issue a token). */
+export const STORM_TARGET = 'storm-target';
+export const stormServiceName = (i: number) => `storm-${String(i + 1).padStart(5, '0')}`;
+
+/** Everything one storm runs against; `close()` leaves no process, port or temp dir behind. */
+export interface StormEnvironment {
+  idpUrl: string;
+  tokenEndpoint: string;
+  adminToken: string;
+  /** One SA token per virtual service, index-aligned with `stormServiceName(i)`. */
+  subjectTokens: string[];
+  close(): Promise<void>;
+}
+
+export interface StormEnvironmentOptions {
+  services: number;
+  /** Access-token lifetime the IdP is set to, seconds (the IdP accepts 10..86400). */
+  ttlSeconds: number;
+  /** SA-token lifetime, seconds: must outlast the whole storm, since the fleet reuses its tokens. */
+  subjectTtlSeconds: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Provisions a storm's world: embedded PostgreSQL, an in-process identity issuer whose discovery
+ * and JWKS are served on 127.0.0.1, the real IdP as a child process trusting that issuer, one group
+ * with every virtual service and one grant from the group, and one SA token per service.
+ */
+export async function provisionStormEnvironment(opts: StormEnvironmentOptions): Promise<StormEnvironment> {
+  const log = opts.log ?? (() => {});
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    // Reverse order: the IdP goes before the JWKS server and database it depends on.
+    const errors: unknown[] = [];
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, 'token storm teardown failed');
+  };
+
+  try {
+    const started = performance.now();
+    const pg: StormPostgres = await startStormPostgres();
+    closers.push(() => pg.stop());
+    log(`storm: postgres up (${Math.round(performance.now() - started)} ms)`);
+
+    const identityPort = await freePort();
+    const issuerUrl = `http://127.0.0.1:${identityPort}`;
+    const issuer: IdentityIssuer = createIdentityIssuer({ issuer: issuerUrl, ttlSeconds: opts.subjectTtlSeconds });
+    const identityApp: FastifyInstance = buildIdentityServer({ issuer });
+    await identityApp.listen({ host: '127.0.0.1', port: identityPort });
+    closers.push(() => identityApp.close());
+
+    const adminToken = newAdminToken();
+    const idp: IdpProcess = await startIdpProcess({
+      config: {
+        host: '127.0.0.1',
+        port: 0,
+        databaseUrl: pg.idpDatabaseUrl,
+        adminToken,
+        trustedIssuers: [{ issuer: issuerUrl, jwksUri: `${issuerUrl}${IDENTITY_JWKS_PATH}` }],
+        tokenTtlSeconds: opts.ttlSeconds,
+      },
+      log,
+    });
+    closers.push(() => idp.stop());
+
+    const names = Array.from({ length: opts.services }, (_, i) => stormServiceName(i));
+    const admin = idpAdmin(idp.url, adminToken);
+    await admin.setTokenTtl(opts.ttlSeconds);
+    await admin.putGroup(STORM_GROUP, names);
+    await admin.putGrant(STORM_GROUP, STORM_TARGET, ['read']);
+    const tokenEndpoint = await admin.tokenEndpoint();
+
+    const mintStarted = performance.now();
+    const subjectTokens: string[] = [];
+    for (let i = 0; i < names.length; i++) {
+      subjectTokens.push(issuer.mint({ namespace: names[i]!, serviceAccount: 'default' }));
+      // RSA signing is synchronous; yield now and then so the IdP's stdout and timers keep flowing.
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+    log(`storm: ${names.length} SA tokens minted (${Math.round(performance.now() - mintStarted)} ms)`);
+
+    return { idpUrl: idp.url, tokenEndpoint, adminToken, subjectTokens, close };
+  } catch (err) {
+    await close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,144 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent } from 'undici';
+import type { TokenStormRecord } from '../../reports/schema.js';
+import {
+  createExchangeFetch,
+  REFRESH_POLICY_NAMES,
+  systemClock,
+  type RefreshPolicyName,
+} from '../../system/sidecar/token/index.js';
+import { provisionStormEnvironment } from './environment.js';
+import { readIdpTokenResults } from './idp-counter.js';
+import { runPolicyStorm, type PolicyRunResult } from './policy-run.js';
+
+export interface TokenStormOptions {
+  /** Virtual services, each a real token source with its own SA token. */
+  services: number;
+  /** Access-token lifetime the IdP issues, seconds (10..86400). */
+  ttlSeconds: number;
+  /** Refresh policies to compare, each with its own cold start and steady state. */
+  policies: string[];
+  /** Length of the measured steady state, in token lifetimes. */
+  steadyLifetimes: number;
+  /**
+   * Lifetimes after the cold start that are plotted but not in peak/mean, because their refresh
+   * waves are the cold start's echo (with `window`, the first wave is 1.75× the long-run rate
+   * whatever the IdP does). Default 0.
+   */
+  settleLifetimes?: number;
+  /** Keep-alive connections from the whole fleet to the IdP. Default 64. */
+  connections?: number;
+  /** Series and peak bucket, ms. Default 1000. */
+  bucketMs?: number;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  /**
+   * Not supported: the storm provisions its own IdP, because the IdP must trust the storm's own
+   * identity issuer and hold a grant for 10,000 made-up services. Passing it is an error.
+   */
+  idpUrl?: string;
+}
+
+/** Records plus what the IdP itself counted per policy (cross-check of the client-side count). */
+export interface TokenStormDetail extends PolicyRunResult {
+  /** Increase of the IdP's `token_result_total` (all results) during this policy's run. */
+  idpCountedRequests: number;
+}
+
+/**
+ * Token storm against the real IdP (DESIGN.md §3 "Engines"): provisions PostgreSQL, an identity
+ * issuer and the IdP, then per policy a cold start of `services` token sources followed by a
+ * steady state, and tears everything down. Resolves with one record per policy.
+ */
+export async function runTokenStorm(opts: TokenStormOptions): Promise<TokenStormRecord[]> {
+  return (await runTokenStormDetailed(opts)).map((d) => d.record);
+}
+
+/** As {@link runTokenStorm}, with per-policy details for tests and the bench. */
+export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<TokenStormDetail[]> {
+  const policies = validate(opts);
+  const log = opts.log ?? (() => {});
+  const settle = opts.settleLifetimes ?? 0;
+  // SA tokens are minted once and reused by every policy: they must outlive the whole storm.
+  const perPolicyS = (settle + opts.steadyLifetimes + 1) * opts.ttlSeconds + 180;
+  const subjectTtlSeconds = Math.max(3600, 2 * policies.length * perPolicyS);
+
+  const env = await provisionStormEnvironment({
+    services: opts.services,
+    ttlSeconds: opts.ttlSeconds,
+    subjectTtlSeconds,
+    log,
+  });
+  // One bounded pool for the whole fleet: 10,000 sockets would measure the kernel, not the IdP.
+  const agent = new Agent({ connections: opts.connections ?? 64, pipelining: 1 });
+  const details: TokenStormDetail[] = [];
+  try {
+    for (const policy of policies) {
+      opts.signal?.throwIfAborted();
+      const before = await readIdpTokenResults(env.idpUrl);
+      const result = await runPolicyStorm({
+        policy,
+        services: opts.services,
+        ttlSeconds: opts.ttlSeconds,
+        steadyLifetimes: opts.steadyLifetimes,
+        settleLifetimes: settle,
+        ...(opts.bucketMs ? { bucketMs: opts.bucketMs } : {}),
+        fetchFor: (i) =>
+          createExchangeFetch({
+            tokenEndpoint: env.tokenEndpoint,
+            getSubjectToken: () => env.subjectTokens[i]!,
+            dispatcher: agent,
+            // A real sidecar has its own connection; here a request may first queue behind the
+            // fleet in the shared pool, which is the harness's doing, so the timeout is generous.
+            timeoutMs: 60_000,
+          }),
+        clock: systemClock,
+        nowMs: () => performance.now(),
+        sleep: (ms) => sleep(ms),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        log,
+      });
+      const after = await readIdpTokenResults(env.idpUrl);
+      const idpCountedRequests = after.total - before.total;
+      const clientCounted = result.record.issued + result.record.failed;
+      if (idpCountedRequests !== clientCounted) {
+        log(`storm[${policy}]: note: the IdP counted ${idpCountedRequests} exchanges, the fleet ${clientCounted}`);
+      }
+      details.push({ ...result, idpCountedRequests });
+      // Let the IdP's CPU and GC calm down so one policy's tail does not shape the next one's start.
+      await sleep(500);
+    }
+    return details;
+  } finally {
+    await agent.close().catch(() => {});
+    await env.close();
+  }
+}
+
+function validate(opts: TokenStormOptions): RefreshPolicyName[] {
+  const fail = (msg: string): never => {
+    throw new Error(`token storm: ${msg}`);
+  };
+  if (opts.idpUrl !== undefined) {
+    fail('idpUrl is not supported: the storm starts its own IdP so it can trust its own identity issuer; omit idpUrl');
+  }
+  if (!Number.isInteger(opts.services) || opts.services < 1 || opts.services > 100_000) {
+    fail(`services must be an integer 1..100000 (got ${opts.services})`);
+  }
+  if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds < 10 || opts.ttlSeconds > 86_400) {
+    fail(`ttlSeconds must be an integer 10..86400, the IdP's accepted range (got ${opts.ttlSeconds})`);
+  }
+  if (!(opts.steadyLifetimes > 0) || opts.steadyLifetimes > 100) {
+    fail(`steadyLifetimes must be a number in (0, 100] (got ${opts.steadyLifetimes})`);
+  }
+  if (opts.settleLifetimes !== undefined && !(opts.settleLifetimes >= 0 && opts.settleLifetimes <= 100)) {
+    fail(`settleLifetimes must be a number in [0, 100] (got ${opts.settleLifetimes})`);
+  }
+  if (opts.policies.length === 0) fail(`policies must name at least one of ${REFRESH_POLICY_NAMES.join(', ')}`);
+  for (const p of opts.policies) {
+    if (!(REFRESH_POLICY_NAMES as readonly string[]).includes(p)) {
+      fail(`unknown policy '${p}': use ${REFRESH_POLICY_NAMES.join(', ')}`);
+    }
+  }
+  return opts.policies as RefreshPolicyName[];
+}
