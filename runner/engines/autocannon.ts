@@ -77,9 +77,9 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
     pipelining: 1,
     timeout: TIMEOUT_S,
     ...(counted ? { amount: o.requestCount } : { duration: warmupS + o.durationS }),
-    ...(o.rateRps ? { overallRate: o.rateRps } : {}),
     // Its CO "correction" with a rate invents samples; we record raw response times ourselves.
-    ignoreCoordinatedOmission: true,
+    // (autocannon refuses the flag without a rate, where it corrects nothing anyway.)
+    ...(o.rateRps ? { overallRate: o.rateRps, ignoreCoordinatedOmission: true } : {}),
     setupClient,
   });
   const onAbort = (): void => instance.stop();

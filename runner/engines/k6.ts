@@ -84,8 +84,9 @@ async function runK6(bin: string, o: EngineRunOptions, defaultMaxVus: number): P
       AUTHLAB_RATE: String(o.rateRps ?? 0),
       AUTHLAB_VUS: String(o.connections),
       AUTHLAB_MAX_VUS: String(Math.max(o.connections, o.maxVus ?? defaultMaxVus)),
-      AUTHLAB_DURATION_S: String(o.durationS),
-      AUTHLAB_WARMUP_S: String(counted ? 0 : o.warmupS),
+      // k6 refuses scenarios shorter than 1 s; a shorter warm-up is lengthened, never dropped.
+      AUTHLAB_DURATION_S: String(Math.max(1, o.durationS)),
+      AUTHLAB_WARMUP_S: String(counted || o.warmupS <= 0 ? 0 : Math.max(1, o.warmupS)),
       AUTHLAB_COUNT: String(o.requestCount ?? 0),
       K6_CSV_TIME_FORMAT: 'unix_micro',
       K6_NO_USAGE_REPORT: 'true',
@@ -158,7 +159,7 @@ async function foldCsv(path: string, o: EngineRunOptions, counted: boolean): Pro
   for (const [stage, values] of Object.entries(stages)) {
     for (const ms of values) recorder.recordStage(stage, ms * 1000);
   }
-  const measuredS = recorder.measuredS(counted ? null : o.durationS);
+  const measuredS = recorder.measuredS(counted ? null : Math.max(1, o.durationS));
   const invalidReason = dropped > 0 ? `k6 dropped ${dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null;
   return {
     model: counted ? 'closed' : 'open',

@@ -1,0 +1,142 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
+import { buildK6Engine, findK6 } from '../runner/engines/k6.js';
+import type { EngineRequest } from '../runner/engines/types.js';
+
+/**
+ * A target shaped like a sidecar's /query: `{"query":"slow"}` answers 200 after `slowMs`, `fail`
+ * answers 500 at once; every 200 carries Server-Timing.
+ */
+function startTarget(slowMs: number): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (body.includes('"fail"')) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"error":{"code":"ERR_INTERNAL","message":"x"}}');
+        return;
+      }
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'server-timing': `verify;dur=0.050, db;dur=${slowMs - 0.5}, total;dur=${slowMs}` });
+        res.end('{"rows":[]}');
+      }, slowMs);
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/query`, server })),
+  );
+}
+
+const slow: EngineRequest = { body: JSON.stringify({ query: 'slow', params: {} }), weight: 1 };
+const fail: EngineRequest = { body: JSON.stringify({ query: 'fail', params: {} }), weight: 1 };
+
+describe('autocannon engine', () => {
+  let target: { url: string; server: Server };
+  beforeAll(async () => {
+    target = await startTarget(20);
+  });
+  afterAll(() => new Promise<void>((r) => target.server.close(() => r())));
+
+  it('keeps non-2xx responses out of the success latency and counts them by status', async () => {
+    const result = await buildAutocannonEngine().run({
+      url: target.url,
+      requests: [slow, fail],
+      connections: 2,
+      rateRps: null,
+      durationS: 1.5,
+      warmupS: 0.3,
+    });
+    expect(result.ok).toBeGreaterThan(10);
+    expect(result.errors['500']).toBeGreaterThan(10);
+    // The 500s answer in well under a millisecond; none of them may pull the success latency down.
+    expect(result.latency.minNonZeroValue).toBeGreaterThanOrEqual(19_000);
+    expect(result.latency.totalCount).toBe(result.ok);
+    // The mix is 1:1 per connection cycle.
+    expect(Math.abs(result.ok - (result.errors['500'] ?? 0))).toBeLessThanOrEqual(4);
+    // Server-Timing stages arrive in µs.
+    expect(result.serverTiming.verify?.getValueAtPercentile(50)).toBe(50);
+    expect(result.serverTiming.total?.getValueAtPercentile(50)).toBeGreaterThanOrEqual(19_900);
+    expect(result.timeline.length).toBeGreaterThanOrEqual(1);
+    expect(result.valid).toBe(true);
+  });
+
+  it('honours its rate limit and reports throughput of successes', async () => {
+    const result = await buildAutocannonEngine().run({ url: target.url, requests: [slow], connections: 1, rateRps: 20, durationS: 2, warmupS: 0 });
+    expect(result.throughputRps).toBeGreaterThan(14);
+    expect(result.throughputRps).toBeLessThanOrEqual(21);
+  });
+
+  it('runs a fixed request count with no warm-up', async () => {
+    const result = await buildAutocannonEngine().run({ url: target.url, requests: [slow], connections: 5, rateRps: null, durationS: 0, warmupS: 0, requestCount: 50 });
+    expect(result.ok).toBe(50);
+  });
+});
+
+describe('warm-up', () => {
+  it('discards responses issued during the warm-up (a slow start does not reach p99)', async () => {
+    let started = 0;
+    const server = createServer((_req, res) => {
+      started ||= Date.now();
+      const delay = Date.now() - started < 800 ? 60 : 1;
+      setTimeout(() => res.end('{"rows":[]}'), delay);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/query`;
+      const result = await buildAutocannonEngine().run({ url, requests: [slow], connections: 1, rateRps: null, durationS: 1, warmupS: 1.2 });
+      expect(result.ok).toBeGreaterThan(50);
+      expect(result.latency.maxValue).toBeLessThan(40_000);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+const k6 = await findK6();
+const k6Reason = k6 ? '' : ' (skipped: no k6 binary on PATH, in $K6_BIN or /root/go/bin — install k6 to run it)';
+
+describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
+  let target: { url: string; server: Server };
+  beforeAll(async () => {
+    target = await startTarget(3);
+  });
+  afterAll(() => new Promise<void>((r) => target.server.close(() => r())));
+
+  it('measures the same target like autocannon does (p50 within 1 ms, successes only)', async () => {
+    const shape = { url: target.url, requests: [slow], connections: 2, rateRps: 50, durationS: 2, warmupS: 0.5 };
+    const viaK6 = await buildK6Engine().run({ ...shape, maxVus: 20 });
+    const viaAutocannon = await buildAutocannonEngine().run(shape);
+    const p50k6 = viaK6.latency.getValueAtPercentile(50);
+    const p50ac = viaAutocannon.latency.getValueAtPercentile(50);
+    expect(viaK6.valid).toBe(true);
+    expect(viaK6.model).toBe('open');
+    expect(viaK6.ok).toBeGreaterThanOrEqual(90);
+    expect(viaK6.ok).toBeLessThanOrEqual(110);
+    expect(p50k6).toBeGreaterThanOrEqual(3_000);
+    expect(p50ac).toBeGreaterThanOrEqual(3_000);
+    expect(Math.abs(p50k6 - p50ac)).toBeLessThan(1_000);
+    expect(viaK6.serverTiming.verify?.getValueAtPercentile(50)).toBe(50);
+  });
+
+  it('counts non-2xx by status and keeps them out of the latency', async () => {
+    const r = await buildK6Engine().run({ url: target.url, requests: [slow, fail], connections: 2, rateRps: 40, durationS: 1, warmupS: 0, maxVus: 20 });
+    expect(r.errors['500']).toBeGreaterThan(10);
+    expect(r.latency.totalCount).toBe(r.ok);
+    expect(r.latency.minNonZeroValue).toBeGreaterThanOrEqual(2_900);
+  });
+
+  it('marks a run with dropped iterations invalid and says why', async () => {
+    const slowTarget = await startTarget(200);
+    try {
+      const r = await buildK6Engine().run({ url: slowTarget.url, requests: [slow], connections: 1, maxVus: 1, rateRps: 30, durationS: 1, warmupS: 0 });
+      expect(r.droppedIterations).toBeGreaterThan(0);
+      expect(r.valid).toBe(false);
+      expect(r.invalidReason).toMatch(/dropped \d+ iterations/);
+    } finally {
+      await new Promise<void>((res) => slowTarget.server.close(() => res()));
+    }
+  });
+});
