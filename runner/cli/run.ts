@@ -1,0 +1,47 @@
+import { PlatformError } from '../platforms/local/errors.js';
+import { parseCli } from './args.js';
+import { EXIT, UsageError } from './errors.js';
+import type { CliIo } from './io.js';
+import { USAGE } from './usage.js';
+
+interface ReportsCliModule {
+  reportCommand(argv: string[]): Promise<number>;
+  compareCommand(argv: string[]): Promise<number>;
+}
+const REPORTS_CLI = '../../reports/cli.js';
+
+/**
+ * Runs one `authlab` invocation and resolves its exit code. User-fixable problems (bad flags, busy
+ * port, missing k6, `up` already running) print one sentence and give 2; other failures give 1.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const args = parseCli(argv);
+    switch (args.command) {
+      case 'help':
+        io.out(USAGE);
+        return EXIT.ok;
+      case 'up':
+        return await (await import('./up.js')).upCommand(args, io);
+      case 'down':
+        return await (await import('./down.js')).downCommand(io);
+      case 'study':
+        return await (await import('./study.js')).studyCommand(args, io);
+      case 'report':
+      case 'compare': {
+        const mod = (await import(REPORTS_CLI)) as ReportsCliModule;
+        return await (args.command === 'report' ? mod.reportCommand(args.argv) : mod.compareCommand(args.argv));
+      }
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof PlatformError && err.userFixable)) {
+      io.err(`authlab: ${err.message}`);
+      return EXIT.usage;
+    }
+    const e = err as Error;
+    io.err(`authlab: ${e.message ?? String(err)}`);
+    if (process.env.AUTHLAB_DEBUG) io.err(e.stack ?? '');
+    else io.err('(set AUTHLAB_DEBUG=1 for a stack trace)');
+    return EXIT.failure;
+  }
+}

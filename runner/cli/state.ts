@@ -1,0 +1,86 @@
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UsageError } from './errors.js';
+
+/** `runs/` (or `$AUTHLAB_RUNS_DIR`): study output and the state of `authlab up`. */
+export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.AUTHLAB_RUNS_DIR ?? join(process.cwd(), 'runs'));
+}
+
+/** Paths of `authlab up`'s files under `runs/up/`. */
+export function upPaths(runs: string) {
+  const dir = join(runs, 'up');
+  return { dir, state: join(dir, 'state.json'), endpoints: join(dir, 'endpoints.json') };
+}
+
+/** `runs/up/state.json`: who holds the platform, so `down` can signal it and a second `up` is refused. */
+export interface UpState {
+  pid: number;
+  startedAt: string;
+  /** `starting` until every component is ready. */
+  status: 'starting' | 'ready';
+  pairs: number;
+}
+
+/** True when a process with `pid` exists (EPERM: it exists but belongs to someone else). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function readState(path: string): Promise<UpState | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as UpState;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates the state file exclusively (O_EXCL, so two `up`s racing cannot both win). A file left by a
+ * process that is gone is replaced; one held by a live process is a {@link UsageError}.
+ */
+export async function acquireUpState(runs: string, state: UpState): Promise<void> {
+  const paths = upPaths(runs);
+  await mkdir(paths.dir, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(paths.state, 'wx', 0o644);
+      try {
+        await fh.writeFile(JSON.stringify(state, null, 2) + '\n');
+      } finally {
+        await fh.close();
+      }
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = await readState(paths.state);
+      if (held && held.pid !== state.pid && isAlive(held.pid)) {
+        throw new UsageError(
+          `authlab up is already running (pid ${held.pid}, endpoints in ${paths.endpoints}); use it, or stop it with \`authlab down\` before starting another`,
+        );
+      }
+      // Left behind by a process that no longer exists (killed with SIGKILL, machine reboot).
+      await rm(paths.state, { force: true });
+      await rm(paths.endpoints, { force: true });
+    }
+  }
+  throw new UsageError(`could not take ${paths.state}; another authlab up is starting right now, try again in a few seconds`);
+}
+
+export async function updateUpState(runs: string, state: UpState): Promise<void> {
+  await writeFile(upPaths(runs).state, JSON.stringify(state, null, 2) + '\n');
+}
+
+/** Removes the state and endpoints files, but only if the state file still names `pid`. */
+export async function releaseUpState(runs: string, pid: number): Promise<void> {
+  const paths = upPaths(runs);
+  const held = await readState(paths.state);
+  if (held && held.pid !== pid) return;
+  await rm(paths.endpoints, { force: true });
+  await rm(paths.state, { force: true });
+}

@@ -1,0 +1,112 @@
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { Results } from '../../reports/schema.js';
+import type { Platform } from '../platforms/platform.js';
+import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
+import { createProgress, type ProgressSink } from '../progress.js';
+import type { StudyArgs } from './args.js';
+import { EXIT } from './errors.js';
+import type { CliIo } from './io.js';
+import { requireK6, requireLocalPlatform } from './preflight.js';
+import { onShutdownSignal } from './shutdown.js';
+import { runsDir } from './state.js';
+
+/** The study runner's options (runner/study/types.ts `StudyOptions`). */
+interface StudyOptions {
+  engine: 'autocannon' | 'k6';
+  scenarios: string[];
+  quick: boolean;
+  trials?: number;
+  durationS?: number;
+  rate?: number;
+  design: 'interleaved' | 'sequential';
+  seed?: number;
+  pairs: number;
+  signal?: AbortSignal;
+}
+interface StudyModule {
+  runStudy(opts: StudyOptions, platform: Platform, progress: ProgressSink): Promise<Results>;
+}
+interface RenderModule {
+  writeReport(resultsPath: string, outDir?: string): Promise<{ htmlPath: string; mdPath: string }>;
+}
+
+// Loaded on demand so `up`/`down`/`--help` start fast and do not need the study code.
+const STUDY_MODULE = '../study/run-study.js';
+const RENDER_MODULE = '../../reports/render.js';
+
+/**
+ * `authlab study`: provision → run → write `results.json` → render the report → tear down. Prints the
+ * report's path on stdout; progress goes to stderr. Resolves the exit code.
+ */
+export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> {
+  requireLocalPlatform(args.platform);
+  if (args.engine === 'k6') await requireK6();
+  const { runStudy } = (await import(STUDY_MODULE)) as StudyModule;
+  const { writeReport } = (await import(RENDER_MODULE)) as RenderModule;
+
+  const progress = createProgress();
+  const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
+  let platform: LocalPlatform | undefined;
+  let results: Results;
+  try {
+    progress.phase('provision');
+    platform = await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log: (l) => progress.log(`  ${l}`) });
+    progress.log(`local platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
+    results = await runStudy(
+      {
+        engine: args.engine,
+        scenarios: args.scenarios,
+        quick: args.quick,
+        trials: args.trials,
+        durationS: args.durationS,
+        rate: args.rate,
+        design: args.design,
+        seed: args.seed,
+        pairs: args.pairs,
+        signal: shutdown.signal,
+      },
+      platform,
+      progress,
+    );
+  } catch (err) {
+    progress.phase('teardown');
+    await platform?.close();
+    progress.stop();
+    shutdown.dispose();
+    if (shutdown.received()) {
+      io.err('authlab study: interrupted; everything was torn down and no report was written');
+      return EXIT.interrupted;
+    }
+    throw err;
+  }
+  progress.phase('teardown');
+  await platform.close();
+  try {
+    progress.phase('report');
+    const runs = runsDir();
+    const outDir = args.out ? resolve(args.out) : join(runs, results.study.id);
+    await mkdir(outDir, { recursive: true });
+    const resultsPath = join(outDir, 'results.json');
+    await writeFile(resultsPath, JSON.stringify(results, null, 2) + '\n');
+    await pointLatest(runs, outDir);
+    const { htmlPath, mdPath } = await writeReport(resultsPath, outDir);
+    progress.stop();
+    const shown = (p: string) => relative(process.cwd(), p) || p;
+    io.err(`results: ${shown(resultsPath)}\nsummary: ${shown(mdPath)}`);
+    io.out(shown(htmlPath));
+    return EXIT.ok;
+  } finally {
+    progress.stop();
+    shutdown.dispose();
+  }
+}
+
+/** `runs/latest` → the study's folder (relative link when it lives under runs/). */
+async function pointLatest(runs: string, outDir: string): Promise<void> {
+  await mkdir(runs, { recursive: true });
+  const link = join(runs, 'latest');
+  await rm(link, { force: true, recursive: false }).catch(() => {});
+  const rel = relative(runs, outDir);
+  await symlink(rel.startsWith('..') ? outDir : rel, link, 'dir');
+}

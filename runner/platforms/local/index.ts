@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EndpointsFile } from '../../../system/protocol/endpoints.js';
+import { pairServices } from '../../../system/protocol/endpoints.js';
+import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
+import type { Platform, ProvisionOptions } from '../platform.js';
+import { spawnComponent, type Component } from './child.js';
+import { sendJson, waitForOk } from './http.js';
+import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
+import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
+import { defaultGrants, servicesFor, type ServiceSpec } from './topology.js';
+import { waitForRevision } from './pair-mode.js';
+
+export { PlatformError } from './errors.js';
+
+/** Options of the local platform. */
+export interface LocalPlatformOptions extends ProvisionOptions {
+  /**
+   * First of a block of fixed ports (PostgreSQL, identity, IdP, then one per sidecar, 3 + 2 × pairs in
+   * all). Default: free ports picked by the OS. A busy port fails start-up with `ERR_PORT_BUSY`.
+   */
+  basePort?: number;
+  /** Cancels start-up (everything started so far is torn down). */
+  signal?: AbortSignal;
+  /** Per-component start-up timeout, ms (default 20 000). */
+  startTimeoutMs?: number;
+}
+
+/** The local platform, with what a supervisor or test needs beyond {@link Platform}. */
+export interface LocalPlatform extends Platform {
+  readonly name: 'local';
+  /** Temporary directory holding data, tokens and configs; removed by `close()`. */
+  readonly workDir: string;
+  /** Pids of every child process (PostgreSQL postmaster, identity, IdP, sidecars). */
+  readonly pids: readonly number[];
+  /** Wall time from the call to every sidecar ready, ms. */
+  readonly startupMs: number;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const entry = (component: string) => join(ROOT, 'system', component, 'main.ts');
+const token = () => randomBytes(24).toString('base64url');
+
+/**
+ * Provisions the auth system on 127.0.0.1 as child processes: one embedded PostgreSQL (one database and
+ * role per service plus the IdP's), the identity issuer, the IdP with the default grants, and the
+ * 2 × `pairs` sidecars, each ready (`/readyz` 200). Any failure, or an abort through `signal`, tears
+ * down what was started and removes the temporary directory before the error is thrown.
+ */
+export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<LocalPlatform> {
+  const t0 = performance.now();
+  const log = opts.log ?? (() => {});
+  const services = servicesFor(opts.pairs);
+  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  const signal = opts.signal;
+
+  const ports = opts.basePort
+    ? Array.from({ length: 3 + services.length }, (_, i) => opts.basePort! + i)
+    : await freePorts(3 + services.length);
+  if (opts.basePort) await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
+  const [pgPort, identityPort, idpPort, ...sidecarPorts] = ports as [number, number, number, ...number[]];
+  const sidecarUrl = new Map(services.map((s, i) => [s.name, `http://${LOOPBACK}:${sidecarPorts[i]}`]));
+
+  const workDir = opts.workDir
+    ? (await mkdir(opts.workDir, { recursive: true }), opts.workDir)
+    : await mkdtemp(join(tmpdir(), 'authlab-local-'));
+  // As root PostgreSQL runs as the `postgres` user, which must be able to enter the directory.
+  await chmod(workDir, 0o755);
+  const tokenDir = join(workDir, 'tokens');
+  const configDir = join(workDir, 'config');
+  await mkdir(configDir, { recursive: true, mode: 0o700 });
+  await mkdir(tokenDir, { recursive: true, mode: 0o700 });
+
+  const components: Component[] = [];
+  let postgres: LocalPostgres | undefined;
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      // Sidecars and the IdP first (they hold database connections), then PostgreSQL.
+      await Promise.all(components.map((c) => c.stop()));
+      await postgres?.stop();
+      await rm(workDir, { recursive: true, force: true });
+    })());
+
+  try {
+    const adminToken = token();
+    const issuer = `http://${LOOPBACK}:${identityPort}`;
+
+    const spawn = (name: string, component: string, config: unknown) =>
+      spawnComponent({ name, entry: entry(component), config, configPath: join(configDir, `${name}.json`), timeoutMs, signal }).then((c) => {
+        components.push(c);
+        return c;
+      });
+
+    // PostgreSQL and the identity issuer do not depend on each other: start both at once.
+    const identityP = spawn('identity', 'identity', {
+      host: LOOPBACK,
+      port: identityPort,
+      issuer,
+      tokenDir,
+      services: services.map((s) => ({ namespace: s.name, serviceAccount: s.name })),
+    });
+    const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then((p) => (postgres = p));
+    // Whichever fails first is reported; the other is still awaited so close() knows every child.
+    const [identityR, pgR] = await Promise.allSettled([identityP, pgP]);
+    if (pgR.status === 'rejected') throw pgR.reason;
+    if (identityR.status === 'rejected') throw identityR.reason;
+    const pgServer = pgR.value;
+    log(`postgres ready on port ${pgPort} (${ms(t0)} ms)`);
+    await pgServer.lockDownDefaults();
+
+    const idpDb = await pgServer.createDatabase('idp');
+    const idpP = spawn('idp', 'idp', {
+      host: LOOPBACK,
+      port: idpPort,
+      databaseUrl: idpDb.url,
+      adminToken,
+      trustedIssuers: [{ issuer, jwksUri: `${issuer}/openid/v1/jwks` }],
+      tokenTtlSeconds: opts.tokenTtlSeconds ?? 300,
+    });
+    // Service databases are created while the IdP boots.
+    const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database)));
+    const [idpR, dbsR] = await Promise.allSettled([idpP, dbsP]);
+    if (idpR.status === 'rejected') throw idpR.reason;
+    if (dbsR.status === 'rejected') throw dbsR.reason;
+    const idp = idpR.value;
+    const dbs = new Map(services.map((s, i) => [s.name, dbsR.value[i] as ServiceDatabase]));
+    await waitForOk(`${idp.url}/.well-known/openid-configuration`, { name: 'idp', timeoutMs, signal });
+    log(`idp ready at ${idp.url} (${ms(t0)} ms)`);
+
+    // Grants go in before any sidecar exists, so every first token already carries its roles.
+    for (const g of defaultGrants(opts.pairs)) await sendJson('PUT', `${idp.url}/admin/grants`, adminToken, g);
+
+    const localAdminToken = token();
+    const peersOf = (self: string) =>
+      Object.fromEntries(services.filter((s) => s.name !== self).map((s) => [s.name, sidecarUrl.get(s.name)!]));
+    const saTokenPath = (s: ServiceSpec) => join(tokenDir, s.name, 'token');
+    const sidecarResults = await Promise.allSettled(
+      services.map(async (s, i) => {
+        const c = await spawn(s.name, 'sidecar', {
+          host: LOOPBACK,
+          port: sidecarPorts[i],
+          service: s.name,
+          pair: s.pair,
+          databaseUrl: dbs.get(s.name)!.url,
+          idpUrl: idp.url,
+          saTokenPath: saTokenPath(s),
+          peers: peersOf(s.name),
+          localAdminToken,
+        });
+        await waitForOk(`${c.url}/readyz`, { name: s.name, timeoutMs, signal });
+        return c;
+      }),
+    );
+    const failed = sidecarResults.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const startupMs = Math.round(performance.now() - t0);
+    log(`${services.length} sidecars ready; start-up took ${startupMs} ms`);
+
+    const endpoints: EndpointsFile = {
+      idp: { url: idp.url },
+      admin: { token: adminToken },
+      postgres: { url: pgServer.url },
+      services: services.map((s) => ({
+        name: s.name,
+        pair: s.pair,
+        url: sidecarUrl.get(s.name)!,
+        saTokenPath: saTokenPath(s),
+        database: s.database,
+      })),
+    };
+    const urlOf = (name: string) => sidecarUrl.get(name) ?? fail(`no service named ${name}`);
+    const checkPair = (pair: number) => {
+      if (!Number.isInteger(pair) || pair < 1 || pair > opts.pairs) fail(`pair must be 1..${opts.pairs} (got ${pair})`);
+      return pairServices(pair);
+    };
+
+    return {
+      name: 'local',
+      endpoints,
+      workDir,
+      startupMs,
+      get pids() {
+        return [...(postgres ? [postgres.pid] : []), ...components.map((c) => c.pid)];
+      },
+      targetUrl(pair, mode) {
+        const [a, b] = checkPair(pair);
+        return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;
+      },
+      async setPairMode(pair: number, mode: RunMode) {
+        const [a, b] = checkPair(pair);
+        const s = settingsForRunMode(mode);
+        const res = await sendJson<{ revision: number }>('PUT', `${idp.url}/admin/settings`, adminToken, {
+          services: { [a]: s, [b]: s },
+        });
+        await Promise.all([a, b].map((name) => waitForRevision(urlOf(name), localAdminToken, res.revision, name)));
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+function ms(t0: number): number {
+  return Math.round(performance.now() - t0);
+}
+
+function fail(message: string): never {
+  throw new RangeError(message);
+}

