@@ -43,6 +43,8 @@ export interface TokenStormOptions {
 export interface TokenStormDetail extends PolicyRunResult {
   /** Increase of the IdP's `token_result_total` (all results) during this policy's run. */
   idpCountedRequests: number;
+  /** Where the storm's IdP listened (gone once the storm returns). */
+  idpUrl: string;
 }
 
 /**
@@ -104,7 +106,7 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
       if (idpCountedRequests !== clientCounted) {
         log(`storm[${policy}]: note: the IdP counted ${idpCountedRequests} exchanges, the fleet ${clientCounted}`);
       }
-      details.push({ ...result, idpCountedRequests });
+      details.push({ ...result, idpCountedRequests, idpUrl: env.idpUrl });
       // Let the IdP's CPU and GC calm down so one policy's tail does not shape the next one's start.
       await sleep(500);
     }

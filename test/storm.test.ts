@@ -1,0 +1,54 @@
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { runTokenStorm, runTokenStormDetailed } from '../runner/storm/index.js';
+
+const stormDirs = async () => (await readdir(tmpdir())).filter((d) => d.startsWith('authlab-storm-')).sort();
+
+describe('token storm against the real IdP', () => {
+  it('200 services: all hold tokens with no failure, per policy, and everything is torn down', async () => {
+    const dirsBefore = await stormDirs();
+    const lines: string[] = [];
+    const details = await runTokenStormDetailed({
+      services: 200,
+      ttlSeconds: 10,
+      policies: ['window', 'kubelet'],
+      steadyLifetimes: 1,
+      log: (l) => lines.push(l),
+    });
+    expect(details.map((d) => d.record.policy)).toEqual(['window', 'kubelet']);
+    for (const d of details) {
+      const r = d.record;
+      expect(r.services).toBe(200);
+      expect(r.ttlS).toBe(10);
+      expect(d.holdersAfterColdStart).toBe(200);
+      expect(d.holdersAtEnd).toBe(200);
+      expect(r.failed).toBe(0);
+      // Cold start (200) plus at least one refresh each within the lifetime that follows.
+      expect(r.issued).toBeGreaterThanOrEqual(400);
+      // The IdP's own counter saw exactly the exchanges the fleet made.
+      expect(d.idpCountedRequests).toBe(r.issued + r.failed);
+      expect(r.timeToAllTokensMs).toBeGreaterThan(0);
+      expect(r.timeToAllTokensMs).toBeLessThan(10_000);
+      // One lifetime of 1 s buckets, starting at the first whole second after the cold start.
+      expect(r.idpRpsSeries.length).toBe(10);
+      expect(r.idpRpsSeries[0]![0]).toBeGreaterThanOrEqual(r.timeToAllTokensMs);
+      const total = r.idpRpsSeries.reduce((n, [, rps]) => n + rps, 0);
+      expect(total).toBeGreaterThan(150); // the refresh wave falls inside the window
+      expect(r.peakIdpRps).toBeGreaterThanOrEqual(r.meanIdpRps);
+      expect(r.meanIdpRps).toBeCloseTo(total / 10, 0);
+    }
+    // The IdP process is gone and no temp directory is left.
+    await expect(request(`${details[0]!.idpUrl}/metrics`)).rejects.toThrow();
+    expect(await stormDirs()).toEqual(dirsBefore);
+    expect(lines.some((l) => l.includes('cold start 200/200'))).toBe(true);
+  }, 120_000);
+
+  it('rejects bad options before starting anything, saying what to pass', async () => {
+    const base = { services: 10, ttlSeconds: 10, policies: ['window'], steadyLifetimes: 1 };
+    await expect(runTokenStorm({ ...base, policies: ['sometimes'] })).rejects.toThrow(/unknown policy 'sometimes': use window/);
+    await expect(runTokenStorm({ ...base, ttlSeconds: 5 })).rejects.toThrow(/ttlSeconds must be an integer 10\.\.86400/);
+    await expect(runTokenStorm({ ...base, services: 0 })).rejects.toThrow(/services must be an integer/);
+  });
+});
