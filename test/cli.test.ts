@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:net';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAuthlab } from '../runner/cli/testing.js';
+
+let runs: string;
+beforeAll(async () => {
+  runs = await mkdtemp(join(tmpdir(), 'authlab-cli-test-'));
+});
+afterAll(async () => {
+  await rm(runs, { recursive: true, force: true });
+});
+const env = () => ({ AUTHLAB_RUNS_DIR: runs });
+
+/** One line on stderr, starting with `authlab:`, and nothing like a stack trace. */
+function expectOneSentence(stderr: string, fragment: string | RegExp) {
+  const lines = stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^authlab: /);
+  expect(lines[0]).toMatch(fragment);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
+  it.each([
+    [['study', '--rate', 'abc'], "`--rate` must be a positive integer (got 'abc')"],
+    [['study', '--pairs', '0'], "`--pairs` must be an integer from 1 to 32 (got '0')"],
+    [['study', '--duration', 'soon'], "`--duration` must be a positive duration such as 30s, 2m or 500ms (got 'soon')"],
+    [['study', '--design', 'random'], "`--design` must be 'interleaved' or 'sequential' (got 'random')"],
+    [['study', '--engine', 'wrk'], "`--engine` must be 'autocannon' or 'k6' (got 'wrk')"],
+    [['study', '--scenarios', 'light,,Heavy'], '`--scenarios` must be a comma-separated list'],
+    [['study', '--frobnicate'], "unknown flag '--frobnicate' for `authlab study`"],
+    [['study', '--rate'], '`--rate` needs a value'],
+    [['up', '--quick'], "unknown flag '--quick' for `authlab up`"],
+    [['launch'], "unknown command 'launch'"],
+    [['study', '--platform', 'kind'], 'the kind platform is not available in this build; use --platform local'],
+  ])('authlab %j', async (args, message) => {
+    const r = await runAuthlab(args, env());
+    expect(r.code).toBe(2);
+    expectOneSentence(r.stderr, new RegExp(escape(message)));
+  });
+
+  it('asks for k6 by name when `--engine k6` is given and k6 is not on PATH', async () => {
+    const r = await runAuthlab(['study', '--engine', 'k6', '--quick'], { ...env(), PATH: '/nonexistent', HOME: runs });
+    expect(r.code).toBe(2);
+    expectOneSentence(r.stderr, /`--engine k6` needs the k6 binary on PATH.*install it.*or use `--engine autocannon`/);
+  });
+
+  it('prints usage with every command and exit 0 for --help', async () => {
+    const r = await runAuthlab(['--help']);
+    expect(r.code).toBe(0);
+    for (const word of ['study', 'up', 'down', 'report', 'compare', '--quick', '--pairs', '--engine', '--duration', '--seed'])
+      expect(r.stdout).toContain(word);
+  });
+
+  it('refuses a second `up` while one runs, naming its pid and `authlab down`', async () => {
+    const dir = join(runs, 'second-up');
+    await mkdir(join(dir, 'up'), { recursive: true });
+    // This test process stands in for a live `authlab up`: its pid is alive for the whole test.
+    await writeFile(join(dir, 'up', 'state.json'), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }));
+    const r = await runAuthlab(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: dir });
+    expect(r.code).toBe(2);
+    expectOneSentence(r.stderr, new RegExp(`authlab up is already running \\(pid ${process.pid}.*\`authlab down\``));
+  });
+
+  it('says which port is busy and exits 2 without leaving a temporary directory', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as { port: number }).port;
+    const before = await authlabTmpDirs();
+    try {
+      // The busy port is the third of the block (the IdP's): the check must cover the whole block.
+      const r = await runAuthlab(['up', '--pairs', '1', '--base-port', String(port - 2)], { AUTHLAB_RUNS_DIR: join(runs, 'busy') });
+      expect(r.code).toBe(2);
+      const last = r.stderr.trim().split('\n').at(-1)!;
+      expect(last).toMatch(new RegExp(`^authlab: port ${port} on 127\\.0\\.0\\.1 is already in use; free it or pick another --base-port`));
+      expect(await readdir(join(runs, 'busy', 'up'))).toEqual([]);
+    } finally {
+      await new Promise((res) => server.close(res));
+    }
+    expect(await authlabTmpDirs()).toEqual(before);
+  });
+
+  it('`down` with nothing running says so and exits 0', async () => {
+    const r = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: join(runs, 'nothing') });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/not running.*nothing to stop/);
+  });
+});
+
+function escape(s: string) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function authlabTmpDirs(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((n) => n.startsWith('authlab-local-')).sort();
+}
