@@ -7,7 +7,7 @@ import { freePort } from './ports.js';
 import { startStormPostgres, type StormPostgres } from './postgres.js';
 
 /** Names of the storm's virtual services and the one group that holds them all. */
-export const STORM_GROUP = 'storm-fleet';
+export const STORM_GROUP = 'group:storm-fleet';
 /** The service the fleet is granted to call (a grant is what makes the IdP issue a token). */
 export const STORM_TARGET = 'storm-target';
 export const stormServiceName = (i: number) => `storm-${String(i + 1).padStart(5, '0')}`;
