@@ -32,3 +32,41 @@ export function runAuthlab(args: string[], env: NodeJS.ProcessEnv = {}, timeoutM
     }),
   );
 }
+
+/** Pids of every live descendant of `pid` (Linux /proc), so tests can prove teardown left nothing. */
+export async function descendantPids(pid: number): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const parent = new Map<number, number>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      // Field 4 is the ppid; the command name (field 2) may hold spaces, so split after its ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z') parent.set(Number(name), Number(fields[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) if (pp === p) (out.push(child), walk(child));
+  };
+  walk(pid);
+  return out;
+}
+
+/** Subset of `pids` still alive (zombies count as gone). */
+export async function alivePids(pids: readonly number[]): Promise<number[]> {
+  const { readFile } = await import('node:fs/promises');
+  const alive: number[] = [];
+  for (const pid of pids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') alive.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return alive;
+}

@@ -95,6 +95,7 @@ export async function spawnComponent(opts: SpawnOptions): Promise<Component> {
     );
     const onAbort = () => fail(new PlatformError('ERR_ABORTED', `start-up of ${opts.name} was interrupted`));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
     child.once('error', (err) => fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name} could not be spawned: ${err.message}`, { cause: err })));
     child.once('close', (code, sig) => {
       const out = tail();

@@ -8,6 +8,7 @@ import { pairServices } from '../../../system/protocol/endpoints.js';
 import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
 import type { Platform, ProvisionOptions } from '../platform.js';
 import { spawnComponent, type Component } from './child.js';
+import { PlatformError } from './errors.js';
 import { sendJson, waitForOk } from './http.js';
 import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
 import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
@@ -89,11 +90,12 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const adminToken = token();
     const issuer = `http://${LOOPBACK}:${identityPort}`;
 
-    const spawn = (name: string, component: string, config: unknown) =>
-      spawnComponent({ name, entry: entry(component), config, configPath: join(configDir, `${name}.json`), timeoutMs, signal }).then((c) => {
-        components.push(c);
-        return c;
-      });
+    const spawn = async (name: string, component: string, config: unknown) => {
+      checkAborted(signal);
+      const c = await spawnComponent({ name, entry: entry(component), config, configPath: join(configDir, `${name}.json`), timeoutMs, signal });
+      components.push(c);
+      return c;
+    };
 
     // PostgreSQL and the identity issuer do not depend on each other: start both at once.
     const identityP = spawn('identity', 'identity', {
@@ -110,6 +112,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     if (identityR.status === 'rejected') throw identityR.reason;
     const pgServer = pgR.value;
     log(`postgres ready on port ${pgPort} (${ms(t0)} ms)`);
+    checkAborted(signal);
     await pgServer.lockDownDefaults();
 
     const idpDb = await pgServer.createDatabase('idp');
@@ -131,6 +134,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     await waitForOk(`${idp.url}/.well-known/openid-configuration`, { name: 'idp', timeoutMs, signal });
     log(`idp ready at ${idp.url} (${ms(t0)} ms)`);
 
+    checkAborted(signal);
     // Grants go in before any sidecar exists, so every first token already carries its roles.
     for (const g of defaultGrants(opts.pairs)) await sendJson('PUT', `${idp.url}/admin/grants`, adminToken, g);
 
@@ -204,6 +208,10 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     await close();
     throw err;
   }
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new PlatformError('ERR_ABORTED', 'start-up of the local platform was interrupted');
 }
 
 function ms(t0: number): number {

@@ -1,0 +1,71 @@
+import { readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalPlatform, type LocalPlatform } from '../runner/platforms/local/index.js';
+import { alivePids, descendantPids } from '../runner/cli/testing.js';
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const light = { query: 'light', params: { id: 3 } };
+const localDirs = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('authlab-local-')).sort();
+
+describe('local platform, 1 pair', () => {
+  let platform: LocalPlatform;
+  beforeAll(async () => {
+    platform = await startLocalPlatform({ pairs: 1 });
+    console.log(`local platform, 1 pair: start-up to ready ${platform.startupMs} ms`);
+  }, 60_000);
+  afterAll(() => platform?.close());
+
+  it('has every child alive and ready, each service with its own database', async () => {
+    expect(await alivePids(platform.pids)).toEqual([...platform.pids]);
+    expect(platform.pids.length).toBe(5); // postgres, identity, idp, p1-a, p1-b
+    expect(platform.endpoints.services.map((s) => s.database)).toEqual(['svc_p1_a', 'svc_p1_b']);
+    expect(platform.startupMs).toBeGreaterThan(0);
+  });
+
+  it('setPairMode switches verification: off lets an anonymous call in, enforce refuses it', async () => {
+    await platform.setPairMode(1, 'off');
+    expect((await post(platform.targetUrl(1, 'direct'), light)).status).toBe(200);
+    expect((await post(platform.targetUrl(1, 'off'), light)).status).toBe(200);
+
+    await platform.setPairMode(1, 'enforce');
+    const refused = await post(platform.targetUrl(1, 'direct'), light);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('invalid_token');
+    // Through the caller's sidecar the request is signed, so it passes.
+    expect((await post(platform.targetUrl(1, 'enforce'), light)).status).toBe(200);
+  });
+
+  it('targetUrl names p1-b directly for `direct` and p1-a’s outbound path otherwise', () => {
+    const [a, b] = platform.endpoints.services;
+    expect(platform.targetUrl(1, 'direct')).toBe(`${b!.url}/query`);
+    expect(platform.targetUrl(1, 'observe')).toBe(`${a!.url}/call/p1-b/query`);
+    expect(() => platform.targetUrl(2, 'off')).toThrow(/pair must be 1\.\.1/);
+  });
+
+  it('close() stops every process and removes the temporary directory; a second close() is harmless', async () => {
+    const pids = [...platform.pids];
+    await platform.close();
+    await platform.close();
+    expect(await alivePids(pids)).toEqual([]);
+    await expect(stat(platform.workDir)).rejects.toThrow(/ENOENT/);
+    await expect(fetch(platform.endpoints.idp.url)).rejects.toThrow();
+  });
+});
+
+describe('local platform, failures during start-up', () => {
+  it('an abort (Ctrl-C) mid start-up tears down what was started', async () => {
+    const before = await localDirs();
+    const controller = new AbortController();
+    const started = startLocalPlatform({
+      pairs: 1,
+      signal: controller.signal,
+      // Abort as soon as PostgreSQL is up: the identity issuer and PostgreSQL are running by then.
+      log: (line) => line.startsWith('postgres ready') && controller.abort(),
+    });
+    await expect(started).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    expect(await descendantPids(process.pid)).toEqual([]);
+    expect(await localDirs()).toEqual(before);
+  });
+});
