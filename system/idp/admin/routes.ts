@@ -1,0 +1,145 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AuthlabError } from '../../protocol/errors.js';
+import type { IdpContext } from '../context.js';
+import { storeChanges } from '../store/changes.js';
+import type { StreamHub } from '../routes/settings-stream.js';
+import {
+  parseGrant,
+  parseGrantKey,
+  parseGroup,
+  parseGroupKey,
+  parseRefresh,
+  parseRevocation,
+  parseSettingsPatch,
+} from './validate.js';
+
+export interface AdminRouteOptions {
+  ctx: IdpContext;
+  adminToken: string;
+  streams: StreamHub;
+  /** Rotates the signing keys (shared with the rotation timer). */
+  rotateKeys(who: string): Promise<{ revision: number; result: unknown }>;
+}
+
+/** Who the audit log names for admin API changes (there is one admin credential). */
+const WHO = 'admin';
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/**
+ * The admin API (DESIGN.md §2): JSON in and out, only with `Authorization: Bearer <admin token>`.
+ * Authentication runs in `onRequest`, before the body is even parsed, so an unauthenticated call
+ * touches nothing. Every mutating call answers with the new `revision`.
+ */
+export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions): Promise<void> {
+  const { ctx } = opts;
+  // Compare hashes: equal length whatever the input, so timingSafeEqual never throws and length leaks nothing.
+  const expected = sha256(opts.adminToken);
+  const changes = storeChanges(ctx.store, WHO);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const h = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(.+)$/i.exec(h);
+    if (!m || !timingSafeEqual(sha256(m[1]!.trim()), expected)) {
+      reply.header('www-authenticate', 'Bearer realm="authlab-admin"');
+      return sendError(reply, new AuthlabError('ERR_ADMIN_UNAUTHORIZED', 'admin API needs Authorization: Bearer <admin token> (see runs/up/endpoints.json "admin.token")'));
+    }
+    return undefined;
+  });
+
+  // JSON only: a body in another content type is a clear 400, not fastify's 415.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => {
+    done(new AuthlabError('ERR_BAD_REQUEST', 'send the body as application/json'));
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err instanceof AuthlabError) return sendError(reply, err);
+    if ((err.statusCode ?? 500) < 500) {
+      const message = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+        ? 'body is empty but content-type is application/json: send {} or omit the content-type'
+        : `malformed request: ${err.message}`;
+      return sendError(reply, new AuthlabError('ERR_BAD_REQUEST', message));
+    }
+    return sendError(reply, new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err }));
+  });
+
+  const nowSeconds = () => Math.floor(ctx.now() / 1000);
+
+  app.get('/admin/grants', async () => ({ revision: ctx.store.state.revision, grants: ctx.store.state.grants }));
+  app.put('/admin/grants', async (req) => {
+    const { revision, result } = await changes.putGrant(parseGrant(req.body));
+    return { revision, grant: result };
+  });
+  app.delete('/admin/grants', async (req) => {
+    const key = parseGrantKey(req.body);
+    const { revision, result } = await changes.deleteGrant(key.caller, key.target);
+    return { revision, deleted: result };
+  });
+
+  app.get('/admin/groups', async () => ({ revision: ctx.store.state.revision, groups: ctx.store.state.groups }));
+  app.put('/admin/groups', async (req) => {
+    const { revision, result } = await changes.putGroup(parseGroup(req.body));
+    return { revision, group: result };
+  });
+  app.delete('/admin/groups', async (req) => {
+    const { revision, result } = await changes.deleteGroup(parseGroupKey(req.body));
+    return { revision, deleted: result.group, deletedGrants: result.removedGrants };
+  });
+
+  app.get('/admin/settings', async () => ({ revision: ctx.store.state.revision, ...ctx.store.state.settings }));
+  app.put('/admin/settings', async (req) => {
+    const { revision, result } = await changes.updateSettings(parseSettingsPatch(req.body));
+    return { revision, ...result };
+  });
+
+  app.post('/admin/refresh-tokens', async (req) => {
+    const { service } = parseRefresh(req.body);
+    const { revision, result } = await changes.refreshTokens(service);
+    return { revision, ...result };
+  });
+
+  app.post('/admin/revocations', async (req) => {
+    const now = nowSeconds();
+    const r = parseRevocation(req.body, now);
+    // The IdP keeps no per-token record, so a jti is kept for the longest lifetime a token may have.
+    const horizon = now + ctx.maxTokenTtlSeconds();
+    if ('jti' in r) {
+      const { revision, result } = await changes.revokeJti(r.jti, horizon, now);
+      return { revision, revoked: result };
+    }
+    const expiresAt = Math.max(r.issuedBefore, now) + ctx.maxTokenTtlSeconds();
+    const { revision, result } = await changes.revokeSubject(r.subject, r.issuedBefore, expiresAt, now);
+    return { revision, revoked: result };
+  });
+
+  app.post('/admin/keys/rotate', async () => {
+    const { revision, result } = await opts.rotateKeys(WHO);
+    return { revision, keys: result };
+  });
+
+  app.get('/admin/status', async () => {
+    const s = ctx.store.state;
+    return {
+      revision: s.revision,
+      refreshEpoch: s.refreshEpoch,
+      connectedSidecars: opts.streams.connected(),
+      keys: { previous: ctx.keys.previousKids, current: ctx.keys.currentKid, next: ctx.keys.nextKid },
+    };
+  });
+
+  app.get('/admin/audit', async (req) => {
+    const raw = (req.query as Record<string, unknown>).limit;
+    const limit = raw === undefined ? 100 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new AuthlabError('ERR_BAD_REQUEST', `limit must be an integer 1..1000, got ${JSON.stringify(raw)}`);
+    }
+    return { revision: ctx.store.state.revision, entries: await ctx.store.audit(limit) };
+  });
+}
+
+function sendError(reply: FastifyReply, err: AuthlabError): FastifyReply {
+  return reply.code(err.status).send(err.toBody());
+}

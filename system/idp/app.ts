@@ -1,0 +1,161 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { DEFAULT_SETTINGS, type Settings } from '../protocol/settings.js';
+import { parseSettingsPatch, TOKEN_TTL_MAX_SECONDS } from './admin/validate.js';
+import { adminRoutes } from './admin/routes.js';
+import type { IdpContext } from './context.js';
+import { createIdpMetrics } from './metrics.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { settingsStream } from './routes/settings-stream.js';
+import { tokenExchangeRoutes } from './routes/token-exchange.js';
+import { SigningKeyRing } from './signing-keys.js';
+import { storeChanges } from './store/changes.js';
+import { PermissionsStore } from './store/permissions-store.js';
+import { JwksIssuerVerifier, type SubjectTokenVerifier, type TrustedIssuer } from './subject-verifier.js';
+
+export interface IdpOptions {
+  /** `iss` of access tokens. Default: the URL `listen` returns (required before serving if not listening). */
+  issuer?: string;
+  /** PostgreSQL URL of the permissions store; ignored when `pool` is given. */
+  databaseUrl?: string;
+  /** An existing pool (not ended by `close`). */
+  pool?: pg.Pool;
+  /** Bearer token of the admin API. */
+  adminToken: string;
+  /** Clusters whose service-account tokens are accepted (used when `verifier` is not given). */
+  trustedIssuers?: TrustedIssuer[];
+  /** Replaces the JWKS verifier (e.g. a TokenReview verifier). */
+  verifier?: SubjectTokenVerifier;
+  /** Initial access-token lifetime, seconds (first start only; then `PUT /admin/settings`). Default 300. */
+  tokenTtlSeconds?: number;
+  /** Settings written on first start (merged over defaults), validated like `PUT /admin/settings`. */
+  initialSettings?: Partial<Settings>;
+  /** Rotate signing keys every this many seconds. Default: only on `POST /admin/keys/rotate`. */
+  keyRotationIntervalSeconds?: number;
+  /** Settings-stream ping interval, ms. Default 15000. */
+  pingIntervalMs?: number;
+  /** Clock, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface Idp {
+  app: FastifyInstance;
+  store: PermissionsStore;
+  keys: SigningKeyRing;
+  /** Listens (default 127.0.0.1, port 0) and returns the URL; sets `issuer` to it when none was configured. */
+  listen(opts?: { host?: string; port?: number }): Promise<string>;
+  /** Rotates the signing keys now (as `POST /admin/keys/rotate`). */
+  rotateKeys(who?: string): Promise<{ revision: number; result: unknown }>;
+  /** Ends streams, stops timers, closes the server and (if it opened it) the pool. */
+  close(): Promise<void>;
+}
+
+/** Settings for a first start: defaults, then `tokenTtlSeconds`, then `initialSettings` (validated). */
+export function initialSettingsOf(opts: Pick<IdpOptions, 'tokenTtlSeconds' | 'initialSettings'>): Settings {
+  const patch = parseSettingsPatch({
+    global: { ...(opts.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: opts.tokenTtlSeconds } : {}), ...opts.initialSettings?.global },
+    ...(opts.initialSettings?.services ? { services: opts.initialSettings.services } : {}),
+  });
+  const services: Settings['services'] = {};
+  for (const [k, v] of Object.entries(patch.services ?? {})) if (v) services[k] = v;
+  return { global: { ...DEFAULT_SETTINGS.global, ...patch.global }, services };
+}
+
+/**
+ * Builds the IdP: opens (and migrates) the permissions store, loads the signing keys, and registers
+ * discovery, JWKS, token exchange, the admin API, the settings stream and `/metrics`.
+ */
+export async function buildIdp(opts: IdpOptions): Promise<Idp> {
+  const ownPool = !opts.pool;
+  if (!opts.pool && !opts.databaseUrl) throw new Error('buildIdp needs databaseUrl or pool');
+  if (!opts.verifier && !opts.trustedIssuers?.length) throw new Error('buildIdp needs trustedIssuers (at least one) or a verifier');
+  const pool = opts.pool ?? new pg.Pool({ connectionString: opts.databaseUrl, max: 4 });
+  const now = opts.now ?? Date.now;
+  let issuer = opts.issuer;
+  const app = Fastify({ logger: false });
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const store = await PermissionsStore.open({ pool, initialSettings: initialSettingsOf(opts) });
+    const keys = new SigningKeyRing(await store.loadKeys());
+    // The longest lifetime a token signed in this process may have; grows with every TTL ever set.
+    let maxTtl = store.state.settings.global.tokenTtlSeconds;
+    store.onChange((s) => {
+      maxTtl = Math.max(maxTtl, s.settings.global.tokenTtlSeconds);
+    });
+    const ctx: IdpContext = {
+      store,
+      keys,
+      verifier: opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [] }),
+      metrics: createIdpMetrics(),
+      issuer: () => {
+        if (!issuer) throw new Error('IdP issuer unknown: pass options.issuer or call listen() first');
+        return issuer;
+      },
+      now,
+      maxTokenTtlSeconds: () => Math.min(TOKEN_TTL_MAX_SECONDS, maxTtl),
+    };
+
+    // Rotations run one at a time: each computes the new key set from the ring the previous one left.
+    let rotation: Promise<unknown> = Promise.resolve();
+    const rotateKeys = (who = 'admin') => {
+      const run = rotation.then(async () => {
+        const before = { previous: keys.previousKids, current: keys.currentKid, next: keys.nextKid };
+        const records = await keys.rotated(now(), ctx.maxTokenTtlSeconds());
+        const out = await storeChanges(store, who).rotateKeys(before, records);
+        keys.apply(records);
+        return out;
+      });
+      rotation = run.catch(() => {});
+      return run;
+    };
+    if (opts.keyRotationIntervalSeconds) {
+      const t = setInterval(() => void rotateKeys('timer').catch(() => {}), opts.keyRotationIntervalSeconds * 1000);
+      t.unref();
+      timers.push(t);
+    }
+    // Housekeeping: stop publishing previous keys once nothing they signed can still be valid.
+    const prune = setInterval(() => {
+      if (keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()).length === 0) return;
+      rotation = rotation.then(async () => {
+        const drop = new Set(keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()));
+        const records = keys.records().filter((r) => !drop.has(r.kid));
+        await store.replaceKeys(records);
+        keys.apply(records);
+      }).catch(() => {});
+    }, 60_000);
+    prune.unref();
+    timers.push(prune);
+
+    const stream = settingsStream({ ctx, pingIntervalMs: opts.pingIntervalMs });
+    await app.register(discoveryRoutes, { ctx });
+    await app.register(tokenExchangeRoutes, { ctx });
+    await app.register(stream.routes);
+    await app.register(adminRoutes, { ctx, adminToken: opts.adminToken, streams: stream.hub, rotateKeys });
+    // SSE responses are hijacked: end them first or server.close() would wait for them forever.
+    app.addHook('preClose', async () => stream.hub.closeAll());
+
+    return {
+      app,
+      store,
+      keys,
+      rotateKeys,
+      async listen(l = {}) {
+        const url = await app.listen({ host: l.host ?? '127.0.0.1', port: l.port ?? 0 });
+        issuer ??= url;
+        return url;
+      },
+      async close() {
+        for (const t of timers) clearInterval(t);
+        await rotation;
+        await app.close();
+        store.close();
+        if (ownPool) await pool.end();
+      },
+    };
+  } catch (err) {
+    for (const t of timers) clearInterval(t);
+    await app.close().catch(() => {});
+    if (ownPool) await pool.end().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,21 @@
+import type { IdpMetrics } from './metrics.js';
+import type { SigningKeyRing } from './signing-keys.js';
+import type { PermissionsStore } from './store/permissions-store.js';
+import type { SubjectTokenVerifier } from './subject-verifier.js';
+
+/** What the IdP's route modules share; built once by `buildIdp`. */
+export interface IdpContext {
+  store: PermissionsStore;
+  keys: SigningKeyRing;
+  verifier: SubjectTokenVerifier;
+  metrics: IdpMetrics;
+  /** `iss` of access tokens and discovery; known once listening when not configured. */
+  issuer(): string;
+  /** Clock, ms since the epoch. */
+  now(): number;
+  /**
+   * Longest lifetime any token signed by this IdP may still have, seconds: bounds how long previous
+   * keys and jti revocations are kept.
+   */
+  maxTokenTtlSeconds(): number;
+}

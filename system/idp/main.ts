@@ -1,0 +1,42 @@
+import type { ListeningLine } from '../protocol/endpoints.js';
+import { buildIdp } from './app.js';
+import { loadIdpConfig } from './config.js';
+
+// Reads config, builds the IdP, listens, announces itself on stdout; SIGTERM/SIGINT → close, exit 0.
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--config');
+  const path = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!path) throw new Error('usage: node --import tsx system/idp/main.ts --config <file.json>');
+  const config = await loadIdpConfig(path);
+  const idp = await buildIdp({
+    issuer: config.issuer,
+    databaseUrl: config.databaseUrl,
+    adminToken: config.adminToken,
+    trustedIssuers: config.trustedIssuers,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    initialSettings: config.initialSettings,
+    keyRotationIntervalSeconds: config.keyRotationIntervalSeconds,
+  });
+  const url = await idp.listen({ host: config.host, port: config.port });
+  const line: ListeningLine = { event: 'listening', service: 'idp', url };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+  let closing = false;
+  const shutdown = () => {
+    if (closing) return;
+    closing = true;
+    idp.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`idp: error while closing: ${(err as Error).message}\n`);
+        process.exit(0);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`idp: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

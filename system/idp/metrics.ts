@@ -1,0 +1,49 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
+
+/** `token_result_total{result}` values. */
+export type TokenResult =
+  | 'issued'
+  | 'invalid_request'
+  | 'unsupported_grant_type'
+  | 'invalid_subject'
+  | 'invalid_target'
+  | 'unavailable'
+  | 'server_error';
+
+export interface IdpMetrics {
+  registry: Registry;
+  tokenResult: Counter<'result'>;
+  /** Time from request parsed to token signed (or refused), seconds. */
+  issueDuration: Histogram<'result'>;
+  inflight: Gauge;
+}
+
+/** The IdP's metrics in their own Registry (not prom-client's global one), so several IdPs can share a process. */
+export function createIdpMetrics(): IdpMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const tokenResult = new Counter({
+    name: METRICS.tokenResultTotal,
+    help: 'Token exchange outcomes by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  // Pre-create the series so dashboards show zeros instead of gaps.
+  for (const r of ['issued', 'invalid_request', 'unsupported_grant_type', 'invalid_subject', 'invalid_target'] as const) {
+    tokenResult.inc({ result: r }, 0);
+  }
+  const issueDuration = new Histogram({
+    name: METRICS.tokenIssueDurationSeconds,
+    help: 'Token exchange duration, seconds',
+    labelNames: ['result'],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const inflight = new Gauge({
+    name: METRICS.tokenExchangeInflight,
+    help: 'Token exchanges in progress',
+    registers: [registry],
+  });
+  return { registry, tokenResult, issueDuration, inflight };
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, type AccessTokenClaims } from '../../protocol/claims.js';
+import type { OAuthErrorBody, OAuthErrorCode } from '../../protocol/errors.js';
+import type { Role } from '../../protocol/roles.js';
+import type { IdpContext } from '../context.js';
+import type { TokenResult } from '../metrics.js';
+import { SubjectTokenError } from '../subject-verifier.js';
+
+/** Path of the token endpoint (named in discovery). */
+export const TOKEN_PATH = '/oauth2/token';
+
+/** Largest accepted request body, bytes (the SA token itself is limited to 8 KiB by the verifier). */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Marks a body that arrived with a content type other than form encoding. */
+const NOT_FORM = Symbol('not-form');
+
+class ExchangeError extends Error {
+  constructor(
+    readonly error: OAuthErrorCode,
+    readonly result: TokenResult,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export interface TokenResponse {
+  access_token: string;
+  issued_token_type: string;
+  token_type: 'Bearer';
+  /** Seconds. */
+  expires_in: number;
+}
+
+/** One string parameter (RFC 6749 §3.2: parameters must not repeat). */
+function single(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === '') {
+    if (required) throw new ExchangeError('invalid_request', 'invalid_request', `${name} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new ExchangeError('invalid_request', 'invalid_request', `${name} must appear once`);
+  return v;
+}
+
+/**
+ * RFC 8693 token exchange: a service-account JWT in, an ES256 access token out. Registered as an
+ * encapsulated plugin so its own body parsers and error handler turn every bad request into an RFC
+ * error (400), never a 415, 413 or 500.
+ */
+export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: IdpContext }): Promise<void> {
+  const { ctx } = opts;
+  const { metrics } = ctx;
+  app.removeAllContentTypeParsers();
+  await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, _body, done) => done(null, NOT_FORM));
+
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      metrics.tokenResult.inc({ result: 'server_error' });
+      return sendError(reply, new ExchangeError('server_error', 'server_error', 'internal error; retry later', 500));
+    }
+    metrics.tokenResult.inc({ result: 'invalid_request' });
+    const why = status === 413 ? `request body is larger than ${BODY_LIMIT_BYTES} bytes` : `malformed request: ${err.message}`;
+    return sendError(reply, new ExchangeError('invalid_request', 'invalid_request', why));
+  });
+
+  app.post(TOKEN_PATH, { bodyLimit: BODY_LIMIT_BYTES }, async (req, reply) => {
+    const endTimer = metrics.issueDuration.startTimer();
+    metrics.inflight.inc();
+    let result: TokenResult = 'issued';
+    try {
+      const token = await exchange(ctx, req.body);
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return token;
+    } catch (err) {
+      const e = toExchangeError(err);
+      result = e.result;
+      return sendError(reply, e);
+    } finally {
+      metrics.inflight.dec();
+      metrics.tokenResult.inc({ result });
+      endTimer({ result });
+    }
+  });
+}
+
+function toExchangeError(err: unknown): ExchangeError {
+  if (err instanceof ExchangeError) return err;
+  if (err instanceof SubjectTokenError) {
+    if (err.oauthError === 'temporarily_unavailable') {
+      return new ExchangeError('temporarily_unavailable', 'unavailable', err.message, 503);
+    }
+    return new ExchangeError(err.oauthError, err.oauthError === 'invalid_request' ? 'invalid_request' : 'invalid_subject', err.message);
+  }
+  return new ExchangeError('server_error', 'server_error', `internal error: ${(err as Error)?.message ?? String(err)}`, 500);
+}
+
+function sendError(reply: FastifyReply, e: ExchangeError): FastifyReply {
+  const body: OAuthErrorBody = { error: e.error, error_description: e.message };
+  reply.code(e.status).header('cache-control', 'no-store');
+  if (e.status === 503) reply.header('retry-after', '1');
+  return reply.send(body);
+}
+
+async function exchange(ctx: IdpContext, body: unknown): Promise<TokenResponse> {
+  if (body === NOT_FORM) {
+    throw new ExchangeError('invalid_request', 'invalid_request', 'send the request as application/x-www-form-urlencoded (RFC 8693 §2.1)');
+  }
+  if (typeof body !== 'object' || body === null) {
+    throw new ExchangeError('invalid_request', 'invalid_request', 'request body is empty: send grant_type, subject_token and subject_token_type, form-encoded');
+  }
+  const form = body as Record<string, unknown>;
+  const grantType = single(form, 'grant_type', true);
+  if (grantType !== TOKEN_EXCHANGE_GRANT) {
+    throw new ExchangeError('unsupported_grant_type', 'unsupported_grant_type', `grant_type ${JSON.stringify(grantType)} is not supported; use ${TOKEN_EXCHANGE_GRANT}`);
+  }
+  const subjectToken = single(form, 'subject_token', true)!;
+  const subjectTokenType = single(form, 'subject_token_type', true);
+  if (subjectTokenType !== JWT_TOKEN_TYPE) {
+    throw new ExchangeError('invalid_request', 'invalid_request', `subject_token_type must be ${JWT_TOKEN_TYPE} (a service-account JWT)`);
+  }
+  const requested = single(form, 'requested_token_type', false);
+  if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE && requested !== JWT_TOKEN_TYPE) {
+    throw new ExchangeError('invalid_request', 'invalid_request', `requested_token_type must be ${ACCESS_TOKEN_TYPE} or ${JWT_TOKEN_TYPE}`);
+  }
+  const rawAudience = form.audience;
+  const audiences = rawAudience === undefined ? [] : Array.isArray(rawAudience) ? rawAudience : [rawAudience];
+  for (const a of audiences) {
+    if (typeof a !== 'string' || a === '') throw new ExchangeError('invalid_request', 'invalid_request', 'audience must be a non-empty service name');
+  }
+
+  const subject = await ctx.verifier.verify(subjectToken);
+  const state = ctx.store.state;
+  const granted = state.rolesByCaller.get(subject.service) ?? {};
+  const roles: Record<string, Role[]> = {};
+  if (audiences.length === 0) {
+    Object.assign(roles, granted);
+  } else {
+    for (const a of audiences as string[]) {
+      const r = granted[a];
+      if (!r) {
+        throw new ExchangeError('invalid_target', 'invalid_target', `${subject.service} has no role on ${JSON.stringify(a)}; grant one with PUT /admin/grants or drop that audience`);
+      }
+      roles[a] = r;
+    }
+  }
+  const ttl = state.settings.global.tokenTtlSeconds;
+  const iat = Math.floor(ctx.now() / 1000);
+  const claims: AccessTokenClaims = {
+    iss: ctx.issuer(),
+    sub: subject.service,
+    aud: Object.keys(roles),
+    iat,
+    exp: iat + ttl,
+    jti: randomUUID(),
+    roles,
+    rev: state.revision,
+  };
+  return {
+    access_token: ctx.keys.sign(claims),
+    issued_token_type: requested ?? ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: ttl,
+  };
+}

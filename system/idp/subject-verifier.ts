@@ -1,0 +1,267 @@
+import { createPublicKey } from 'node:crypto';
+import { createDecoder, createVerifier, TokenError } from 'fast-jwt';
+import { parseServiceAccountSubject, SA_TOKEN_AUDIENCE } from '../protocol/claims.js';
+
+/** Who presented a verified service-account token. */
+export interface VerifiedSubject {
+  /** The service identity: the token's Kubernetes namespace. */
+  service: string;
+  serviceAccount: string;
+  /** `sub` of the SA token (`system:serviceaccount:<ns>:<sa>`). */
+  subject: string;
+  issuer: string;
+  /** `exp` of the SA token, seconds since the epoch. */
+  expiresAt: number;
+}
+
+/** Why a subject token was refused; `oauthError` is what the token endpoint answers. */
+export class SubjectTokenError extends Error {
+  /** `temporarily_unavailable` (503) when the issuer's JWKS cannot be fetched: the caller should retry. */
+  readonly oauthError: 'invalid_request' | 'invalid_grant' | 'temporarily_unavailable';
+  /** Short machine reason (`expired`, `untrusted_issuer`, ...), for logs and tests. */
+  readonly reason: string;
+  constructor(oauthError: SubjectTokenError['oauthError'], reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SubjectTokenError';
+    this.oauthError = oauthError;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Verifies the caller's service-account token. Pluggable: `JwksIssuerVerifier` checks signatures against
+ * trusted issuers' JWKS; a TokenReview-based verifier can implement the same interface later.
+ * Rejects with `SubjectTokenError` only.
+ */
+export interface SubjectTokenVerifier {
+  verify(token: string): Promise<VerifiedSubject>;
+}
+
+/** One cluster whose service-account tokens the IdP accepts. */
+export interface TrustedIssuer {
+  /** Exact `iss` of its tokens. */
+  issuer: string;
+  /** Its JWKS URL (`/openid/v1/jwks` on a Kubernetes API server). */
+  jwksUri: string;
+}
+
+export interface JwksIssuerVerifierOptions {
+  trustedIssuers: TrustedIssuer[];
+  /** Required `aud` member. Default `authlab-idp`. */
+  audience?: string;
+  /** Allowed clock skew for `exp`/`nbf`, seconds. Default 5 (small, so expiry is crisp). */
+  skewSeconds?: number;
+  /** Largest accepted token, bytes. Default 8192. */
+  maxTokenBytes?: number;
+  /** Least time between two JWKS fetches of one issuer triggered by unknown `kid`s, ms. Default 5000. */
+  minRefetchIntervalMs?: number;
+  /** Injected fetch (tests). Default global `fetch`. */
+  fetch?: typeof fetch;
+  /** Timeout of one JWKS fetch, ms. Default 5000. */
+  fetchTimeoutMs?: number;
+}
+
+const ALLOWED_ALGS = { RS256: 'RSA', ES256: 'EC' } as const;
+type AllowedAlg = keyof typeof ALLOWED_ALGS;
+
+interface CachedKey {
+  kty: string;
+  verify: (token: string) => Record<string, unknown>;
+}
+
+interface IssuerState {
+  trusted: TrustedIssuer;
+  keys: Map<string, CachedKey>;
+  lastFetchMs: number;
+  /** Set when the last JWKS fetch failed; reported instead of "unknown kid" until a fetch succeeds. */
+  lastError: SubjectTokenError | null;
+  inflight: Promise<void> | null;
+}
+
+/**
+ * Verifies SA tokens of several trusted issuers (one per cluster): picks the issuer by the unverified
+ * `iss`, then verifies with that issuer's JWKS (cached; an unknown `kid` triggers a rate-limited
+ * re-fetch). Allow-list RS256/ES256, `aud` must contain `authlab-idp`, `exp`/`nbf` with small skew.
+ */
+export class JwksIssuerVerifier implements SubjectTokenVerifier {
+  private readonly issuers = new Map<string, IssuerState>();
+  private readonly audience: string;
+  private readonly skewMs: number;
+  private readonly maxBytes: number;
+  private readonly minRefetchMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly fetchTimeoutMs: number;
+  private readonly decode = createDecoder({ complete: true });
+
+  constructor(opts: JwksIssuerVerifierOptions) {
+    for (const t of opts.trustedIssuers) {
+      this.issuers.set(t.issuer, { trusted: t, keys: new Map(), lastFetchMs: 0, lastError: null, inflight: null });
+    }
+    this.audience = opts.audience ?? SA_TOKEN_AUDIENCE;
+    this.skewMs = (opts.skewSeconds ?? 5) * 1000;
+    this.maxBytes = opts.maxTokenBytes ?? 8192;
+    this.minRefetchMs = opts.minRefetchIntervalMs ?? 5000;
+    this.fetchImpl = opts.fetch ?? fetch;
+    this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 5000;
+  }
+
+  async verify(token: string): Promise<VerifiedSubject> {
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new SubjectTokenError('invalid_request', 'missing', 'subject_token is empty: send the service-account JWT');
+    }
+    if (Buffer.byteLength(token) > this.maxBytes) {
+      throw new SubjectTokenError(
+        'invalid_request',
+        'oversized',
+        `subject_token is ${Buffer.byteLength(token)} bytes; the limit is ${this.maxBytes}: send the projected service-account token itself`,
+      );
+    }
+    let decoded: { header: Record<string, unknown>; payload: Record<string, unknown> };
+    try {
+      decoded = this.decode(token) as typeof decoded;
+    } catch (err) {
+      throw new SubjectTokenError('invalid_grant', 'malformed', 'subject_token is not a JWT (three base64url parts with a JSON header and payload)', { cause: err });
+    }
+    const { header, payload } = decoded;
+    if (typeof payload !== 'object' || payload === null) {
+      throw new SubjectTokenError('invalid_grant', 'malformed', 'subject_token payload is not a JSON object');
+    }
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !(alg in ALLOWED_ALGS)) {
+      throw new SubjectTokenError('invalid_grant', 'bad_alg', `subject_token alg ${JSON.stringify(alg)} is not allowed; use RS256 or ES256`);
+    }
+    const iss = payload.iss;
+    const state = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
+    if (!state) {
+      throw new SubjectTokenError('invalid_grant', 'untrusted_issuer', `subject_token issuer ${JSON.stringify(iss)} is not trusted; add it to trustedIssuers`);
+    }
+    const key = await this.keyFor(state, header.kid);
+    if (key.kty !== ALLOWED_ALGS[alg as AllowedAlg]) {
+      throw new SubjectTokenError('invalid_grant', 'bad_alg', `subject_token alg ${alg} does not match its key type ${key.kty}`);
+    }
+    let claims: Record<string, unknown>;
+    try {
+      claims = key.verify(token);
+    } catch (err) {
+      throw mapTokenError(err, this.audience);
+    }
+    return this.subjectOf(claims, state.trusted.issuer);
+  }
+
+  private subjectOf(claims: Record<string, unknown>, issuer: string): VerifiedSubject {
+    const sub = typeof claims.sub === 'string' ? claims.sub : '';
+    const parsed = parseServiceAccountSubject(sub);
+    const k8s = claims['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown } } | undefined;
+    const namespace = typeof k8s?.namespace === 'string' ? k8s.namespace : parsed?.namespace;
+    if (!parsed || !namespace || namespace !== parsed.namespace) {
+      throw new SubjectTokenError('invalid_grant', 'bad_subject', `subject_token sub ${JSON.stringify(sub)} is not system:serviceaccount:<namespace>:<name> matching its kubernetes.io namespace`);
+    }
+    return {
+      service: namespace,
+      serviceAccount: parsed.serviceAccount,
+      subject: sub,
+      issuer,
+      expiresAt: typeof claims.exp === 'number' ? claims.exp : 0,
+    };
+  }
+
+  private async keyFor(state: IssuerState, kid: unknown): Promise<CachedKey> {
+    const find = (): CachedKey | undefined => {
+      if (typeof kid === 'string') return state.keys.get(kid);
+      // Kubernetes always sets kid; tolerate its absence only when the issuer has exactly one key.
+      return state.keys.size === 1 ? state.keys.values().next().value : undefined;
+    };
+    let key = find();
+    if (key) return key;
+    if (state.inflight || Date.now() - state.lastFetchMs >= this.minRefetchMs) {
+      await this.refresh(state);
+      key = find();
+      if (key) return key;
+    }
+    if (state.lastError) throw state.lastError;
+    throw new SubjectTokenError('invalid_grant', 'unknown_kid', `subject_token kid ${JSON.stringify(kid)} is not in ${state.trusted.jwksUri}; was it signed by this cluster's current key?`);
+  }
+
+  /** Fetches one issuer's JWKS; concurrent callers share one fetch. */
+  private refresh(state: IssuerState): Promise<void> {
+    if (state.inflight) return state.inflight;
+    state.lastFetchMs = Date.now();
+    state.inflight = this.fetchJwks(state)
+      .then(
+        (keys) => {
+          state.keys = keys;
+          state.lastError = null;
+        },
+        (err: SubjectTokenError) => {
+          state.lastError = err;
+        },
+      )
+      .finally(() => {
+        state.inflight = null;
+      });
+    return state.inflight;
+  }
+
+  private async fetchJwks(state: IssuerState): Promise<Map<string, CachedKey>> {
+    const { issuer, jwksUri } = state.trusted;
+    let body: unknown;
+    try {
+      const res = await this.fetchImpl(jwksUri, { signal: AbortSignal.timeout(this.fetchTimeoutMs) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      body = await res.json();
+    } catch (err) {
+      throw new SubjectTokenError('temporarily_unavailable', 'jwks_unavailable', `cannot fetch the JWKS of issuer ${issuer} from ${jwksUri}: ${(err as Error).message}`, { cause: err });
+    }
+    const keys = new Map<string, CachedKey>();
+    const list = (body as { keys?: unknown }).keys;
+    for (const jwk of Array.isArray(list) ? (list as Record<string, unknown>[]) : []) {
+      if (typeof jwk.kid !== 'string' || (jwk.kty !== 'RSA' && jwk.kty !== 'EC')) continue;
+      if (jwk.use !== undefined && jwk.use !== 'sig') continue;
+      try {
+        const pem = createPublicKey({ key: jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' })
+          .export({ type: 'spki', format: 'pem' })
+          .toString();
+        keys.set(jwk.kid, {
+          kty: jwk.kty,
+          verify: createVerifier({
+            key: pem,
+            algorithms: [jwk.kty === 'RSA' ? 'RS256' : 'ES256'],
+            allowedIss: issuer,
+            allowedAud: this.audience,
+            clockTolerance: this.skewMs,
+            requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+            // No verify cache: a benchmark must measure the real cost of every exchange.
+            cache: false,
+          }) as (token: string) => Record<string, unknown>,
+        });
+      } catch {
+        // A key this verifier cannot use (other curve, broken JWK) cannot verify anything: skip it.
+      }
+    }
+    return keys;
+  }
+}
+
+function mapTokenError(err: unknown, audience: string): SubjectTokenError {
+  const code = err instanceof TokenError ? err.code : '';
+  const msg = (err as Error)?.message ?? String(err);
+  switch (code) {
+    case TokenError.codes.expired:
+      return new SubjectTokenError('invalid_grant', 'expired', 'subject_token has expired: read the refreshed token file and retry', { cause: err });
+    case TokenError.codes.inactive:
+      return new SubjectTokenError('invalid_grant', 'not_yet_valid', 'subject_token is not valid yet (nbf in the future): check the clocks', { cause: err });
+    case TokenError.codes.invalidSignature:
+      return new SubjectTokenError('invalid_grant', 'invalid_signature', 'subject_token signature does not verify against its issuer key', { cause: err });
+    case TokenError.codes.invalidAlgorithm:
+      return new SubjectTokenError('invalid_grant', 'bad_alg', `subject_token algorithm is not allowed: ${msg}`, { cause: err });
+    case TokenError.codes.invalidClaimValue:
+      if (/aud/.test(msg)) {
+        return new SubjectTokenError('invalid_grant', 'wrong_audience', `subject_token audience must contain ${JSON.stringify(audience)}: mount a projected token with that audience`, { cause: err });
+      }
+      return new SubjectTokenError('invalid_grant', 'bad_claim', `subject_token has an invalid claim: ${msg}`, { cause: err });
+    case TokenError.codes.missingRequiredClaim:
+      return new SubjectTokenError('invalid_grant', 'bad_claim', `subject_token lacks a required claim: ${msg}`, { cause: err });
+    default:
+      return new SubjectTokenError('invalid_grant', 'malformed', `subject_token is invalid: ${msg}`, { cause: err });
+  }
+}
