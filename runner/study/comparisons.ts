@@ -1,0 +1,83 @@
+import { median } from 'simple-statistics';
+import type { RunMode } from '../../system/protocol/modes.js';
+import { bootstrapMedianCI, signedRankTest } from '../../reports/stats/index.js';
+import type { Comparison, RunRecord } from '../../reports/schema.js';
+
+/** What a study compares: auth overhead (observe/enforce − off) and path overhead (off − direct). */
+export const COMPARED: readonly (readonly [baseline: RunMode, candidate: RunMode])[] = [
+  ['off', 'enforce'],
+  ['off', 'observe'],
+  ['direct', 'off'],
+];
+
+/** Paired trials below which a CI that excludes zero is still not called significant. */
+export const MIN_TRIALS_FOR_SIGNIFICANCE = 3;
+
+export interface ComparisonOptions {
+  /** Bootstrap seed (the study's). */
+  seed: number;
+  /** Bootstrap resamples; default 10,000. */
+  resamples?: number;
+}
+
+/** The per-trial value of a stat for one mode: the median over that trial's valid runs (usually one). */
+function perTrial(runs: readonly RunRecord[], mode: RunMode, stat: 'p50' | 'p99'): Map<number, number> {
+  const byTrial = new Map<number, number[]>();
+  for (const r of runs) {
+    if (r.mode !== mode || !r.valid) continue;
+    const list = byTrial.get(r.trial) ?? [];
+    list.push(r.latencyUs[stat]);
+    byTrial.set(r.trial, list);
+  }
+  return new Map([...byTrial].sort(([a], [b]) => a - b).map(([t, v]) => [t, median(v)]));
+}
+
+/**
+ * Paired differences candidate − baseline: by trial when the two modes share trials (interleaved
+ * with ≥ as many pairs as modes; sequential), else by order of occurrence (fewer pairs than modes:
+ * the k-th trial of one mode with the k-th of the other, neighbours in time).
+ */
+export function pairedDiffs(base: Map<number, number>, cand: Map<number, number>): number[] {
+  const shared = [...base.keys()].filter((t) => cand.has(t));
+  if (shared.length >= Math.min(base.size, cand.size) && shared.length > 0) {
+    return shared.map((t) => (cand.get(t) as number) - (base.get(t) as number));
+  }
+  const b = [...base.values()];
+  const c = [...cand.values()];
+  return Array.from({ length: Math.min(b.length, c.length) }, (_, i) => (c[i] as number) - (b[i] as number));
+}
+
+/**
+ * Comparisons of every scenario in `runs`, for p50 and p99: the median over trials of the paired
+ * per-run difference, a bootstrap 95% CI resampling whole trials, and the Wilcoxon signed-rank
+ * p-value. `significant` only when the CI excludes zero and there are at least 3 paired trials
+ * (with fewer, a bootstrap CI is just the range of the differences). µs, integers: the estimate
+ * rounded, the CI rounded outwards.
+ */
+export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): Comparison[] {
+  const out: Comparison[] = [];
+  const scenarios = [...new Set(runs.map((r) => r.scenario))];
+  for (const scenario of scenarios) {
+    const mine = runs.filter((r) => r.scenario === scenario);
+    for (const [baseline, candidate] of COMPARED) {
+      for (const stat of ['p50', 'p99'] as const) {
+        const diffs = pairedDiffs(perTrial(mine, baseline, stat), perTrial(mine, candidate, stat));
+        if (diffs.length === 0) continue;
+        const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });
+        const excludesZero = ci.lo > 0 || ci.hi < 0;
+        out.push({
+          scenario,
+          baseline,
+          candidate,
+          stat,
+          deltaUs: Math.round(ci.estimate),
+          ci95Us: [Math.floor(ci.lo), Math.ceil(ci.hi)],
+          pValue: signedRankTest(diffs).pValue,
+          significant: excludesZero && diffs.length >= MIN_TRIALS_FOR_SIGNIFICANCE,
+          n: diffs.length,
+        });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import type { RunMode } from '../../system/protocol/modes.js';
+import { summarize } from '../../reports/hdr.js';
+import type { RunRecord } from '../../reports/schema.js';
+import type { EngineResult } from '../engines/types.js';
+
+/** Share of failed responses above which a run's latency no longer describes the planned load. */
+export const MAX_ERROR_SHARE = 0.01;
+
+export interface RunMeta {
+  scenario: string;
+  mode: RunMode;
+  pair: number;
+  trial: number;
+  engine: 'autocannon' | 'k6';
+  rate: number | null;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+}
+
+/**
+ * A results.json run from an engine result: integer µs everywhere, the HDR histogram encoded.
+ * A run is invalid when the engine said so (dropped iterations), when nothing succeeded, or when
+ * more than 1% of responses failed (its latency would describe only the survivors).
+ */
+export function toRunRecord(meta: RunMeta, r: EngineResult): RunRecord {
+  const failed = Object.values(r.errors).reduce((s, n) => s + n, 0);
+  let invalidReason = r.invalidReason;
+  if (!invalidReason && r.ok === 0) invalidReason = `no successful response (errors: ${JSON.stringify(r.errors)}); check the target is up and the pair's grants`;
+  if (!invalidReason && failed / (failed + r.ok) > MAX_ERROR_SHARE) {
+    invalidReason = `${failed} of ${failed + r.ok} responses failed (${JSON.stringify(r.errors)}): latency covers only the successes`;
+  }
+  const serverTimingUs: RunRecord['serverTimingUs'] = {};
+  for (const [stage, h] of Object.entries(r.serverTiming)) {
+    serverTimingUs[stage] = { p50: Math.round(h.getValueAtPercentile(50)), p99: Math.round(h.getValueAtPercentile(99)) };
+  }
+  return {
+    id: `${meta.scenario}-t${meta.trial}-p${meta.pair}-${meta.mode}`,
+    scenario: meta.scenario,
+    mode: meta.mode,
+    pair: meta.pair,
+    trial: meta.trial,
+    engine: meta.engine,
+    model: r.model,
+    rate: meta.rate,
+    connections: meta.connections,
+    durationS: meta.durationS,
+    warmupS: meta.warmupS,
+    requests: { ok: r.ok, errors: r.errors },
+    latencyUs: summarize(r.latency),
+    serverTimingUs,
+    valid: invalidReason === null,
+    invalidReason,
+    throughputRps: Math.round(r.throughputRps * 100) / 100,
+    timeline: r.timeline,
+  };
+}

@@ -1,0 +1,106 @@
+import { randomInt } from 'node:crypto';
+import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../reports/schema.js';
+import { AuthlabError } from '../../system/protocol/errors.js';
+import type { Platform } from '../platforms/platform.js';
+import { buildEngine } from '../engines/index.js';
+import { compareModes } from './comparisons.js';
+import { studyEnv, studyGit } from './env.js';
+import { measureFloor } from './floor.js';
+import { runReplication } from './replication.js';
+import { effectiveProfile, runLoadScenario } from './run-load.js';
+import { discoverScenarios, selectScenarios } from './scenarios.js';
+import type { ProgressSink, StudyOptions } from './types.js';
+
+export type { ProgressSink, StudyOptions } from './types.js';
+
+/** `20261123-150102-autocannon`: sortable, unique per second and engine. */
+function studyId(at: Date, engine: string): string {
+  return `${at.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${engine}`;
+}
+
+function validate(o: StudyOptions): void {
+  const positiveInt = (name: string, v: number | undefined) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new AuthlabError('ERR_BAD_REQUEST', `${name} must be a positive integer (got ${v})`);
+  };
+  positiveInt('--pairs', o.pairs);
+  positiveInt('--trials', o.trials);
+  if (o.durationS !== undefined && !(o.durationS > 0)) throw new AuthlabError('ERR_BAD_REQUEST', `--duration must be positive (got ${o.durationS})`);
+  if (o.rate !== undefined && !(o.rate > 0)) throw new AuthlabError('ERR_BAD_REQUEST', `--rate must be a positive number of requests/s (got ${o.rate})`);
+}
+
+/**
+ * Runs a study on a provisioned platform and returns its results.json content (the CLI writes and
+ * renders it). Order: harness floor → load scenarios (trial plan, comparisons) → replication →
+ * token storms. Every latency is an integer in µs.
+ *
+ * @throws AuthlabError ERR_BAD_REQUEST for unknown scenarios, bad options or a missing k6 binary;
+ *   the signal's reason when aborted.
+ */
+export async function runStudy(opts: StudyOptions, platform: Platform, progress: ProgressSink): Promise<Results> {
+  validate(opts);
+  const started = new Date();
+  const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
+  const engine = buildEngine(opts.engine);
+  const missing = await engine.unavailable();
+  if (missing) throw new AuthlabError('ERR_BAD_REQUEST', missing);
+  const scenarios = selectScenarios(await discoverScenarios(), opts.scenarios, opts.quick, opts.engine);
+  progress.log(`study: ${scenarios.map((s) => s.name).join(', ')}; engine ${engine.name}; ${opts.design}; seed ${seed}`);
+  const signal = opts.signal ? { signal: opts.signal } : {};
+
+  const loads = scenarios.flatMap((s) => (s.kind === 'load' ? [s] : []));
+  const harnessFloor: HarnessFloor[] = [];
+  if (loads.length > 0 || scenarios.some((s) => s.kind === 'replication')) {
+    progress.phase('harness floor');
+    const first = loads[0];
+    const shape = first ? effectiveProfile(first, opts) : { connections: 1, rateRps: null };
+    harnessFloor.push(
+      await measureFloor(engine, { connections: shape.connections, rateRps: shape.rateRps, durationS: opts.quick ? 1 : 5, warmupS: opts.quick ? 0.5 : 1, ...signal }),
+    );
+    const f = harnessFloor[0];
+    if (f) progress.log(`harness floor (${engine.name}): p50 ${f.p50Us} µs, p99 ${f.p99Us} µs, max ${f.maxRps} req/s`);
+  }
+
+  const runs: RunRecord[] = [];
+  const replication: ReplicationRecord[] = [];
+  const tokenStorm: TokenStormRecord[] = [];
+  for (const s of scenarios) {
+    opts.signal?.throwIfAborted();
+    if (s.kind === 'load') {
+      runs.push(...(await runLoadScenario({ scenario: s, study: opts, seed, engine, platform, progress })));
+    } else if (s.kind === 'replication') {
+      const r = await runReplication({ scenario: s, quick: opts.quick, engine, platform, progress, seed, ...signal });
+      runs.push(...r.runs);
+      replication.push(...r.records);
+    } else {
+      progress.phase(`scenario ${s.name}`);
+      tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), ...signal })));
+    }
+  }
+
+  progress.phase('statistics');
+  const comparisons = compareModes(runs, { seed });
+  const results: Results = {
+    schemaVersion: 1,
+    study: {
+      id: studyId(started, engine.name),
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      platform: platform.name,
+      engine: engine.name,
+      design: opts.design,
+      pairs: opts.pairs,
+      trials: Math.max(0, ...runs.map((r) => r.trial)),
+      seed,
+      scenarios: scenarios.map((s) => s.name),
+      quick: opts.quick,
+      git: await studyGit(),
+      env: studyEnv(),
+    },
+    harnessFloor,
+    runs,
+    comparisons,
+    tokenStorm,
+    ...(replication.length > 0 ? { replication } : {}),
+  };
+  return results;
+}

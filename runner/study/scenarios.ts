@@ -1,0 +1,73 @@
+import { readdir } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AuthlabError } from '../../system/protocol/errors.js';
+import type { Scenario } from '../../scenarios/scenario.js';
+
+/** The folder scenarios are discovered in. */
+export const SCENARIOS_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
+
+/** Files in scenarios/ that are not scenarios. */
+const NOT_SCENARIOS = new Set(['scenario']);
+
+function isScenario(value: unknown): value is Scenario {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  if (typeof v.name !== 'string' || typeof v.description !== 'string') return false;
+  if (v.kind === 'load') return Array.isArray(v.mix) && typeof v.quick === 'object' && typeof v.full === 'object';
+  if (v.kind === 'storm') return typeof v.run === 'function';
+  if (v.kind === 'replication') return typeof v.quick === 'object' && typeof v.full === 'object';
+  return false;
+}
+
+/**
+ * Every scenario under `dir`: each `*.ts` / `*.js` file (not tests, not `scenario.ts`, not the k6
+ * folder) whose default export is a Scenario. Nothing is hard-coded: adding a file adds a scenario.
+ *
+ * @throws AuthlabError ERR_BAD_REQUEST when a file exports something that is not a scenario, or
+ *   two files claim the same name.
+ */
+export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Map<string, Scenario>> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = new Map<string, string>();
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const ext = extname(e.name);
+    const base = e.name.slice(0, -ext.length);
+    if ((ext !== '.ts' && ext !== '.js') || e.name.endsWith('.d.ts') || base.endsWith('.test') || NOT_SCENARIOS.has(base)) continue;
+    // Prefer the TypeScript source when both it and a compiled copy exist.
+    if (!files.has(base) || ext === '.ts') files.set(base, join(dir, e.name));
+  }
+  const found = new Map<string, Scenario>();
+  for (const [base, path] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    if (!isScenario(mod.default)) {
+      throw new AuthlabError('ERR_BAD_REQUEST', `scenarios/${base}: its default export is not a scenario (kind 'load' | 'storm' | 'replication' with name and description); fix the file or move it out of scenarios/`);
+    }
+    const prior = found.get(mod.default.name);
+    if (prior) throw new AuthlabError('ERR_CONFLICT', `two scenario files are named '${mod.default.name}'; rename one`);
+    found.set(mod.default.name, mod.default);
+  }
+  return found;
+}
+
+/**
+ * The scenarios a study runs, in the order given (or discovery order for the defaults).
+ *
+ * @throws AuthlabError ERR_BAD_REQUEST naming the unknown scenario and the known ones, or a load
+ *   scenario the engine cannot run.
+ */
+export function selectScenarios(all: Map<string, Scenario>, names: readonly string[], quick: boolean, engine: 'autocannon' | 'k6'): Scenario[] {
+  const known = [...all.keys()].join(', ');
+  const chosen = names.length === 0 ? [...all.values()].filter((s) => (quick ? s.defaultIn.quick : s.defaultIn.full)) : names.map((n) => {
+    const s = all.get(n);
+    if (!s) throw new AuthlabError('ERR_BAD_REQUEST', `unknown scenario '${n}'; known scenarios: ${known}`);
+    return s;
+  });
+  for (const s of chosen) {
+    if (s.kind === 'load' && !s.engines.includes(engine)) {
+      throw new AuthlabError('ERR_BAD_REQUEST', `scenario '${s.name}' cannot run on engine ${engine} (it names ${s.engines.join(', ')}); pick another --engine or drop it from --scenarios`);
+    }
+  }
+  return chosen;
+}

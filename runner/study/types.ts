@@ -1,0 +1,28 @@
+/** What `authlab study` asks of the study runner (validated by the CLI). */
+export interface StudyOptions {
+  engine: 'autocannon' | 'k6';
+  /** Scenario names; empty = each scenario's `defaultIn` for this (quick or full) study. */
+  scenarios: string[];
+  /** Short study (≤ 60 s on 2 cores): each scenario's `quick` profile. */
+  quick: boolean;
+  /** Trials per load scenario (default: the scenario's profile). */
+  trials?: number;
+  /** Measured seconds per run (default: the scenario's profile). */
+  durationS?: number;
+  /** Requests/s per target (default: the scenario's profile). */
+  rate?: number;
+  design: 'interleaved' | 'sequential';
+  /** Seed of the trial shuffle and of the bootstrap; default random, always recorded. */
+  seed?: number;
+  /** Pairs the platform provisioned (1-based ids 1..pairs). */
+  pairs: number;
+  signal?: AbortSignal;
+}
+
+/** Where the runner reports progress (the CLI renders it on stderr). */
+export interface ProgressSink {
+  phase(name: string): void;
+  /** Trial `i` (1-based) of `n` of the current phase has started. */
+  trial(i: number, n: number): void;
+  log(line: string): void;
+}
