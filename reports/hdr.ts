@@ -1,29 +1,23 @@
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
+import { ReportError } from './errors.js';
 import type { LatencySummaryUs } from './schema.js';
 
 export type { Histogram };
 
-/** Signals a results.json whose `hdr` field is not a compressed-base64 HdrHistogram. */
-export class HdrDecodeError extends Error {
-  readonly code = 'ERR_HDR_DECODE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'HdrDecodeError';
-  }
-}
 
 /**
  * Decodes an HdrHistogram from its compressed base64 form (`latencyUs.hdr`). Values are µs.
  * Uses the JS implementation (no WebAssembly), so nothing needs freeing.
  *
- * @throws HdrDecodeError with code ERR_HDR_DECODE when the text is not such an encoding.
+ * @throws ReportError with code ERR_HDR_DECODE when the text is not such an encoding.
  */
 export function decodeHistogram(base64: string): Histogram {
   try {
     return decodeFromCompressedBase64(base64, 32, false);
   } catch (cause) {
-    throw new HdrDecodeError(
+    throw new ReportError(
+      'ERR_HDR_DECODE',
       'latencyUs.hdr is not a compressed-base64 HdrHistogram; re-run the study or regenerate the file with hdr-histogram-js encodeIntoCompressedBase64',
       { cause },
     );

@@ -1,0 +1,172 @@
+import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs, verdictSentence, esc } from '../format.js';
+import type { ScenarioModel } from '../model.js';
+import type { Comparison, Results } from '../schema.js';
+import { latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
+import type { ChartSpec } from './charts.js';
+import { figure, keyValues, table } from './tables.js';
+
+/** A stable HTML id fragment for a scenario name. */
+export const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+function durationText(startIso: string, endIso: string): string {
+  const s = (Date.parse(endIso) - Date.parse(startIso)) / 1000;
+  if (!Number.isFinite(s) || s < 0) return 'unknown';
+  return s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`;
+}
+
+export function environmentSection(results: Results): string {
+  const { study } = results;
+  const design =
+    study.design === 'interleaved'
+      ? `interleaved: each trial runs every mode at once on ${study.pairs} isolated pairs; the mode→pair assignment is a rotated Latin square, shuffled across trials${study.seed !== undefined ? ` (seed ${study.seed})` : ''}, so pair effects and drift cancel within a trial`
+      : `sequential: modes run one after another on one pair, shuffled and repeated${study.seed !== undefined ? ` (seed ${study.seed})` : ''}; drift is not cancelled, so read differences with more caution`;
+  const git = study.git.commit ? `${study.git.commit.slice(0, 12)}${study.git.dirty ? ' (uncommitted changes)' : ''}` : 'not a git checkout';
+  return `<section id="environment"><h2>Environment and design</h2>
+<p>What produced these numbers, so you can judge them. Load generator and system under test share this host's
+${study.env.cpus} CPUs, which inflates absolute latencies; differences between modes measured within a trial are far
+more robust than the absolute values.</p>
+${keyValues([
+    ['Study', study.id],
+    ['When', `${study.startedAt} → ${study.finishedAt} (${durationText(study.startedAt, study.finishedAt)})`],
+    ['Platform', study.platform === 'local' ? 'local (child processes on 127.0.0.1, embedded PostgreSQL)' : 'kind (Kubernetes in Docker)'],
+    ['Load engine', study.engine],
+    ['Design', design],
+    ['Trials', `${study.trials}${study.quick ? ' (--quick: short runs, wide CIs)' : ''}`],
+    ['Scenarios', (study.scenarios ?? [...new Set(results.runs.map((r) => r.scenario))]).join(', ')],
+    ['Code', git],
+    ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],
+    ['Runtime', `Node ${study.env.node} on ${study.env.os}`],
+  ])}</section>`;
+}
+
+export function floorSection(results: Results): string {
+  const floors = results.harnessFloor ?? [];
+  if (floors.length === 0) {
+    return `<section id="floor"><h2>Harness floor</h2><p class="muted">Not measured in this study (run a full study to record it).</p></section>`;
+  }
+  return `<section id="floor"><h2>Harness floor</h2>
+<p>What the load engine itself costs against a null endpoint on this host. Every latency below includes roughly this
+much; differences between modes do not, because the floor cancels.</p>
+${table(
+    [{ head: 'Engine' }, { head: 'Connections', num: true }, { head: 'Duration', num: true }, { head: 'p50', num: true }, { head: 'p99', num: true }, { head: 'Max throughput', num: true }],
+    floors.map((f) => [f.engine, String(f.connections), `${f.durationS} s`, formatUs(f.p50Us), formatUs(f.p99Us), formatRps(f.maxRps)]),
+  )}</section>`;
+}
+
+const COMPARISON_LABEL: Record<string, string> = {
+  'off→enforce': 'auth overhead (enforce − off)',
+  'off→observe': 'dry-run overhead (observe − off)',
+  'direct→off': 'sidecar path overhead (off − direct)',
+};
+
+export function comparisonLabel(c: Comparison): string {
+  return COMPARISON_LABEL[`${c.baseline}→${c.candidate}`] ?? `${c.candidate} − ${c.baseline}`;
+}
+
+/** True when the CI excludes zero (the design's definition of significant). */
+export function isSignificant(c: Comparison): boolean {
+  return c.significant && (c.ci95Us[0] > 0 || c.ci95Us[1] < 0);
+}
+
+export function verdictHtml(c: Comparison): string {
+  const text = verdictSentence(c.candidate, c.stat, c.deltaUs, c.ci95Us, isSignificant(c));
+  const cls = !isSignificant(c) ? 'ns' : c.deltaUs > 0 ? 'worse' : 'better';
+  return `<span class="verdict ${cls}">${esc(text)}</span>`;
+}
+
+function comparisonsTable(cs: readonly Comparison[]): string {
+  if (cs.length === 0) return '<p class="muted">No comparisons recorded for this scenario.</p>';
+  return table(
+    [
+      { head: 'Comparison' },
+      { head: 'Stat' },
+      { head: 'Δ (median over trials)', num: true, title: 'Median over trials of the per-trial difference of the per-run statistic' },
+      { head: '95% CI', num: true, title: 'Percentile bootstrap over trials' },
+      { head: 'p', num: true, title: 'Wilcoxon signed-rank, two-sided' },
+      { head: 'Trials', num: true },
+      { head: 'Verdict' },
+    ],
+    cs.map((c) => [
+      comparisonLabel(c),
+      c.stat,
+      isSignificant(c) ? formatDeltaUs(c.deltaUs) : 'n.s.',
+      formatCiUs(c.ci95Us[0], c.ci95Us[1]),
+      formatP(c.pValue),
+      c.n !== undefined ? String(c.n) : '—',
+      { html: verdictHtml(c) },
+    ]),
+  );
+}
+
+function quantileTable(s: ScenarioModel): string {
+  return table(
+    [
+      { head: 'Mode' },
+      { head: 'Runs', num: true },
+      { head: 'Requests', num: true, title: 'Requests recorded in the merged histogram of valid runs' },
+      { head: 'p50', num: true },
+      { head: 'p90', num: true },
+      { head: 'p99', num: true },
+      { head: 'p99.9', num: true },
+      { head: 'max', num: true },
+      { head: 'mean', num: true },
+      { head: 'Throughput', num: true, title: 'Median over runs of successful requests/s after warm-up' },
+      { head: 'Errors', num: true },
+    ],
+    s.modes.map((m) => [
+      m.mode,
+      m.invalidRuns > 0 ? { html: `${m.validRuns} <span class="flag-inline" title="invalid runs are excluded">+${m.invalidRuns} invalid</span>` } : String(m.validRuns),
+      m.latency.count.toLocaleString('en-US'),
+      formatUs(m.latency.p50),
+      formatUs(m.latency.p90),
+      formatUs(m.latency.p99),
+      formatUs(m.latency.p999),
+      formatUs(m.latency.max),
+      formatUs(m.latency.mean),
+      formatRps(m.throughputRps),
+      m.errorRate === 0 ? '0' : `${formatPct(m.errorRate)} (${Object.entries(m.errors).map(([k, v]) => `${k}: ${v}`).join(', ')})`,
+    ]),
+    'Quantiles from the HDR histograms of all valid runs merged, never averaged; throughput is the median over runs.',
+  );
+}
+
+/** One scenario: load shape, quantile table, comparisons and its four charts (specs appended to `charts`). */
+export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
+  const id = slug(s.scenario);
+  const load =
+    s.load.model === 'open'
+      ? `open loop at ${s.load.rate ?? '?'} requests/s`
+      : `closed loop, ${s.load.connections} connections${s.load.rate ? `, capped at ${s.load.rate} requests/s` : ''}`;
+  const specs = [
+    spectrumChart(`c-${id}-spectrum`, s),
+    serverTimingChart(`c-${id}-stages`, s),
+    latencyOverTimeChart(`c-${id}-latency`, s),
+    throughputOverTimeChart(`c-${id}-rps`, s),
+  ];
+  charts.push(...specs);
+  return `<section id="s-${id}"><h2>Scenario: ${esc(s.scenario)}</h2>
+<p class="muted">${esc(load)}; ${s.load.durationS} s measured after ${s.load.warmupS} s warm-up per run.</p>
+<h3>Latency and throughput by mode</h3>
+${quantileTable(s)}
+<h3>Overhead</h3>
+${comparisonsTable(s.comparisons)}
+<div class="charts">
+${figure(specs[0]!.id, 'Percentile spectrum.', 'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.')}
+${figure(specs[1]!.id, 'Where the time goes.', 'Server-Timing stages reported by the sidecars, median p50 over runs.')}
+${figure(specs[2]!.id, 'Latency over time.', 'Median over runs of each second’s p50 (solid) and p99 (dashed).')}
+${figure(specs[3]!.id, 'Throughput over time.', 'Median over runs of successful requests per second.')}
+</div></section>`;
+}
+
+export function invalidSection(results: Results): string {
+  const bad = results.runs.filter((r) => !r.valid);
+  if (bad.length === 0) {
+    return `<section id="invalid"><h2>Invalid runs</h2><p>All ${results.runs.length} runs are valid.</p></section>`;
+  }
+  return `<section id="invalid"><h2>Invalid runs</h2>
+<p class="flag">${bad.length} of ${results.runs.length} runs were marked invalid and are excluded from every table, chart and comparison above.</p>
+${table(
+    [{ head: 'Run' }, { head: 'Scenario' }, { head: 'Mode' }, { head: 'Trial', num: true }, { head: 'Pair', num: true }, { head: 'Reason' }],
+    bad.map((r) => [r.id, r.scenario, r.mode, String(r.trial), String(r.pair), r.invalidReason ?? 'no reason recorded']),
+  )}</section>`;
+}

@@ -1,0 +1,104 @@
+import { bootstrapMedianDiffCI } from '../stats/index.js';
+import { esc, formatCiUs, formatDeltaUs, formatPct, formatUs } from '../format.js';
+import type { ReplicationRecord, Results } from '../schema.js';
+import { stormChart } from './charts.js';
+import type { ChartSpec } from './charts.js';
+import { figure, table } from './tables.js';
+
+export function stormSection(results: Results, charts: ChartSpec[]): string {
+  const storms = results.tokenStorm;
+  if (storms.length === 0) return '';
+  const spec = stormChart('c-token-storm', storms);
+  charts.push(spec);
+  return `<section id="token-storm"><h2>Token storm</h2>
+<p>${storms[0]!.services} services start at once and then keep their tokens fresh; each refresh policy decides when a
+service asks the IdP again. Peaks are what the IdP must be sized for; a policy that bunches refreshes together
+recreates the cold-start storm every token lifetime.</p>
+${table(
+    [
+      { head: 'Refresh policy' },
+      { head: 'Services', num: true },
+      { head: 'Token TTL', num: true },
+      { head: 'Issued', num: true },
+      { head: 'Failed', num: true },
+      { head: 'Peak IdP load', num: true },
+      { head: 'Mean IdP load', num: true },
+      { head: 'Time to all tokens', num: true, title: 'Cold start: from start until every service holds a token' },
+    ],
+    storms.map((t) => [
+      t.policy,
+      String(t.services),
+      `${t.ttlS} s`,
+      t.issued.toLocaleString('en-US'),
+      t.failed === 0 ? '0' : { html: `<span class="flag-inline">${t.failed}</span>` },
+      `${t.peakIdpRps.toLocaleString('en-US')} req/s`,
+      `${Number(t.meanIdpRps.toPrecision(3))} req/s`,
+      formatUs(t.timeToAllTokensMs * 1000),
+    ]),
+  )}
+<div class="charts one">${figure(spec.id, 'IdP load over time per refresh policy.', 'Token requests per second reaching the IdP.')}</div></section>`;
+}
+
+const excludesZero = (ci: readonly [number, number]): boolean => ci[0] > 0 || ci[1] < 0;
+
+/** "+34 µs [33, 36] µs", or "n.s. [−410, 1,100] µs" when the CI includes zero (no signed number then). */
+function deltaWithCi(deltaUs: number, ci: readonly [number, number]): string {
+  return `${excludesZero(ci) ? formatDeltaUs(deltaUs) : 'n.s.'} ${formatCiUs(ci[0], ci[1])}`;
+}
+
+/** Per-repetition (on − off) of the mean, µs; repetitions are paired by index (same repetition, both settings). */
+function perRepMeanDeltas(r: ReplicationRecord): number[] {
+  const off = r.byAuth.off.perRepMeanUs;
+  return r.byAuth.on.perRepMeanUs.slice(0, off.length).map((v, i) => v - off[i]!);
+}
+
+function sameCostVerdict(light: ReplicationRecord, heavy: ReplicationRecord): string {
+  const dl = perRepMeanDeltas(light);
+  const dh = perRepMeanDeltas(heavy);
+  if (dl.length === 0 || dh.length === 0) return '';
+  const diff = bootstrapMedianDiffCI(dl, dh, { seed: 1 });
+  const same = diff.lo <= 0 && diff.hi >= 0;
+  const cost = (r: ReplicationRecord): string =>
+    excludesZero(r.meanDeltaCi95Us)
+      ? `${formatUs(Math.abs(r.meanDeltaUs))} ${formatCiUs(...r.meanDeltaCi95Us)}`
+      : `no significant amount ${formatCiUs(...r.meanDeltaCi95Us)}`;
+  const costs = `auth costs ${cost(light)} on the light query and ${cost(heavy)} on the heavy one`;
+  const pct = `yet as a percentage it is ${formatPct(light.meanRelative)} of a light request and ${formatPct(heavy.meanRelative)} of a heavy one`;
+  return same
+    ? `<p class="callout"><strong>Same absolute cost, very different percentages.</strong> In absolute terms ${esc(costs)}; the difference between the two, ${esc(formatCiUs(diff.lo, diff.hi))}, includes zero, so the data are consistent with one fixed cost per request — ${esc(pct)}. A percentage overhead describes the query as much as the auth.</p>`
+    : `<p class="callout"><strong>The absolute cost differs between light and heavy.</strong> ${esc(costs)}; the difference between the two, ${esc(formatCiUs(diff.lo, diff.hi))}, excludes zero — ${esc(pct)}.</p>`;
+}
+
+export function replicationSection(results: Results): string {
+  const reps = results.replication ?? [];
+  if (reps.length === 0) return '';
+  const first = reps[0]!;
+  const light = reps.find((r) => r.query === 'light');
+  const heavy = reps.find((r) => r.query === 'heavy');
+  return `<section id="replication"><h2>Replication of the published mean-only study</h2>
+<p>The published design: closed loop, ${first.workers} workers, auth on versus off, ${first.repetitions} repetitions of
+${first.requests.toLocaleString('en-US')} requests, reported as the relative difference of means. Here the same design
+is run for a light and a heavy query, and reported with quantiles and confidence intervals as well.</p>
+${table(
+    [
+      { head: 'Query' },
+      { head: 'Mean off → on', num: true },
+      { head: 'Δ mean [95% CI]', num: true, title: 'Median over repetitions of (on − off) of the per-repetition mean' },
+      { head: 'Relative (as published)', num: true, title: '(on − off) / off of the pooled means' },
+      { head: 'p50 off → on', num: true },
+      { head: 'Δ p50 [95% CI]', num: true },
+      { head: 'p99 off → on', num: true },
+    ],
+    reps.map((r) => [
+      r.query,
+      `${formatUs(r.byAuth.off.meanUs)} → ${formatUs(r.byAuth.on.meanUs)}`,
+      deltaWithCi(r.meanDeltaUs, r.meanDeltaCi95Us),
+      `${formatPct(r.meanRelative)}${excludesZero(r.meanDeltaCi95Us) ? '' : ' (n.s.)'}`,
+      `${formatUs(r.byAuth.off.p50Us)} → ${formatUs(r.byAuth.on.p50Us)}`,
+      deltaWithCi(r.p50DeltaUs, r.p50DeltaCi95Us),
+      `${formatUs(r.byAuth.off.p99Us)} → ${formatUs(r.byAuth.on.p99Us)}`,
+    ]),
+    'Means and quantiles pooled over repetitions via merged histograms; CIs bootstrap over repetitions.',
+  )}
+${light && heavy ? sameCostVerdict(light, heavy) : ''}</section>`;
+}

@@ -1,0 +1,120 @@
+import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs, verdictSentence } from './format.js';
+import { comparisonLabel, isSignificant } from './html/sections.js';
+import { buildScenarioModels } from './model.js';
+import type { Results } from './schema.js';
+
+/** A signed delta only when its CI excludes zero; otherwise "n.s." (never a sign that may be noise). */
+const sig = (deltaUs: number, ci: readonly [number, number]): string => (ci[0] > 0 || ci[1] < 0 ? formatDeltaUs(deltaUs) : 'n.s.');
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** A GitHub-flavoured Markdown table; `right` marks numeric columns. */
+export function mdTable(head: readonly string[], rows: readonly string[][], right: readonly boolean[] = []): string {
+  const sep = head.map((_, i) => (right[i] ? '---:' : '---'));
+  return [head, sep, ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
+}
+
+/** summary.md: the verdicts and headline numbers as Markdown, for CI job summaries and pull requests. */
+export function renderMarkdown(results: Results): string {
+  const { study } = results;
+  const out: string[] = [];
+  out.push(`# authlab study ${study.id}`, '');
+  out.push(
+    `${study.platform} platform, ${study.engine}, ${study.design} design, ${study.trials} trials on ${study.pairs} pairs` +
+      `${study.quick ? ' (quick)' : ''}; ${study.startedAt}; code ${study.git.commit ? study.git.commit.slice(0, 12) : 'unknown'}` +
+      `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}.`,
+    '',
+  );
+
+  out.push('## Verdicts', '');
+  if (results.comparisons.length === 0) out.push('No comparisons recorded.', '');
+  else {
+    out.push(
+      mdTable(
+        ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'Trials', 'Verdict'],
+        results.comparisons.map((c) => [
+          c.scenario,
+          comparisonLabel(c),
+          c.stat,
+          isSignificant(c) ? formatDeltaUs(c.deltaUs) : 'n.s.',
+          formatCiUs(c.ci95Us[0], c.ci95Us[1]),
+          formatP(c.pValue),
+          c.n !== undefined ? String(c.n) : '—',
+          verdictSentence(c.candidate, c.stat, c.deltaUs, c.ci95Us, isSignificant(c)),
+        ]),
+        [false, false, false, true, true, true, true, false],
+      ),
+      '',
+      'Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank.',
+      '',
+    );
+  }
+
+  out.push('## Latency by mode', '');
+  const rows: string[][] = [];
+  for (const s of buildScenarioModels(results)) {
+    for (const m of s.modes) {
+      rows.push([
+        s.scenario,
+        m.mode,
+        `${m.validRuns}${m.invalidRuns ? ` (+${m.invalidRuns} invalid)` : ''}`,
+        formatUs(m.latency.p50),
+        formatUs(m.latency.p90),
+        formatUs(m.latency.p99),
+        formatUs(m.latency.p999),
+        formatUs(m.latency.max),
+        formatRps(m.throughputRps),
+        m.errorRate === 0 ? '0' : formatPct(m.errorRate),
+      ]);
+    }
+  }
+  out.push(
+    mdTable(['Scenario', 'Mode', 'Runs', 'p50', 'p90', 'p99', 'p99.9', 'max', 'Throughput', 'Errors'], rows, [false, false, true, true, true, true, true, true, true, true]),
+    '',
+    'Quantiles from the merged HDR histograms of valid runs.',
+    '',
+  );
+
+  if (results.tokenStorm.length > 0) {
+    out.push('## Token storm', '');
+    out.push(
+      mdTable(
+        ['Refresh policy', 'Services', 'Issued', 'Failed', 'Peak IdP req/s', 'Mean IdP req/s', 'Time to all tokens'],
+        results.tokenStorm.map((t) => [t.policy, String(t.services), String(t.issued), String(t.failed), String(t.peakIdpRps), String(t.meanIdpRps), formatUs(t.timeToAllTokensMs * 1000)]),
+        [false, true, true, true, true, true, true],
+      ),
+      '',
+    );
+  }
+
+  if (results.replication && results.replication.length > 0) {
+    out.push('## Replication of the published mean-only study', '');
+    out.push(
+      mdTable(
+        ['Query', 'Mean off', 'Mean on', 'Δ mean', '95% CI', 'Relative (as published)', 'Δ p50', '95% CI'],
+        results.replication.map((r) => [
+          r.query,
+          formatUs(r.byAuth.off.meanUs),
+          formatUs(r.byAuth.on.meanUs),
+          sig(r.meanDeltaUs, r.meanDeltaCi95Us),
+          formatCiUs(...r.meanDeltaCi95Us),
+          formatPct(r.meanRelative),
+          sig(r.p50DeltaUs, r.p50DeltaCi95Us),
+          formatCiUs(...r.p50DeltaCi95Us),
+        ]),
+        [false, true, true, true, true, true, true, true],
+      ),
+      '',
+    );
+  }
+
+  const bad = results.runs.filter((r) => !r.valid);
+  out.push('## Invalid runs', '');
+  if (bad.length === 0) out.push(`All ${results.runs.length} runs are valid.`, '');
+  else {
+    out.push(`${bad.length} of ${results.runs.length} runs excluded:`, '');
+    for (const r of bad) out.push(`- \`${r.id}\` (${r.scenario}, ${r.mode}, trial ${r.trial}): ${r.invalidReason ?? 'no reason recorded'}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

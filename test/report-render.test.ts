@@ -1,0 +1,95 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { writeReport } from '../reports/render.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FIXTURE = resolve('test/fixtures/results.sample.json');
+/** CI keeps runs/ci-artifacts/ as an artifact: the rendered report and its screenshot. */
+const ARTIFACTS = resolve('runs/ci-artifacts/report');
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(`report browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`);
+}
+
+describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
+  let browser: Browser;
+  let htmlPath: string;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    ({ htmlPath } = await writeReport(FIXTURE, ARTIFACTS));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('opens offline, logs no error, draws every chart, and fits a laptop screen', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => requests.push(r.url()));
+
+    const url = pathToFileURL(htmlPath).href;
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForSelector('body[data-charts-drawn]', { timeout: 15_000 });
+
+    expect(problems).toEqual([]);
+    // Offline: the only request is the file itself (chart.js, CSS and data are inline).
+    expect(requests).toEqual([url]);
+
+    const canvases = await page.$$eval('canvas', (els) => els.map((e) => e.id));
+    // 3 scenarios × (spectrum, stages, latency, throughput) + the token storm.
+    expect(canvases).toHaveLength(13);
+    expect(await page.getAttribute('body', 'data-charts-drawn')).toBe('13');
+
+    // Every canvas has drawn pixels in several colours (axes alone are one grey).
+    const painted = await page.$$eval('canvas', (els) =>
+      els.map((c) => {
+        const canvas = c as HTMLCanvasElement;
+        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let opaque = 0;
+        const colours = new Set<number>();
+        for (let i = 0; i < data.length; i += 4) {
+          if (data[i + 3]! > 200) {
+            opaque++;
+            colours.add((data[i]! >> 4) * 256 + (data[i + 1]! >> 4) * 16 + (data[i + 2]! >> 4));
+          }
+        }
+        return { id: canvas.id, w: canvas.width, opaque, colours: colours.size };
+      }),
+    );
+    for (const p of painted) {
+      expect(p.w, p.id).toBeGreaterThan(200);
+      expect(p.opaque, p.id).toBeGreaterThan(2000);
+      expect(p.colours, p.id).toBeGreaterThan(3);
+    }
+
+    // Readable on a laptop: no sideways scrolling of the page.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+
+    const text = await page.innerText('body');
+    expect(text).toContain('enforce adds 31 µs at p50 [30, 33] µs');
+    expect(text).toContain('no significant difference at p50');
+    expect(text).toContain('IdP unreachable for 2.1 s mid-run');
+    expect(text).not.toMatch(/"schemaVersion"|"latencyUs"/); // no raw JSON dumps
+
+    await page.screenshot({ path: join(ARTIFACTS, 'report-screenshot.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'report-first-screen.png') });
+    await page.close();
+  });
+});
