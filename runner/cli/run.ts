@@ -1,3 +1,4 @@
+import { AuthlabError } from '../../system/protocol/errors.js';
 import { PlatformError } from '../platforms/local/errors.js';
 import { parseCli } from './args.js';
 import { EXIT, UsageError } from './errors.js';
@@ -34,7 +35,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
     }
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof PlatformError && err.userFixable)) {
+    // ERR_BAD_REQUEST from the study runner: an unknown scenario or an option it cannot honour.
+    const badRequest = err instanceof AuthlabError && err.code === 'ERR_BAD_REQUEST';
+    if (err instanceof UsageError || badRequest || (err instanceof PlatformError && err.userFixable)) {
       io.err(`authlab: ${err.message}`);
       return EXIT.usage;
     }

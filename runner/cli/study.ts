@@ -1,39 +1,14 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Results } from '../../reports/schema.js';
-import type { Platform } from '../platforms/platform.js';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
-import { createProgress, type ProgressSink } from '../progress.js';
+import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
 import { EXIT } from './errors.js';
 import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
-import { onShutdownSignal } from './shutdown.js';
+import { dropForeignExitHooks, onShutdownSignal, snapshotExitHooks } from './shutdown.js';
 import { runsDir } from './state.js';
-
-/** The study runner's options (runner/study/types.ts `StudyOptions`). */
-interface StudyOptions {
-  engine: 'autocannon' | 'k6';
-  scenarios: string[];
-  quick: boolean;
-  trials?: number;
-  durationS?: number;
-  rate?: number;
-  design: 'interleaved' | 'sequential';
-  seed?: number;
-  pairs: number;
-  signal?: AbortSignal;
-}
-interface StudyModule {
-  runStudy(opts: StudyOptions, platform: Platform, progress: ProgressSink): Promise<Results>;
-}
-interface RenderModule {
-  writeReport(resultsPath: string, outDir?: string): Promise<{ htmlPath: string; mdPath: string }>;
-}
-
-// Loaded on demand so `up`/`down`/`--help` start fast and do not need the study code.
-const STUDY_MODULE = '../study/run-study.js';
-const RENDER_MODULE = '../../reports/render.js';
 
 /**
  * `authlab study`: provision → run → write `results.json` → render the report → tear down. Prints the
@@ -42,8 +17,16 @@ const RENDER_MODULE = '../../reports/render.js';
 export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
   if (args.engine === 'k6') await requireK6();
-  const { runStudy } = (await import(STUDY_MODULE)) as StudyModule;
-  const { writeReport } = (await import(RENDER_MODULE)) as RenderModule;
+  // Loaded on demand so `up`/`down`/`--help` start fast.
+  const hooks = snapshotExitHooks();
+  const [{ runStudy }, { writeReport }, { discoverScenarios, selectScenarios }] = await Promise.all([
+    import('../study/run-study.js'),
+    import('../../reports/render.js'),
+    import('../study/scenarios.js'),
+  ]);
+  // Unknown scenario names fail here, before seconds are spent provisioning.
+  selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
+  dropForeignExitHooks(hooks);
 
   const progress = createProgress();
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));

@@ -123,6 +123,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       adminToken,
       trustedIssuers: [{ issuer, jwksUri: `${issuer}/openid/v1/jwks` }],
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 300,
+      // Default modes of a fresh platform: sign on, verify enforce (DESIGN.md §3 "CLI").
+      initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: opts.tokenTtlSeconds ?? 300 }, services: {} },
     });
     // Service databases are created while the IdP boots.
     const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database)));
