@@ -51,6 +51,11 @@ export interface IdentityIssuer {
   readonly kid: string;
   /** Mints a projected-token-shaped RS256 JWT (synchronous; ~0.3–0.7 ms for RSA-2048 on one core). */
   mint(request: MintRequest): string;
+  /**
+   * Signs arbitrary claims with the issuer's key (RS256, its kid). For tests of verifiers: a token the
+   * cluster would never issue (wrong audience, missing claims) but with a valid signature.
+   */
+  signClaims(claims: Record<string, unknown>): string;
   /** The public keys verifiers need (one RSA key), as served at `/openid/v1/jwks`. */
   jwks(): JWKS;
 }
@@ -108,6 +113,9 @@ export function createIdentityIssuer(opts: IdentityIssuerOptions): IdentityIssue
           pod: { name: podName, uid: uidFor('pod', `${req.namespace}/${podName}`) },
         },
       };
+      return sign(claims);
+    },
+    signClaims(claims) {
       return sign(claims);
     },
     jwks() {
