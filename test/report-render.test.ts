@@ -57,21 +57,20 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
     expect(await page.getAttribute('body', 'data-charts-drawn')).toBe('13');
 
     // Every canvas has drawn pixels in several colours (axes alone are one grey).
-    const painted = await page.$$eval('canvas', (els) =>
-      els.map((c) => {
-        const canvas = c as HTMLCanvasElement;
-        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-        let opaque = 0;
-        const colours = new Set<number>();
-        for (let i = 0; i < data.length; i += 4) {
-          if (data[i + 3]! > 200) {
-            opaque++;
-            colours.add((data[i]! >> 4) * 256 + (data[i + 1]! >> 4) * 16 + (data[i + 2]! >> 4));
-          }
+    // Runs in the page (tsconfig has no DOM lib, so the page code is passed as text).
+    const painted = (await page.evaluate(`Array.from(document.querySelectorAll('canvas')).map((canvas) => {
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let opaque = 0;
+      const colours = new Set();
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] > 200) {
+          opaque++;
+          colours.add((data[i] >> 4) * 256 + (data[i + 1] >> 4) * 16 + (data[i + 2] >> 4));
         }
-        return { id: canvas.id, w: canvas.width, opaque, colours: colours.size };
-      }),
-    );
+      }
+      return { id: canvas.id, w: canvas.width, opaque, colours: colours.size };
+    })`)) as { id: string; w: number; opaque: number; colours: number }[];
+    expect(painted).toHaveLength(13);
     for (const p of painted) {
       expect(p.w, p.id).toBeGreaterThan(200);
       expect(p.opaque, p.id).toBeGreaterThan(2000);
@@ -79,7 +78,7 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
     }
 
     // Readable on a laptop: no sideways scrolling of the page.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - window.innerWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);
 
     const text = await page.innerText('body');
