@@ -76,6 +76,8 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
     connections: o.connections,
     pipelining: 1,
     timeout: TIMEOUT_S,
+    // autocannon only notices the end of a run on this tick; its own per-interval sampling is unused.
+    sampleInt: 100,
     ...(counted ? { amount: o.requestCount } : { duration: warmupS + o.durationS }),
     // Its CO "correction" with a rate invents samples; we record raw response times ourselves.
     // (autocannon refuses the flag without a rate, where it corrects nothing anyway.)

@@ -41,7 +41,8 @@ export interface K6EngineOptions {
 }
 
 /**
- * k6 as a child process: open loop (`constant-arrival-rate`), warm-up as a separate k6 scenario
+ * k6 as a child process: open loop (`constant-arrival-rate`; `constant-vus` when no rate is given,
+ * `shared-iterations` for a fixed request count), warm-up as a separate k6 scenario
  * whose samples are discarded. Per-request samples come back through k6's CSV output (µs
  * timestamps, ms values with ns decimals) and are folded into the same µs HDR histogram as
  * autocannon's. A run in which k6 dropped iterations is marked invalid: the arrival rate was not
@@ -64,14 +65,15 @@ export function buildK6Engine(options: K6EngineOptions = {}): Engine {
     async run(o) {
       const bin = await locate();
       if (!bin) throw new Error('k6 binary not found: put k6 on PATH or set K6_BIN, or use --engine autocannon');
-      return runK6(bin, o, options.maxVus ?? 50);
+      return runK6(bin, o, options.maxVus ?? 20);
     },
   };
 }
 
 async function runK6(bin: string, o: EngineRunOptions, defaultMaxVus: number): Promise<EngineResult> {
   const counted = o.requestCount !== undefined;
-  if (!counted && !o.rateRps) throw new RangeError('k6 runs an open loop: give rateRps (requests/s) for the arrival rate');
+  // Open loop at rateRps; without a rate (harness floor's max-rps probe) a closed loop of constant VUs.
+  const model = counted ? 'count' : o.rateRps ? 'open' : 'closed';
   const dir = await mkdtemp(join(tmpdir(), 'authlab-k6-'));
   const csv = join(dir, 'samples.csv');
   try {
@@ -80,7 +82,7 @@ async function runK6(bin: string, o: EngineRunOptions, defaultMaxVus: number): P
       ...process.env,
       AUTHLAB_URL: o.url,
       AUTHLAB_BODIES: JSON.stringify(bodies),
-      AUTHLAB_MODEL: counted ? 'count' : 'open',
+      AUTHLAB_MODEL: model,
       AUTHLAB_RATE: String(o.rateRps ?? 0),
       AUTHLAB_VUS: String(o.connections),
       AUTHLAB_MAX_VUS: String(Math.max(o.connections, o.maxVus ?? defaultMaxVus)),
@@ -93,7 +95,7 @@ async function runK6(bin: string, o: EngineRunOptions, defaultMaxVus: number): P
     };
     const script = resolve(K6_SCRIPTS_DIR, o.k6Script ?? 'generic.ts');
     await spawnK6(bin, ['run', '--quiet', '--summary-mode=disabled', '--out', `csv=${csv}`, script], env, o.signal);
-    return await foldCsv(csv, o, counted);
+    return await foldCsv(csv, o, counted, model === 'open' ? 'open' : 'closed');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -122,7 +124,7 @@ function spawnK6(bin: string, args: string[], env: NodeJS.ProcessEnv, signal?: A
 }
 
 /** Reads k6's CSV and folds the `measure` scenario's samples into a RunRecorder. */
-async function foldCsv(path: string, o: EngineRunOptions, counted: boolean): Promise<EngineResult> {
+async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, model: 'open' | 'closed'): Promise<EngineResult> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let col = { name: 0, ts: 1, value: 2, scenario: 3, status: 4 };
   let header = true;
@@ -162,7 +164,7 @@ async function foldCsv(path: string, o: EngineRunOptions, counted: boolean): Pro
   const measuredS = recorder.measuredS(counted ? null : Math.max(1, o.durationS));
   const invalidReason = dropped > 0 ? `k6 dropped ${dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null;
   return {
-    model: counted ? 'closed' : 'open',
+    model,
     latency: recorder.latency,
     ok: recorder.ok,
     errors: recorder.errors,

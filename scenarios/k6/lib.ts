@@ -6,8 +6,8 @@
 // AUTHLAB_BODIES     JSON array of request bodies, one cycle of the weighted mix (expanded by the runner)
 // AUTHLAB_MODEL      open | closed | count
 // AUTHLAB_RATE       arrival rate, requests/s (open)
-// AUTHLAB_VUS        VUs (closed, count) or pre-allocated VUs (open)
-// AUTHLAB_MAX_VUS    VU ceiling for the open loop; exhausting it drops iterations (run invalid)
+// AUTHLAB_VUS        VUs (closed, count); open loop: lower bound of AUTHLAB_MAX_VUS
+// AUTHLAB_MAX_VUS    VUs of the open loop, all pre-allocated; when all are busy k6 drops iterations (run invalid)
 // AUTHLAB_DURATION_S measured seconds; AUTHLAB_WARMUP_S warm-up seconds (scenario `warmup`, discarded)
 // AUTHLAB_COUNT      fixed request count (model count)
 import http from 'k6/http';
@@ -43,7 +43,9 @@ export function makeScript(defaultBodies: string[]): { options: Record<string, u
     if (warmupS > 0) scenarios.warmup = { executor: 'constant-vus', vus, duration: secs(warmupS), gracefulStop: '0s' };
     scenarios.measure = { executor: 'constant-vus', vus, duration: secs(durationS), startTime: secs(warmupS), gracefulStop: '5s' };
   } else {
-    const open = { executor: 'constant-arrival-rate', rate, timeUnit: '1s', preAllocatedVUs: vus, maxVUs: maxVus };
+    // All VUs pre-allocated: a VU started mid-run drops the iteration that needed it, which would
+    // flag a run invalid for k6's own start-up rather than for the target's slowness.
+    const open = { executor: 'constant-arrival-rate', rate, timeUnit: '1s', preAllocatedVUs: Math.max(vus, maxVus), maxVUs: Math.max(vus, maxVus) };
     if (warmupS > 0) scenarios.warmup = { ...open, duration: secs(warmupS), gracefulStop: '5s' };
     scenarios.measure = { ...open, duration: secs(durationS), startTime: secs(warmupS), gracefulStop: '5s' };
   }

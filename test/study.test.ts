@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runStudy } from '../runner/study/run-study.js';
+import { runReplication } from '../runner/study/replication.js';
+import { discoverScenarios } from '../runner/study/scenarios.js';
+import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
+import { startFakePlatform, type FakePlatform } from '../runner/study/testing/fake-platform.js';
+import type { ProgressSink } from '../runner/study/types.js';
+import type { Results } from '../reports/schema.js';
+import type { ReplicationScenario } from '../scenarios/scenario.js';
+import type { RunMode } from '../system/protocol/modes.js';
+
+function sink(): ProgressSink & { lines: string[]; phases: string[]; trials: [number, number][] } {
+  const lines: string[] = [];
+  const phases: string[] = [];
+  const trials: [number, number][] = [];
+  return { lines, phases, trials, phase: (p) => phases.push(p), trial: (i, n) => trials.push([i, n]), log: (l) => lines.push(l) };
+}
+
+/** Every number under a `...Us`/latency key, with its path, so a test can insist they are integers. */
+function latencyNumbers(value: unknown, path = '', inLatency = false, out: [string, number][] = []): [string, number][] {
+  if (typeof value === 'number') {
+    if (inLatency) out.push([path, value]);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => latencyNumbers(v, `${path}[${i}]`, inLatency, out));
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      latencyNumbers(v, `${path}.${k}`, inLatency || /Us$/.test(k) || k === 'latencyUs' || k === 'serverTimingUs', out);
+    }
+  }
+  return out;
+}
+
+// Mode costs of the fake: off adds 2 ms over direct, enforce 2 ms over off, observe nothing over off.
+const MS: Record<RunMode, number> = { direct: 1, off: 3, observe: 3, enforce: 5 };
+
+describe('scenario discovery', () => {
+  it('finds every scenario file without a hard-coded list', async () => {
+    const all = await discoverScenarios();
+    for (const name of ['light', 'heavy', 'write', 'mixed', 'replication', 'token-storm']) expect(all.has(name)).toBe(true);
+    expect(all.get('token-storm')?.kind).toBe('storm');
+    expect(all.get('replication')?.kind).toBe('replication');
+    const light = all.get('light');
+    expect(light?.kind === 'load' && light.engines).toEqual(['autocannon', 'k6']);
+  });
+});
+
+describe('runStudy on a fake platform', () => {
+  let platform: FakePlatform;
+  let results: Results;
+  const progress = sink();
+  beforeAll(async () => {
+    platform = await startFakePlatform(4, (mode) => MS[mode]);
+    results = await runStudy(
+      { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 2024, pairs: 4 },
+      platform,
+      progress,
+    );
+  }, 60_000);
+  afterAll(() => platform.close());
+
+  it('produces a complete results.json: one valid run per pair and trial, floor, env, seed', () => {
+    expect(results.schemaVersion).toBe(1);
+    expect(results.study).toMatchObject({ engine: 'autocannon', design: 'interleaved', pairs: 4, trials: 4, seed: 2024, quick: true, scenarios: ['light'] });
+    expect(results.study.env.cpus).toBeGreaterThan(0);
+    expect(results.runs).toHaveLength(16);
+    for (const r of results.runs) {
+      expect(r.valid, `${r.id}: ${r.invalidReason}`).toBe(true);
+      expect(r.requests.errors).toEqual({});
+      expect(r.latencyUs.p50).toBeGreaterThanOrEqual(MS[r.mode] * 1000);
+      expect(r.latencyUs.hdr.length).toBeGreaterThan(10);
+      expect(r.serverTimingUs.verify?.p50).toBe(10);
+      expect(r.timeline?.length).toBeGreaterThanOrEqual(1);
+    }
+    expect(results.harnessFloor?.[0]?.p50Us).toBeGreaterThan(0);
+    expect(results.harnessFloor?.[0]?.maxRps).toBeGreaterThan(100);
+    expect(progress.trials.map(([i]) => i)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('writes every latency as an integer number of microseconds', () => {
+    const nums = latencyNumbers(results);
+    expect(nums.length).toBeGreaterThan(100);
+    const bad = nums.filter(([, v]) => !Number.isInteger(v));
+    expect(bad).toEqual([]);
+  });
+
+  it('runs every mode on every pair once over a block of 4 trials (Latin square)', () => {
+    for (let pair = 1; pair <= 4; pair++) {
+      expect(new Set(results.runs.filter((r) => r.pair === pair).map((r) => r.mode)).size).toBe(4);
+    }
+    for (let trial = 1; trial <= 4; trial++) {
+      expect(new Set(results.runs.filter((r) => r.trial === trial).map((r) => r.mode)).size).toBe(4);
+    }
+  });
+
+  it('measures the overheads the fake builds in: enforce − off ≈ 2 ms, observe − off ≈ 0, off − direct ≈ 2 ms', () => {
+    const get = (b: RunMode, c: RunMode) => results.comparisons.find((x) => x.baseline === b && x.candidate === c && x.stat === 'p50');
+    const auth = get('off', 'enforce');
+    expect(auth?.deltaUs).toBeGreaterThan(1_500);
+    expect(auth?.deltaUs).toBeLessThan(2_600);
+    expect(auth?.significant).toBe(true);
+    expect(Math.abs(get('off', 'observe')?.deltaUs ?? 1e9)).toBeLessThan(500);
+    expect(get('direct', 'off')?.deltaUs).toBeGreaterThan(1_500);
+    expect(results.comparisons).toHaveLength(6);
+  });
+
+  it('replays the same pair→mode assignment from the recorded seed', async () => {
+    const again = await startFakePlatform(4, () => 0);
+    try {
+      const replay = await runStudy(
+        { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 0.3, design: 'interleaved', seed: results.study.seed as number, pairs: 4 },
+        again,
+        sink(),
+      );
+      const key = (r: Results) => r.runs.map((x) => `${x.trial}/${x.pair}/${x.mode}`).sort();
+      expect(key(replay)).toEqual(key(results));
+      expect(again.modeLog).toEqual(platform.modeLog);
+    } finally {
+      await again.close();
+    }
+  }, 60_000);
+
+  it('rejects an unknown scenario naming the known ones', async () => {
+    await expect(
+      runStudy({ engine: 'autocannon', scenarios: ['lihgt'], quick: true, design: 'interleaved', pairs: 4 }, platform, sink()),
+    ).rejects.toThrow(/unknown scenario 'lihgt'; known scenarios: .*light/);
+  });
+});
+
+describe('replication', () => {
+  it('shows the same absolute auth cost for light and heavy queries, though the relative one differs', async () => {
+    // auth on adds 2 ms; the light query takes 1 ms, the heavy one 20 ms.
+    const platform = await startFakePlatform(1, (mode, query) => (query === 'heavy' ? 20 : 1) + (mode === 'enforce' ? 2 : 0));
+    const scenario: ReplicationScenario = {
+      kind: 'replication',
+      name: 'replication',
+      description: 'test',
+      defaultIn: { quick: false, full: false },
+      authOn: 'enforce',
+      authOff: 'off',
+      quick: {
+        workers: 5,
+        repetitions: 4,
+        warmupRequests: 10,
+        queries: [
+          { label: 'light', request: { query: 'write', params: {}, weight: 1 }, requests: 200 },
+          { label: 'heavy', request: { query: 'heavy', params: { n: 1000 }, weight: 1 }, requests: 50 },
+        ],
+      },
+      full: { workers: 5, repetitions: 1, warmupRequests: 0, queries: [] },
+    };
+    try {
+      const { runs, records } = await runReplication({ scenario, quick: true, engine: buildAutocannonEngine(), platform, progress: sink(), seed: 5 });
+      expect(runs).toHaveLength(16);
+      expect(runs.every((r) => r.valid && r.requests.ok === (r.scenario.endsWith('light') ? 200 : 50))).toBe(true);
+      const light = records.find((r) => r.query === 'light');
+      const heavy = records.find((r) => r.query === 'heavy');
+      for (const r of [light, heavy]) {
+        // Node timers are ~1 ms coarse; 2 ms of added delay must still read as 1–3 ms for both.
+        expect(r?.meanDeltaUs).toBeGreaterThan(1_000);
+        expect(r?.meanDeltaUs).toBeLessThan(3_000);
+        expect(r?.byAuth.on.perRepMeanUs).toHaveLength(4);
+      }
+      expect(light?.meanRelative).toBeGreaterThan(0.5);
+      expect(heavy?.meanRelative).toBeLessThan(0.2);
+    } finally {
+      await platform.close();
+    }
+  }, 60_000);
+});
