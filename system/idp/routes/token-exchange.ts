@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, type AccessTokenClaims } from '../../protocol/claims.js';
 import type { OAuthErrorBody, OAuthErrorCode } from '../../protocol/errors.js';
@@ -36,6 +35,30 @@ export interface TokenResponse {
   expires_in: number;
 }
 
+/**
+ * Strict `application/x-www-form-urlencoded` parsing: a broken percent-escape or invalid UTF-8 is a
+ * malformed request (invalid_request), not a value to guess at. Repeated names become arrays.
+ */
+export function parseForm(body: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (body === '') return out;
+  for (const pair of body.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    let name: string;
+    let value: string;
+    try {
+      name = decodeURIComponent((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '));
+      value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
+    } catch {
+      throw Object.assign(new Error('body is not valid form encoding (bad percent-escape or UTF-8)'), { statusCode: 400 });
+    }
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
 /** One string parameter (RFC 6749 §3.2: parameters must not repeat). */
 function single(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
   const v = body[name];
@@ -56,7 +79,14 @@ export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: Idp
   const { ctx } = opts;
   const { metrics } = ctx;
   app.removeAllContentTypeParsers();
-  await app.register(formbody, { bodyLimit: BODY_LIMIT_BYTES });
+  // Own parser rather than @fastify/formbody's lenient fast-querystring: malformed bodies must be refused.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
+    try {
+      done(null, parseForm(body as string));
+    } catch (err) {
+      done(err as Error);
+    }
+  });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, _body, done) => done(null, NOT_FORM));
 
   app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
