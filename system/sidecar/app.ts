@@ -1,0 +1,145 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { SidecarConfig } from './config.js';
+import type { SidecarContext } from './context.js';
+import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
+import { clientErrorHandler, installErrorHandlers } from './http/errors.js';
+import { createIdpLink, type IdpLink } from './idp-link.js';
+import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
+import { ITEM_ROWS } from './query-catalogue.js';
+import { registerCallRoute } from './routes/call.js';
+import { registerLocalRoutes } from './routes/local.js';
+import { registerQueryRoute } from './routes/query.js';
+import { createSettingsState, type SettingsState } from './settings/settings-state.js';
+import type { Clock } from './token/token-source.js';
+import { createRevocationList } from './verify/revocations.js';
+import { createVerifyCache } from './verify/verify-cache.js';
+
+/** Config plus knobs for tests and studies. */
+export interface SidecarOptions extends SidecarConfig {
+  clock?: Clock;
+  /** Clock skew allowed on exp/nbf/iat, seconds. Default 10. */
+  skewSeconds?: number;
+  /** Minimum gap between JWKS re-fetches caused by unknown kids, ms. Default 10 s. */
+  jwksMinRefetchIntervalMs?: number;
+  /** Verified-token cache bound. Default 10,000. */
+  verifyCacheEntries?: number;
+  /** Database connections. Default 10. */
+  dbPoolSize?: number;
+  /** Rows seeded into `items` when empty. Default 10,000. */
+  seedRows?: number;
+  /** Fastify logger (default off: logging every request would dominate the cost being measured). */
+  logger?: boolean;
+  /** Operational messages (IdP reachability, stream state). Default: stderr. */
+  log?: (msg: string) => void;
+  random?: () => number;
+}
+
+export interface Sidecar {
+  app: FastifyInstance;
+  /** Ensures the schema, listens, then connects to the IdP in the background. Resolves to the base URL. */
+  start(): Promise<string>;
+  /** Stops accepting, drains, closes peer pools, the IdP link and the database pool. */
+  close(): Promise<void>;
+  /** Base URL once listening. */
+  url(): string | null;
+  db: ServiceDatabase;
+  settings: SettingsState;
+  link: IdpLink;
+  metrics: SidecarMetrics;
+}
+
+/** Builds a sidecar (DESIGN.md §2 "Sidecar"); nothing listens or connects until `start()`. */
+export function buildSidecar(options: SidecarOptions): Sidecar {
+  const log = options.log ?? ((m: string) => process.stderr.write(`[sidecar ${options.service}] ${m}\n`));
+  const db = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10);
+  const metrics = createSidecarMetrics({ service: options.service, pair: options.pair, databaseSize: () => db.sizeBytes() });
+  const cache = createVerifyCache(options.verifyCacheEntries ?? 10_000);
+  const revocations = createRevocationList();
+  let link: IdpLink | null = null;
+  const settings = createSettingsState({
+    service: options.service,
+    onRefreshRequested: () => {
+      log('IdP asked for a token refresh');
+      link?.tokenSource()?.forceRefresh().catch(() => {});
+    },
+    onRevocations: (r) => {
+      revocations.apply(r);
+      // A revoked token must stop working at once, not when its cache entry would expire.
+      cache.evict((v) => revocations.isRevoked(v.sub, v.jti, v.issuedAtMs));
+    },
+  });
+  link = createIdpLink({
+    service: options.service,
+    idpUrl: options.idpUrl,
+    saTokenPath: options.saTokenPath,
+    ...(options.refreshPolicy ? { refreshPolicy: options.refreshPolicy } : {}),
+    metrics,
+    settings,
+    revocations,
+    cache,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+    ...(options.jwksMinRefetchIntervalMs !== undefined ? { jwksMinRefetchIntervalMs: options.jwksMinRefetchIntervalMs } : {}),
+    log,
+  });
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024,
+    clientErrorHandler,
+    // Peers and load generators keep connections open; close idle ones only after a minute.
+    keepAliveTimeout: 65_000,
+    forceCloseConnections: 'idle',
+  });
+  installErrorHandlers(app);
+  // Every response carries Server-Timing; routes that measure stages set their own first.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (!reply.hasHeader('server-timing')) reply.header('server-timing', `total;dur=${reply.elapsedTime.toFixed(3)}`);
+    done(null, payload);
+  });
+
+  const ctx: SidecarContext = {
+    service: options.service,
+    pair: options.pair,
+    db,
+    link,
+    settings,
+    metrics,
+    localAdminToken: options.localAdminToken,
+    peers: options.peers,
+    random: options.random ?? Math.random,
+  };
+  registerQueryRoute(app, ctx);
+  const pools = registerCallRoute(app, ctx);
+  registerLocalRoutes(app, ctx);
+
+  let url: string | null = null;
+  let closing: Promise<void> | null = null;
+  const theLink = link;
+  return {
+    app,
+    db,
+    settings,
+    link: theLink,
+    metrics,
+    url: () => url,
+    async start() {
+      await db.ensureSchema(options.seedRows ?? ITEM_ROWS);
+      await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+      const addr = app.server.address() as AddressInfo;
+      url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+      theLink.start();
+      return url;
+    },
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await Promise.all([...pools.values()].map((p) => p.close()));
+        await theLink.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

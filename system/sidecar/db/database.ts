@@ -1,0 +1,82 @@
+import pg from 'pg';
+import { AuthlabError } from '../../protocol/errors.js';
+import type { ParsedQuery } from '../query-catalogue.js';
+
+/** The service's own database, reached with its own role through a pool of connections. */
+export interface ServiceDatabase {
+  /** Creates `items` (seeded when empty) and `log` if missing; the role owns its database. */
+  ensureSchema(seedRows: number): Promise<void>;
+  /** Runs one named query; `caller` is recorded by `write`. Throws ERR_DB_UNAVAILABLE (503). */
+  run(q: ParsedQuery, caller: string | null): Promise<unknown[]>;
+  ping(): Promise<boolean>;
+  sizeBytes(): Promise<number>;
+  /** Rows in `log` (tests and status). */
+  countLog(): Promise<number>;
+  close(): Promise<void>;
+}
+
+// Named statements are prepared once per connection by pg, then only bound and executed.
+const LIGHT = 'SELECT id, data FROM items WHERE id = $1';
+const HEAVY = 'SELECT count(*)::int AS count, avg(g)::float8 AS avg FROM generate_series(1, $1::int) AS g';
+const WRITE = 'INSERT INTO log (caller, note) VALUES ($1, $2) RETURNING id';
+
+/**
+ * @param connectionString the service's own database URL and role
+ * @param poolSize connections kept open (default 10)
+ */
+export function createServiceDatabase(connectionString: string, poolSize = 10): ServiceDatabase {
+  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 0, connectionTimeoutMillis: 5000 });
+  // An idle client losing its connection (database restart) must not crash the sidecar.
+  pool.on('error', () => {});
+
+  async function query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    try {
+      return await pool.query<R>(config);
+    } catch (err) {
+      throw new AuthlabError('ERR_DB_UNAVAILABLE', `The service database failed: ${(err as Error).message}. Check that PostgreSQL is up.`, { cause: err });
+    }
+  }
+
+  return {
+    async ensureSchema(seedRows) {
+      await query({ text: 'CREATE TABLE IF NOT EXISTS items (id int PRIMARY KEY, data text NOT NULL)' });
+      await query({
+        text: 'CREATE TABLE IF NOT EXISTS log (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), caller text, note text)',
+      });
+      const { rows } = await query<{ present: boolean }>({ text: 'SELECT EXISTS (SELECT 1 FROM items) AS present' });
+      if (!rows[0]?.present) {
+        await query({
+          text: "INSERT INTO items (id, data) SELECT g, md5(g::text) FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING",
+          values: [seedRows],
+        });
+      }
+    },
+    async run(q, caller) {
+      switch (q.query) {
+        case 'light':
+          return (await query({ name: 'light', text: LIGHT, values: [q.id] })).rows;
+        case 'heavy':
+          return (await query({ name: 'heavy', text: HEAVY, values: [q.n] })).rows;
+        case 'write':
+          return (await query({ name: 'write', text: WRITE, values: [caller, q.note] })).rows;
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async sizeBytes() {
+      const { rows } = await query<{ size: string }>({ text: 'SELECT pg_database_size(current_database())::text AS size' });
+      return Number(rows[0]?.size ?? 0);
+    },
+    async countLog() {
+      const { rows } = await query<{ n: number }>({ text: 'SELECT count(*)::int AS n FROM log' });
+      return rows[0]?.n ?? 0;
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,54 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { Socket } from 'node:net';
+import { AuthlabError, type ErrorCode, ERROR_CODES } from '../../protocol/errors.js';
+
+/** Sends `{"error":{"code","message"}}` with the code's status. */
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return reply.code(ERROR_CODES[code]).type('application/json').send({ error: { code, message } });
+}
+
+/** Maps fastify's own errors (body parsing, limits) to the catalogue, so nothing leaks as a 500 with a stack. */
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | AuthlabError, request, reply) => {
+    if (err instanceof AuthlabError) return sendError(reply, err.code, err.message);
+    switch (err.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 'ERR_BODY_NOT_JSON', `The body is not valid JSON (${err.message}); send {"query": "light", "params": {}}.`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as "Content-Type: application/json".');
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 'ERR_BODY_TOO_LARGE', 'The body is too large; a query body is a few hundred bytes.');
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, 'ERR_BAD_REQUEST', err.message);
+    }
+    request.log.error({ err }, 'unhandled error');
+    return sendError(reply, 'ERR_INTERNAL', 'Internal error in the sidecar; see its log.');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 'ERR_NOT_FOUND', `No route ${request.method} ${request.url}; use POST /query or POST /call/<target>/query.`),
+  );
+}
+
+/**
+ * Answers protocol-level errors Node raises before fastify sees a request; an oversized header gets
+ * 431 with the JSON error body instead of a bare status line.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const code: ErrorCode = tooLarge ? 'ERR_HEADER_TOO_LARGE' : 'ERR_BAD_REQUEST';
+  const message = tooLarge
+    ? 'Request headers are too large (limit 16 KiB); an access token is well under 2 KiB.'
+    : 'Malformed HTTP request.';
+  const body = JSON.stringify({ error: { code, message } });
+  const status = ERROR_CODES[code];
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,91 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS, METRICS, type VerifyResult } from '../protocol/metrics.js';
+import type { SignMode, VerifyMode } from '../protocol/modes.js';
+
+/** Direction of a sidecar request: `inbound` /query, `outbound` /call/<target>/query. */
+export type Direction = 'inbound' | 'outbound';
+
+/** The sidecar's metrics on its own registry; every series carries `service` and `pair`. */
+export interface SidecarMetrics {
+  registry: Registry;
+  verified(result: VerifyResult): void;
+  signed(result: 'ok' | 'no_token' | 'skipped'): void;
+  tokenIssued(result: 'ok' | 'network' | 'server' | 'throttled' | 'client', durationSeconds: number): void;
+  tokenAlert(on: boolean): void;
+  /** @param seconds wall time of the whole request */
+  request(direction: Direction, query: string, verifyMode: VerifyMode, signMode: SignMode, seconds: number): void;
+  db(query: string, seconds: number): void;
+}
+
+export interface MetricsOptions {
+  service: string;
+  pair: number;
+  /** Returns the database size in bytes, read at scrape time. */
+  databaseSize?: () => Promise<number>;
+  defaultMetrics?: boolean;
+}
+
+export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.service, pair: String(options.pair) });
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const verified = new Counter({ name: METRICS.authVerifiedTotal, help: 'Inbound token checks by outcome', labelNames: ['result'], registers: [registry] });
+  const signed = new Counter({ name: METRICS.authSignedTotal, help: 'Outbound calls by signing outcome', labelNames: ['result'], registers: [registry] });
+  const issued = new Counter({ name: METRICS.tokenIssuedTotal, help: "The sidecar's own token fetches by result", labelNames: ['result'], registers: [registry] });
+  const fetchDuration = new Histogram({ name: METRICS.tokenFetchDurationSeconds, help: 'Token exchange wall time, seconds', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const alert = new Gauge({ name: METRICS.tokenFetchAlert, help: '1 while the IdP refuses this sidecar (4xx on token exchange)', registers: [registry] });
+  const requestDuration = new Histogram({
+    name: METRICS.sidecarRequestDurationSeconds,
+    help: 'Sidecar request wall time, seconds',
+    labelNames: ['direction', 'query', 'verify_mode', 'sign_mode'],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const dbDuration = new Histogram({ name: METRICS.dbQueryDurationSeconds, help: 'Database time per named query, seconds', labelNames: ['query'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const sizeFn = options.databaseSize;
+  new Gauge({
+    name: METRICS.pgDatabaseSizeBytes,
+    help: "Size of the service's own database, bytes",
+    registers: [registry],
+    async collect() {
+      if (!sizeFn) return;
+      try {
+        this.set(await sizeFn());
+      } catch {
+        // A scrape must not fail because the database is down; readiness reports that.
+      }
+    },
+  });
+
+  // Label lookups hash the label set on every call; bound children once per label combination.
+  const verifiedChildren = new Map<string, ReturnType<typeof verified.labels>>();
+  const requestChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
+  const dbChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
+
+  return {
+    registry,
+    verified(result) {
+      let c = verifiedChildren.get(result);
+      if (!c) verifiedChildren.set(result, (c = verified.labels(result)));
+      c.inc();
+    },
+    signed: (result) => signed.labels(result).inc(),
+    tokenIssued(result, seconds) {
+      issued.labels(result).inc();
+      fetchDuration.observe(seconds);
+    },
+    tokenAlert: (on) => alert.set(on ? 1 : 0),
+    request(direction, query, verifyMode, signMode, seconds) {
+      const key = `${direction}|${query}|${verifyMode}|${signMode}`;
+      let h = requestChildren.get(key);
+      if (!h) requestChildren.set(key, (h = requestDuration.labels(direction, query, verifyMode, signMode)));
+      h.observe(seconds);
+    },
+    db(query, seconds) {
+      let h = dbChildren.get(query);
+      if (!h) dbChildren.set(query, (h = dbDuration.labels(query)));
+      h.observe(seconds);
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { AuthlabError } from '../../protocol/errors.js';
+import type { SidecarContext } from '../context.js';
+import { sendError } from '../http/errors.js';
+import { parseQueryBody, type ParsedQuery } from '../query-catalogue.js';
+import { serverTiming } from '../server-timing.js';
+
+/** Keep-alive connections per peer sidecar. */
+const PEER_CONNECTIONS = 256;
+
+/**
+ * Outbound `POST /call/<target>/query`: validates the body, attaches the current access token when
+ * signMode is on, forwards over a pooled keep-alive connection and relays the target's answer.
+ * Returns the pools so the sidecar can close them.
+ */
+export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Map<string, Pool> {
+  const pools = new Map<string, Pool>();
+  for (const [name, url] of Object.entries(ctx.peers)) {
+    pools.set(name, new Pool(url, { connections: PEER_CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 }));
+  }
+  const { metrics, settings, link } = ctx;
+
+  app.post<{ Params: { target: string } }>('/call/:target/query', async (request, reply) => {
+    const t0 = performance.now();
+    const pool = pools.get(request.params.target);
+    const timing = (signMs: number, upMs: number) => serverTiming(-1, -1, upMs, signMs, performance.now() - t0);
+    if (pool === undefined) {
+      reply.header('server-timing', timing(-1, -1));
+      const known = [...pools.keys()].join(', ') || 'none configured';
+      return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target "${request.params.target}"; known peers: ${known}.`);
+    }
+    let q: ParsedQuery;
+    try {
+      q = parseQueryBody(request.body, ctx.random);
+    } catch (err) {
+      reply.header('server-timing', timing(-1, -1));
+      if (err instanceof AuthlabError) return sendError(reply, err.code, err.message);
+      throw err;
+    }
+    const s = settings.current();
+    let authorization: string | undefined;
+    let signMs = -1;
+    if (s.signMode === 'on') {
+      const ts = link.tokenSource();
+      const held = ts?.current();
+      try {
+        // The common case is synchronous: a valid token is held.
+        const token = held ? held.accessToken : ts ? await ts.get() : undefined;
+        if (token === undefined) throw new AuthlabError('ERR_NO_TOKEN', 'The sidecar has not reached the IdP yet; retry once /readyz is 200.');
+        authorization = `Bearer ${token}`;
+      } catch (err) {
+        metrics.signed('no_token');
+        reply.header('server-timing', timing(performance.now() - t0, -1));
+        const e = err instanceof AuthlabError ? err : new AuthlabError('ERR_NO_TOKEN', String(err));
+        return sendError(reply, e.code, e.message);
+      }
+      signMs = performance.now() - t0;
+      metrics.signed('ok');
+    } else {
+      metrics.signed('skipped');
+    }
+
+    const tUp = performance.now();
+    let status: number;
+    let body: string;
+    let wwwAuthenticate: string | string[] | undefined;
+    try {
+      const res = await pool.request({
+        path: '/query',
+        method: 'POST',
+        headers: authorization ? { 'content-type': 'application/json', authorization } : { 'content-type': 'application/json' },
+        body: JSON.stringify(request.body),
+      });
+      status = res.statusCode;
+      wwwAuthenticate = res.headers['www-authenticate'];
+      body = await res.body.text();
+    } catch (err) {
+      reply.header('server-timing', timing(signMs, performance.now() - tUp));
+      return sendError(reply, 'ERR_UPSTREAM_UNREACHABLE', `Target sidecar "${request.params.target}" unreachable: ${(err as Error).message}.`);
+    }
+    const t1 = performance.now();
+    metrics.request('outbound', q.query, s.verifyMode, s.signMode, (t1 - t0) / 1000);
+    if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate);
+    reply.header('server-timing', serverTiming(-1, -1, t1 - tUp, signMs, t1 - t0));
+    return reply.code(status).type('application/json').send(body);
+  });
+  return pools;
+}

@@ -1,0 +1,92 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import { AuthlabError } from '../../protocol/errors.js';
+import type { ParsedQuery } from '../query-catalogue.js';
+import { parseQueryBody } from '../query-catalogue.js';
+import type { SidecarContext } from '../context.js';
+import { sendError } from '../http/errors.js';
+import { serverTiming } from '../server-timing.js';
+import { ROLE_BITS } from '../verify/verify-cache.js';
+import type { VerifyOutcome } from '../verify/verifier.js';
+
+const WWW_AUTHENTICATE = 'Bearer error="invalid_token"';
+
+/**
+ * Inbound `POST /query`: verify (per verifyMode) → validate → authorize → database. Nothing touches
+ * the database before authorization is decided.
+ */
+export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): void {
+  const { settings, metrics, link } = ctx;
+
+  function fail(reply: FastifyReply, t0: number, verifyMs: number, err: AuthlabError, unauthenticated: boolean) {
+    reply.header('server-timing', serverTiming(verifyMs, -1, -1, -1, performance.now() - t0));
+    if (unauthenticated) reply.header('www-authenticate', WWW_AUTHENTICATE);
+    return sendError(reply, err.code, err.message);
+  }
+
+  app.post('/query', async (request, reply) => {
+    const t0 = performance.now();
+    const s = settings.current();
+    const mode = s.verifyMode;
+    let outcome: VerifyOutcome | null = null;
+    let verifyMs = -1;
+    if (mode !== 'off') {
+      const verifier = link.verifier();
+      if (verifier === null) {
+        if (mode === 'enforce') {
+          return fail(reply, t0, -1, new AuthlabError('ERR_IDP_UNREACHABLE', 'The sidecar has not loaded the IdP signing keys yet; retry once /readyz is 200.'), false);
+        }
+      } else {
+        const v = verifier.verify(request.headers.authorization);
+        outcome = v instanceof Promise ? await v : v;
+        verifyMs = performance.now() - t0;
+        if (mode === 'enforce' && !outcome.ok) {
+          metrics.verified(outcome.result);
+          return fail(reply, t0, verifyMs, new AuthlabError(outcome.code, outcome.message), true);
+        }
+      }
+    }
+
+    let q: ParsedQuery;
+    try {
+      q = parseQueryBody(request.body, ctx.random);
+    } catch (err) {
+      if (err instanceof AuthlabError) return fail(reply, t0, verifyMs, err, false);
+      throw err;
+    }
+
+    let caller: string | null = null;
+    if (mode === 'off') {
+      metrics.verified('skipped');
+    } else {
+      const allowed = outcome !== null && outcome.ok && (outcome.roleMask & ROLE_BITS[q.role]) !== 0;
+      if (outcome !== null && outcome.ok) caller = outcome.sub;
+      if (mode === 'enforce') {
+        if (!allowed) {
+          metrics.verified('forbidden');
+          return fail(
+            reply,
+            t0,
+            verifyMs,
+            new AuthlabError('ERR_FORBIDDEN', `Caller "${caller}" lacks the "${q.role}" role on ${ctx.service} needed by "${q.query}"; ask for a grant.`),
+            false,
+          );
+        }
+        metrics.verified('ok');
+      } else {
+        // observe: the outcome is counted, the request is served whatever it is (dry run).
+        metrics.verified(allowed ? 'ok' : 'observe_denied');
+      }
+    }
+
+    const tDb = performance.now();
+    const rows = await ctx.db.run(q, caller);
+    const t1 = performance.now();
+    const dbMs = t1 - tDb;
+    const totalMs = t1 - t0;
+    metrics.db(q.query, dbMs / 1000);
+    metrics.request('inbound', q.query, mode, s.signMode, totalMs / 1000);
+    reply.header('server-timing', serverTiming(verifyMs, dbMs, -1, -1, totalMs));
+    return { rows };
+  });
+}

@@ -1,0 +1,50 @@
+import { DEFAULT_SETTINGS, effectiveSettings, type Revocations, type SettingsSnapshot } from '../../protocol/settings.js';
+import type { SignMode, VerifyMode } from '../../protocol/modes.js';
+
+/** What the hot path reads: one frozen object, swapped in one assignment (never mutated). */
+export interface AppliedSettings {
+  /** Revision of the applied snapshot; -1 before the first. */
+  readonly revision: number;
+  readonly signMode: SignMode;
+  readonly verifyMode: VerifyMode;
+}
+
+export interface SettingsStateOptions {
+  service: string;
+  /** Called when the IdP asks this sidecar to drop and re-fetch its token. */
+  onRefreshRequested: () => void;
+  /** Called with every snapshot's revocations (to update the list and evict cached tokens). */
+  onRevocations: (revocations: Revocations) => void;
+}
+
+export interface SettingsState {
+  current(): AppliedSettings;
+  apply(snapshot: SettingsSnapshot, firstAfterConnect: boolean): void;
+}
+
+/**
+ * Applies settings snapshots atomically. Before the first snapshot the safe defaults apply (sign on,
+ * verify enforce); after an IdP outage the last snapshot simply stays (fail-static).
+ */
+export function createSettingsState(options: SettingsStateOptions): SettingsState {
+  const initial = effectiveSettings(DEFAULT_SETTINGS, options.service);
+  let applied: AppliedSettings = Object.freeze({ revision: -1, ...initial });
+  let seenEpoch = -1;
+  let seenOwn = -1;
+  return {
+    current: () => applied,
+    apply(snapshot, firstAfterConnect) {
+      const eff = effectiveSettings(snapshot.settings, options.service);
+      options.onRevocations(snapshot.revocations ?? { jtis: [], subjects: [] });
+      applied = Object.freeze({ revision: snapshot.revision, signMode: eff.signMode, verifyMode: eff.verifyMode });
+      const epoch = snapshot.refresh?.epoch ?? 0;
+      const own = snapshot.refresh?.services?.[options.service] ?? 0;
+      // The first snapshot of a connection only records the epochs: a fresh sidecar already fetched
+      // a fresh token, and a reconnect must not make a whole fleet refresh at once.
+      const grew = !firstAfterConnect && seenEpoch >= 0 && (epoch > seenEpoch || own > seenOwn);
+      seenEpoch = Math.max(seenEpoch, epoch);
+      seenOwn = Math.max(seenOwn, own);
+      if (grew) options.onRefreshRequested();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/** Starts real sidecars against real PostgreSQL and the fixture IdP, for tests. */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { buildSidecar, type Sidecar, type SidecarOptions } from '../app.js';
+
+/** Creates a role and a database it owns (the service's own), returns its URL. */
+export async function createServiceDatabase(superuserUrl: string, urlFor: (db: string, user?: string, pw?: string) => string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: superuserUrl });
+  await client.connect();
+  try {
+    const ident = `"${name.replace(/"/g, '""')}"`;
+    await client.query(`CREATE ROLE ${ident} LOGIN PASSWORD 'pw-${name}'`);
+    await client.query(`CREATE DATABASE ${ident} OWNER ${ident}`);
+    await client.query(`REVOKE CONNECT ON DATABASE ${ident} FROM PUBLIC`);
+  } finally {
+    await client.end();
+  }
+  return urlFor(name, name, `pw-${name}`);
+}
+
+/** Writes `token` to a fresh temp file standing in for the projected SA token; returns the path and a cleanup. */
+export async function writeSaToken(token: string): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'authlab-sa-'));
+  const path = join(dir, 'token');
+  await writeFile(path, token);
+  return { path, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Polls `check` every 20 ms until it returns true or `timeoutMs` passes (then throws `what`). */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Builds and starts a sidecar with quiet logs and a small seed. */
+export async function startSidecar(options: SidecarOptions): Promise<{ sidecar: Sidecar; url: string }> {
+  const sidecar = buildSidecar({ log: () => {}, seedRows: 10_000, ...options });
+  const url = await sidecar.start();
+  return { sidecar, url };
+}
