@@ -1,0 +1,146 @@
+import { median } from 'simple-statistics';
+import { formatCiUs, formatDeltaUs, formatP, formatPct, formatUs } from './format.js';
+import { mergedByScenarioMode, modeOrder, scenarioOrder } from './model.js';
+import { mdTable } from './markdown.js';
+import type { Results } from './schema.js';
+import { bootstrapMedianDiffCI, rankSumTest } from './stats/index.js';
+
+export type CompareStat = 'p50' | 'p99';
+
+export interface CompareOptions {
+  /** A significant slowdown is a regression only if it is at least this many percent of the base; default 5. */
+  thresholdPct?: number;
+  /** ...and at least this many µs; default 0. */
+  thresholdUs?: number;
+  /** Per-run statistics to compare; default ['p50', 'p99']. */
+  stats?: CompareStat[];
+  /** Bootstrap seed (results are deterministic for a seed); default 1. */
+  seed?: number;
+  /** Bootstrap resamples; default 10 000. */
+  resamples?: number;
+}
+
+export type CompareVerdict = 'improved' | 'regressed' | 'no significant difference' | 'too few runs' | 'only in base' | 'only in new';
+
+/** One scenario × mode × statistic of two studies. Latencies in µs. */
+export interface CompareRow {
+  scenario: string;
+  mode: string;
+  stat: CompareStat;
+  /** Headline quantile from the merged histogram of each study's valid runs (null when absent). */
+  baseUs: number | null;
+  newUs: number | null;
+  /** median(new per-run stat) − median(base per-run stat), with a bootstrap CI resampling runs. */
+  deltaUs: number;
+  ci95Us: [number, number];
+  /** deltaUs as a fraction of the base's median per-run statistic. */
+  deltaRelative: number;
+  /** Mann–Whitney two-sided p over per-run statistics. */
+  pValue: number;
+  nBase: number;
+  nNew: number;
+  verdict: CompareVerdict;
+  /** A significant slowdown beyond both thresholds: what CI should fail on. */
+  regression: boolean;
+}
+
+/** Runs per side below which no verdict is given: with 3 v 3 the smallest possible rank-test p is 0.1. */
+const MIN_RUNS = 3;
+const ALPHA = 0.05;
+
+function perRun(results: Results, scenario: string, mode: string, stat: CompareStat): number[] {
+  return results.runs.filter((r) => r.valid && r.scenario === scenario && r.mode === mode).map((r) => r.latencyUs[stat]);
+}
+
+/**
+ * Differences between two studies per scenario × mode × statistic. Per-run statistics are the unit:
+ * a bootstrap CI of the difference of medians (resampling each study's runs) and a rank-sum p; a
+ * difference is significant when the CI excludes zero and p < 0.05. The headline base/new values
+ * come from merged histograms (percentiles are never averaged).
+ */
+export function compareResults(base: Results, next: Results, opts: CompareOptions = {}): CompareRow[] {
+  const thresholdPct = opts.thresholdPct ?? 5;
+  const thresholdUs = opts.thresholdUs ?? 0;
+  const stats = opts.stats ?? ['p50', 'p99'];
+  const mergedBase = mergedByScenarioMode(base.runs);
+  const mergedNew = mergedByScenarioMode(next.runs);
+  const scenarios = [...new Set([...scenarioOrder(base), ...scenarioOrder(next)])];
+  const rows: CompareRow[] = [];
+  for (const scenario of scenarios) {
+    const modes = modeOrder([...base.runs, ...next.runs].filter((r) => r.scenario === scenario).map((r) => r.mode));
+    for (const mode of modes) {
+      const key = `${scenario}\u0000${mode}`;
+      const hb = mergedBase.get(key);
+      const hn = mergedNew.get(key);
+      for (const stat of stats) {
+        const pct = stat === 'p50' ? 50 : 99;
+        const b = perRun(base, scenario, mode, stat);
+        const n = perRun(next, scenario, mode, stat);
+        const row: CompareRow = {
+          scenario, mode, stat,
+          baseUs: hb && hb.totalCount > 0 ? Math.round(hb.getValueAtPercentile(pct)) : null,
+          newUs: hn && hn.totalCount > 0 ? Math.round(hn.getValueAtPercentile(pct)) : null,
+          deltaUs: Number.NaN, ci95Us: [Number.NaN, Number.NaN], deltaRelative: Number.NaN, pValue: Number.NaN,
+          nBase: b.length, nNew: n.length, verdict: 'too few runs', regression: false,
+        };
+        if (b.length === 0 || n.length === 0) {
+          row.verdict = b.length === 0 ? 'only in new' : 'only in base';
+          rows.push(row);
+          continue;
+        }
+        const ci = bootstrapMedianDiffCI(b, n, { seed: opts.seed ?? 1, ...(opts.resamples ? { resamples: opts.resamples } : {}) });
+        row.deltaUs = ci.estimate;
+        row.ci95Us = [ci.lo, ci.hi];
+        row.deltaRelative = ci.estimate / median(b);
+        row.pValue = rankSumTest(b, n).pValue;
+        if (b.length >= MIN_RUNS && n.length >= MIN_RUNS) {
+          const significant = (ci.lo > 0 || ci.hi < 0) && row.pValue < ALPHA;
+          row.verdict = !significant ? 'no significant difference' : ci.estimate > 0 ? 'regressed' : 'improved';
+          row.regression =
+            row.verdict === 'regressed' && ci.estimate >= thresholdUs && row.deltaRelative * 100 >= thresholdPct;
+        }
+        rows.push(row);
+      }
+    }
+  }
+  return rows;
+}
+
+function verdictText(r: CompareRow): string {
+  if (r.regression) return 'REGRESSED (beyond threshold)';
+  if (r.verdict === 'regressed') return 'regressed (within threshold)';
+  return r.verdict;
+}
+
+/**
+ * The comparison as a Markdown table (readable as-is in a terminal), followed by one line saying
+ * whether CI should fail.
+ */
+export function formatCompare(rows: readonly CompareRow[], opts: Pick<CompareOptions, 'thresholdPct' | 'thresholdUs'> = {}): string {
+  const significant = (r: CompareRow): boolean => r.verdict === 'regressed' || r.verdict === 'improved';
+  const table = mdTable(
+    ['Scenario', 'Mode', 'Stat', 'Base', 'New', 'Δ', 'Δ %', '95% CI', 'p', 'Runs', 'Verdict'],
+    rows.map((r) => [
+      r.scenario,
+      r.mode,
+      r.stat,
+      r.baseUs === null ? '—' : formatUs(r.baseUs),
+      r.newUs === null ? '—' : formatUs(r.newUs),
+      significant(r) ? formatDeltaUs(r.deltaUs) : Number.isNaN(r.deltaUs) ? '—' : 'n.s.',
+      significant(r) ? formatPct(r.deltaRelative) : '',
+      Number.isNaN(r.ci95Us[0]) ? '—' : formatCiUs(r.ci95Us[0], r.ci95Us[1]),
+      formatP(r.pValue),
+      `${r.nBase} → ${r.nNew}`,
+      verdictText(r),
+    ]),
+    [false, false, false, true, true, true, true, true, true, true, false],
+  );
+  const regressions = rows.filter((r) => r.regression);
+  const limits = `threshold ${opts.thresholdPct ?? 5}% and ${opts.thresholdUs ?? 0} µs`;
+  const tail =
+    regressions.length === 0
+      ? `No significant regression beyond the ${limits}.`
+      : `${regressions.length} significant regression${regressions.length > 1 ? 's' : ''} beyond the ${limits}: ` +
+        regressions.map((r) => `${r.scenario}/${r.mode} ${r.stat} ${formatDeltaUs(r.deltaUs)}`).join(', ') + '.';
+  return `${table}\n\nBase/New: merged-histogram quantiles. Δ: difference of per-run medians; CI: bootstrap over runs; p: Mann–Whitney.\n${tail}\n`;
+}

@@ -1,0 +1,120 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareCommand, reportCommand } from '../reports/cli.js';
+import type { CommandIo } from '../reports/cli.js';
+import { buildSampleResults } from './fixtures/make-fixture.js';
+
+function collector(): CommandIo & { out: string; err: string } {
+  const c = { out: '', err: '', stdout: (t: string) => void (c.out += t), stderr: (t: string) => void (c.err += t) };
+  return c;
+}
+
+/** One sentence on one line, no stack trace. */
+function expectOneSentence(err: string): void {
+  expect(err.trim().split('\n')).toHaveLength(1);
+  expect(err.trim()).toMatch(/\.$/);
+  expect(err).not.toMatch(/\bat .+:\d+:\d+/);
+}
+
+describe('authlab report / compare commands', () => {
+  let dir: string;
+  let basePath: string;
+  let samePath: string;
+  let slowerPath: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'authlab-report-cli-'));
+    const write = (name: string, data: unknown): string => {
+      const p = join(dir, name);
+      writeFileSync(p, JSON.stringify(data));
+      return p;
+    };
+    const opts = { noInvalid: true, scenarios: ['light'] };
+    basePath = write('base.json', buildSampleResults({ seed: 1, ...opts }));
+    samePath = write('same.json', buildSampleResults({ seed: 2, ...opts }));
+    slowerPath = write('slower.json', buildSampleResults({ seed: 2, ...opts, extraUs: { light: { enforce: 150 } } }));
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('report writes report.html and summary.md next to results.json', async () => {
+    const io = collector();
+    expect(await reportCommand([basePath], io)).toBe(0);
+    expect(io.err).toBe('');
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    const md = readFileSync(join(dir, 'summary.md'), 'utf8');
+    expect(io.out).toContain(join(dir, 'report.html'));
+    expect(html).toContain('<canvas');
+    // Self-contained: no external script, stylesheet, image or font.
+    expect(html).not.toMatch(/<(script|img|iframe)[^>]+src=|<link[^>]+href=|@import|url\(http/i);
+    expect(md).toMatch(/\| light \| auth overhead \(enforce − off\) \| p50 \| \+\d+ µs \|/);
+  });
+
+  it('report --out writes elsewhere', async () => {
+    const out = join(dir, 'elsewhere');
+    expect(await reportCommand([basePath, '--out', out], collector())).toBe(0);
+    expect(existsSync(join(out, 'report.html'))).toBe(true);
+    expect(existsSync(join(out, 'summary.md'))).toBe(true);
+  });
+
+  it('compare exits 0 for the same system and 1 for a regression', async () => {
+    const ok = collector();
+    expect(await compareCommand([basePath, samePath], ok)).toBe(0);
+    expect(ok.out).toContain('No significant regression');
+    const bad = collector();
+    expect(await compareCommand([basePath, slowerPath], bad)).toBe(1);
+    expect(bad.out).toContain('REGRESSED (beyond threshold)');
+    const lenient = collector();
+    expect(await compareCommand([basePath, slowerPath, '--threshold-us', '500'], lenient)).toBe(0);
+    expect(await compareCommand([basePath, slowerPath, '--threshold-pct=50'], collector())).toBe(0);
+  });
+
+  it.each([
+    ['a missing file', () => [join(dir, 'nope.json'), basePath], /nope\.json does not exist/],
+    ['no arguments', () => [], /Expected two results\.json paths/],
+    ['a bad threshold', () => [basePath, samePath, '--threshold-pct', 'abc'], /--threshold-pct must be a non-negative number \(got 'abc'\)/],
+    ['an unknown option', () => [basePath, samePath, '--fast'], /Unknown option --fast/],
+    ['a bad --stats', () => [basePath, samePath, '--stats', 'p75'], /--stats takes p50 and\/or p99/],
+  ])('compare with %s exits 2 with one sentence', async (_name, args, message) => {
+    const io = collector();
+    expect(await compareCommand(args(), io)).toBe(2);
+    expect(io.err).toMatch(message);
+    expectOneSentence(io.err);
+    expect(io.out).toBe('');
+  });
+
+  it('rejects invalid JSON, a wrong schemaVersion and a malformed run with a stable, actionable message', async () => {
+    const badDir = mkdtempSync(join(dir, 'bad-'));
+    const notJson = join(badDir, 'broken.json');
+    writeFileSync(notJson, '{"schemaVersion": 1, "runs": [');
+    const v2 = join(badDir, 'v2.json');
+    writeFileSync(v2, JSON.stringify({ ...JSON.parse(readFileSync(basePath, 'utf8')), schemaVersion: 2 }));
+    const badRun = join(badDir, 'bad-run.json');
+    const data = JSON.parse(readFileSync(basePath, 'utf8'));
+    data.runs[3].latencyUs.p50 = 'fast';
+    writeFileSync(badRun, JSON.stringify(data));
+
+    const cases: [string, RegExp][] = [
+      [notJson, /broken\.json is not valid JSON/],
+      [v2, /schemaVersion 2 but this authlab reads schemaVersion 1/],
+      [badRun, /at \/runs\/3\/latencyUs\/p50, expected number/],
+    ];
+    for (const [path, message] of cases) {
+      const io = collector();
+      expect(await reportCommand([path], io)).toBe(2);
+      expect(io.err).toMatch(message);
+      expectOneSentence(io.err);
+    }
+    // Nothing half-written next to the bad inputs.
+    expect(existsSync(join(badDir, 'report.html'))).toBe(false);
+    expect(existsSync(join(badDir, 'summary.md'))).toBe(false);
+  });
+
+  it('report without a path exits 2', async () => {
+    const io = collector();
+    expect(await reportCommand([], io)).toBe(2);
+    expect(io.err).toMatch(/Expected exactly one results\.json path/);
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { compareResults, formatCompare } from '../reports/compare.js';
+import { decodeHistogram, mergeHistograms } from '../reports/hdr.js';
+import { buildSampleResults } from './fixtures/make-fixture.js';
+
+// Two independent studies of the same system (different seeds), and a third where enforce got 150 µs slower.
+const base = buildSampleResults({ seed: 1, noInvalid: true, scenarios: ['light', 'heavy'] });
+const same = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light', 'heavy'] });
+const slower = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light', 'heavy'], extraUs: { light: { enforce: 150 } } });
+
+describe('compareResults', () => {
+  it('finds no regression between two studies of the same system', () => {
+    const rows = compareResults(base, same);
+    expect(rows).toHaveLength(2 * 4 * 2); // scenarios × modes × {p50, p99}
+    expect(rows.filter((r) => r.regression)).toEqual([]);
+    expect(rows.every((r) => r.verdict === 'no significant difference')).toBe(true);
+  });
+
+  it('flags a 150 µs slowdown of enforce as a significant regression, and nothing else', () => {
+    const rows = compareResults(base, slower);
+    const flagged = rows.filter((r) => r.regression).map((r) => `${r.scenario}/${r.mode}/${r.stat}`);
+    expect(flagged).toEqual(['light/enforce/p50', 'light/enforce/p99']);
+    const p50 = rows.find((r) => r.scenario === 'light' && r.mode === 'enforce' && r.stat === 'p50')!;
+    expect(p50.verdict).toBe('regressed');
+    expect(p50.ci95Us[0]).toBeGreaterThan(0);
+    expect(p50.deltaUs).toBeGreaterThan(100);
+    expect(p50.deltaUs).toBeLessThan(200);
+    expect(p50.pValue).toBeLessThan(0.05);
+  });
+
+  it('calls the reverse direction an improvement, never a regression', () => {
+    const rows = compareResults(slower, base);
+    const p50 = rows.find((r) => r.scenario === 'light' && r.mode === 'enforce' && r.stat === 'p50')!;
+    expect(p50.verdict).toBe('improved');
+    expect(rows.some((r) => r.regression)).toBe(false);
+  });
+
+  it('respects the thresholds: a 150 µs slowdown is not a regression at a 500 µs or 20% bar', () => {
+    expect(compareResults(base, slower, { thresholdUs: 500 }).some((r) => r.regression)).toBe(false);
+    expect(compareResults(base, slower, { thresholdPct: 20 }).some((r) => r.regression)).toBe(false);
+    const rows = compareResults(base, slower, { thresholdUs: 500 });
+    expect(rows.find((r) => r.mode === 'enforce' && r.scenario === 'light' && r.stat === 'p50')!.verdict).toBe('regressed');
+  });
+
+  it('reports headline quantiles from merged histograms, not averaged percentiles', () => {
+    const rows = compareResults(base, same, { stats: ['p99'] });
+    const row = rows.find((r) => r.scenario === 'heavy' && r.mode === 'off')!;
+    const runs = base.runs.filter((r) => r.scenario === 'heavy' && r.mode === 'off');
+    const merged = mergeHistograms(runs.map((r) => decodeHistogram(r.latencyUs.hdr)));
+    expect(row.baseUs).toBe(Math.round(merged.getValueAtPercentile(99)));
+    const averaged = runs.reduce((s, r) => s + r.latencyUs.p99, 0) / runs.length;
+    expect(row.baseUs).not.toBe(Math.round(averaged));
+  });
+
+  it('gives no verdict with too few runs, and lists scenarios present on one side only', () => {
+    const few = { ...same, runs: same.runs.filter((r) => r.trial <= 2) };
+    const rows = compareResults(base, few);
+    expect(rows.every((r) => r.verdict === 'too few runs' && !r.regression)).toBe(true);
+    const lightOnly = { ...same, runs: same.runs.filter((r) => r.scenario === 'light') };
+    const heavy = compareResults(base, lightOnly).filter((r) => r.scenario === 'heavy');
+    expect(heavy.every((r) => r.verdict === 'only in base' && r.newUs === null)).toBe(true);
+  });
+
+  it('formats a table with CIs and a closing line naming the regressions', () => {
+    const text = formatCompare(compareResults(base, slower));
+    expect(text).toMatch(/^\| Scenario \| Mode \| Stat \| Base \| New \| Δ/);
+    expect(text).toContain('REGRESSED (beyond threshold)');
+    expect(text).toMatch(/2 significant regressions beyond the threshold 5% and 0 µs: light\/enforce p50 \+1\d\d µs/);
+    expect(formatCompare(compareResults(base, same))).toContain('No significant regression beyond the threshold');
+  });
+});
