@@ -7,6 +7,7 @@ const heavy: LoadScenario = {
   name: 'heavy',
   description: 'COUNT/AVG over generate_series(1, 1,000,000): tens of ms of database work per request.',
   defaultIn: { quick: true, full: true },
+  order: 20,
   engines: ['autocannon', 'k6'],
   mix: [{ query: 'heavy', params: { n: HEAVY_N_DEFAULT }, weight: 1 }],
   // One request at a time per pair: four pairs already keep both cores busy with this query.

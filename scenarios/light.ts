@@ -6,6 +6,7 @@ const light: LoadScenario = {
   name: 'light',
   description: 'Point read by primary key (microseconds of database work): auth cost is most visible here.',
   defaultIn: { quick: true, full: true },
+  order: 10,
   engines: ['autocannon', 'k6'],
   // Several keys so the read is not one hot row; equal weights.
   mix: [1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ query: 'light' as const, params: { id }, weight: 1 })),

@@ -7,6 +7,7 @@ const mixed: LoadScenario = {
   name: 'mixed',
   description: '90% light point reads, 10% heavy aggregates (n = 1,000,000) on the same connections.',
   defaultIn: { quick: false, full: true },
+  order: 40,
   engines: ['autocannon', 'k6'],
   mix: [
     { query: 'light', params: { id: 1 }, weight: 90 },

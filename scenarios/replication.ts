@@ -11,6 +11,7 @@ const replication: ReplicationScenario = {
   name: 'replication',
   description: 'Replication of a mean-only study: 5 workers, fixed counts, auth on vs off, repeated.',
   defaultIn: { quick: false, full: false },
+  order: 50,
   authOn: 'enforce',
   authOff: 'off',
   quick: {

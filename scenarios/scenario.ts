@@ -35,6 +35,11 @@ interface ScenarioBase {
   description: string;
   /** Whether the scenario runs when no `--scenarios` is given, with and without `--quick`. */
   defaultIn: { quick: boolean; full: boolean };
+  /**
+   * Position among the default scenarios (lower runs first; default 100). The headline scenario goes
+   * first so it runs on the freshest system, before heavier scenarios leave work behind.
+   */
+  order?: number;
 }
 
 /** A scenario driven by a load engine against every (pair, mode) of the trial plan. */

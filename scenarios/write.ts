@@ -6,6 +6,7 @@ const write: LoadScenario = {
   name: 'write',
   description: 'Single-row INSERT into a log table (write role; one commit per request).',
   defaultIn: { quick: false, full: true },
+  order: 30,
   engines: ['autocannon', 'k6'],
   mix: [{ query: 'write', params: { note: 'authlab' }, weight: 1 }],
   quick: { connections: 1, rateRps: 200, durationS: 3, warmupS: 1, trials: 3 },

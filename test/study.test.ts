@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStudy } from '../runner/study/run-study.js';
 import { runReplication } from '../runner/study/replication.js';
-import { discoverScenarios } from '../runner/study/scenarios.js';
+import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
 import { startFakePlatform, type FakePlatform } from '../runner/study/testing/fake-platform.js';
 import type { ProgressSink } from '../runner/study/types.js';
 import type { Results } from '../reports/schema.js';
-import type { ReplicationScenario } from '../scenarios/scenario.js';
+import type { LoadScenario, ReplicationScenario } from '../scenarios/scenario.js';
 import type { RunMode } from '../system/protocol/modes.js';
 
 function sink(): ProgressSink & { lines: string[]; phases: string[]; trials: [number, number][] } {
@@ -41,6 +41,17 @@ describe('scenario discovery', () => {
     expect(all.get('replication')?.kind).toBe('replication');
     const light = all.get('light');
     expect(light?.kind === 'load' && light.engines).toEqual(['autocannon', 'k6']);
+  });
+
+  it('runs the headline scenario first by default, and rejects a scenario the engine cannot run', async () => {
+    const all = await discoverScenarios();
+    const quick = selectScenarios(all, [], true, 'autocannon').map((s) => s.name);
+    expect(quick[0]).toBe('light');
+    expect(quick).toContain('heavy');
+    expect(quick).not.toContain('replication');
+    const onlyAc = new Map(all);
+    onlyAc.set('ac-only', { ...(all.get('light') as LoadScenario), name: 'ac-only', engines: ['autocannon'] });
+    expect(() => selectScenarios(onlyAc, ['ac-only'], true, 'k6')).toThrow(/cannot run on engine k6/);
   });
 });
 

@@ -52,14 +52,16 @@ export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Ma
 }
 
 /**
- * The scenarios a study runs, in the order given (or discovery order for the defaults).
+ * The scenarios a study runs, in the order given (defaults: by their `order`, then name).
  *
  * @throws AuthlabError ERR_BAD_REQUEST naming the unknown scenario and the known ones, or a load
  *   scenario the engine cannot run.
  */
 export function selectScenarios(all: Map<string, Scenario>, names: readonly string[], quick: boolean, engine: 'autocannon' | 'k6'): Scenario[] {
   const known = [...all.keys()].join(', ');
-  const chosen = names.length === 0 ? [...all.values()].filter((s) => (quick ? s.defaultIn.quick : s.defaultIn.full)) : names.map((n) => {
+  const byOrder = (a: Scenario, b: Scenario) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name);
+  const defaults = () => [...all.values()].filter((s) => (quick ? s.defaultIn.quick : s.defaultIn.full)).sort(byOrder);
+  const chosen = names.length === 0 ? defaults() : names.map((n) => {
     const s = all.get(n);
     if (!s) throw new AuthlabError('ERR_BAD_REQUEST', `unknown scenario '${n}'; known scenarios: ${known}`);
     return s;
