@@ -28,7 +28,7 @@ describe('token storm against the real IdP', () => {
       // Cold start (200) plus at least one refresh each within the lifetime that follows.
       expect(r.issued).toBeGreaterThanOrEqual(400);
       // The IdP's own counter saw exactly the exchanges the fleet made.
-      expect(d.idpCountedRequests).toBe(r.issued + r.failed);
+      expect(d.idpCountedRequests, lines.join('\n')).toBe(r.issued + r.failed);
       expect(r.timeToAllTokensMs).toBeGreaterThan(0);
       expect(r.timeToAllTokensMs).toBeLessThan(10_000);
       // One lifetime of 1 s buckets, starting at the first whole second after the cold start.

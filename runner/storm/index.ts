@@ -104,7 +104,8 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
       const idpCountedRequests = after.total - before.total;
       const clientCounted = result.record.issued + result.record.failed;
       if (idpCountedRequests !== clientCounted) {
-        log(`storm[${policy}]: note: the IdP counted ${idpCountedRequests} exchanges, the fleet ${clientCounted}`);
+        const delta = Object.entries(after.byResult).map(([k, v]) => `${k} ${v - (before.byResult[k] ?? 0)}`);
+        log(`storm[${policy}]: note: the IdP counted ${idpCountedRequests} exchanges (${delta.join(', ')}), the fleet ${clientCounted}`);
       }
       details.push({ ...result, idpCountedRequests, idpUrl: env.idpUrl });
       // Let the IdP's CPU and GC calm down so one policy's tail does not shape the next one's start.
