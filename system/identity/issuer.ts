@@ -1,5 +1,5 @@
-import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { createSigner } from 'fast-jwt';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createCompactSigner } from '../idp/compact-jws.js';
 import { SA_TOKEN_AUDIENCE, type ServiceAccountClaims } from '../protocol/claims.js';
 
 /** A public JWK as published in a JWKS (RSA or EC). */
@@ -88,7 +88,7 @@ export function createIdentityIssuer(opts: IdentityIssuerOptions): IdentityIssue
   const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
   const kid = rsaThumbprint(jwk);
   const publicJwk: PublicJwk = { kty: 'RSA', kid, alg: 'RS256', use: 'sig', n: jwk.n, e: jwk.e };
-  const sign = createSigner({ key: pem(privateKey), algorithm: 'RS256', kid });
+  const sign = createCompactSigner(privateKey, 'RS256', kid);
 
   return {
     issuer: opts.issuer,
@@ -122,8 +122,4 @@ export function createIdentityIssuer(opts: IdentityIssuerOptions): IdentityIssue
       return { keys: [{ ...publicJwk }] };
     },
   };
-}
-
-function pem(key: KeyObject): string {
-  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }

@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
-import { createSigner } from 'fast-jwt';
 import type { AccessTokenClaims } from '../protocol/claims.js';
+import { createCompactSigner } from './compact-jws.js';
 
 /** A public ES256 JWK as published at the IdP's `jwks_uri`. */
 export interface PublicSigningJwk {
@@ -41,14 +41,13 @@ export async function generateSigningKeyRecord(role: SigningKeyRecord['role']): 
 
 function load(rec: SigningKeyRecord): SigningKey {
   const key: KeyObject = createPrivateKey({ key: rec.privateJwk, format: 'jwk' });
-  const pem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
   const { x, y } = rec.privateJwk;
   return {
     kid: rec.kid,
     privateJwk: rec.privateJwk,
     publicJwk: { kty: 'EC', crv: 'P-256', x: x!, y: y!, kid: rec.kid, alg: 'ES256', use: 'sig' },
-    // fast-jwt over node:crypto measured ~55–60 µs per ES256 sign here; jose (WebCrypto) ~120 µs.
-    sign: createSigner({ key: pem, algorithm: 'ES256', kid: rec.kid }) as (claims: AccessTokenClaims) => string,
+    // node:crypto with a parsed KeyObject: the fastest ES256 signer measured here (see compact-jws.ts).
+    sign: createCompactSigner(key, 'ES256', rec.kid),
     retiredAtMs: rec.retiredAtMs,
   };
 }

@@ -1,0 +1,19 @@
+import { sign, type KeyObject } from 'node:crypto';
+
+/** Algorithms `createCompactSigner` supports: the two this system uses. */
+export type CompactAlg = 'RS256' | 'ES256';
+
+/**
+ * A compact-JWS signer over a node:crypto `KeyObject`. fast-jwt passes its key to node:crypto as a PEM
+ * string, so node re-parses the key on every sign (measured: RS256 ~680 µs vs ~360 µs with a
+ * KeyObject; ES256 ~60 vs ~55 µs); holding the parsed KeyObject removes that cost. The header is
+ * encoded once; each call encodes the claims and signs (`ieee-p1363` gives JOSE's raw r||s for ES256).
+ */
+export function createCompactSigner(key: KeyObject, alg: CompactAlg, kid: string): (claims: object) => string {
+  const header = Buffer.from(JSON.stringify({ alg, typ: 'JWT', kid })).toString('base64url');
+  const options = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
+  return (claims) => {
+    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    return `${input}.${sign('sha256', Buffer.from(input), options).toString('base64url')}`;
+  };
+}
