@@ -21,8 +21,10 @@ export interface Component {
 export interface SpawnOptions {
   /** Label used in messages and as the service name, e.g. `idp`, `p1-a`. */
   name: string;
-  /** Absolute path of the component's `main.ts`. */
+  /** Absolute path of the component's `main.ts` (checked to exist; named in errors). */
   entry: string;
+  /** Node arguments that run it, before `--config` (default `--import tsx <entry>`). */
+  nodeArgs?: string[];
   /** JSON config, written to `configPath` (mode 0600: it holds passwords and tokens). */
   config: unknown;
   configPath: string;
@@ -66,7 +68,7 @@ export async function spawnComponent(opts: SpawnOptions): Promise<Component> {
     );
   }
   await writeFile(opts.configPath, JSON.stringify(opts.config, null, 2), { mode: 0o600 });
-  const child = spawn(process.execPath, ['--import', 'tsx', opts.entry, '--config', opts.configPath], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? ['--import', 'tsx', opts.entry]), '--config', opts.configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
   });

@@ -7,6 +7,7 @@ import type { EndpointsFile } from '../../../system/protocol/endpoints.js';
 import { pairServices } from '../../../system/protocol/endpoints.js';
 import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
 import type { Platform, ProvisionOptions } from '../platform.js';
+import { launchFor } from './bundle.js';
 import { spawnComponent, type Component } from './child.js';
 import { PlatformError } from './errors.js';
 import { sendJson, waitForOk } from './http.js';
@@ -39,6 +40,8 @@ export interface LocalPlatform extends Platform {
   readonly pids: readonly number[];
   /** Wall time from the call to every sidecar ready, ms. */
   readonly startupMs: number;
+  /** Milestones of start-up (e.g. `postgres ready`, `p1-a ready`), ms since the call. */
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -76,6 +79,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   await mkdir(tokenDir, { recursive: true, mode: 0o700 });
 
   const components: Component[] = [];
+  const timings: Record<string, number> = {};
   let postgres: LocalPostgres | undefined;
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -90,9 +94,20 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const adminToken = token();
     const issuer = `http://${LOOPBACK}:${identityPort}`;
 
+    // Bundling (tens of ms each) runs while PostgreSQL initialises; see bundle.ts for why.
+    const launches = new Map(['identity', 'idp', 'sidecar'].map((c) => [c, launchFor(c).catch(() => undefined)]));
     const spawn = async (name: string, component: string, config: unknown) => {
       checkAborted(signal);
-      const c = await spawnComponent({ name, entry: entry(component), config, configPath: join(configDir, `${name}.json`), timeoutMs, signal });
+      const launch = await launches.get(component);
+      const c = await spawnComponent({
+        name,
+        entry: entry(component),
+        nodeArgs: launch?.args,
+        config,
+        configPath: join(configDir, `${name}.json`),
+        timeoutMs,
+        signal,
+      });
       components.push(c);
       return c;
     };
@@ -104,8 +119,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       issuer,
       tokenDir,
       services: services.map((s) => ({ namespace: s.name, serviceAccount: s.name })),
-    });
-    const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then((p) => (postgres = p));
+    }).then((c) => ((timings['identity listening'] = ms(t0)), c));
+    const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then((p) => ((timings['postgres ready'] = ms(t0)), (postgres = p)));
     // Whichever fails first is reported; the other is still awaited so close() knows every child.
     const [identityR, pgR] = await Promise.allSettled([identityP, pgP]);
     if (pgR.status === 'rejected') throw pgR.reason;
@@ -134,12 +149,15 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const idp = idpR.value;
     const dbs = new Map(services.map((s, i) => [s.name, dbsR.value[i] as ServiceDatabase]));
     await waitForOk(`${idp.url}/.well-known/openid-configuration`, { name: 'idp', timeoutMs, signal });
+    timings['idp ready'] = ms(t0);
     log(`idp ready at ${idp.url} (${ms(t0)} ms)`);
 
     checkAborted(signal);
+    timings['databases created'] = ms(t0);
     // Grants go in before any sidecar exists, so every first token already carries its roles.
     for (const g of defaultGrants(opts.pairs)) await sendJson('PUT', `${idp.url}/admin/grants`, adminToken, g);
 
+    timings['grants set'] = ms(t0);
     const localAdminToken = token();
     const peersOf = (self: string) =>
       Object.fromEntries(services.filter((s) => s.name !== self).map((s) => [s.name, sidecarUrl.get(s.name)!]));
@@ -157,7 +175,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
           peers: peersOf(s.name),
           localAdminToken,
         });
+        timings[`${s.name} listening`] = ms(t0);
         await waitForOk(`${c.url}/readyz`, { name: s.name, timeoutMs, signal });
+        timings[`${s.name} ready`] = ms(t0);
         return c;
       }),
     );
@@ -189,6 +209,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       endpoints,
       workDir,
       startupMs,
+      timings,
       get pids() {
         return [...(postgres ? [postgres.pid] : []), ...components.map((c) => c.pid)];
       },
