@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { writeReport } from '../reports/render.js';
+import type { Results } from '../reports/schema.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = resolve('test/fixtures/results.sample.json');
@@ -31,6 +32,46 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
+  });
+
+  it('renders a bare-bones results.json (no extensions, an all-invalid mode, markup in names) without errors', async () => {
+    const full = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Results;
+    const bare: Results = {
+      schemaVersion: 1,
+      study: { ...full.study, scenarios: undefined, seed: undefined, quick: undefined } as Results['study'],
+      runs: full.runs
+        .filter((r) => r.scenario === 'light')
+        .map(({ timeline: _t, throughputRps: _r, ...r }) => ({
+          ...r,
+          scenario: 'light <b>&"x"',
+          serverTimingUs: {},
+          ...(r.mode === 'observe' ? { valid: false, invalidReason: 'dropped iterations' } : {}),
+        })),
+      comparisons: [],
+      tokenStorm: [],
+    };
+    const dir = join(ARTIFACTS, 'bare');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(bare));
+    const { htmlPath: barePath } = await writeReport(join(dir, 'results.json'));
+    const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(pathToFileURL(barePath).href);
+    await page.waitForSelector('body[data-charts-drawn]', { timeout: 15_000 });
+    expect(problems).toEqual([]);
+    // Only the spectrum has data; the other charts are replaced by a sentence, not drawn empty.
+    expect(await page.getAttribute('body', 'data-charts-drawn')).toBe('1');
+    const text = await page.innerText('body');
+    expect(text).toContain('Scenario: light <b>&"x"');
+    expect(text).toContain('no Server-Timing stages and no per-interval timeline');
+    expect(text).toContain('Not measured in this study');
+    expect(text).toMatch(/observe\s+0 \+6 invalid/);
+    await page.screenshot({ path: join(dir, 'report-screenshot.png'), fullPage: true });
+    await page.close();
   });
 
   it('opens offline, logs no error, draws every chart, and fits a laptop screen', async () => {

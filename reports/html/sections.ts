@@ -113,7 +113,7 @@ function quantileTable(s: ScenarioModel): string {
       { head: 'Throughput', num: true, title: 'Median over runs of successful requests/s after warm-up' },
       { head: 'Errors', num: true },
     ],
-    s.modes.map((m) => [
+    s.modes.map((m) => m.validRuns === 0 ? [m.mode, { html: `0 <span class="flag-inline">+${m.invalidRuns} invalid</span>` }, ...Array<string>(9).fill('—')] : [
       m.mode,
       m.invalidRuns > 0 ? { html: `${m.validRuns} <span class="flag-inline" title="invalid runs are excluded">+${m.invalidRuns} invalid</span>` } : String(m.validRuns),
       m.latency.count.toLocaleString('en-US'),
@@ -137,24 +137,32 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
     s.load.model === 'open'
       ? `open loop at ${s.load.rate ?? '?'} requests/s`
       : `closed loop, ${s.load.connections} connections${s.load.rate ? `, capped at ${s.load.rate} requests/s` : ''}`;
-  const specs = [
-    spectrumChart(`c-${id}-spectrum`, s),
-    serverTimingChart(`c-${id}-stages`, s),
-    latencyOverTimeChart(`c-${id}-latency`, s),
-    throughputOverTimeChart(`c-${id}-rps`, s),
-  ];
-  charts.push(...specs);
+  // A chart is drawn only when it has data: runs without timelines (older results, request-count
+  // runs) or without Server-Timing get a sentence instead of an empty frame.
+  const hasTimeline = s.modes.some((m) => m.timeline.length > 0);
+  const hasStages = s.modes.some((m) => Object.keys(m.stagesP50Us).length > 0);
+  const slots: [ChartSpec, string, string][] = [];
+  if (s.modes.some((m) => m.spectrum.length > 0)) {
+    slots.push([spectrumChart(`c-${id}-spectrum`, s), 'Percentile spectrum.', 'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.']);
+  }
+  if (hasStages) {
+    slots.push([serverTimingChart(`c-${id}-stages`, s), 'Where the time goes.', 'Server-Timing stages reported by the sidecars, median p50 over runs.']);
+  }
+  if (hasTimeline) {
+    slots.push([latencyOverTimeChart(`c-${id}-latency`, s), 'Latency over time.', 'Median over runs of each second’s p50 (solid) and p99 (dashed).']);
+    slots.push([throughputOverTimeChart(`c-${id}-rps`, s), 'Throughput over time.', 'Median over runs of successful requests per second.']);
+  }
+  charts.push(...slots.map(([spec]) => spec));
+  const missing = [hasStages ? '' : 'no Server-Timing stages', hasTimeline ? '' : 'no per-interval timeline'].filter(Boolean);
   return `<section id="s-${id}"><h2>Scenario: ${esc(s.scenario)}</h2>
 <p class="muted">${esc(load)}; ${s.load.durationS} s measured after ${s.load.warmupS} s warm-up per run.</p>
 <h3>Latency and throughput by mode</h3>
 ${quantileTable(s)}
 <h3>Overhead</h3>
 ${comparisonsTable(s.comparisons)}
+${missing.length ? `<p class="muted">These runs recorded ${esc(missing.join(' and '))}, so those charts are left out.</p>` : ''}
 <div class="charts">
-${figure(specs[0]!.id, 'Percentile spectrum.', 'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.')}
-${figure(specs[1]!.id, 'Where the time goes.', 'Server-Timing stages reported by the sidecars, median p50 over runs.')}
-${figure(specs[2]!.id, 'Latency over time.', 'Median over runs of each second’s p50 (solid) and p99 (dashed).')}
-${figure(specs[3]!.id, 'Throughput over time.', 'Median over runs of successful requests per second.')}
+${slots.map(([spec, title, caption]) => figure(spec.id, title, caption)).join('\n')}
 </div></section>`;
 }
 
