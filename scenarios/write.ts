@@ -9,8 +9,8 @@ const write: LoadScenario = {
   order: 30,
   engines: ['autocannon', 'k6'],
   mix: [{ query: 'write', params: { note: 'authlab' }, weight: 1 }],
-  quick: { connections: 1, rateRps: 200, durationS: 3, warmupS: 1, trials: 3 },
-  full: { connections: 1, rateRps: 200, durationS: 10, warmupS: 2, trials: 8 },
+  quick: { connections: 1, rateRps: 100, durationS: 3, warmupS: 1, trials: 3 },
+  full: { connections: 1, rateRps: 100, durationS: 8, warmupS: 2, trials: 8 },
   k6Script: 'write.ts',
 };
 
