@@ -1,5 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../runner/platforms/local/index.js';
 import { alivePids, descendantPids } from '../runner/cli/testing.js';
@@ -7,7 +6,6 @@ import { alivePids, descendantPids } from '../runner/cli/testing.js';
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 const light = { query: 'light', params: { id: 3 } };
-const localDirs = async () => (await readdir(tmpdir())).filter((n) => n.startsWith('authlab-local-')).sort();
 
 describe('local platform, 1 pair', () => {
   let platform: LocalPlatform;
@@ -56,16 +54,20 @@ describe('local platform, 1 pair', () => {
 
 describe('local platform, failures during start-up', () => {
   it('an abort (Ctrl-C) mid start-up tears down what was started', async () => {
-    const before = await localDirs();
     const controller = new AbortController();
+    let workDir = '';
     const started = startLocalPlatform({
       pairs: 1,
       signal: controller.signal,
-      // Abort as soon as PostgreSQL is up: the identity issuer and PostgreSQL are running by then.
-      log: (line) => line.startsWith('postgres ready') && controller.abort(),
+      log: (line) => {
+        workDir ||= /^work dir (\S+)/.exec(line)?.[1] ?? '';
+        // Abort as soon as PostgreSQL is up: the identity issuer and PostgreSQL are running by then.
+        if (line.startsWith('postgres ready')) controller.abort();
+      },
     });
     await expect(started).rejects.toMatchObject({ code: 'ERR_ABORTED' });
     expect(await descendantPids(process.pid)).toEqual([]);
-    expect(await localDirs()).toEqual(before);
+    expect(workDir).toMatch(/authlab-local-/);
+    await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
   });
 });

@@ -1,8 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PlatformError } from './errors.js';
 
-/** Per-request timeout for control-plane calls, ms. */
-const REQUEST_TIMEOUT_MS = 3000;
+/**
+ * Per-request timeout of control-plane calls, ms. Generous on purpose: on a 2-core machine under a
+ * study's load an admin call can queue behind seconds of work, and failing it would abort the study.
+ */
+const REQUEST_TIMEOUT_MS = 20_000;
+/** Per-attempt timeout of readiness polls, ms (the poll retries until its own deadline). */
+const POLL_TIMEOUT_MS = 3000;
 
 /**
  * Polls `GET url` until it answers 200 (readiness, not a sleep). Polls every `intervalMs` (default
@@ -17,7 +22,7 @@ export async function waitForOk(
   for (;;) {
     if (opts.signal?.aborted) throw new PlatformError('ERR_ABORTED', `waiting for ${opts.name} was interrupted`);
     try {
-      const res = await fetch(url, { headers: opts.headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const res = await fetch(url, { headers: opts.headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
       const body = await res.text();
       if (res.status === 200) return;
       last = `HTTP ${res.status} ${body.slice(0, 300)}`;
@@ -45,7 +50,14 @@ export async function sendJson<T>(method: string, url: string, token: string, bo
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
-    throw new PlatformError('ERR_ADMIN_API', `${method} ${url} failed: ${(err as Error).message}`, { cause: err });
+    const timedOut = (err as Error).name === 'TimeoutError';
+    throw new PlatformError(
+      'ERR_ADMIN_API',
+      timedOut
+        ? `${method} ${url} got no answer within ${REQUEST_TIMEOUT_MS / 1000} s; the machine may be overloaded (other load running?), retry when it is quieter`
+        : `${method} ${url} failed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const text = await res.text();
   if (!res.ok) throw new PlatformError('ERR_ADMIN_API', `${method} ${url} answered HTTP ${res.status}: ${text.slice(0, 300)}`);

@@ -27,7 +27,7 @@ export interface LocalPlatformOptions extends ProvisionOptions {
   basePort?: number;
   /** Cancels start-up (everything started so far is torn down). */
   signal?: AbortSignal;
-  /** Per-component start-up timeout, ms (default 20 000). */
+  /** Per-component start-up timeout, ms (default 60 000: generous for a loaded 2-core machine). */
   startTimeoutMs?: number;
 }
 
@@ -58,7 +58,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   const t0 = performance.now();
   const log = opts.log ?? (() => {});
   const services = servicesFor(opts.pairs);
-  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  const timeoutMs = opts.startTimeoutMs ?? 60_000;
   const signal = opts.signal;
 
   const ports = opts.basePort
@@ -77,6 +77,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   const configDir = join(workDir, 'config');
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   await mkdir(tokenDir, { recursive: true, mode: 0o700 });
+  log(`work dir ${workDir} (configs, tokens, PostgreSQL data; removed at teardown)`);
 
   const components: Component[] = [];
   const timings: Record<string, number> = {};
