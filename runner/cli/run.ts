@@ -5,11 +5,6 @@ import { EXIT, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { USAGE } from './usage.js';
 
-interface ReportsCliModule {
-  reportCommand(argv: string[]): Promise<number>;
-  compareCommand(argv: string[]): Promise<number>;
-}
-const REPORTS_CLI = '../../reports/cli.js';
 
 /**
  * Runs one `authlab` invocation and resolves its exit code. User-fixable problems (bad flags, busy
@@ -30,7 +25,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await (await import('./study.js')).studyCommand(args, io);
       case 'report':
       case 'compare': {
-        const mod = (await import(REPORTS_CLI)) as ReportsCliModule;
+        const mod = await import('../../reports/cli.js');
         return await (args.command === 'report' ? mod.reportCommand(args.argv) : mod.compareCommand(args.argv));
       }
     }

@@ -8,7 +8,7 @@ Usage:
   authlab down                       stop what \`authlab up\` started
   authlab report <results.json> [--out DIR]
                                      re-render a study's report
-  authlab compare <base.json> <new.json> [--threshold-pct N]
+  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
                                      differences with CIs; exit 1 on a significant regression
 
 Study options:
