@@ -163,6 +163,24 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     expect(status).toMatchObject({ revision: r0 + 6, refreshEpoch: 1, connectedSidecars: [] });
   });
 
+  it('answers unknown routes with a JSON 404 and pings settings streams', async () => {
+    const nf = await idp.app.inject('/nope');
+    expect([nf.statusCode, nf.json().error.code]).toEqual([404, 'ERR_NOT_FOUND']);
+    const pinging = await buildIdp({ issuer: 'http://idp.test', databaseUrl: pg.url, adminToken: ADMIN, pingIntervalMs: 100, verifier: { verify: async () => ({ service: 'p7-a', serviceAccount: 'default', subject: 's', issuer: 'i', expiresAt: 0 }) } });
+    try {
+      const url = await pinging.listen();
+      const ac = new AbortController();
+      const res = await fetch(`${url}/v1/settings/stream`, { headers: { authorization: 'Bearer any' }, signal: ac.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes(': ping')) text += Buffer.from((await reader.read()).value!).toString();
+      expect(text.startsWith('event: snapshot\ndata: {')).toBe(true);
+      ac.abort();
+    } finally {
+      await pinging.close();
+    }
+  });
+
   it('keeps its state and signing keys across a restart on the same database', async () => {
     const kid = idp.keys.currentKid;
     const rev = revision();

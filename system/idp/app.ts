@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { AuthlabError } from '../protocol/errors.js';
 import { DEFAULT_SETTINGS, type Settings } from '../protocol/settings.js';
 import { parseSettingsPatch, TOKEN_TTL_MAX_SECONDS } from './admin/validate.js';
 import { adminRoutes } from './admin/routes.js';
@@ -126,6 +127,16 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     prune.unref();
     timers.push(prune);
 
+    app.setNotFoundHandler((req, reply) => {
+      reply.code(404).send(new AuthlabError('ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; clients find URLs in /.well-known/openid-configuration`).toBody());
+    });
+    app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+      const status = err.statusCode ?? 500;
+      const e = status < 500
+        ? new AuthlabError('ERR_BAD_REQUEST', `malformed request: ${err.message}`)
+        : new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err });
+      reply.code(e.status).send(e.toBody());
+    });
     const stream = settingsStream({ ctx, pingIntervalMs: opts.pingIntervalMs });
     await app.register(discoveryRoutes, { ctx });
     await app.register(tokenExchangeRoutes, { ctx });

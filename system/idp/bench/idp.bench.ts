@@ -1,0 +1,179 @@
+/**
+ * `npm run bench:idp` — token exchanges per second on ONE IdP process (a child process running
+ * system/idp/main.ts), driven over HTTP on 127.0.0.1 by autocannon in this process with pre-minted SA
+ * tokens; printed beside the raw node:crypto limit measured in the same run (one ES256 sign + one
+ * RS256 verify per token, one core) and their ratio. Not a test: it prints figures.
+ *
+ * Flags: --duration <s> (default 10), --warmup <s> (2), --connections <n> (16), --tokens <n> (200).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
+import type { ListeningLine } from '../../protocol/endpoints.js';
+import { startTestPostgres } from '../../../test/support/pg.js';
+import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
+import { buildIdentityServer } from '../../identity/server.js';
+import type { IdpConfig } from '../config.js';
+
+function flag(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number (got '${process.argv[i + 1]}')`);
+  return v;
+}
+
+const durationS = flag('duration', 10);
+const warmupS = flag('warmup', 2);
+const connections = flag('connections', 16);
+const tokenCount = flag('tokens', 200);
+const ADMIN = 'bench-admin-token-0123456789abcdef';
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Raw limit: one ES256 sign + one RS256 verify per token with parsed KeyObjects, on this core, for `ms`. */
+function rawCryptoTokensPerSecond(ms: number): number {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsaPub = createPublicKey(rsa.privateKey);
+  // Inputs shaped like the real ones: an SA token's signing input and an access token's.
+  const saInput = Buffer.from('x'.repeat(620));
+  const saSig = sign('sha256', saInput, rsa.privateKey);
+  const atInput = Buffer.from('y'.repeat(330));
+  let n = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    for (let i = 0; i < 50; i++) {
+      if (!verify('sha256', saInput, rsaPub, saSig)) throw new Error('raw verify failed');
+      sign('sha256', atInput, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+    }
+    n += 50;
+  }
+  return n / (ms / 1000);
+}
+
+async function startIdp(config: IdpConfig, dir: string): Promise<{ proc: ChildProcess; url: string }> {
+  const file = join(dir, 'idp.json');
+  await writeFile(file, JSON.stringify(config));
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'system/idp/main.ts', '--config', file], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).on('line', (l) => {
+      const msg = JSON.parse(l) as ListeningLine;
+      if (msg.event === 'listening') resolve(msg.url);
+    });
+    proc.once('exit', (code) => reject(new Error(`IdP exited with ${code} before listening: ${stderr}`)));
+  });
+  return { proc, url };
+}
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+async function main(): Promise<void> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    cleanups.length = 0;
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    console.log(`bench:idp — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
+    console.log('measuring the raw node:crypto limit (ES256 sign + RS256 verify per token, one core) ...');
+    const raw = rawCryptoTokensPerSecond(2000);
+
+    const pg = await startTestPostgres();
+    cleanups.push(() => pg.stop());
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-bench-idp-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+
+    let issuer: IdentityIssuer | undefined;
+    const identity = buildIdentityServer({ issuer: () => issuer! });
+    const identityUrl = await identity.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => identity.close());
+    issuer = createIdentityIssuer({ issuer: identityUrl, ttlSeconds: 3600 });
+
+    const idp = await startIdp(
+      {
+        databaseUrl: pg.url,
+        adminToken: ADMIN,
+        trustedIssuers: [{ issuer: identityUrl, jwksUri: `${identityUrl}/openid/v1/jwks` }],
+        tokenTtlSeconds: 300,
+      },
+      dir,
+    );
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (idp.proc.exitCode !== null) return resolve();
+          idp.proc.once('exit', () => resolve());
+          idp.proc.kill('SIGTERM');
+        }),
+    );
+
+    // Pairs as in a study: p<i>-a → p<i>-b read+write, p<i>-b → p<i>-a read.
+    const pairs = Math.max(1, Math.ceil(tokenCount / 2));
+    for (let i = 1; i <= pairs; i++) {
+      for (const [caller, target, roles] of [[`p${i}-a`, `p${i}-b`, ['read', 'write']], [`p${i}-b`, `p${i}-a`, ['read']]] as const) {
+        const res = await fetch(`${idp.url}/admin/grants`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ caller, target, roles }),
+        });
+        if (!res.ok) throw new Error(`PUT /admin/grants failed: ${res.status} ${await res.text()}`);
+      }
+    }
+    const bodies = Array.from({ length: tokenCount }, (_, i) =>
+      new URLSearchParams({
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: issuer!.mint({ namespace: `p${Math.floor(i / 2) + 1}-${i % 2 ? 'b' : 'a'}`, serviceAccount: 'default' }),
+        subject_token_type: JWT_TOKEN_TYPE,
+      }).toString(),
+    );
+    let next = 0;
+    const base: autocannon.Options = {
+      url: `${idp.url}/oauth2/token`,
+      method: 'POST',
+      connections,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }) }],
+    };
+
+    console.log(`IdP ${idp.url}: ${tokenCount} pre-minted SA tokens; warm-up ${warmupS}s, then ${durationS}s at ${connections} connections ...`);
+    await run({ ...base, duration: warmupS });
+    const res = await run({ ...base, duration: durationS });
+    const errors = res.non2xx + res.errors + res.timeouts;
+    if (res.non2xx > 0) {
+      const probe = await fetch(base.url as string, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bodies[0] });
+      console.log(`non-2xx answers, e.g. ${probe.status} ${await probe.text()}`);
+    }
+    const tokensPerS = res.requests.total / durationS - errors / durationS;
+
+    console.log('');
+    console.log(`token exchanges/s (one IdP process, HTTP):  ${tokensPerS.toFixed(0)}`);
+    console.log(`raw node:crypto limit (sign+verify, 1 core): ${raw.toFixed(0)}`);
+    console.log(`ratio IdP / raw:                             ${(tokensPerS / raw).toFixed(2)}`);
+    console.log(`latency ms: p50 ${res.latency.p50}  p99 ${res.latency.p99}  max ${res.latency.max}   errors: ${errors} (non-2xx ${res.non2xx})`);
+    console.log(`target on 2 cores (load generator included): >= 4000 tokens/s -> ${tokensPerS >= 4000 ? 'met' : 'NOT met'}`);
+    if (errors > 0) process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:idp failed: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});
