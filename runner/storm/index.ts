@@ -9,6 +9,7 @@ import {
 } from '../../system/sidecar/token/index.js';
 import { provisionStormEnvironment } from './environment.js';
 import { readIdpTokenResults } from './idp-counter.js';
+import { requestFetch } from './request-fetch.js';
 import { runPolicyStorm, type PolicyRunResult } from './policy-run.js';
 
 export interface TokenStormOptions {
@@ -38,6 +39,9 @@ export interface TokenStormOptions {
    */
   idpUrl?: string;
 }
+
+/** What one exchange may take once it is on a connection, ms (the sidecar's own default). */
+const EXCHANGE_TIMEOUT_MS = 10_000;
 
 /** Records plus what the IdP itself counted per policy (cross-check of the client-side count). */
 export interface TokenStormDetail extends PolicyRunResult {
@@ -72,7 +76,12 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
     log,
   });
   // One bounded pool for the whole fleet: 10,000 sockets would measure the kernel, not the IdP.
-  const agent = new Agent({ connections: opts.connections ?? 64, pipelining: 1 });
+  const agent = new Agent({
+    connections: opts.connections ?? 64,
+    pipelining: 1,
+    headersTimeout: EXCHANGE_TIMEOUT_MS,
+    bodyTimeout: EXCHANGE_TIMEOUT_MS,
+  });
   const details: TokenStormDetail[] = [];
   try {
     for (const policy of policies) {
@@ -90,9 +99,12 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
             tokenEndpoint: env.tokenEndpoint,
             getSubjectToken: () => env.subjectTokens[i]!,
             dispatcher: agent,
+            fetch: requestFetch,
             // A real sidecar has its own connection; here a request may first queue behind the
-            // fleet in the shared pool, which is the harness's doing, so the timeout is generous.
-            timeoutMs: 60_000,
+            // fleet in the shared pool, which is the harness's doing. So the IdP's own time is
+            // bounded by the agent's headers/body timeouts (from when the request is on a socket),
+            // and this whole-exchange timeout is only a backstop.
+            timeoutMs: 300_000,
           }),
         clock: systemClock,
         nowMs: () => performance.now(),

@@ -7,7 +7,7 @@
  * Defaults are the full study's (`FULL_STORM` in scenarios/token-storm.ts).
  */
 import { writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { FULL_STORM } from '../../scenarios/token-storm.js';
 import { runTokenStormDetailed } from './index.js';
@@ -41,12 +41,13 @@ const opts = {
   settleLifetimes: num('settle', values.settle, FULL_STORM.settleLifetimes ?? 0),
 };
 
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
 const ac = new AbortController();
 process.once('SIGINT', () => ac.abort(new Error('interrupted')));
 const started = performance.now();
 console.log(
   `token storm: ${opts.services} services, ttl ${opts.ttlSeconds} s, policies ${opts.policies.join(', ')}, ` +
-    `settle ${opts.settleLifetimes} + steady ${opts.steadyLifetimes} lifetimes; ${cpus().length} CPUs`,
+    `settle ${opts.settleLifetimes} + steady ${opts.steadyLifetimes} lifetimes; ${cpus().length} CPUs, load ${load()}`,
 );
 try {
   const details = await runTokenStormDetailed({ ...opts, signal: ac.signal, log: (l) => console.log(`  ${l}`) });
@@ -69,7 +70,8 @@ try {
     );
     if (d.holdersAtEnd !== r.services) console.log(`  ! only ${d.holdersAtEnd}/${r.services} services held a token at the end`);
   }
-  console.log(`\nwall time ${Math.round((performance.now() - started) / 1000)} s`);
+  // Other work on the machine shifts every figure: the load average says how much there was.
+  console.log(`\nwall time ${Math.round((performance.now() - started) / 1000)} s, load average now ${load()}`);
   if (values.json) {
     await writeFile(values.json, JSON.stringify(details.map((d) => d.record), null, 2));
     console.log(`records written to ${values.json}`);
