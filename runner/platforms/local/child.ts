@@ -12,8 +12,8 @@ export interface Component {
   readonly url: string;
   /** Last lines of its stdout/stderr, for error messages. */
   tail(): string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Idempotent. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone, saying how. Idempotent. */
+  stop(graceMs?: number): Promise<'exited' | 'killed'>;
   /** True once the process has exited. */
   readonly exited: boolean;
 }
@@ -40,13 +40,17 @@ const TAIL_LINES = 40;
  * Resolves once `child` has exited, sending `signal` (default SIGTERM) and SIGKILL after `graceMs`
  * (default 5 000 ms). Signals go to the child's own pid only.
  */
-export function stopProcess(child: ChildProcess, opts: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+export function stopProcess(child: ChildProcess, opts: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<'exited' | 'killed'> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve('exited');
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.graceMs ?? 5000);
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, opts.graceMs ?? 5000);
     child.once('exit', () => {
       clearTimeout(timer);
-      resolve();
+      resolve(killed ? 'killed' : 'exited');
     });
     child.kill(opts.signal ?? 'SIGTERM');
   });
@@ -88,7 +92,7 @@ export async function spawnComponent(opts: SpawnOptions): Promise<Component> {
       settled = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      void stopProcess(child, { graceMs: 2000 }).then(() => reject(err));
+      void stopProcess(child, { graceMs: 2000 }).then(() => reject(err), () => reject(err));
     };
     const timeoutMs = opts.timeoutMs ?? 20_000;
     const timer = setTimeout(

@@ -85,10 +85,19 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
-      // Sidecars and the IdP first (they hold database connections), then PostgreSQL.
-      await Promise.all(components.map((c) => c.stop()));
+      const c0 = performance.now();
+      // Sidecars first: they close their settings streams and database pools, so the IdP then has no
+      // long-lived connection to drain. PostgreSQL last, once nobody holds a connection.
+      const stop = async (list: Component[]) => {
+        const how = await Promise.all(list.map((c) => c.stop()));
+        const killed = list.filter((_, i) => how[i] === 'killed').map((c) => c.name);
+        if (killed.length) log(`killed ${killed.join(', ')} (no exit within 5 s of SIGTERM)`);
+      };
+      await stop(components.filter((c) => c.name !== 'idp' && c.name !== 'identity'));
+      await stop(components.filter((c) => c.name === 'idp' || c.name === 'identity'));
       await postgres?.stop();
       await rm(workDir, { recursive: true, force: true });
+      log(`torn down in ${ms(c0)} ms`);
     })());
 
   try {

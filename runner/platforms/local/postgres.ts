@@ -182,7 +182,7 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
       if (stopped) return;
       stopped = true;
       // SIGINT is PostgreSQL's "fast" shutdown: aborts sessions, then exits cleanly.
-      await stopProcess(child, { signal: 'SIGINT', graceMs: 5000 });
+      await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
     },
   };
 }
