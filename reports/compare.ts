@@ -8,9 +8,12 @@ import { bootstrapMedianDiffCI, rankSumTest } from './stats/index.js';
 export type CompareStat = 'p50' | 'p99';
 
 export interface CompareOptions {
-  /** A significant slowdown is a regression only if it is at least this many percent of the base; default 5. */
+  /**
+   * A significant slowdown is a regression only if even the low end of its 95% CI is at least this
+   * many percent of the base (so run-to-run drift between hosts does not fail CI); default 5.
+   */
   thresholdPct?: number;
-  /** ...and at least this many µs; default 0. */
+  /** ...and that low end is at least this many µs; default 0. */
   thresholdUs?: number;
   /** Per-run statistics to compare; default ['p50', 'p99']. */
   stats?: CompareStat[];
@@ -40,7 +43,7 @@ export interface CompareRow {
   nBase: number;
   nNew: number;
   verdict: CompareVerdict;
-  /** A significant slowdown beyond both thresholds: what CI should fail on. */
+  /** A significant slowdown whose CI low end is beyond both thresholds: what CI should fail on. */
   regression: boolean;
 }
 
@@ -96,8 +99,8 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
         if (b.length >= MIN_RUNS && n.length >= MIN_RUNS) {
           const significant = (ci.lo > 0 || ci.hi < 0) && row.pValue < ALPHA;
           row.verdict = !significant ? 'no significant difference' : ci.estimate > 0 ? 'regressed' : 'improved';
-          row.regression =
-            row.verdict === 'regressed' && ci.estimate >= thresholdUs && row.deltaRelative * 100 >= thresholdPct;
+          // Judged on the CI's low end: "at least this much slower, with 95% confidence".
+          row.regression = row.verdict === 'regressed' && ci.lo >= thresholdUs && (ci.lo / median(b)) * 100 >= thresholdPct;
         }
         rows.push(row);
       }
@@ -108,7 +111,7 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
 
 function verdictText(r: CompareRow): string {
   if (r.regression) return 'REGRESSED (beyond threshold)';
-  if (r.verdict === 'regressed') return 'regressed (within threshold)';
+  if (r.verdict === 'regressed') return 'regressed (not clearly beyond threshold)';
   return r.verdict;
 }
 
@@ -136,7 +139,7 @@ export function formatCompare(rows: readonly CompareRow[], opts: Pick<CompareOpt
     [false, false, false, true, true, true, true, true, true, true, false],
   );
   const regressions = rows.filter((r) => r.regression);
-  const limits = `threshold ${opts.thresholdPct ?? 5}% and ${opts.thresholdUs ?? 0} µs`;
+  const limits = `threshold (CI low end ≥ ${opts.thresholdPct ?? 5}% and ≥ ${opts.thresholdUs ?? 0} µs)`;
   const tail =
     regressions.length === 0
       ? `No significant regression beyond the ${limits}.`

@@ -11,7 +11,8 @@ function sig3(x: number, group = true): string {
 /** A latency given in µs: "812 µs", "9.99 ms" (µs below 10 ms, ms above), 3 significant figures. */
 export function formatUs(us: number): string {
   if (!Number.isFinite(us)) return '—';
-  if (Math.abs(us) < 10_000) return `${sig3(us)} µs`;
+  // Decide the unit after rounding, so 9,999 µs reads "10 ms", not "10,000 µs".
+  if (Math.abs(Number(us.toPrecision(3))) < 10_000) return `${sig3(us)} µs`;
   return `${sig3(us / 1000)} ms`;
 }
 
@@ -43,7 +44,8 @@ export function formatRps(rps: number): string {
 /** A fraction as a percentage: 0.271 → "27.1%". */
 export function formatPct(fraction: number): string {
   if (!Number.isFinite(fraction)) return '—';
-  return `${sig3(fraction * 100)}%`;
+  const t = sig3(fraction * 100);
+  return fraction < 0 ? `−${t.slice(1)}%` : `${t}%`;
 }
 
 /** A p-value: "0.039", "<0.001". */

@@ -1,5 +1,5 @@
-import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs, verdictSentence } from './format.js';
-import { comparisonLabel, isSignificant } from './html/sections.js';
+import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs } from './format.js';
+import { comparisonLabel, comparisonVerdict, isSignificant } from './verdicts.js';
 import { buildScenarioModels } from './model.js';
 import type { Results } from './schema.js';
 
@@ -40,12 +40,12 @@ export function renderMarkdown(results: Results): string {
           formatCiUs(c.ci95Us[0], c.ci95Us[1]),
           formatP(c.pValue),
           c.n !== undefined ? String(c.n) : '—',
-          verdictSentence(c.candidate, c.stat, c.deltaUs, c.ci95Us, isSignificant(c)),
+          comparisonVerdict(c),
         ]),
         [false, false, false, true, true, true, true, false],
       ),
       '',
-      'Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank.',
+      'Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank; significant when the CI excludes 0 and p < 0.05.',
       '',
     );
   }

@@ -13,7 +13,10 @@ describe('compareResults', () => {
     const rows = compareResults(base, same);
     expect(rows).toHaveLength(2 * 4 * 2); // scenarios × modes × {p50, p99}
     expect(rows.filter((r) => r.regression)).toEqual([]);
-    expect(rows.every((r) => r.verdict === 'no significant difference')).toBe(true);
+    // Drift between two hosts/studies is real (every mode of a trial shares it), so some rows may
+    // differ significantly by a few %; none may be called a regression, in either direction.
+    expect(compareResults(same, base).filter((r) => r.regression)).toEqual([]);
+    expect(rows.filter((r) => r.verdict === 'regressed' || r.verdict === 'improved').every((r) => Math.abs(r.deltaRelative) < 0.1)).toBe(true);
   });
 
   it('flags a 150 µs slowdown of enforce as a significant regression, and nothing else', () => {
@@ -35,7 +38,7 @@ describe('compareResults', () => {
     expect(rows.some((r) => r.regression)).toBe(false);
   });
 
-  it('respects the thresholds: a 150 µs slowdown is not a regression at a 500 µs or 20% bar', () => {
+  it('respects the thresholds: a 150 µs (~16%) slowdown is not a regression at a 500 µs or 20% bar', () => {
     expect(compareResults(base, slower, { thresholdUs: 500 }).some((r) => r.regression)).toBe(false);
     expect(compareResults(base, slower, { thresholdPct: 20 }).some((r) => r.regression)).toBe(false);
     const rows = compareResults(base, slower, { thresholdUs: 500 });
@@ -65,7 +68,7 @@ describe('compareResults', () => {
     const text = formatCompare(compareResults(base, slower));
     expect(text).toMatch(/^\| Scenario \| Mode \| Stat \| Base \| New \| Δ/);
     expect(text).toContain('REGRESSED (beyond threshold)');
-    expect(text).toMatch(/2 significant regressions beyond the threshold 5% and 0 µs: light\/enforce p50 \+1\d\d µs/);
+    expect(text).toMatch(/2 significant regressions beyond the threshold \(CI low end ≥ 5% and ≥ 0 µs\): light\/enforce p50 \+1\d\d µs/);
     expect(formatCompare(compareResults(base, same))).toContain('No significant regression beyond the threshold');
   });
 });

@@ -123,7 +123,7 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
     expect(overflow).toBeLessThanOrEqual(0);
 
     const text = await page.innerText('body');
-    expect(text).toContain('enforce adds 31 µs at p50 [30, 33] µs');
+    expect(text).toContain('enforce adds 32 µs at p50 [30, 33] µs');
     expect(text).toContain('no significant difference at p50');
     expect(text).toContain('IdP unreachable for 2.1 s mid-run');
     expect(text).not.toMatch(/"schemaVersion"|"latencyUs"/); // no raw JSON dumps

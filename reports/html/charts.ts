@@ -3,7 +3,14 @@ import type { TokenStormRecord } from '../schema.js';
 
 /** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
 export const MODE_COLORS: Record<string, string> = { direct: '#555555', off: '#0072B2', observe: '#E69F00', enforce: '#D55E00' };
-const STAGE_COLORS: Record<string, string> = { db: '#009E73', upstream: '#56B4E9', verify: '#CC79A7', sign: '#F0E442' };
+const STAGE_COLORS: Record<string, string> = {
+  db: '#009E73',
+  verify: '#CC79A7',
+  sign: '#E69F00',
+  upstream: '#56B4E9',
+  'other sidecar work': '#9AA5B1',
+  'outside the sidecar': '#D9DDE1',
+};
 const STORM_COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#555555'];
 const FALLBACK = '#999999';
 
@@ -51,7 +58,7 @@ export function throughputOverTimeChart(id: string, s: ScenarioModel): ChartSpec
 
 /** Stacked bars of each mode's Server-Timing stages (median p50 over runs), stages in a stable order. */
 export function serverTimingChart(id: string, s: ScenarioModel): ChartSpec {
-  const order = ['db', 'upstream', 'verify', 'sign'];
+  const order = ['db', 'verify', 'sign', 'upstream', 'other sidecar work', 'outside the sidecar'];
   const stages = [...new Set(s.modes.flatMap((m) => Object.keys(m.stagesP50Us)))].sort(
     (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b),
   );
@@ -87,7 +94,7 @@ export const CHART_SCRIPT = String.raw`
 (function () {
   'use strict';
   var sig = function (v) { var r = Number(Number(v).toPrecision(3)); return Math.abs(r) >= 1000 ? r.toLocaleString('en-US') : String(r); };
-  var fmtUs = function (v) { return Math.abs(v) < 10000 ? sig(v) + ' µs' : sig(v / 1000) + ' ms'; };
+  var fmtUs = function (v) { return Math.abs(Number(Number(v).toPrecision(3))) < 10000 ? sig(v) + ' µs' : sig(v / 1000) + ' ms'; };
   var fmtRps = function (v) { return sig(v) + '/s'; };
   // Axis ticks share one unit (chosen from the axis maximum) so a scale never mixes µs and ms.
   var axisUs = function (v) { return this.max >= 10000 ? sig(v / 1000) + ' ms' : sig(v) + ' µs'; };

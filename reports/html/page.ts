@@ -6,7 +6,8 @@ import { buildScenarioModels } from '../model.js';
 import type { Results } from '../schema.js';
 import { CHART_SCRIPT } from './charts.js';
 import type { ChartSpec } from './charts.js';
-import { comparisonLabel, environmentSection, floorSection, invalidSection, isSignificant, scenarioSection, slug, verdictHtml } from './sections.js';
+import { comparisonLabel, isSignificant } from '../verdicts.js';
+import { environmentSection, floorSection, invalidSection, scenarioSection, slug, verdictHtml } from './sections.js';
 import { replicationSection, stormSection } from './studies.js';
 
 let chartJsCache: string | undefined;
@@ -110,7 +111,7 @@ ${replication}
 ${invalidSection(results)}
 <section id="method"><h2>How to read this report</h2><ul>
 <li>The unit of statistics is a <em>run</em>, not a request: each run yields its own p50 and p99; a comparison takes the per-trial difference between two modes run side by side, and reports the median of those differences.</li>
-<li>95% confidence intervals are percentile bootstraps over trials (10,000 resamples); p-values are two-sided Wilcoxon signed-rank tests. When the interval includes zero the verdict is “no significant difference”, and no signed number is claimed.</li>
+<li>95% confidence intervals are percentile bootstraps over trials (10,000 resamples); p-values are two-sided Wilcoxon signed-rank tests. A difference is significant when the interval excludes zero and p &lt; 0.05 (with very few trials a bootstrap interval alone overclaims); otherwise the verdict is “no significant difference”, and no signed number is claimed.</li>
 <li>Quantile tables and percentile spectra come from the HDR histograms of all valid runs merged; percentiles are never averaged.</li>
 <li>Latencies are measured in microseconds; shown in µs below 10 ms and in ms above, to 3 significant figures.</li>
 </ul></section>

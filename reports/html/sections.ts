@@ -1,4 +1,5 @@
-import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs, verdictSentence, esc } from '../format.js';
+import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs, esc } from '../format.js';
+import { comparisonLabel, comparisonVerdict, isSignificant } from '../verdicts.js';
 import type { ScenarioModel } from '../model.js';
 import type { Comparison, Results } from '../schema.js';
 import { latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
@@ -53,25 +54,9 @@ ${table(
   )}</section>`;
 }
 
-const COMPARISON_LABEL: Record<string, string> = {
-  'off→enforce': 'auth overhead (enforce − off)',
-  'off→observe': 'dry-run overhead (observe − off)',
-  'direct→off': 'sidecar path overhead (off − direct)',
-};
-
-export function comparisonLabel(c: Comparison): string {
-  return COMPARISON_LABEL[`${c.baseline}→${c.candidate}`] ?? `${c.candidate} − ${c.baseline}`;
-}
-
-/** True when the CI excludes zero (the design's definition of significant). */
-export function isSignificant(c: Comparison): boolean {
-  return c.significant && (c.ci95Us[0] > 0 || c.ci95Us[1] < 0);
-}
-
 export function verdictHtml(c: Comparison): string {
-  const text = verdictSentence(c.candidate, c.stat, c.deltaUs, c.ci95Us, isSignificant(c));
   const cls = !isSignificant(c) ? 'ns' : c.deltaUs > 0 ? 'worse' : 'better';
-  return `<span class="verdict ${cls}">${esc(text)}</span>`;
+  return `<span class="verdict ${cls}">${esc(comparisonVerdict(c))}</span>`;
 }
 
 function comparisonsTable(cs: readonly Comparison[]): string {
@@ -82,7 +67,7 @@ function comparisonsTable(cs: readonly Comparison[]): string {
       { head: 'Stat' },
       { head: 'Δ (median over trials)', num: true, title: 'Median over trials of the per-trial difference of the per-run statistic' },
       { head: '95% CI', num: true, title: 'Percentile bootstrap over trials' },
-      { head: 'p', num: true, title: 'Wilcoxon signed-rank, two-sided' },
+      { head: 'p', num: true, title: 'Wilcoxon signed-rank, two-sided (significant: CI excludes 0 and p < 0.05)' },
       { head: 'Trials', num: true },
       { head: 'Verdict' },
     ],
@@ -136,7 +121,7 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
   const load =
     s.load.model === 'open'
       ? `open loop at ${s.load.rate ?? '?'} requests/s`
-      : `closed loop, ${s.load.connections} connections${s.load.rate ? `, capped at ${s.load.rate} requests/s` : ''}`;
+      : `closed loop, ${s.load.connections} connection${s.load.connections === 1 ? "" : "s"}${s.load.rate ? `, capped at ${s.load.rate} requests/s` : ''}`;
   // A chart is drawn only when it has data: runs without timelines (older results, request-count
   // runs) or without Server-Timing get a sentence instead of an empty frame.
   const hasTimeline = s.modes.some((m) => m.timeline.length > 0);
@@ -146,7 +131,7 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
     slots.push([spectrumChart(`c-${id}-spectrum`, s), 'Percentile spectrum.', 'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.']);
   }
   if (hasStages) {
-    slots.push([serverTimingChart(`c-${id}-stages`, s), 'Where the time goes.', 'Server-Timing stages reported by the sidecars, median p50 over runs.']);
+    slots.push([serverTimingChart(`c-${id}-stages`, s), 'Where the time goes.', 'Server-Timing stages reported by the sidecar (median over runs of each stage’s p50), the rest of the sidecar’s total, and what lies outside it up to the end-to-end p50. Medians of parts add up only approximately.']);
   }
   if (hasTimeline) {
     slots.push([latencyOverTimeChart(`c-${id}-latency`, s), 'Latency over time.', 'Median over runs of each second’s p50 (solid) and p99 (dashed).']);

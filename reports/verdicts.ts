@@ -1,0 +1,43 @@
+import { formatP, verdictSentence } from './format.js';
+import type { Comparison } from './schema.js';
+
+/** Significance level the report uses together with the CI. */
+export const ALPHA = 0.05;
+
+const COMPARISON_LABEL: Record<string, string> = {
+  'off→enforce': 'auth overhead (enforce − off)',
+  'off→observe': 'dry-run overhead (observe − off)',
+  'direct→off': 'sidecar path overhead (off − direct)',
+};
+
+/** What a comparison measures, in words. */
+export function comparisonLabel(c: Comparison): string {
+  return COMPARISON_LABEL[`${c.baseline}→${c.candidate}`] ?? `${c.candidate} − ${c.baseline}`;
+}
+
+const ciExcludesZero = (c: Comparison): boolean => c.ci95Us[0] > 0 || c.ci95Us[1] < 0;
+
+/**
+ * Significant when the bootstrap CI excludes zero AND the rank test agrees (p < 0.05). With very few
+ * trials a percentile bootstrap excludes zero whenever all differences share a sign (3 trials: 1 in 4
+ * by chance alone), so the CI alone would overclaim; the rank test's exact p guards against that.
+ */
+export function isSignificant(c: Comparison): boolean {
+  return c.significant !== false && ciExcludesZero(c) && c.pValue < ALPHA;
+}
+
+/** Smallest two-sided p an exact signed-rank test can reach with n paired trials. */
+const minSignedRankP = (n: number): number => 2 ** (1 - n);
+
+/**
+ * The plain-language verdict: "enforce adds 31 µs at p50 [24, 39] µs" or "no significant difference
+ * at p50", saying why when the number of trials could not have shown a difference.
+ */
+export function comparisonVerdict(c: Comparison): string {
+  if (isSignificant(c)) return verdictSentence(c.candidate, c.stat, c.deltaUs, c.ci95Us, true);
+  const base = `no significant difference at ${c.stat}`;
+  if (c.n !== undefined && ciExcludesZero(c) && minSignedRankP(c.n) >= ALPHA) {
+    return `${base} (only ${c.n} trials: p cannot go below ${formatP(minSignedRankP(c.n))}; use ≥ 6)`;
+  }
+  return base;
+}
