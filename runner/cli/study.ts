@@ -1,5 +1,5 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Results } from '../../reports/schema.js';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
 import { createProgress } from '../progress.js';
@@ -85,11 +85,15 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   }
 }
 
-/** `runs/latest` → the study's folder (relative link when it lives under runs/). */
+/**
+ * `runs/latest` → the study's folder, only when that folder is under runs/: a study written elsewhere
+ * with `--out` (often a throw-away directory) must not leave `latest` dangling.
+ */
 async function pointLatest(runs: string, outDir: string): Promise<void> {
+  const rel = relative(runs, outDir);
+  if (rel.startsWith('..') || isAbsolute(rel) || rel === '') return;
   await mkdir(runs, { recursive: true });
   const link = join(runs, 'latest');
-  await rm(link, { force: true, recursive: false }).catch(() => {});
-  const rel = relative(runs, outDir);
-  await symlink(rel.startsWith('..') ? outDir : rel, link, 'dir');
+  await rm(link, { force: true });
+  await symlink(rel, link, 'dir');
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,6 +55,18 @@ export async function launchFor(component: string): Promise<Launch> {
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, code);
     await rename(tmp, file);
+    await pruneOld(component, file);
   }
   return { args: [file], via: 'bundle' };
+}
+
+/** Bundles of older source versions, kept an hour in case a concurrent platform is still starting one. */
+async function pruneOld(component: string, keep: string): Promise<void> {
+  const cutoff = Date.now() - 3600_000;
+  for (const name of await readdir(CACHE_DIR)) {
+    const path = join(CACHE_DIR, name);
+    if (path === keep || !name.startsWith(`${component}-`) || !name.endsWith('.mjs')) continue;
+    const info = await stat(path).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) await rm(path, { force: true });
+  }
 }
