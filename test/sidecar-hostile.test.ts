@@ -177,6 +177,7 @@ describe('hostile corpus, enforce mode', () => {
       const r = await send('/query', c.body, { 'content-type': c.contentType ?? 'application/json', authorization: `Bearer ${token}`, ...c.headers });
       expect({ case: c.name, status: r.status, code: r.json.error?.code }).toEqual({ case: c.name, status: c.status, code: c.code });
       expect(r.json.error.message.length, c.name).toBeGreaterThan(10);
+      expect(r.headers['server-timing'], c.name).toMatch(/total;dur=\d+\.\d{3}/);
     }
     expect(await dbWork()).toEqual(before);
     // The sidecar is still healthy after the corpus.

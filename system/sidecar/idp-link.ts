@@ -31,6 +31,8 @@ export interface IdpLinkOptions {
   clock?: Clock;
   skewSeconds?: number;
   jwksMinRefetchIntervalMs?: number;
+  /** Periodic JWKS re-fetch, ms, so keys the IdP retired stop being trusted. Default 5 min (±10% jitter). */
+  jwksRefreshIntervalMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -67,6 +69,7 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
   let closed = false;
   let timer: unknown = null;
   let attempt = 0;
+  let jwksTimer: unknown = null;
 
   async function bootstrap(): Promise<void> {
     const d = await discover(options.idpUrl, dispatcher);
@@ -78,6 +81,14 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
     });
     await keys.refresh();
     if (closed) return;
+    const every = options.jwksRefreshIntervalMs ?? 300_000;
+    const periodic = () => {
+      jwksTimer = clock.setTimeout(() => {
+        keys.refresh().catch((err: Error) => log(`JWKS refresh failed (${err.message}); keeping the keys held`));
+        periodic();
+      }, every * (0.9 + 0.2 * Math.random()));
+    };
+    periodic();
     verifier = createTokenVerifier({
       service: options.service,
       issuer: d.issuer,
@@ -135,6 +146,7 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
     async close() {
       closed = true;
       if (timer !== null) clock.clearTimeout(timer);
+      if (jwksTimer !== null) clock.clearTimeout(jwksTimer);
       tokenSource?.stop();
       await stream?.stop();
       await dispatcher.destroy().catch(() => {});

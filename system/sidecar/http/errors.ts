@@ -49,6 +49,6 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   const status = ERROR_CODES[code];
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nServer-Timing: total;dur=0.000\r\nConnection: close\r\n\r\n${body}`,
   );
 }
