@@ -75,6 +75,8 @@ export interface ReplicationQuery {
   request: RequestSpec;
   /** Requests per repetition (fixed count, closed loop). */
   requests: number;
+  /** Requests sent and discarded in each mode before the first repetition (connections, JIT, caches). */
+  warmupRequests: number;
 }
 
 /** Sizes of a replication study. */
@@ -83,8 +85,6 @@ export interface ReplicationProfile {
   workers: number;
   repetitions: number;
   queries: readonly ReplicationQuery[];
-  /** Requests sent and discarded before each query block (connection set-up, JIT, caches). */
-  warmupRequests: number;
 }
 
 /**

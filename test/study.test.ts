@@ -151,13 +151,12 @@ describe('replication', () => {
       quick: {
         workers: 5,
         repetitions: 4,
-        warmupRequests: 10,
         queries: [
-          { label: 'light', request: { query: 'write', params: {}, weight: 1 }, requests: 200 },
-          { label: 'heavy', request: { query: 'heavy', params: { n: 1000 }, weight: 1 }, requests: 50 },
+          { label: 'light', request: { query: 'write', params: {}, weight: 1 }, requests: 200, warmupRequests: 10 },
+          { label: 'heavy', request: { query: 'heavy', params: { n: 1000 }, weight: 1 }, requests: 50, warmupRequests: 5 },
         ],
       },
-      full: { workers: 5, repetitions: 1, warmupRequests: 0, queries: [] },
+      full: { workers: 5, repetitions: 1, queries: [] },
     };
     try {
       const { runs, records } = await runReplication({ scenario, quick: true, engine: buildAutocannonEngine(), platform, progress: sink(), seed: 5 });

@@ -73,7 +73,8 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: o.requests[0]?.body ?? '{}',
-    connections: o.connections,
+    // autocannon refuses more connections than requests for a fixed count.
+    connections: counted ? Math.max(1, Math.min(o.connections, o.requestCount ?? 1)) : o.connections,
     pipelining: 1,
     timeout: TIMEOUT_S,
     // autocannon only notices the end of a run on this tick; its own per-interval sampling is unused.

@@ -45,7 +45,7 @@ export async function runReplication(o: ReplicationOptions): Promise<{ runs: Run
     // Discarded warm-up in each mode (connections, JIT, the verified-token cache).
     for (const mode of [label.off, label.on]) {
       await platform.setPairMode(PAIR, mode);
-      await engine.run({ ...base, url: platform.targetUrl(PAIR, mode), requestCount: profile.warmupRequests });
+      if (q.warmupRequests > 0) await engine.run({ ...base, url: platform.targetUrl(PAIR, mode), requestCount: q.warmupRequests });
     }
     const hists: Record<'on' | 'off', Histogram[]> = { on: [], off: [] };
     const perRep: Record<'on' | 'off', { mean: number[]; p50: number[] }> = { on: { mean: [], p50: [] }, off: { mean: [], p50: [] } };
