@@ -144,6 +144,9 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
       await opts.sleep(Math.min(1000, endAt - meter.elapsedMs()));
     }
     const holdersAtEnd = holders();
+    // Stop the fleet and let exchanges already sent finish, so issued/failed count every request
+    // the IdP saw from this policy (the series stops at the window's end regardless).
+    await stopAndDrain();
 
     const shift = (s: [number, number][], by: number): [number, number][] => s.map(([t, r]) => [t + by, r]);
     const fullSeries = shift(meter.series(seriesFrom, steadyTo, bucketMs), seriesFrom - coldStartAt);
@@ -172,8 +175,13 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
       steadyToMs: steadyTo - coldStartAt,
     };
   } finally {
+    await stopAndDrain();
+  }
+
+  async function stopAndDrain(): Promise<void> {
     for (const s of sources) s.stop();
     const drainUntil = opts.nowMs() + 15_000;
     while (inflight > 0 && opts.nowMs() < drainUntil) await opts.sleep(10);
+    if (inflight > 0) log(`storm[${opts.policy}]: ${inflight} exchanges still in flight after 15 s; not counted`);
   }
 }
