@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureIdp, generateSigningKey, type FixtureIdp } from '../system/sidecar/testing/fixture-idp.js';
 import { createServiceDatabase, startSidecar, waitFor, writeSaToken } from '../system/sidecar/testing/harness.js';
 import type { Sidecar } from '../system/sidecar/app.js';
-import { startTestPostgres, type TestPostgres } from './support/pg.js';
+import { freePort, startTestPostgres, type TestPostgres } from './support/pg.js';
 
 const ADMIN = 'local-secret';
 let pgServer: TestPostgres;
@@ -193,6 +193,27 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(sample(aText, 'auth_signed_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
     expect(sample(aText, 'token_issued_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
     expect(sample(aText, 'sidecar_request_duration_seconds_count', { direction: 'outbound', query: 'light', service: 'p1-a' })).toBeGreaterThan(0);
+  });
+
+  it('without a reachable IdP it serves clear 503s and is not ready', async () => {
+    const dbUrl = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p3-a');
+    const sa = await writeSaToken('sa-p3-a');
+    cleanups.push(sa.cleanup);
+    const port = await freePort();
+    const lonely = await startSidecar({ service: 'p3-a', pair: 3, databaseUrl: dbUrl, idpUrl: `http://127.0.0.1:${port}`, saTokenPath: sa.path, peers: { 'p1-b': b.url } });
+    try {
+      const ready = await fetch(`${lonely.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as any).message).toContain('token');
+      const q = await post(`${lonely.url}/query`, { query: 'light' });
+      expect(q.status).toBe(503);
+      expect(q.json.error.code).toBe('ERR_IDP_UNREACHABLE');
+      const c = await post(`${lonely.url}/call/p1-b/query`, { query: 'light' });
+      expect(c.status).toBe(503);
+      expect(c.json.error.code).toBe('ERR_NO_TOKEN');
+    } finally {
+      await lonely.sidecar.close();
+    }
   });
 
   it('main.ts prints the ListeningLine, becomes ready, and exits 0 on SIGTERM', async () => {
