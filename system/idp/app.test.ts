@@ -193,4 +193,18 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
       await again.close();
     }
   });
+
+  it('rotates keys on its timer, audited as "timer", keeping the old key published', async () => {
+    const rotating = await buildIdp({ issuer: 'http://idp.test', databaseUrl: pg.url, adminToken: ADMIN, keyRotationIntervalSeconds: 1, verifier: { verify: async () => ({ service: 'p7-a', serviceAccount: 'default', subject: 's', issuer: 'i', expiresAt: 0 }) } });
+    try {
+      const [cur, next] = [rotating.keys.currentKid, rotating.keys.nextKid];
+      await new Promise((r) => setTimeout(r, 1400));
+      expect(rotating.keys.currentKid).toBe(next);
+      expect(rotating.keys.previousKids).toContain(cur);
+      const entry = (await rotating.store.audit(1))[0]!;
+      expect(entry).toMatchObject({ who: 'timer', what: 'keys.rotate', after: { current: next } });
+    } finally {
+      await rotating.close();
+    }
+  });
 });
