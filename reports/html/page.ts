@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { esc } from '../format.js';
 import { buildScenarioModels } from '../model.js';
 import type { Results } from '../schema.js';
-import { CHART_SCRIPT } from './charts.js';
+import { CHART_SCRIPT } from './chart-script.js';
 import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
 import { environmentSection, floorSection, invalidSection, scenarioSection, slug, verdictHtml } from './sections.js';
@@ -83,7 +83,7 @@ export function renderHtml(results: Results): string {
   const charts: ChartSpec[] = [];
   const scenarioHtml = scenarios.map((s) => scenarioSection(s, charts)).join('\n');
   const storm = stormSection(results, charts);
-  const replication = replicationSection(results);
+  const replication = replicationSection(results, charts);
   const toc: [string, string][] = [
     ['findings', 'Key findings'],
     ['environment', 'Environment and design'],

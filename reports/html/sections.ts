@@ -2,7 +2,7 @@ import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs, esc
 import { comparisonLabel, comparisonVerdict, isSignificant } from '../verdicts.js';
 import type { ScenarioModel } from '../model.js';
 import type { Comparison, Results } from '../schema.js';
-import { latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
+import { forestChart, latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
 import type { ChartSpec } from './charts.js';
 import { figure, keyValues, table } from './tables.js';
 
@@ -127,6 +127,13 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
   const hasTimeline = s.modes.some((m) => m.timeline.length > 0);
   const hasStages = s.modes.some((m) => Object.keys(m.stagesP50Us).length > 0);
   const slots: [ChartSpec, string, string][] = [];
+  let forest = '';
+  if (s.comparisons.length > 0) {
+    const rows = s.comparisons.map((c) => ({ label: `${c.candidate} − ${c.baseline}, ${c.stat}`, deltaUs: c.deltaUs, ci: c.ci95Us, significant: isSignificant(c) }));
+    const spec = forestChart(`c-${id}-forest`, rows);
+    charts.push(spec);
+    forest = `<div class="charts one">${figure(spec.id, 'Overheads with 95% CIs.', 'Bar: the CI; dark mark: the median difference; red = significantly slower, green = significantly faster, grey = not significant. The black line is zero.')}</div>`;
+  }
   if (s.modes.some((m) => m.spectrum.length > 0)) {
     slots.push([spectrumChart(`c-${id}-spectrum`, s), 'Percentile spectrum.', 'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.']);
   }
@@ -145,6 +152,7 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
 ${quantileTable(s)}
 <h3>Overhead</h3>
 ${comparisonsTable(s.comparisons)}
+${forest}
 ${missing.length ? `<p class="muted">These runs recorded ${esc(missing.join(' and '))}, so those charts are left out.</p>` : ''}
 <div class="charts">
 ${slots.map(([spec, title, caption]) => figure(spec.id, title, caption)).join('\n')}

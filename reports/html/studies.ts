@@ -1,7 +1,7 @@
 import { bootstrapMedianDiffCI } from '../stats/index.js';
 import { esc, formatCiUs, formatDeltaUs, formatPct, formatUs } from '../format.js';
 import type { ReplicationRecord, Results } from '../schema.js';
-import { stormChart } from './charts.js';
+import { forestChart, stormChart, verdictColor } from './charts.js';
 import type { ChartSpec } from './charts.js';
 import { figure, table } from './tables.js';
 
@@ -69,7 +69,7 @@ function sameCostVerdict(light: ReplicationRecord, heavy: ReplicationRecord): st
     : `<p class="callout"><strong>The absolute cost differs between light and heavy.</strong> ${esc(costs)}; the difference between the two, ${esc(formatCiUs(diff.lo, diff.hi))}, excludes zero — ${esc(pct)}.</p>`;
 }
 
-export function replicationSection(results: Results): string {
+export function replicationSection(results: Results, charts: ChartSpec[]): string {
   const reps = results.replication ?? [];
   if (reps.length === 0) return '';
   const first = reps[0]!;
@@ -100,5 +100,26 @@ ${table(
     ]),
     'Means and quantiles pooled over repetitions via merged histograms; CIs bootstrap over repetitions.',
   )}
-${light && heavy ? sameCostVerdict(light, heavy) : ''}</section>`;
+${light && heavy ? sameCostVerdict(light, heavy) : ''}
+${replicationCharts(reps, charts)}</section>`;
+}
+
+/** Side by side: the absolute cost (with CIs) and the percentage the published study reported. */
+function replicationCharts(reps: readonly ReplicationRecord[], charts: ChartSpec[]): string {
+  const abs = forestChart(
+    'c-replication-abs',
+    reps.map((r) => ({ label: r.query, deltaUs: r.meanDeltaUs, ci: r.meanDeltaCi95Us, significant: excludesZero(r.meanDeltaCi95Us) })),
+  );
+  const rel: ChartSpec = {
+    kind: 'pctBars',
+    id: 'c-replication-rel',
+    labels: reps.map((r) => r.query),
+    values: reps.map((r) => Math.round(r.meanRelative * 10_000) / 100),
+    colors: reps.map((r) => verdictColor(excludesZero(r.meanDeltaCi95Us), r.meanDeltaUs)),
+  };
+  charts.push(abs, rel);
+  return `<div class="charts">
+${figure(abs.id, 'Absolute cost of auth (on − off), µs.', 'Median over repetitions of the per-repetition mean difference, with its 95% CI.')}
+${figure(rel.id, 'The same cost as a percentage.', 'What the published study reported: (on − off) / off of the mean.')}
+</div>`;
 }
