@@ -70,4 +70,17 @@ describe('local platform, failures during start-up', () => {
     expect(workDir).toMatch(/authlab-local-/);
     await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
   });
+
+  it('a component that does not come up in time is named, and everything started is torn down', async () => {
+    let workDir = '';
+    const started = startLocalPlatform({
+      pairs: 1,
+      // No Node process boots and listens within 50 ms, so the identity issuer must time out.
+      startTimeoutMs: 50,
+      log: (line) => (workDir ||= /^work dir (\S+)/.exec(line)?.[1] ?? ''),
+    });
+    await expect(started).rejects.toMatchObject({ code: 'ERR_START_TIMEOUT', message: expect.stringMatching(/^identity did not report listening within 50 ms/) });
+    expect(await descendantPids(process.pid)).toEqual([]);
+    await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
+  });
 });

@@ -16,23 +16,34 @@ export interface Launch {
 }
 
 /**
- * Launch arguments of `system/<component>/main.ts`. By default the component's own TypeScript is
+ * Launch arguments of each `system/<component>/main.ts`. By default the component's own TypeScript is
  * bundled by esbuild into one ESM file (npm packages stay external), which roughly halves the CPU a
  * child spends loading code: ten children start on two cores, so this is most of start-up. The file
  * name carries a hash of its content, so concurrent platforms share it and edits are never stale.
  * Falls back to `--import tsx` when esbuild is not installed or `AUTHLAB_NO_BUNDLE=1`.
  */
-export async function launchFor(component: string): Promise<Launch> {
-  const entry = join(ROOT, 'system', component, 'main.ts');
-  const tsx: Launch = { args: ['--import', 'tsx', entry], via: 'tsx' };
-  if (process.env.AUTHLAB_NO_BUNDLE === '1') return tsx;
+export async function launchesFor(components: readonly string[]): Promise<Map<string, Launch>> {
+  const tsx = (c: string): Launch => ({ args: ['--import', 'tsx', join(ROOT, 'system', c, 'main.ts')], via: 'tsx' });
+  const all = (f: (c: string) => Launch) => new Map(components.map((c) => [c, f(c)]));
+  if (process.env.AUTHLAB_NO_BUNDLE === '1') return all(tsx);
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
   } catch {
-    return tsx;
+    return all(tsx);
   }
-  await stat(entry); // a missing component is reported by the caller, with its path
+  try {
+    const built = await Promise.all(components.map((c) => bundle(esbuild, c).catch(() => tsx(c))));
+    return new Map(components.map((c, i) => [c, built[i]!]));
+  } finally {
+    // esbuild keeps a helper process for reuse; stop it so no child outlives start-up.
+    await esbuild.stop();
+  }
+}
+
+async function bundle(esbuild: typeof import('esbuild'), component: string): Promise<Launch> {
+  const entry = join(ROOT, 'system', component, 'main.ts');
+  await stat(entry); // a missing component falls back to tsx, whose spawn names the missing path
   const out = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -44,7 +55,7 @@ export async function launchFor(component: string): Promise<Launch> {
     logLevel: 'silent',
   });
   const code = out.outputFiles[0]?.contents;
-  if (!code) return tsx;
+  if (!code) throw new Error(`esbuild produced no output for ${entry}`);
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const file = join(CACHE_DIR, `${component}-${hash}.mjs`);
   try {

@@ -7,7 +7,7 @@ import type { EndpointsFile } from '../../../system/protocol/endpoints.js';
 import { pairServices } from '../../../system/protocol/endpoints.js';
 import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
 import type { Platform, ProvisionOptions } from '../platform.js';
-import { launchFor } from './bundle.js';
+import { launchesFor, type Launch } from './bundle.js';
 import { spawnComponent, type Component } from './child.js';
 import { PlatformError } from './errors.js';
 import { sendJson, waitForOk } from './http.js';
@@ -79,6 +79,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   await mkdir(tokenDir, { recursive: true, mode: 0o700 });
   log(`work dir ${workDir} (configs, tokens, PostgreSQL data; removed at teardown)`);
 
+  // Bundling (tens of ms each) runs while PostgreSQL initialises; see bundle.ts for why.
+  const launches = launchesFor(['identity', 'idp', 'sidecar']).catch(() => new Map<string, Launch>());
   const components: Component[] = [];
   const timings: Record<string, number> = {};
   let postgres: LocalPostgres | undefined;
@@ -86,6 +88,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   const close = () =>
     (closed ??= (async () => {
       const c0 = performance.now();
+      await launches; // its esbuild helper process must be gone too
       // Sidecars first: they close their settings streams and database pools, so the IdP then has no
       // long-lived connection to drain. PostgreSQL last, once nobody holds a connection.
       const stop = async (list: Component[]) => {
@@ -104,11 +107,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const adminToken = token();
     const issuer = `http://${LOOPBACK}:${identityPort}`;
 
-    // Bundling (tens of ms each) runs while PostgreSQL initialises; see bundle.ts for why.
-    const launches = new Map(['identity', 'idp', 'sidecar'].map((c) => [c, launchFor(c).catch(() => undefined)]));
     const spawn = async (name: string, component: string, config: unknown) => {
       checkAborted(signal);
-      const launch = await launches.get(component);
+      const launch = (await launches).get(component);
       const c = await spawnComponent({
         name,
         entry: entry(component),
