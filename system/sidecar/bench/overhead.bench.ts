@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     const body = '{"query":"light","params":{"id":42}}';
     const hist = Object.fromEntries(MODES.map((m) => [m, build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })]));
     let errors = 0;
+    // CPU time of this process (both sidecars + client) per request: far less sensitive than wall
+    // time to other processes competing for the two cores.
+    const cpu = Object.fromEntries(MODES.map((m) => [m, { us: 0, n: 0 }]));
 
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? MODES : [...MODES].reverse();
@@ -46,6 +49,9 @@ async function main(): Promise<void> {
         await waitFor('settings applied', () => a.sidecar.settings.current().revision === snap.revision && b.sidecar.settings.current().revision === snap.revision);
         const end = Date.now() + ROUND_S * 1000;
         const warmEnd = Date.now() + 300;
+        const before = hist[mode]!.totalCount;
+        let cpuStart: NodeJS.CpuUsage | null = null;
+        const warmTimer = setTimeout(() => (cpuStart = process.cpuUsage()), 300);
         await Promise.all(
           Array.from({ length: CONNECTIONS }, async () => {
             while (Date.now() < end) {
@@ -58,16 +64,24 @@ async function main(): Promise<void> {
             }
           }),
         );
+        clearTimeout(warmTimer);
+        if (cpuStart) {
+          const d = process.cpuUsage(cpuStart);
+          cpu[mode]!.us += d.user + d.system;
+          cpu[mode]!.n += hist[mode]!.totalCount - before;
+        }
       }
     }
     const row = (m: string) => {
       const h = hist[m]!;
-      return `${m.padEnd(8)} n=${String(h.totalCount).padStart(7)}  p50=${h.getValueAtPercentile(50)} µs  p90=${h.getValueAtPercentile(90)} µs  p99=${h.getValueAtPercentile(99)} µs`;
+      const c = cpu[m]!;
+      return `${m.padEnd(8)} n=${String(h.totalCount).padStart(7)}  p50=${h.getValueAtPercentile(50)} µs  p90=${h.getValueAtPercentile(90)} µs  p99=${h.getValueAtPercentile(99)} µs  cpu=${(c.us / Math.max(1, c.n)).toFixed(1)} µs/req`;
     };
     console.log(`node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS}×${ROUND_S}s per mode, interleaved; errors=${errors}`);
     for (const m of MODES) console.log(row(m));
     const d = hist.enforce!.getValueAtPercentile(50) - hist.off!.getValueAtPercentile(50);
     console.log(`auth overhead (enforce − off) at p50: ${d} µs (target ≤ 50 µs; noisy on a shared 2-core host)`);
+    console.log(`auth CPU cost (enforce − off), both sidecars: ${((cpu.enforce!.us / Math.max(1, cpu.enforce!.n)) - (cpu.off!.us / Math.max(1, cpu.off!.n))).toFixed(1)} µs/req`);
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});
     await idp.close();
