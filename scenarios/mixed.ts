@@ -15,7 +15,7 @@ const mixed: LoadScenario = {
   ],
   // 20 req/s per pair = 2 heavy/s per pair: the heavy share alone is ~0.8 of 2 cores.
   quick: { connections: 2, rateRps: 20, durationS: 3, warmupS: 1, trials: 3 },
-  full: { connections: 2, rateRps: 20, durationS: 12, warmupS: 2, trials: 8 },
+  full: { connections: 2, rateRps: 20, durationS: 10, warmupS: 2, trials: 8 },
   k6Script: 'mixed.ts',
 };
 

@@ -10,7 +10,7 @@ const write: LoadScenario = {
   engines: ['autocannon', 'k6'],
   mix: [{ query: 'write', params: { note: 'authlab' }, weight: 1 }],
   quick: { connections: 1, rateRps: 100, durationS: 3, warmupS: 1, trials: 3 },
-  full: { connections: 1, rateRps: 100, durationS: 8, warmupS: 2, trials: 8 },
+  full: { connections: 1, rateRps: 100, durationS: 6, warmupS: 1, trials: 8 },
   k6Script: 'write.ts',
 };
 
