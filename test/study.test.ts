@@ -137,6 +137,27 @@ describe('runStudy on a fake platform', () => {
   });
 });
 
+describe('sequential design', () => {
+  it('runs every mode one after another on pair 1 only, each mode once per trial', async () => {
+    const platform = await startFakePlatform(2, (mode) => MS[mode]);
+    try {
+      const r = await runStudy(
+        { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 2, durationS: 0.3, design: 'sequential', seed: 1, pairs: 2 },
+        platform,
+        sink(),
+      );
+      expect(r.study.design).toBe('sequential');
+      expect(r.runs).toHaveLength(8);
+      expect(r.runs.every((x) => x.pair === 1 && x.valid)).toBe(true);
+      for (const t of [1, 2]) expect(new Set(r.runs.filter((x) => x.trial === t).map((x) => x.mode)).size).toBe(4);
+      expect([...platform.served.keys()].every((k) => k.startsWith('1/'))).toBe(true);
+      expect(r.comparisons.find((c) => c.candidate === 'enforce' && c.stat === 'p50')?.n).toBe(2);
+    } finally {
+      await platform.close();
+    }
+  }, 60_000);
+});
+
 describe('replication', () => {
   it('shows the same absolute auth cost for light and heavy queries, though the relative one differs', async () => {
     // auth on adds 10 ms; the light query takes 2 ms, the heavy one 60 ms. (Large, because the fake's
