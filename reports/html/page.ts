@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { esc } from '../format.js';
+import { esc, formatPct } from '../format.js';
 import { buildScenarioModels } from '../model.js';
 import type { Results } from '../schema.js';
 import { CHART_SCRIPT } from './chart-script.js';
 import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
 import { environmentSection, floorSection, invalidSection, scenarioSection, slug, verdictHtml } from './sections.js';
-import { replicationSection, stormSection } from './studies.js';
+import { replicationSection, steadyPeakRps, stormSection } from './studies.js';
 
 let chartJsCache: string | undefined;
 
@@ -66,6 +66,22 @@ footer{margin-top:48px;color:var(--muted);font-size:13px}
 function findings(results: Results): string {
   const auth = results.comparisons.filter((c) => c.baseline === 'off' && c.candidate === 'enforce');
   const items = auth.map((c) => `<li><strong>${esc(c.scenario)}</strong>, ${esc(comparisonLabel(c))}: ${verdictHtml(c)}</li>`);
+  const storms = results.tokenStorm;
+  const steady = storms.filter((t) => !Number.isNaN(steadyPeakRps(t))).sort((a, b) => steadyPeakRps(a) - steadyPeakRps(b));
+  if (steady.length > 1) {
+    const low = steady[0]!;
+    const high = steady[steady.length - 1]!;
+    items.push(
+      `<li><strong>Token storm</strong>: after the cold start, refreshes alone bring the IdP peaks of ${steadyPeakRps(low)} req/s (${esc(low.policy)}) up to ${steadyPeakRps(high)} req/s (${esc(high.policy)}) for ${high.services} services — see <a href="#token-storm">Token storm</a>.</li>`,
+    );
+  }
+  const light = results.replication?.find((r) => r.query === 'light');
+  const heavy = results.replication?.find((r) => r.query === 'heavy');
+  if (light && heavy) {
+    items.push(
+      `<li><strong>Replication</strong>: the published design reports ${esc(formatPct(light.meanRelative))} overhead on the light query and ${esc(formatPct(heavy.meanRelative))} on the heavy one; in absolute terms see <a href="#replication">Replication</a>.</li>`,
+    );
+  }
   const invalid = results.runs.filter((r) => !r.valid).length;
   if (invalid > 0) items.push(`<li class="flag-inline">${invalid} invalid run${invalid > 1 ? 's' : ''} excluded — see <a href="#invalid">Invalid runs</a>.</li>`);
   const sig = auth.filter(isSignificant).length;
