@@ -60,24 +60,54 @@ async function main(): Promise<void> {
   }
   cache.clear();
 
+  // Interleave small blocks of raw and sidecar work (alternating which goes first) so that load
+  // from other processes drifts over both alike; report totals and the median per-block ratio.
   let bad = 0;
-  const raw = usPerOp(COLD_TOKENS, () => {
-    for (const p of parts) if (!cryptoVerify('sha256', p.data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, p.sig)) bad++;
-  });
-  const cold = usPerOp(COLD_TOKENS, () => {
-    for (const h of headers) if ((verifier.verify(h) as { ok: boolean }).ok !== true) bad++;
-  });
+  const BLOCK = 100;
+  const raws: number[] = [];
+  const colds: number[] = [];
+  const timeRaw = (from: number) =>
+    usPerOp(BLOCK, () => {
+      for (let i = from; i < from + BLOCK; i++) {
+        const p = parts[i]!;
+        if (!cryptoVerify('sha256', p.data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, p.sig)) bad++;
+      }
+    });
+  const timeCold = (from: number) =>
+    usPerOp(BLOCK, () => {
+      for (let i = from; i < from + BLOCK; i++) if ((verifier.verify(headers[i]!) as { ok: boolean }).ok !== true) bad++;
+    });
+  for (let from = 0, k = 0; from + BLOCK <= COLD_TOKENS; from += BLOCK, k++) {
+    if (k % 2 === 0) {
+      raws.push(timeRaw(from));
+      colds.push(timeCold(from));
+    } else {
+      colds.push(timeCold(from));
+      raws.push(timeRaw(from));
+    }
+  }
   const warmHeader = headers[0]!;
-  const warm = usPerOp(WARM_OPS, () => {
-    for (let i = 0; i < WARM_OPS; i++) if ((verifier.verify(warmHeader) as { ok: boolean }).ok !== true) bad++;
-  });
+  const WARM_BLOCK = 10_000;
+  const warms: number[] = [];
+  for (let done = 0; done < WARM_OPS; done += WARM_BLOCK) {
+    warms.push(
+      usPerOp(WARM_BLOCK, () => {
+        for (let i = 0; i < WARM_BLOCK; i++) if ((verifier.verify(warmHeader) as { ok: boolean }).ok !== true) bad++;
+      }),
+    );
+  }
   if (bad > 0) throw new Error(`${bad} verifications failed: the benchmark is not measuring success paths`);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const raw = median(raws);
+  const cold = median(colds);
+  const warm = median(warms);
+  const blockRatio = median(raws.map((r, i) => colds[i]! / r));
 
-  const ratio = cold / raw;
+  const ratio = blockRatio;
   const fmt = (n: number) => n.toFixed(2).padStart(8);
-  console.log(`node ${process.version}, ${COLD_TOKENS} distinct ES256 tokens, ${WARM_OPS} warm ops`);
+  console.log(`node ${process.version}, ${COLD_TOKENS} distinct ES256 tokens in interleaved blocks of ${BLOCK}, ${WARM_OPS} warm ops; medians of blocks`);
   console.log(`raw node:crypto ES256 verify   ${fmt(raw)} µs/op`);
-  console.log(`sidecar verify, cold           ${fmt(cold)} µs/op  (${ratio.toFixed(2)}× raw; target ≤ 1.5×) ${ratio <= 1.5 ? 'OK' : 'MISSED'}`);
+  console.log(`sidecar verify, cold           ${fmt(cold)} µs/op  (${ratio.toFixed(2)}× raw, median block ratio; target ≤ 1.5×) ${ratio <= 1.5 ? 'OK' : 'MISSED'}`);
   console.log(`sidecar verify, warm (cached)  ${fmt(warm)} µs/op  (target ≤ 5 µs) ${warm <= 5 ? 'OK' : 'MISSED'}`);
 }
 

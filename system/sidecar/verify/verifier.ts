@@ -98,7 +98,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     verify(authorization) {
       if (authorization === undefined || authorization.length === 0) return FAILURES.missing;
       // RFC 6750: scheme is case-insensitive, one space, then the token.
-      if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return FAILURES.missing;
+      if (!authorization.startsWith('Bearer ') && (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ')) {
+        return FAILURES.missing;
+      }
       const token = authorization.slice(7).trim();
       if (token.length === 0) return FAILURES.missing;
       const hash = cache.key(token);

@@ -1,4 +1,11 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+// One-shot crypto.hash (Node ≥ 20.12) is about twice as fast as createHash().update().digest()
+// for a ~600-byte token: it skips the Hash object. Fall back where it is missing.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64') => string }).hash;
+const sha256Base64: (s: string) => string = oneShot
+  ? (s) => oneShot('sha256', s, 'base64')
+  : (s) => crypto.createHash('sha256').update(s).digest('base64');
 
 /** What the sidecar keeps of a verified token (times in ms since epoch). */
 export interface VerifiedToken {
@@ -32,7 +39,7 @@ export interface VerifyCache {
 export function createVerifyCache(maxEntries = 10_000): VerifyCache {
   const map = new Map<string, VerifiedToken>();
   return {
-    key: (token) => createHash('sha256').update(token).digest('base64'),
+    key: sha256Base64,
     get(key, nowMs) {
       const v = map.get(key);
       if (v === undefined) return undefined;
