@@ -71,6 +71,10 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
   if (!opts.pool && !opts.databaseUrl) throw new Error('buildIdp needs databaseUrl or pool');
   if (!opts.verifier && !opts.trustedIssuers?.length) throw new Error('buildIdp needs trustedIssuers (at least one) or a verifier');
   const pool = opts.pool ?? new pg.Pool({ connectionString: opts.databaseUrl, max: 4 });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, that would kill the IdP,
+  // which serves token exchange from memory and should outlive a database blip.
+  const onPoolError = (err: Error) => process.stderr.write(`idp: PostgreSQL connection lost: ${err.message}\n`);
+  pool.on('error', onPoolError);
   const now = opts.now ?? Date.now;
   let issuer = opts.issuer;
   const app = Fastify({ logger: false });
@@ -161,6 +165,7 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
         await app.close();
         store.close();
         if (ownPool) await pool.end();
+        else pool.off('error', onPoolError);
       },
     };
   } catch (err) {

@@ -57,6 +57,9 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof AuthlabError) return sendError(reply, err);
+    if (isDatabaseUnavailable(err)) {
+      return sendError(reply, new AuthlabError('ERR_DB_UNAVAILABLE', `the permissions store (PostgreSQL) is unavailable; nothing was changed, retry later (${err.message})`, { cause: err }));
+    }
     if ((err.statusCode ?? 500) < 500) {
       const message = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
         ? 'body is empty but content-type is application/json: send {} or omit the content-type'
@@ -138,6 +141,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
     }
     return { revision: ctx.store.state.revision, entries: await ctx.store.audit(limit) };
   });
+}
+
+/** Connection-level failures (refused, reset, server shutting down): the change did not happen. */
+function isDatabaseUnavailable(err: { code?: string }): boolean {
+  const code = typeof err.code === 'string' ? err.code : '';
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) || /^(08|57P)/.test(code) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test((err as Error).message ?? '');
 }
 
 function sendError(reply: FastifyReply, err: AuthlabError): FastifyReply {
