@@ -79,6 +79,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, progress:
 
   progress.phase('statistics');
   const comparisons = compareModes(runs, { seed });
+  const git = await studyGit();
   const results: Results = {
     schemaVersion: 1,
     study: {
@@ -93,7 +94,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, progress:
       seed,
       scenarios: scenarios.map((s) => s.name),
       quick: opts.quick,
-      git: await studyGit(),
+      git,
       env: studyEnv(),
     },
     harnessFloor,
