@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,11 +59,27 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
   it('refuses a second `up` while one runs, naming its pid and `authlab down`', async () => {
     const dir = join(runs, 'second-up');
     await mkdir(join(dir, 'up'), { recursive: true });
-    // This test process stands in for a live `authlab up`: its pid is alive for the whole test.
+    // A live process whose command line names authlab stands in for a running `authlab up`.
+    const standIn = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'authlab-up-stand-in'], { stdio: 'ignore' });
+    try {
+      await writeFile(join(dir, 'up', 'state.json'), JSON.stringify({ pid: standIn.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }));
+      const r = await runAuthlab(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: dir });
+      expect(r.code).toBe(2);
+      expectOneSentence(r.stderr, new RegExp(`authlab up is already running \\(pid ${standIn.pid}.*\`authlab down\``));
+    } finally {
+      standIn.kill();
+    }
+  });
+
+  it('ignores a stale state file whose pid now belongs to another program', async () => {
+    const dir = join(runs, 'stale-up');
+    await mkdir(join(dir, 'up'), { recursive: true });
+    // This vitest worker is alive but is not authlab: `down` must not signal it.
     await writeFile(join(dir, 'up', 'state.json'), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }));
-    const r = await runAuthlab(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: dir });
-    expect(r.code).toBe(2);
-    expectOneSentence(r.stderr, new RegExp(`authlab up is already running \\(pid ${process.pid}.*\`authlab down\``));
+    const r = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`authlab up (pid ${process.pid}) had already exited; removed its stale state file`);
+    expect(await readdir(join(dir, 'up'))).toEqual([]);
   });
 
   it('says which port is busy and exits 2 without leaving a temporary directory', async () => {

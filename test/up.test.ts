@@ -106,6 +106,13 @@ describe('authlab up → use → authlab down', () => {
     expect(crossBody.error.code).toBe('ERR_FORBIDDEN');
   });
 
+  it('a second `authlab up` while this one runs exits 2 with one sentence, and leaves it running', async () => {
+    const second = await runAuthlab(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: runs });
+    expect(second.code).toBe(2);
+    expect(second.stderr.trim()).toMatch(new RegExp(`^authlab: authlab up is already running \\(pid ${up.pid}, .*\`authlab down\``));
+    expect((await fetch(`${service('p1-a').url}/readyz`)).status).toBe(200);
+  });
+
   it('`authlab down` stops it and leaves no process, port or temporary directory', async () => {
     const children = await descendantPids(up.pid!);
     // PostgreSQL (postmaster), identity, idp and 4 sidecars at least.

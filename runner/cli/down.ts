@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXIT } from './errors.js';
 import type { CliIo } from './io.js';
-import { isAlive, readState, releaseUpState, runsDir, upPaths } from './state.js';
+import { isAlive, isAuthlabProcess, readState, releaseUpState, runsDir, upPaths } from './state.js';
 
 /**
  * `authlab down`: SIGTERMs the process recorded in `runs/up/state.json` and waits until it is gone
@@ -15,7 +15,7 @@ export async function downCommand(io: CliIo, timeoutMs = 30_000): Promise<number
     io.out('authlab up is not running (no runs/up/state.json); nothing to stop');
     return EXIT.ok;
   }
-  if (!isAlive(state.pid)) {
+  if (!(await isAuthlabProcess(state.pid))) {
     await releaseUpState(runs, state.pid);
     io.out(`authlab up (pid ${state.pid}) had already exited; removed its stale state file`);
     return EXIT.ok;

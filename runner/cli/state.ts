@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
@@ -32,6 +33,22 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * True when `pid` is alive and, where /proc exists, is an authlab process: a state file left by a
+ * killed `up` must not make us refuse to start, or make `down` signal an unrelated process that
+ * reused the pid.
+ */
+export async function isAuthlabProcess(pid: number): Promise<boolean> {
+  if (!isAlive(pid)) return false;
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('authlab');
+  } catch (err) {
+    // No /proc (macOS): trust the pid. Vanished meanwhile: not alive.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
+  }
+}
+
 export async function readState(path: string): Promise<UpState | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as UpState;
@@ -59,7 +76,7 @@ export async function acquireUpState(runs: string, state: UpState): Promise<void
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const held = await readState(paths.state);
-      if (held && held.pid !== state.pid && isAlive(held.pid)) {
+      if (held && held.pid !== state.pid && (await isAuthlabProcess(held.pid))) {
         throw new UsageError(
           `authlab up is already running (pid ${held.pid}, endpoints in ${paths.endpoints}); use it, or stop it with \`authlab down\` before starting another`,
         );
