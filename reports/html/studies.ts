@@ -74,7 +74,9 @@ function sameCostVerdict(light: ReplicationRecord, heavy: ReplicationRecord): st
       ? `${formatUs(Math.abs(r.meanDeltaUs))} ${formatCiUs(...r.meanDeltaCi95Us)}`
       : `no significant amount ${formatCiUs(...r.meanDeltaCi95Us)}`;
   const costs = `auth costs ${cost(light)} on the light query and ${cost(heavy)} on the heavy one`;
-  const pct = `yet as a percentage it is ${formatPct(light.meanRelative)} of a light request and ${formatPct(heavy.meanRelative)} of a heavy one`;
+  const rel = (r: ReplicationRecord): string =>
+    excludesZero(r.meanDeltaCi95Us) ? formatPct(r.meanRelative) : `indistinguishable from 0% (${formatPct(r.meanRelative)}, n.s.)`;
+  const pct = `yet as a percentage it is ${rel(light)} of a light request and ${rel(heavy)} of a heavy one`;
   return same
     ? `<p class="callout"><strong>Same absolute cost, very different percentages.</strong> In absolute terms ${esc(costs)}; the difference between the two, ${esc(formatCiUs(diff.lo, diff.hi))}, includes zero, so the data are consistent with one fixed cost per request — ${esc(pct)}. A percentage overhead describes the query as much as the auth.</p>`
     : `<p class="callout"><strong>The absolute cost differs between light and heavy.</strong> ${esc(costs)}; the difference between the two, ${esc(formatCiUs(diff.lo, diff.hi))}, excludes zero — ${esc(pct)}.</p>`;
