@@ -35,6 +35,13 @@ describe('signedRankTest', () => {
     expect(r.pValue).toBeCloseTo(20 / 512, 10);
   });
 
+  it('is exact with ties: six equal positive differences have p = 2/64', () => {
+    // All |d| tie at midrank 3.5; only the all-positive and all-negative sign patterns reach V = 21 or 0.
+    const r = signedRankTest([5, 5, 5, 5, 5, 5]);
+    expect(r.statistic).toBe(21);
+    expect(r.pValue).toBeCloseTo(2 / 64, 12);
+  });
+
   it('drops zeros and returns p = 1 with nothing left', () => {
     expect(signedRankTest([0, 0, 0])).toEqual({ statistic: 0, pValue: 1 });
     expect(signedRankTest([0, 3, -1, 2]).statistic).toBe(5);
