@@ -1,5 +1,5 @@
 /**
- * Turns SIGINT/SIGTERM into an AbortSignal so long work can stop and tear down in order. A second
+ * Turns SIGINT/SIGTERM/SIGHUP into an AbortSignal so long work can stop and tear down in order. A second
  * signal more than a second later exits at once with code 130 (the user insisted); one within a second
  * is ignored, because a terminal's Ctrl-C reaches us both directly and forwarded by `npm run`.
  * `dispose()` removes the handlers.
@@ -25,12 +25,15 @@ export function onShutdownSignal(onFirst?: (signal: NodeJS.Signals) => void): {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  // The terminal closing (SIGHUP) must tear down too, or the children outlive the session.
+  process.on('SIGHUP', handler);
   return {
     signal: controller.signal,
     received: () => got,
     dispose() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
+      process.off('SIGHUP', handler);
     },
   };
 }
