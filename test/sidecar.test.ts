@@ -70,7 +70,7 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(r.json.rows).toHaveLength(1);
     expect(r.json.rows[0].id).toBe(42);
     expect(r.json.rows[0].data).toMatch(/^[0-9a-f]{32}$/);
-    expect(r.headers.get('server-timing')).toMatch(/^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/);
+    expect(r.headers.get("server-timing")).toMatch(/^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/);
 
     const heavy = await post(`${a.url}/call/p1-b/query`, { query: 'heavy', params: { n: 1000 } });
     expect(heavy.json.rows[0]).toEqual({ count: 1000, avg: 500.5 });

@@ -66,6 +66,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     let status: number;
     let body: string;
     let wwwAuthenticate: string | string[] | undefined;
+    let peerTiming: string | string[] | undefined;
     try {
       const res = await pool.request({
         path: '/query',
@@ -75,6 +76,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       });
       status = res.statusCode;
       wwwAuthenticate = res.headers['www-authenticate'];
+      peerTiming = res.headers['server-timing'];
       body = await res.body.text();
     } catch (err) {
       reply.header('server-timing', timing(signMs, performance.now() - tUp));
@@ -83,7 +85,10 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     const t1 = performance.now();
     metrics.request('outbound', q.query, s.verifyMode, s.signMode, (t1 - t0) / 1000);
     if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate);
-    reply.header('server-timing', serverTiming(-1, -1, t1 - tUp, signMs, t1 - t0));
+    let timingValue = serverTiming(-1, -1, t1 - tUp, signMs, t1 - t0);
+    // The target's own stages, renamed `peer-<stage>`, so one response splits the whole chain.
+    if (typeof peerTiming === 'string') timingValue += `, peer-${peerTiming.replaceAll(', ', ', peer-')}`;
+    reply.header('server-timing', timingValue);
     return reply.code(status).type('application/json').send(body);
   });
   return pools;
