@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { TokenStormRecord } from '../../reports/schema.js';
@@ -47,6 +48,12 @@ const EXCHANGE_TIMEOUT_MS = 10_000;
 export interface TokenStormDetail extends PolicyRunResult {
   /** Increase of the IdP's `token_result_total` (all results) during this policy's run. */
   idpCountedRequests: number;
+  /**
+   * Longest stall of the harness's event loop during this policy, ms. A stall delays timers and
+   * responses alike, then releases them together: a spike in the series next to a long stall is
+   * the machine's, not the policy's.
+   */
+  harnessLoopDelayMaxMs: number;
   /** Where the storm's IdP listened (gone once the storm returns). */
   idpUrl: string;
 }
@@ -87,6 +94,8 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
     for (const policy of policies) {
       opts.signal?.throwIfAborted();
       const before = await readIdpTokenResults(env.idpUrl);
+      const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+      loopDelay.enable();
       const result = await runPolicyStorm({
         policy,
         services: opts.services,
@@ -112,6 +121,9 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
         ...(opts.signal ? { signal: opts.signal } : {}),
         log,
       });
+      loopDelay.disable();
+      const harnessLoopDelayMaxMs = Math.round(loopDelay.max / 1e6);
+      log(`storm[${policy}]: harness event-loop delay max ${harnessLoopDelayMaxMs} ms, p99 ${Math.round(loopDelay.percentile(99) / 1e6)} ms`);
       const after = await readIdpTokenResults(env.idpUrl);
       const idpCountedRequests = after.total - before.total;
       const clientCounted = result.record.issued + result.record.failed;
@@ -119,7 +131,7 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
         const delta = Object.entries(after.byResult).map(([k, v]) => `${k} ${v - (before.byResult[k] ?? 0)}`);
         log(`storm[${policy}]: note: the IdP counted ${idpCountedRequests} exchanges (${delta.join(', ')}), the fleet ${clientCounted}`);
       }
-      details.push({ ...result, idpCountedRequests, idpUrl: env.idpUrl });
+      details.push({ ...result, idpCountedRequests, harnessLoopDelayMaxMs, idpUrl: env.idpUrl });
       // Let the IdP's CPU and GC calm down so one policy's tail does not shape the next one's start.
       await sleep(500);
     }

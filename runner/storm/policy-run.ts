@@ -49,6 +49,9 @@ export interface PolicyRunResult {
   failuresByClass: Record<string, number>;
   /** The whole IdP rate curve from the cold start on (tMs since cold start), for plots and checks. */
   fullSeries: [number, number][];
+  /** Peak and mean over the steady window of requests by send time (the demand the policy makes). */
+  sentPeakRps: number;
+  sentMeanRps: number;
   /** Steady-window bounds, ms since cold start. */
   steadyFromMs: number;
   steadyToMs: number;
@@ -65,7 +68,10 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
   const ttlMs = opts.ttlSeconds * 1000;
   const settleMs = (opts.settleLifetimes ?? 0) * ttlMs;
   const steadyMs = opts.steadyLifetimes * ttlMs;
+  // Responses by completion time (what the IdP got done) and requests by send time (what the
+  // policy asked of it). They differ when the IdP or the machine stalls and then catches up.
   const meter = createRpsMeter({ now: opts.nowMs, resolutionMs: 100 });
+  const sent = createRpsMeter({ now: opts.nowMs, resolutionMs: 100 });
   const log = opts.log ?? (() => {});
 
   let issued = 0;
@@ -80,6 +86,7 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
   let inflight = 0;
   const counted = (fetch: () => Promise<FetchedToken>) => async () => {
     inflight++;
+    sent.record();
     try {
       return await fetch();
     } finally {
@@ -152,8 +159,10 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
     const fullSeries = shift(meter.series(seriesFrom, steadyTo, bucketMs), seriesFrom - coldStartAt);
     const steady = shift(meter.series(steadyFrom, steadyTo, bucketMs), steadyFrom - coldStartAt);
     const { peak, mean } = peakAndMean(steady);
+    const sentSteady = peakAndMean(sent.series(steadyFrom, steadyTo, bucketMs));
     log(
-      `storm[${opts.policy}]: steady ${Math.round((steadyTo - steadyFrom) / 1000)} s: peak ${peak} rps, mean ${mean} rps (×${mean ? (peak / mean).toFixed(2) : '—'}), ${holdersAtEnd}/${opts.services} hold tokens`,
+      `storm[${opts.policy}]: steady ${Math.round((steadyTo - steadyFrom) / 1000)} s: responses peak ${peak} rps, mean ${mean} rps (×${ratio(peak, mean)}); ` +
+        `requests sent peak ${sentSteady.peak}, mean ${sentSteady.mean} (×${ratio(sentSteady.peak, sentSteady.mean)}); ${holdersAtEnd}/${opts.services} hold tokens`,
     );
     return {
       record: {
@@ -171,6 +180,8 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
       holdersAtEnd,
       failuresByClass,
       fullSeries,
+      sentPeakRps: sentSteady.peak,
+      sentMeanRps: sentSteady.mean,
       steadyFromMs: steadyFrom - coldStartAt,
       steadyToMs: steadyTo - coldStartAt,
     };
@@ -184,4 +195,8 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
     while (inflight > 0 && opts.nowMs() < drainUntil) await opts.sleep(10);
     if (inflight > 0) log(`storm[${opts.policy}]: ${inflight} exchanges still in flight after 15 s; not counted`);
   }
+}
+
+function ratio(peak: number, mean: number): string {
+  return mean ? (peak / mean).toFixed(2) : '—';
 }
