@@ -25,6 +25,8 @@ export interface IdpOptions {
   adminToken: string;
   /** Clusters whose service-account tokens are accepted (used when `verifier` is not given). */
   trustedIssuers?: TrustedIssuer[];
+  /** Verified SA tokens cached until their exp (entries; 0 disables). Default 10000. */
+  subjectTokenCacheSize?: number;
   /** Replaces the JWKS verifier (e.g. a TokenReview verifier). */
   verifier?: SubjectTokenVerifier;
   /** Initial access-token lifetime, seconds (first start only; then `PUT /admin/settings`). Default 300. */
@@ -90,7 +92,7 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     const ctx: IdpContext = {
       store,
       keys,
-      verifier: opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [] }),
+      verifier: opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [], cacheSize: opts.subjectTokenCacheSize }),
       metrics: createIdpMetrics(),
       issuer: () => {
         if (!issuer) throw new Error('IdP issuer unknown: pass options.issuer or call listen() first');

@@ -23,6 +23,8 @@ export interface IdpConfig {
   initialSettings?: Partial<Settings>;
   /** Rotate signing keys every this many seconds. Default: only via the admin API. */
   keyRotationIntervalSeconds?: number;
+  /** Verified SA tokens remembered until their exp (entries; 0 disables). Default 10000. */
+  subjectTokenCacheSize?: number;
 }
 
 /** Validates a parsed config; throws an Error naming the field and what to put there. */
@@ -50,6 +52,8 @@ export function parseIdpConfig(raw: unknown, source = 'config'): IdpConfig {
   });
   if (c.keyRotationIntervalSeconds !== undefined && !(Number.isInteger(c.keyRotationIntervalSeconds) && (c.keyRotationIntervalSeconds as number) > 0))
     fail('"keyRotationIntervalSeconds" must be a positive integer');
+  if (c.subjectTokenCacheSize !== undefined && !(Number.isInteger(c.subjectTokenCacheSize) && (c.subjectTokenCacheSize as number) >= 0))
+    fail('"subjectTokenCacheSize" must be an integer >= 0 (0 disables the cache)');
   try {
     // Same validation as PUT /admin/settings (tokenTtlSeconds range, mode names).
     initialSettingsOf({ tokenTtlSeconds: c.tokenTtlSeconds as number | undefined, initialSettings: c.initialSettings as Partial<Settings> | undefined });

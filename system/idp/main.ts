@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     tokenTtlSeconds: config.tokenTtlSeconds,
     initialSettings: config.initialSettings,
     keyRotationIntervalSeconds: config.keyRotationIntervalSeconds,
+    subjectTokenCacheSize: config.subjectTokenCacheSize,
   });
   const url = await idp.listen({ host: config.host, port: config.port });
   const line: ListeningLine = { event: 'listening', service: 'idp', url };

@@ -114,6 +114,26 @@ describe('JwksIssuerVerifier', () => {
     expect(fetches).toBe(before + 2);
   });
 
+  it('caches verified tokens until exp, and forgets them when their key leaves the JWKS', async () => {
+    const c = await serveIssuer();
+    try {
+      const v = new JwksIssuerVerifier({ trustedIssuers: [{ issuer: c.url, jwksUri: `${c.url}/openid/v1/jwks` }], skewSeconds: 0, minRefetchIntervalMs: 0 });
+      const shortLived = c.issuer().mint({ namespace: 'p5-a', serviceAccount: 'default', ttlSeconds: 2, offsetSeconds: -1 });
+      expect((await v.verify(shortLived)).service).toBe('p5-a');
+      expect((await v.verify(shortLived)).service).toBe('p5-a');
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await v.verify(shortLived).catch((e: SubjectTokenError) => e.reason)).toBe('expired');
+
+      const old = c.issuer().mint({ namespace: 'p5-a', serviceAccount: 'default' });
+      await v.verify(old);
+      c.rotate();
+      await v.verify(c.issuer().mint({ namespace: 'p5-b', serviceAccount: 'default' }));
+      expect(await v.verify(old).catch((e: SubjectTokenError) => e.reason)).toBe('unknown_kid');
+    } finally {
+      await c.app.close();
+    }
+  });
+
   it('reports an unreachable JWKS as temporarily_unavailable', async () => {
     const v = new JwksIssuerVerifier({ trustedIssuers: [{ issuer: a.url, jwksUri: 'http://127.0.0.1:1/jwks' }] });
     const err = await v.verify(a.issuer().mint({ namespace: 'p1-a', serviceAccount: 'default' })).catch((e: unknown) => e);

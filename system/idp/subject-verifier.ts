@@ -59,6 +59,11 @@ export interface JwksIssuerVerifierOptions {
   fetch?: typeof fetch;
   /** Timeout of one JWKS fetch, ms. Default 5000. */
   fetchTimeoutMs?: number;
+  /**
+   * Verified tokens remembered until their `exp`, so a sidecar re-exchanging the SA token it already
+   * presented costs a map lookup, not an RSA verify. 0 disables. Default 10000 entries.
+   */
+  cacheSize?: number;
 }
 
 const ALLOWED_ALGS = { RS256: 'RSA', ES256: 'EC' } as const;
@@ -92,6 +97,9 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
   private readonly fetchImpl: typeof fetch;
   private readonly fetchTimeoutMs: number;
   private readonly decode = createDecoder({ complete: true });
+  private readonly cacheSize: number;
+  /** token → subject; insertion order doubles as eviction order (oldest first). */
+  private readonly cache = new Map<string, VerifiedSubject>();
 
   constructor(opts: JwksIssuerVerifierOptions) {
     for (const t of opts.trustedIssuers) {
@@ -103,9 +111,25 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
     this.minRefetchMs = opts.minRefetchIntervalMs ?? 5000;
     this.fetchImpl = opts.fetch ?? fetch;
     this.fetchTimeoutMs = opts.fetchTimeoutMs ?? 5000;
+    this.cacheSize = opts.cacheSize ?? 10_000;
   }
 
   async verify(token: string): Promise<VerifiedSubject> {
+    const hit = this.cache.get(token);
+    if (hit) {
+      // Same signature, same key, same claims: only time can change the verdict.
+      if (hit.expiresAt * 1000 + this.skewMs > Date.now()) return hit;
+      this.cache.delete(token);
+    }
+    const subject = await this.verifyUncached(token);
+    if (this.cacheSize > 0) {
+      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(token, subject);
+    }
+    return subject;
+  }
+
+  private async verifyUncached(token: string): Promise<VerifiedSubject> {
     if (typeof token !== 'string' || token.length === 0) {
       throw new SubjectTokenError('invalid_request', 'missing', 'subject_token is empty: send the service-account JWT');
     }
@@ -189,8 +213,11 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
     state.inflight = this.fetchJwks(state)
       .then(
         (keys) => {
+          // A key the cluster stopped publishing must stop vouching for cached tokens too.
+          const dropped = [...state.keys.keys()].some((kid) => !keys.has(kid));
           state.keys = keys;
           state.lastError = null;
+          if (dropped) for (const [t, s] of this.cache) if (s.issuer === state.trusted.issuer) this.cache.delete(t);
         },
         (err: SubjectTokenError) => {
           state.lastError = err;
