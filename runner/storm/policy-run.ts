@@ -45,6 +45,8 @@ export interface PolicyRunResult {
   /** Services holding a valid token right after the cold start wait, and at the end. */
   holdersAfterColdStart: number;
   holdersAtEnd: number;
+  /** Fewest services holding a valid token at any 1 s sample of the steady state (settling included). */
+  minHolders: number;
   /** Failed exchanges by class (network, server, throttled, client). */
   failuresByClass: Record<string, number>;
   /** The whole IdP rate curve from the cold start on (tMs since cold start), for plots and checks. */
@@ -146,9 +148,13 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
     const steadyFrom = seriesFrom + Math.ceil(settleMs / bucketMs) * bucketMs;
     const steadyTo = steadyFrom + Math.ceil(steadyMs / bucketMs) * bucketMs;
     const endAt = steadyTo + 1; // one ms past the window so the last bucket is whole
+    // Sampled once a second: a service whose token lapsed before its refresh came back cannot call
+    // anyone, which a user notices even when no exchange failed.
+    let minHolders = holdersAfterColdStart;
     while (meter.elapsedMs() < endAt) {
       opts.signal?.throwIfAborted();
       await opts.sleep(Math.min(1000, endAt - meter.elapsedMs()));
+      minHolders = Math.min(minHolders, holders());
     }
     const holdersAtEnd = holders();
     // Stop the fleet and let exchanges already sent finish, so issued/failed count every request
@@ -178,6 +184,7 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
       },
       holdersAfterColdStart,
       holdersAtEnd,
+      minHolders,
       failuresByClass,
       fullSeries,
       sentPeakRps: sentSteady.peak,

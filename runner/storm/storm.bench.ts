@@ -68,7 +68,13 @@ try {
         (r.meanIdpRps ? r.peakIdpRps / r.meanIdpRps : 0).toFixed(2).padStart(10),
       ].join(' '),
     );
-    if (d.holdersAtEnd !== r.services) console.log(`  ! only ${d.holdersAtEnd}/${r.services} services held a token at the end`);
+    if (d.minHolders !== r.services) {
+      console.log(`  ! tokens lapsed: as few as ${d.minHolders}/${r.services} services held a valid token (${d.holdersAtEnd} at the end)`);
+    }
+    console.log(
+      `  requests sent: peak ${d.sentPeakRps} rps, mean ${d.sentMeanRps} rps (×${(d.sentMeanRps ? d.sentPeakRps / d.sentMeanRps : 0).toFixed(2)}); ` +
+        `harness event-loop stall max ${d.harnessLoopDelayMaxMs} ms`,
+    );
   }
   // Other work on the machine shifts every figure: the load average says how much there was.
   console.log(`\nwall time ${Math.round((performance.now() - started) / 1000)} s, load average now ${load()}`);
