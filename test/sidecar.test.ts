@@ -44,7 +44,7 @@ beforeAll(async () => {
   const dbB = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-b');
   b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: dbB, idpUrl: idp.url, saTokenPath: saB.path, peers: {}, localAdminToken: ADMIN, jwksMinRefetchIntervalMs: 200 });
   a = await startSidecar({ service: 'p1-a', pair: 1, databaseUrl: dbA, idpUrl: idp.url, saTokenPath: saA.path, peers: { 'p1-b': b.url }, localAdminToken: ADMIN });
-  await waitFor('both sidecars ready', async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200);
+  await waitFor('both sidecars ready', async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200, 45_000);
 });
 
 afterAll(async () => {

@@ -29,7 +29,7 @@ export async function writeSaToken(token: string): Promise<{ path: string; clean
 }
 
 /** Polls `check` every 20 ms until it returns true or `timeoutMs` passes (then throws `what`). */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return;
