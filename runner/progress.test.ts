@@ -60,4 +60,18 @@ describe('progress', () => {
     expect(chunks.filter((c) => c.includes('trial')).every((c) => !c.endsWith('\n'))).toBe(true);
     expect(text.endsWith('\r\x1b[2K')).toBe(true);
   });
+
+  it('keeps whole lines when the terminal reports no width, and cuts to the width when it does', () => {
+    for (const [columns, expected] of [
+      [0, 'provision · elapsed 0:00'],
+      [30, 'provision · elapsed 0:00'],
+      [22, 'provision · elapsed 0'], // width − 1: the last column stays free so the line never wraps
+    ] as const) {
+      const chunks: string[] = [];
+      const p = createProgress({ stream: { write: (c: string) => chunks.push(c), isTTY: true, columns }, now: () => 0, tickMs: 60_000 });
+      p.phase('provision');
+      p.stop();
+      expect(chunks[0]).toBe(`\r\x1b[2K${expected}`);
+    }
+  });
 });

@@ -79,7 +79,8 @@ export function createProgress(opts: ProgressOptions = {}): ProgressRenderer {
   };
   const draw = () => {
     if (!tty) return;
-    const width = stream.columns ?? 100;
+    // A pty without a size reports 0 columns: treat as unknown rather than cutting every line.
+    const width = stream.columns && stream.columns > 20 ? stream.columns : 1000;
     const line = status();
     stream.write(`\r\x1b[2K${line.length >= width ? line.slice(0, width - 1) : line}`);
     drawn = true;

@@ -75,11 +75,11 @@ describe('local platform, failures during start-up', () => {
     let workDir = '';
     const started = startLocalPlatform({
       pairs: 1,
-      // No Node process boots and listens within 50 ms, so the identity issuer must time out.
-      startTimeoutMs: 50,
+      // No process reads its config, listens and writes its token files within 1 ms: identity must time out.
+      startTimeoutMs: 1,
       log: (line) => (workDir ||= /^work dir (\S+)/.exec(line)?.[1] ?? ''),
     });
-    await expect(started).rejects.toMatchObject({ code: 'ERR_START_TIMEOUT', message: expect.stringMatching(/^identity did not report listening within 50 ms/) });
+    await expect(started).rejects.toMatchObject({ code: 'ERR_START_TIMEOUT', message: expect.stringMatching(/^identity did not report listening within 1 ms/) });
     expect(await descendantPids(process.pid)).toEqual([]);
     await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
   });

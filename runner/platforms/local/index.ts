@@ -8,7 +8,7 @@ import { pairServices } from '../../../system/protocol/endpoints.js';
 import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
 import type { Platform, ProvisionOptions } from '../platform.js';
 import { launchesFor, type Launch } from './bundle.js';
-import { spawnComponent, type Component } from './child.js';
+import { prespawnComponent, type Component, type PendingComponent } from './child.js';
 import { PlatformError } from './errors.js';
 import { sendJson, waitForOk } from './http.js';
 import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
@@ -81,23 +81,38 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
 
   // Bundling (tens of ms each) runs while PostgreSQL initialises; see bundle.ts for why.
   const launches = launchesFor(['identity', 'idp', 'sidecar']).catch(() => new Map<string, Launch>());
-  const components: Component[] = [];
+  const pending = new Map<string, PendingComponent>();
   const timings: Record<string, number> = {};
+  // Every component process starts now and loads its code while PostgreSQL initialises; each then
+  // waits for its config (child.ts `early`), handed over once what it depends on is ready.
+  const prespawned = (async () => {
+    const launch = await launches;
+    const specs: [string, string][] = [['identity', 'identity'], ['idp', 'idp'], ...services.map((s): [string, string] => [s.name, 'sidecar'])];
+    for (const [name, component] of specs) {
+      if (signal?.aborted) return;
+      const configPath = join(configDir, `${name}.json`);
+      pending.set(name, await prespawnComponent({ name, entry: entry(component), nodeArgs: launch.get(component)?.args, configPath }));
+    }
+  })();
+  prespawned.catch(() => {}); // awaited (and reported) by the first spawn; never an unhandled rejection
   let postgres: LocalPostgres | undefined;
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
       const c0 = performance.now();
       await launches; // its esbuild helper process must be gone too
+      await prespawned.catch(() => {});
       // Sidecars first: they close their settings streams and database pools, so the IdP then has no
       // long-lived connection to drain. PostgreSQL last, once nobody holds a connection.
-      const stop = async (list: Component[]) => {
+      const stop = async (list: PendingComponent[]) => {
         const how = await Promise.all(list.map((c) => c.stop()));
         const killed = list.filter((_, i) => how[i] === 'killed').map((c) => c.name);
         if (killed.length) log(`killed ${killed.join(', ')} (no exit within 5 s of SIGTERM)`);
       };
-      await stop(components.filter((c) => c.name !== 'idp' && c.name !== 'identity'));
-      await stop(components.filter((c) => c.name === 'idp' || c.name === 'identity'));
+      const all = [...pending.values()];
+      const control = (c: PendingComponent) => c.name === 'idp' || c.name === 'identity';
+      await stop(all.filter((c) => !control(c)));
+      await stop(all.filter(control));
       await postgres?.stop();
       await rm(workDir, { recursive: true, force: true });
       log(`torn down in ${ms(c0)} ms`);
@@ -107,24 +122,17 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const adminToken = token();
     const issuer = `http://${LOOPBACK}:${identityPort}`;
 
-    const spawn = async (name: string, component: string, config: unknown) => {
+    const spawn = async (name: string, config: unknown): Promise<Component> => {
       checkAborted(signal);
-      const launch = (await launches).get(component);
-      const c = await spawnComponent({
-        name,
-        entry: entry(component),
-        nodeArgs: launch?.args,
-        config,
-        configPath: join(configDir, `${name}.json`),
-        timeoutMs,
-        signal,
-      });
-      components.push(c);
-      return c;
+      await prespawned;
+      checkAborted(signal);
+      const p = pending.get(name);
+      if (!p) throw new Error(`internal: ${name} was not prepared`);
+      return p.configure(config, { timeoutMs, signal });
     };
 
     // PostgreSQL and the identity issuer do not depend on each other: start both at once.
-    const identityP = spawn('identity', 'identity', {
+    const identityP = spawn('identity', {
       host: LOOPBACK,
       port: identityPort,
       issuer,
@@ -142,7 +150,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     await pgServer.lockDownDefaults();
 
     const idpDb = await pgServer.createDatabase('idp');
-    const idpP = spawn('idp', 'idp', {
+    const idpP = spawn('idp', {
       host: LOOPBACK,
       port: idpPort,
       databaseUrl: idpDb.url,
@@ -175,7 +183,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const saTokenPath = (s: ServiceSpec) => join(tokenDir, s.name, 'token');
     const sidecarResults = await Promise.allSettled(
       services.map(async (s, i) => {
-        const c = await spawn(s.name, 'sidecar', {
+        const c = await spawn(s.name, {
           host: LOOPBACK,
           port: sidecarPorts[i],
           service: s.name,
@@ -222,7 +230,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       startupMs,
       timings,
       get pids() {
-        return [...(postgres ? [postgres.pid] : []), ...components.map((c) => c.pid)];
+        return [...(postgres ? [postgres.pid] : []), ...[...pending.values()].flatMap((c) => (c.pid ? [c.pid] : []))];
       },
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
