@@ -54,7 +54,8 @@ describe('autocannon engine', () => {
     expect(result.ok).toBeGreaterThan(10);
     expect(result.errors['500']).toBeGreaterThan(10);
     // The 500s answer in well under a millisecond; none of them may pull the success latency down.
-    expect(result.latency.minNonZeroValue).toBeGreaterThanOrEqual(19_000);
+    // (Node timers may fire up to ~1 ms early, so 20 ms reads as ≥ 18 ms.)
+    expect(result.latency.minNonZeroValue).toBeGreaterThanOrEqual(18_000);
     expect(result.latency.totalCount).toBe(result.ok);
     // The mix is 1:1 per connection cycle.
     expect(Math.abs(result.ok - (result.errors['500'] ?? 0))).toBeLessThanOrEqual(4);
@@ -71,6 +72,20 @@ describe('autocannon engine', () => {
     expect(result.throughputRps).toBeLessThanOrEqual(21);
   });
 
+  it('measures whole seconds under a rate limit, so a fast target is not missed between bursts', async () => {
+    // autocannon sends each second's quota as a burst; a 0.5 s warm-up + 0.3 s window would see none.
+    const fast = await startTarget(1);
+    try {
+      const r = await buildAutocannonEngine().run({ url: fast.url, requests: [slow], connections: 1, rateRps: 50, durationS: 0.3, warmupS: 0.5 });
+      expect(r.warmupS).toBe(1);
+      expect(r.measuredS).toBe(1);
+      expect(r.ok).toBeGreaterThanOrEqual(45);
+      expect(r.ok).toBeLessThanOrEqual(55);
+    } finally {
+      await new Promise<void>((res) => fast.server.close(() => res()));
+    }
+  });
+
   it('runs a fixed request count with no warm-up', async () => {
     const result = await buildAutocannonEngine().run({ url: target.url, requests: [slow], connections: 5, rateRps: null, durationS: 0, warmupS: 0, requestCount: 50 });
     expect(result.ok).toBe(50);
@@ -79,18 +94,23 @@ describe('autocannon engine', () => {
 
 describe('warm-up', () => {
   it('discards responses issued during the warm-up (a slow start does not reach p99)', async () => {
+    // The first 800 ms of responses are slow and say so in Server-Timing (stage `coldstart`).
     let started = 0;
     const server = createServer((_req, res) => {
       started ||= Date.now();
-      const delay = Date.now() - started < 800 ? 60 : 1;
-      setTimeout(() => res.end('{"rows":[]}'), delay);
+      const cold = Date.now() - started < 800;
+      setTimeout(() => {
+        res.writeHead(200, { 'server-timing': cold ? 'coldstart;dur=60' : 'steady;dur=1' });
+        res.end('{"rows":[]}');
+      }, cold ? 60 : 1);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/query`;
       const result = await buildAutocannonEngine().run({ url, requests: [slow], connections: 1, rateRps: null, durationS: 1, warmupS: 1.2 });
       expect(result.ok).toBeGreaterThan(50);
-      expect(result.latency.maxValue).toBeLessThan(40_000);
+      expect(result.serverTiming.steady?.totalCount).toBe(result.ok);
+      expect(result.serverTiming.coldstart).toBeUndefined();
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
@@ -107,7 +127,7 @@ describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
   });
   afterAll(() => new Promise<void>((r) => target.server.close(() => r())));
 
-  it('runs the light scenario like autocannon does against the same target (p50 within 1 ms)', async () => {
+  it('runs the light scenario like autocannon does against the same target (p50 within 1.5 ms)', async () => {
     // The scenario's own mix and k6 script, as the study runs them.
     const requests = light.mix.map((m) => ({ body: requestBody(m), weight: m.weight }));
     const shape = { url: target.url, requests, connections: 2, rateRps: 50, durationS: 2, warmupS: 0.5, k6Script: light.k6Script };
@@ -119,9 +139,10 @@ describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
     expect(viaK6.model).toBe('open');
     expect(viaK6.ok).toBeGreaterThanOrEqual(90);
     expect(viaK6.ok).toBeLessThanOrEqual(110);
-    expect(p50k6).toBeGreaterThanOrEqual(3_000);
-    expect(p50ac).toBeGreaterThanOrEqual(3_000);
-    expect(Math.abs(p50k6 - p50ac)).toBeLessThan(1_000);
+    expect(p50k6).toBeGreaterThanOrEqual(2_000);
+    expect(p50ac).toBeGreaterThanOrEqual(2_000);
+    // Both see the 3 ms target; on a busy 2-core host they agree to within 1.5 ms.
+    expect(Math.abs(p50k6 - p50ac)).toBeLessThan(1_500);
     expect(viaK6.serverTiming.verify?.getValueAtPercentile(50)).toBe(50);
   });
 
@@ -129,7 +150,8 @@ describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
     const r = await buildK6Engine().run({ url: target.url, requests: [slow, fail], connections: 2, rateRps: 40, durationS: 1, warmupS: 0, maxVus: 20 });
     expect(r.errors['500']).toBeGreaterThan(10);
     expect(r.latency.totalCount).toBe(r.ok);
-    expect(r.latency.minNonZeroValue).toBeGreaterThanOrEqual(2_900);
+    // The 500s take well under a millisecond; the 3 ms successes at least 2 ms (timers fire early).
+    expect(r.latency.minNonZeroValue).toBeGreaterThanOrEqual(2_000);
   });
 
   it('marks a run with dropped iterations invalid and says why', async () => {

@@ -37,8 +37,13 @@ function headerValue(raw: unknown, name: string): string | null {
 
 async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   const counted = o.requestCount !== undefined;
-  const warmupS = counted ? 0 : o.warmupS;
-  const recorder = new RunRecorder(warmupS * 1000, counted ? Number.POSITIVE_INFINITY : (warmupS + o.durationS) * 1000);
+  // autocannon's rate limit is not pacing: each connection sends its per-second quota as a burst at
+  // the start of every second, then waits. A window of whole seconds holds whole bursts; any other
+  // window holds a share that depends on how fast the target is (none at all for a fast one).
+  const whole = (s: number): number => (o.rateRps ? Math.ceil(s) : s);
+  const warmupS = counted ? 0 : whole(o.warmupS);
+  const durationS = whole(o.durationS);
+  const recorder = new RunRecorder(warmupS * 1000, counted ? Number.POSITIVE_INFINITY : (warmupS + durationS) * 1000);
   const length = cycleLength(o.requests);
   let clientSeed = 1;
   const t0 = performance.now();
@@ -79,7 +84,7 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
     timeout: TIMEOUT_S,
     // autocannon only notices the end of a run on this tick; its own per-interval sampling is unused.
     sampleInt: 100,
-    ...(counted ? { amount: o.requestCount } : { duration: warmupS + o.durationS }),
+    ...(counted ? { amount: o.requestCount } : { duration: warmupS + durationS }),
     // Its CO "correction" with a rate invents samples; we record raw response times ourselves.
     // (autocannon refuses the flag without a rate, where it corrects nothing anyway.)
     ...(o.rateRps ? { overallRate: o.rateRps, ignoreCoordinatedOmission: true } : {}),
@@ -94,7 +99,7 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   }
   if (o.signal?.aborted) throw o.signal.reason ?? new Error('run aborted');
 
-  const measuredS = recorder.measuredS(counted ? null : o.durationS);
+  const measuredS = recorder.measuredS(counted ? null : durationS);
   return {
     model: 'closed',
     latency: recorder.latency,
@@ -104,6 +109,7 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
     timeline: recorder.timeline(measuredS),
     throughputRps: recorder.ok / measuredS,
     measuredS,
+    warmupS,
     droppedIterations: 0,
     valid: true,
     invalidReason: null,

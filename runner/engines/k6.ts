@@ -74,6 +74,8 @@ async function runK6(bin: string, o: EngineRunOptions, defaultMaxVus: number): P
   const counted = o.requestCount !== undefined;
   // Open loop at rateRps; without a rate (harness floor's max-rps probe) a closed loop of constant VUs.
   const model = counted ? 'count' : o.rateRps ? 'open' : 'closed';
+  // k6 refuses scenarios shorter than 1 s; a shorter warm-up is lengthened, never dropped.
+  const warmupS = counted || o.warmupS <= 0 ? 0 : Math.max(1, o.warmupS);
   const dir = await mkdtemp(join(tmpdir(), 'authlab-k6-'));
   const csv = join(dir, 'samples.csv');
   try {
@@ -86,16 +88,16 @@ async function runK6(bin: string, o: EngineRunOptions, defaultMaxVus: number): P
       AUTHLAB_RATE: String(o.rateRps ?? 0),
       AUTHLAB_VUS: String(o.connections),
       AUTHLAB_MAX_VUS: String(Math.max(o.connections, o.maxVus ?? defaultMaxVus)),
-      // k6 refuses scenarios shorter than 1 s; a shorter warm-up is lengthened, never dropped.
+      // Likewise a measured part shorter than 1 s.
       AUTHLAB_DURATION_S: String(Math.max(1, o.durationS)),
-      AUTHLAB_WARMUP_S: String(counted || o.warmupS <= 0 ? 0 : Math.max(1, o.warmupS)),
+      AUTHLAB_WARMUP_S: String(warmupS),
       AUTHLAB_COUNT: String(o.requestCount ?? 0),
       K6_CSV_TIME_FORMAT: 'unix_micro',
       K6_NO_USAGE_REPORT: 'true',
     };
     const script = resolve(K6_SCRIPTS_DIR, o.k6Script ?? 'generic.ts');
     await spawnK6(bin, ['run', '--quiet', '--summary-mode=disabled', '--out', `csv=${csv}`, script], env, o.signal);
-    return await foldCsv(csv, o, counted, model === 'open' ? 'open' : 'closed');
+    return await foldCsv(csv, o, counted, model === 'open' ? 'open' : 'closed', warmupS);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -124,7 +126,7 @@ function spawnK6(bin: string, args: string[], env: NodeJS.ProcessEnv, signal?: A
 }
 
 /** Reads k6's CSV and folds the `measure` scenario's samples into a RunRecorder. */
-async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, model: 'open' | 'closed'): Promise<EngineResult> {
+async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, model: 'open' | 'closed', warmupS: number): Promise<EngineResult> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let col = { name: 0, ts: 1, value: 2, scenario: 3, status: 4 };
   let header = true;
@@ -162,6 +164,7 @@ async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, mode
     for (const ms of values) recorder.recordStage(stage, ms * 1000);
   }
   const measuredS = recorder.measuredS(counted ? null : Math.max(1, o.durationS));
+  // (measuredS/warmupS report the windows k6 really ran, so the run record states them.)
   const invalidReason = dropped > 0 ? `k6 dropped ${dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null;
   return {
     model,
@@ -172,6 +175,7 @@ async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, mode
     timeline: recorder.timeline(measuredS),
     throughputRps: recorder.ok / measuredS,
     measuredS,
+    warmupS,
     droppedIterations: dropped,
     valid: dropped === 0,
     invalidReason,

@@ -43,8 +43,10 @@ export interface EngineResult {
   timeline: TimelinePoint[];
   /** Successful responses per second over the measured part. */
   throughputRps: number;
-  /** Seconds actually measured. */
+  /** Seconds actually measured (an engine may lengthen the planned duration; see its docs). */
   measuredS: number;
+  /** Seconds of warm-up actually discarded. */
+  warmupS: number;
   /** Iterations an open-loop engine could not start in time (k6 `dropped_iterations`). */
   droppedIterations: number;
   valid: boolean;

@@ -40,7 +40,7 @@ export async function measureFloor(engine: Engine, o: FloorOptions): Promise<Har
       p99Us: Math.round(latency.latency.getValueAtPercentile(99)),
       maxRps: Math.round(max.throughputRps),
       connections: o.connections,
-      durationS: o.durationS,
+      durationS: latency.measuredS,
     };
   } finally {
     server.closeAllConnections();

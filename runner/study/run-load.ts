@@ -67,7 +67,8 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         const r = results[i];
         if (!r) return;
         const record = toRunRecord(
-          { scenario: s.name, mode: a.mode, pair: a.pair, trial: trial.trial, engine: engine.name, rate: profile.rateRps, connections: profile.connections, durationS: profile.durationS, warmupS: profile.warmupS },
+          // The windows the engine really used (engines round them to what they can honour).
+          { scenario: s.name, mode: a.mode, pair: a.pair, trial: trial.trial, engine: engine.name, rate: profile.rateRps, connections: profile.connections, durationS: r.measuredS, warmupS: r.warmupS },
           r,
         );
         runs.push(record);
