@@ -166,6 +166,21 @@ describe('sidecars against the real IdP and identity issuer', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('keeps serving across a signing-key rotation (tokens from the new key verify)', async () => {
+    const rotated = (await admin('POST', '/admin/keys/rotate')) as unknown as { keys: { current: string } };
+    const disc = (await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+    const exchange = createExchangeFetch({ tokenEndpoint: disc.token_endpoint, getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-a', 'token')) });
+    const { accessToken } = await exchange();
+    const kid = (JSON.parse(Buffer.from(accessToken.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    expect(kid).toBe(rotated.keys.current);
+    const r = await fetch(`${bUrl}/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` }, body: '{"query":"light","params":{"id":4}}' });
+    expect(r.status).toBe(200);
+    // And the sidecar's own token, refreshed on request, keeps the call path working.
+    const refreshed = await admin('POST', '/admin/refresh-tokens', { service: 'p1-a' });
+    await waitFor('a applied refresh', async () => (await status(aUrl)).revision >= refreshed.revision);
+    expect((await call(aUrl, 'p1-b', { query: 'light', params: { id: 4 } })).status).toBe(200);
+  });
+
   it('settings from the admin API reach the sidecar (verify off on p1-b serves without a token)', async () => {
     const { revision } = await admin('PUT', '/admin/settings', { services: { 'p1-b': { verifyMode: 'off' } } });
     await waitFor('b applied', async () => (await status(bUrl)).revision >= revision);
