@@ -2,11 +2,7 @@ import { median } from 'simple-statistics';
 import { decodeHistogram, mergeHistograms, quantilesUs, summarize } from './hdr.js';
 import type { Histogram } from './hdr.js';
 import type { Comparison, LatencySummaryUs, Results, RunRecord } from './schema.js';
-
-/** Server-Timing stage holding the sidecar's whole time, and the two derived parts of the breakdown. */
-export const TOTAL_STAGE = 'total';
-export const OTHER_SIDECAR = 'other sidecar work';
-export const OUTSIDE_SIDECAR = 'outside the sidecar';
+import { stageParts } from './stages.js';
 
 /** Display order of run modes (baseline first). */
 export const MODE_ORDER = ['direct', 'off', 'observe', 'enforce'] as const;
@@ -27,11 +23,7 @@ export interface ModeModel {
   spectrum: [number, number][];
   /** Pointwise median over valid runs of each timeline interval. */
   timeline: { tMs: number; rps: number; p50Us: number; p99Us: number }[];
-  /**
-   * Where a request's p50 goes, µs: each Server-Timing stage (median over runs of its p50), then the
-   * sidecar's `total` not covered by named stages, then what lies outside the sidecar (network, load
-   * generator) up to the end-to-end p50. Medians of parts do not add up exactly; the rests are clamped at 0.
-   */
+  /** Where a request's p50 goes, µs, as disjoint parts (see stages.ts) from Server-Timing medians over runs. */
   stagesP50Us: Record<string, number>;
 }
 
@@ -116,14 +108,7 @@ function modeModel(mode: string, all: readonly RunRecord[], hist: Histogram | un
     const vals = valid.map((r) => r.serverTimingUs[s]?.p50).filter((v): v is number => v !== undefined);
     if (vals.length > 0) stagesP50Us[s] = median(vals);
   }
-  // `total` is the sidecar's whole time, not a part: stacking it would count everything twice.
-  const total = stagesP50Us[TOTAL_STAGE];
-  if (total !== undefined) {
-    delete stagesP50Us[TOTAL_STAGE];
-    const named = Object.values(stagesP50Us).reduce((a, b) => a + b, 0);
-    stagesP50Us[OTHER_SIDECAR] = Math.max(0, total - named);
-    if (hist && hist.totalCount > 0) stagesP50Us[OUTSIDE_SIDECAR] = Math.max(0, hist.getValueAtPercentile(50) - total);
-  }
+  const parts = stageParts(stagesP50Us, hist && hist.totalCount > 0 ? hist.getValueAtPercentile(50) : null);
   const qs = spectrumQuantiles(latency.count);
   const ys = hist ? quantilesUs(hist, qs) : [];
   return {
@@ -136,7 +121,7 @@ function modeModel(mode: string, all: readonly RunRecord[], hist: Histogram | un
     errors,
     spectrum: ys.map((y, i) => [1 / (1 - qs[i]!), y]),
     timeline: pointwiseMedian(valid),
-    stagesP50Us,
+    stagesP50Us: parts,
   };
 }
 

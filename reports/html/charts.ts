@@ -1,4 +1,5 @@
 import type { ScenarioModel } from '../model.js';
+import { PART_ORDER } from '../stages.js';
 import type { TokenStormRecord } from '../schema.js';
 
 /** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
@@ -7,8 +8,11 @@ const STAGE_COLORS: Record<string, string> = {
   db: '#009E73',
   verify: '#CC79A7',
   sign: '#E69F00',
+  'target other': '#7FB8A4',
+  'hop to target': '#56B4E9',
   upstream: '#56B4E9',
-  'other sidecar work': '#9AA5B1',
+  'caller other': '#9AA5B1',
+  'sidecar other': '#9AA5B1',
   'outside the sidecar': '#D9DDE1',
 };
 const STORM_COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#555555'];
@@ -80,7 +84,7 @@ export function throughputOverTimeChart(id: string, s: ScenarioModel): ChartSpec
 
 /** Stacked bars of each mode's Server-Timing stages (median p50 over runs), stages in a stable order. */
 export function serverTimingChart(id: string, s: ScenarioModel): ChartSpec {
-  const order = ['db', 'verify', 'sign', 'upstream', 'other sidecar work', 'outside the sidecar'];
+  const order: readonly string[] = PART_ORDER;
   const stages = [...new Set(s.modes.flatMap((m) => Object.keys(m.stagesP50Us)))].sort(
     (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b),
   );

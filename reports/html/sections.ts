@@ -138,7 +138,7 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
     slots.push([spectrumChart(`c-${id}-spectrum`, s), 'Percentile spectrum.', 'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.']);
   }
   if (hasStages) {
-    slots.push([serverTimingChart(`c-${id}-stages`, s), 'Where the time goes.', 'Server-Timing stages reported by the sidecar (median over runs of each stage’s p50), the rest of the sidecar’s total, and what lies outside it up to the end-to-end p50. Medians of parts add up only approximately.']);
+    slots.push([serverTimingChart(`c-${id}-stages`, s), 'Where the time goes.', 'Server-Timing of the sidecars (median over runs of each stage’s p50): the target’s stages, the hop to it, the caller’s own work, and what lies outside the sidecars up to the end-to-end p50. Medians of parts add up only approximately.']);
   }
   if (hasTimeline) {
     slots.push([latencyOverTimeChart(`c-${id}-latency`, s), 'Latency over time.', 'Median over runs of each second’s p50 (solid) and p99 (dashed).']);
