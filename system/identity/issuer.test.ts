@@ -13,7 +13,7 @@ describe('identity issuer', () => {
       audience: 'authlab-idp',
       algorithms: ['RS256'],
     });
-    expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: issuer.kid });
+    expect(protectedHeader).toEqual({ alg: 'RS256', kid: issuer.kid });
     expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'kubernetes.io', 'nbf', 'sub']);
     expect(payload).toMatchObject({
       sub: 'system:serviceaccount:p1-a:default',
@@ -43,6 +43,16 @@ describe('identity issuer', () => {
     console.log(`identity mint: ${usPerToken.toFixed(0)} µs/token (RS256, RSA-2048)`);
     // RSA-2048 signing costs ~0.3–0.7 ms on one core; 5 ms would mean something is badly wrong.
     expect(usPerToken).toBeLessThan(5000);
+  });
+
+  it('can sign ES256 (EC signing key), with the EC thumbprint as kid', async () => {
+    const ec = createIdentityIssuer({ issuer: 'https://ec.example', algorithm: 'ES256' });
+    const jwk = ec.jwks().keys[0]!;
+    expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+    expect(jwk.kid).toBe(await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! }));
+    const { payload, protectedHeader } = await jwtVerify(ec.mint({ namespace: 's1', serviceAccount: 'default' }), createLocalJWKSet(ec.jwks()), { audience: 'authlab-idp', algorithms: ['ES256'] });
+    expect(protectedHeader).toEqual({ alg: 'ES256', kid: jwk.kid });
+    expect(payload.sub).toBe('system:serviceaccount:s1:default');
   });
 
   it('serves discovery and JWKS like a kube-apiserver', async () => {

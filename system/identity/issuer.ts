@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { createCompactSigner } from '../idp/compact-jws.js';
 import { SA_TOKEN_AUDIENCE, type ServiceAccountClaims } from '../protocol/claims.js';
 
@@ -29,6 +29,11 @@ export interface IdentityIssuerOptions {
   ttlSeconds?: number;
   /** Clock in milliseconds since the epoch (injected for tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Signing algorithm. Default `RS256` (RSA-2048, what clusters use by default; ~0.4–1 ms per mint).
+   * `ES256` (a kube-apiserver given an EC signing key) mints ~10× faster, for token storms of thousands.
+   */
+  algorithm?: 'RS256' | 'ES256';
 }
 
 export interface MintRequest {
@@ -49,7 +54,7 @@ export interface IdentityIssuer {
   readonly ttlSeconds: number;
   /** Key id of the signing key (RFC 7638 thumbprint). */
   readonly kid: string;
-  /** Mints a projected-token-shaped RS256 JWT (synchronous; ~0.3–0.7 ms for RSA-2048 on one core). */
+  /** Mints a projected-token-shaped JWT (synchronous; RS256 ~0.4–1 ms per token on one core, ES256 ~50 µs). */
   mint(request: MintRequest): string;
   /**
    * Signs arbitrary claims with the issuer's key (RS256, its kid). For tests of verifiers: a token the
@@ -70,6 +75,12 @@ export function rsaThumbprint(jwk: { e: string; n: string }): string {
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
+/** RFC 7638 thumbprint of a P-256 key (same canonical-form rule as `rsaThumbprint`). */
+export function ecThumbprint(jwk: { x: string; y: string }): string {
+  const canonical = JSON.stringify({ crv: 'P-256', kty: 'EC', x: jwk.x, y: jwk.y });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
 /** Stable per-name UIDs, so a service account keeps one `uid` across tokens like in a real cluster. */
 function uidFor(kind: string, name: string): string {
   const h = createHash('sha256').update(`${kind}/${name}`).digest('hex');
@@ -77,18 +88,30 @@ function uidFor(kind: string, name: string): string {
 }
 
 /**
- * Creates an issuer with a fresh RSA-2048 key. Tokens carry the exact Kubernetes claim layout
+ * Creates an issuer with a fresh RSA-2048 (or P-256) key. Tokens carry the exact Kubernetes claim layout
  * (DESIGN.md §2 "Identities"), so the IdP cannot tell them from a cluster's.
  */
 export function createIdentityIssuer(opts: IdentityIssuerOptions): IdentityIssuer {
   const audience = opts.audience ?? SA_TOKEN_AUDIENCE;
   const ttlSeconds = opts.ttlSeconds ?? 3600;
   const now = opts.now ?? Date.now;
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
-  const kid = rsaThumbprint(jwk);
-  const publicJwk: PublicJwk = { kty: 'RSA', kid, alg: 'RS256', use: 'sig', n: jwk.n, e: jwk.e };
-  const sign = createCompactSigner(privateKey, 'RS256', kid);
+  const alg = opts.algorithm ?? 'RS256';
+  let publicJwk: PublicJwk;
+  let privateKey: KeyObject;
+  if (alg === 'ES256') {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = pair.publicKey.export({ format: 'jwk' }) as { x: string; y: string };
+    publicJwk = { kty: 'EC', kid: ecThumbprint(jwk), alg, use: 'sig', crv: 'P-256', x: jwk.x, y: jwk.y };
+    privateKey = pair.privateKey;
+  } else {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = pair.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
+    publicJwk = { kty: 'RSA', kid: rsaThumbprint(jwk), alg, use: 'sig', n: jwk.n, e: jwk.e };
+    privateKey = pair.privateKey;
+  }
+  const kid = publicJwk.kid;
+  // Header exactly as a kube-apiserver writes it: {"alg":"RS256","kid":"..."}.
+  const sign = createCompactSigner(privateKey, alg, kid, null);
 
   return {
     issuer: opts.issuer,

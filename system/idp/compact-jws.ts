@@ -9,8 +9,14 @@ export type CompactAlg = 'RS256' | 'ES256';
  * KeyObject; ES256 ~60 vs ~55 µs); holding the parsed KeyObject removes that cost. The header is
  * encoded once; each call encodes the claims and signs (`ieee-p1363` gives JOSE's raw r||s for ES256).
  */
-export function createCompactSigner(key: KeyObject, alg: CompactAlg, kid: string): (claims: object) => string {
-  const header = Buffer.from(JSON.stringify({ alg, typ: 'JWT', kid })).toString('base64url');
+export function createCompactSigner(
+  key: KeyObject,
+  alg: CompactAlg,
+  kid: string,
+  /** `typ` header; `null` omits it (Kubernetes SA tokens carry only `alg` and `kid`). Default `JWT`. */
+  typ: string | null = 'JWT',
+): (claims: object) => string {
+  const header = Buffer.from(JSON.stringify(typ === null ? { alg, kid } : { alg, typ, kid })).toString('base64url');
   const options = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
   return (claims) => {
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;

@@ -7,12 +7,12 @@ import { buildIdentityServer } from '../identity/server.js';
 import { JwksIssuerVerifier, SubjectTokenError } from './subject-verifier.js';
 
 /** A real identity server on loopback whose issuer can be swapped (to simulate key rotation). */
-async function serveIssuer(audience?: string): Promise<{ app: FastifyInstance; url: string; issuer: () => IdentityIssuer; rotate(): void }> {
+async function serveIssuer(algorithm: 'RS256' | 'ES256' = 'RS256'): Promise<{ app: FastifyInstance; url: string; issuer: () => IdentityIssuer; rotate(): void }> {
   let issuer: IdentityIssuer | undefined;
   const app = buildIdentityServer({ issuer: () => issuer! });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  issuer = createIdentityIssuer({ issuer: url, audience });
-  return { app, url, issuer: () => issuer!, rotate: () => (issuer = createIdentityIssuer({ issuer: url, audience })) };
+  issuer = createIdentityIssuer({ issuer: url, algorithm });
+  return { app, url, issuer: () => issuer!, rotate: () => (issuer = createIdentityIssuer({ issuer: url, algorithm })) };
 }
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -54,6 +54,16 @@ describe('JwksIssuerVerifier', () => {
     expect(va).toMatchObject({ service: 'p1-a', serviceAccount: 'default', subject: 'system:serviceaccount:p1-a:default', issuer: a.url });
     const vb = await verifier.verify(b.issuer().mint({ namespace: 'p2-b', serviceAccount: 'api' }));
     expect(vb.service).toBe('p2-b');
+  });
+
+  it('accepts ES256 SA tokens of an EC-keyed issuer', async () => {
+    const ec = await serveIssuer('ES256');
+    try {
+      const v = new JwksIssuerVerifier({ trustedIssuers: [{ issuer: ec.url, jwksUri: `${ec.url}/openid/v1/jwks` }] });
+      expect((await v.verify(ec.issuer().mint({ namespace: 'p6-a', serviceAccount: 'default' }))).service).toBe('p6-a');
+    } finally {
+      await ec.app.close();
+    }
   });
 
   it('refuses expired (beyond 5 s skew) and not-yet-valid tokens, accepts within the skew', async () => {
