@@ -77,6 +77,10 @@ function sameCostVerdict(light: ReplicationRecord, heavy: ReplicationRecord): st
   const rel = (r: ReplicationRecord): string =>
     excludesZero(r.meanDeltaCi95Us) ? formatPct(r.meanRelative) : `indistinguishable from 0% (${formatPct(r.meanRelative)}, n.s.)`;
   const pct = `yet as a percentage it is ${rel(light)} of a light request and ${rel(heavy)} of a heavy one`;
+  if (!excludesZero(light.meanDeltaCi95Us) && !excludesZero(heavy.meanDeltaCi95Us)) {
+    // Without a measurable cost on either query, "same cost, different %" would be an overclaim.
+    return `<p class="callout"><strong>Not enough evidence either way.</strong> Neither query shows a significant auth cost (light ${esc(formatCiUs(...light.meanDeltaCi95Us))}, heavy ${esc(formatCiUs(...heavy.meanDeltaCi95Us))}); with ${light.repetitions} repetitions the intervals are too wide to compare the absolute costs. Run the full design (more repetitions) on a quieter host.</p>`;
+  }
   return same
     ? `<p class="callout"><strong>Same absolute cost, very different percentages.</strong> In absolute terms ${esc(costs)}; the difference between the two, ${esc(formatCiUs(diff.lo, diff.hi))}, includes zero, so the data are consistent with one fixed cost per request — ${esc(pct)}. A percentage overhead describes the query as much as the auth.</p>`
     : `<p class="callout"><strong>The absolute cost differs between light and heavy.</strong> ${esc(costs)}; the difference between the two, ${esc(formatCiUs(diff.lo, diff.hi))}, excludes zero — ${esc(pct)}.</p>`;
@@ -132,7 +136,7 @@ function replicationCharts(reps: readonly ReplicationRecord[], charts: ChartSpec
   };
   charts.push(abs, rel);
   return `<div class="charts">
-${figure(abs.id, 'Absolute cost of auth (on − off), µs.', 'Median over repetitions of the per-repetition mean difference, with its 95% CI.')}
+${figure(abs.id, 'Absolute cost of auth (on − off).', 'Median over repetitions of the per-repetition mean difference, with its 95% CI.')}
 ${figure(rel.id, 'The same cost as a percentage.', 'What the published study reported: (on − off) / off of the mean.')}
 </div>`;
 }
