@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir } from 'node:fs/promises';
 import { arch, platform, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import pg from 'pg';
 import { PlatformError } from './errors.js';
 import { LOOPBACK } from './ports.js';
 import { stopProcess } from './child.js';
+import { freshCluster } from './pg-template.js';
 
 /** A database and the only role that may connect to it. */
 export interface ServiceDatabase {
@@ -71,20 +72,6 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-function run(cmd: string, args: string[], user: { uid: number; gid: number } | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new PlatformError('ERR_POSTGRES', `${cmd} exited with code ${code}: ${stderr.trim().slice(-500)}`)),
-    );
-  });
-}
-
 /**
  * Initialises a fresh cluster under `dir` and starts it on 127.0.0.1:`port`, resolving once it accepts
  * connections. `dir` must be reachable by the `postgres` user when running as root.
@@ -95,22 +82,11 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
   const dataDir = join(opts.dir, 'data');
   const socketDir = join(opts.dir, 'sock');
   await mkdir(socketDir, { recursive: true });
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const password = randomBytes(18).toString('base64url');
-  const pwFile = join(opts.dir, 'pwfile');
-  await writeFile(pwFile, password + '\n', { mode: 0o600 });
   if (user) {
     await chmod(opts.dir, 0o755);
     await chown(socketDir, user.uid, user.gid);
-    await chown(dataDir, user.uid, user.gid);
-    await chown(pwFile, user.uid, user.gid);
   }
-  // --no-sync: the cluster is thrown away at teardown, so durability of initdb's files buys nothing.
-  await run(
-    bin.initdb,
-    [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--no-sync', '--encoding=UTF8', '--locale=C'],
-    user,
-  );
+  const cluster = await freshCluster(bin, dataDir, user);
   const child: ChildProcess = spawn(
     bin.postgres,
     ['-D', dataDir, '-p', String(opts.port), '-k', socketDir, '-c', `listen_addresses=${LOOPBACK}`,
@@ -143,8 +119,19 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
 
   const urlFor = (database: string, role: string, pw: string) =>
     `postgres://${encodeURIComponent(role)}:${encodeURIComponent(pw)}@${LOOPBACK}:${opts.port}/${database}`;
-  const superUrl = urlFor('postgres', 'postgres', password);
   let stopped = false;
+  // Every cluster gets its own superuser password, also when copied from the shared template.
+  const password = randomBytes(18).toString('base64url');
+  {
+    const client = new pg.Client({ connectionString: urlFor('postgres', 'postgres', cluster.password) });
+    await client.connect();
+    try {
+      await client.query(`ALTER ROLE postgres PASSWORD '${password}'`);
+    } finally {
+      await client.end();
+    }
+  }
+  const superUrl = urlFor('postgres', 'postgres', password);
 
   return {
     port: opts.port,
