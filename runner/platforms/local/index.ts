@@ -140,11 +140,10 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       services: services.map((s) => ({ namespace: s.name, serviceAccount: s.name })),
     }).then((c) => ((timings['identity listening'] = ms(t0)), c));
     const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then((p) => ((timings['postgres ready'] = ms(t0)), (postgres = p)));
-    // Whichever fails first is reported; the other is still awaited so close() knows every child.
-    const [identityR, pgR] = await Promise.allSettled([identityP, pgP]);
-    if (pgR.status === 'rejected') throw pgR.reason;
-    if (identityR.status === 'rejected') throw identityR.reason;
-    const pgServer = pgR.value;
+    // The IdP needs PostgreSQL, not the identity issuer (it fetches the JWKS on first use): only the
+    // sidecars, which read the token files, wait for identity.
+    identityP.catch(() => {}); // awaited below; if PostgreSQL fails first it must not go unhandled
+    const pgServer = await pgP;
     log(`postgres ready on port ${pgPort} (${ms(t0)} ms)`);
     checkAborted(signal);
     await pgServer.lockDownDefaults();
@@ -162,7 +161,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     });
     // Service databases are created while the IdP boots.
     const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database)));
-    const [idpR, dbsR] = await Promise.allSettled([idpP, dbsP]);
+    const [idpR, dbsR, identityR] = await Promise.allSettled([idpP, dbsP, identityP]);
+    if (identityR.status === 'rejected') throw identityR.reason; // started first, so failed first
     if (idpR.status === 'rejected') throw idpR.reason;
     if (dbsR.status === 'rejected') throw dbsR.reason;
     const idp = idpR.value;
