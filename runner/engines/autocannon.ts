@@ -2,6 +2,8 @@ import autocannon from 'autocannon';
 import type { Client } from 'autocannon';
 import { RunRecorder } from './histogram.js';
 import { cycleLength, mixCycle } from './mix.js';
+import { PACING_SUPPORTED, paceClient } from './pacing.js';
+import { mulberry32 } from '../../reports/stats/index.js';
 import type { Engine, EngineResult, EngineRunOptions } from './types.js';
 
 /** Per-request time-out, seconds: a response slower than this is counted as error `timeout`. */
@@ -12,8 +14,8 @@ interface ClientState {
 }
 
 /**
- * autocannon, in-process, closed loop at fixed connections (with its per-connection rate limit when
- * `rateRps` is set). autocannon's own histogram is in whole ms and its coordinated-omission
+ * autocannon, in-process, closed loop at fixed connections; with `rateRps`, each connection is paced
+ * to its share of the rate (see pacing.ts for why not autocannon's own per-second limiter). autocannon's own histogram is in whole ms and its coordinated-omission
  * correction invents samples under a rate, so it is switched off and every response time is
  * recorded here, in µs, from the client's hrtime measurement.
  */
@@ -37,21 +39,23 @@ function headerValue(raw: unknown, name: string): string | null {
 
 async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   const counted = o.requestCount !== undefined;
-  // autocannon's rate limit is not pacing: each connection sends its per-second quota as a burst at
-  // the start of every second, then waits. A window of whole seconds holds whole bursts; any other
-  // window holds a share that depends on how fast the target is (none at all for a fast one).
-  const whole = (s: number): number => (o.rateRps ? Math.ceil(s) : s);
+  // With a rate, connections are paced (pacing.ts). Only if this autocannon cannot be paced do we
+  // use its own limiter, which bursts each second's quota: then windows must be whole seconds to
+  // hold whole bursts (any other window sees a share that depends on how fast the target is).
+  const paced = Boolean(o.rateRps) && PACING_SUPPORTED;
+  const whole = (s: number): number => (o.rateRps && !paced ? Math.ceil(s) : s);
   const warmupS = counted ? 0 : whole(o.warmupS);
   const durationS = whole(o.durationS);
   const recorder = new RunRecorder(warmupS * 1000, counted ? Number.POSITIVE_INFINITY : (warmupS + durationS) * 1000);
   const length = cycleLength(o.requests);
   let clientSeed = 1;
   const t0 = performance.now();
-  const states = new WeakMap<Client, ClientState>();
+  const phase = mulberry32(0x9ace);
+  const connections = counted ? Math.max(1, Math.min(o.connections, o.requestCount ?? 1)) : o.connections;
 
   const setupClient = (client: Client): void => {
     const state: ClientState = { serverTiming: null };
-    states.set(client, state);
+    if (paced && o.rateRps) paceClient(client, o.rateRps / connections, phase);
     // Each connection cycles through its own shuffle of the mix.
     const bodies = mixCycle(o.requests, length, clientSeed++);
     let next = 0;
@@ -79,7 +83,7 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
     headers: { 'content-type': 'application/json' },
     body: o.requests[0]?.body ?? '{}',
     // autocannon refuses more connections than requests for a fixed count.
-    connections: counted ? Math.max(1, Math.min(o.connections, o.requestCount ?? 1)) : o.connections,
+    connections,
     pipelining: 1,
     timeout: TIMEOUT_S,
     // autocannon only notices the end of a run on this tick; its own per-interval sampling is unused.
@@ -87,7 +91,7 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
     ...(counted ? { amount: o.requestCount } : { duration: warmupS + durationS }),
     // Its CO "correction" with a rate invents samples; we record raw response times ourselves.
     // (autocannon refuses the flag without a rate, where it corrects nothing anyway.)
-    ...(o.rateRps ? { overallRate: o.rateRps, ignoreCoordinatedOmission: true } : {}),
+    ...(o.rateRps && !paced ? { overallRate: o.rateRps, ignoreCoordinatedOmission: true } : {}),
     setupClient,
   });
   const onAbort = (): void => instance.stop();
