@@ -12,7 +12,6 @@ const light: LoadScenario = {
   mix: [1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ query: 'light' as const, params: { id }, weight: 1 })),
   // 200 req/s per pair (800 in all, each through two sidecars) stays well under saturation of
   // 2 cores: latency should measure work, not queueing.
-  // Whole seconds: autocannon's rate limit sends a burst per second (see runner/engines/autocannon.ts).
   // Quick: 6 short trials rather than 3 long ones — the unit of statistics is the trial, and a
   // signed-rank test over 3 pairs cannot go below p = 0.25.
   quick: { connections: 1, rateRps: 200, durationS: 2, warmupS: 1, trials: 6 },
