@@ -86,9 +86,23 @@ export function parseCli(argv: string[]): CliArgs {
   }
 }
 
+/** `--rate -3` → `--rate=-3`, so a negative number is judged as a value, not taken for a flag. */
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 function parse(args: string[], options: Options, command: string) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: joinNegativeValues(args), options, strict: true, allowPositionals: false });
   } catch (err) {
     const e = err as Error & { code?: string };
     const flag = /'([^']+)'/.exec(e.message)?.[1] ?? '';

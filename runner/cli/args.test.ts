@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseCli, parseDurationS } from './args.js';
+import { UsageError } from './errors.js';
+
+describe('parseCli', () => {
+  it('turns a full study command line into typed options', () => {
+    expect(
+      parseCli(['study', '--engine', 'k6', '--scenarios', 'light,heavy,light', '--quick', '--pairs', '2', '--trials', '5',
+        '--duration', '1.5m', '--rate', '250', '--out', 'x', '--design', 'sequential', '--seed', '0', '--base-port', '7000']),
+    ).toEqual({
+      command: 'study', platform: 'local', engine: 'k6', scenarios: ['light', 'heavy'], quick: true, pairs: 2, trials: 5,
+      durationS: 90, rate: 250, out: 'x', design: 'sequential', seed: 0, basePort: 7000,
+    });
+  });
+
+  it('applies the documented defaults', () => {
+    expect(parseCli(['study'])).toMatchObject({ platform: 'local', engine: 'autocannon', scenarios: [], quick: false, pairs: 4, design: 'interleaved' });
+    expect(parseCli(['up'])).toEqual({ command: 'up', platform: 'local', pairs: 4, basePort: undefined });
+    expect(parseCli([])).toEqual({ command: 'help' });
+    expect(parseCli(['up', '--help'])).toEqual({ command: 'help' });
+  });
+
+  it('passes report/compare arguments through untouched', () => {
+    expect(parseCli(['compare', 'a.json', 'b.json', '--threshold-pct', '5'])).toEqual({ command: 'compare', argv: ['a.json', 'b.json', '--threshold-pct', '5'] });
+  });
+
+  it('rejects what is not a whole positive number, naming the flag and the value', () => {
+    for (const bad of ['0', '-3', '1.5', '1e3', 'abc', '']) {
+      expect(() => parseCli(['study', '--rate', bad])).toThrow(new UsageError(`\`--rate\` must be a positive integer (got '${bad}')`));
+    }
+  });
+});
+
+describe('parseDurationS', () => {
+  it('reads ms, s, m and bare seconds', () => {
+    expect(parseDurationS('500ms')).toBe(0.5);
+    expect(parseDurationS('30s')).toBe(30);
+    expect(parseDurationS('2m')).toBe(120);
+    expect(parseDurationS('45')).toBe(45);
+  });
+  it('refuses zero, negatives, units it does not know and absurd lengths', () => {
+    for (const bad of ['0s', '-1s', '3h', '30 seconds', '100000m']) expect(() => parseDurationS(bad)).toThrow(UsageError);
+  });
+});
