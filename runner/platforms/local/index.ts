@@ -149,6 +149,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     await pgServer.lockDownDefaults();
 
     const idpDb = await pgServer.createDatabase('idp');
+    timings['idp database created'] = ms(t0);
     const idpP = spawn('idp', {
       host: LOOPBACK,
       port: idpPort,
@@ -158,9 +159,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 300,
       // Default modes of a fresh platform: sign on, verify enforce (DESIGN.md §3 "CLI").
       initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: opts.tokenTtlSeconds ?? 300 }, services: {} },
-    });
+    }).then((c) => ((timings['idp listening'] = ms(t0)), c));
     // Service databases are created while the IdP boots.
-    const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database)));
+    const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database))).then((d) => ((timings['service databases created'] = ms(t0)), d));
     const [idpR, dbsR, identityR] = await Promise.allSettled([idpP, dbsP, identityP]);
     if (identityR.status === 'rejected') throw identityR.reason; // started first, so failed first
     if (idpR.status === 'rejected') throw idpR.reason;
@@ -172,7 +173,6 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     log(`idp ready at ${idp.url} (${ms(t0)} ms)`);
 
     checkAborted(signal);
-    timings['databases created'] = ms(t0);
     // Grants go in before any sidecar exists, so every first token already carries its roles.
     for (const g of defaultGrants(opts.pairs)) await sendJson('PUT', `${idp.url}/admin/grants`, adminToken, g);
 
