@@ -15,6 +15,7 @@ let up: ChildProcess;
 let upExit: Promise<number | null>;
 let upStderr = '';
 let endpoints: EndpointsFile;
+let p1aAccessToken = "";
 
 beforeAll(async () => {
   runs = await mkdtemp(join(tmpdir(), 'authlab-up-test-'));
@@ -77,6 +78,7 @@ describe('authlab up → use → authlab down', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { access_token: string; token_type: string };
     expect(body.token_type).toBe('Bearer');
+    p1aAccessToken = body.access_token;
     const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1]!, 'base64url').toString()) as {
       sub: string;
       roles: Record<string, string[]>;
@@ -104,6 +106,13 @@ describe('authlab up → use → authlab down', () => {
     const crossBody = (await cross.json()) as { error: { code: string; message: string } };
     expect(cross.status, JSON.stringify(crossBody)).toBe(403);
     expect(crossBody.error.code).toBe('ERR_FORBIDDEN');
+
+    // The refusal does not rest on the caller's sidecar alone: p2-b itself rejects p1-a's token,
+    // which does not name it (401, wrong audience), and serves nothing.
+    const atTarget = await post(`${service('p2-b').url}/query`, { query: 'light', params: { id: 42 } }, { authorization: `Bearer ${p1aAccessToken}` });
+    const atTargetBody = (await atTarget.json()) as { error: { code: string } };
+    expect(atTarget.status).toBe(401);
+    expect(atTargetBody.error.code).toBe('ERR_TOKEN_AUDIENCE');
   });
 
   it('a second `authlab up` while this one runs exits 2 with one sentence, and leaves it running', async () => {

@@ -9,7 +9,7 @@ export type Direction = 'inbound' | 'outbound';
 export interface SidecarMetrics {
   registry: Registry;
   verified(result: VerifyResult): void;
-  signed(result: 'ok' | 'no_token' | 'skipped'): void;
+  signed(result: 'ok' | 'no_token' | 'skipped' | 'no_grant' | 'observe_no_grant'): void;
   tokenIssued(result: 'ok' | 'network' | 'server' | 'throttled' | 'client', durationSeconds: number): void;
   tokenAlert(on: boolean): void;
   /** @param seconds wall time of the whole request */

@@ -10,6 +10,24 @@ import { serverTiming } from '../server-timing.js';
 /** Keep-alive connections per peer sidecar. */
 const PEER_CONNECTIONS = 256;
 
+/** The `aud` of the held token, decoded once per token (the hot path compares a string and probes a Set). */
+function audienceReader(): (token: string) => ReadonlySet<string> {
+  let lastToken = '';
+  let lastAud: ReadonlySet<string> = new Set();
+  return (token) => {
+    if (token === lastToken) return lastAud;
+    let aud: unknown;
+    try {
+      aud = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud?: unknown }).aud;
+    } catch {
+      aud = undefined;
+    }
+    lastAud = new Set(Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : typeof aud === 'string' ? [aud] : []);
+    lastToken = token;
+    return lastAud;
+  };
+}
+
 /**
  * Outbound `POST /call/<target>/query`: validates the body, attaches the current access token when
  * signMode is on, forwards over a pooled keep-alive connection and relays the target's answer.
@@ -21,6 +39,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     pools.set(name, new Pool(url, { connections: PEER_CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 }));
   }
   const { metrics, settings, link } = ctx;
+  const audienceOf = audienceReader();
 
   app.post<{ Params: { target: string } }>('/call/:target/query', async (request, reply) => {
     const t0 = performance.now();
@@ -56,8 +75,25 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
         const e = err instanceof AuthlabError ? err : new AuthlabError('ERR_NO_TOKEN', String(err));
         return sendError(reply, e.code, e.message);
       }
+      // Egress authorization: a token that does not name the target is a missing grant (403), found here
+      // without a network hop. It follows this sidecar's verifyMode: enforce refuses, observe counts and
+      // forwards (the target then counts it too), off skips the check.
+      const target = request.params.target;
+      let signResult: 'ok' | 'observe_no_grant' = 'ok';
+      if (s.verifyMode !== 'off' && !audienceOf(authorization.slice(7)).has(target)) {
+        if (s.verifyMode === 'enforce') {
+          metrics.signed('no_grant');
+          reply.header('server-timing', timing(performance.now() - t0, -1));
+          return sendError(
+            reply,
+            'ERR_FORBIDDEN',
+            `${ctx.service} holds no grant on ${target}: its access token names ${[...audienceOf(authorization.slice(7))].join(', ') || 'no target'}; grant one with PUT /admin/grants on the IdP.`,
+          );
+        }
+        signResult = 'observe_no_grant';
+      }
       signMs = performance.now() - t0;
-      metrics.signed('ok');
+      metrics.signed(signResult);
     } else {
       metrics.signed('skipped');
     }
