@@ -43,6 +43,8 @@ export interface TokenStormOptions {
 
 /** What one exchange may take once it is on a connection, ms (the sidecar's own default). */
 const EXCHANGE_TIMEOUT_MS = 10_000;
+/** Exchanges made before the first policy and not measured (see `warmUp`). */
+const WARM_UP_EXCHANGES = 1_000;
 
 /** Records plus what the IdP itself counted per policy (cross-check of the client-side count). */
 export interface TokenStormDetail extends PolicyRunResult {
@@ -89,8 +91,21 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
     headersTimeout: EXCHANGE_TIMEOUT_MS,
     bodyTimeout: EXCHANGE_TIMEOUT_MS,
   });
+  const fetchFor = (i: number) =>
+    createExchangeFetch({
+      tokenEndpoint: env.tokenEndpoint,
+      getSubjectToken: () => env.subjectTokens[i]!,
+      dispatcher: agent,
+      fetch: requestFetch,
+      // A real sidecar has its own connection; here a request may first queue behind the
+      // fleet in the shared pool, which is the harness's doing. So the IdP's own time is
+      // bounded by the agent's headers/body timeouts (from when the request is on a socket),
+      // and this whole-exchange timeout is only a backstop.
+      timeoutMs: 300_000,
+    });
   const details: TokenStormDetail[] = [];
   try {
+    await warmUp(fetchFor, Math.min(opts.services, WARM_UP_EXCHANGES), log);
     for (const policy of policies) {
       opts.signal?.throwIfAborted();
       const before = await readIdpTokenResults(env.idpUrl);
@@ -103,18 +118,7 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
         steadyLifetimes: opts.steadyLifetimes,
         settleLifetimes: settle,
         ...(opts.bucketMs ? { bucketMs: opts.bucketMs } : {}),
-        fetchFor: (i) =>
-          createExchangeFetch({
-            tokenEndpoint: env.tokenEndpoint,
-            getSubjectToken: () => env.subjectTokens[i]!,
-            dispatcher: agent,
-            fetch: requestFetch,
-            // A real sidecar has its own connection; here a request may first queue behind the
-            // fleet in the shared pool, which is the harness's doing. So the IdP's own time is
-            // bounded by the agent's headers/body timeouts (from when the request is on a socket),
-            // and this whole-exchange timeout is only a backstop.
-            timeoutMs: 300_000,
-          }),
+        fetchFor,
         clock: systemClock,
         nowMs: () => performance.now(),
         sleep: (ms) => sleep(ms),
@@ -140,6 +144,25 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
     await agent.close().catch(() => {});
     await env.close();
   }
+}
+
+/**
+ * Exchanges made and discarded before the first policy: JIT, connection set-up and the IdP's JWKS
+ * fetch would otherwise slow the first policy's cold start only, and policies must be comparable.
+ * Also fails fast, with the IdP's words, when it does not issue the fleet's tokens at all.
+ */
+async function warmUp(fetchFor: (i: number) => () => Promise<unknown>, count: number, log: (line: string) => void): Promise<void> {
+  const started = performance.now();
+  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => fetchFor(i)()));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    const n = results.filter((r) => r.status === 'rejected').length;
+    throw new Error(
+      `token storm: ${n}/${count} warm-up exchanges failed, e.g. ${(failure.reason as Error).message}; check the IdP's log and grants`,
+      { cause: failure.reason },
+    );
+  }
+  log(`storm: warm-up ${count} exchanges (${Math.round(performance.now() - started)} ms, not measured)`);
 }
 
 function validate(opts: TokenStormOptions): RefreshPolicyName[] {
