@@ -12,9 +12,10 @@ const light: LoadScenario = {
   mix: [1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ query: 'light' as const, params: { id }, weight: 1 })),
   // 200 req/s per pair (800 in all, each through two sidecars) stays well under saturation of
   // 2 cores: latency should measure work, not queueing.
-  // Quick: 6 short trials rather than 3 long ones — the unit of statistics is the trial, and a
-  // signed-rank test over 3 pairs cannot go below p = 0.25.
-  quick: { connections: 1, rateRps: 200, durationS: 2, warmupS: 1, trials: 6 },
+  // Quick: 8 short trials rather than 3 long ones — the unit of statistics is the trial (a
+  // signed-rank test over 3 cannot go below p = 0.25), and 8 = two complete Latin squares, so pair
+  // effects are balanced across modes.
+  quick: { connections: 1, rateRps: 200, durationS: 1.5, warmupS: 0.5, trials: 8 },
   full: { connections: 1, rateRps: 200, durationS: 12, warmupS: 2, trials: 8 },
   k6Script: 'light.ts',
 };

@@ -106,11 +106,14 @@ describe('runStudy on a fake platform', () => {
   it('measures the overheads the fake builds in: enforce − off ≈ 2 ms, observe − off ≈ 0, off − direct ≈ 2 ms', () => {
     const get = (b: RunMode, c: RunMode) => results.comparisons.find((x) => x.baseline === b && x.candidate === c && x.stat === 'p50');
     const auth = get('off', 'enforce');
-    expect(auth?.deltaUs).toBeGreaterThan(1_500);
+    // (Node timers are ~1 ms coarse on a busy loop: 2 ms of added delay reads as 1–2.6 ms.)
+    expect(auth?.deltaUs).toBeGreaterThan(1_000);
     expect(auth?.deltaUs).toBeLessThan(2_600);
-    expect(auth?.significant).toBe(true);
+    // 4 trials: the CI is clear of zero, but a signed-rank p over 4 pairs cannot go below 0.125.
+    expect(auth?.ci95Us[0]).toBeGreaterThan(500);
+    expect(auth?.significant).toBe(false);
     expect(Math.abs(get('off', 'observe')?.deltaUs ?? 1e9)).toBeLessThan(500);
-    expect(get('direct', 'off')?.deltaUs).toBeGreaterThan(1_500);
+    expect(get('direct', 'off')?.deltaUs).toBeGreaterThan(1_000);
     expect(results.comparisons).toHaveLength(6);
   });
 

@@ -10,8 +10,8 @@ export const COMPARED: readonly (readonly [baseline: RunMode, candidate: RunMode
   ['direct', 'off'],
 ];
 
-/** Paired trials below which a CI that excludes zero is still not called significant. */
-export const MIN_TRIALS_FOR_SIGNIFICANCE = 3;
+/** Two-sided level of the rank test that must agree with the CI before a difference is called significant. */
+export const ALPHA = 0.05;
 
 export interface ComparisonOptions {
   /** Bootstrap seed (the study's). */
@@ -50,9 +50,9 @@ export function pairedDiffs(base: Map<number, number>, cand: Map<number, number>
 /**
  * Comparisons of every scenario in `runs`, for p50 and p99: the median over trials of the paired
  * per-run difference, a bootstrap 95% CI resampling whole trials, and the Wilcoxon signed-rank
- * p-value. `significant` only when the CI excludes zero and there are at least 3 paired trials
- * (with fewer, a bootstrap CI is just the range of the differences). µs, integers: the estimate
- * rounded, the CI rounded outwards.
+ * p-value. `significant` only when the CI excludes zero AND p < 0.05: with few trials a bootstrap CI
+ * is little more than the range of the differences (3 same-signed trials exclude zero, yet the
+ * signed-rank p cannot go below 0.25). µs, integers: the estimate rounded, the CI rounded outwards.
  */
 export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): Comparison[] {
   const out: Comparison[] = [];
@@ -65,6 +65,7 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
         if (diffs.length === 0) continue;
         const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });
         const excludesZero = ci.lo > 0 || ci.hi < 0;
+        const pValue = signedRankTest(diffs).pValue;
         out.push({
           scenario,
           baseline,
@@ -72,8 +73,8 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
           stat,
           deltaUs: Math.round(ci.estimate),
           ci95Us: [Math.floor(ci.lo), Math.ceil(ci.hi)],
-          pValue: signedRankTest(diffs).pValue,
-          significant: excludesZero && diffs.length >= MIN_TRIALS_FOR_SIGNIFICANCE,
+          pValue,
+          significant: excludesZero && pValue < ALPHA,
           n: diffs.length,
         });
       }
