@@ -65,7 +65,7 @@ export function buildK6Engine(options: K6EngineOptions = {}): Engine {
     async run(o) {
       const bin = await locate();
       if (!bin) throw new Error('k6 binary not found: put k6 on PATH or set K6_BIN, or use --engine autocannon');
-      return runK6(bin, o, options.maxVus ?? 100);
+      return runK6(bin, o, options.maxVus ?? 50);
     },
   };
 }

@@ -22,7 +22,7 @@ export interface EngineRunOptions {
   warmupS: number;
   /** Fixed number of requests instead of a duration (closed loop only; no warm-up). */
   requestCount?: number;
-  /** k6 only: VUs of the open loop (default 100, all pre-allocated; at 200 req/s that rides out a 0.5 s stall); when all are busy k6 drops iterations. */
+  /** k6 only: VUs of the open loop (default 50, all pre-allocated; at 200 req/s that rides out a 0.25 s stall); when all are busy k6 drops iterations. */
   maxVus?: number;
   /** k6 only: script path; relative to scenarios/k6/, default `generic.ts`. */
   k6Script?: string;
