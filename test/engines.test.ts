@@ -155,6 +155,25 @@ describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
     expect(r.latency.minNonZeroValue).toBeGreaterThanOrEqual(2_000);
   });
 
+  it('drives several targets from one k6 process and keeps their samples apart', async () => {
+    const slower = await startTarget(30);
+    try {
+      const base = { requests: [slow], connections: 2, rateRps: 20, durationS: 1, warmupS: 1, maxVus: 10 };
+      const engine = buildK6Engine();
+      const [fast, late] = await (engine.runMany as NonNullable<typeof engine.runMany>)([
+        { ...base, url: target.url },
+        { ...base, url: slower.url },
+      ]);
+      expect(fast?.ok).toBeGreaterThanOrEqual(15);
+      expect(late?.ok).toBeGreaterThanOrEqual(15);
+      expect(fast?.latency.getValueAtPercentile(99)).toBeLessThan(25_000);
+      expect(late?.latency.minNonZeroValue).toBeGreaterThanOrEqual(28_000);
+      expect(late?.serverTiming.total?.getValueAtPercentile(50)).toBeGreaterThanOrEqual(29_000);
+    } finally {
+      await new Promise<void>((res) => slower.server.close(() => res()));
+    }
+  });
+
   it('marks a run with dropped iterations invalid and says why', async () => {
     const slowTarget = await startTarget(200);
     try {

@@ -54,6 +54,11 @@ export function buildK6Engine(options: K6EngineOptions = {}): Engine {
     if (binary === undefined) binary = await findK6();
     return binary;
   };
+  const runMany = async (runs: readonly EngineRunOptions[]): Promise<EngineResult[]> => {
+    const bin = await locate();
+    if (!bin) throw new Error('k6 binary not found: put k6 on PATH or set K6_BIN, or use --engine autocannon');
+    return runK6(bin, runs, options.maxVus ?? 50);
+  };
   return {
     name: 'k6',
     model: 'open',
@@ -63,41 +68,56 @@ export function buildK6Engine(options: K6EngineOptions = {}): Engine {
         : 'k6 binary not found: install k6 (https://grafana.com/docs/k6/latest/set-up/install-k6/) and put it on PATH, or set K6_BIN=/path/to/k6';
     },
     async run(o) {
-      const bin = await locate();
-      if (!bin) throw new Error('k6 binary not found: put k6 on PATH or set K6_BIN, or use --engine autocannon');
-      return runK6(bin, o, options.maxVus ?? 50);
+      const [result] = await runMany([o]);
+      return result as EngineResult;
     },
+    runMany,
   };
 }
 
-async function runK6(bin: string, o: EngineRunOptions, defaultMaxVus: number): Promise<EngineResult> {
-  const counted = o.requestCount !== undefined;
-  // Open loop at rateRps; without a rate (harness floor's max-rps probe) a closed loop of constant VUs.
-  const model = counted ? 'count' : o.rateRps ? 'open' : 'closed';
-  // k6 refuses scenarios shorter than 1 s; a shorter warm-up is lengthened, never dropped.
-  const warmupS = counted || o.warmupS <= 0 ? 0 : Math.max(1, o.warmupS);
+interface Plan {
+  counted: boolean;
+  model: 'open' | 'closed';
+  warmupS: number;
+  durationS: number;
+}
+
+/**
+ * Drives every target of `runs` at once from ONE k6 process (target i as k6 scenarios `warmup_i`
+ * and `measure_i`): on a 2-core host, one k6 per pair would spend the cores the system under test
+ * needs. Returns one result per run, in order.
+ */
+async function runK6(bin: string, runs: readonly EngineRunOptions[], defaultMaxVus: number): Promise<EngineResult[]> {
+  const first = runs[0];
+  if (!first) return [];
+  const plans: Plan[] = [];
+  const targets = runs.map((o) => {
+    const counted = o.requestCount !== undefined;
+    // Open loop at rateRps; without a rate (the floor's max-rps probe) a closed loop of constant VUs.
+    const model = counted ? 'count' : o.rateRps ? 'open' : 'closed';
+    // k6 refuses scenarios shorter than 1 s; a shorter warm-up or measured part is lengthened, never dropped.
+    const warmupS = counted || o.warmupS <= 0 ? 0 : Math.max(1, o.warmupS);
+    const durationS = Math.max(1, o.durationS);
+    plans.push({ counted, model: model === 'open' ? 'open' : 'closed', warmupS, durationS });
+    return {
+      url: o.url,
+      bodies: mixCycle(o.requests, cycleLength(o.requests), 1),
+      model,
+      rate: o.rateRps ?? 0,
+      vus: o.connections,
+      maxVus: Math.max(o.connections, o.maxVus ?? defaultMaxVus),
+      durationS,
+      warmupS,
+      count: o.requestCount ?? 0,
+    };
+  });
   const dir = await mkdtemp(join(tmpdir(), 'authlab-k6-'));
   const csv = join(dir, 'samples.csv');
   try {
-    const bodies = mixCycle(o.requests, cycleLength(o.requests), 1);
-    const env = {
-      ...process.env,
-      AUTHLAB_URL: o.url,
-      AUTHLAB_BODIES: JSON.stringify(bodies),
-      AUTHLAB_MODEL: model,
-      AUTHLAB_RATE: String(o.rateRps ?? 0),
-      AUTHLAB_VUS: String(o.connections),
-      AUTHLAB_MAX_VUS: String(Math.max(o.connections, o.maxVus ?? defaultMaxVus)),
-      // Likewise a measured part shorter than 1 s.
-      AUTHLAB_DURATION_S: String(Math.max(1, o.durationS)),
-      AUTHLAB_WARMUP_S: String(warmupS),
-      AUTHLAB_COUNT: String(o.requestCount ?? 0),
-      K6_CSV_TIME_FORMAT: 'unix_micro',
-      K6_NO_USAGE_REPORT: 'true',
-    };
-    const script = resolve(K6_SCRIPTS_DIR, o.k6Script ?? 'generic.ts');
-    await spawnK6(bin, ['run', '--quiet', '--summary-mode=disabled', '--out', `csv=${csv}`, script], env, o.signal);
-    return await foldCsv(csv, o, counted, model === 'open' ? 'open' : 'closed', warmupS);
+    const env = { ...process.env, AUTHLAB_TARGETS: JSON.stringify(targets), K6_CSV_TIME_FORMAT: 'unix_micro', K6_NO_USAGE_REPORT: 'true' };
+    const script = resolve(K6_SCRIPTS_DIR, first.k6Script ?? 'generic.ts');
+    await spawnK6(bin, ['run', '--quiet', '--summary-mode=disabled', '--out', `csv=${csv}`, script], env, first.signal);
+    return await foldCsv(csv, plans);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -125,15 +145,20 @@ function spawnK6(bin: string, args: string[], env: NodeJS.ProcessEnv, signal?: A
   });
 }
 
-/** Reads k6's CSV and folds the `measure` scenario's samples into a RunRecorder. */
-async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, model: 'open' | 'closed', warmupS: number): Promise<EngineResult> {
+/** Per-target samples of the `measure_i` scenarios. */
+interface Samples {
+  requests: { endUs: number; ms: number; status: number | string }[];
+  stages: Record<string, number[]>;
+  dropped: number;
+  firstUs: number;
+}
+
+/** Reads k6's CSV and folds each target's `measure_i` samples into its own RunRecorder. */
+async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResult[]> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let col = { name: 0, ts: 1, value: 2, scenario: 3, status: 4 };
   let header = true;
-  const requests: { endUs: number; ms: number; status: number | string }[] = [];
-  const stages: Record<string, number[]> = {};
-  let dropped = 0;
-  let firstUs = Number.POSITIVE_INFINITY;
+  const per: Samples[] = plans.map(() => ({ requests: [], stages: {}, dropped: 0, firstUs: Number.POSITIVE_INFINITY }));
   for await (const line of lines) {
     const f = line.split(',');
     if (header) {
@@ -142,32 +167,38 @@ async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, mode
       header = false;
       continue;
     }
-    if (f[col.scenario] !== 'measure') continue;
+    const scenario = f[col.scenario] ?? '';
+    if (!scenario.startsWith('measure_')) continue;
+    const s = per[Number(scenario.slice(8))];
+    if (!s) continue;
     const name = f[col.name] ?? '';
     if (name === 'http_req_duration') {
       const endUs = Number(f[col.ts]);
       const ms = Number(f[col.value]);
       const code = Number(f[col.status]);
-      const status: number | string = code > 0 ? code : 'connection';
-      requests.push({ endUs, ms, status });
-      firstUs = Math.min(firstUs, endUs - ms * 1000);
+      s.requests.push({ endUs, ms, status: code > 0 ? code : 'connection' });
+      s.firstUs = Math.min(s.firstUs, endUs - ms * 1000);
     } else if (name === 'dropped_iterations') {
-      dropped += Number(f[col.value]);
+      s.dropped += Number(f[col.value]);
     } else if (name.startsWith('authlab_st_')) {
-      (stages[name.slice(11)] ??= []).push(Number(f[col.value]));
+      (s.stages[name.slice(11).replace(/__/g, '-')] ??= []).push(Number(f[col.value]));
     }
   }
+  return plans.map((plan, i) => toResult(plan, per[i] as Samples));
+}
+
+function toResult(plan: Plan, s: Samples): EngineResult {
   // The measure scenario starts after the warm-up, so its samples are all measured: offset 0.
   const recorder = new RunRecorder(0, Number.POSITIVE_INFINITY);
-  for (const r of requests) recorder.record(Math.max(0, (r.endUs - r.ms * 1000 - firstUs) / 1000), r.ms * 1000, r.status);
-  for (const [stage, values] of Object.entries(stages)) {
+  for (const r of s.requests) recorder.record(Math.max(0, (r.endUs - r.ms * 1000 - s.firstUs) / 1000), r.ms * 1000, r.status);
+  for (const [stage, values] of Object.entries(s.stages)) {
     for (const ms of values) recorder.recordStage(stage, ms * 1000);
   }
-  const measuredS = recorder.measuredS(counted ? null : Math.max(1, o.durationS));
-  // (measuredS/warmupS report the windows k6 really ran, so the run record states them.)
-  const invalidReason = dropped > 0 ? `k6 dropped ${dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null;
+  // measuredS/warmupS report the windows k6 really ran, so the run record states them.
+  const measuredS = recorder.measuredS(plan.counted ? null : plan.durationS);
+  const invalidReason = s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null;
   return {
-    model,
+    model: plan.model,
     latency: recorder.latency,
     ok: recorder.ok,
     errors: recorder.errors,
@@ -175,9 +206,9 @@ async function foldCsv(path: string, o: EngineRunOptions, counted: boolean, mode
     timeline: recorder.timeline(measuredS),
     throughputRps: recorder.ok / measuredS,
     measuredS,
-    warmupS,
-    droppedIterations: dropped,
-    valid: dropped === 0,
+    warmupS: plan.warmupS,
+    droppedIterations: s.dropped,
+    valid: s.dropped === 0,
     invalidReason,
   };
 }

@@ -60,4 +60,10 @@ export interface Engine {
   /** Null when the engine can run here; otherwise what is missing and how to fix it. */
   unavailable(): Promise<string | null>;
   run(options: EngineRunOptions): Promise<EngineResult>;
+  /**
+   * Several targets driven at the same time (a trial's pairs), one result per run in order. An
+   * engine that runs out of process does this from one process; absent, callers run `run` in parallel.
+   * All runs share the first run's signal and k6 script.
+   */
+  runMany?(runs: readonly EngineRunOptions[]): Promise<EngineResult[]>;
 }

@@ -3,7 +3,7 @@ import type { RunRecord } from '../../reports/schema.js';
 import type { LoadProfile, LoadScenario } from '../../scenarios/scenario.js';
 import { requestBody } from '../../scenarios/scenario.js';
 import type { Platform } from '../platforms/platform.js';
-import type { Engine } from '../engines/types.js';
+import type { Engine, EngineRunOptions } from '../engines/types.js';
 import { planTrials } from './design.js';
 import { toRunRecord } from './run-record.js';
 import type { ProgressSink, StudyOptions } from './types.js';
@@ -49,20 +49,20 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
     for (const step of trial.steps) {
       study.signal?.throwIfAborted();
       await Promise.all(step.map((a) => platform.setPairMode(a.pair, a.mode)));
-      const results = await Promise.all(
-        step.map((a) =>
-          engine.run({
-            url: platform.targetUrl(a.pair, a.mode),
-            requests,
-            connections: profile.connections,
-            rateRps: profile.rateRps,
-            durationS: profile.durationS,
-            warmupS: profile.warmupS,
-            k6Script: s.k6Script,
-            ...(study.signal ? { signal: study.signal } : {}),
-          }),
-        ),
+      const targets = step.map(
+        (a): EngineRunOptions => ({
+          url: platform.targetUrl(a.pair, a.mode),
+          requests,
+          connections: profile.connections,
+          rateRps: profile.rateRps,
+          durationS: profile.durationS,
+          warmupS: profile.warmupS,
+          k6Script: s.k6Script,
+          ...(study.signal ? { signal: study.signal } : {}),
+        }),
       );
+      // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
+      const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
       step.forEach((a, i) => {
         const r = results[i];
         if (!r) return;

@@ -2,19 +2,36 @@
 // The runner passes everything through environment variables so one script shape serves every
 // scenario; each scenario file only names its default mix for standalone `k6 run`.
 //
+// AUTHLAB_TARGETS    JSON array, one entry per target driven at the same time by this one k6
+//                    process (a trial's pairs): {url, bodies, model, rate, vus, maxVus, durationS,
+//                    warmupS, count}. Target i runs as k6 scenarios `warmup_i` (discarded) and
+//                    `measure_i`. Without it, a single target from the variables below:
 // AUTHLAB_URL        target URL (POST)
 // AUTHLAB_BODIES     JSON array of request bodies, one cycle of the weighted mix (expanded by the runner)
 // AUTHLAB_MODEL      open | closed | count
 // AUTHLAB_RATE       arrival rate, requests/s (open)
 // AUTHLAB_VUS        VUs (closed, count); open loop: lower bound of AUTHLAB_MAX_VUS
 // AUTHLAB_MAX_VUS    VUs of the open loop, all pre-allocated; when all are busy k6 drops iterations (run invalid)
-// AUTHLAB_DURATION_S measured seconds; AUTHLAB_WARMUP_S warm-up seconds (scenario `warmup`, discarded)
+// AUTHLAB_DURATION_S measured seconds; AUTHLAB_WARMUP_S warm-up seconds (scenario `warmup_0`, discarded)
 // AUTHLAB_COUNT      fixed request count (model count)
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
 
-const STAGES = ['verify', 'db', 'upstream', 'sign', 'total'];
+// Server-Timing stages the sidecars report; metric names allow no '-', so it is written '__'.
+const STAGES = ['verify', 'db', 'upstream', 'sign', 'total', 'peer-verify', 'peer-db', 'peer-upstream', 'peer-sign', 'peer-total'];
+
+interface Target {
+  url: string;
+  bodies: string[];
+  model: string;
+  rate: number;
+  vus: number;
+  maxVus: number;
+  durationS: number;
+  warmupS: number;
+  count: number;
+}
 
 function num(name: string, fallback: number): number {
   const v = __ENV[name];
@@ -25,34 +42,45 @@ function secs(s: number): string {
   return `${Math.max(0, Math.round(s * 1000))}ms`;
 }
 
-export function makeScript(defaultBodies: string[]): { options: Record<string, unknown>; run: () => void } {
-  const url = __ENV.AUTHLAB_URL || 'http://127.0.0.1:8080/query';
-  const bodies: string[] = __ENV.AUTHLAB_BODIES ? JSON.parse(__ENV.AUTHLAB_BODIES) : defaultBodies;
-  const model = __ENV.AUTHLAB_MODEL || 'open';
-  const rate = num('AUTHLAB_RATE', 100);
+function fromEnv(defaultBodies: string[]): Target {
   const vus = num('AUTHLAB_VUS', 10);
-  const maxVus = num('AUTHLAB_MAX_VUS', Math.max(vus, 50));
-  const durationS = num('AUTHLAB_DURATION_S', 10);
-  const warmupS = num('AUTHLAB_WARMUP_S', 2);
-  const count = num('AUTHLAB_COUNT', 1000);
+  return {
+    url: __ENV.AUTHLAB_URL || 'http://127.0.0.1:8080/query',
+    bodies: __ENV.AUTHLAB_BODIES ? JSON.parse(__ENV.AUTHLAB_BODIES) : defaultBodies,
+    model: __ENV.AUTHLAB_MODEL || 'open',
+    rate: num('AUTHLAB_RATE', 100),
+    vus,
+    maxVus: num('AUTHLAB_MAX_VUS', Math.max(vus, 50)),
+    durationS: num('AUTHLAB_DURATION_S', 10),
+    warmupS: num('AUTHLAB_WARMUP_S', 2),
+    count: num('AUTHLAB_COUNT', 1000),
+  };
+}
 
-  const scenarios: Record<string, Record<string, unknown>> = {};
-  if (model === 'count') {
-    scenarios.measure = { executor: 'shared-iterations', vus, iterations: count, maxDuration: '30m' };
-  } else if (model === 'closed') {
-    if (warmupS > 0) scenarios.warmup = { executor: 'constant-vus', vus, duration: secs(warmupS), gracefulStop: '0s' };
-    scenarios.measure = { executor: 'constant-vus', vus, duration: secs(durationS), startTime: secs(warmupS), gracefulStop: '5s' };
+function scenariosOf(t: Target, i: number, out: Record<string, Record<string, unknown>>): void {
+  if (t.model === 'count') {
+    out[`measure_${i}`] = { executor: 'shared-iterations', vus: t.vus, iterations: t.count, maxDuration: '30m' };
+  } else if (t.model === 'closed') {
+    if (t.warmupS > 0) out[`warmup_${i}`] = { executor: 'constant-vus', vus: t.vus, duration: secs(t.warmupS), gracefulStop: '0s' };
+    out[`measure_${i}`] = { executor: 'constant-vus', vus: t.vus, duration: secs(t.durationS), startTime: secs(t.warmupS), gracefulStop: '5s' };
   } else {
     // All VUs pre-allocated: a VU started mid-run drops the iteration that needed it, which would
     // flag a run invalid for k6's own start-up rather than for the target's slowness.
-    const open = { executor: 'constant-arrival-rate', rate, timeUnit: '1s', preAllocatedVUs: Math.max(vus, maxVus), maxVUs: Math.max(vus, maxVus) };
-    if (warmupS > 0) scenarios.warmup = { ...open, duration: secs(warmupS), gracefulStop: '5s' };
-    scenarios.measure = { ...open, duration: secs(durationS), startTime: secs(warmupS), gracefulStop: '5s' };
+    const vus = Math.max(t.vus, t.maxVus);
+    const open = { executor: 'constant-arrival-rate', rate: t.rate, timeUnit: '1s', preAllocatedVUs: vus, maxVUs: vus };
+    if (t.warmupS > 0) out[`warmup_${i}`] = { ...open, duration: secs(t.warmupS), gracefulStop: '5s' };
+    out[`measure_${i}`] = { ...open, duration: secs(t.durationS), startTime: secs(t.warmupS), gracefulStop: '5s' };
   }
+}
+
+export function makeScript(defaultBodies: string[]): { options: Record<string, unknown>; run: () => void } {
+  const targets: Target[] = __ENV.AUTHLAB_TARGETS ? JSON.parse(__ENV.AUTHLAB_TARGETS) : [fromEnv(defaultBodies)];
+  const scenarios: Record<string, Record<string, unknown>> = {};
+  targets.forEach((t, i) => scenariosOf(t, i, scenarios));
 
   // Trends must be created in the init context; one per Server-Timing stage the sidecar reports.
   const stageTrends: Record<string, Trend> = {};
-  for (const s of STAGES) stageTrends[s] = new Trend(`authlab_st_${s}`);
+  for (const s of STAGES) stageTrends[s] = new Trend(`authlab_st_${s.replace(/-/g, '__')}`);
   const params = { headers: { 'content-type': 'application/json' } };
 
   return {
@@ -64,9 +92,10 @@ export function makeScript(defaultBodies: string[]): { options: Record<string, u
       summaryTrendStats: ['med', 'p(99)', 'max'],
     },
     run(): void {
-      const i = exec.scenario.iterationInTest;
-      const body = bodies[i % bodies.length];
-      const res = http.post(url, body, params);
+      const name = exec.scenario.name;
+      const t = targets[Number(name.slice(name.indexOf('_') + 1))] as Target;
+      const body = t.bodies[exec.scenario.iterationInTest % t.bodies.length];
+      const res = http.post(t.url, body, params);
       if (res.status < 200 || res.status >= 300) return;
       const header = res.headers['Server-Timing'];
       if (!header) return;
