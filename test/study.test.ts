@@ -77,7 +77,8 @@ describe('runStudy on a fake platform', () => {
     for (const r of results.runs) {
       expect(r.valid, `${r.id}: ${r.invalidReason}`).toBe(true);
       expect(r.requests.errors).toEqual({});
-      expect(r.latencyUs.p50).toBeGreaterThanOrEqual(MS[r.mode] * 1000);
+      // Node timers may fire up to ~1 ms early against the loop's cached time, so allow 2%.
+      expect(r.latencyUs.p50).toBeGreaterThanOrEqual(MS[r.mode] * 1000 * 0.98);
       expect(r.latencyUs.hdr.length).toBeGreaterThan(10);
       expect(r.serverTimingUs.verify?.p50).toBe(10);
       expect(r.timeline?.length).toBeGreaterThanOrEqual(1);
