@@ -55,11 +55,29 @@ export interface LoadScenario extends ScenarioBase {
   modes?: readonly RunMode[];
 }
 
-/** Context handed to a scenario that runs its own hook instead of an engine. */
+/** Sizes of one token storm (what `runner/storm`'s runTokenStorm takes, less logging and abort). */
+export interface TokenStormProfile {
+  /** Virtual services, each with its own SA token and token source. */
+  services: number;
+  /** Access-token lifetime the IdP is set to, seconds. */
+  ttlSeconds: number;
+  /** Refresh policies to run, one storm each (names from system/sidecar/token/refresh-policy.ts). */
+  policies: string[];
+  /** Token lifetimes measured after the settling ones. */
+  steadyLifetimes: number;
+  /** Token lifetimes after the cold start that are plotted but left out of peak/mean. */
+  settleLifetimes?: number;
+}
+
+/**
+ * Context handed to a scenario that runs its own hook instead of an engine. The runner injects the
+ * storm driver, so scenarios stay data and hooks and never import runner/ (DESIGN.md §1).
+ */
 export interface StormContext {
   quick: boolean;
   log: (line: string) => void;
   signal?: AbortSignal;
+  runTokenStorm(profile: TokenStormProfile & { log?: (line: string) => void; signal?: AbortSignal }): Promise<TokenStormRecord[]>;
 }
 
 /** A scenario that drives the system itself (token storms): no engine, no pairs. */

@@ -1,8 +1,4 @@
-import type { StormScenario } from './scenario.js';
-import { runTokenStorm, type TokenStormOptions } from '../runner/storm/index.js';
-
-/** Sizes of one token storm (see `runTokenStorm`). */
-export type TokenStormProfile = Omit<TokenStormOptions, 'log' | 'signal' | 'idpUrl'>;
+import type { StormScenario, TokenStormProfile } from './scenario.js';
 
 /**
  * Quick: one policy, one short lifetime, so the storm (PostgreSQL and IdP start included) fits in
@@ -42,7 +38,7 @@ const tokenStorm: StormScenario = {
   defaultIn: { quick: true, full: true },
   run(ctx) {
     const profile = ctx.quick ? QUICK_STORM : FULL_STORM;
-    return runTokenStorm({ ...profile, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    return ctx.runTokenStorm({ ...profile, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   },
 };
 

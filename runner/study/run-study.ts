@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { runTokenStorm } from '../storm/index.js';
 import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../reports/schema.js';
 import { AuthlabError } from '../../system/protocol/errors.js';
 import type { Platform } from '../platforms/platform.js';
@@ -73,7 +74,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, progress:
       replication.push(...r.records);
     } else {
       progress.phase(`scenario ${s.name}`);
-      tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), ...signal })));
+      tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), runTokenStorm, ...signal })));
     }
   }
 
