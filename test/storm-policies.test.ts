@@ -3,18 +3,10 @@ import type { RefreshPolicyName } from '../system/sidecar/token/index.js';
 import { runPolicyStorm, type PolicyRunResult } from '../runner/storm/policy-run.js';
 import { createSimulatedIdp } from '../runner/storm/simulated-idp.js';
 import { createVirtualClock } from '../runner/storm/virtual-clock.js';
+import { mulberry32 } from '../reports/stats/prng.js';
 
-/** Seeded uniform [0,1) (mulberry32), so a policy's draws are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0,1), so a policy's draws are the same on every run. */
+const seeded = mulberry32;
 
 const SERVICES = 3_000;
 const TTL_S = 30;

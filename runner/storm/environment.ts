@@ -3,7 +3,7 @@ import { createIdentityIssuer, type IdentityIssuer } from '../../system/identity
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../system/identity/server.js';
 import { idpAdmin, newAdminToken } from './idp-admin.js';
 import { startIdpProcess, type IdpProcess } from './idp-process.js';
-import { freePort } from './ports.js';
+import { freePort } from '../platforms/local/ports.js';
 import { startStormPostgres, type StormPostgres } from './postgres.js';
 
 /** Names of the storm's virtual services and the one group that holds them all. */
