@@ -44,8 +44,15 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     onLog: () => {},
     onError: () => {},
   });
-  await pg.initialise();
-  await pg.start();
+  try {
+    await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    // A server that never came up must not leave its directory behind.
+    await pg.stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   const urlFor = (database: string, user = 'postgres', pw = password) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${database}`;
   return {
