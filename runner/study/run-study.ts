@@ -37,7 +37,8 @@ function validate(o: StudyOptions): void {
  * @throws AuthlabError ERR_BAD_REQUEST for unknown scenarios, bad options or a missing k6 binary;
  *   the signal's reason when aborted.
  */
-export async function runStudy(opts: StudyOptions, platform: Platform, progress: ProgressSink): Promise<Results> {
+export async function runStudy(opts: StudyOptions, platform: Platform, studyProgress: ProgressSink): Promise<Results> {
+  const progress = studyProgress;
   validate(opts);
   const started = new Date();
   const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
@@ -64,8 +65,10 @@ export async function runStudy(opts: StudyOptions, platform: Platform, progress:
   const runs: RunRecord[] = [];
   const replication: ReplicationRecord[] = [];
   const tokenStorm: TokenStormRecord[] = [];
-  for (const s of scenarios) {
+  for (const [k, s] of scenarios.entries()) {
     opts.signal?.throwIfAborted();
+    // Phases name the scenario's place in the study, so a reader of the progress line knows how much is left.
+    const progress: ProgressSink = { ...studyProgress, phase: (name) => studyProgress.phase(`${name} (${k + 1} of ${scenarios.length})`) };
     if (s.kind === 'load') {
       runs.push(...(await runLoadScenario({ scenario: s, study: opts, seed, engine, platform, progress })));
     } else if (s.kind === 'replication') {
@@ -78,7 +81,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, progress:
     }
   }
 
-  progress.phase('statistics');
+  studyProgress.phase('statistics');
   const comparisons = compareModes(runs, { seed });
   const git = await studyGit();
   const results: Results = {
