@@ -166,7 +166,10 @@ describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
       ]);
       expect(fast?.ok).toBeGreaterThanOrEqual(15);
       expect(late?.ok).toBeGreaterThanOrEqual(15);
-      expect(fast?.latency.getValueAtPercentile(99)).toBeLessThan(25_000);
+      // Mixed-up samples would put about half of the fast target's in the 30 ms range; a lone scheduling
+      // stall on a busy host may put one there, so the fast side is judged by its median and p75.
+      expect(fast?.latency.getValueAtPercentile(50)).toBeLessThan(15_000);
+      expect(fast?.latency.getValueAtPercentile(75)).toBeLessThan(28_000);
       expect(late?.latency.minNonZeroValue).toBeGreaterThanOrEqual(28_000);
       expect(late?.serverTiming.total?.getValueAtPercentile(50)).toBeGreaterThanOrEqual(29_000);
     } finally {
