@@ -3,7 +3,7 @@ import { formatCiUs, formatDeltaUs, formatP, formatPct, formatUs } from './forma
 import { mergedByScenarioMode, modeOrder, scenarioOrder } from './model.js';
 import { mdTable } from './markdown.js';
 import type { Results } from './schema.js';
-import { bootstrapMedianDiffCI, rankSumTest } from './stats/index.js';
+import { bootstrapMedianDiffCI, isSignificantDifference, rankSumTest } from './stats/index.js';
 
 export type CompareStat = 'p50' | 'p99';
 
@@ -49,7 +49,6 @@ export interface CompareRow {
 
 /** Runs per side below which no verdict is given: with 3 v 3 the smallest possible rank-test p is 0.1. */
 const MIN_RUNS = 3;
-const ALPHA = 0.05;
 
 function perRun(results: Results, scenario: string, mode: string, stat: CompareStat): number[] {
   return results.runs.filter((r) => r.valid && r.scenario === scenario && r.mode === mode).map((r) => r.latencyUs[stat]);
@@ -97,7 +96,7 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
         row.deltaRelative = ci.estimate / median(b);
         row.pValue = rankSumTest(b, n).pValue;
         if (b.length >= MIN_RUNS && n.length >= MIN_RUNS) {
-          const significant = (ci.lo > 0 || ci.hi < 0) && row.pValue < ALPHA;
+          const significant = isSignificantDifference(ci.lo, ci.hi, row.pValue);
           row.verdict = !significant ? 'no significant difference' : ci.estimate > 0 ? 'regressed' : 'improved';
           // Judged on the CI's low end: "at least this much slower, with 95% confidence".
           row.regression = row.verdict === 'regressed' && ci.lo >= thresholdUs && (ci.lo / median(b)) * 100 >= thresholdPct;

@@ -1,8 +1,7 @@
 import { formatP, verdictSentence } from './format.js';
 import type { Comparison } from './schema.js';
+import { ALPHA, isSignificantDifference } from './stats/index.js';
 
-/** Significance level the report uses together with the CI. */
-export const ALPHA = 0.05;
 
 const COMPARISON_LABEL: Record<string, string> = {
   'off→enforce': 'auth overhead (enforce − off)',
@@ -18,12 +17,12 @@ export function comparisonLabel(c: Comparison): string {
 const ciExcludesZero = (c: Comparison): boolean => c.ci95Us[0] > 0 || c.ci95Us[1] < 0;
 
 /**
- * Significant when the bootstrap CI excludes zero AND the rank test agrees (p < 0.05). With very few
- * trials a percentile bootstrap excludes zero whenever all differences share a sign (3 trials: 1 in 4
- * by chance alone), so the CI alone would overclaim; the rank test's exact p guards against that.
+ * Significant by the shared rule (CI excludes zero and p < 0.05), re-checked here because a results.json
+ * written by another tool may have judged by the CI alone; a comparison its writer called not
+ * significant stays so.
  */
 export function isSignificant(c: Comparison): boolean {
-  return c.significant !== false && ciExcludesZero(c) && c.pValue < ALPHA;
+  return c.significant !== false && isSignificantDifference(c.ci95Us[0], c.ci95Us[1], c.pValue);
 }
 
 /** Smallest two-sided p an exact signed-rank test can reach with n paired trials. */

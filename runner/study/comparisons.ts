@@ -1,6 +1,6 @@
 import { median } from 'simple-statistics';
 import type { RunMode } from '../../system/protocol/modes.js';
-import { bootstrapMedianCI, signedRankTest } from '../../reports/stats/index.js';
+import { bootstrapMedianCI, isSignificantDifference, signedRankTest } from '../../reports/stats/index.js';
 import type { Comparison, RunRecord } from '../../reports/schema.js';
 
 /** What a study compares: auth overhead (observe/enforce − off) and path overhead (off − direct). */
@@ -9,9 +9,6 @@ export const COMPARED: readonly (readonly [baseline: RunMode, candidate: RunMode
   ['off', 'observe'],
   ['direct', 'off'],
 ];
-
-/** Two-sided level of the rank test that must agree with the CI before a difference is called significant. */
-export const ALPHA = 0.05;
 
 export interface ComparisonOptions {
   /** Bootstrap seed (the study's). */
@@ -64,7 +61,6 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
         const diffs = pairedDiffs(perTrial(mine, baseline, stat), perTrial(mine, candidate, stat));
         if (diffs.length === 0) continue;
         const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });
-        const excludesZero = ci.lo > 0 || ci.hi < 0;
         const pValue = signedRankTest(diffs).pValue;
         out.push({
           scenario,
@@ -74,7 +70,7 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
           deltaUs: Math.round(ci.estimate),
           ci95Us: [Math.floor(ci.lo), Math.ceil(ci.hi)],
           pValue,
-          significant: excludesZero && pValue < ALPHA,
+          significant: isSignificantDifference(ci.lo, ci.hi, pValue),
           n: diffs.length,
         });
       }
