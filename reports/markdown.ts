@@ -1,11 +1,12 @@
-import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs } from './format.js';
-import { comparisonLabel, comparisonVerdict, isSignificant } from './verdicts.js';
+import { formatCiUs, formatDeltaUs, formatPct, formatRps, formatUs } from './format.js';
+import { comparisonCells, comparisonVerdict } from './verdicts.js';
+import { ciExcludesZero } from './stats/index.js';
 import { steadyPeakRps } from './html/studies.js';
 import { buildScenarioModels } from './model.js';
 import type { Results } from './schema.js';
 
 /** A signed delta only when its CI excludes zero; otherwise "n.s." (never a sign that may be noise). */
-const sig = (deltaUs: number, ci: readonly [number, number]): string => (ci[0] > 0 || ci[1] < 0 ? formatDeltaUs(deltaUs) : 'n.s.');
+const sig = (deltaUs: number, ci: readonly [number, number]): string => (ciExcludesZero(ci) ? formatDeltaUs(deltaUs) : 'n.s.');
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -35,12 +36,7 @@ export function renderMarkdown(results: Results): string {
         ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'Trials', 'Verdict'],
         results.comparisons.map((c) => [
           c.scenario,
-          comparisonLabel(c),
-          c.stat,
-          isSignificant(c) ? formatDeltaUs(c.deltaUs) : 'n.s.',
-          formatCiUs(c.ci95Us[0], c.ci95Us[1]),
-          formatP(c.pValue),
-          c.n !== undefined ? String(c.n) : '—',
+          ...comparisonCells(c),
           comparisonVerdict(c),
         ]),
         [false, false, false, true, true, true, true, false],

@@ -1,6 +1,6 @@
-import { formatP, verdictSentence } from './format.js';
+import { formatCiUs, formatDeltaUs, formatP, verdictSentence } from './format.js';
 import type { Comparison } from './schema.js';
-import { ALPHA, isSignificantDifference } from './stats/index.js';
+import { ALPHA, ciExcludesZero, isSignificantDifference } from './stats/index.js';
 
 
 const COMPARISON_LABEL: Record<string, string> = {
@@ -13,8 +13,6 @@ const COMPARISON_LABEL: Record<string, string> = {
 export function comparisonLabel(c: Comparison): string {
   return COMPARISON_LABEL[`${c.baseline}→${c.candidate}`] ?? `${c.candidate} − ${c.baseline}`;
 }
-
-const ciExcludesZero = (c: Comparison): boolean => c.ci95Us[0] > 0 || c.ci95Us[1] < 0;
 
 /**
  * Significant by the shared rule (CI excludes zero and p < 0.05), re-checked here because a results.json
@@ -35,8 +33,23 @@ const minSignedRankP = (n: number): number => 2 ** (1 - n);
 export function comparisonVerdict(c: Comparison): string {
   if (isSignificant(c)) return verdictSentence(c.candidate, c.stat, c.deltaUs, c.ci95Us, true);
   const base = `no significant difference at ${c.stat}`;
-  if (c.n !== undefined && ciExcludesZero(c) && minSignedRankP(c.n) >= ALPHA) {
+  if (c.n !== undefined && ciExcludesZero(c.ci95Us) && minSignedRankP(c.n) >= ALPHA) {
     return `${base} (only ${c.n} trials: p cannot go below ${formatP(minSignedRankP(c.n))}; use ≥ 6)`;
   }
   return base;
+}
+
+/**
+ * The cells every verdict table shows for a comparison, in order: what, stat, Δ (a signed number only
+ * when significant), 95% CI, p, trials. report.html and summary.md add their own scenario and verdict cells.
+ */
+export function comparisonCells(c: Comparison): [string, string, string, string, string, string] {
+  return [
+    comparisonLabel(c),
+    c.stat,
+    isSignificant(c) ? formatDeltaUs(c.deltaUs) : 'n.s.',
+    formatCiUs(c.ci95Us[0], c.ci95Us[1]),
+    formatP(c.pValue),
+    c.n !== undefined ? String(c.n) : '—',
+  ];
 }

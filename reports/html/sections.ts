@@ -1,5 +1,5 @@
-import { formatCiUs, formatDeltaUs, formatP, formatPct, formatRps, formatUs, esc } from '../format.js';
-import { comparisonLabel, comparisonVerdict, isSignificant } from '../verdicts.js';
+import { formatPct, formatRps, formatUs, esc } from '../format.js';
+import { comparisonCells, comparisonVerdict, isSignificant } from '../verdicts.js';
 import type { ScenarioModel } from '../model.js';
 import type { Comparison, Results } from '../schema.js';
 import { forestChart, latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
@@ -72,12 +72,7 @@ function comparisonsTable(cs: readonly Comparison[]): string {
       { head: 'Verdict' },
     ],
     cs.map((c) => [
-      comparisonLabel(c),
-      c.stat,
-      isSignificant(c) ? formatDeltaUs(c.deltaUs) : 'n.s.',
-      formatCiUs(c.ci95Us[0], c.ci95Us[1]),
-      formatP(c.pValue),
-      c.n !== undefined ? String(c.n) : '—',
+      ...comparisonCells(c),
       { html: verdictHtml(c) },
     ]),
   );

@@ -1,4 +1,4 @@
-import { bootstrapMedianDiffCI } from '../stats/index.js';
+import { bootstrapMedianDiffCI, ciExcludesZero } from '../stats/index.js';
 import { esc, formatCiUs, formatDeltaUs, formatPct, formatUs } from '../format.js';
 import type { ReplicationRecord, Results, TokenStormRecord } from '../schema.js';
 import { forestChart, stormChart, verdictColor } from './charts.js';
@@ -50,11 +50,10 @@ ${table(
 <div class="charts one">${figure(spec.id, 'IdP load over time per refresh policy.', 'Token requests per second reaching the IdP.')}</div></section>`;
 }
 
-const excludesZero = (ci: readonly [number, number]): boolean => ci[0] > 0 || ci[1] < 0;
 
 /** "+34 µs [33, 36] µs", or "n.s. [−410, 1,100] µs" when the CI includes zero (no signed number then). */
 function deltaWithCi(deltaUs: number, ci: readonly [number, number]): string {
-  return `${excludesZero(ci) ? formatDeltaUs(deltaUs) : 'n.s.'} ${formatCiUs(ci[0], ci[1])}`;
+  return `${ciExcludesZero(ci) ? formatDeltaUs(deltaUs) : 'n.s.'} ${formatCiUs(ci[0], ci[1])}`;
 }
 
 /** Per-repetition (on − off) of the mean, µs; repetitions are paired by index (same repetition, both settings). */
@@ -70,14 +69,14 @@ function sameCostVerdict(light: ReplicationRecord, heavy: ReplicationRecord): st
   const diff = bootstrapMedianDiffCI(dl, dh, { seed: 1 });
   const same = diff.lo <= 0 && diff.hi >= 0;
   const cost = (r: ReplicationRecord): string =>
-    excludesZero(r.meanDeltaCi95Us)
+    ciExcludesZero(r.meanDeltaCi95Us)
       ? `${formatUs(Math.abs(r.meanDeltaUs))} ${formatCiUs(...r.meanDeltaCi95Us)}`
       : `no significant amount ${formatCiUs(...r.meanDeltaCi95Us)}`;
   const costs = `auth costs ${cost(light)} on the light query and ${cost(heavy)} on the heavy one`;
   const rel = (r: ReplicationRecord): string =>
-    excludesZero(r.meanDeltaCi95Us) ? formatPct(r.meanRelative) : `indistinguishable from 0% (${formatPct(r.meanRelative)}, n.s.)`;
+    ciExcludesZero(r.meanDeltaCi95Us) ? formatPct(r.meanRelative) : `indistinguishable from 0% (${formatPct(r.meanRelative)}, n.s.)`;
   const pct = `yet as a percentage it is ${rel(light)} of a light request and ${rel(heavy)} of a heavy one`;
-  if (!excludesZero(light.meanDeltaCi95Us) && !excludesZero(heavy.meanDeltaCi95Us)) {
+  if (!ciExcludesZero(light.meanDeltaCi95Us) && !ciExcludesZero(heavy.meanDeltaCi95Us)) {
     // Without a measurable cost on either query, "same cost, different %" would be an overclaim.
     return `<p class="callout"><strong>Not enough evidence either way.</strong> Neither query shows a significant auth cost (light ${esc(formatCiUs(...light.meanDeltaCi95Us))}, heavy ${esc(formatCiUs(...heavy.meanDeltaCi95Us))}); with ${light.repetitions} repetitions the intervals are too wide to compare the absolute costs. Run the full design (more repetitions) on a quieter host.</p>`;
   }
@@ -110,7 +109,7 @@ ${table(
       r.query,
       `${formatUs(r.byAuth.off.meanUs)} → ${formatUs(r.byAuth.on.meanUs)}`,
       deltaWithCi(r.meanDeltaUs, r.meanDeltaCi95Us),
-      `${formatPct(r.meanRelative)}${excludesZero(r.meanDeltaCi95Us) ? '' : ' (n.s.)'}`,
+      `${formatPct(r.meanRelative)}${ciExcludesZero(r.meanDeltaCi95Us) ? '' : ' (n.s.)'}`,
       `${formatUs(r.byAuth.off.p50Us)} → ${formatUs(r.byAuth.on.p50Us)}`,
       deltaWithCi(r.p50DeltaUs, r.p50DeltaCi95Us),
       `${formatUs(r.byAuth.off.p99Us)} → ${formatUs(r.byAuth.on.p99Us)}`,
@@ -125,14 +124,14 @@ ${replicationCharts(reps, charts)}</section>`;
 function replicationCharts(reps: readonly ReplicationRecord[], charts: ChartSpec[]): string {
   const abs = forestChart(
     'c-replication-abs',
-    reps.map((r) => ({ label: r.query, deltaUs: r.meanDeltaUs, ci: r.meanDeltaCi95Us, significant: excludesZero(r.meanDeltaCi95Us) })),
+    reps.map((r) => ({ label: r.query, deltaUs: r.meanDeltaUs, ci: r.meanDeltaCi95Us, significant: ciExcludesZero(r.meanDeltaCi95Us) })),
   );
   const rel: ChartSpec = {
     kind: 'pctBars',
     id: 'c-replication-rel',
     labels: reps.map((r) => r.query),
     values: reps.map((r) => Math.round(r.meanRelative * 10_000) / 100),
-    colors: reps.map((r) => verdictColor(excludesZero(r.meanDeltaCi95Us), r.meanDeltaUs)),
+    colors: reps.map((r) => verdictColor(ciExcludesZero(r.meanDeltaCi95Us), r.meanDeltaUs)),
   };
   charts.push(abs, rel);
   return `<div class="charts">

@@ -8,4 +8,4 @@ export type { BootstrapOptions, Estimate } from './bootstrap.js';
 export { signedRankTest } from './signed-rank.js';
 export type { RankTestResult } from './signed-rank.js';
 export { rankSumTest } from './rank-sum.js';
-export { ALPHA, isSignificantDifference } from './significance.js';
+export { ALPHA, ciExcludesZero, isSignificantDifference } from './significance.js';
