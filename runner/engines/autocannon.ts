@@ -103,19 +103,5 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   }
   if (o.signal?.aborted) throw o.signal.reason ?? new Error('run aborted');
 
-  const measuredS = recorder.measuredS(counted ? null : durationS);
-  return {
-    model: 'closed',
-    latency: recorder.latency,
-    ok: recorder.ok,
-    errors: recorder.errors,
-    serverTiming: recorder.serverTiming,
-    timeline: recorder.timeline(measuredS),
-    throughputRps: recorder.ok / measuredS,
-    measuredS,
-    warmupS,
-    droppedIterations: 0,
-    valid: true,
-    invalidReason: null,
-  };
+  return recorder.result({ model: 'closed', plannedS: counted ? null : durationS, warmupS });
 }

@@ -1,6 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import type { TimelinePoint } from '../../reports/schema.js';
+import type { EngineResult } from './types.js';
 
 /** Highest latency a run tracks, µs (10 minutes); higher values are clamped, never dropped. */
 const HIGHEST_US = 600_000_000;
@@ -115,5 +116,29 @@ export class RunRecorder {
   measuredS(plannedS: number | null): number {
     if (plannedS !== null && Number.isFinite(plannedS)) return plannedS;
     return Math.max(this.lastEndMs / 1000, 0.001);
+  }
+
+  /**
+   * The run's EngineResult, the same for every engine. Call once: it releases the per-second
+   * histograms. `plannedS` is the planned measured window (null for count-based runs); a run is valid
+   * unless the engine gives an `invalidReason`.
+   */
+  result(o: { model: EngineResult['model']; plannedS: number | null; warmupS: number; droppedIterations?: number; invalidReason?: string | null }): EngineResult {
+    const measuredS = this.measuredS(o.plannedS);
+    const invalidReason = o.invalidReason ?? null;
+    return {
+      model: o.model,
+      latency: this.latency,
+      ok: this.ok,
+      errors: this.errors,
+      serverTiming: this.serverTiming,
+      timeline: this.timeline(measuredS),
+      throughputRps: this.ok / measuredS,
+      measuredS,
+      warmupS: o.warmupS,
+      droppedIterations: o.droppedIterations ?? 0,
+      valid: invalidReason === null,
+      invalidReason,
+    };
   }
 }

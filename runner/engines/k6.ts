@@ -195,20 +195,11 @@ function toResult(plan: Plan, s: Samples): EngineResult {
     for (const ms of values) recorder.recordStage(stage, ms * 1000);
   }
   // measuredS/warmupS report the windows k6 really ran, so the run record states them.
-  const measuredS = recorder.measuredS(plan.counted ? null : plan.durationS);
-  const invalidReason = s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null;
-  return {
+  return recorder.result({
     model: plan.model,
-    latency: recorder.latency,
-    ok: recorder.ok,
-    errors: recorder.errors,
-    serverTiming: recorder.serverTiming,
-    timeline: recorder.timeline(measuredS),
-    throughputRps: recorder.ok / measuredS,
-    measuredS,
+    plannedS: plan.counted ? null : plan.durationS,
     warmupS: plan.warmupS,
     droppedIterations: s.dropped,
-    valid: s.dropped === 0,
-    invalidReason,
-  };
+    invalidReason: s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null,
+  });
 }
