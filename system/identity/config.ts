@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../runtime/config-file.js';
 import type { ServiceIdentity } from './token-files.js';
 
 /** Config file of `system/identity/main.ts` (`--config <file.json>`). */
@@ -51,25 +51,5 @@ export function parseIdentityConfig(raw: unknown, source = 'config'): IdentityCo
 
 /** Reads and validates a config file. */
 export async function loadIdentityConfig(path: string): Promise<IdentityConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  return parseIdentityConfig(raw, path);
-}
-
-/** Value of `--config <file>` in argv, or an Error saying how to call. */
-export function configPathFromArgv(argv: string[], program: string): string {
-  const i = argv.indexOf('--config');
-  const p = i >= 0 ? argv[i + 1] : undefined;
-  if (!p) throw new Error(`usage: node --import tsx ${program} --config <file.json>`);
-  return p;
+  return parseIdentityConfig(await readJsonFile(path, 'config file'), path);
 }

@@ -1,5 +1,6 @@
 import type { ListeningLine } from '../protocol/endpoints.js';
-import { configPathFromArgv, loadIdentityConfig } from './config.js';
+import { configPathFromArgv } from '../runtime/config-file.js';
+import { loadIdentityConfig } from './config.js';
 import { createIdentityIssuer, type IdentityIssuer } from './issuer.js';
 import { buildIdentityServer } from './server.js';
 import { createTokenFileWriter } from './token-files.js';

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../runtime/config-file.js';
 import type { Settings } from '../protocol/settings.js';
 import { initialSettingsOf } from './app.js';
 import type { TrustedIssuer } from './subject-verifier.js';
@@ -64,17 +64,5 @@ export function parseIdpConfig(raw: unknown, source = 'config'): IdpConfig {
 }
 
 export async function loadIdpConfig(path: string): Promise<IdpConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  return parseIdpConfig(raw, path);
+  return parseIdpConfig(await readJsonFile(path, 'config file'), path);
 }

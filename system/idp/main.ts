@@ -1,13 +1,11 @@
 import type { ListeningLine } from '../protocol/endpoints.js';
 import { buildIdp } from './app.js';
+import { configPathFromArgv } from '../runtime/config-file.js';
 import { loadIdpConfig } from './config.js';
 
 // Reads config, builds the IdP, listens, announces itself on stdout; SIGTERM/SIGINT → close, exit 0.
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--config');
-  const path = i >= 0 ? process.argv[i + 1] : undefined;
-  if (!path) throw new Error('usage: node --import tsx system/idp/main.ts --config <file.json>');
-  const config = await loadIdpConfig(path);
+  const config = await loadIdpConfig(configPathFromArgv(process.argv, 'system/idp/main.ts'));
   const idp = await buildIdp({
     issuer: config.issuer,
     databaseUrl: config.databaseUrl,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../runtime/config-file.js';
 import { REFRESH_POLICY_NAMES, type RefreshPolicyName } from './token/refresh-policy.js';
 
 /** The sidecar's config file (`main.ts --config <file.json>`). */
@@ -77,17 +77,5 @@ export function validateSidecarConfig(raw: unknown, source = 'config'): SidecarC
 
 /** Reads and validates a JSON config file. */
 export async function loadSidecarConfig(path: string): Promise<SidecarConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read sidecar config ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`sidecar config ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  return validateSidecarConfig(raw, path);
+  return validateSidecarConfig(await readJsonFile(path, 'sidecar config'), path);
 }
