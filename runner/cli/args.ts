@@ -34,7 +34,7 @@ export type CliArgs =
   | UpArgs
   | { command: 'down' }
   | { command: 'help' }
-  | { command: 'report' | 'compare'; argv: string[] };
+  | { command: 'report' | 'compare' | 'cluster'; argv: string[] };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -60,7 +60,7 @@ const UP_OPTIONS: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const COMMANDS = ['study', 'up', 'down', 'report', 'compare', 'help'];
+const COMMANDS = ['study', 'up', 'down', 'report', 'compare', 'cluster', 'help'];
 
 /**
  * Parses and validates `authlab` argv (without `node` and the script). Throws {@link UsageError} with
@@ -79,7 +79,8 @@ export function parseCli(argv: string[]): CliArgs {
       return rest.length ? { command: 'help' } : { command: 'down' };
     case 'report':
     case 'compare':
-      // reports/cli.ts owns these flags and validates them itself.
+    case 'cluster':
+      // reports/cli.ts and cluster/cli.ts own these flags and validate them themselves.
       return { command, argv: rest };
     default:
       throw new UsageError(`unknown command '${command}'; use one of ${COMMANDS.join(', ')} (see \`authlab --help\`)`);

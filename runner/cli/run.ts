@@ -23,6 +23,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await (await import('./down.js')).downCommand(io);
       case 'study':
         return await (await import('./study.js')).studyCommand(args, io);
+      case 'cluster':
+        return await (await import('../../cluster/cli.js')).clusterCommand(args.argv, io);
       case 'report':
       case 'compare': {
         const mod = await import('../../reports/cli.js');

@@ -10,6 +10,8 @@ Usage:
                                      re-render a study's report
   authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
                                      differences with CIs; exit 1 on a significant regression
+  authlab cluster build|up|status|down
+                                     a single-node Kubernetes on this host (root; see cluster/README.md)
 
 Study options:
   --platform local|kind      where to run (default local: needs only Node)
