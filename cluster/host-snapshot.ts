@@ -28,8 +28,11 @@ async function clusterLikeProcesses(): Promise<string[]> {
   for (const d of await readdir('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const comm = (await readFile(`/proc/${d}/comm`, 'utf8')).trim();
-      if (CLUSTER_COMM.test(comm)) out.push(`${d} ${comm}`);
+      const stat = await readFile(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // A zombie has exited; it only waits for its (re)parent, here often a slow init, to reap it.
+      const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
+      if (CLUSTER_COMM.test(comm) && state !== 'Z') out.push(`${d} ${comm}`);
     } catch {
       // exited meanwhile
     }
