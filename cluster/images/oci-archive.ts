@@ -23,14 +23,15 @@ export interface OciImage {
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /**
- * Packs `rootfs` as a one-layer OCI image and wraps it in an OCI image-layout tar. The layer is an
- * uncompressed tar with fixed mtimes, so the same inputs give the same digests and the same tag.
+ * Packs `layers` (each a list of tar entries, lowest first) as an OCI image and wraps it in an OCI
+ * image-layout tar. Layers are uncompressed tars with fixed mtimes, so the same inputs give the same
+ * digests and the same tag; a layer shared by two images (the Node runtime) is stored once by containerd.
  * index.json names the image with `io.containerd.image.name` (containerd) and
  * `org.opencontainers.image.ref.name` (the tag, for other tools).
  */
-export function ociImage(name: string, rootfs: readonly TarEntry[], runtime: ImageRuntimeConfig): OciImage {
-  const layer = tar(rootfs);
-  const layerDigest = `sha256:${sha256(layer)}`;
+export function ociImage(name: string, layers: readonly (readonly TarEntry[])[], runtime: ImageRuntimeConfig): OciImage {
+  const blobs = layers.map((l) => tar(l));
+  const digests = blobs.map((b) => `sha256:${sha256(b)}`);
   const config = Buffer.from(
     JSON.stringify({
       architecture: 'amd64',
@@ -42,7 +43,7 @@ export function ociImage(name: string, rootfs: readonly TarEntry[], runtime: Ima
         Env: runtime.env ?? ['PATH=/usr/local/bin:/usr/bin:/bin'],
         ...(runtime.workingDir ? { WorkingDir: runtime.workingDir } : {}),
       },
-      rootfs: { type: 'layers', diff_ids: [layerDigest] },
+      rootfs: { type: 'layers', diff_ids: digests },
       history: [{ created_by: 'authlab cluster images (no base image)' }],
     }),
   );
@@ -52,7 +53,7 @@ export function ociImage(name: string, rootfs: readonly TarEntry[], runtime: Ima
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+      layers: blobs.map((b, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digests[i], size: b.length })),
     }),
   );
   const manifestDigest = `sha256:${sha256(manifest)}`;
@@ -81,7 +82,7 @@ export function ociImage(name: string, rootfs: readonly TarEntry[], runtime: Ima
     { path: 'blobs/sha256', type: 'dir', mode: 0o755 },
     blob(configDigest, config),
     blob(manifestDigest, manifest),
-    blob(layerDigest, layer),
+    ...blobs.map((b, i) => blob(digests[i]!, b)),
   ]);
   return { ref, archive, configDigest };
 }
