@@ -8,7 +8,7 @@ import { clusterPaths } from '../cluster/paths.js';
 import type { ClusterState } from '../cluster/state.js';
 import { NET, PORTS } from '../cluster/topology.js';
 import { runAuthlab, startAuthlab } from '../runner/cli/testing.js';
-import { kubeSkipReason } from './support/kube.js';
+import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
 
 // `authlab cluster up → node Ready → down` as a user runs it, with the host compared before and after.
 const skip = await kubeSkipReason();
@@ -16,17 +16,20 @@ if (skip) console.warn(`SKIP test/kube-cluster.test.ts: ${skip}`);
 
 const paths = clusterPaths();
 let before: HostSnapshot;
+let unlock: (() => Promise<void>) | undefined;
 
 describe.skipIf(!!skip)('authlab cluster (real Kubernetes on this host)', () => {
   beforeAll(async () => {
+    unlock = await acquireClusterLock();
     const stale = await runAuthlab(['cluster', 'status']);
     expect(stale.stdout, 'a cluster is already up on this host; run `authlab cluster down` before the tests').toMatch(/no cluster is up/);
     before = await hostSnapshot();
-  });
+  }, 900_000);
 
   afterAll(async () => {
     // Only when a test failed half-way: never leave a cluster behind.
     await runAuthlab(['cluster', 'down'], {}, 120_000);
+    await unlock?.();
   }, 130_000);
 
   it('refuses a busy port with one sentence and exit 2, creating nothing', async () => {

@@ -1,4 +1,5 @@
-import { access } from 'node:fs/promises';
+import { access, open, readFile, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { missingBinaries } from '../../cluster/build.js';
 import { ClusterError } from '../../cluster/errors.js';
 import { requireHostTools, requireKernel } from '../../cluster/preflight.js';
@@ -25,4 +26,36 @@ export async function kubeSkipReason(): Promise<string | undefined> {
     return 'kube tests need cgroups (/sys/fs/cgroup)';
   }
   return undefined;
+}
+
+/**
+ * Serialises test files that bring a cluster up (there is one node per host): an exclusive lock file,
+ * taken in `beforeAll` and released in `afterAll`. A lock left by a dead process is taken over.
+ */
+export async function acquireClusterLock(timeoutMs = 900_000): Promise<() => Promise<void>> {
+  const path = '/tmp/authlab-kube-test.lock';
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(await readFile(path, 'utf8').catch(() => '0'));
+      let alive = false;
+      try {
+        if (holder > 0) {
+          process.kill(holder, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
+      if (!alive) await rm(path, { force: true });
+      else if (Date.now() > deadline) throw new Error(`another kube test (pid ${holder}) holds ${path}`);
+      else await sleep(500);
+    }
+  }
 }
