@@ -1,7 +1,7 @@
 import { readJsonFile } from '../runtime/config-file.js';
 import type { Settings } from '../protocol/settings.js';
 import { initialSettingsOf } from './app.js';
-import type { TrustedIssuer } from './subject-verifier.js';
+import { trustedIssuerProblems, type TrustedIssuerConfig } from './verifier-config.js';
 
 /** Config file of `system/idp/main.ts` (`--config <file.json>`). */
 export interface IdpConfig {
@@ -15,8 +15,8 @@ export interface IdpConfig {
   databaseUrl: string;
   /** Bearer token of the admin API. */
   adminToken: string;
-  /** One entry per cluster whose service-account tokens the IdP accepts. */
-  trustedIssuers: TrustedIssuer[];
+  /** One entry per cluster whose service-account tokens the IdP accepts (JWKS or TokenReview each). */
+  trustedIssuers: TrustedIssuerConfig[];
   /** Initial access-token lifetime, seconds. Default 300. */
   tokenTtlSeconds?: number;
   /** Settings written on first start (merged over defaults). */
@@ -47,8 +47,8 @@ export function parseIdpConfig(raw: unknown, source = 'config'): IdpConfig {
     fail('"trustedIssuers" must be a non-empty array of {"issuer", "jwksUri"}');
   (c.trustedIssuers as unknown[]).forEach((t, i) => {
     const o = (t ?? {}) as Record<string, unknown>;
-    if (typeof o.issuer !== 'string' || !o.issuer) fail(`"trustedIssuers[${i}].issuer" must be the issuer's exact iss string`);
-    if (!url(o.jwksUri)) fail(`"trustedIssuers[${i}].jwksUri" must be an http(s) URL`);
+    const problems = trustedIssuerProblems(o, i);
+    if (problems.length) fail(problems.join('; '));
   });
   if (c.keyRotationIntervalSeconds !== undefined && !(Number.isInteger(c.keyRotationIntervalSeconds) && (c.keyRotationIntervalSeconds as number) > 0))
     fail('"keyRotationIntervalSeconds" must be a positive integer');
