@@ -55,11 +55,16 @@ export async function bridgeExists(): Promise<boolean> {
   return (await execTool('ip', ['link', 'show', NET.bridge])).code === 0;
 }
 
-/** Creates the pod bridge with the node IP; it exists before the apiserver binds that address. */
+/**
+ * Creates the pod bridge with the node IP (it exists before the apiserver binds that address), and
+ * routes the Service range to it: a ClusterIP kube-proxy has not programmed yet must dead-end on the
+ * bridge, not follow the default route off the machine. The route goes with the bridge.
+ */
 export async function createBridge(): Promise<void> {
   await mustExec('ip', ['link', 'add', NET.bridge, 'type', 'bridge']);
   await mustExec('ip', ['addr', 'add', `${NET.nodeIp}/${NET.podCidr.split('/')[1]}`, 'dev', NET.bridge]);
   await mustExec('ip', ['link', 'set', NET.bridge, 'up']);
+  await mustExec('ip', ['route', 'add', NET.serviceCidr, 'dev', NET.bridge]);
 }
 
 export async function deleteBridge(): Promise<void> {

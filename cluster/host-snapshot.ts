@@ -14,6 +14,7 @@ export interface HostSnapshot {
   iptables: string[];
   ipsets: string[];
   links: string[];
+  routes: string[];
   mounts: string[];
   netns: string[];
   sysctls: Record<string, string>;
@@ -60,6 +61,7 @@ export async function hostSnapshot(): Promise<HostSnapshot> {
     iptables: await iptablesLines(),
     ipsets: ipsets.stdout.split('\n').filter(Boolean).sort(),
     links: [...links.stdout.matchAll(/^\d+: ([^:@]+)/gm)].map((m) => m[1]!).sort(),
+    routes: (await execTool('ip', ['route', 'show', 'table', 'all'])).stdout.split('\n').filter(Boolean).sort(),
     mounts: (await mountPoints()).sort(),
     netns: (await netnsEntries()).sort(),
     sysctls: await readSysctls(),

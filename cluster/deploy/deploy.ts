@@ -123,6 +123,13 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   }
   await waitAvailable(apps, sys, 'db', timeoutMs);
   await waitAvailable(apps, sys, 'idp', timeoutMs);
+  // Ready pod ≠ programmed Service: kube-proxy may still be writing the ClusterIP's rules.
+  for (const deadline = Date.now() + 30_000; ; ) {
+    const ok = await fetch(`${idpUrl}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `the IdP's Service ${idpUrl} did not answer within 30 s`);
+    await sleep(200);
+  }
   step(`IdP ready at ${idpUrl}`);
   for (const g of opts.grants) await sendAdmin(`${idpUrl}/admin/grants`, adminToken, 'PUT', g);
   step(`${opts.grants.length} grants set`);
