@@ -21,7 +21,7 @@ export interface StudyInfo {
   id: string;
   startedAt: string;
   finishedAt: string;
-  platform: 'local' | 'kind';
+  platform: 'local' | 'kind' | 'kube';
   engine: 'autocannon' | 'k6';
   design: 'interleaved' | 'sequential';
   pairs: number;
@@ -33,7 +33,8 @@ export interface StudyInfo {
   /** Extension: whether `--quick` was given. */
   quick?: boolean;
   git: { commit: string | null; dirty: boolean | null };
-  env: { cpus: number; cpuModel: string; memGiB: number; node: string; os: string };
+  /** `kubernetes`: extension, the cluster's version on the kube platform (e.g. `v1.34.4`). */
+  env: { cpus: number; cpuModel: string; memGiB: number; node: string; os: string; kubernetes?: string };
 }
 
 export interface LatencySummaryUs {

@@ -24,7 +24,7 @@ const Study = Type.Object({
   scenarios: Type.Optional(Type.Array(Type.String())),
   quick: Type.Optional(Type.Boolean()),
   git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
-  env: Type.Object({ cpus: Num, cpuModel: Type.String(), memGiB: Num, node: Type.String(), os: Type.String() }),
+  env: Type.Object({ cpus: Num, cpuModel: Type.String(), memGiB: Num, node: Type.String(), os: Type.String(), kubernetes: Type.Optional(Type.String()) }),
 });
 
 const Run = Type.Object({

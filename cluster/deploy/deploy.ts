@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { ClusterError } from '../errors.js';
 import type { ComponentImages } from '../images/component-images.js';
-import { API_URL, NET, PORTS } from '../topology.js';
+import { API_URL, NET } from '../topology.js';
 import { apply, objectApi } from './apply.js';
 import { APP_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
 import { serviceNetworkPolicies, systemNetworkPolicies } from './network-policies.js';
@@ -29,6 +29,8 @@ export interface DeployOptions {
   /** How the IdP checks service-account tokens of this cluster (default `tokenreview`). */
   subjectVerifier?: 'tokenreview' | 'jwks';
   tokenTtlSeconds?: number;
+  /** When set, each sidecar's `/local/*` requires it (the runner reads `/local/status` to see settings applied). */
+  localAdminToken?: string;
   log: (line: string) => void;
   /** Per Deployment, ms (default 180 000). */
   readyTimeoutMs?: number;
@@ -145,6 +147,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
       idpUrl,
       saTokenPath: SA_TOKEN_PATH,
       peers,
+      ...(opts.localAdminToken ? { localAdminToken: opts.localAdminToken } : {}),
     });
     await apply(api, 'ServiceAccount', sc.sa);
     await apply(api, 'Secret', sc.secret);
@@ -165,5 +168,26 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   };
 }
 
-/** The apiserver port the IdP reaches through the `kubernetes` Service (exported for docs and tests). */
-export const APISERVER_PORT = PORTS.apiserver;
+/**
+ * Removes what {@link deployAuthlab} made (its namespaces, with everything in them, and the IdP's
+ * ClusterRoleBinding) and waits until the namespaces are gone (default 120 000 ms).
+ */
+export async function undeployAuthlab(kubeconfig: string, namespaces: readonly string[], timeoutMs = 120_000): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const api = objectApi(kc);
+  const gone = (err: unknown) => {
+    if ((err as { code?: number }).code !== 404) throw err;
+  };
+  await api.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'authlab:idp-auth-delegator' } }).catch(gone);
+  for (const name of namespaces) await api.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(gone);
+  const deadline = Date.now() + timeoutMs;
+  for (const name of namespaces) {
+    for (;;) {
+      const exists = await api.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).then(() => true, (err: unknown) => (gone(err), false));
+      if (!exists) break;
+      if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `namespace ${name} was not deleted within ${timeoutMs / 1000} s`);
+      await sleep(250);
+    }
+  }
+}

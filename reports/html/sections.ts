@@ -36,7 +36,7 @@ ${keyValues([
     ['Scenarios', (study.scenarios ?? [...new Set(results.runs.map((r) => r.scenario))]).join(', ')],
     ['Code', git],
     ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],
-    ['Runtime', `Node ${study.env.node} on ${study.env.os}`],
+    ['Runtime', `Node ${study.env.node} on ${study.env.os}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}`],
   ])}</section>`;
 }
 

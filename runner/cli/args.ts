@@ -7,7 +7,7 @@ export type Design = 'interleaved' | 'sequential';
 /** `authlab study` after validation. */
 export interface StudyArgs {
   command: 'study';
-  platform: 'local' | 'kind';
+  platform: 'local' | 'kind' | 'kube';
   engine: Engine;
   /** Empty: every scenario. */
   scenarios: string[];
@@ -24,7 +24,7 @@ export interface StudyArgs {
 
 export interface UpArgs {
   command: 'up';
-  platform: 'local' | 'kind';
+  platform: 'local' | 'kind' | 'kube';
   pairs: number;
   basePort?: number;
 }
@@ -171,7 +171,7 @@ function parseStudy(rest: string[]): StudyArgs | { command: 'help' } {
   if (out !== undefined && out.trim() === '') throw new UsageError('`--out` must be a directory path (got an empty string)');
   return {
     command: 'study',
-    platform: oneOf(values, 'platform', ['local', 'kind'] as const, 'local'),
+    platform: oneOf(values, 'platform', ['local', 'kind', 'kube'] as const, 'local'),
     engine: oneOf(values, 'engine', ['autocannon', 'k6'] as const, 'autocannon'),
     scenarios: [...new Set(scenarios)],
     quick: values.quick === true,
@@ -191,7 +191,7 @@ function parseUp(rest: string[]): UpArgs | { command: 'help' } {
   if (values.help) return { command: 'help' };
   return {
     command: 'up',
-    platform: oneOf(values, 'platform', ['local', 'kind'] as const, 'local'),
+    platform: oneOf(values, 'platform', ['local', 'kind', 'kube'] as const, 'local'),
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
     basePort: intFlag(values, 'base-port', 1024, 65000),
   };

@@ -30,9 +30,9 @@ export async function requireK6(path = process.env.PATH): Promise<string> {
   );
 }
 
-/** Only the local platform ships in this build. */
+/** The local and kube platforms ship in this build (kube: see `authlab cluster`). */
 export function requireLocalPlatform(platform: string): void {
-  if (platform !== 'local') {
-    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local`);
+  if (platform !== 'local' && platform !== 'kube') {
+    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local or --platform kube`);
   }
 }

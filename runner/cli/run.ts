@@ -1,4 +1,5 @@
 import { AuthlabError } from '../../system/protocol/errors.js';
+import { ClusterError } from '../../cluster/errors.js';
 import { PlatformError } from '../platforms/local/errors.js';
 import { parseCli } from './args.js';
 import { EXIT, UsageError } from './errors.js';
@@ -34,7 +35,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     // ERR_BAD_REQUEST from the study runner: an unknown scenario or an option it cannot honour.
     const badRequest = err instanceof AuthlabError && err.code === 'ERR_BAD_REQUEST';
-    if (err instanceof UsageError || badRequest || (err instanceof PlatformError && err.userFixable)) {
+    if (err instanceof UsageError || badRequest || ((err instanceof PlatformError || err instanceof ClusterError) && err.userFixable)) {
       io.err(`authlab: ${err.message}`);
       return EXIT.usage;
     }

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
+import { startLocalPlatform } from '../platforms/local/index.js';
+import type { Platform } from '../platforms/platform.js';
 import type { UpArgs } from './args.js';
 import { EXIT } from './errors.js';
 import { requireLocalPlatform } from './preflight.js';
@@ -20,10 +21,14 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   const startedAt = new Date().toISOString();
   await acquireUpState(runs, { pid: process.pid, startedAt, status: 'starting', pairs: args.pairs });
   const shutdown = onShutdownSignal(() => io.err('authlab up: stopping…'));
-  let platform: LocalPlatform | undefined;
+  let platform: (Platform & { startupMs: number }) | undefined;
   try {
-    io.err(`authlab up: starting the local platform with ${args.pairs} pair(s)…`);
-    platform = await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log: (l) => io.err(`  ${l}`) });
+    io.err(`authlab up: starting the ${args.platform} platform with ${args.pairs} pair(s)…`);
+    const log = (l: string) => io.err(`  ${l}`);
+    platform =
+      args.platform === 'kube'
+        ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
+        : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
     await updateUpState(runs, { pid: process.pid, startedAt, status: 'ready', pairs: args.pairs });
     const e = platform.endpoints;

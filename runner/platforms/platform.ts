@@ -18,8 +18,10 @@ export interface ProvisionOptions {
  * Built by `runner/platforms/<name>`; consumed by the study runner and the CLI.
  */
 export interface Platform {
-  readonly name: 'local' | 'kind';
+  readonly name: 'local' | 'kind' | 'kube';
   readonly endpoints: EndpointsFile;
+  /** The cluster's Kubernetes version, on platforms that run on one (recorded in results.json's env). */
+  readonly kubernetesVersion?: string;
   /**
    * Puts pair `pair` into `mode` (DESIGN.md §3 "Modes") through the IdP admin API and resolves once
    * both sidecars of the pair report they applied the new settings.
