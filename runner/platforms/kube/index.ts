@@ -45,7 +45,11 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
   } else log(`using the running cluster (kubeconfig ${paths.kubeconfig})`);
   let ep: KubeEndpoints | undefined;
   const namespaces = ['authlab-system', ...servicesFor(opts.pairs).map((s) => s.name)];
+  // The platform lives in the cluster: no child process or socket of ours holds the event loop, so
+  // without this handle `authlab up` would exit while it waits for Ctrl-C, leaving the pods behind.
+  const holdOpen = setInterval(() => {}, 1 << 30);
   const close = async () => {
+    clearInterval(holdOpen);
     try {
       await undeployAuthlab(paths.kubeconfig, ep?.namespaces ?? namespaces);
     } finally {
