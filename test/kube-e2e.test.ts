@@ -61,6 +61,48 @@ describe.skipIf(!!skip)('the auth system on the kube platform', () => {
     expect(status.connectedSidecars.map((c) => c.service).sort()).toEqual(ep.services.map((s) => s.name).sort());
   });
 
+  it("a pod's projected token carries pod and node claims and is exchanged at the IdP for an access token", async () => {
+    await core.createNamespacedPod({
+      namespace: 'p1-a',
+      body: {
+        metadata: { name: 'token-reader', labels: { app: 'token-reader' } },
+        spec: {
+          serviceAccountName: 'sidecar',
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'reader',
+              image: images.idp.ref,
+              imagePullPolicy: 'Never',
+              command: ['/usr/local/bin/node', '-e', "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)"],
+              volumeMounts: [{ name: 'sa', mountPath: '/var/run/secrets/authlab', readOnly: true }],
+              securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
+            },
+          ],
+          volumes: [{ name: 'sa', projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] } }],
+        },
+      },
+    });
+    let saToken = '';
+    for (let i = 0; i < 300 && !saToken; i++) {
+      await sleep(200);
+      saToken = (await core.readNamespacedPodLog({ name: 'token-reader', namespace: 'p1-a' }).catch(() => '')).trim();
+    }
+    const claims = JSON.parse(Buffer.from(saToken.split('.')[1]!, 'base64url').toString()) as { sub: string; 'kubernetes.io': { pod: { name: string }; node: { name: string } } };
+    expect(claims.sub).toBe('system:serviceaccount:p1-a:sidecar');
+    expect(claims['kubernetes.io'].pod.name).toBe('token-reader');
+    expect(claims['kubernetes.io'].node.name).toBe('authlab-node');
+    const res = await fetch(`${ep.idp.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: saToken, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt' }),
+    });
+    expect(res.status).toBe(200);
+    const access = JSON.parse(Buffer.from(((await res.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString()) as { sub: string; roles: Record<string, string[]> };
+    expect(access.sub).toBe('p1-a');
+    expect(access.roles['p1-b']).toEqual(['read', 'write']);
+  }, 120_000);
+
   it('p1-a → p1-b returns rows; a call without a token is 401', async () => {
     const r = await post(`${url('p1-a')}/call/p1-b/query`, { query: 'light', params: { id: 1 } });
     expect(r.status).toBe(200);
