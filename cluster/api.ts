@@ -76,6 +76,15 @@ const KUBE_ROUTER_ROLE: V1ClusterRole = {
   ],
 };
 
+/** What CoreDNS's kubernetes plugin watches (its upstream `system:coredns` role). */
+const COREDNS_ROLE: V1ClusterRole = {
+  metadata: { name: 'authlab:coredns' },
+  rules: [
+    { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+  ],
+};
+
 function binding(name: string, role: string, subject: { kind: 'User' | 'Group'; name: string }): V1ClusterRoleBinding {
   return {
     metadata: { name },
@@ -91,10 +100,12 @@ function binding(name: string, role: string, subject: { kind: 'User' | 'Group'; 
  */
 export async function bootstrapRbac(api: ClusterApi): Promise<void> {
   await createIgnoringConflict(() => api.rbac.createClusterRole({ body: KUBE_ROUTER_ROLE }));
+  await createIgnoringConflict(() => api.rbac.createClusterRole({ body: COREDNS_ROLE }));
   for (const body of [
     binding('authlab:oidc-discovery-anonymous', 'system:service-account-issuer-discovery', { kind: 'Group', name: 'system:unauthenticated' }),
     binding('authlab:apiserver-kubelet-api', 'system:kubelet-api-admin', { kind: 'User', name: 'kube-apiserver-kubelet-client' }),
     binding('authlab:kube-router', 'authlab:kube-router', { kind: 'User', name: 'authlab:kube-router' }),
+    binding('authlab:coredns', 'authlab:coredns', { kind: 'User', name: 'authlab:coredns' }),
   ]) {
     await createIgnoringConflict(() => api.rbac.createClusterRoleBinding({ body }));
   }

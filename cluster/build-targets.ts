@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ETCD_VERSION, KUBE_ROUTER_VERSION, KUBE_VERSION, type ClusterBinary } from './versions.js';
+import { COREDNS_VERSION, ETCD_VERSION, KUBE_ROUTER_VERSION, KUBE_VERSION, type ClusterBinary } from './versions.js';
 
 /** Wrapper Go modules shipped in the repo (`cluster/go/<name>`). */
 export const GO_MODULES_DIR = fileURLToPath(new URL('./go/', import.meta.url));
@@ -44,5 +44,6 @@ export const BUILD_TARGETS: readonly BuildTarget[] = [
     pkg: `github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@${KUBE_ROUTER_VERSION}`,
     ldflags: `-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${KUBE_ROUTER_VERSION}`,
   },
+  { name: 'coredns', kind: 'install', pkg: `github.com/coredns/coredns@${COREDNS_VERSION}`, ldflags: `-s -w -X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}` },
   { name: 'pause', kind: 'module', module: 'pause', pkg: '.', ldflags: '-s -w' },
 ];

@@ -127,6 +127,11 @@ export function kubeProxySpec(configFile: string): DaemonSpec {
   return { name: 'kube-proxy', bin: 'kube-proxy', args: [`--config=${configFile}`, `--hostname-override=${NET.nodeName}`, '--v=1'] };
 }
 
+/** CoreDNS on the node IP, port 53 (cluster DNS; see `corefile`). */
+export function corednsSpec(corefile: string): DaemonSpec {
+  return { name: 'coredns', bin: 'coredns', args: ['-conf', corefile] };
+}
+
 /** kube-router as a NetworkPolicy enforcer only (no BGP router, no service proxy, no load balancer). */
 export function kubeRouterSpec(kc: Kubeconfigs): DaemonSpec {
   return {

@@ -25,7 +25,7 @@ export interface DownReport {
 }
 
 /** Daemons stop in this order: node agents first (so nothing restarts pods), then the runtime, then the control plane. */
-const STOP_ORDER = ['kube-router', 'kube-proxy', 'kubelet', 'containerd', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+const STOP_ORDER = ['kube-router', 'kube-proxy', 'kubelet', 'containerd', 'coredns', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
 
 async function ownerIsStartingUp(state: ClusterState): Promise<boolean> {
   if (state.status !== 'starting' || state.ownerPid === process.pid) return false;

@@ -94,7 +94,10 @@ export function cniConflist(paths: ClusterPaths): string {
   );
 }
 
-/** Pods' and the kubelet's resolv.conf: no upstream server, so no DNS query leaves the machine. */
+/**
+ * The kubelet's resolv.conf (and pods' with `dnsPolicy: Default`): no upstream server, so no DNS query
+ * leaves the machine. Pods with the default `ClusterFirst` policy ask the cluster DNS on the node IP.
+ */
 export const RESOLV_CONF = '# authlab kube platform: no upstream resolver on purpose\nnameserver 127.0.0.1\noptions ndots:1 timeout:1 attempts:1\n';
 
 export function kubeletConfig(paths: ClusterPaths): string {
@@ -115,7 +118,8 @@ containerRuntimeEndpoint: unix://${paths.containerdSocket}
 failSwapOn: false
 resolvConf: ${paths.resolvConf}
 podLogsDir: ${join(paths.dir, 'pod-logs')}
-clusterDomain: cluster.local
+clusterDomain: ${NET.clusterDomain}
+clusterDNS: [${NET.nodeIp}]
 protectKernelDefaults: false
 makeIPTablesUtilChains: true
 nodeStatusUpdateFrequency: 4s
@@ -142,12 +146,13 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 }
 
 /** Writes every node-side configuration file; returns their paths. */
-export async function writeNodeConfig(paths: ClusterPaths, runc: string, kubeProxyKubeconfig: string, sandboxImage: string) {
+export async function writeNodeConfig(paths: ClusterPaths, runc: string, kubeconfigs: { kubeProxy: string; coredns: string }, sandboxImage: string) {
   const files = {
     containerd: join(paths.dir, 'containerd', 'config.toml'),
     kubelet: join(paths.dir, 'kubelet-config.yaml'),
     kubeProxy: join(paths.dir, 'kube-proxy-config.yaml'),
     cni: join(paths.cniConf, '10-authlab-kube.conflist'),
+    corefile: join(paths.dir, 'Corefile'),
   };
   await mkdir(join(paths.dir, 'containerd'), { recursive: true });
   await mkdir(paths.cniConf, { recursive: true });
@@ -157,7 +162,36 @@ export async function writeNodeConfig(paths: ClusterPaths, runc: string, kubePro
   await writeFile(runcWrapperPath(paths), runcWrapper(runc), { mode: 0o755 });
   await writeFile(files.cni, cniConflist(paths));
   await writeFile(files.kubelet, kubeletConfig(paths));
-  await writeFile(files.kubeProxy, kubeProxyConfig(kubeProxyKubeconfig));
+  await writeFile(files.kubeProxy, kubeProxyConfig(kubeconfigs.kubeProxy));
+  await writeFile(files.corefile, corefile(kubeconfigs.coredns));
   await writeFile(paths.resolvConf, RESOLV_CONF);
   return files;
+}
+
+/**
+ * CoreDNS: `cluster.local` (and reverse zones) from the apiserver; every other name is answered
+ * REFUSED here, since there is no `forward` plugin: no query leaves the machine.
+ */
+export function corefile(kubeconfig: string): string {
+  return `${NET.clusterDomain}:${PORTS.dns} in-addr.arpa:${PORTS.dns} ip6.arpa:${PORTS.dns} {
+  bind ${NET.nodeIp}
+  errors
+  health 127.0.0.1:${PORTS.corednsHealth}
+  kubernetes ${NET.clusterDomain} in-addr.arpa ip6.arpa {
+    kubeconfig ${kubeconfig} authlab-kube
+    pods disabled
+    fallthrough in-addr.arpa ip6.arpa
+  }
+  template ANY ANY in-addr.arpa ip6.arpa {
+    rcode NXDOMAIN
+  }
+}
+.:${PORTS.dns} {
+  bind ${NET.nodeIp}
+  errors
+  template ANY ANY {
+    rcode REFUSED
+  }
+}
+`;
 }

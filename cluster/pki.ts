@@ -21,6 +21,7 @@ export const CLIENTS = [
   { name: 'kubelet', cn: `system:node:${NET.nodeName}`, org: 'system:nodes' },
   { name: 'kube-proxy', cn: 'system:kube-proxy' },
   { name: 'kube-router', cn: 'authlab:kube-router' },
+  { name: 'coredns', cn: 'authlab:coredns' },
   { name: 'apiserver-kubelet-client', cn: 'kube-apiserver-kubelet-client' },
 ] as const satisfies readonly ClientCert[];
 export type ClientName = (typeof CLIENTS)[number]['name'];

@@ -83,10 +83,10 @@ export async function requireKernel(): Promise<void> {
   }
 }
 
-/** TCP ports with a listener on any address (from /proc/net/tcp and tcp6). */
+/** Ports with a TCP listener or a bound UDP socket on any address (from /proc/net/{tcp,udp}{,6}). */
 export async function listeningPorts(): Promise<Set<number>> {
   const ports = new Set<number>();
-  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6', '/proc/net/udp', '/proc/net/udp6']) {
     let text = '';
     try {
       text = await readFile(f, 'utf8');
@@ -95,7 +95,8 @@ export async function listeningPorts(): Promise<Set<number>> {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols[3] === '0A') ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
+      // TCP LISTEN (0A); for UDP every socket bound to a local port (07) holds it.
+      if (cols[3] === (f.includes('udp') ? '07' : '0A')) ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
     }
   }
   return ports;

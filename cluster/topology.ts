@@ -11,6 +11,7 @@ export const NET = {
   serviceCidr: '10.96.77.0/24',
   /** First Service address: the `kubernetes` Service. */
   apiServiceIp: '10.96.77.1',
+  clusterDomain: 'cluster.local',
   nodeName: 'authlab-node',
 } as const;
 
@@ -28,6 +29,9 @@ export const PORTS = {
   kubeProxyHealthz: 16256,
   kubeProxyMetrics: 16249,
   kubeRouterHealth: 16245,
+  /** Cluster DNS (CoreDNS) on {@link NET.nodeIp}, UDP and TCP: resolv.conf cannot name another port. */
+  dns: 53,
+  corednsHealth: 16246,
 } as const;
 
 /** `https://10.244.77.1:16443`: the apiserver and the service-account issuer (reachable from host and pods). */

@@ -2,7 +2,7 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiGet, bootstrapRbac, clusterApi, nodeReady, waitFor } from './api.js';
 import { buildClusterBinaries, missingBinaries } from './build.js';
-import { apiserverSpec, containerdSpec, controllerManagerSpec, etcdSpec, kubeletSpec, kubeProxySpec, kubeRouterSpec, schedulerSpec, type DaemonSpec } from './components.js';
+import { apiserverSpec, containerdSpec, controllerManagerSpec, corednsSpec, etcdSpec, kubeletSpec, kubeProxySpec, kubeRouterSpec, schedulerSpec, type DaemonSpec } from './components.js';
 import { isRunning, logTail, startDaemon } from './daemons.js';
 import { teardownCluster } from './down.js';
 import { ClusterError } from './errors.js';
@@ -105,7 +105,7 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
     await installGuard();
     await setSysctl('net/ipv4/ip_forward', '1');
     await setSysctl('net/bridge/bridge-nf-call-iptables', '1');
-    const files = await writeNodeConfig(paths, tools.runc!, kc['kube-proxy'], pause.ref);
+    const files = await writeNodeConfig(paths, tools.runc!, { kubeProxy: kc['kube-proxy'], coredns: kc.coredns }, pause.ref);
     step(`bridge ${NET.bridge} ${NET.nodeIp}, egress guard and node configuration in place`);
 
     await start(etcdSpec(paths));
@@ -119,6 +119,7 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
     await bootstrapRbac(api);
     await start(controllerManagerSpec(paths, kc));
     await start(schedulerSpec(kc));
+    await start(corednsSpec(files.corefile));
 
     const ctr = ['-a', paths.containerdSocket, '-n', 'k8s.io'];
     await waitFor('containerd socket', 20_000, async () => (await mustExec(tools.ctr!, ['-a', paths.containerdSocket, 'version'])).includes('Server'), alive);
@@ -134,7 +135,8 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
     const readyMs = Math.round(performance.now() - t0);
     step('node Ready');
     await waitFor('kube-router healthy', 30_000, async () => (await fetch(`http://127.0.0.1:${PORTS.kubeRouterHealth}/healthz`)).ok, alive, 200);
-    step('NetworkPolicy enforcer (kube-router) healthy');
+    await waitFor('CoreDNS healthy', 30_000, async () => (await fetch(`http://127.0.0.1:${PORTS.corednsHealth}/health`)).ok, alive, 200);
+    step('NetworkPolicy enforcer (kube-router) and cluster DNS (CoreDNS) healthy');
 
     state.status = 'ready';
     state.readyMs = readyMs;

@@ -12,6 +12,8 @@ export const ETCD_VERSION = 'v3.6.16';
  * parts we do not run (BGP router, service proxy, load balancer are off).
  */
 export const KUBE_ROUTER_VERSION = 'v2.1.0';
+/** Cluster DNS, with no upstream forwarder: names outside cluster.local are never asked of anyone. */
+export const COREDNS_VERSION = 'v1.15.0';
 
 /** Binaries `authlab cluster build` puts in the cache, in build order (kube-apiserver is the long one). */
 export const CLUSTER_BINARIES = [
@@ -24,6 +26,7 @@ export const CLUSTER_BINARIES = [
   'etcd',
   'etcdctl',
   'kube-router',
+  'coredns',
   'pause',
 ] as const;
 export type ClusterBinary = (typeof CLUSTER_BINARIES)[number];

@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,6 +67,12 @@ describe.skipIf(!!skip)('authlab cluster (real Kubernetes on this host)', () => 
     const again = await runAuthlab(['cluster', 'up']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already up/);
+
+    // Cluster DNS answers cluster names and refuses every other name (no upstream: nothing leaves).
+    const dns = new Resolver({ timeout: 2000, tries: 1 });
+    dns.setServers([NET.nodeIp]);
+    expect(await dns.resolve4('kubernetes.default.svc.cluster.local')).toEqual([NET.apiServiceIp]);
+    await expect(dns.resolve4('example.com')).rejects.toMatchObject({ code: 'EREFUSED' });
 
     const t0 = performance.now();
     const down = await runAuthlab(['cluster', 'down'], {}, 120_000);

@@ -130,7 +130,7 @@ describe.skipIf(!!skip)('the auth system on the kube platform', () => {
     const script = `const net=require('net');const t=${JSON.stringify(targets)};
 const tryOnce=(v)=>new Promise((res)=>{const[h,p]=v.split(':');const s=net.connect({host:h,port:+p,timeout:3000});const end=(r)=>{s.destroy();res(r)};s.on('connect',()=>end('connected'));s.on('timeout',()=>end('blocked:timeout'));s.on('error',(e)=>end('blocked:'+e.code));});
 (async()=>{let waitedMs=0;while(waitedMs<30000&&(await tryOnce(t.ownDb))!=='connected'){await new Promise(r=>setTimeout(r,250));waitedMs+=250}
-const out={waitedMs};for(const[k,v]of Object.entries(t))out[k]=await tryOnce(v);console.log(JSON.stringify(out));setInterval(()=>{},1e9)})();`;
+const out={waitedMs};for(const[k,v]of Object.entries(t))out[k]=await tryOnce(v);out.idpByName=await require('dns').promises.lookup('idp.authlab-system.svc.cluster.local').then(a=>a.address,e=>'dns:'+e.code);out.outsideName=await require('dns').promises.lookup('example.com').then(a=>a.address,e=>'dns:'+e.code);console.log(JSON.stringify(out));setInterval(()=>{},1e9)})();`;
     await core.createNamespacedPod({
       namespace: 'p1-a',
       body: {
@@ -153,6 +153,9 @@ const out={waitedMs};for(const[k,v]of Object.entries(t))out[k]=await tryOnce(v);
     expect(result?.peerDb).toMatch(/^blocked/);
     expect(result?.otherPairSidecar).toMatch(/^blocked/);
     expect(result?.otherPairDb).toMatch(/^blocked/);
+    // Cluster DNS from inside a pod: cluster names resolve, nothing else does (no upstream resolver).
+    expect(`http://${result?.idpByName}:8080`).toBe(ep.idp.url);
+    expect(result?.outsideName).toMatch(/^dns:/);
   }, 120_000);
 
   it('cluster down leaves the host as it was', async () => {

@@ -8,6 +8,8 @@ const app = (name: string) => ({ matchLabels: { app: name } });
 /** The node itself: where the load generator and the runner's admin calls come from. */
 const NODE: V1NetworkPolicyPeer = { ipBlock: { cidr: `${NET.nodeIp}/32` } };
 const tcp = (port: number) => [{ protocol: 'TCP', port }];
+/** Cluster DNS runs on the node (CoreDNS, port 53). */
+const DNS = { to: [NODE], ports: [{ protocol: 'UDP', port: PORTS.dns }, { protocol: 'TCP', port: PORTS.dns }] };
 
 function policy(namespace: string, name: string, spec: V1NetworkPolicy['spec']): V1NetworkPolicy {
   return { metadata: { name, namespace }, spec };
@@ -20,7 +22,7 @@ function defaultDeny(namespace: string): V1NetworkPolicy {
 
 /**
  * A service namespace: its database accepts only its own sidecar; the sidecar reaches its database,
- * its pair peer's sidecar and the IdP, and accepts its peer's sidecar and the node (load generator).
+ * its pair peer's sidecar, the IdP and the cluster DNS, and accepts its peer's sidecar and the node (load generator).
  */
 export function serviceNetworkPolicies(namespace: string, peer: string, idpNamespace: string): V1NetworkPolicy[] {
   return [
@@ -33,6 +35,7 @@ export function serviceNetworkPolicies(namespace: string, peer: string, idpNames
         { to: [{ podSelector: app('db') }], ports: tcp(PG_PORT) },
         { to: [{ namespaceSelector: ns(peer), podSelector: app('sidecar') }], ports: tcp(APP_PORT) },
         { to: [{ namespaceSelector: ns(idpNamespace), podSelector: app('idp') }], ports: tcp(APP_PORT) },
+        DNS,
       ],
     }),
     policy(namespace, 'sidecar-ingress', {
@@ -60,6 +63,7 @@ export function systemNetworkPolicies(namespace: string): V1NetworkPolicy[] {
         { to: [{ podSelector: app('db') }], ports: tcp(PG_PORT) },
         // The apiserver (TokenReview, JWKS): policies see the packet after the Service's DNAT.
         { to: [NODE], ports: tcp(PORTS.apiserver) },
+        DNS,
       ],
     }),
   ];
