@@ -34,29 +34,37 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
   it('up writes endpoints.json (local shape + kubeconfig and namespaces); calls work; down removes the namespaces', async () => {
     const up = startAuthlab(['up', '--platform', 'kube', '--pairs', '1'], { AUTHLAB_RUNS_DIR: runs });
     const exited = new Promise<number | null>((res) => up.on('exit', res));
-    const file = join(runs, 'up', 'endpoints.json');
-    let ep: KubeEndpoints | undefined;
-    for (let i = 0; i < 600 && !ep; i++) {
-      await sleep(200);
-      ep = await readFile(file, 'utf8').then((t) => JSON.parse(t) as KubeEndpoints, () => undefined);
-    }
-    expect(ep?.kubeconfig).toBe(clusterPaths().kubeconfig);
-    expect(ep?.namespaces).toEqual(['authlab-system', 'p1-a', 'p1-b']);
-    expect(ep?.services.map((s) => [s.name, s.pair, s.database, s.namespace])).toEqual([
-      ['p1-a', 1, 'svc_p1_a', 'p1-a'],
-      ['p1-b', 1, 'svc_p1_b', 'p1-b'],
-    ]);
-    expect(ep?.admin.token).toMatch(/^[0-9a-f]{48}$/);
-    const res = await fetch(`${ep!.services[0]!.url}/call/p1-b/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'light', params: { id: 1 } }) });
-    expect(res.status).toBe(200);
+    try {
+      const file = join(runs, 'up', 'endpoints.json');
+      let ep: KubeEndpoints | undefined;
+      for (let i = 0; i < 600 && !ep; i++) {
+        await sleep(200);
+        ep = await readFile(file, 'utf8').then((t) => JSON.parse(t) as KubeEndpoints, () => undefined);
+      }
+      expect(ep?.kubeconfig).toBe(clusterPaths().kubeconfig);
+      expect(ep?.namespaces).toEqual(['authlab-system', 'p1-a', 'p1-b']);
+      expect(ep?.services.map((s) => [s.name, s.pair, s.database, s.namespace])).toEqual([
+        ['p1-a', 1, 'svc_p1_a', 'p1-a'],
+        ['p1-b', 1, 'svc_p1_b', 'p1-b'],
+      ]);
+      expect(ep?.admin.token).toMatch(/^[0-9a-f]{48}$/);
+      const res = await fetch(`${ep!.services[0]!.url}/call/p1-b/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'light', params: { id: 1 } }) });
+      expect(res.status).toBe(200);
 
-    const down = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: runs }, 120_000);
-    expect(down.code, down.stderr).toBe(0);
-    expect(await exited).toBe(0);
-    const kc = new KubeConfig();
-    kc.loadFromFile(clusterPaths().kubeconfig);
-    const names = (await kc.makeApiClient(CoreV1Api).listNamespace()).items.map((n) => n.metadata?.name);
-    expect(names.filter((n) => n === 'authlab-system' || /^p\d+-[ab]$/.test(n ?? ''))).toEqual([]);
+      const down = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: runs }, 120_000);
+      expect(down.code, down.stderr).toBe(0);
+      expect(await exited).toBe(0);
+      const kc = new KubeConfig();
+      kc.loadFromFile(clusterPaths().kubeconfig);
+      const names = (await kc.makeApiClient(CoreV1Api).listNamespace()).items.map((n) => n.metadata?.name);
+      expect(names.filter((n) => n === 'authlab-system' || /^p\d+-[ab]$/.test(n ?? ''))).toEqual([]);
+    } finally {
+      // Only when an assertion failed before `down`: stop the `up` by its pid and let it clean up.
+      if (up.exitCode === null) {
+        up.kill('SIGTERM');
+        await exited;
+      }
+    }
   }, 300_000);
 
   it('study --quick records platform kube and the Kubernetes version, with every run valid', async () => {

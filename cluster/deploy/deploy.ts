@@ -58,6 +58,20 @@ async function waitAvailable(apps: AppsV1Api, namespace: string, name: string, t
   }
 }
 
+/**
+ * A Ready pod is not yet a reachable Service: kube-proxy writes the ClusterIP's rules a moment later
+ * (longer on a busy host), and until then connections are refused. Polls `url` from the host until it
+ * answers 2xx (every 200 ms, up to `timeoutMs`, default 30 000 ms).
+ */
+async function waitServiceAnswers(url: string, what: string, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; ; ) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `${what} did not answer at ${url} within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
 async function sendAdmin(url: string, token: string, method: string, body: unknown): Promise<void> {
   const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!res.ok) throw new ClusterError('ERR_COMMAND_FAILED', `${method} ${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
@@ -125,13 +139,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   }
   await waitAvailable(apps, sys, 'db', timeoutMs);
   await waitAvailable(apps, sys, 'idp', timeoutMs);
-  // Ready pod ≠ programmed Service: kube-proxy may still be writing the ClusterIP's rules.
-  for (const deadline = Date.now() + 30_000; ; ) {
-    const ok = await fetch(`${idpUrl}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `the IdP's Service ${idpUrl} did not answer within 30 s`);
-    await sleep(200);
-  }
+  await waitServiceAnswers(`${idpUrl}/healthz`, 'the IdP');
   step(`IdP ready at ${idpUrl}`);
   for (const g of opts.grants) await sendAdmin(`${idpUrl}/admin/grants`, adminToken, 'PUT', g);
   step(`${opts.grants.length} grants set`);
@@ -156,6 +164,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   for (const s of opts.services) {
     await waitAvailable(apps, s.name, 'db', timeoutMs);
     await waitAvailable(apps, s.name, 'sidecar', timeoutMs);
+    await waitServiceAnswers(`${sidecarUrl.get(s.name)}/readyz`, `${s.name}'s sidecar`);
   }
   step(`${opts.services.length} services ready`);
   return {
