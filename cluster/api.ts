@@ -2,7 +2,15 @@ import { request } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiException, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1ClusterRole, type V1ClusterRoleBinding, type V1Node } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  type V1ClusterRole,
+  type V1ClusterRoleBinding,
+  type V1Node,
+} from '@kubernetes/client-node';
 import { ClusterError } from './errors.js';
 import { API_URL } from './topology.js';
 
@@ -39,7 +47,13 @@ export async function apiGet(pkiDir: string, path: string, timeoutMs = 2_000): P
  * Polls until `check` resolves true, every `intervalMs` (default 100 ms), or throws ERR_START_TIMEOUT
  * with `what` after `timeoutMs`. `alive` is asked first each round, so a crashed daemon fails fast.
  */
-export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, alive?: () => Promise<void>, intervalMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  alive?: () => Promise<void>,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     await alive?.();
@@ -102,7 +116,10 @@ export async function bootstrapRbac(api: ClusterApi): Promise<void> {
   await createIgnoringConflict(() => api.rbac.createClusterRole({ body: KUBE_ROUTER_ROLE }));
   await createIgnoringConflict(() => api.rbac.createClusterRole({ body: COREDNS_ROLE }));
   for (const body of [
-    binding('authlab:oidc-discovery-anonymous', 'system:service-account-issuer-discovery', { kind: 'Group', name: 'system:unauthenticated' }),
+    binding('authlab:oidc-discovery-anonymous', 'system:service-account-issuer-discovery', {
+      kind: 'Group',
+      name: 'system:unauthenticated',
+    }),
     binding('authlab:apiserver-kubelet-api', 'system:kubelet-api-admin', { kind: 'User', name: 'kube-apiserver-kubelet-client' }),
     binding('authlab:kube-router', 'authlab:kube-router', { kind: 'User', name: 'authlab:kube-router' }),
     binding('authlab:coredns', 'authlab:coredns', { kind: 'User', name: 'authlab:coredns' }),

@@ -36,7 +36,13 @@ export const BUILD_TARGETS: readonly BuildTarget[] = [
   kube('kubelet'),
   kube('kube-proxy'),
   kube('kubectl'),
-  { name: 'etcd', kind: 'module', module: 'etcd', pkg: 'go.etcd.io/etcd/server/v3', ldflags: `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}` },
+  {
+    name: 'etcd',
+    kind: 'module',
+    module: 'etcd',
+    pkg: 'go.etcd.io/etcd/server/v3',
+    ldflags: `-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}`,
+  },
   { name: 'etcdctl', kind: 'module', module: 'etcd', pkg: 'go.etcd.io/etcd/etcdctl/v3', ldflags: '-s -w' },
   {
     name: 'kube-router',
@@ -44,6 +50,11 @@ export const BUILD_TARGETS: readonly BuildTarget[] = [
     pkg: `github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@${KUBE_ROUTER_VERSION}`,
     ldflags: `-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${KUBE_ROUTER_VERSION}`,
   },
-  { name: 'coredns', kind: 'install', pkg: `github.com/coredns/coredns@${COREDNS_VERSION}`, ldflags: `-s -w -X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}` },
+  {
+    name: 'coredns',
+    kind: 'install',
+    pkg: `github.com/coredns/coredns@${COREDNS_VERSION}`,
+    ldflags: `-s -w -X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}`,
+  },
   { name: 'pause', kind: 'module', module: 'pause', pkg: '.', ldflags: '-s -w' },
 ];

@@ -95,7 +95,15 @@ function formatS(seconds: number): string {
 }
 
 /** Runs one `go` command with its output in `logFile`; prints a heartbeat while it runs. */
-function runGo(args: string[], cwd: string, env: NodeJS.ProcessEnv, logFile: string, heartbeat: () => void, heartbeatS: number, signal?: AbortSignal): Promise<void> {
+function runGo(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  heartbeat: () => void,
+  heartbeatS: number,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const log = createWriteStream(logFile, { flags: 'a' });
     log.write(`$ go ${args.join(' ')}\n`);
@@ -139,7 +147,8 @@ export async function buildClusterBinaries(options: BuildOptions): Promise<Build
   for (const target of BUILD_TARGETS) {
     const inputs = await inputsHash(target, go);
     const have = manifest.binaries[target.name];
-    if (!options.force && have?.inputs === inputs && (await exists(join(paths.bin, target.name), constants.X_OK))) result.reused.push(target.name);
+    if (!options.force && have?.inputs === inputs && (await exists(join(paths.bin, target.name), constants.X_OK)))
+      result.reused.push(target.name);
     else todo.push({ target, inputs });
   }
   if (result.reused.length) options.log(`reusing ${result.reused.length} cached binaries in ${paths.bin}`);
@@ -158,12 +167,28 @@ export async function buildClusterBinaries(options: BuildOptions): Promise<Build
       await mkdir(src, { recursive: true });
       await cp(join(GO_MODULES_DIR, target.module!), src, { recursive: true, force: true });
       for (const f of await readdir(src)) await chmod(join(src, f), 0o644);
-      await runGo(['build', '-trimpath', '-ldflags', target.ldflags, '-o', out, target.pkg], src, goEnv, logFile, heartbeat, options.heartbeatS ?? 30, options.signal);
+      await runGo(
+        ['build', '-trimpath', '-ldflags', target.ldflags, '-o', out, target.pkg],
+        src,
+        goEnv,
+        logFile,
+        heartbeat,
+        options.heartbeatS ?? 30,
+        options.signal,
+      );
     } else {
       const gobin = await mkdtemp(join(paths.root, '.gobin-'));
       try {
         const installEnv = { ...goEnv, GOBIN: gobin, GOFLAGS: `-buildvcs=false -p=${p}` };
-        await runGo(['install', '-trimpath', '-ldflags', target.ldflags, target.pkg], paths.root, installEnv, logFile, heartbeat, options.heartbeatS ?? 30, options.signal);
+        await runGo(
+          ['install', '-trimpath', '-ldflags', target.ldflags, target.pkg],
+          paths.root,
+          installEnv,
+          logFile,
+          heartbeat,
+          options.heartbeatS ?? 30,
+          options.signal,
+        );
         await rename(join(gobin, target.name), out);
       } finally {
         await rm(gobin, { recursive: true, force: true });

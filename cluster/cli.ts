@@ -47,7 +47,9 @@ export async function clusterCommand(argv: string[], io: ClusterIo): Promise<num
       case 'build': {
         const t0 = performance.now();
         const r = await buildClusterBinaries({ log, force });
-        io.out(`binaries in ${r.binDir}: built ${r.built.map((b) => `${b.name} ${b.seconds} s`).join(', ') || 'none'}; reused ${r.reused.length}; ${((performance.now() - t0) / 1000).toFixed(1)} s in all`);
+        io.out(
+          `binaries in ${r.binDir}: built ${r.built.map((b) => `${b.name} ${b.seconds} s`).join(', ') || 'none'}; reused ${r.reused.length}; ${((performance.now() - t0) / 1000).toFixed(1)} s in all`,
+        );
         return 0;
       }
       case 'up': {

@@ -99,7 +99,16 @@ export function schedulerSpec(kc: Kubeconfigs): DaemonSpec {
   return {
     name: 'kube-scheduler',
     bin: 'kube-scheduler',
-    args: [`--kubeconfig=${k}`, `--authentication-kubeconfig=${k}`, `--authorization-kubeconfig=${k}`, '--bind-address=127.0.0.1', `--secure-port=${PORTS.scheduler}`, '--leader-elect=false', '--profiling=false', '--v=1'],
+    args: [
+      `--kubeconfig=${k}`,
+      `--authentication-kubeconfig=${k}`,
+      `--authorization-kubeconfig=${k}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${PORTS.scheduler}`,
+      '--leader-elect=false',
+      '--profiling=false',
+      '--v=1',
+    ],
   };
 }
 

@@ -34,14 +34,22 @@ export async function isRunning(rec: Pick<DaemonRecord, 'pid' | 'startTicks'>): 
  * Starts `bin args` in its own session (it outlives `cluster up`), output appended to
  * `<logDir>/<name>.log`, and resolves its record once /proc shows it.
  */
-export async function startDaemon(name: string, bin: string, args: readonly string[], logDir: string, env: NodeJS.ProcessEnv = process.env): Promise<DaemonRecord> {
+export async function startDaemon(
+  name: string,
+  bin: string,
+  args: readonly string[],
+  logDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DaemonRecord> {
   const log = join(logDir, `${name}.log`);
   const fd = openSync(log, 'a');
   try {
     const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid!));
-      child.once('error', (err) => reject(new ClusterError('ERR_TOOL_MISSING', `could not start ${name} (${bin}): ${err.message}`, { cause: err })));
+      child.once('error', (err) =>
+        reject(new ClusterError('ERR_TOOL_MISSING', `could not start ${name} (${bin}): ${err.message}`, { cause: err })),
+      );
     });
     child.unref();
     const startTicks = await processStartTicks(pid);

@@ -2,7 +2,17 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isRunning, stopProcess } from './daemons.js';
 import { execTool } from './exec.js';
-import { HOST_DIRS, killPids, kubepodsCgroups, netnsEntries, pathExists, removeCgroupTree, removeOwnLogLinks, strayProcesses, unmountOwn } from './host-cleanup.js';
+import {
+  HOST_DIRS,
+  killPids,
+  kubepodsCgroups,
+  netnsEntries,
+  pathExists,
+  removeCgroupTree,
+  removeOwnLogLinks,
+  strayProcesses,
+  unmountOwn,
+} from './host-cleanup.js';
 import { bridgeExists, deleteBridge, removeOwnChains, removeOwnIpsets, restoreSysctls } from './host-net.js';
 import { clusterPaths } from './paths.js';
 import { readClusterState, type ClusterState } from './state.js';
@@ -25,7 +35,17 @@ export interface DownReport {
 }
 
 /** Daemons stop in this order: node agents first (so nothing restarts pods), then the runtime, then the control plane. */
-const STOP_ORDER = ['kube-router', 'kube-proxy', 'kubelet', 'containerd', 'coredns', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+const STOP_ORDER = [
+  'kube-router',
+  'kube-proxy',
+  'kubelet',
+  'containerd',
+  'coredns',
+  'kube-scheduler',
+  'kube-controller-manager',
+  'kube-apiserver',
+  'etcd',
+];
 
 async function ownerIsStartingUp(state: ClusterState): Promise<boolean> {
   if (state.status !== 'starting' || state.ownerPid === process.pid) return false;
@@ -82,7 +102,8 @@ export async function teardownCluster(options: DownOptions): Promise<DownReport>
   const netnsBefore = state?.netnsBefore ?? [];
   const mounts = await unmountOwn(paths.dir, netnsBefore);
   report.mounts = mounts.length;
-  for (const ns of await netnsEntries()) if (ns.startsWith('cni-') && !netnsBefore.includes(ns)) await rm(join('/run/netns', ns), { force: true });
+  for (const ns of await netnsEntries())
+    if (ns.startsWith('cni-') && !netnsBefore.includes(ns)) await rm(join('/run/netns', ns), { force: true });
 
   for (const cg of await kubepodsCgroups()) await removeCgroupTree(cg);
 

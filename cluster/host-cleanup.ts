@@ -7,7 +7,18 @@ import { execTool } from './exec.js';
  * Host directories the kubelet, containerd or CNI create by default even when pointed elsewhere.
  * `up` records which already existed; `down` removes the ones that did not.
  */
-export const HOST_DIRS = ['/run/netns', '/var/log/containers', '/var/log/pods', '/var/lib/cni', '/run/containerd', '/var/lib/kubelet', '/etc/cni', '/opt/cni', '/opt/containerd', '/var/lib/containerd'] as const;
+export const HOST_DIRS = [
+  '/run/netns',
+  '/var/log/containers',
+  '/var/log/pods',
+  '/var/lib/cni',
+  '/run/containerd',
+  '/var/lib/kubelet',
+  '/etc/cni',
+  '/opt/cni',
+  '/opt/containerd',
+  '/var/lib/containerd',
+] as const;
 
 export async function pathExists(path: string): Promise<boolean> {
   try {

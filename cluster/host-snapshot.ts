@@ -82,7 +82,8 @@ export function diffSnapshots(before: HostSnapshot, after: HostSnapshot): string
     } else {
       const ra = a as Record<string, string>;
       const rb = b as Record<string, string>;
-      for (const k of new Set([...Object.keys(ra), ...Object.keys(rb)])) if (ra[k] !== rb[k]) diffs.push(`${key}: ${k} ${ra[k]} -> ${rb[k]}`);
+      for (const k of new Set([...Object.keys(ra), ...Object.keys(rb)]))
+        if (ra[k] !== rb[k]) diffs.push(`${key}: ${k} ${ra[k]} -> ${rb[k]}`);
     }
   }
   return diffs;

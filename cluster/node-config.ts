@@ -85,7 +85,12 @@ export function cniConflist(paths: ClusterPaths): string {
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
-          ipam: { type: 'host-local', dataDir: paths.cniData, ranges: [[{ subnet: NET.podCidr, gateway: NET.nodeIp }]], routes: [{ dst: '0.0.0.0/0' }] },
+          ipam: {
+            type: 'host-local',
+            dataDir: paths.cniData,
+            ranges: [[{ subnet: NET.podCidr, gateway: NET.nodeIp }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+          },
         },
       ],
     },
@@ -98,7 +103,8 @@ export function cniConflist(paths: ClusterPaths): string {
  * The kubelet's resolv.conf (and pods' with `dnsPolicy: Default`): no upstream server, so no DNS query
  * leaves the machine. Pods with the default `ClusterFirst` policy ask the cluster DNS on the node IP.
  */
-export const RESOLV_CONF = '# authlab kube platform: no upstream resolver on purpose\nnameserver 127.0.0.1\noptions ndots:1 timeout:1 attempts:1\n';
+export const RESOLV_CONF =
+  '# authlab kube platform: no upstream resolver on purpose\nnameserver 127.0.0.1\noptions ndots:1 timeout:1 attempts:1\n';
 
 export function kubeletConfig(paths: ClusterPaths): string {
   return `apiVersion: kubelet.config.k8s.io/v1beta1
@@ -146,7 +152,12 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
 }
 
 /** Writes every node-side configuration file; returns their paths. */
-export async function writeNodeConfig(paths: ClusterPaths, runc: string, kubeconfigs: { kubeProxy: string; coredns: string }, sandboxImage: string) {
+export async function writeNodeConfig(
+  paths: ClusterPaths,
+  runc: string,
+  kubeconfigs: { kubeProxy: string; coredns: string },
+  sandboxImage: string,
+) {
   const files = {
     containerd: join(paths.dir, 'containerd', 'config.toml'),
     kubelet: join(paths.dir, 'kubelet-config.yaml'),

@@ -48,11 +48,35 @@ export async function makePki(dir: string): Promise<void> {
     'DNS:kubernetes.default.svc.cluster.local',
   ].join(',');
   const signed = (name: string, subj: string, ext: string[]) =>
-    mustExec('openssl', ['req', '-x509', ...EC, '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-subj', subj, ...DAYS, '-CA', f('ca.crt'), '-CAkey', f('ca.key'), ...ext.flatMap((e) => ['-addext', e])]);
+    mustExec('openssl', [
+      'req',
+      '-x509',
+      ...EC,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.crt`),
+      '-subj',
+      subj,
+      ...DAYS,
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      ...ext.flatMap((e) => ['-addext', e]),
+    ]);
   await Promise.all([
-    signed('apiserver', '/CN=kube-apiserver', [`subjectAltName=${sans}`, 'extendedKeyUsage=serverAuth', 'keyUsage=critical,digitalSignature']),
+    signed('apiserver', '/CN=kube-apiserver', [
+      `subjectAltName=${sans}`,
+      'extendedKeyUsage=serverAuth',
+      'keyUsage=critical,digitalSignature',
+    ]),
     ...CLIENTS.map((c) =>
-      signed(c.name, `${'org' in c ? `/O=${c.org}` : ''}/CN=${c.cn}`, ['extendedKeyUsage=clientAuth', 'keyUsage=critical,digitalSignature', 'basicConstraints=critical,CA:FALSE']),
+      signed(c.name, `${'org' in c ? `/O=${c.org}` : ''}/CN=${c.cn}`, [
+        'extendedKeyUsage=clientAuth',
+        'keyUsage=critical,digitalSignature',
+        'basicConstraints=critical,CA:FALSE',
+      ]),
     ),
     mustExec('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', f('sa.key')]).then(() =>
       mustExec('openssl', ['pkey', '-in', f('sa.key'), '-pubout', '-out', f('sa.pub')]),

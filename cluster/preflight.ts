@@ -37,7 +37,10 @@ export async function which(name: string, path = process.env.PATH ?? ''): Promis
 /** Exit unless we are root. */
 export function requireRoot(command: string): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new ClusterError('ERR_NOT_ROOT', `\`authlab cluster ${command}\` must run as root (it makes a bridge, iptables chains, mounts and cgroups); run it with sudo`);
+    throw new ClusterError(
+      'ERR_NOT_ROOT',
+      `\`authlab cluster ${command}\` must run as root (it makes a bridge, iptables chains, mounts and cgroups); run it with sudo`,
+    );
   }
 }
 
@@ -63,7 +66,10 @@ export async function requireHostTools(): Promise<Record<string, string>> {
     }
   }
   if (missing.length) {
-    throw new ClusterError('ERR_TOOL_MISSING', `\`authlab cluster up\` needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing; install with \`apt-get install -y ${[...pkgs].join(' ')}\``);
+    throw new ClusterError(
+      'ERR_TOOL_MISSING',
+      `\`authlab cluster up\` needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing; install with \`apt-get install -y ${[...pkgs].join(' ')}\``,
+    );
   }
   return found;
 }
@@ -78,7 +84,10 @@ export async function requireKernel(): Promise<void> {
     try {
       await access(path);
     } catch {
-      throw new ClusterError('ERR_TOOL_MISSING', `this kernel lacks ${what} (${path} is missing); load it (\`modprobe br_netfilter\`) or use a machine that has it`);
+      throw new ClusterError(
+        'ERR_TOOL_MISSING',
+        `this kernel lacks ${what} (${path} is missing); load it (\`modprobe br_netfilter\`) or use a machine that has it`,
+      );
     }
   }
 }
@@ -106,7 +115,10 @@ export async function requirePortsFree(): Promise<void> {
   const busy = await listeningPorts();
   for (const [name, port] of Object.entries(PORTS)) {
     if (busy.has(port)) {
-      throw new ClusterError('ERR_PORT_BUSY', `port ${port} (the cluster's ${name}) is already in use; stop what listens there (\`ss -ltnp 'sport = :${port}'\`) and run \`authlab cluster up\` again`);
+      throw new ClusterError(
+        'ERR_PORT_BUSY',
+        `port ${port} (the cluster's ${name}) is already in use; stop what listens there (\`ss -ltnp 'sport = :${port}'\`) and run \`authlab cluster up\` again`,
+      );
     }
   }
 }
@@ -120,15 +132,27 @@ export async function requireNoCluster(paths: ClusterPaths): Promise<void> {
   if (state) {
     const running = (await Promise.all(state.daemons.map((d) => isRunning(d)))).filter(Boolean).length;
     if (state.status === 'ready' && running === state.daemons.length && running > 0) {
-      throw new ClusterError('ERR_ALREADY_UP', `a cluster is already up (kubeconfig ${paths.kubeconfig}); use it, or run \`authlab cluster down\` first`);
+      throw new ClusterError(
+        'ERR_ALREADY_UP',
+        `a cluster is already up (kubeconfig ${paths.kubeconfig}); use it, or run \`authlab cluster down\` first`,
+      );
     }
-    throw new ClusterError('ERR_STALE_CLUSTER', `a cluster from an earlier run is left (state in ${paths.state}, ${running} of ${state.daemons.length} processes running); run \`authlab cluster down\` to remove it, then \`authlab cluster up\``);
+    throw new ClusterError(
+      'ERR_STALE_CLUSTER',
+      `a cluster from an earlier run is left (state in ${paths.state}, ${running} of ${state.daemons.length} processes running); run \`authlab cluster down\` to remove it, then \`authlab cluster up\``,
+    );
   }
   if (await bridgeExists()) {
-    throw new ClusterError('ERR_STALE_CLUSTER', `the bridge ${NET.bridge} exists but no cluster state does; run \`authlab cluster down\` to remove it, then \`authlab cluster up\``);
+    throw new ClusterError(
+      'ERR_STALE_CLUSTER',
+      `the bridge ${NET.bridge} exists but no cluster state does; run \`authlab cluster down\` to remove it, then \`authlab cluster up\``,
+    );
   }
   const chains = await listOwnChains();
   if (chains.length) {
-    throw new ClusterError('ERR_STALE_CLUSTER', `iptables chains of a Kubernetes node are left (${chains[0]}${chains.length > 1 ? ` and ${chains.length - 1} more` : ''}); run \`authlab cluster down\` to remove them, then \`authlab cluster up\``);
+    throw new ClusterError(
+      'ERR_STALE_CLUSTER',
+      `iptables chains of a Kubernetes node are left (${chains[0]}${chains.length > 1 ? ` and ${chains.length - 1} more` : ''}); run \`authlab cluster down\` to remove them, then \`authlab cluster up\``,
+    );
   }
 }

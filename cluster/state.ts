@@ -39,7 +39,9 @@ export async function readClusterState(path: string): Promise<ClusterState | und
     return JSON.parse(await readFile(path, 'utf8')) as ClusterState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ClusterError('ERR_STALE_CLUSTER', `${path} is unreadable; run \`authlab cluster down\` to clean up what it describes`, { cause: err });
+    throw new ClusterError('ERR_STALE_CLUSTER', `${path} is unreadable; run \`authlab cluster down\` to clean up what it describes`, {
+      cause: err,
+    });
   }
 }
 

@@ -20,7 +20,13 @@ export async function clusterStatus(env: NodeJS.ProcessEnv = process.env): Promi
   const state = await readClusterState(paths.state);
   if (!state) return { up: false, daemons: [], pods: [] };
   const daemons = await Promise.all(state.daemons.map(async (d) => ({ name: d.name, pid: d.pid, running: await isRunning(d) })));
-  const status: ClusterStatus = { up: state.status === 'ready' && daemons.every((d) => d.running), kubeconfig: paths.kubeconfig, apiserver: API_URL, daemons, pods: [] };
+  const status: ClusterStatus = {
+    up: state.status === 'ready' && daemons.every((d) => d.running),
+    kubeconfig: paths.kubeconfig,
+    apiserver: API_URL,
+    daemons,
+    pods: [],
+  };
   try {
     status.serverVersion = (JSON.parse((await apiGet(paths.pki, '/version')).body) as { gitVersion: string }).gitVersion;
     const api = clusterApi(paths.kubeconfig);
@@ -52,8 +58,15 @@ export async function clusterStatus(env: NodeJS.ProcessEnv = process.env): Promi
 /** Human-readable lines of {@link ClusterStatus}. */
 export function formatStatus(s: ClusterStatus): string[] {
   if (!s.kubeconfig) return ['no cluster is up (start one with `authlab cluster up`)'];
-  const lines = [`cluster: ${s.up ? 'up' : 'NOT healthy (run `authlab cluster down`, then `up`)'}`, `  apiserver   ${s.apiserver} (${s.serverVersion ?? 'unreachable'})`, `  kubeconfig  ${s.kubeconfig}`];
-  if (s.node) lines.push(`  node        ${s.node.name} ${s.node.ready ? 'Ready' : 'NotReady'}, ${s.node.internalIp}, kubelet ${s.node.kubelet}, ${s.node.runtime}`);
+  const lines = [
+    `cluster: ${s.up ? 'up' : 'NOT healthy (run `authlab cluster down`, then `up`)'}`,
+    `  apiserver   ${s.apiserver} (${s.serverVersion ?? 'unreachable'})`,
+    `  kubeconfig  ${s.kubeconfig}`,
+  ];
+  if (s.node)
+    lines.push(
+      `  node        ${s.node.name} ${s.node.ready ? 'Ready' : 'NotReady'}, ${s.node.internalIp}, kubelet ${s.node.kubelet}, ${s.node.runtime}`,
+    );
   lines.push(`  processes   ${s.daemons.map((d) => `${d.name}:${d.pid}${d.running ? '' : '(gone)'}`).join(' ')}`);
   lines.push(`  pods        ${s.pods.length}`);
   for (const p of s.pods) lines.push(`    ${`${p.namespace}/${p.name}`.padEnd(48)} ${p.phase.padEnd(9)} ${p.ready.padEnd(4)} ${p.ip}`);

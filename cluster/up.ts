@@ -2,7 +2,18 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiGet, bootstrapRbac, clusterApi, nodeReady, waitFor } from './api.js';
 import { buildClusterBinaries, missingBinaries } from './build.js';
-import { apiserverSpec, containerdSpec, controllerManagerSpec, corednsSpec, etcdSpec, kubeletSpec, kubeProxySpec, kubeRouterSpec, schedulerSpec, type DaemonSpec } from './components.js';
+import {
+  apiserverSpec,
+  containerdSpec,
+  controllerManagerSpec,
+  corednsSpec,
+  etcdSpec,
+  kubeletSpec,
+  kubeProxySpec,
+  kubeRouterSpec,
+  schedulerSpec,
+  type DaemonSpec,
+} from './components.js';
 import { isRunning, logTail, startDaemon } from './daemons.js';
 import { teardownCluster } from './down.js';
 import { ClusterError } from './errors.js';
@@ -54,10 +65,14 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
   let built: string[] = [];
   if ((await missingBinaries(env)).length) {
     log(`Kubernetes ${KUBE_VERSION} binaries are not built yet; building them once into ${buildPaths(env).bin} (about 15 min on 2 cores)…`);
-    built = (await buildClusterBinaries({ log: (l) => log(`  ${l}`), env, ...(options.signal ? { signal: options.signal } : {}) })).built.map((b) => b.name);
+    built = (
+      await buildClusterBinaries({ log: (l) => log(`  ${l}`), env, ...(options.signal ? { signal: options.signal } : {}) })
+    ).built.map((b) => b.name);
   }
   const bin = (name: string) => (name.startsWith('/') ? name : join(buildPaths(env).bin, name));
-  const pause = await cachedImage(join(kubeCacheRoot(env), 'images'), 'pause', [await readFile(bin('pause'))], () => pauseImage(bin('pause')));
+  const pause = await cachedImage(join(kubeCacheRoot(env), 'images'), 'pause', [await readFile(bin('pause'))], () =>
+    pauseImage(bin('pause')),
+  );
 
   const t0 = performance.now();
   const state: ClusterState = {
@@ -87,7 +102,11 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
   const alive = async () => {
     checkAborted();
     for (const d of state.daemons) {
-      if (!(await isRunning(d))) throw new ClusterError('ERR_COMPONENT_EXITED', `${d.name} exited during start-up; its log ${d.log} ends with:\n${await logTail(d.log)}`);
+      if (!(await isRunning(d)))
+        throw new ClusterError(
+          'ERR_COMPONENT_EXITED',
+          `${d.name} exited during start-up; its log ${d.log} ends with:\n${await logTail(d.log)}`,
+        );
     }
   };
   const step = (what: string) => log(`${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
@@ -122,7 +141,12 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
     await start(corednsSpec(files.corefile));
 
     const ctr = ['-a', paths.containerdSocket, '-n', 'k8s.io'];
-    await waitFor('containerd socket', 20_000, async () => (await mustExec(tools.ctr!, ['-a', paths.containerdSocket, 'version'])).includes('Server'), alive);
+    await waitFor(
+      'containerd socket',
+      20_000,
+      async () => (await mustExec(tools.ctr!, ['-a', paths.containerdSocket, 'version'])).includes('Server'),
+      alive,
+    );
     await mustExec(tools.ctr!, [...ctr, 'images', 'import', pause.archive], { timeoutMs: 60_000 });
     step(`containerd ready, ${pause.ref} imported`);
 
@@ -134,7 +158,13 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
     await waitFor(`node ${NET.nodeName} Ready`, 90_000, async () => nodeReady(await api.core.readNode({ name: NET.nodeName })), alive, 200);
     const readyMs = Math.round(performance.now() - t0);
     step('node Ready');
-    await waitFor('kube-router healthy', 30_000, async () => (await fetch(`http://127.0.0.1:${PORTS.kubeRouterHealth}/healthz`)).ok, alive, 200);
+    await waitFor(
+      'kube-router healthy',
+      30_000,
+      async () => (await fetch(`http://127.0.0.1:${PORTS.kubeRouterHealth}/healthz`)).ok,
+      alive,
+      200,
+    );
     await waitFor('CoreDNS healthy', 30_000, async () => (await fetch(`http://127.0.0.1:${PORTS.corednsHealth}/health`)).ok, alive, 200);
     step('NetworkPolicy enforcer (kube-router) and cluster DNS (CoreDNS) healthy');
 

@@ -85,7 +85,9 @@ describe.skipIf(!!skip)('authlab cluster (real Kubernetes on this host)', () => 
     const up = startAuthlab(['cluster', 'up']);
     // Kill it mid-way: once the apiserver has been started (etcd, containerd, bridge, PKI exist).
     for (let i = 0; i < 600; i++) {
-      const state = await readFile(paths.state, 'utf8').then((s) => JSON.parse(s) as ClusterState).catch(() => undefined);
+      const state = await readFile(paths.state, 'utf8')
+        .then((s) => JSON.parse(s) as ClusterState)
+        .catch(() => undefined);
       if (state?.daemons.some((d) => d.name === 'kube-apiserver')) break;
       await sleep(100);
     }

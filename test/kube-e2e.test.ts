@@ -26,7 +26,12 @@ let core: CoreV1Api;
 
 const url = (name: string) => ep.services.find((s) => s.name === name)!.url;
 async function post(u: string, body: unknown): Promise<{ status: number; json: { rows?: unknown[]; error?: { code: string } } }> {
-  const res = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(u, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: res.status, json: (await res.json()) as { rows?: unknown[]; error?: { code: string } } };
 }
 
@@ -39,9 +44,14 @@ describe.skipIf(!!skip)('the auth system on the kube platform', () => {
     images = await componentImages(join(kubeCacheRoot(), 'images'), () => {});
     await importImages('ctr', paths, [images.idp, images.sidecar, images.postgres]);
     const t0 = performance.now();
-    const services = servicesFor(PAIRS).map((s) => ({ ...s, peer: s.name.endsWith('-a') ? s.name.replace(/-a$/, '-b') : s.name.replace(/-b$/, '-a') }));
+    const services = servicesFor(PAIRS).map((s) => ({
+      ...s,
+      peer: s.name.endsWith('-a') ? s.name.replace(/-a$/, '-b') : s.name.replace(/-b$/, '-a'),
+    }));
     ep = await deployAuthlab({ kubeconfig: paths.kubeconfig, images, services, grants: defaultGrants(PAIRS), log: () => {} });
-    console.log(`deployed IdP + ${services.length} services (${services.length + 1} PostgreSQL) to Ready in ${Math.round(performance.now() - t0)} ms`);
+    console.log(
+      `deployed IdP + ${services.length} services (${services.length + 1} PostgreSQL) to Ready in ${Math.round(performance.now() - t0)} ms`,
+    );
     const kc = new KubeConfig();
     kc.loadFromFile(paths.kubeconfig);
     core = kc.makeApiClient(CoreV1Api);
@@ -55,7 +65,8 @@ describe.skipIf(!!skip)('the auth system on the kube platform', () => {
   it('every pod is Ready and every sidecar holds a settings stream, i.e. exchanged its projected token', async () => {
     const pods = (await core.listPodForAllNamespaces()).items.filter((p) => ep.namespaces.includes(p.metadata?.namespace ?? ''));
     expect(pods).toHaveLength(2 + 4 * PAIRS);
-    for (const p of pods) expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status, `${p.metadata?.namespace}/${p.metadata?.name}`).toBe('True');
+    for (const p of pods)
+      expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status, `${p.metadata?.namespace}/${p.metadata?.name}`).toBe('True');
     const res = await fetch(`${ep.idp.url}/admin/status`, { headers: { authorization: `Bearer ${ep.admin.token}` } });
     const status = (await res.json()) as { connectedSidecars: { service: string }[] };
     expect(status.connectedSidecars.map((c) => c.service).sort()).toEqual(ep.services.map((s) => s.name).sort());
@@ -74,12 +85,21 @@ describe.skipIf(!!skip)('the auth system on the kube platform', () => {
               name: 'reader',
               image: images.idp.ref,
               imagePullPolicy: 'Never',
-              command: ['/usr/local/bin/node', '-e', "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)"],
+              command: [
+                '/usr/local/bin/node',
+                '-e',
+                "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)",
+              ],
               volumeMounts: [{ name: 'sa', mountPath: '/var/run/secrets/authlab', readOnly: true }],
               securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
             },
           ],
-          volumes: [{ name: 'sa', projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] } }],
+          volumes: [
+            {
+              name: 'sa',
+              projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] },
+            },
+          ],
         },
       },
     });
@@ -88,17 +108,26 @@ describe.skipIf(!!skip)('the auth system on the kube platform', () => {
       await sleep(200);
       saToken = (await core.readNamespacedPodLog({ name: 'token-reader', namespace: 'p1-a' }).catch(() => '')).trim();
     }
-    const claims = JSON.parse(Buffer.from(saToken.split('.')[1]!, 'base64url').toString()) as { sub: string; 'kubernetes.io': { pod: { name: string }; node: { name: string } } };
+    const claims = JSON.parse(Buffer.from(saToken.split('.')[1]!, 'base64url').toString()) as {
+      sub: string;
+      'kubernetes.io': { pod: { name: string }; node: { name: string } };
+    };
     expect(claims.sub).toBe('system:serviceaccount:p1-a:sidecar');
     expect(claims['kubernetes.io'].pod.name).toBe('token-reader');
     expect(claims['kubernetes.io'].node.name).toBe('authlab-node');
     const res = await fetch(`${ep.idp.url}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: saToken, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt' }),
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: saToken,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      }),
     });
     expect(res.status).toBe(200);
-    const access = JSON.parse(Buffer.from(((await res.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString()) as { sub: string; roles: Record<string, string[]> };
+    const access = JSON.parse(
+      Buffer.from(((await res.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString(),
+    ) as { sub: string; roles: Record<string, string[]> };
     expect(access.sub).toBe('p1-a');
     expect(access.roles['p1-b']).toEqual(['read', 'write']);
   }, 120_000);
@@ -137,7 +166,15 @@ const out={waitedMs};for(const[k,v]of Object.entries(t))out[k]=await tryOnce(v);
         metadata: { name: 'netprobe', labels: { app: 'sidecar' } },
         spec: {
           automountServiceAccountToken: false,
-          containers: [{ name: 'probe', image: images.idp.ref, imagePullPolicy: 'Never', command: ['/usr/local/bin/node', '-e', script], securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false } }],
+          containers: [
+            {
+              name: 'probe',
+              image: images.idp.ref,
+              imagePullPolicy: 'Never',
+              command: ['/usr/local/bin/node', '-e', script],
+              securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
+            },
+          ],
         },
       },
     });

@@ -10,9 +10,18 @@ const jwt = (payload: object) => ['e30', Buffer.from(JSON.stringify(payload)).to
 
 describe('trustedIssuers: jwks or tokenreview per issuer', () => {
   it('accepts a TokenReview issuer without jwksUri, and says what is missing when apiServer is absent', () => {
-    expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k', verify: 'tokenreview', tokenReview: { apiServer: 'https://10.96.77.1' } }] })).not.toThrow();
-    expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k', verify: 'tokenreview' }] })).toThrow(/tokenReview\.apiServer" must be the apiserver's https URL/);
-    expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k', verify: 'webhook' }] })).toThrow(/"jwks" or "tokenreview"/);
+    expect(() =>
+      parseIdpConfig({
+        ...base,
+        trustedIssuers: [{ issuer: 'https://k', verify: 'tokenreview', tokenReview: { apiServer: 'https://10.96.77.1' } }],
+      }),
+    ).not.toThrow();
+    expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k', verify: 'tokenreview' }] })).toThrow(
+      /tokenReview\.apiServer" must be the apiserver's https URL/,
+    );
+    expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k', verify: 'webhook' }] })).toThrow(
+      /"jwks" or "tokenreview"/,
+    );
     expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k' }] })).toThrow(/jwksUri" must be an http\(s\) URL/);
   });
 

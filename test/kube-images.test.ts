@@ -49,10 +49,18 @@ describe('OCI archives built by the runner', () => {
     await writeFile(`${out}.tar`, img.archive);
     execFileSync('mkdir', ['-p', out]);
     execFileSync('tar', ['-xf', `${out}.tar`, '-C', out]);
-    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as {
+      manifests: { digest: string; annotations: Record<string, string> }[];
+    };
     expect(index.manifests[0]!.annotations['io.containerd.image.name']).toBe(img.ref);
-    const manifest = JSON.parse(await readFile(join(out, 'blobs/sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as { layers: { digest: string }[]; config: { digest: string } };
-    const config = JSON.parse(await readFile(join(out, 'blobs/sha256', manifest.config.digest.slice(7)), 'utf8')) as { config: { User: string }; rootfs: { diff_ids: string[] } };
+    const manifest = JSON.parse(await readFile(join(out, 'blobs/sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+      layers: { digest: string }[];
+      config: { digest: string };
+    };
+    const config = JSON.parse(await readFile(join(out, 'blobs/sha256', manifest.config.digest.slice(7)), 'utf8')) as {
+      config: { User: string };
+      rootfs: { diff_ids: string[] };
+    };
     expect(config.config.User).toBe('10001:10001');
     expect(config.rootfs.diff_ids).toEqual(manifest.layers.map((l) => l.digest));
   });

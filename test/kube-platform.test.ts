@@ -39,7 +39,10 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
       let ep: KubeEndpoints | undefined;
       for (let i = 0; i < 600 && !ep; i++) {
         await sleep(200);
-        ep = await readFile(file, 'utf8').then((t) => JSON.parse(t) as KubeEndpoints, () => undefined);
+        ep = await readFile(file, 'utf8').then(
+          (t) => JSON.parse(t) as KubeEndpoints,
+          () => undefined,
+        );
       }
       expect(ep?.kubeconfig).toBe(clusterPaths().kubeconfig);
       expect(ep?.namespaces).toEqual(['authlab-system', 'p1-a', 'p1-b']);
@@ -48,7 +51,11 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
         ['p1-b', 1, 'svc_p1_b', 'p1-b'],
       ]);
       expect(ep?.admin.token).toMatch(/^[0-9a-f]{48}$/);
-      const res = await fetch(`${ep!.services[0]!.url}/call/p1-b/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'light', params: { id: 1 } }) });
+      const res = await fetch(`${ep!.services[0]!.url}/call/p1-b/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'light', params: { id: 1 } }),
+      });
       expect(res.status).toBe(200);
 
       const down = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: runs }, 120_000);
@@ -69,7 +76,11 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
 
   it('study --quick records platform kube and the Kubernetes version, with every run valid', async () => {
     const out = join(runs, 'study');
-    const r = await runAuthlab(['study', '--platform', 'kube', '--quick', '--scenarios', 'light', '--pairs', '2', '--out', out], { AUTHLAB_RUNS_DIR: runs }, 600_000);
+    const r = await runAuthlab(
+      ['study', '--platform', 'kube', '--quick', '--scenarios', 'light', '--pairs', '2', '--out', out],
+      { AUTHLAB_RUNS_DIR: runs },
+      600_000,
+    );
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
     const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as Results;
     expect(results.study.platform).toBe('kube');

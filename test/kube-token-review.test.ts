@@ -31,7 +31,7 @@ let review: TokenReviewVerifier;
 
 async function saToken(name: string, audiences: string[], expirationSeconds = 600): Promise<string> {
   const tr = await core.createNamespacedServiceAccountToken({ name, namespace: NS, body: { spec: { audiences, expirationSeconds } } });
-  return tr.status?.token ?? "";
+  return tr.status?.token ?? '';
 }
 
 /**
@@ -70,7 +70,8 @@ describe.skipIf(!!skip)('subject-token verifiers against a real apiserver', () =
     ca = await readFile(join(paths.pki, 'ca.crt'), 'utf8');
     work = await mkdtemp(join(tmpdir(), 'authlab-tr-'));
     await core.createNamespace({ body: { metadata: { name: NS } } });
-    for (const name of ['svc', 'idp', 'idp-unprivileged']) await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name } } });
+    for (const name of ['svc', 'idp', 'idp-unprivileged'])
+      await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name } } });
     await rbac.createClusterRoleBinding({
       body: {
         metadata: { name: 'authlab-tr-test:idp' },
@@ -81,7 +82,11 @@ describe.skipIf(!!skip)('subject-token verifiers against a real apiserver', () =
     // The IdP authenticates to the apiserver with its own (apiserver-audience) token, as in a pod.
     await writeFile(join(work, 'idp-token'), await saToken('idp', [API_URL]));
     const tlsAgent = new Agent({ connect: { ca } });
-    jwks = new JwksIssuerVerifier({ trustedIssuers: [{ issuer: API_URL, jwksUri: `${API_URL}/openid/v1/jwks` }], cacheSize: 0, fetch: ((u: string, i?: object) => undiciFetch(u, { ...i, dispatcher: tlsAgent })) as unknown as typeof fetch });
+    jwks = new JwksIssuerVerifier({
+      trustedIssuers: [{ issuer: API_URL, jwksUri: `${API_URL}/openid/v1/jwks` }],
+      cacheSize: 0,
+      fetch: ((u: string, i?: object) => undiciFetch(u, { ...i, dispatcher: tlsAgent })) as unknown as typeof fetch,
+    });
     review = new TokenReviewVerifier({ cluster: { issuer: API_URL, apiServer: API_URL, ca, tokenFile: join(work, 'idp-token') } });
   }, 900_000);
 
@@ -116,7 +121,11 @@ describe.skipIf(!!skip)('subject-token verifiers against a real apiserver', () =
     await writeFile(file, await saToken('idp-unprivileged', [API_URL]));
     const v = new TokenReviewVerifier({ cluster: { issuer: API_URL, apiServer: API_URL, ca, tokenFile: file } });
     try {
-      await expect(v.verify(await saToken('svc', ['authlab-idp']))).rejects.toMatchObject({ oauthError: 'temporarily_unavailable', reason: 'review_forbidden', message: expect.stringMatching(/system:auth-delegator/) });
+      await expect(v.verify(await saToken('svc', ['authlab-idp']))).rejects.toMatchObject({
+        oauthError: 'temporarily_unavailable',
+        reason: 'review_forbidden',
+        message: expect.stringMatching(/system:auth-delegator/),
+      });
     } finally {
       await v.close();
     }
@@ -137,12 +146,21 @@ describe.skipIf(!!skip)('subject-token verifiers against a real apiserver', () =
               name: 'reader',
               image: images.idp.ref,
               imagePullPolicy: 'Never',
-              command: ['/usr/local/bin/node', '-e', "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)"],
+              command: [
+                '/usr/local/bin/node',
+                '-e',
+                "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)",
+              ],
               volumeMounts: [{ name: 'sa', mountPath: '/var/run/secrets/authlab', readOnly: true }],
               securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
             },
           ],
-          volumes: [{ name: 'sa', projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] } }],
+          volumes: [
+            {
+              name: 'sa',
+              projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] },
+            },
+          ],
         },
       },
     });
@@ -152,7 +170,10 @@ describe.skipIf(!!skip)('subject-token verifiers against a real apiserver', () =
       token = (await core.readNamespacedPodLog({ name: 'reader', namespace: NS }).catch(() => '')).trim();
     }
     expect(token).toMatch(/^ey/);
-    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { aud: string[]; 'kubernetes.io': { pod: { name: string }; node: { name: string }; serviceaccount: { name: string } } };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+      aud: string[];
+      'kubernetes.io': { pod: { name: string }; node: { name: string }; serviceaccount: { name: string } };
+    };
     expect(claims.aud).toEqual(['authlab-idp']);
     expect(claims['kubernetes.io'].pod.name).toBe('reader');
     expect(claims['kubernetes.io'].node.name).toBe('authlab-node');

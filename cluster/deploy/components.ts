@@ -1,4 +1,13 @@
-import type { V1ClusterRoleBinding, V1Deployment, V1EnvVar, V1Secret, V1Service, V1ServiceAccount, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type {
+  V1ClusterRoleBinding,
+  V1Deployment,
+  V1EnvVar,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import { IMAGE_USERS } from '../images/rootfs.js';
 
 /** Port the IdP and every sidecar listen on inside their pods. */
@@ -10,7 +19,14 @@ export const SA_TOKEN_PATH = `${SA_TOKEN_DIR}/token`;
 export const SA_TOKEN_SECONDS = 600;
 const IN_POD_SA = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-function appDeployment(namespace: string, name: string, image: string, serviceAccount: string, readyPath: string, extra: { volumes?: V1Volume[]; mounts?: V1VolumeMount[]; env?: V1EnvVar[]; automount: boolean }): V1Deployment {
+function appDeployment(
+  namespace: string,
+  name: string,
+  image: string,
+  serviceAccount: string,
+  readyPath: string,
+  extra: { volumes?: V1Volume[]; mounts?: V1VolumeMount[]; env?: V1EnvVar[]; automount: boolean },
+): V1Deployment {
   const labels = { app: name };
   const uid = IMAGE_USERS.app.uid;
   return {
@@ -46,7 +62,10 @@ function appDeployment(namespace: string, name: string, image: string, serviceAc
 }
 
 function service(namespace: string, name: string): V1Service {
-  return { metadata: { name, namespace, labels: { app: name } }, spec: { selector: { app: name }, ports: [{ name: 'http', port: APP_PORT, targetPort: APP_PORT }] } };
+  return {
+    metadata: { name, namespace, labels: { app: name } },
+    spec: { selector: { app: name }, ports: [{ name: 'http', port: APP_PORT, targetPort: APP_PORT }] },
+  };
 }
 
 /** The IdP's Service (created first: its ClusterIP goes into every config). */
@@ -64,7 +83,11 @@ export function sidecarService(namespace: string): V1Service {
  * CA and its own token from the default mount; `NODE_EXTRA_CA_CERTS` lets the JWKS verifier fetch
  * the apiserver's JWKS over TLS.
  */
-export function idpObjects(namespace: string, image: string, config: object): { sa: V1ServiceAccount; binding: V1ClusterRoleBinding; secret: V1Secret; deployment: V1Deployment } {
+export function idpObjects(
+  namespace: string,
+  image: string,
+  config: object,
+): { sa: V1ServiceAccount; binding: V1ClusterRoleBinding; secret: V1Secret; deployment: V1Deployment } {
   return {
     sa: { metadata: { name: 'idp', namespace } },
     binding: {
@@ -73,7 +96,10 @@ export function idpObjects(namespace: string, image: string, config: object): { 
       subjects: [{ kind: 'ServiceAccount', name: 'idp', namespace }],
     },
     secret: { metadata: { name: 'idp-config', namespace }, stringData: { 'config.json': JSON.stringify(config, null, 2) } },
-    deployment: appDeployment(namespace, 'idp', image, 'idp', '/healthz', { automount: true, env: [{ name: 'NODE_EXTRA_CA_CERTS', value: `${IN_POD_SA}/ca.crt` }] }),
+    deployment: appDeployment(namespace, 'idp', image, 'idp', '/healthz', {
+      automount: true,
+      env: [{ name: 'NODE_EXTRA_CA_CERTS', value: `${IN_POD_SA}/ca.crt` }],
+    }),
   };
 }
 
@@ -81,13 +107,24 @@ export function idpObjects(namespace: string, image: string, config: object): { 
  * One service's sidecar: service account `sidecar` whose token is projected with audience
  * `authlab-idp` and a short lifetime (the kubelet rewrites it at 80 %); the default token is not mounted.
  */
-export function sidecarObjects(namespace: string, image: string, config: object): { sa: V1ServiceAccount; secret: V1Secret; deployment: V1Deployment } {
+export function sidecarObjects(
+  namespace: string,
+  image: string,
+  config: object,
+): { sa: V1ServiceAccount; secret: V1Secret; deployment: V1Deployment } {
   return {
     sa: { metadata: { name: 'sidecar', namespace }, automountServiceAccountToken: false },
     secret: { metadata: { name: 'sidecar-config', namespace }, stringData: { 'config.json': JSON.stringify(config, null, 2) } },
     deployment: appDeployment(namespace, 'sidecar', image, 'sidecar', '/readyz', {
       automount: false,
-      volumes: [{ name: 'sa-token', projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: SA_TOKEN_SECONDS, path: 'token' } }] } }],
+      volumes: [
+        {
+          name: 'sa-token',
+          projected: {
+            sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: SA_TOKEN_SECONDS, path: 'token' } }],
+          },
+        },
+      ],
       mounts: [{ name: 'sa-token', mountPath: SA_TOKEN_DIR, readOnly: true }],
     }),
   };

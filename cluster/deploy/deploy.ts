@@ -53,7 +53,11 @@ async function waitAvailable(apps: AppsV1Api, namespace: string, name: string, t
   for (;;) {
     const d = await apps.readNamespacedDeployment({ name, namespace });
     if ((d.status?.readyReplicas ?? 0) >= 1) return;
-    if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `deployment ${namespace}/${name} was not ready within ${timeoutMs / 1000} s; see \`kubectl -n ${namespace} describe pod\``);
+    if (Date.now() > deadline)
+      throw new ClusterError(
+        'ERR_START_TIMEOUT',
+        `deployment ${namespace}/${name} was not ready within ${timeoutMs / 1000} s; see \`kubectl -n ${namespace} describe pod\``,
+      );
     await sleep(250);
   }
 }
@@ -64,8 +68,11 @@ async function waitAvailable(apps: AppsV1Api, namespace: string, name: string, t
  * answers 2xx (every 200 ms, up to `timeoutMs`, default 30 000 ms).
  */
 async function waitServiceAnswers(url: string, what: string, timeoutMs = 30_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; ; ) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `${what} did not answer at ${url} within ${timeoutMs / 1000} s`);
     await sleep(200);
@@ -73,7 +80,11 @@ async function waitServiceAnswers(url: string, what: string, timeoutMs = 30_000)
 }
 
 async function sendAdmin(url: string, token: string, method: string, body: unknown): Promise<void> {
-  const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new ClusterError('ERR_COMMAND_FAILED', `${method} ${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
 }
 
@@ -94,25 +105,38 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const step = (what: string) => opts.log(`${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
   await apply(api, 'Namespace', { metadata: { name: sys, labels: { 'authlab.dev/role': 'system' } } });
-  for (const s of opts.services) await apply(api, 'Namespace', { metadata: { name: s.name, labels: { 'authlab.dev/role': 'service', 'authlab.dev/pair': String(s.pair) } } });
+  for (const s of opts.services)
+    await apply(api, 'Namespace', {
+      metadata: { name: s.name, labels: { 'authlab.dev/role': 'service', 'authlab.dev/pair': String(s.pair) } },
+    });
   // Services first: without cluster DNS, every component is configured with ClusterIPs.
   const ip = (svc: V1Service) => svc.spec?.clusterIP ?? '';
   const idpIp = ip(await apply(api, 'Service', idpService(sys)));
   const idpUrl = `http://${idpIp}:${APP_PORT}`;
   const sidecarUrl = new Map<string, string>();
   for (const s of opts.services) sidecarUrl.set(s.name, `http://${ip(await apply(api, 'Service', sidecarService(s.name)))}:${APP_PORT}`);
-  for (const p of [...systemNetworkPolicies(sys), ...opts.services.flatMap((s) => serviceNetworkPolicies(s.name, s.peer, sys))]) await apply(api, 'NetworkPolicy', p);
+  for (const p of [...systemNetworkPolicies(sys), ...opts.services.flatMap((s) => serviceNetworkPolicies(s.name, s.peer, sys))])
+    await apply(api, 'NetworkPolicy', p);
   step('namespaces, Services and NetworkPolicies applied');
 
   const idpPg = postgresObjects(sys, opts.images.postgres.ref, 'idp', 'idp', secret());
   const idpDbIp = ip(await apply(api, 'Service', idpPg.service));
   const idpDbUrl = `postgres://idp:${idpPg.secret.stringData!.password}@${idpDbIp}:${PG_PORT}/idp`;
-  for (const [kind, o] of [['Secret', idpPg.secret], ['ConfigMap', idpPg.hba], ['Deployment', idpPg.deployment]] as const) await apply(api, kind, o);
+  for (const [kind, o] of [
+    ['Secret', idpPg.secret],
+    ['ConfigMap', idpPg.hba],
+    ['Deployment', idpPg.deployment],
+  ] as const)
+    await apply(api, kind, o);
   const adminToken = secret();
   const trusted =
     opts.subjectVerifier === 'jwks'
       ? { issuer: API_URL, jwksUri: `${API_URL}/openid/v1/jwks` }
-      : { issuer: API_URL, verify: 'tokenreview', tokenReview: { apiServer: `https://${NET.apiServiceIp}`, caFile: `${IN_POD_SA}/ca.crt`, tokenFile: `${IN_POD_SA}/token` } };
+      : {
+          issuer: API_URL,
+          verify: 'tokenreview',
+          tokenReview: { apiServer: `https://${NET.apiServiceIp}`, caFile: `${IN_POD_SA}/ca.crt`, tokenFile: `${IN_POD_SA}/token` },
+        };
   const ttl = opts.tokenTtlSeconds ?? 300;
   const idp = idpObjects(sys, opts.images.idp.ref, {
     host: '0.0.0.0',
@@ -135,7 +159,12 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     const pg = postgresObjects(s.name, opts.images.postgres.ref, s.database, s.database, secret());
     const dbIp = ip(await apply(api, 'Service', pg.service));
     dbUrl.set(s.name, `postgres://${s.database}:${pg.secret.stringData!.password}@${dbIp}:${PG_PORT}/${s.database}`);
-    for (const [kind, o] of [['Secret', pg.secret], ['ConfigMap', pg.hba], ['Deployment', pg.deployment]] as const) await apply(api, kind, o);
+    for (const [kind, o] of [
+      ['Secret', pg.secret],
+      ['ConfigMap', pg.hba],
+      ['Deployment', pg.deployment],
+    ] as const)
+      await apply(api, kind, o);
   }
   await waitAvailable(apps, sys, 'db', timeoutMs);
   await waitAvailable(apps, sys, 'idp', timeoutMs);
@@ -171,7 +200,14 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     idp: { url: idpUrl },
     admin: { token: adminToken },
     postgres: { url: idpDbUrl },
-    services: opts.services.map((s) => ({ name: s.name, pair: s.pair, url: sidecarUrl.get(s.name)!, saTokenPath: `${s.name}/sidecar:${SA_TOKEN_PATH}`, database: s.database, namespace: s.name })),
+    services: opts.services.map((s) => ({
+      name: s.name,
+      pair: s.pair,
+      url: sidecarUrl.get(s.name)!,
+      saTokenPath: `${s.name}/sidecar:${SA_TOKEN_PATH}`,
+      database: s.database,
+      namespace: s.name,
+    })),
     kubeconfig: opts.kubeconfig,
     namespaces: [sys, ...opts.services.map((s) => s.name)],
   };
@@ -188,14 +224,20 @@ export async function undeployAuthlab(kubeconfig: string, namespaces: readonly s
   const gone = (err: unknown) => {
     if ((err as { code?: number }).code !== 404) throw err;
   };
-  await api.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'authlab:idp-auth-delegator' } }).catch(gone);
+  await api
+    .delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'authlab:idp-auth-delegator' } })
+    .catch(gone);
   for (const name of namespaces) await api.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(gone);
   const deadline = Date.now() + timeoutMs;
   for (const name of namespaces) {
     for (;;) {
-      const exists = await api.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).then(() => true, (err: unknown) => (gone(err), false));
+      const exists = await api.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).then(
+        () => true,
+        (err: unknown) => (gone(err), false),
+      );
       if (!exists) break;
-      if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `namespace ${name} was not deleted within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline)
+        throw new ClusterError('ERR_START_TIMEOUT', `namespace ${name} was not deleted within ${timeoutMs / 1000} s`);
       await sleep(250);
     }
   }

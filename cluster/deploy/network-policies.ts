@@ -9,7 +9,13 @@ const app = (name: string) => ({ matchLabels: { app: name } });
 const NODE: V1NetworkPolicyPeer = { ipBlock: { cidr: `${NET.nodeIp}/32` } };
 const tcp = (port: number) => [{ protocol: 'TCP', port }];
 /** Cluster DNS runs on the node (CoreDNS, port 53). */
-const DNS = { to: [NODE], ports: [{ protocol: 'UDP', port: PORTS.dns }, { protocol: 'TCP', port: PORTS.dns }] };
+const DNS = {
+  to: [NODE],
+  ports: [
+    { protocol: 'UDP', port: PORTS.dns },
+    { protocol: 'TCP', port: PORTS.dns },
+  ],
+};
 
 function policy(namespace: string, name: string, spec: V1NetworkPolicy['spec']): V1NetworkPolicy {
   return { metadata: { name, namespace }, spec };
@@ -27,7 +33,11 @@ function defaultDeny(namespace: string): V1NetworkPolicy {
 export function serviceNetworkPolicies(namespace: string, peer: string, idpNamespace: string): V1NetworkPolicy[] {
   return [
     defaultDeny(namespace),
-    policy(namespace, 'db-from-own-sidecar', { podSelector: app('db'), policyTypes: ['Ingress'], ingress: [{ _from: [{ podSelector: app('sidecar') }], ports: tcp(PG_PORT) }] }),
+    policy(namespace, 'db-from-own-sidecar', {
+      podSelector: app('db'),
+      policyTypes: ['Ingress'],
+      ingress: [{ _from: [{ podSelector: app('sidecar') }], ports: tcp(PG_PORT) }],
+    }),
     policy(namespace, 'sidecar-egress', {
       podSelector: app('sidecar'),
       policyTypes: ['Egress'],
@@ -50,11 +60,20 @@ export function serviceNetworkPolicies(namespace: string, peer: string, idpNames
 export function systemNetworkPolicies(namespace: string): V1NetworkPolicy[] {
   return [
     defaultDeny(namespace),
-    policy(namespace, 'db-from-idp', { podSelector: app('db'), policyTypes: ['Ingress'], ingress: [{ _from: [{ podSelector: app('idp') }], ports: tcp(PG_PORT) }] }),
+    policy(namespace, 'db-from-idp', {
+      podSelector: app('db'),
+      policyTypes: ['Ingress'],
+      ingress: [{ _from: [{ podSelector: app('idp') }], ports: tcp(PG_PORT) }],
+    }),
     policy(namespace, 'idp-ingress', {
       podSelector: app('idp'),
       policyTypes: ['Ingress'],
-      ingress: [{ _from: [{ namespaceSelector: { matchLabels: { 'authlab.dev/role': 'service' } }, podSelector: app('sidecar') }, NODE], ports: tcp(APP_PORT) }],
+      ingress: [
+        {
+          _from: [{ namespaceSelector: { matchLabels: { 'authlab.dev/role': 'service' } }, podSelector: app('sidecar') }, NODE],
+          ports: tcp(APP_PORT),
+        },
+      ],
     }),
     policy(namespace, 'idp-egress', {
       podSelector: app('idp'),

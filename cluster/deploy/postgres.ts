@@ -14,7 +14,13 @@ const HBA = 'local all all trust\nhost all all 0.0.0.0/0 scram-sha-256\n';
  * `database` in single-user mode; data lives in an emptyDir (a study's database is disposable).
  * Runs as the image's non-root user; labels `app: db` are what NetworkPolicies select.
  */
-export function postgresObjects(namespace: string, image: string, role: string, database: string, password: string): { secret: V1Secret; hba: V1ConfigMap; deployment: V1Deployment; service: V1Service } {
+export function postgresObjects(
+  namespace: string,
+  image: string,
+  role: string,
+  database: string,
+  password: string,
+): { secret: V1Secret; hba: V1ConfigMap; deployment: V1Deployment; service: V1Service } {
   const uid = IMAGE_USERS.postgres.uid;
   const labels = { app: 'db' };
   const init = [
@@ -24,7 +30,10 @@ export function postgresObjects(namespace: string, image: string, role: string, 
   return {
     secret: { metadata: { name: 'db', namespace }, stringData: { password } },
     hba: { metadata: { name: 'db-hba', namespace }, data: { 'pg_hba.conf': HBA } },
-    service: { metadata: { name: 'db', namespace, labels }, spec: { selector: labels, ports: [{ name: 'pg', port: PG_PORT, targetPort: PG_PORT }] } },
+    service: {
+      metadata: { name: 'db', namespace, labels },
+      spec: { selector: labels, ports: [{ name: 'pg', port: PG_PORT, targetPort: PG_PORT }] },
+    },
     deployment: {
       metadata: { name: 'db', namespace, labels },
       spec: {
@@ -58,7 +67,18 @@ export function postgresObjects(namespace: string, image: string, role: string, 
                 name: 'postgres',
                 image,
                 imagePullPolicy: 'Never',
-                args: ['-D', `${PG_DATA}/pg`, '-c', 'listen_addresses=*', '-c', 'unix_socket_directories=/tmp', '-c', 'hba_file=/etc/authlab-hba/pg_hba.conf', '-c', 'fsync=off'],
+                args: [
+                  '-D',
+                  `${PG_DATA}/pg`,
+                  '-c',
+                  'listen_addresses=*',
+                  '-c',
+                  'unix_socket_directories=/tmp',
+                  '-c',
+                  'hba_file=/etc/authlab-hba/pg_hba.conf',
+                  '-c',
+                  'fsync=off',
+                ],
                 ports: [{ containerPort: PG_PORT }],
                 readinessProbe: { tcpSocket: { port: PG_PORT }, periodSeconds: 1 },
                 volumeMounts: [

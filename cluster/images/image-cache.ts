@@ -16,7 +16,12 @@ export interface CachedImage {
  * Returns the archive for `name` built from `inputs` (strings or buffers that fully determine the
  * image), building it with `build` only when no archive for these inputs exists in `dir`.
  */
-export async function cachedImage(dir: string, name: string, inputs: readonly (string | Buffer)[], build: () => Promise<OciImage>): Promise<CachedImage> {
+export async function cachedImage(
+  dir: string,
+  name: string,
+  inputs: readonly (string | Buffer)[],
+  build: () => Promise<OciImage>,
+): Promise<CachedImage> {
   const h = createHash('sha256').update(name);
   for (const i of inputs) h.update(createHash('sha256').update(i).digest());
   const key = h.digest('hex').slice(0, 16);

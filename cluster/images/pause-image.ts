@@ -7,5 +7,8 @@ const PAUSE_UID = 65535;
 /** The pod sandbox image: the static `pause` binary built from `cluster/go/pause`, nothing else. */
 export async function pauseImage(pauseBinary: string): Promise<OciImage> {
   const data = await readFile(pauseBinary);
-  return ociImage('pause', [[{ path: 'pause', type: 'file', mode: 0o755, data }]], { user: `${PAUSE_UID}:${PAUSE_UID}`, entrypoint: ['/pause'] });
+  return ociImage('pause', [[{ path: 'pause', type: 'file', mode: 0o755, data }]], {
+    user: `${PAUSE_UID}:${PAUSE_UID}`,
+    entrypoint: ['/pause'],
+  });
 }

@@ -53,7 +53,12 @@ export async function sharedLibraries(binaries: readonly string[], skipUnder: re
 /** /etc/passwd, /etc/group, a world-writable /tmp and the user's home: what a non-root process expects. */
 export function baseFiles(user: { name: string; uid: number }, home: string): TarEntry[] {
   return [
-    { path: 'etc/passwd', type: 'file', mode: 0o644, data: Buffer.from(`root:x:0:0:root:/root:/sbin/nologin\n${user.name}:x:${user.uid}:${user.uid}::${home}:/sbin/nologin\n`) },
+    {
+      path: 'etc/passwd',
+      type: 'file',
+      mode: 0o644,
+      data: Buffer.from(`root:x:0:0:root:/root:/sbin/nologin\n${user.name}:x:${user.uid}:${user.uid}::${home}:/sbin/nologin\n`),
+    },
     { path: 'etc/group', type: 'file', mode: 0o644, data: Buffer.from(`root:x:0:\n${user.name}:x:${user.uid}:\n`) },
     { path: 'tmp', type: 'dir', mode: 0o1777 },
     { path: home.slice(1), type: 'dir', mode: 0o755, uid: user.uid, gid: user.uid },

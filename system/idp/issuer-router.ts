@@ -14,12 +14,27 @@ export class IssuerRoutedVerifier implements SubjectTokenVerifier {
     try {
       iss = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss;
     } catch (err) {
-      throw new SubjectTokenError('invalid_grant', 'malformed', 'subject_token is not a JWT (three base64url parts with a JSON header and payload)', { cause: err });
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'malformed',
+        'subject_token is not a JWT (three base64url parts with a JSON header and payload)',
+        { cause: err },
+      );
     }
     const verifier = typeof iss === 'string' ? this.routes.get(iss) : undefined;
-    if (!verifier) throw new SubjectTokenError('invalid_grant', 'untrusted_issuer', `subject_token issuer ${JSON.stringify(iss)} is not trusted; add it to trustedIssuers`);
+    if (!verifier)
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'untrusted_issuer',
+        `subject_token issuer ${JSON.stringify(iss)} is not trusted; add it to trustedIssuers`,
+      );
     const subject = await verifier.verify(token);
-    if (subject.issuer !== iss) throw new SubjectTokenError('invalid_grant', 'untrusted_issuer', `subject_token issuer ${JSON.stringify(iss)} was verified as ${subject.issuer}`);
+    if (subject.issuer !== iss)
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'untrusted_issuer',
+        `subject_token issuer ${JSON.stringify(iss)} was verified as ${subject.issuer}`,
+      );
     return subject;
   }
 }

@@ -80,21 +80,41 @@ export class TokenReviewVerifier implements SubjectTokenVerifier {
   }
 
   async verify(token: string): Promise<VerifiedSubject> {
-    if (typeof token !== 'string' || token.length === 0) throw new SubjectTokenError('invalid_request', 'missing', 'subject_token is empty: send the service-account JWT');
+    if (typeof token !== 'string' || token.length === 0)
+      throw new SubjectTokenError('invalid_request', 'missing', 'subject_token is empty: send the service-account JWT');
     if (Buffer.byteLength(token) > this.maxBytes) {
-      throw new SubjectTokenError('invalid_request', 'oversized', `subject_token is ${Buffer.byteLength(token)} bytes; the limit is ${this.maxBytes}: send the projected service-account token itself`);
+      throw new SubjectTokenError(
+        'invalid_request',
+        'oversized',
+        `subject_token is ${Buffer.byteLength(token)} bytes; the limit is ${this.maxBytes}: send the projected service-account token itself`,
+      );
     }
     const status = await this.review(token);
     if (!status.authenticated) {
-      throw new SubjectTokenError('invalid_grant', 'review_refused', `the cluster's TokenReview refused subject_token${status.error ? `: ${status.error}` : ''}`);
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'review_refused',
+        `the cluster's TokenReview refused subject_token${status.error ? `: ${status.error}` : ''}`,
+      );
     }
     if (!status.audiences?.includes(this.audience)) {
-      throw new SubjectTokenError('invalid_grant', 'wrong_audience', `subject_token audience must contain ${JSON.stringify(this.audience)}: mount a projected token with that audience`);
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'wrong_audience',
+        `subject_token audience must contain ${JSON.stringify(this.audience)}: mount a projected token with that audience`,
+      );
     }
     const sub = status.user?.username ?? '';
     const parsed = parseServiceAccountSubject(sub);
-    if (!parsed) throw new SubjectTokenError('invalid_grant', 'bad_subject', `subject_token belongs to ${JSON.stringify(sub)}, not a service account`);
-    return { service: parsed.namespace, serviceAccount: parsed.serviceAccount, subject: sub, issuer: this.cluster.issuer, expiresAt: unverifiedExp(token) };
+    if (!parsed)
+      throw new SubjectTokenError('invalid_grant', 'bad_subject', `subject_token belongs to ${JSON.stringify(sub)}, not a service account`);
+    return {
+      service: parsed.namespace,
+      serviceAccount: parsed.serviceAccount,
+      subject: sub,
+      issuer: this.cluster.issuer,
+      expiresAt: unverifiedExp(token),
+    };
   }
 
   /** Closes the keep-alive connections to the apiserver. */
@@ -112,7 +132,11 @@ export class TokenReviewVerifier implements SubjectTokenVerifier {
 
   private async review(token: string): Promise<TokenReviewStatus> {
     const url = `${this.cluster.apiServer.replace(/\/$/, '')}/apis/authentication.k8s.io/v1/tokenreviews`;
-    const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [this.audience] } });
+    const body = JSON.stringify({
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token, audiences: [this.audience] },
+    });
     let statusCode: number;
     let text: string;
     try {
@@ -127,7 +151,12 @@ export class TokenReviewVerifier implements SubjectTokenVerifier {
       statusCode = res.statusCode;
       text = await res.body.text();
     } catch (err) {
-      throw new SubjectTokenError('temporarily_unavailable', 'review_unavailable', `cannot reach the TokenReview API at ${url}: ${(err as Error).message}`, { cause: err });
+      throw new SubjectTokenError(
+        'temporarily_unavailable',
+        'review_unavailable',
+        `cannot reach the TokenReview API at ${url}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (statusCode === 401 || statusCode === 403) {
       this.bearer = null;
@@ -138,7 +167,11 @@ export class TokenReviewVerifier implements SubjectTokenVerifier {
       );
     }
     if (statusCode !== 201 && statusCode !== 200) {
-      throw new SubjectTokenError('temporarily_unavailable', 'review_unavailable', `the TokenReview API answered HTTP ${statusCode}: ${text.slice(0, 200)}`);
+      throw new SubjectTokenError(
+        'temporarily_unavailable',
+        'review_unavailable',
+        `the TokenReview API answered HTTP ${statusCode}: ${text.slice(0, 200)}`,
+      );
     }
     return ((JSON.parse(text) as { status?: TokenReviewStatus }).status ?? {}) as TokenReviewStatus;
   }

@@ -25,11 +25,13 @@ export function trustedIssuerProblems(raw: Record<string, unknown>, i: number): 
   const url = (v: unknown) => typeof v === 'string' && /^https?:\/\/[^\s]+$/.test(v);
   const p: string[] = [];
   if (typeof raw.issuer !== 'string' || !raw.issuer) p.push(`"trustedIssuers[${i}].issuer" must be the issuer's exact iss string`);
-  if (raw.verify !== undefined && raw.verify !== 'jwks' && raw.verify !== 'tokenreview') p.push(`"trustedIssuers[${i}].verify" must be "jwks" or "tokenreview"`);
+  if (raw.verify !== undefined && raw.verify !== 'jwks' && raw.verify !== 'tokenreview')
+    p.push(`"trustedIssuers[${i}].verify" must be "jwks" or "tokenreview"`);
   if (raw.verify === 'tokenreview') {
     const tr = (raw.tokenReview ?? {}) as Record<string, unknown>;
     if (!url(tr.apiServer)) p.push(`"trustedIssuers[${i}].tokenReview.apiServer" must be the apiserver's https URL`);
-    for (const k of ['caFile', 'tokenFile']) if (tr[k] !== undefined && typeof tr[k] !== 'string') p.push(`"trustedIssuers[${i}].tokenReview.${k}" must be a file path`);
+    for (const k of ['caFile', 'tokenFile'])
+      if (tr[k] !== undefined && typeof tr[k] !== 'string') p.push(`"trustedIssuers[${i}].tokenReview.${k}" must be a file path`);
   } else if (!url(raw.jwksUri)) p.push(`"trustedIssuers[${i}].jwksUri" must be an http(s) URL`);
   return p;
 }
@@ -41,14 +43,21 @@ export function trustedIssuerProblems(raw: Record<string, unknown>, i: number): 
 export async function verifierFor(issuers: readonly TrustedIssuerConfig[], jwksCacheSize?: number): Promise<SubjectTokenVerifier> {
   const jwksIssuers = issuers.filter((t) => t.verify !== 'tokenreview').map((t) => ({ issuer: t.issuer, jwksUri: t.jwksUri! }));
   const reviewIssuers = issuers.filter((t) => t.verify === 'tokenreview');
-  const jwks = jwksIssuers.length ? new JwksIssuerVerifier({ trustedIssuers: jwksIssuers, ...(jwksCacheSize !== undefined ? { cacheSize: jwksCacheSize } : {}) }) : undefined;
+  const jwks = jwksIssuers.length
+    ? new JwksIssuerVerifier({ trustedIssuers: jwksIssuers, ...(jwksCacheSize !== undefined ? { cacheSize: jwksCacheSize } : {}) })
+    : undefined;
   if (!reviewIssuers.length && jwks) return jwks;
   const routes = new Map<string, SubjectTokenVerifier>();
   for (const t of jwksIssuers) routes.set(t.issuer, jwks!);
   for (const t of reviewIssuers) {
     const tr = t.tokenReview!;
     const ca = tr.caFile ? await readFile(tr.caFile, 'utf8') : undefined;
-    routes.set(t.issuer, new TokenReviewVerifier({ cluster: { issuer: t.issuer, apiServer: tr.apiServer, ...(ca ? { ca } : {}), ...(tr.tokenFile ? { tokenFile: tr.tokenFile } : {}) } }));
+    routes.set(
+      t.issuer,
+      new TokenReviewVerifier({
+        cluster: { issuer: t.issuer, apiServer: tr.apiServer, ...(ca ? { ca } : {}), ...(tr.tokenFile ? { tokenFile: tr.tokenFile } : {}) },
+      }),
+    );
   }
   return new IssuerRoutedVerifier(routes);
 }

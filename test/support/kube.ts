@@ -19,7 +19,8 @@ export async function kubeSkipReason(): Promise<string | undefined> {
     throw err;
   }
   const missing = await missingBinaries();
-  if (missing.length) return `the Kubernetes binaries are not built (${missing.join(', ')} missing); run \`authlab cluster build\` (≈15 min) first`;
+  if (missing.length)
+    return `the Kubernetes binaries are not built (${missing.join(', ')} missing); run \`authlab cluster build\` (≈15 min) first`;
   try {
     await access('/sys/fs/cgroup');
   } catch {

@@ -60,7 +60,10 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     const images = await componentImages(join(kubeCacheRoot(), 'images'), log);
     const imported = await importImages('ctr', paths, [images.idp, images.sidecar, images.postgres]);
     if (imported.length) log(`imported ${imported.join(', ')}`);
-    const services = servicesFor(opts.pairs).map((s) => ({ ...s, peer: s.name.endsWith('-a') ? s.name.replace(/-a$/, '-b') : s.name.replace(/-b$/, '-a') }));
+    const services = servicesFor(opts.pairs).map((s) => ({
+      ...s,
+      peer: s.name.endsWith('-a') ? s.name.replace(/-a$/, '-b') : s.name.replace(/-b$/, '-a'),
+    }));
     const localAdminToken = randomBytes(24).toString('hex');
     ep = await deployAuthlab({
       kubeconfig: paths.kubeconfig,
@@ -90,7 +93,9 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
       async setPairMode(pair: number, mode: RunMode) {
         const [a, b] = checkPair(pair);
         const s = settingsForRunMode(mode);
-        const res = await sendJson<{ revision: number }>('PUT', `${endpoints.idp.url}/admin/settings`, endpoints.admin.token, { services: { [a]: s, [b]: s } });
+        const res = await sendJson<{ revision: number }>('PUT', `${endpoints.idp.url}/admin/settings`, endpoints.admin.token, {
+          services: { [a]: s, [b]: s },
+        });
         await Promise.all([a, b].map((name) => waitForRevision(urlOf(name), localAdminToken, res.revision, name)));
       },
       close,
