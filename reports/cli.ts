@@ -1,4 +1,4 @@
-import { ReportError } from './errors.js';
+import { ReportError } from '../results/errors.js';
 import { compareResults, formatCompare } from './compare.js';
 import type { CompareStat } from './compare.js';
 import { loadResults, writeReport } from './render.js';

@@ -1,9 +1,9 @@
 import { formatCiUs, formatDeltaUs, formatPct, formatRps, formatUs } from './format.js';
 import { comparisonCells, comparisonVerdict } from './verdicts.js';
-import { ciExcludesZero } from './stats/index.js';
+import { ciExcludesZero } from '../results/stats/index.js';
 import { steadyPeakRps } from './html/studies.js';
 import { buildScenarioModels } from './model.js';
-import type { Results } from './schema.js';
+import type { Results } from '../results/schema.js';
 
 /** A signed delta only when its CI excludes zero; otherwise "n.s." (never a sign that may be noise). */
 const sig = (deltaUs: number, ci: readonly [number, number]): string => (ciExcludesZero(ci) ? formatDeltaUs(deltaUs) : 'n.s.');

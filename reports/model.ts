@@ -1,7 +1,7 @@
 import { median } from 'simple-statistics';
-import { decodeHistogram, mergeHistograms, quantilesUs, summarize } from './hdr.js';
-import type { Histogram } from './hdr.js';
-import type { Comparison, LatencySummaryUs, Results, RunRecord } from './schema.js';
+import { decodeHistogram, mergeHistograms, quantilesUs, summarize } from '../results/hdr.js';
+import type { Histogram } from '../results/hdr.js';
+import type { Comparison, LatencySummaryUs, Results, RunRecord } from '../results/schema.js';
 import { stageParts } from './stages.js';
 
 /** Display order of run modes (baseline first). */

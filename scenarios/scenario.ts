@@ -1,6 +1,6 @@
 import type { QueryName } from '../system/protocol/roles.js';
 import type { RunMode } from '../system/protocol/modes.js';
-import type { TokenStormRecord } from '../reports/schema.js';
+import type { TokenStormRecord } from '../results/schema.js';
 
 /** Load generators a scenario can name. */
 export type EngineName = 'autocannon' | 'k6';

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { esc, formatPct } from '../format.js';
 import { buildScenarioModels } from '../model.js';
-import type { Results } from '../schema.js';
+import type { Results } from '../../results/schema.js';
 import { CHART_SCRIPT } from './chart-script.js';
 import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';

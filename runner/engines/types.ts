@@ -1,5 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
-import type { TimelinePoint } from '../../reports/schema.js';
+import type { TimelinePoint } from '../../results/schema.js';
 
 /** One request body of a run's mix; bodies are chosen in proportion to `weight`. */
 export interface EngineRequest {
