@@ -1,136 +1,177 @@
-import type { RunMode } from '../system/protocol/modes.js';
+import { Type } from '@sinclair/typebox';
+import type { Static, TLiteral, TUnion } from '@sinclair/typebox';
+import { RUN_MODES } from '../system/protocol/modes.js';
 
 /**
- * results.json, schemaVersion 1 (DESIGN.md §4). Fields marked "extension" are additive to the
- * design's schema and documented in docs/ARCHITECTURE.md; readers must tolerate their absence.
- * Latencies are integers in microseconds, measured, never rounded to milliseconds.
+ * results.json, schemaVersion 1 (DESIGN.md §4), as one TypeBox schema: `validateResults` checks files
+ * against it and the exported types are `Static<>` of it, so the two cannot drift. Fields marked
+ * "extension" are additive to the design's schema and documented in docs/ARCHITECTURE.md; readers
+ * must tolerate their absence. Unknown fields are allowed, so a newer writer does not break an older
+ * reader (schemaVersion is what signals a breaking change). Latencies are integers in microseconds,
+ * measured, never rounded to milliseconds.
  */
-export interface Results {
-  schemaVersion: 1;
-  study: StudyInfo;
-  /** Extension: what the engine itself costs against a null endpoint. */
-  harnessFloor?: HarnessFloor[];
-  runs: RunRecord[];
-  comparisons: Comparison[];
-  tokenStorm: TokenStormRecord[];
-  /** Extension: the replication of a published mean-only study (scenario `replication`). */
-  replication?: ReplicationRecord[];
+
+/** Load generators authlab drives (`--engine`, `study.engine`, `runs[].engine`, scenarios' `engines`). */
+export const ENGINE_NAMES = ['autocannon', 'k6'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** Platforms a study can run on (`study.platform`); kube and kind are coming, local is built. */
+export const PLATFORM_NAMES = ['local', 'kube', 'kind'] as const;
+export type PlatformName = (typeof PLATFORM_NAMES)[number];
+
+/** A union of string literals built from a list defined once elsewhere (modes, engines, platforms). */
+function literalUnion<T extends string>(values: readonly T[]): TUnion<TLiteral<T>[]> {
+  return Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T>[]>;
 }
 
-export interface StudyInfo {
-  id: string;
-  startedAt: string;
-  finishedAt: string;
-  platform: 'local' | 'kind';
-  engine: 'autocannon' | 'k6';
-  design: 'interleaved' | 'sequential';
-  pairs: number;
-  trials: number;
+const Num = Type.Number();
+const Ci95 = Type.Tuple([Num, Num]);
+const RunModeSchema = literalUnion(RUN_MODES);
+const EngineSchema = literalUnion(ENGINE_NAMES);
+
+export const StudyInfoSchema = Type.Object({
+  id: Type.String(),
+  startedAt: Type.String(),
+  finishedAt: Type.String(),
+  platform: literalUnion(PLATFORM_NAMES),
+  engine: EngineSchema,
+  design: Type.Union([Type.Literal('interleaved'), Type.Literal('sequential')]),
+  pairs: Num,
+  trials: Num,
   /** Extension: seed of the trial shuffle, so a design can be replayed. */
-  seed?: number;
+  seed: Type.Optional(Num),
   /** Extension: scenarios run. */
-  scenarios?: string[];
+  scenarios: Type.Optional(Type.Array(Type.String())),
   /** Extension: whether `--quick` was given. */
-  quick?: boolean;
-  git: { commit: string | null; dirty: boolean | null };
-  env: { cpus: number; cpuModel: string; memGiB: number; node: string; os: string };
-}
+  quick: Type.Optional(Type.Boolean()),
+  git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
+  env: Type.Object({ cpus: Num, cpuModel: Type.String(), memGiB: Num, node: Type.String(), os: Type.String() }),
+});
+export type StudyInfo = Static<typeof StudyInfoSchema>;
 
-export interface LatencySummaryUs {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-  count: number;
+export const LatencySummaryUsSchema = Type.Object({
+  p50: Num,
+  p90: Num,
+  p99: Num,
+  p999: Num,
+  max: Num,
+  mean: Num,
+  count: Num,
   /** HdrHistogram, compressed base64 encoding (hdr-histogram-js `encodeIntoCompressedBase64`). */
-  hdr: string;
-}
+  hdr: Type.String(),
+});
+export type LatencySummaryUs = Static<typeof LatencySummaryUsSchema>;
 
-export interface RunRecord {
-  id: string;
-  scenario: string;
-  mode: RunMode;
-  pair: number;
-  trial: number;
-  engine: 'autocannon' | 'k6';
-  model: 'open' | 'closed';
-  /** Target arrival rate (requests/s) for open loop or autocannon's rate limit; null when unlimited. */
-  rate: number | null;
-  connections: number;
-  durationS: number;
-  warmupS: number;
-  requests: { ok: number; errors: Record<string, number> };
-  latencyUs: LatencySummaryUs;
-  serverTimingUs: Record<string, { p50: number; p99: number }>;
-  valid: boolean;
-  invalidReason: string | null;
-  /** Extension: measured throughput of successful requests after warm-up, requests/s. */
-  throughputRps?: number;
-  /** Extension: one point per interval after warm-up, for latency/throughput-over-time plots. */
-  timeline?: TimelinePoint[];
-}
-
-export interface TimelinePoint {
+export const TimelinePointSchema = Type.Object({
   /** Milliseconds since the measured part of the run began. */
-  tMs: number;
+  tMs: Num,
   /** Successful responses per second in this interval. */
-  rps: number;
-  p50Us: number;
-  p99Us: number;
-}
+  rps: Num,
+  p50Us: Num,
+  p99Us: Num,
+});
+export type TimelinePoint = Static<typeof TimelinePointSchema>;
 
-export interface Comparison {
-  scenario: string;
-  baseline: RunMode;
-  candidate: RunMode;
-  stat: 'p50' | 'p99';
+export const RunRecordSchema = Type.Object({
+  id: Type.String(),
+  scenario: Type.String(),
+  mode: RunModeSchema,
+  pair: Num,
+  trial: Num,
+  engine: EngineSchema,
+  model: Type.Union([Type.Literal('open'), Type.Literal('closed')]),
+  /** Target arrival rate (requests/s) for open loop or autocannon's rate limit; null when unlimited. */
+  rate: Type.Union([Num, Type.Null()]),
+  connections: Num,
+  durationS: Num,
+  warmupS: Num,
+  requests: Type.Object({ ok: Num, errors: Type.Record(Type.String(), Num) }),
+  latencyUs: LatencySummaryUsSchema,
+  serverTimingUs: Type.Record(Type.String(), Type.Object({ p50: Num, p99: Num })),
+  valid: Type.Boolean(),
+  invalidReason: Type.Union([Type.String(), Type.Null()]),
+  /** Extension: measured throughput of successful requests after warm-up, requests/s. */
+  throughputRps: Type.Optional(Num),
+  /** Extension: one point per interval after warm-up, for latency/throughput-over-time plots. */
+  timeline: Type.Optional(Type.Array(TimelinePointSchema)),
+});
+export type RunRecord = Static<typeof RunRecordSchema>;
+
+export const ComparisonSchema = Type.Object({
+  scenario: Type.String(),
+  baseline: RunModeSchema,
+  candidate: RunModeSchema,
+  stat: Type.Union([Type.Literal('p50'), Type.Literal('p99')]),
   /** Median over trials of (candidate − baseline) of the per-run statistic, µs. */
-  deltaUs: number;
-  ci95Us: [number, number];
-  pValue: number;
-  /** True when the CI excludes zero. */
-  significant: boolean;
+  deltaUs: Num,
+  ci95Us: Ci95,
+  pValue: Num,
+  /** True when the CI excludes zero and p < 0.05 (`isSignificantDifference` in results/stats). */
+  significant: Type.Boolean(),
   /** Extension: number of paired trials behind the comparison. */
-  n?: number;
-}
+  n: Type.Optional(Num),
+});
+export type Comparison = Static<typeof ComparisonSchema>;
 
-export interface TokenStormRecord {
-  policy: string;
-  services: number;
-  ttlS: number;
-  issued: number;
-  failed: number;
-  peakIdpRps: number;
-  meanIdpRps: number;
-  timeToAllTokensMs: number;
+export const TokenStormRecordSchema = Type.Object({
+  policy: Type.String(),
+  services: Num,
+  ttlS: Num,
+  issued: Num,
+  failed: Num,
+  peakIdpRps: Num,
+  meanIdpRps: Num,
+  timeToAllTokensMs: Num,
   /** [milliseconds since start, IdP requests/s in that bucket] */
-  idpRpsSeries: [number, number][];
-}
+  idpRpsSeries: Type.Array(Type.Tuple([Num, Num])),
+});
+export type TokenStormRecord = Static<typeof TokenStormRecordSchema>;
 
-export interface HarnessFloor {
-  engine: 'autocannon' | 'k6';
-  p50Us: number;
-  p99Us: number;
-  maxRps: number;
-  connections: number;
-  durationS: number;
-}
+export const HarnessFloorSchema = Type.Object({
+  engine: EngineSchema,
+  p50Us: Num,
+  p99Us: Num,
+  maxRps: Num,
+  connections: Num,
+  durationS: Num,
+});
+export type HarnessFloor = Static<typeof HarnessFloorSchema>;
 
-export interface ReplicationRecord {
-  query: 'light' | 'heavy';
+const AuthSideSchema = Type.Object({
+  meanUs: Num,
+  p50Us: Num,
+  p99Us: Num,
+  perRepMeanUs: Type.Array(Num),
+  perRepP50Us: Type.Array(Num),
+});
+
+export const ReplicationRecordSchema = Type.Object({
+  query: Type.Union([Type.Literal('light'), Type.Literal('heavy')]),
   /** Requests per repetition. */
-  requests: number;
-  repetitions: number;
-  workers: number;
+  requests: Num,
+  repetitions: Num,
+  workers: Num,
   /** Per auth setting: mean and quantiles (µs) pooled over repetitions via merged histograms. */
-  byAuth: Record<'on' | 'off', { meanUs: number; p50Us: number; p99Us: number; perRepMeanUs: number[]; perRepP50Us: number[] }>;
+  byAuth: Type.Object({ on: AuthSideSchema, off: AuthSideSchema }),
   /** on − off of the per-repetition mean, with a bootstrap CI over repetitions. */
-  meanDeltaUs: number;
-  meanDeltaCi95Us: [number, number];
-  p50DeltaUs: number;
-  p50DeltaCi95Us: [number, number];
+  meanDeltaUs: Num,
+  meanDeltaCi95Us: Ci95,
+  p50DeltaUs: Num,
+  p50DeltaCi95Us: Ci95,
   /** (on − off) / off of the mean, as the published study reported it (e.g. 0.27 for 27%). */
-  meanRelative: number;
-}
+  meanRelative: Num,
+});
+export type ReplicationRecord = Static<typeof ReplicationRecordSchema>;
+
+export const ResultsSchema = Type.Object({
+  schemaVersion: Type.Literal(1),
+  study: StudyInfoSchema,
+  /** Extension: what the engine itself costs against a null endpoint. */
+  harnessFloor: Type.Optional(Type.Array(HarnessFloorSchema)),
+  runs: Type.Array(RunRecordSchema),
+  comparisons: Type.Array(ComparisonSchema),
+  tokenStorm: Type.Array(TokenStormRecordSchema),
+  /** Extension: the replication of a published mean-only study (scenario `replication`). */
+  replication: Type.Optional(Type.Array(ReplicationRecordSchema)),
+});
+export type Results = Static<typeof ResultsSchema>;

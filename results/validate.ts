@@ -1,105 +1,26 @@
-import { Type } from '@sinclair/typebox';
-import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import type { ValueError } from '@sinclair/typebox/errors';
 import { ReportError } from './errors.js';
+import { ResultsSchema } from './schema.js';
 import type { Results } from './schema.js';
 
-// The shape reports rely on. Extension fields are optional, and unknown fields are tolerated so a
-// newer writer does not break an older reader (schemaVersion is what signals a breaking change).
-const Num = Type.Number();
-const Mode = Type.Union([Type.Literal('direct'), Type.Literal('off'), Type.Literal('observe'), Type.Literal('enforce')]);
-const Engine = Type.Union([Type.Literal('autocannon'), Type.Literal('k6')]);
-const Ci = Type.Tuple([Num, Num]);
+// Compiled on first use, so importing the contract for its types costs nothing.
+let check: TypeCheck<typeof ResultsSchema> | undefined;
 
-const Study = Type.Object({
-  id: Type.String(),
-  startedAt: Type.String(),
-  finishedAt: Type.String(),
-  platform: Type.String(),
-  engine: Engine,
-  design: Type.String(),
-  pairs: Num,
-  trials: Num,
-  seed: Type.Optional(Num),
-  scenarios: Type.Optional(Type.Array(Type.String())),
-  quick: Type.Optional(Type.Boolean()),
-  git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
-  env: Type.Object({ cpus: Num, cpuModel: Type.String(), memGiB: Num, node: Type.String(), os: Type.String() }),
-});
-
-const Run = Type.Object({
-  id: Type.String(),
-  scenario: Type.String(),
-  mode: Mode,
-  pair: Num,
-  trial: Num,
-  engine: Engine,
-  model: Type.Union([Type.Literal('open'), Type.Literal('closed')]),
-  rate: Type.Union([Num, Type.Null()]),
-  connections: Num,
-  durationS: Num,
-  warmupS: Num,
-  requests: Type.Object({ ok: Num, errors: Type.Record(Type.String(), Num) }),
-  latencyUs: Type.Object({ p50: Num, p90: Num, p99: Num, p999: Num, max: Num, mean: Num, count: Num, hdr: Type.String() }),
-  serverTimingUs: Type.Record(Type.String(), Type.Object({ p50: Num, p99: Num })),
-  valid: Type.Boolean(),
-  invalidReason: Type.Union([Type.String(), Type.Null()]),
-  throughputRps: Type.Optional(Num),
-  timeline: Type.Optional(Type.Array(Type.Object({ tMs: Num, rps: Num, p50Us: Num, p99Us: Num }))),
-});
-
-const Comparison = Type.Object({
-  scenario: Type.String(),
-  baseline: Mode,
-  candidate: Mode,
-  stat: Type.Union([Type.Literal('p50'), Type.Literal('p99')]),
-  deltaUs: Num,
-  ci95Us: Ci,
-  pValue: Num,
-  significant: Type.Boolean(),
-  n: Type.Optional(Num),
-});
-
-const Storm = Type.Object({
-  policy: Type.String(),
-  services: Num,
-  ttlS: Num,
-  issued: Num,
-  failed: Num,
-  peakIdpRps: Num,
-  meanIdpRps: Num,
-  timeToAllTokensMs: Num,
-  idpRpsSeries: Type.Array(Type.Tuple([Num, Num])),
-});
-
-const Floor = Type.Object({ engine: Engine, p50Us: Num, p99Us: Num, maxRps: Num, connections: Num, durationS: Num });
-
-const AuthSide = Type.Object({ meanUs: Num, p50Us: Num, p99Us: Num, perRepMeanUs: Type.Array(Num), perRepP50Us: Type.Array(Num) });
-const Replication = Type.Object({
-  query: Type.Union([Type.Literal('light'), Type.Literal('heavy')]),
-  requests: Num,
-  repetitions: Num,
-  workers: Num,
-  byAuth: Type.Object({ on: AuthSide, off: AuthSide }),
-  meanDeltaUs: Num,
-  meanDeltaCi95Us: Ci,
-  p50DeltaUs: Num,
-  p50DeltaCi95Us: Ci,
-  meanRelative: Num,
-});
-
-const ResultsSchema: TSchema = Type.Object({
-  schemaVersion: Type.Literal(1),
-  study: Study,
-  harnessFloor: Type.Optional(Type.Array(Floor)),
-  runs: Type.Array(Run),
-  comparisons: Type.Array(Comparison),
-  tokenStorm: Type.Array(Storm),
-  replication: Type.Optional(Type.Array(Replication)),
-});
+/** TypeBox's message; for a value outside a list of names (mode, engine, platform…), the names allowed and the value found. */
+function describe(error: ValueError): string {
+  const options = (error.schema as { anyOf?: { const?: unknown }[] }).anyOf;
+  if (error.type === ValueErrorType.Union && options && options.length > 0 && options.every((o) => typeof o.const === 'string')) {
+    return `expected one of ${options.map((o) => `'${String(o.const)}'`).join(', ')} (got ${JSON.stringify(error.value)})`;
+  }
+  return error.message.toLowerCase();
+}
 
 /**
- * Checks that `data` is a results.json of schemaVersion 1 and returns it typed.
+ * Checks that `data` is a results.json of schemaVersion 1 (`ResultsSchema`, the one the types come
+ * from) and returns it typed.
  *
  * @param source where the data came from (a path), named in the message.
  * @throws ReportError ERR_RESULTS_SCHEMA naming the first offending field and what it should be.
@@ -115,13 +36,10 @@ export function validateResults(data: unknown, source = 'results.json'): Results
       `${source} has schemaVersion ${JSON.stringify(version ?? null)} but this authlab reads schemaVersion 1; re-run the study or use the authlab version that wrote it.`,
     );
   }
-  const first = Value.Errors(ResultsSchema, data).First();
-  if (first) {
-    const where = first.path === '' ? '(top level)' : first.path;
-    throw new ReportError(
-      'ERR_RESULTS_SCHEMA',
-      `${source} is not a valid results.json: at ${where}, ${first.message.toLowerCase()}; fix that field or re-run the study.`,
-    );
-  }
-  return data as Results;
+  check ??= TypeCompiler.Compile(ResultsSchema);
+  if (check.Check(data)) return data;
+  const first = check.Errors(data).First();
+  const where = first === undefined || first.path === '' ? '(top level)' : first.path;
+  const what = first === undefined ? 'the value does not match the schema' : describe(first);
+  throw new ReportError('ERR_RESULTS_SCHEMA', `${source} is not a valid results.json: at ${where}, ${what}; fix that field or re-run the study.`);
 }
