@@ -1,7 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
+import { ENGINE_NAMES, type EngineName } from '../../results/schema.js';
 
-export type Engine = 'autocannon' | 'k6';
+export type Engine = EngineName;
 export type Design = 'interleaved' | 'sequential';
 
 /** `authlab study` after validation. */
@@ -171,7 +172,7 @@ function parseStudy(rest: string[]): StudyArgs | { command: 'help' } {
   return {
     command: 'study',
     platform: oneOf(values, 'platform', ['local', 'kind'] as const, 'local'),
-    engine: oneOf(values, 'engine', ['autocannon', 'k6'] as const, 'autocannon'),
+    engine: oneOf(values, 'engine', ENGINE_NAMES, 'autocannon'),
     scenarios: [...new Set(scenarios)],
     quick: values.quick === true,
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,

@@ -1,6 +1,8 @@
+import type { EngineName } from '../../results/schema.js';
+
 /** What `authlab study` asks of the study runner (validated by the CLI). */
 export interface StudyOptions {
-  engine: 'autocannon' | 'k6';
+  engine: EngineName;
   /** Scenario names; empty = each scenario's `defaultIn` for this (quick or full) study. */
   scenarios: string[];
   /** Short study (≤ 60 s on 2 cores): each scenario's `quick` profile. */
