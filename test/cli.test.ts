@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAuthlab } from '../runner/cli/testing.js';
+import { runAuthlab } from './support/cli.js';
 
 let runs: string;
 beforeAll(async () => {
