@@ -1,4 +1,4 @@
-import { ReportError } from './errors.js';
+import { AuthlabError, UsageError } from '../system/protocol/errors.js';
 import { compareResults, formatCompare } from './compare.js';
 import type { CompareStat } from './compare.js';
 import { loadResults, writeReport } from './render.js';
@@ -35,10 +35,10 @@ function parse(argv: readonly string[], known: readonly string[]): Parsed {
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     if (!known.includes(name)) {
-      throw new ReportError('ERR_USAGE', `Unknown option --${name}; known options: ${known.map((k) => `--${k}`).join(', ')}.`);
+      throw new UsageError(`Unknown option --${name}; known options: ${known.map((k) => `--${k}`).join(', ')}.`);
     }
     const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined || value === '') throw new ReportError('ERR_USAGE', `--${name} needs a value.`);
+    if (value === undefined || value === '') throw new UsageError(`--${name} needs a value.`);
     flags.set(name, value);
   }
   return { positional, flags };
@@ -49,19 +49,19 @@ function nonNegative(flags: Map<string, string>, name: string): number | undefin
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0) {
-    throw new ReportError('ERR_USAGE', `--${name} must be a non-negative number (got '${raw}').`);
+    throw new UsageError(`--${name} must be a non-negative number (got '${raw}').`);
   }
   return n;
 }
 
-/** Runs `body`, mapping a ReportError to one sentence on stderr and exit code 2; anything else is a bug and rethrown. */
+/** Runs `body`, mapping an AuthlabError to one sentence on stderr and its exit code; anything else is a bug and rethrown. */
 async function guarded(io: CommandIo, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (err) {
-    if (err instanceof ReportError) {
+    if (err instanceof AuthlabError) {
       io.stderr(`${err.message}\n`);
-      return 2;
+      return err.exitCode;
     }
     throw err;
   }
@@ -77,7 +77,7 @@ export async function reportCommand(argv: string[], io: CommandIo = processIo): 
   return guarded(io, async () => {
     const { positional, flags } = parse(argv, ['out']);
     if (positional.length !== 1) {
-      throw new ReportError('ERR_USAGE', `Expected exactly one results.json path (${REPORT_USAGE}).`);
+      throw new UsageError(`Expected exactly one results.json path (${REPORT_USAGE}).`);
     }
     const { htmlPath, mdPath } = await writeReport(positional[0]!, flags.get('out'));
     io.stdout(`report: ${htmlPath}\nsummary: ${mdPath}\n`);
@@ -96,7 +96,7 @@ export async function compareCommand(argv: string[], io: CommandIo = processIo):
   return guarded(io, async () => {
     const { positional, flags } = parse(argv, ['threshold-pct', 'threshold-us', 'stats']);
     if (positional.length !== 2) {
-      throw new ReportError('ERR_USAGE', `Expected two results.json paths, base then new (${COMPARE_USAGE}).`);
+      throw new UsageError(`Expected two results.json paths, base then new (${COMPARE_USAGE}).`);
     }
     const thresholdPct = nonNegative(flags, 'threshold-pct');
     const thresholdUs = nonNegative(flags, 'threshold-us');
@@ -105,7 +105,7 @@ export async function compareCommand(argv: string[], io: CommandIo = processIo):
     if (statsRaw !== undefined) {
       const list = statsRaw.split(',').map((s) => s.trim());
       const bad = list.find((s) => s !== 'p50' && s !== 'p99');
-      if (bad !== undefined) throw new ReportError('ERR_USAGE', `--stats takes p50 and/or p99, comma-separated (got '${bad}').`);
+      if (bad !== undefined) throw new UsageError(`--stats takes p50 and/or p99, comma-separated (got '${bad}').`);
       stats = list as CompareStat[];
     }
     const [base, next] = await Promise.all([loadResults(positional[0]!), loadResults(positional[1]!)]);

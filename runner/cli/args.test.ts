@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCli, parseDurationS } from './args.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../../system/protocol/errors.js';
 
 describe('parseCli', () => {
   it('turns a full study command line into typed options', () => {

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './errors.js';
+import { UsageError } from '../../system/protocol/errors.js';
 
 export type Engine = 'autocannon' | 'k6';
 export type Design = 'interleaved' | 'sequential';

@@ -1,14 +1,12 @@
-import { AuthlabError } from '../../system/protocol/errors.js';
-import { PlatformError } from '../platforms/local/errors.js';
+import { EXIT, exitCodeOf } from '../../system/protocol/errors.js';
 import { parseCli } from './args.js';
-import { EXIT, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { USAGE } from './usage.js';
 
-
 /**
- * Runs one `authlab` invocation and resolves its exit code. User-fixable problems (bad flags, busy
- * port, missing k6, `up` already running) print one sentence and give 2; other failures give 1.
+ * Runs one `authlab` invocation and resolves its exit code. Any error ends with one line on stderr
+ * and the exit code its catalogue code records (2: the user must change something; 1: a failure);
+ * an error outside the catalogue is a bug and exits 1 with a hint for the stack trace.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
@@ -30,16 +28,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
     }
   } catch (err) {
-    // ERR_BAD_REQUEST from the study runner: an unknown scenario or an option it cannot honour.
-    const badRequest = err instanceof AuthlabError && err.code === 'ERR_BAD_REQUEST';
-    if (err instanceof UsageError || badRequest || (err instanceof PlatformError && err.userFixable)) {
-      io.err(`authlab: ${err.message}`);
-      return EXIT.usage;
-    }
     const e = err as Error;
-    io.err(`authlab: ${e.message ?? String(err)}`);
-    if (process.env.AUTHLAB_DEBUG) io.err(e.stack ?? '');
-    else io.err('(set AUTHLAB_DEBUG=1 for a stack trace)');
-    return EXIT.failure;
+    io.err(`authlab: ${e?.message ?? String(err)}`);
+    const code = exitCodeOf(err);
+    if (code === EXIT.failure) {
+      if (process.env.AUTHLAB_DEBUG) io.err(e?.stack ?? '');
+      else io.err('(set AUTHLAB_DEBUG=1 for a stack trace)');
+    }
+    return code;
   }
 }

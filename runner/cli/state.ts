@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../../system/protocol/errors.js';
 
 /** `runs/` (or `$AUTHLAB_RUNS_DIR`): study output and the state of `authlab up`. */
 export function runsDir(env: NodeJS.ProcessEnv = process.env): string {

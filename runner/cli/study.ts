@@ -4,7 +4,7 @@ import type { Results } from '../../reports/schema.js';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
-import { EXIT } from './errors.js';
+import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
 import { dropForeignExitHooks, onShutdownSignal, snapshotExitHooks } from './shutdown.js';
