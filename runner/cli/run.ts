@@ -1,7 +1,6 @@
 import { EXIT, exitCodeOf } from '../../system/protocol/errors.js';
 import { parseCli } from './args.js';
 import type { CliIo } from './io.js';
-import { USAGE } from './usage.js';
 
 /**
  * Runs one `authlab` invocation and resolves its exit code. Any error ends with one line on stderr
@@ -13,7 +12,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const args = parseCli(argv);
     switch (args.command) {
       case 'help':
-        io.out(USAGE);
+        io.out(args.usage);
         return EXIT.ok;
       case 'up':
         return await (await import('./up.js')).upCommand(args, io);
@@ -22,10 +21,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'study':
         return await (await import('./study.js')).studyCommand(args, io);
       case 'report':
-      case 'compare': {
-        const mod = await import('../../reports/cli.js');
-        return await (args.command === 'report' ? mod.reportCommand(args.argv) : mod.compareCommand(args.argv));
-      }
+        return await (await import('./report.js')).reportCommand(args, io);
+      case 'compare':
+        return await (await import('./report.js')).compareCommand(args, io);
     }
   } catch (err) {
     const e = err as Error;
