@@ -7,7 +7,7 @@ import type { StudyArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
-import { dropForeignExitHooks, onShutdownSignal, snapshotExitHooks } from './shutdown.js';
+import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 
 /**
@@ -18,7 +18,6 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   requireLocalPlatform(args.platform);
   if (args.engine === 'k6') await requireK6();
   // Loaded on demand so `up`/`down`/`--help` start fast.
-  const hooks = snapshotExitHooks();
   const [{ runStudy }, { writeReport }, { discoverScenarios, selectScenarios }] = await Promise.all([
     import('../study/run-study.js'),
     import('../../reports/render.js'),
@@ -26,7 +25,6 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   ]);
   // Unknown scenario names fail here, before seconds are spent provisioning.
   selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
-  dropForeignExitHooks(hooks);
 
   const progress = createProgress();
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
