@@ -23,8 +23,8 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     import('../../reports/render.js'),
     import('../study/scenarios.js'),
   ]);
-  // Unknown scenario names fail here, before seconds are spent provisioning.
-  selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
+  // Unknown scenario names fail here, before seconds are spent provisioning; runStudy gets the result.
+  const scenarios = selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
 
   const progress = createProgress();
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
@@ -37,7 +37,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     results = await runStudy(
       {
         engine: args.engine,
-        scenarios: args.scenarios,
+        scenarios,
         quick: args.quick,
         trials: args.trials,
         durationS: args.durationS,
