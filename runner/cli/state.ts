@@ -41,8 +41,10 @@ export function isAlive(pid: number): boolean {
 export async function isAuthlabProcess(pid: number): Promise<boolean> {
   if (!isAlive(pid)) return false;
   try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('authlab');
+    // Arguments only: the executable's own path may name authlab (a Node installed under
+    // ~/.cache/authlab), which would make every node process look like ours.
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').slice(1);
+    return args.some((a) => a.includes('authlab'));
   } catch (err) {
     // No /proc (macOS): trust the pid. Vanished meanwhile: not alive.
     return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
