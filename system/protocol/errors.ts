@@ -90,8 +90,6 @@ export interface CodeSpec {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 type Catalogue = typeof ERROR_CATALOGUE;
-/** Codes that are HTTP errors (they have a status). */
-export type HttpErrorCode = { [C in ErrorCode]: Catalogue[C] extends { status: number } ? C : never }[ErrorCode];
 /** Codes the token endpoint answers with. */
 export type OAuthCode = { [C in ErrorCode]: Catalogue[C] extends { oauth: string } ? C : never }[ErrorCode];
 
