@@ -1,8 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createIdentityIssuer, type IdentityIssuer } from '../../system/identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../system/identity/server.js';
 import { idpAdmin, newAdminToken } from './idp-admin.js';
-import { startIdpProcess, type IdpProcess } from './idp-process.js';
+import { spawnComponent, type Component } from '../platforms/local/child.js';
 import { freePort } from '../platforms/local/ports.js';
 import { startStormPostgres, type StormPostgres } from './postgres.js';
 
@@ -11,6 +15,8 @@ export const STORM_GROUP = 'group:storm-fleet';
 /** The service the fleet is granted to call (a grant is what makes the IdP issue a token). */
 export const STORM_TARGET = 'storm-target';
 export const stormServiceName = (i: number) => `storm-${String(i + 1).padStart(5, '0')}`;
+
+const IDP_ENTRY = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'system', 'idp', 'main.ts');
 
 /** Everything one storm runs against; `close()` leaves no process, port or temp dir behind. */
 export interface StormEnvironment {
@@ -73,7 +79,14 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     log(`storm: postgres up (${Math.round(performance.now() - started)} ms)`);
 
     const adminToken = newAdminToken();
-    const idp: IdpProcess = await startIdpProcess({
+    // A child process, not an in-process app, so the IdP's CPU is its own and the harness's event
+    // loop (10,000 token sources) cannot slow the server being measured.
+    const configDir = await mkdtemp(join(tmpdir(), 'authlab-storm-idp-'));
+    closers.push(() => rm(configDir, { recursive: true, force: true }));
+    const idp: Component = await spawnComponent({
+      name: 'idp',
+      entry: IDP_ENTRY,
+      configPath: join(configDir, 'idp.json'),
       config: {
         host: '127.0.0.1',
         port: 0,
@@ -82,9 +95,16 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
         trustedIssuers: [{ issuer: issuerUrl, jwksUri: `${issuerUrl}${IDENTITY_JWKS_PATH}` }],
         tokenTtlSeconds: opts.ttlSeconds,
       },
-      log,
+      timeoutMs: 30_000,
     });
-    closers.push(() => idp.stop());
+    // If the harness dies without tearing down, the IdP must not outlive it.
+    const killOnExit = () => process.kill(idp.pid, 'SIGKILL');
+    process.once('exit', killOnExit);
+    closers.push(async () => {
+      process.removeListener('exit', killOnExit);
+      await idp.stop();
+    });
+    log(`idp: listening on ${idp.url} (pid ${idp.pid})`);
 
     const admin = idpAdmin(idp.url, adminToken);
     await admin.setTokenTtl(opts.ttlSeconds);
