@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServiceDatabase, waitFor } from '../system/sidecar/testing/harness.js';
+import { waitFor } from '../system/sidecar/testing/harness.js';
 import { createExchangeFetch, saTokenFileReader } from '../system/sidecar/token/exchange.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 
@@ -87,8 +87,8 @@ beforeAll(async () => {
   await su.connect();
   await su.query('CREATE DATABASE idp');
   await su.end();
-  dbA = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-a');
-  dbB = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-b');
+  dbA = await pgServer.createDatabase('p1-a');
+  dbB = await pgServer.createDatabase('p1-b');
   const tokenDir = join(dir, 'tokens');
   const identityUrl = await startMain('system/identity/main.ts', 'identity', {
     tokenDir,

@@ -8,7 +8,7 @@ import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../system/identity/s
 import { idpAdmin, newAdminToken } from './idp-admin.js';
 import { spawnComponent, type Component } from '../platforms/local/child.js';
 import { freePort } from '../platforms/local/ports.js';
-import { startStormPostgres, type StormPostgres } from './postgres.js';
+import { startTempPostgres } from '../platforms/local/postgres.js';
 
 /** Names of the storm's virtual services and the one group that holds them all. */
 export const STORM_GROUP = 'group:storm-fleet';
@@ -74,8 +74,11 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     minting.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
 
     const started = performance.now();
-    const pg: StormPostgres = await startStormPostgres();
+    const pg = await startTempPostgres().catch((err: Error) => {
+      throw new Error(`could not start embedded PostgreSQL for the token storm: ${err.message}`, { cause: err });
+    });
     closers.push(() => pg.stop());
+    const idpDb = await pg.createDatabase('authlab_idp');
     log(`storm: postgres up (${Math.round(performance.now() - started)} ms)`);
 
     const adminToken = newAdminToken();
@@ -90,7 +93,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
       config: {
         host: '127.0.0.1',
         port: 0,
-        databaseUrl: pg.idpDatabaseUrl,
+        databaseUrl: idpDb.url,
         adminToken,
         trustedIssuers: [{ issuer: issuerUrl, jwksUri: `${issuerUrl}${IDENTITY_JWKS_PATH}` }],
         tokenTtlSeconds: opts.ttlSeconds,

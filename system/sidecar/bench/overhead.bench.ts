@@ -9,7 +9,7 @@ import { build } from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { startTestPostgres } from '../../../test/support/pg.js';
 import { startFixtureIdp } from '../testing/fixture-idp.js';
-import { createServiceDatabase, startSidecar, waitFor, writeSaToken } from '../testing/harness.js';
+import { startSidecar, waitFor, writeSaToken } from '../testing/harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 3);
@@ -26,9 +26,9 @@ async function main(): Promise<void> {
     const saA = await writeSaToken('sa-a');
     const saB = await writeSaToken('sa-b');
     cleanups.push(saA.cleanup, saB.cleanup);
-    const b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: await createServiceDatabase(pg.url, pg.urlFor, 'p1-b'), idpUrl: idp.url, saTokenPath: saB.path, peers: {} });
+    const b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: await pg.createDatabase('p1-b'), idpUrl: idp.url, saTokenPath: saB.path, peers: {} });
     cleanups.push(() => b.sidecar.close());
-    const a = await startSidecar({ service: 'p1-a', pair: 1, databaseUrl: await createServiceDatabase(pg.url, pg.urlFor, 'p1-a'), idpUrl: idp.url, saTokenPath: saA.path, peers: { 'p1-b': b.url } });
+    const a = await startSidecar({ service: 'p1-a', pair: 1, databaseUrl: await pg.createDatabase('p1-a'), idpUrl: idp.url, saTokenPath: saA.path, peers: { 'p1-b': b.url } });
     cleanups.push(() => a.sidecar.close());
     await waitFor('ready', async () => (await fetch(`${a.url}/readyz`)).ok && (await fetch(`${b.url}/readyz`)).ok);
 
