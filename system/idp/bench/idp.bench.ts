@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
-import { startTestPostgres } from '../../../test/support/pg.js';
+import { startTempPostgres } from '../../../runner/platforms/local/postgres.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer } from '../../identity/server.js';
 import type { IdpConfig } from '../config.js';
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     console.log('measuring the raw node:crypto limit (ES256 sign + RS256 verify per token, one core) ...');
     const raw = rawCryptoTokensPerSecond(2000);
 
-    const pg = await startTestPostgres();
+    const pg = await startTempPostgres();
     cleanups.push(() => pg.stop());
     const dir = await mkdtemp(join(tmpdir(), 'authlab-bench-idp-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
