@@ -7,8 +7,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../system/sidecar/app.js';
-import { generateSigningKey, startFixtureIdp, type FixtureIdp } from '../system/sidecar/testing/fixture-idp.js';
-import { startSidecar, waitFor, writeSaToken } from '../system/sidecar/testing/harness.js';
+import { generateSigningKey, startFixtureIdp, type FixtureIdp } from './support/fixture-idp.js';
+import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 
 let pgServer: TestPostgres;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../system/sidecar/testing/harness.js';
+import { waitFor } from './support/sidecar-harness.js';
 import { createExchangeFetch, saTokenFileReader } from '../system/sidecar/token/exchange.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixtureIdp, generateSigningKey, type FixtureIdp } from '../system/sidecar/testing/fixture-idp.js';
-import { startSidecar, waitFor, writeSaToken } from '../system/sidecar/testing/harness.js';
+import { startFixtureIdp, generateSigningKey, type FixtureIdp } from './support/fixture-idp.js';
+import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { freePort, startTestPostgres, type TestPostgres } from './support/pg.js';
 

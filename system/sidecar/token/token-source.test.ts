@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFakeClock } from '../testing/fake-clock.js';
+import { createFakeClock } from '../../../test/support/fake-clock.js';
 import { backoffDelayMs, parseRetryAfterMs, TokenFetchError } from './backoff.js';
 import { REFRESH_POLICIES } from './refresh-policy.js';
 import { createTokenSource, type FetchedToken, type TokenSourceEvent } from './token-source.js';

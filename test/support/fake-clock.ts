@@ -1,4 +1,4 @@
-import type { Clock } from '../token/token-source.js';
+import type { Clock } from '../../system/sidecar/token/token-source.js';
 
 /** A manual clock for scheduler tests: time moves only when `advance` is called. */
 export interface FakeClock extends Clock {

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSidecar, type Sidecar, type SidecarOptions } from '../app.js';
+import { buildSidecar, type Sidecar, type SidecarOptions } from '../../system/sidecar/app.js';
 
 /** Writes `token` to a fresh temp file standing in for the projected SA token; returns the path and a cleanup. */
 export async function writeSaToken(token: string): Promise<{ path: string; cleanup(): Promise<void> }> {

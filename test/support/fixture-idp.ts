@@ -7,8 +7,8 @@ import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
-import { DEFAULT_SETTINGS, type Settings, type SettingsSnapshot } from '../../protocol/settings.js';
-import type { Role } from '../../protocol/roles.js';
+import { DEFAULT_SETTINGS, type Settings, type SettingsSnapshot } from '../../system/protocol/settings.js';
+import type { Role } from '../../system/protocol/roles.js';
 
 export interface SigningKey {
   kid: string;
