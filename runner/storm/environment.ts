@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -5,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createIdentityIssuer, type IdentityIssuer } from '../../system/identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../system/identity/server.js';
-import { idpAdmin, newAdminToken } from './idp-admin.js';
 import { spawnComponent, type Component } from '../platforms/local/child.js';
+import { sendJson } from '../platforms/local/http.js';
 import { freePort } from '../platforms/local/ports.js';
 import { startTempPostgres } from '../platforms/local/postgres.js';
 
@@ -81,7 +82,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     const idpDb = await pg.createDatabase('authlab_idp');
     log(`storm: postgres up (${Math.round(performance.now() - started)} ms)`);
 
-    const adminToken = newAdminToken();
+    const adminToken = randomBytes(32).toString('base64url');
     // A child process, not an in-process app, so the IdP's CPU is its own and the harness's event
     // loop (10,000 token sources) cannot slow the server being measured.
     const configDir = await mkdtemp(join(tmpdir(), 'authlab-storm-idp-'));
@@ -101,7 +102,9 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
       timeoutMs: 30_000,
     });
     // If the harness dies without tearing down, the IdP must not outlive it.
-    const killOnExit = () => process.kill(idp.pid, 'SIGKILL');
+    const killOnExit = () => {
+      if (!idp.exited) process.kill(idp.pid, 'SIGKILL');
+    };
     process.once('exit', killOnExit);
     closers.push(async () => {
       process.removeListener('exit', killOnExit);
@@ -109,11 +112,13 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     });
     log(`idp: listening on ${idp.url} (pid ${idp.pid})`);
 
-    const admin = idpAdmin(idp.url, adminToken);
-    await admin.setTokenTtl(opts.ttlSeconds);
-    await admin.putGroup(STORM_GROUP, names);
-    await admin.putGrant(STORM_GROUP, STORM_TARGET, ['read']);
-    const tokenEndpoint = await admin.tokenEndpoint();
+    const admin = <T>(method: string, path: string, body?: unknown) => sendJson<T>(method, `${idp.url}${path}`, adminToken, body);
+    await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: opts.ttlSeconds } });
+    await admin('PUT', '/admin/groups', { group: STORM_GROUP, members: names });
+    await admin('PUT', '/admin/grants', { caller: STORM_GROUP, target: STORM_TARGET, roles: ['read'] });
+    // Clients discover the token endpoint, never guess it.
+    const { token_endpoint: tokenEndpoint } = await admin<{ token_endpoint?: unknown }>('GET', '/.well-known/openid-configuration');
+    if (typeof tokenEndpoint !== 'string') throw new Error(`IdP ${idp.url} discovery document has no token_endpoint`);
 
     const subjectTokens = await minting;
     log(`storm: ${names.length} SA tokens minted, IdP ready (${Math.round(performance.now() - started)} ms after PostgreSQL start)`);
