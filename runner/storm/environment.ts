@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createIdentityIssuer, type IdentityIssuer } from '../../system/identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../system/identity/server.js';
 import { spawnComponent, type Component } from '../platforms/local/child.js';
 import { sendJson } from '../platforms/local/http.js';
+import { componentEntry } from '../platforms/local/paths.js';
 import { freePort } from '../platforms/local/ports.js';
 import { startTempPostgres } from '../platforms/local/postgres.js';
 
@@ -16,8 +16,6 @@ export const STORM_GROUP = 'group:storm-fleet';
 /** The service the fleet is granted to call (a grant is what makes the IdP issue a token). */
 export const STORM_TARGET = 'storm-target';
 export const stormServiceName = (i: number) => `storm-${String(i + 1).padStart(5, '0')}`;
-
-const IDP_ENTRY = join(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'), 'system', 'idp', 'main.ts');
 
 /** Everything one storm runs against; `close()` leaves no process, port or temp dir behind. */
 export interface StormEnvironment {
@@ -89,7 +87,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     closers.push(() => rm(configDir, { recursive: true, force: true }));
     const idp: Component = await spawnComponent({
       name: 'idp',
-      entry: IDP_ENTRY,
+      entry: componentEntry('idp'),
       configPath: join(configDir, 'idp.json'),
       config: {
         host: '127.0.0.1',

@@ -12,7 +12,6 @@ import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
 import { startTempPostgres } from '../../../runner/platforms/local/postgres.js';
@@ -20,6 +19,7 @@ import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer
 import { buildIdentityServer } from '../../identity/server.js';
 import type { IdpConfig } from '../config.js';
 import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
+import { componentEntry } from '../../../runner/platforms/local/paths.js';
 
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +34,6 @@ const warmupS = flag('warmup', 2);
 const connections = flag('connections', 16);
 const tokenCount = flag('tokens', 200);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Raw limit: one ES256 sign + one RS256 verify per token with parsed KeyObjects, on one core, for `ms`.
@@ -67,7 +66,7 @@ function rawCryptoTokensPerSecond(ms: number): { perS: number; perCpuS: number }
 function startIdp(config: IdpConfig, dir: string): Promise<Component> {
   const p = process.argv.indexOf('--cpu-prof');
   const prof = p >= 0 && process.argv[p + 1] ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[p + 1]}`] : [];
-  const entry = join(repoRoot, 'system', 'idp', 'main.ts');
+  const entry = componentEntry('idp');
   return spawnComponent({ name: 'idp', entry, nodeArgs: [...prof, '--import', 'tsx', entry], configPath: join(dir, 'idp.json'), config });
 }
 

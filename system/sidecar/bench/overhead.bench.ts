@@ -9,11 +9,11 @@ real IdP as a child process and an in-process identity issuer (the local platfor
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'hdr-histogram-js';
 import { Pool } from 'undici';
 import { spawnComponent } from '../../../runner/platforms/local/child.js';
 import { sendJson, waitForOk } from '../../../runner/platforms/local/http.js';
+import { componentEntry } from '../../../runner/platforms/local/paths.js';
 import { startTempPostgres } from '../../../runner/platforms/local/postgres.js';
 import { defaultGrants } from '../../../runner/platforms/local/topology.js';
 import { createIdentityIssuer } from '../../identity/issuer.js';
@@ -38,10 +38,9 @@ async function main(): Promise<void> {
     const issuerUrl = await identity.listen({ host: '127.0.0.1', port: 0 });
     cleanups.push(() => identity.close());
     const issuer = createIdentityIssuer({ issuer: issuerUrl });
-    const idpEntry = fileURLToPath(new URL('../../idp/main.ts', import.meta.url));
     const idp = await spawnComponent({
       name: 'idp',
-      entry: idpEntry,
+      entry: componentEntry('idp'),
       configPath: join(dir, 'idp.json'),
       config: {
         host: '127.0.0.1',
