@@ -7,7 +7,7 @@ import { runStudy } from '../runner/study/run-study.js';
 import { runReplication } from '../runner/study/replication.js';
 import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
-import { startFakePlatform, type FakePlatform } from '../runner/study/testing/fake-platform.js';
+import { startFakePlatform, type FakePlatform } from './support/fake-platform.js';
 import type { ProgressSink } from '../runner/study/types.js';
 import type { Results } from '../reports/schema.js';
 import type { LoadScenario, ReplicationScenario } from '../scenarios/scenario.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixtureIdp, type FixtureIdp } from '../testing/fixture-idp.js';
-import { writeSaToken } from '../testing/harness.js';
+import { startFixtureIdp, type FixtureIdp } from '../../../test/support/fixture-idp.js';
+import { writeSaToken } from '../../../test/support/sidecar-harness.js';
 import { freePort } from '../../../test/support/pg.js';
 import { TokenFetchError } from './backoff.js';
 import { createExchangeFetch, saTokenFileReader } from './exchange.js';
