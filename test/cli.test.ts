@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAuthlab } from '../runner/cli/testing.js';
+import { runAuthlab } from './support/cli.js';
 
 let runs: string;
 beforeAll(async () => {
@@ -37,6 +37,10 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     [['up', '--quick'], "unknown flag '--quick' for `authlab up`"],
     [['launch'], "unknown command 'launch'"],
     [['study', '--platform', 'kind'], 'the kind platform is not available in this build; use --platform local'],
+    [['report', '--bogus'], "unknown flag '--bogus' for `authlab report`; see `authlab report --help` for the flags it takes"],
+    [['report', 'a.json', 'b.json'], '`authlab report` takes exactly one results.json path (got 2)'],
+    [['compare', 'a.json'], '`authlab compare` takes two results.json paths, base then new (got 1)'],
+    [['down', 'now'], '`authlab down` takes no positional argument'],
   ])('authlab %j', async (args, message) => {
     const r = await runAuthlab(args, env());
     expect(r.code).toBe(2);
@@ -54,6 +58,14 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     expect(r.code).toBe(0);
     for (const word of ['study', 'up', 'down', 'report', 'compare', '--quick', '--pairs', '--engine', '--duration', '--seed'])
       expect(r.stdout).toContain(word);
+  });
+
+  it.each(['study', 'up', 'down', 'report', 'compare'])('`authlab %s --help` prints that command\'s usage and exits 0', async (command) => {
+    const r = await runAuthlab([command, '--help'], env());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`^Usage: authlab ${command}\\b`));
+    expect(r.stdout).toContain('Exit codes:');
   });
 
   it('refuses a second `up` while one runs, naming its pid and `authlab down`', async () => {

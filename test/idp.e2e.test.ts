@@ -1,67 +1,41 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../system/protocol/claims.js';
-import type { ListeningLine } from '../system/protocol/endpoints.js';
 import type { SettingsSnapshot } from '../system/protocol/settings.js';
+import type { Component } from '../runner/platforms/local/child.js';
+import { startComponent } from './support/components.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 
-/** Starts `node --import tsx <main> --config <file>` and resolves with its ListeningLine. */
-async function startMain(main: string, config: unknown, dir: string, name: string): Promise<{ proc: ChildProcess; url: string }> {
-  const cfg = join(dir, `${name}.json`);
-  await writeFile(cfg, JSON.stringify(config));
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: proc.stdout! });
-    rl.on('line', (l) => {
-      const msg = JSON.parse(l) as ListeningLine;
-      if (msg.event === 'listening' && msg.service === name) resolve(msg.url);
-    });
-    proc.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${stderr}`)));
-  });
-  return { proc, url };
-}
-
-async function stop(proc: ChildProcess | undefined): Promise<number | null> {
-  if (!proc || proc.exitCode !== null) return proc?.exitCode ?? null;
-  return new Promise((resolve) => {
-    proc.once('exit', (code) => resolve(code));
-    proc.kill('SIGTERM');
-  });
-}
-
 describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
   let pg: TestPostgres;
   let dir: string;
-  let identity: { proc: ChildProcess; url: string };
-  let idp: { proc: ChildProcess; url: string };
+  let identity: Component;
+  let idp: Component;
 
   beforeAll(async () => {
     pg = await startTestPostgres();
     dir = await mkdtemp(join(tmpdir(), 'authlab-idp-e2e-'));
-    identity = await startMain('system/identity/main.ts', {
+    identity = await startComponent('identity', 'identity', {
       tokenDir: join(dir, 'tokens'),
       tokenTtlSeconds: 600,
       services: [{ namespace: 'p1-a', serviceAccount: 'default' }, { namespace: 'p1-b', serviceAccount: 'default' }],
-    }, dir, 'identity');
-    idp = await startMain('system/idp/main.ts', {
+    }, dir);
+    idp = await startComponent('idp', 'idp', {
       databaseUrl: pg.url,
       adminToken: ADMIN,
       trustedIssuers: [{ issuer: identity.url, jwksUri: `${identity.url}/openid/v1/jwks` }],
       tokenTtlSeconds: 120,
-    }, dir, 'idp');
+    }, dir);
   });
 
   afterAll(async () => {
-    const codes = await Promise.all([stop(idp?.proc), stop(identity?.proc)]);
+    await Promise.all([idp?.stop(), identity?.stop()]);
+    const codes = [idp?.exitCode ?? null, identity?.exitCode ?? null];
     await pg?.stop();
     await rm(dir, { recursive: true, force: true });
     expect(codes).toEqual([0, 0]);

@@ -7,8 +7,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../system/sidecar/app.js';
-import { generateSigningKey, startFixtureIdp, type FixtureIdp } from '../system/sidecar/testing/fixture-idp.js';
-import { createServiceDatabase, startSidecar, waitFor, writeSaToken } from '../system/sidecar/testing/harness.js';
+import { generateSigningKey, startFixtureIdp, type FixtureIdp } from './support/fixture-idp.js';
+import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 
 let pgServer: TestPostgres;
@@ -131,7 +131,7 @@ beforeAll(async () => {
   idp.register('sa-p1-b', 'p1-b', ['p1-a'], { 'p1-a': ['read'] });
   const sa = await writeSaToken('sa-p1-b');
   cleanup = sa.cleanup;
-  const dbUrl = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-b');
+  const dbUrl = await pgServer.createDatabase('p1-b');
   b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: dbUrl, idpUrl: idp.url, saTokenPath: sa.path, peers: {} });
   await waitFor('ready', async () => (await fetch(`${b.url}/readyz`)).status === 200);
   const snap = idp.publish((s) => s.revocations.jtis.push({ jti: revokedJti, exp: now() + 600 }));

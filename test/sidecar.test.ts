@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixtureIdp, generateSigningKey, type FixtureIdp } from '../system/sidecar/testing/fixture-idp.js';
-import { createServiceDatabase, startSidecar, waitFor, writeSaToken } from '../system/sidecar/testing/harness.js';
+import { startFixtureIdp, generateSigningKey, type FixtureIdp } from './support/fixture-idp.js';
+import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { freePort, startTestPostgres, type TestPostgres } from './support/pg.js';
 
@@ -40,8 +40,8 @@ beforeAll(async () => {
   const saA = await writeSaToken('sa-p1-a');
   const saB = await writeSaToken('sa-p1-b');
   cleanups.push(saA.cleanup, saB.cleanup);
-  const dbA = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-a');
-  const dbB = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-b');
+  const dbA = await pgServer.createDatabase('p1-a');
+  const dbB = await pgServer.createDatabase('p1-b');
   b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: dbB, idpUrl: idp.url, saTokenPath: saB.path, peers: {}, localAdminToken: ADMIN, jwksMinRefetchIntervalMs: 200 });
   a = await startSidecar({ service: 'p1-a', pair: 1, databaseUrl: dbA, idpUrl: idp.url, saTokenPath: saA.path, peers: { 'p1-b': b.url }, localAdminToken: ADMIN });
   await waitFor('both sidecars ready', async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200, 45_000);
@@ -196,7 +196,7 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
   });
 
   it('without a reachable IdP it serves clear 503s and is not ready', async () => {
-    const dbUrl = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p3-a');
+    const dbUrl = await pgServer.createDatabase('p3-a');
     const sa = await writeSaToken('sa-p3-a');
     cleanups.push(sa.cleanup);
     const port = await freePort();
@@ -217,7 +217,7 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
   });
 
   it('main.ts prints the ListeningLine, becomes ready, and exits 0 on SIGTERM', async () => {
-    const dbUrl = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p2-a');
+    const dbUrl = await pgServer.createDatabase('p2-a');
     idp.register('sa-p2-a', 'p2-a', ['p2-b'], { 'p2-b': ['read'] });
     const sa = await writeSaToken('sa-p2-a');
     cleanups.push(sa.cleanup);

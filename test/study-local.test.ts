@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../runner/platforms/local/index.js';
 import { runStudy } from '../runner/study/run-study.js';
+import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
 import type { Results } from '../results/schema.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
 import { buildK6Engine, findK6 } from '../runner/engines/k6.js';
@@ -21,7 +22,7 @@ describe('runStudy on the local platform', () => {
   beforeAll(async () => {
     platform = await startLocalPlatform({ pairs: 2 });
     results = await runStudy(
-      { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 11, pairs: 2 },
+      { engine: 'autocannon', scenarios: selectScenarios(await discoverScenarios(), ['light'], true, 'autocannon'), quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 11, pairs: 2 },
       platform,
       { phase: () => {}, trial: () => {}, log: (l) => lines.push(l) },
     );

@@ -1,9 +1,13 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../system/protocol/errors.js';
 import { runStudy } from '../runner/study/run-study.js';
 import { runReplication } from '../runner/study/replication.js';
 import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
-import { startFakePlatform, type FakePlatform } from '../runner/study/testing/fake-platform.js';
+import { startFakePlatform, type FakePlatform } from './support/fake-platform.js';
 import type { ProgressSink } from '../runner/study/types.js';
 import type { Results } from '../results/schema.js';
 import type { LoadScenario, ReplicationScenario } from '../scenarios/scenario.js';
@@ -14,6 +18,21 @@ function sink(): ProgressSink & { lines: string[]; phases: string[]; trials: [nu
   const phases: string[] = [];
   const trials: [number, number][] = [];
   return { lines, phases, trials, phase: (p) => phases.push(p), trial: (i, n) => trials.push([i, n]), log: (l) => lines.push(l) };
+}
+
+/** What `fn` threw (or rejected with); fails the test when it did not. */
+async function catchError(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
+/** The named scenarios as the CLI hands them to runStudy. */
+async function only(...names: string[]) {
+  return selectScenarios(await discoverScenarios(), names, true, 'autocannon');
 }
 
 /** Every number under a `...Us`/latency key, with its path, so a test can insist they are integers. */
@@ -53,6 +72,28 @@ describe('scenario discovery', () => {
     onlyAc.set('ac-only', { ...(all.get('light') as LoadScenario), name: 'ac-only', engines: ['autocannon'] });
     expect(() => selectScenarios(onlyAc, ['ac-only'], true, 'k6')).toThrow(/cannot run on engine k6/);
   });
+
+  it('rejects an unknown scenario naming the known ones, as a usage error (exit 2)', async () => {
+    const err = catchError(async () => selectScenarios(await discoverScenarios(), ['lihgt'], true, 'autocannon'));
+    await expect(err).resolves.toMatchObject({ code: 'ERR_SCENARIO_UNKNOWN', exitCode: 2, message: expect.stringMatching(/unknown scenario 'lihgt'; known scenarios: .*light/) });
+  });
+
+  it('refuses two scenario files with the same name as a usage error (exit 2), naming both files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-scenarios-'));
+    try {
+      const light = (await discoverScenarios()).get('light');
+      const source = `export default ${JSON.stringify(light)};\n`;
+      await writeFile(join(dir, 'package.json'), '{"type": "module"}');
+      await writeFile(join(dir, 'one.js'), source);
+      await writeFile(join(dir, 'two.js'), source);
+      const err = await catchError(() => discoverScenarios(dir));
+      expect(err).toMatchObject({ code: 'ERR_SCENARIO_DUPLICATE', exitCode: 2 });
+      expect(exitCodeOf(err)).toBe(2);
+      expect((err as Error).message).toBe("scenarios/one and scenarios/two are both named 'light'; rename one");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('runStudy on a fake platform', () => {
@@ -62,7 +103,7 @@ describe('runStudy on a fake platform', () => {
   beforeAll(async () => {
     platform = await startFakePlatform(4, (mode) => MS[mode]);
     results = await runStudy(
-      { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 2024, pairs: 4 },
+      { engine: 'autocannon', scenarios: await only('light'), quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 2024, pairs: 4 },
       platform,
       progress,
     );
@@ -122,7 +163,7 @@ describe('runStudy on a fake platform', () => {
     const again = await startFakePlatform(4, () => 0);
     try {
       const replay = await runStudy(
-        { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 0.3, design: 'interleaved', seed: results.study.seed as number, pairs: 4 },
+        { engine: 'autocannon', scenarios: await only('light'), quick: true, trials: 4, durationS: 0.3, design: 'interleaved', seed: results.study.seed as number, pairs: 4 },
         again,
         sink(),
       );
@@ -134,11 +175,6 @@ describe('runStudy on a fake platform', () => {
     }
   }, 60_000);
 
-  it('rejects an unknown scenario naming the known ones', async () => {
-    await expect(
-      runStudy({ engine: 'autocannon', scenarios: ['lihgt'], quick: true, design: 'interleaved', pairs: 4 }, platform, sink()),
-    ).rejects.toThrow(/unknown scenario 'lihgt'; known scenarios: .*light/);
-  });
 });
 
 describe('sequential design', () => {
@@ -146,7 +182,7 @@ describe('sequential design', () => {
     const platform = await startFakePlatform(2, (mode) => MS[mode]);
     try {
       const r = await runStudy(
-        { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 2, durationS: 0.3, design: 'sequential', seed: 1, pairs: 2 },
+        { engine: 'autocannon', scenarios: await only('light'), quick: true, trials: 2, durationS: 0.3, design: 'sequential', seed: 1, pairs: 2 },
         platform,
         sink(),
       );

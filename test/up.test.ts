@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointsFile } from '../system/protocol/endpoints.js';
-import { alivePids, descendantPids, runAuthlab, startAuthlab } from '../runner/cli/testing.js';
+import { alivePids, descendantPids, runAuthlab, startAuthlab } from './support/cli.js';
 
 // End to end as a user sees it: `authlab up`, use the endpoints, `authlab down`, nothing left.
 let runs: string;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT } from './errors.js';
+import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { isAlive, isAuthlabProcess, readState, releaseUpState, runsDir, upPaths } from './state.js';
 

@@ -1,7 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { UsageError } from './errors.js';
+import { AuthlabError, UsageError } from '../../system/protocol/errors.js';
 
 /** Absolute path of `name` on PATH, or undefined. */
 export async function findOnPath(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
@@ -23,7 +23,8 @@ export async function requireK6(path = process.env.PATH): Promise<string> {
   if (found) return found;
   const goBin = join(homedir(), 'go', 'bin');
   const inGoBin = await findOnPath('k6', goBin);
-  throw new UsageError(
+  throw new AuthlabError(
+    'ERR_ENGINE_UNAVAILABLE',
     inGoBin
       ? `\`--engine k6\` needs k6 on PATH; it is installed at ${inGoBin} but ${goBin} is not on PATH, so run \`export PATH="$PATH:${goBin}"\` or use \`--engine autocannon\``
       : '`--engine k6` needs the k6 binary on PATH and none was found; install it (https://grafana.com/docs/k6/latest/set-up/install-k6/ or `go install go.k6.io/k6@latest`) or use `--engine autocannon`',

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../../system/protocol/errors.js';
 
 /** `runs/` (or `$AUTHLAB_RUNS_DIR`): study output and the state of `authlab up`. */
 export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -41,8 +41,10 @@ export function isAlive(pid: number): boolean {
 export async function isAuthlabProcess(pid: number): Promise<boolean> {
   if (!isAlive(pid)) return false;
   try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('authlab');
+    // Arguments only: the executable's own path may name authlab (a Node installed under
+    // ~/.cache/authlab), which would make every node process look like ours.
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').slice(1);
+    return args.some((a) => a.includes('authlab'));
   } catch (err) {
     // No /proc (macOS): trust the pid. Vanished meanwhile: not alive.
     return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');

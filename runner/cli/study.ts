@@ -4,10 +4,10 @@ import type { Results } from '../../results/schema.js';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
-import { EXIT } from './errors.js';
+import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
-import { dropForeignExitHooks, onShutdownSignal, snapshotExitHooks } from './shutdown.js';
+import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 
 /**
@@ -18,15 +18,13 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   requireLocalPlatform(args.platform);
   if (args.engine === 'k6') await requireK6();
   // Loaded on demand so `up`/`down`/`--help` start fast.
-  const hooks = snapshotExitHooks();
   const [{ runStudy }, { writeReport }, { discoverScenarios, selectScenarios }] = await Promise.all([
     import('../study/run-study.js'),
     import('../../reports/render.js'),
     import('../study/scenarios.js'),
   ]);
-  // Unknown scenario names fail here, before seconds are spent provisioning.
-  selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
-  dropForeignExitHooks(hooks);
+  // Unknown scenario names fail here, before seconds are spent provisioning; runStudy gets the result.
+  const scenarios = selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
 
   const progress = createProgress();
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
@@ -39,7 +37,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     results = await runStudy(
       {
         engine: args.engine,
-        scenarios: args.scenarios,
+        scenarios,
         quick: args.quick,
         trials: args.trials,
         durationS: args.durationS,

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
 import type { UpArgs } from './args.js';
-import { EXIT } from './errors.js';
+import { EXIT } from '../../system/protocol/errors.js';
 import { requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths } from './state.js';

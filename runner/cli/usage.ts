@@ -1,17 +1,9 @@
-/** `authlab --help`. */
-export const USAGE = `authlab — measure what service-to-service auth costs (latency, CPU, risk)
+/** The commands of `authlab`; each has its own `--help`. */
+export type Command = 'study' | 'up' | 'down' | 'report' | 'compare';
 
-Usage:
-  authlab study [options]            provision, run a study, write the report, tear down
-  authlab up [--pairs N] [--base-port P]
-                                     provision and stay up; writes runs/up/endpoints.json
-  authlab down                       stop what \`authlab up\` started
-  authlab report <results.json> [--out DIR]
-                                     re-render a study's report
-  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
-                                     differences with CIs; exit 1 on a significant regression
+const EXIT_CODES = 'Exit codes: 0 ok, 1 failure or regression, 2 usage error (the message says what to do), 130 interrupted.';
 
-Study options:
+const STUDY_OPTIONS = `Study options:
   --platform local|kind      where to run (default local: needs only Node)
   --engine autocannon|k6     load generator (default autocannon; k6 must be on PATH)
   --scenarios a,b            scenarios to run (default: all; e.g. light,heavy,write)
@@ -24,10 +16,80 @@ Study options:
                              interleaved trials on all pairs (default) or modes one after another
   --seed N                   seed of the trial shuffle, to replay a design
   --out DIR                  where results.json and the report go (default runs/<study-id>)
+  --base-port P              use ports P… instead of free ones picked by the OS`;
+
+const ENVIRONMENT = `Environment:
+  AUTHLAB_RUNS_DIR           folder for runs/ output and the \`up\` state (default ./runs)`;
+
+/** `authlab <command> --help`: that command's synopsis and flags. */
+export const COMMAND_USAGE: Record<Command, string> = {
+  study: `Usage: authlab study [options]
+
+Provision, run a study, write results.json, report.html and summary.md, tear down; prints the report's path.
+
+${STUDY_OPTIONS}
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`,
+  up: `Usage: authlab up [--platform local] [--pairs N] [--base-port P]
+
+Provision the local platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
+
+  --platform local           where to run (only local in this build)
+  --pairs N                  isolated service pairs (default 4)
   --base-port P              use ports P… instead of free ones picked by the OS
 
-Environment:
-  AUTHLAB_RUNS_DIR           folder for runs/ output and the \`up\` state (default ./runs)
+${ENVIRONMENT}
 
-Exit codes: 0 ok, 1 failure or regression, 2 usage error (the message says what to do), 130 interrupted.
+${EXIT_CODES}
+`,
+  down: `Usage: authlab down
+
+Stop what \`authlab up\` started, leaving no process behind.
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`,
+  report: `Usage: authlab report <results.json> [--out DIR]
+
+Re-render a study's report.html and summary.md from its results.json.
+
+  --out DIR                  where the report goes (default: next to results.json)
+
+${EXIT_CODES}
+`,
+  compare: `Usage: authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+
+Print the differences between two studies with 95% CIs; exit 1 on a significant regression beyond the threshold.
+
+  --threshold-pct N          a regression's CI must clear N% of the base (default 5)
+  --threshold-us N           ...and N µs (default 0)
+  --stats p50,p99            per-run statistics to compare (default both)
+
+${EXIT_CODES}
+`,
+};
+
+/** `authlab --help`. */
+export const USAGE = `authlab — measure what service-to-service auth costs (latency, CPU, risk)
+
+Usage:
+  authlab study [options]            provision, run a study, write the report, tear down
+  authlab up [--pairs N] [--base-port P]
+                                     provision and stay up; writes runs/up/endpoints.json
+  authlab down                       stop what \`authlab up\` started
+  authlab report <results.json> [--out DIR]
+                                     re-render a study's report
+  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+                                     differences with CIs; exit 1 on a significant regression
+  authlab <command> --help           that command's usage
+
+${STUDY_OPTIONS}
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
 `;

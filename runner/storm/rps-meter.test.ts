@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTokenResults } from './idp-counter.js';
 import { createRpsMeter, peakAndMean } from './rps-meter.js';
-import { createVirtualClock } from './virtual-clock.js';
+import { createVirtualClock } from '../../test/support/virtual-clock.js';
 
 describe('rps meter', () => {
   it('turns completion times into requests/s per bucket, whole buckets only', () => {

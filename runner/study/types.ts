@@ -1,10 +1,11 @@
 import type { EngineName } from '../../results/schema.js';
+import type { Scenario } from '../../scenarios/scenario.js';
 
 /** What `authlab study` asks of the study runner (validated by the CLI). */
 export interface StudyOptions {
   engine: EngineName;
-  /** Scenario names; empty = each scenario's `defaultIn` for this (quick or full) study. */
-  scenarios: string[];
+  /** The scenarios to run, in order (the CLI picks them with `selectScenarios`). */
+  scenarios: readonly Scenario[];
   /** Short study (≤ 60 s on 2 cores): each scenario's `quick` profile. */
   quick: boolean;
   /** Trials per load scenario (default: the scenario's profile). */

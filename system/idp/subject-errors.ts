@@ -1,13 +1,21 @@
 import { TokenError } from 'fast-jwt';
+import { AuthlabError } from '../protocol/errors.js';
 
-/** Why a subject token was refused; `oauthError` is what the token endpoint answers. */
-export class SubjectTokenError extends Error {
+const CODE_OF = {
+  invalid_request: 'ERR_OAUTH_INVALID_REQUEST',
+  invalid_grant: 'ERR_OAUTH_INVALID_GRANT',
+  temporarily_unavailable: 'ERR_OAUTH_TEMPORARILY_UNAVAILABLE',
+} as const;
+
+/** Why a subject token was refused; `oauthError` (and `code`) is what the token endpoint answers. */
+export class SubjectTokenError extends AuthlabError {
+  declare readonly code: (typeof CODE_OF)[keyof typeof CODE_OF];
   /** `temporarily_unavailable` (503) when the issuer's JWKS cannot be fetched: the caller should retry. */
-  readonly oauthError: 'invalid_request' | 'invalid_grant' | 'temporarily_unavailable';
+  readonly oauthError: keyof typeof CODE_OF;
   /** Short machine reason (`expired`, `untrusted_issuer`, ...), for logs and tests. */
   readonly reason: string;
   constructor(oauthError: SubjectTokenError['oauthError'], reason: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(CODE_OF[oauthError], message, options);
     this.name = 'SubjectTokenError';
     this.oauthError = oauthError;
     this.reason = reason;

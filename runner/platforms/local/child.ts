@@ -18,6 +18,8 @@ export interface Component {
   stop(graceMs?: number): Promise<'exited' | 'killed'>;
   /** True once the process has exited. */
   readonly exited: boolean;
+  /** Its exit code once it has exited on its own (null while running or when ended by a signal). */
+  readonly exitCode: number | null;
 }
 
 /** A component whose process may already be loading its code, waiting for its config. */
@@ -222,6 +224,9 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
         tail: () => r.tail(),
         get exited() {
           return r.exited;
+        },
+        get exitCode() {
+          return r.child.exitCode;
         },
         stop: (graceMs = 5000) => stopProcess(r.child, { graceMs }),
       };

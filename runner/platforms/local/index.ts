@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { EndpointsFile } from '../../../system/protocol/endpoints.js';
 import { pairServices } from '../../../system/protocol/endpoints.js';
 import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
@@ -10,6 +9,7 @@ import type { Platform, ProvisionOptions } from '../platform.js';
 import { launchesFor, type Launch } from './bundle.js';
 import { prespawnComponent, type Component, type PendingComponent } from './child.js';
 import { PlatformError } from './errors.js';
+import { componentEntry } from './paths.js';
 import { sendJson, waitForOk } from './http.js';
 import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
 import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
@@ -44,8 +44,6 @@ export interface LocalPlatform extends Platform {
   readonly timings: Readonly<Record<string, number>>;
 }
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const entry = (component: string) => join(ROOT, 'system', component, 'main.ts');
 const token = () => randomBytes(24).toString('base64url');
 
 /**
@@ -91,7 +89,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     for (const [name, component] of specs) {
       if (signal?.aborted) return;
       const configPath = join(configDir, `${name}.json`);
-      pending.set(name, await prespawnComponent({ name, entry: entry(component), nodeArgs: launch.get(component)?.args, configPath }));
+      pending.set(name, await prespawnComponent({ name, entry: componentEntry(component), nodeArgs: launch.get(component)?.args, configPath }));
     }
   })();
   prespawned.catch(() => {}); // awaited (and reported) by the first spawn; never an unhandled rejection

@@ -1,12 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PlatformError } from './errors.js';
+import { CACHE_DIR } from './paths.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'authlab');
 /** Kept inside the template's data directory (PostgreSQL ignores unknown files there). */
 const PASSWORD_FILE = 'authlab-template.password';
 

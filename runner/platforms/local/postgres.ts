@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir } from 'node:fs/promises';
-import { arch, platform, userInfo } from 'node:os';
+import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { PlatformError } from './errors.js';
-import { LOOPBACK } from './ports.js';
+import { freePort, LOOPBACK } from './ports.js';
 import { stopProcess } from './child.js';
 import { freshCluster } from './pg-template.js';
 
@@ -148,16 +148,17 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
       }
     },
     async createDatabase(name) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name '${name}'`);
+      if (!/^[a-z_][a-z0-9_-]*$/.test(name)) throw new Error(`invalid database name '${name}'`);
       const rolePassword = randomBytes(18).toString('base64url');
+      const id = `"${name}"`; // quoted, so service names like `p1-a` can name their own database
       const client = new pg.Client({ connectionString: superUrl });
       await client.connect();
       try {
         // CREATE DATABASE cannot run inside a transaction block, so these are separate statements.
-        await client.query(`CREATE ROLE ${name} LOGIN PASSWORD '${rolePassword}'`);
-        await client.query(`CREATE DATABASE ${name} OWNER ${name}`);
-        await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${name} FROM PUBLIC`);
-        await client.query(`GRANT CONNECT ON DATABASE ${name} TO ${name}`);
+        await client.query(`CREATE ROLE ${id} LOGIN PASSWORD '${rolePassword}'`);
+        await client.query(`CREATE DATABASE ${id} OWNER ${id}`);
+        await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${id} FROM PUBLIC`);
+        await client.query(`GRANT CONNECT ON DATABASE ${id} TO ${id}`);
       } catch (err) {
         throw new PlatformError('ERR_POSTGRES', `could not create database ${name}: ${(err as Error).message}`, { cause: err });
       } finally {
@@ -171,5 +172,32 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
       // SIGINT is PostgreSQL's "fast" shutdown: aborts sessions, then exits cleanly.
       await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
     },
+  };
+}
+
+/**
+ * A throw-away server: {@link startPostgres} on a free loopback port in a fresh temp directory, which
+ * `stop()` removes. For the token storm, the tests and the benchmarks; nothing is left behind.
+ */
+export async function startTempPostgres(opts: { maxConnections?: number } = {}): Promise<LocalPostgres> {
+  const dir = await mkdtemp(join(tmpdir(), 'authlab-pg-'));
+  let server: LocalPostgres;
+  try {
+    server = await startPostgres({ dir, port: await freePort(), maxConnections: opts.maxConnections });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    ...server,
+    stop: () =>
+      (stopped ??= (async () => {
+        try {
+          await server.stop();
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      })()),
   };
 }

@@ -1,10 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Socket } from 'node:net';
-import { AuthlabError, type ErrorCode, ERROR_CODES } from '../../protocol/errors.js';
+import { AuthlabError, type ErrorCode, httpStatus } from '../../protocol/errors.js';
 
 /** Sends `{"error":{"code","message"}}` with the code's status. */
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(ERROR_CODES[code]).type('application/json').send({ error: { code, message } });
+  return reply.code(httpStatus(code)).type('application/json').send({ error: { code, message } });
 }
 
 /** Maps fastify's own errors (body parsing, limits) to the catalogue, so nothing leaks as a 500 with a stack. */
@@ -46,7 +46,7 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
     ? 'Request headers are too large (limit 16 KiB); an access token is well under 2 KiB.'
     : 'Malformed HTTP request.';
   const body = JSON.stringify({ error: { code, message } });
-  const status = ERROR_CODES[code];
+  const status = httpStatus(code);
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nServer-Timing: total;dur=0.000\r\nConnection: close\r\n\r\n${body}`,

@@ -5,10 +5,9 @@
 import { generateKeyPairSync, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
-import { DEFAULT_SETTINGS, type Settings, type SettingsSnapshot } from '../../protocol/settings.js';
-import type { Role } from '../../protocol/roles.js';
+import { DEFAULT_SETTINGS, type Settings, type SettingsSnapshot } from '../../system/protocol/settings.js';
+import type { Role } from '../../system/protocol/roles.js';
 
 export interface SigningKey {
   kid: string;
@@ -62,7 +61,10 @@ export interface FixtureIdp {
 
 export async function startFixtureIdp(options: { tokenTtlSeconds?: number } = {}): Promise<FixtureIdp> {
   const app = Fastify();
-  await app.register(formbody);
+  // The token endpoint's form body; the fixture is lenient (the real IdP's parser is the strict one).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
   const keys: SigningKey[] = [generateSigningKey('k1')];
   let current = keys[0]!;
   // Test-only signing with node:crypto (sync, and free to set any header or claim, as attacks need).

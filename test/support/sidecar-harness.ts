@@ -2,23 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { buildSidecar, type Sidecar, type SidecarOptions } from '../app.js';
-
-/** Creates a role and a database it owns (the service's own), returns its URL. */
-export async function createServiceDatabase(superuserUrl: string, urlFor: (db: string, user?: string, pw?: string) => string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: superuserUrl });
-  await client.connect();
-  try {
-    const ident = `"${name.replace(/"/g, '""')}"`;
-    await client.query(`CREATE ROLE ${ident} LOGIN PASSWORD 'pw-${name}'`);
-    await client.query(`CREATE DATABASE ${ident} OWNER ${ident}`);
-    await client.query(`REVOKE CONNECT ON DATABASE ${ident} FROM PUBLIC`);
-  } finally {
-    await client.end();
-  }
-  return urlFor(name, name, `pw-${name}`);
-}
+import { buildSidecar, type Sidecar, type SidecarOptions } from '../../system/sidecar/app.js';
 
 /** Writes `token` to a fresh temp file standing in for the projected SA token; returns the path and a cleanup. */
 export async function writeSaToken(token: string): Promise<{ path: string; cleanup(): Promise<void> }> {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RunMode } from '../../../system/protocol/modes.js';
-import type { Platform } from '../../platforms/platform.js';
+import type { RunMode } from '../../system/protocol/modes.js';
+import type { Platform } from '../../runner/platforms/platform.js';
 
 /** Response delay of the fake target per mode and query, ms. */
 export type FakeDelays = (mode: RunMode, query: string) => number;

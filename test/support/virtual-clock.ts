@@ -1,8 +1,9 @@
 import type { Clock } from '../../system/sidecar/token/token-source.js';
 
 /**
- * A fake clock for running a token storm on a virtual timeline: thousands of token sources and
- * several token lifetimes in a fraction of a second, deterministic given the random source. Timers
+ * A fake clock for tests: time moves only when `advance` is called. Built for running a token storm
+ * on a virtual timeline (thousands of token sources and several token lifetimes in a fraction of a
+ * second, deterministic given the random source); the token-source tests use it too. Timers
  * fire in time order; between instants the clock yields to the event loop so promise chains
  * started by a timer (a token fetch and its bookkeeping) settle before time moves on.
  */
