@@ -2,8 +2,8 @@ import { median } from 'simple-statistics';
 import { formatCiUs, formatDeltaUs, formatP, formatPct, formatUs } from './format.js';
 import { mergedByScenarioMode, modeOrder, scenarioOrder } from './model.js';
 import { mdTable } from './markdown.js';
-import type { Results } from './schema.js';
-import { bootstrapMedianDiffCI, isSignificantDifference, rankSumTest } from './stats/index.js';
+import type { Results } from '../results/schema.js';
+import { bootstrapMedianDiffCI, isSignificantDifference, rankSumTest } from '../results/stats/index.js';
 
 export type CompareStat = 'p50' | 'p99';
 

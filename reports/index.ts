@@ -3,6 +3,6 @@
 export { renderReport, writeReport, loadResults } from './render.js';
 export { compareResults, formatCompare } from './compare.js';
 export type { CompareOptions, CompareRow, CompareStat, CompareVerdict } from './compare.js';
-export { validateResults } from './validate.js';
-export { ReportError } from './errors.js';
-export type { ReportErrorCode } from './errors.js';
+export { validateResults } from '../results/validate.js';
+export { ReportError } from '../results/errors.js';
+export type { ReportErrorCode } from '../results/errors.js';

@@ -1,9 +1,9 @@
 import { formatCiUs, formatDeltaUs, formatPct, formatRps, formatUs } from './format.js';
 import { comparisonCells, comparisonVerdict } from './verdicts.js';
-import { ciExcludesZero } from './stats/index.js';
+import { ciExcludesZero } from '../results/stats/index.js';
 import { steadyPeakRps } from './html/studies.js';
-import { buildScenarioModels } from './model.js';
-import type { Results } from './schema.js';
+import type { ScenarioModel } from './model.js';
+import type { Results } from '../results/schema.js';
 
 /** A signed delta only when its CI excludes zero; otherwise "n.s." (never a sign that may be noise). */
 const sig = (deltaUs: number, ci: readonly [number, number]): string => (ciExcludesZero(ci) ? formatDeltaUs(deltaUs) : 'n.s.');
@@ -16,8 +16,12 @@ export function mdTable(head: readonly string[], rows: readonly string[][], righ
   return [head, sep, ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
 }
 
-/** summary.md: the verdicts and headline numbers as Markdown, for CI job summaries and pull requests. */
-export function renderMarkdown(results: Results): string {
+/**
+ * summary.md: the verdicts and headline numbers as Markdown, for CI job summaries and pull requests.
+ *
+ * @param scenarios `buildScenarioModels(results)`, built once by the caller and shared with report.html.
+ */
+export function renderMarkdown(results: Results, scenarios: readonly ScenarioModel[]): string {
   const { study } = results;
   const out: string[] = [];
   out.push(`# authlab study ${study.id}`, '');
@@ -49,7 +53,7 @@ export function renderMarkdown(results: Results): string {
 
   out.push('## Latency by mode', '');
   const rows: string[][] = [];
-  for (const s of buildScenarioModels(results)) {
+  for (const s of scenarios) {
     for (const m of s.modes) {
       rows.push([
         s.scenario,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReportError } from '../reports/errors.js';
+import { ReportError } from '../results/errors.js';
 import { PlatformError } from '../runner/platforms/local/errors.js';
 import { SubjectTokenError } from '../system/idp/subject-errors.js';
 import { AuthlabError, ERROR_CATALOGUE, exitCodeOf, httpStatus, oauthBody, UsageError, type ErrorCode } from '../system/protocol/errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareResults, formatCompare } from '../reports/compare.js';
-import { decodeHistogram, mergeHistograms } from '../reports/hdr.js';
+import { decodeHistogram, mergeHistograms } from '../results/hdr.js';
 import { buildSampleResults } from './fixtures/make-fixture.js';
 
 // Two independent studies of the same system (different seeds), and a third where enforce got 150 µs slower.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { writeReport } from '../reports/render.js';
-import type { Results } from '../reports/schema.js';
+import type { Results } from '../results/schema.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = resolve('test/fixtures/results.sample.json');

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { RUN_MODES } from '../system/protocol/modes.js';
 import { cyclicLatinSquare, isLatinSquare, randomLatinSquare } from '../runner/study/latin-square.js';
 import { planTrials } from '../runner/study/design.js';
-import { mulberry32 } from '../reports/stats/index.js';
+import { mulberry32 } from '../results/stats/index.js';
 import { compareModes } from '../runner/study/comparisons.js';
-import type { RunRecord } from '../reports/schema.js';
+import type { RunRecord } from '../results/schema.js';
 import type { RunMode } from '../system/protocol/modes.js';
 
 describe('Latin squares', () => {

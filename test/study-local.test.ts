@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../runner/platforms/local/index.js';
 import { runStudy } from '../runner/study/run-study.js';
 import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
-import type { Results } from '../reports/schema.js';
+import type { Results } from '../results/schema.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
 import { buildK6Engine, findK6 } from '../runner/engines/k6.js';
 import light from '../scenarios/light.js';

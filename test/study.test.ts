@@ -9,7 +9,7 @@ import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
 import { startFakePlatform, type FakePlatform } from './support/fake-platform.js';
 import type { ProgressSink } from '../runner/study/types.js';
-import type { Results } from '../reports/schema.js';
+import type { Results } from '../results/schema.js';
 import type { LoadScenario, ReplicationScenario } from '../scenarios/scenario.js';
 import type { RunMode } from '../system/protocol/modes.js';
 

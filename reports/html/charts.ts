@@ -1,6 +1,6 @@
 import type { ScenarioModel } from '../model.js';
 import { PART_ORDER } from '../stages.js';
-import type { TokenStormRecord } from '../schema.js';
+import type { TokenStormRecord } from '../../results/schema.js';
 
 /** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
 export const MODE_COLORS: Record<string, string> = { direct: '#555555', off: '#0072B2', observe: '#E69F00', enforce: '#D55E00' };

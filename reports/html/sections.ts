@@ -1,7 +1,7 @@
 import { formatPct, formatRps, formatUs, esc } from '../format.js';
 import { comparisonCells, comparisonVerdict, isSignificant } from '../verdicts.js';
 import type { ScenarioModel } from '../model.js';
-import type { Comparison, Results } from '../schema.js';
+import type { Comparison, Results } from '../../results/schema.js';
 import { forestChart, latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
 import type { ChartSpec } from './charts.js';
 import { figure, keyValues, table } from './tables.js';

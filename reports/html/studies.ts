@@ -1,6 +1,6 @@
-import { bootstrapMedianDiffCI, ciExcludesZero } from '../stats/index.js';
+import { bootstrapMedianDiffCI, ciExcludesZero } from '../../results/stats/index.js';
 import { esc, formatCiUs, formatDeltaUs, formatPct, formatUs } from '../format.js';
-import type { ReplicationRecord, Results, TokenStormRecord } from '../schema.js';
+import type { ReplicationRecord, Results, TokenStormRecord } from '../../results/schema.js';
 import { forestChart, stormChart, verdictColor } from './charts.js';
 import type { ChartSpec } from './charts.js';
 import { figure, table } from './tables.js';

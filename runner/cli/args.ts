@@ -1,9 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CompareStat } from '../../reports/compare.js';
+import { ENGINE_NAMES, type EngineName } from '../../results/schema.js';
 import { UsageError } from '../../system/protocol/errors.js';
 import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
 
-export type Engine = 'autocannon' | 'k6';
+export type Engine = EngineName;
 export type Design = 'interleaved' | 'sequential';
 
 /** `authlab study` after validation. */
@@ -212,7 +213,7 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
   return {
     command: 'study',
     platform: oneOf(values, 'platform', ['local', 'kind'] as const, 'local'),
-    engine: oneOf(values, 'engine', ['autocannon', 'k6'] as const, 'autocannon'),
+    engine: oneOf(values, 'engine', ENGINE_NAMES, 'autocannon'),
     scenarios: [...new Set(scenarios)],
     quick: values.quick === true,
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,

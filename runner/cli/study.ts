@@ -1,6 +1,6 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { Results } from '../../reports/schema.js';
+import type { Results } from '../../results/schema.js';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';

@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
-import type { TimelinePoint } from '../../reports/schema.js';
+import type { TimelinePoint } from '../../results/schema.js';
 import type { EngineResult } from './types.js';
 
 /** Highest latency a run tracks, µs (10 minutes); higher values are clamped, never dropped. */

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
-import type { TokenStormRecord } from '../../reports/schema.js';
+import type { TokenStormRecord } from '../../results/schema.js';
 import {
   createExchangeFetch,
   REFRESH_POLICY_NAMES,

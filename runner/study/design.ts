@@ -1,5 +1,5 @@
 import type { RunMode } from '../../system/protocol/modes.js';
-import { mulberry32 } from '../../reports/stats/index.js';
+import { mulberry32 } from '../../results/stats/index.js';
 import { randomLatinSquare, shuffled } from './latin-square.js';
 
 /** One target of a step: pair `pair` (1-based) runs in `mode`. */

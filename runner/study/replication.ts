@@ -1,8 +1,8 @@
 import { mean } from 'simple-statistics';
 import type { Histogram } from 'hdr-histogram-js';
-import { mergeHistograms } from '../../reports/hdr.js';
-import { bootstrapMedianCI, mulberry32 } from '../../reports/stats/index.js';
-import type { ReplicationRecord, RunRecord } from '../../reports/schema.js';
+import { mergeHistograms } from '../../results/hdr.js';
+import { bootstrapMedianCI, mulberry32 } from '../../results/stats/index.js';
+import type { ReplicationRecord, RunRecord } from '../../results/schema.js';
 import type { ReplicationScenario } from '../../scenarios/scenario.js';
 import { requestBody } from '../../scenarios/scenario.js';
 import type { Platform } from '../platforms/platform.js';

@@ -1,5 +1,5 @@
 import { RUN_MODES } from '../../system/protocol/modes.js';
-import type { RunRecord } from '../../reports/schema.js';
+import type { RunRecord } from '../../results/schema.js';
 import type { LoadProfile, LoadScenario } from '../../scenarios/scenario.js';
 import { requestBody } from '../../scenarios/scenario.js';
 import type { Platform } from '../platforms/platform.js';

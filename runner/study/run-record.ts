@@ -1,6 +1,6 @@
 import type { RunMode } from '../../system/protocol/modes.js';
-import { summarize } from '../../reports/hdr.js';
-import type { RunRecord } from '../../reports/schema.js';
+import { summarize } from '../../results/hdr.js';
+import type { EngineName, RunRecord } from '../../results/schema.js';
 import type { EngineResult } from '../engines/types.js';
 
 /** Share of failed responses above which a run's latency no longer describes the planned load. */
@@ -11,7 +11,7 @@ export interface RunMeta {
   mode: RunMode;
   pair: number;
   trial: number;
-  engine: 'autocannon' | 'k6';
+  engine: EngineName;
   rate: number | null;
   connections: number;
   durationS: number;

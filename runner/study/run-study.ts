@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { runTokenStorm } from '../storm/index.js';
-import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../reports/schema.js';
+import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../results/schema.js';
 import type { Platform } from '../platforms/platform.js';
 import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';

@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AuthlabError } from '../../system/protocol/errors.js';
 import type { Scenario } from '../../scenarios/scenario.js';
+import type { EngineName } from '../../results/schema.js';
 
 /** The folder scenarios are discovered in. */
 export const SCENARIOS_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
@@ -61,7 +62,7 @@ export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Ma
  * @throws AuthlabError ERR_SCENARIO_UNKNOWN naming the unknown scenario and the known ones, or
  *   ERR_SCENARIO_ENGINE for a load scenario the engine cannot run (both exit 2).
  */
-export function selectScenarios(all: Map<string, Scenario>, names: readonly string[], quick: boolean, engine: 'autocannon' | 'k6'): Scenario[] {
+export function selectScenarios(all: Map<string, Scenario>, names: readonly string[], quick: boolean, engine: EngineName): Scenario[] {
   const known = [...all.keys()].join(', ');
   const byOrder = (a: Scenario, b: Scenario) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name);
   const defaults = () => [...all.values()].filter((s) => (quick ? s.defaultIn.quick : s.defaultIn.full)).sort(byOrder);

@@ -1,8 +1,9 @@
+import type { EngineName } from '../../results/schema.js';
 import type { Scenario } from '../../scenarios/scenario.js';
 
 /** What `authlab study` asks of the study runner (validated by the CLI). */
 export interface StudyOptions {
-  engine: 'autocannon' | 'k6';
+  engine: EngineName;
   /** The scenarios to run, in order (the CLI picks them with `selectScenarios`). */
   scenarios: readonly Scenario[];
   /** Short study (≤ 60 s on 2 cores): each scenario's `quick` profile. */
