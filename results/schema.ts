@@ -19,6 +19,10 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 export const PLATFORM_NAMES = ['local', 'kube', 'kind'] as const;
 export type PlatformName = (typeof PLATFORM_NAMES)[number];
 
+/** Study designs (`--design`, `study.design`). */
+export const DESIGN_NAMES = ['interleaved', 'sequential'] as const;
+export type DesignName = (typeof DESIGN_NAMES)[number];
+
 /** A union of string literals built from a list defined once elsewhere (modes, engines, platforms). */
 function literalUnion<T extends string>(values: readonly T[]): TUnion<TLiteral<T>[]> {
   return Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T>[]>;
@@ -35,7 +39,7 @@ export const StudyInfoSchema = Type.Object({
   finishedAt: Type.String(),
   platform: literalUnion(PLATFORM_NAMES),
   engine: EngineSchema,
-  design: Type.Union([Type.Literal('interleaved'), Type.Literal('sequential')]),
+  design: literalUnion(DESIGN_NAMES),
   pairs: Num,
   trials: Num,
   /** Extension: seed of the trial shuffle, so a design can be replayed. */

@@ -48,7 +48,7 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
   });
 
   it('asks for k6 by name when `--engine k6` is given and k6 is not on PATH', async () => {
-    const r = await runAuthlab(['study', '--engine', 'k6', '--quick'], { ...env(), PATH: '/nonexistent', HOME: runs });
+    const r = await runAuthlab(['study', '--engine', 'k6', '--quick'], { ...env(), PATH: '/nonexistent', HOME: runs, K6_BIN: '', GOPATH: '' });
     expect(r.code).toBe(2);
     expectOneSentence(r.stderr, /`--engine k6` needs the k6 binary on PATH.*install it.*or use `--engine autocannon`/);
   });

@@ -119,7 +119,7 @@ describe('warm-up', () => {
 });
 
 const k6 = await findK6();
-const k6Reason = k6 ? '' : ' (skipped: no k6 binary on PATH, in $K6_BIN or /root/go/bin — install k6 to run it)';
+const k6Reason = k6 ? '' : ' (skipped: no k6 binary in $K6_BIN, on PATH or in ~/go/bin — install k6 to run it)';
 
 describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
   let target: { url: string; server: Server };

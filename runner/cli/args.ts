@@ -1,16 +1,16 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CompareStat } from '../../reports/compare.js';
-import { ENGINE_NAMES, type EngineName } from '../../results/schema.js';
+import { DESIGN_NAMES, ENGINE_NAMES, PLATFORM_NAMES, type DesignName, type EngineName, type PlatformName } from '../../results/schema.js';
 import { UsageError } from '../../system/protocol/errors.js';
 import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
 
 export type Engine = EngineName;
-export type Design = 'interleaved' | 'sequential';
+export type Design = DesignName;
 
 /** `authlab study` after validation. */
 export interface StudyArgs {
   command: 'study';
-  platform: 'local' | 'kind';
+  platform: PlatformName;
   engine: Engine;
   /** Empty: every scenario. */
   scenarios: string[];
@@ -27,7 +27,7 @@ export interface StudyArgs {
 
 export interface UpArgs {
   command: 'up';
-  platform: 'local' | 'kind';
+  platform: PlatformName;
   pairs: number;
   basePort?: number;
 }
@@ -212,7 +212,7 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
   if (out !== undefined && out.trim() === '') throw new UsageError('`--out` must be a directory path (got an empty string)');
   return {
     command: 'study',
-    platform: oneOf(values, 'platform', ['local', 'kind'] as const, 'local'),
+    platform: oneOf(values, 'platform', PLATFORM_NAMES, 'local'),
     engine: oneOf(values, 'engine', ENGINE_NAMES, 'autocannon'),
     scenarios: [...new Set(scenarios)],
     quick: values.quick === true,
@@ -221,7 +221,7 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     durationS: durationRaw === undefined ? undefined : parseDurationS(durationRaw),
     rate: intFlag(values, 'rate'),
     out,
-    design: oneOf(values, 'design', ['interleaved', 'sequential'] as const, 'interleaved'),
+    design: oneOf(values, 'design', DESIGN_NAMES, 'interleaved'),
     seed: intFlag(values, 'seed', 0),
     basePort: intFlag(values, 'base-port', 1024, 65000),
   };
@@ -232,7 +232,7 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
   if (values.help) return help('up');
   return {
     command: 'up',
-    platform: oneOf(values, 'platform', ['local', 'kind'] as const, 'local'),
+    platform: oneOf(values, 'platform', PLATFORM_NAMES, 'local'),
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
     basePort: intFlag(values, 'base-port', 1024, 65000),
   };

@@ -16,7 +16,7 @@ import { runsDir } from './state.js';
  */
 export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
-  if (args.engine === 'k6') await requireK6();
+  const k6Binary = args.engine === 'k6' ? await requireK6() : undefined;
   // Loaded on demand so `up`/`down`/`--help` start fast.
   const [{ runStudy }, { writeReport }, { discoverScenarios, selectScenarios }] = await Promise.all([
     import('../study/run-study.js'),
@@ -37,6 +37,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     results = await runStudy(
       {
         engine: args.engine,
+        ...(k6Binary === undefined ? {} : { k6Binary }),
         scenarios,
         quick: args.quick,
         trials: args.trials,

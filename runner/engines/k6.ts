@@ -13,13 +13,16 @@ import type { Engine, EngineResult, EngineRunOptions } from './types.js';
 /** Folder of the k6 scripts (scenarios/k6). */
 export const K6_SCRIPTS_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url));
 
-/** Where k6 is looked for: `$K6_BIN`, then PATH, then `go install`'s default folder. */
-export async function findK6(): Promise<string | null> {
+/**
+ * Where k6 is looked for — the one lookup the CLI's check and the engine share: `$K6_BIN`, then
+ * PATH, then `go install`'s default folder (`$GOPATH/bin`, else `$HOME/go/bin`).
+ */
+export async function findK6(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
   const candidates = [
-    process.env.K6_BIN,
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'k6')),
-    '/root/go/bin/k6',
-    join(process.env.HOME ?? '/root', 'go/bin/k6'),
+    env.K6_BIN,
+    ...(env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'k6')),
+    ...(env.GOPATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'bin', 'k6')),
+    env.HOME ? join(env.HOME, 'go', 'bin', 'k6') : undefined,
   ];
   for (const c of candidates) {
     if (!c) continue;

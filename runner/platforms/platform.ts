@@ -1,3 +1,4 @@
+import type { PlatformName } from '../../results/schema.js';
 import type { EndpointsFile } from '../../system/protocol/endpoints.js';
 import type { RunMode } from '../../system/protocol/modes.js';
 
@@ -18,7 +19,7 @@ export interface ProvisionOptions {
  * Built by `runner/platforms/<name>`; consumed by the study runner and the CLI.
  */
 export interface Platform {
-  readonly name: 'local' | 'kind';
+  readonly name: PlatformName;
   readonly endpoints: EndpointsFile;
   /**
    * Puts pair `pair` into `mode` (DESIGN.md §3 "Modes") through the IdP admin API and resolves once

@@ -1,4 +1,5 @@
 import type { RunMode } from '../../system/protocol/modes.js';
+import type { DesignName } from '../../results/schema.js';
 import { mulberry32 } from '../../results/stats/index.js';
 import { randomLatinSquare, shuffled } from './latin-square.js';
 
@@ -16,7 +17,7 @@ export interface TrialPlan {
 }
 
 export interface DesignOptions {
-  design: 'interleaved' | 'sequential';
+  design: DesignName;
   pairs: number;
   trials: number;
   modes: readonly RunMode[];

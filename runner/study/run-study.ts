@@ -31,7 +31,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
   const progress = studyProgress;
   const started = new Date();
   const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
-  const engine = buildEngine(opts.engine);
+  const engine = buildEngine(opts.engine, opts.k6Binary);
   const scenarios = opts.scenarios;
   progress.log(`study: ${scenarios.map((s) => s.name).join(', ')}; engine ${engine.name}; ${opts.design}; seed ${seed}`);
   const signal = opts.signal ? { signal: opts.signal } : {};
