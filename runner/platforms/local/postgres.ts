@@ -122,7 +122,7 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
   let stopped = false;
   // Every cluster gets its own superuser password, also when copied from the shared template.
   const password = randomBytes(18).toString('base64url');
-  {
+  try {
     const client = new pg.Client({ connectionString: urlFor('postgres', 'postgres', cluster.password) });
     await client.connect();
     try {
@@ -130,6 +130,10 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
     } finally {
       await client.end();
     }
+  } catch (err) {
+    // The server is up but unusable: stop it here, since no caller holds a handle to stop it yet.
+    await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
+    throw new PlatformError('ERR_POSTGRES', `PostgreSQL started but refused its set-up (${(err as Error).message}); see its log above`, { cause: err });
   }
   const superUrl = urlFor('postgres', 'postgres', password);
 
