@@ -9,6 +9,7 @@ import {
   type RefreshPolicyName,
 } from '../../system/sidecar/token/index.js';
 import { provisionStormEnvironment } from './environment.js';
+import { AuthlabError } from '../../system/protocol/errors.js';
 import { readIdpTokenResults } from './idp-counter.js';
 import { requestFetch } from './request-fetch.js';
 import { runPolicyStorm, type PolicyRunResult } from './policy-run.js';
@@ -166,8 +167,9 @@ async function warmUp(fetchFor: (i: number) => () => Promise<unknown>, count: nu
 }
 
 function validate(opts: TokenStormOptions): RefreshPolicyName[] {
+  // The options come from a scenario file: a bad one is the user's to fix (exit 2), like any scenario.
   const fail = (msg: string): never => {
-    throw new Error(`token storm: ${msg}`);
+    throw new AuthlabError('ERR_SCENARIO_INVALID', `token storm: ${msg}`);
   };
   if (opts.idpUrl !== undefined) {
     fail('idpUrl is not supported: the storm starts its own IdP so it can trust its own identity issuer; omit idpUrl');

@@ -133,7 +133,7 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
   } catch (err) {
     // The server is up but unusable: stop it here, since no caller holds a handle to stop it yet.
     await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
-    throw new PlatformError('ERR_POSTGRES', `PostgreSQL started but refused its set-up (${(err as Error).message}); see its log above`, { cause: err });
+    throw new PlatformError('ERR_POSTGRES', `PostgreSQL started but refused its set-up: ${(err as Error).message}`, { cause: err });
   }
   const superUrl = urlFor('postgres', 'postgres', password);
 
