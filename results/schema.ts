@@ -3,9 +3,9 @@ import type { Static, TLiteral, TUnion } from '@sinclair/typebox';
 import { RUN_MODES } from '../system/protocol/modes.js';
 
 /**
- * results.json, schemaVersion 1 (DESIGN.md §4), as one TypeBox schema: `validateResults` checks files
+ * results.json, schemaVersion 1 (docs/DESIGN.md §4), as one TypeBox schema: `validateResults` checks files
  * against it and the exported types are `Static<>` of it, so the two cannot drift. Fields marked
- * "extension" are additive to the design's schema and documented in docs/ARCHITECTURE.md; readers
+ * "extension" are additive to the design's schema and documented in docs/DESIGN.md §4; readers
  * must tolerate their absence. Unknown fields are allowed, so a newer writer does not break an older
  * reader (schemaVersion is what signals a breaking change). Latencies are integers in microseconds,
  * measured, never rounded to milliseconds.

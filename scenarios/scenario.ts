@@ -68,7 +68,7 @@ export interface TokenStormProfile {
 
 /**
  * Context handed to a scenario that runs its own hook instead of an engine. The runner injects the
- * storm driver, so scenarios stay data and hooks and never import runner/ (DESIGN.md §1).
+ * storm driver, so scenarios stay data and hooks and never import runner/ (docs/DESIGN.md §1).
  */
 export interface StormContext {
   quick: boolean;

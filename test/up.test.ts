@@ -101,7 +101,7 @@ describe('authlab up → use → authlab down', () => {
     const okBody = (await ok.json()) as { rows: unknown[] };
     expect(okBody.rows.length).toBeGreaterThan(0);
 
-    // DESIGN.md §3 "Topology": a cross-pair call in enforce mode is a 403 (isolation is tested).
+    // docs/DESIGN.md §3 "Topology": a cross-pair call in enforce mode is a 403 (isolation is tested).
     const cross = await post(`${service('p1-a').url}/call/p2-b/query`, { query: 'light', params: { id: 42 } });
     const crossBody = (await cross.json()) as { error: { code: string; message: string } };
     expect(cross.status, JSON.stringify(crossBody)).toBe(403);

@@ -1,6 +1,6 @@
 /**
  * Statistics for per-run latency figures: seeded bootstrap CIs of medians and two-sided rank tests.
- * The unit of analysis is a run (or trial), never a single request (DESIGN.md §3 "Study design").
+ * The unit of analysis is a run (or trial), never a single request (docs/DESIGN.md §3 "Study design").
  */
 export { mulberry32 } from './prng.js';
 export { bootstrapMedianCI, bootstrapMedianDiffCI } from './bootstrap.js';

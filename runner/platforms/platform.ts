@@ -22,7 +22,7 @@ export interface Platform {
   readonly name: PlatformName;
   readonly endpoints: EndpointsFile;
   /**
-   * Puts pair `pair` into `mode` (DESIGN.md §3 "Modes") through the IdP admin API and resolves once
+   * Puts pair `pair` into `mode` (docs/DESIGN.md §3 "Modes") through the IdP admin API and resolves once
    * both sidecars of the pair report they applied the new settings.
    */
   setPairMode(pair: number, mode: RunMode): Promise<void>;

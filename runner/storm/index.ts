@@ -62,7 +62,7 @@ export interface TokenStormDetail extends PolicyRunResult {
 }
 
 /**
- * Token storm against the real IdP (DESIGN.md §3 "Engines"): provisions PostgreSQL, an identity
+ * Token storm against the real IdP (docs/DESIGN.md §3 "Engines"): provisions PostgreSQL, an identity
  * issuer and the IdP, then per policy a cold start of `services` token sources followed by a
  * steady state, and tears everything down. Resolves with one record per policy.
  */

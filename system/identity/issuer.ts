@@ -74,7 +74,7 @@ function uidFor(kind: string, name: string): string {
 
 /**
  * Creates an issuer with a fresh RSA-2048 (or P-256) key. Tokens carry the exact Kubernetes claim layout
- * (DESIGN.md §2 "Identities"), so the IdP cannot tell them from a cluster's.
+ * (docs/DESIGN.md §2 "Identities"), so the IdP cannot tell them from a cluster's.
  */
 export function createIdentityIssuer(opts: IdentityIssuerOptions): IdentityIssuer {
   const audience = opts.audience ?? SA_TOKEN_AUDIENCE;

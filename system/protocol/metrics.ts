@@ -1,4 +1,4 @@
-/** Prometheus metric names (DESIGN.md §2). Dashboards and reports rely on these: change with care. */
+/** Prometheus metric names (docs/DESIGN.md §2). Dashboards and reports rely on these: change with care. */
 export const METRICS = {
   // IdP
   tokenResultTotal: 'token_result_total',

@@ -1,10 +1,10 @@
 /** Whether a sidecar attaches its access token to outgoing calls. */
 export const SIGN_MODES = ['on', 'off'] as const;
 export type SignMode = (typeof SIGN_MODES)[number];
-/** How a sidecar treats inbound tokens (DESIGN.md §2 "Sidecar"). */
+/** How a sidecar treats inbound tokens (docs/DESIGN.md §2 "Sidecar"). */
 export const VERIFY_MODES = ['off', 'observe', 'enforce'] as const;
 export type VerifyMode = (typeof VERIFY_MODES)[number];
-/** What a study run compares (DESIGN.md §3 "Modes"), in the order reports show them. */
+/** What a study run compares (docs/DESIGN.md §3 "Modes"), in the order reports show them. */
 export const RUN_MODES = ['direct', 'off', 'observe', 'enforce'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 

@@ -49,7 +49,7 @@ export interface Sidecar {
   metrics: SidecarMetrics;
 }
 
-/** Builds a sidecar (DESIGN.md §2 "Sidecar"); nothing listens or connects until `start()`. */
+/** Builds a sidecar (docs/DESIGN.md §2 "Sidecar"); nothing listens or connects until `start()`. */
 export function buildSidecar(options: SidecarOptions): Sidecar {
   const log = options.log ?? ((m: string) => process.stderr.write(`[sidecar ${options.service}] ${m}\n`));
   const db = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10);

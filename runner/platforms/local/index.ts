@@ -155,7 +155,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       adminToken,
       trustedIssuers: [{ issuer, jwksUri: `${issuer}/openid/v1/jwks` }],
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 300,
-      // Default modes of a fresh platform: sign on, verify enforce (DESIGN.md §3 "CLI").
+      // Default modes of a fresh platform: sign on, verify enforce (docs/DESIGN.md §3 "CLI").
       initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: opts.tokenTtlSeconds ?? 300 }, services: {} },
     }).then((c) => ((timings['idp listening'] = ms(t0)), c));
     // Service databases are created while the IdP boots.

@@ -30,7 +30,7 @@ function sha256(s: string): Buffer {
 }
 
 /**
- * The admin API (DESIGN.md §2): JSON in and out, only with `Authorization: Bearer <admin token>`.
+ * The admin API (docs/DESIGN.md §2): JSON in and out, only with `Authorization: Bearer <admin token>`.
  * Authentication runs in `onRequest`, before the body is even parsed, so an unauthenticated call
  * touches nothing. Every mutating call answers with the new `revision`.
  */
