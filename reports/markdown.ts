@@ -38,11 +38,7 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
     out.push(
       mdTable(
         ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'Trials', 'Verdict'],
-        results.comparisons.map((c) => [
-          c.scenario,
-          ...comparisonCells(c),
-          comparisonVerdict(c),
-        ]),
+        results.comparisons.map((c) => [c.scenario, ...comparisonCells(c), comparisonVerdict(c)]),
         [false, false, false, true, true, true, true, false],
       ),
       '',
@@ -70,7 +66,18 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
     }
   }
   out.push(
-    mdTable(['Scenario', 'Mode', 'Runs', 'p50', 'p90', 'p99', 'p99.9', 'max', 'Throughput', 'Errors'], rows, [false, false, true, true, true, true, true, true, true, true]),
+    mdTable(['Scenario', 'Mode', 'Runs', 'p50', 'p90', 'p99', 'p99.9', 'max', 'Throughput', 'Errors'], rows, [
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]),
     '',
     'Quantiles from the merged HDR histograms of valid runs.',
     '',
@@ -80,10 +87,28 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
     out.push('## Token storm', '');
     out.push(
       mdTable(
-        ['Refresh policy', 'Services', 'Issued', 'Failed', 'Peak IdP req/s', 'Peak after cold start', 'Mean IdP req/s', 'Time to all tokens'],
+        [
+          'Refresh policy',
+          'Services',
+          'Issued',
+          'Failed',
+          'Peak IdP req/s',
+          'Peak after cold start',
+          'Mean IdP req/s',
+          'Time to all tokens',
+        ],
         results.tokenStorm.map((t) => {
           const steady = steadyPeakRps(t);
-          return [t.policy, String(t.services), String(t.issued), String(t.failed), String(t.peakIdpRps), Number.isNaN(steady) ? '—' : String(steady), String(t.meanIdpRps), formatUs(t.timeToAllTokensMs * 1000)];
+          return [
+            t.policy,
+            String(t.services),
+            String(t.issued),
+            String(t.failed),
+            String(t.peakIdpRps),
+            Number.isNaN(steady) ? '—' : String(steady),
+            String(t.meanIdpRps),
+            formatUs(t.timeToAllTokensMs * 1000),
+          ];
         }),
         [false, true, true, true, true, true, true, true],
       ),

@@ -133,7 +133,11 @@ export function buildScenarioModels(results: Results): ScenarioModel[] {
     return {
       scenario,
       modes: modeOrder(runs.map((r) => r.mode)).map((mode) =>
-        modeModel(mode, runs.filter((r) => r.mode === mode), merged.get(`${scenario}\u0000${mode}`)),
+        modeModel(
+          mode,
+          runs.filter((r) => r.mode === mode),
+          merged.get(`${scenario}\u0000${mode}`),
+        ),
       ),
       comparisons: results.comparisons.filter((c) => c.scenario === scenario),
       load: { model: first.model, connections: first.connections, rate: first.rate, durationS: first.durationS, warmupS: first.warmupS },

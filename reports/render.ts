@@ -26,13 +26,21 @@ export async function loadResults(path: string): Promise<Results> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'unknown error'})`;
-    throw new ReportError('ERR_RESULTS_NOT_FOUND', `${path} ${why}; pass the path of a study's results.json (e.g. runs/latest/results.json).`, { cause });
+    throw new ReportError(
+      'ERR_RESULTS_NOT_FOUND',
+      `${path} ${why}; pass the path of a study's results.json (e.g. runs/latest/results.json).`,
+      { cause },
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (cause) {
-    throw new ReportError('ERR_RESULTS_NOT_JSON', `${path} is not valid JSON (${(cause as Error).message}); pass the results.json a study wrote.`, { cause });
+    throw new ReportError(
+      'ERR_RESULTS_NOT_JSON',
+      `${path} is not valid JSON (${(cause as Error).message}); pass the results.json a study wrote.`,
+      { cause },
+    );
   }
   return validateResults(data, path);
 }

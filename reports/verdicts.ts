@@ -2,7 +2,6 @@ import { formatCiUs, formatDeltaUs, formatP, verdictSentence } from './format.js
 import type { Comparison } from '../results/schema.js';
 import { ALPHA, ciExcludesZero, isSignificantDifference } from '../results/stats/index.js';
 
-
 const COMPARISON_LABEL: Record<string, string> = {
   'off→enforce': 'auth overhead (enforce − off)',
   'off→observe': 'dry-run overhead (observe − off)',

@@ -28,10 +28,7 @@ describe('hdr', () => {
     a.recordValueWithCount(100, 900);
     const b = build({ numberOfSignificantValueDigits: 3 });
     b.recordValueWithCount(10_000, 100);
-    const merged = mergeHistograms([
-      decodeHistogram(encodeIntoCompressedBase64(a)),
-      decodeHistogram(encodeIntoCompressedBase64(b)),
-    ]);
+    const merged = mergeHistograms([decodeHistogram(encodeIntoCompressedBase64(a)), decodeHistogram(encodeIntoCompressedBase64(b))]);
     const s = summarize(merged);
     expect(s.count).toBe(1000);
     // Known answers of the pooled distribution: 90% of requests at 100 µs, the rest at 10 ms.

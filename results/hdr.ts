@@ -5,7 +5,6 @@ import type { LatencySummaryUs } from './schema.js';
 
 export type { Histogram };
 
-
 /**
  * Decodes an HdrHistogram from its compressed base64 form (`latencyUs.hdr`). Values are µs.
  * Uses the JS implementation (no WebAssembly), so nothing needs freeing.

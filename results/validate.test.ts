@@ -7,7 +7,7 @@ import { validateResults } from './validate.js';
 const fixture = (): Results => JSON.parse(readFileSync('test/fixtures/results.sample.json', 'utf8')) as Results;
 
 describe('results.json contract', () => {
-  it('types are the schema\'s: modes from system/protocol, one engine list, platform and design as unions', () => {
+  it("types are the schema's: modes from system/protocol, one engine list, platform and design as unions", () => {
     expectTypeOf<Results['runs'][number]['mode']>().toEqualTypeOf<RunMode>();
     expectTypeOf<Results['comparisons'][number]['baseline']>().toEqualTypeOf<RunMode>();
     expectTypeOf<Results['study']['engine']>().toEqualTypeOf<EngineName>();
@@ -32,7 +32,9 @@ describe('results.json contract', () => {
       [{ ...r, runs: [{ ...r.runs[0], engine: 'wrk' }] }, /at \/runs\/0\/engine, /],
     ];
     for (const [data, where] of cases) {
-      expect(() => validateResults(data, 'x.json')).toThrow(expect.objectContaining({ code: 'ERR_RESULTS_SCHEMA', message: expect.stringMatching(where) }));
+      expect(() => validateResults(data, 'x.json')).toThrow(
+        expect.objectContaining({ code: 'ERR_RESULTS_SCHEMA', message: expect.stringMatching(where) }),
+      );
     }
   });
 });

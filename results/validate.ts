@@ -27,7 +27,10 @@ function describe(error: ValueError): string {
  */
 export function validateResults(data: unknown, source = 'results.json'): Results {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ReportError('ERR_RESULTS_SCHEMA', `${source} is not a JSON object; pass the results.json a study wrote (runs/<study-id>/results.json).`);
+    throw new ReportError(
+      'ERR_RESULTS_SCHEMA',
+      `${source} is not a JSON object; pass the results.json a study wrote (runs/<study-id>/results.json).`,
+    );
   }
   const version = (data as { schemaVersion?: unknown }).schemaVersion;
   if (version !== 1) {
@@ -41,5 +44,8 @@ export function validateResults(data: unknown, source = 'results.json'): Results
   const first = check.Errors(data).First();
   const where = first === undefined || first.path === '' ? '(top level)' : first.path;
   const what = first === undefined ? 'the value does not match the schema' : describe(first);
-  throw new ReportError('ERR_RESULTS_SCHEMA', `${source} is not a valid results.json: at ${where}, ${what}; fix that field or re-run the study.`);
+  throw new ReportError(
+    'ERR_RESULTS_SCHEMA',
+    `${source} is not a valid results.json: at ${where}, ${what}; fix that field or re-run the study.`,
+  );
 }

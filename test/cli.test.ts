@@ -48,7 +48,13 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
   });
 
   it('asks for k6 by name when `--engine k6` is given and k6 is not on PATH', async () => {
-    const r = await runAuthlab(['study', '--engine', 'k6', '--quick'], { ...env(), PATH: '/nonexistent', HOME: runs, K6_BIN: '', GOPATH: '' });
+    const r = await runAuthlab(['study', '--engine', 'k6', '--quick'], {
+      ...env(),
+      PATH: '/nonexistent',
+      HOME: runs,
+      K6_BIN: '',
+      GOPATH: '',
+    });
     expect(r.code).toBe(2);
     expectOneSentence(r.stderr, /`--engine k6` needs the k6 binary on PATH.*install it.*or use `--engine autocannon`/);
   });
@@ -60,7 +66,7 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
       expect(r.stdout).toContain(word);
   });
 
-  it.each(['study', 'up', 'down', 'report', 'compare'])('`authlab %s --help` prints that command\'s usage and exits 0', async (command) => {
+  it.each(['study', 'up', 'down', 'report', 'compare'])("`authlab %s --help` prints that command's usage and exits 0", async (command) => {
     const r = await runAuthlab([command, '--help'], env());
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
@@ -74,7 +80,10 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     // A live process whose command line names authlab stands in for a running `authlab up`.
     const standIn = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'authlab-up-stand-in'], { stdio: 'ignore' });
     try {
-      await writeFile(join(dir, 'up', 'state.json'), JSON.stringify({ pid: standIn.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }));
+      await writeFile(
+        join(dir, 'up', 'state.json'),
+        JSON.stringify({ pid: standIn.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }),
+      );
       const r = await runAuthlab(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: dir });
       expect(r.code).toBe(2);
       expectOneSentence(r.stderr, new RegExp(`authlab up is already running \\(pid ${standIn.pid}.*\`authlab down\``));
@@ -87,7 +96,10 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     const dir = join(runs, 'stale-up');
     await mkdir(join(dir, 'up'), { recursive: true });
     // This vitest worker is alive but is not authlab: `down` must not signal it.
-    await writeFile(join(dir, 'up', 'state.json'), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }));
+    await writeFile(
+      join(dir, 'up', 'state.json'),
+      JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }),
+    );
     const r = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`authlab up (pid ${process.pid}) had already exited; removed its stale state file`);

@@ -44,7 +44,9 @@ describe('the error catalogue', () => {
   });
 
   it('says, for every code, where it surfaces: an HTTP status, a CLI exit code, or neither only for ERR_TOKEN_FETCH', () => {
-    const neither = Object.entries(ERROR_CATALOGUE).filter(([, s]) => !('status' in s) && !('exit' in s)).map(([c]) => c);
+    const neither = Object.entries(ERROR_CATALOGUE)
+      .filter(([, s]) => !('status' in s) && !('exit' in s))
+      .map(([c]) => c);
     expect(neither).toEqual(['ERR_TOKEN_FETCH']);
   });
 });

@@ -20,17 +20,30 @@ describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
   beforeAll(async () => {
     pg = await startTestPostgres();
     dir = await mkdtemp(join(tmpdir(), 'authlab-idp-e2e-'));
-    identity = await startComponent('identity', 'identity', {
-      tokenDir: join(dir, 'tokens'),
-      tokenTtlSeconds: 600,
-      services: [{ namespace: 'p1-a', serviceAccount: 'default' }, { namespace: 'p1-b', serviceAccount: 'default' }],
-    }, dir);
-    idp = await startComponent('idp', 'idp', {
-      databaseUrl: pg.url,
-      adminToken: ADMIN,
-      trustedIssuers: [{ issuer: identity.url, jwksUri: `${identity.url}/openid/v1/jwks` }],
-      tokenTtlSeconds: 120,
-    }, dir);
+    identity = await startComponent(
+      'identity',
+      'identity',
+      {
+        tokenDir: join(dir, 'tokens'),
+        tokenTtlSeconds: 600,
+        services: [
+          { namespace: 'p1-a', serviceAccount: 'default' },
+          { namespace: 'p1-b', serviceAccount: 'default' },
+        ],
+      },
+      dir,
+    );
+    idp = await startComponent(
+      'idp',
+      'idp',
+      {
+        databaseUrl: pg.url,
+        adminToken: ADMIN,
+        trustedIssuers: [{ issuer: identity.url, jwksUri: `${identity.url}/openid/v1/jwks` }],
+        tokenTtlSeconds: 120,
+      },
+      dir,
+    );
   });
 
   afterAll(async () => {
@@ -114,8 +127,15 @@ describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
     const claims1 = JSON.parse(Buffer.from(t1.access_token.split('.')[1]!, 'base64url').toString());
     expect(claims1).toMatchObject({ sub: 'p1-b', aud: ['p1-a'], roles: { 'p1-a': ['read'] }, rev: revision });
 
-    const audit = (await (await admin('GET', '/admin/audit?limit=1')).json()) as { entries: { who: string; what: string; after: unknown; revision: number }[] };
-    expect(audit.entries[0]).toMatchObject({ who: 'admin', what: 'grant.put', revision, after: { caller: 'p1-b', target: 'p1-a', roles: ['read'] } });
+    const audit = (await (await admin('GET', '/admin/audit?limit=1')).json()) as {
+      entries: { who: string; what: string; after: unknown; revision: number }[];
+    };
+    expect(audit.entries[0]).toMatchObject({
+      who: 'admin',
+      what: 'grant.put',
+      revision,
+      after: { caller: 'p1-b', target: 'p1-a', roles: ['read'] },
+    });
   });
 
   it('admin calls without the admin token get 401 and change nothing', async () => {
@@ -126,7 +146,11 @@ describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ERR_ADMIN_UNAUTHORIZED');
     }
-    const noHeader = await fetch(`${idp.url}/admin/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"global":{"verifyMode":"off"}}' });
+    const noHeader = await fetch(`${idp.url}/admin/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"global":{"verifyMode":"off"}}',
+    });
     expect(noHeader.status).toBe(401);
     const status1 = (await (await admin('GET', '/admin/status')).json()) as { revision: number };
     const audit1 = (await (await admin('GET', '/admin/audit?limit=1')).json()) as { entries: { id: number }[] };

@@ -79,7 +79,10 @@ describe('local platform, failures during start-up', () => {
       startTimeoutMs: 1,
       log: (line) => (workDir ||= /^work dir (\S+)/.exec(line)?.[1] ?? ''),
     });
-    await expect(started).rejects.toMatchObject({ code: 'ERR_START_TIMEOUT', message: expect.stringMatching(/^identity did not report listening within 1 ms/) });
+    await expect(started).rejects.toMatchObject({
+      code: 'ERR_START_TIMEOUT',
+      message: expect.stringMatching(/^identity did not report listening within 1 ms/),
+    });
     expect(await descendantPids(process.pid)).toEqual([]);
     await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
   });

@@ -78,9 +78,21 @@ describe('authlab report / compare commands', () => {
   it.each([
     ['a missing file', () => [join(dir, 'nope.json'), basePath], /nope\.json does not exist/],
     ['no arguments', () => [], /`authlab compare` takes two results\.json paths, base then new \(got 0\)/],
-    ['a bad threshold', () => [basePath, samePath, '--threshold-pct', 'abc'], /`--threshold-pct` must be a non-negative number \(got 'abc'\)/],
-    ['a negative threshold', () => [basePath, samePath, '--threshold-us', '-1'], /`--threshold-us` must be a non-negative number \(got '-1'\)/],
-    ['an unknown option', () => [basePath, samePath, '--fast'], /unknown flag '--fast' for `authlab compare`; see `authlab compare --help`/],
+    [
+      'a bad threshold',
+      () => [basePath, samePath, '--threshold-pct', 'abc'],
+      /`--threshold-pct` must be a non-negative number \(got 'abc'\)/,
+    ],
+    [
+      'a negative threshold',
+      () => [basePath, samePath, '--threshold-us', '-1'],
+      /`--threshold-us` must be a non-negative number \(got '-1'\)/,
+    ],
+    [
+      'an unknown option',
+      () => [basePath, samePath, '--fast'],
+      /unknown flag '--fast' for `authlab compare`; see `authlab compare --help`/,
+    ],
     ['a bad --stats', () => [basePath, samePath, '--stats', 'p75'], /`--stats` takes p50 and\/or p99/],
   ])('compare with %s exits 2 with one sentence', async (_name, args, message) => {
     const io = collector();

@@ -19,11 +19,24 @@ let cleanup: () => Promise<void>;
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 const claims = (extra: Record<string, unknown> = {}) => ({
-  iss: idp.issuer, sub: 'p1-a', aud: ['p1-b'], iat: now(), exp: now() + 300, jti: randomUUID(), roles: { 'p1-b': ['read', 'write'] }, rev: 1, ...extra,
+  iss: idp.issuer,
+  sub: 'p1-a',
+  aud: ['p1-b'],
+  iat: now(),
+  exp: now() + 300,
+  jti: randomUUID(),
+  roles: { 'p1-b': ['read', 'write'] },
+  rev: 1,
+  ...extra,
 });
 const revokedJti = randomUUID();
 
-interface TokenCase { name: string; authorization: () => string | undefined; status: number; code: string }
+interface TokenCase {
+  name: string;
+  authorization: () => string | undefined;
+  status: number;
+  code: string;
+}
 
 function tokenCorpus(): TokenCase[] {
   const valid = () => idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read', 'write'] } });
@@ -39,13 +52,50 @@ function tokenCorpus(): TokenCase[] {
     { name: 'Basic scheme', authorization: () => 'Basic dXNlcjpwYXNz', status: 401, code: 'ERR_TOKEN_MISSING' },
     { name: 'Bearer garbage', authorization: () => 'Bearer garbage', status: 401, code: 'ERR_TOKEN_MALFORMED' },
     { name: 'Bearer three garbage segments', authorization: () => 'Bearer a.b.c', status: 401, code: 'ERR_TOKEN_MALFORMED' },
-    { name: 'alg none', authorization: () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`, status: 401, code: 'ERR_TOKEN_ALG' },
-    { name: 'HS256 signed with the public key (PEM)', authorization: () => `Bearer ${hs256(publicPem)}`, status: 401, code: 'ERR_TOKEN_ALG' },
-    { name: 'ES256 header, signature stripped', authorization: () => `Bearer ${valid().split('.').slice(0, 2).join('.')}.`, status: 401, code: 'ERR_TOKEN_MALFORMED' },
-    { name: 'signed by a key not in the JWKS, same kid', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: foreign })}`, status: 401, code: 'ERR_TOKEN_SIGNATURE' },
-    { name: 'signed by a key not in the JWKS, its own kid', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: attacker })}`, status: 401, code: 'ERR_TOKEN_UNKNOWN_KID' },
-    { name: 'jku pointing at the attacker', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: attacker, header: { jku: 'http://127.0.0.1:9/evil/jwks' } })}`, status: 401, code: 'ERR_TOKEN_UNKNOWN_KID' },
-    { name: 'jku elsewhere with the real kid', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: foreign, header: { jku: 'http://127.0.0.1:9/evil/jwks' } })}`, status: 401, code: 'ERR_TOKEN_SIGNATURE' },
+    {
+      name: 'alg none',
+      authorization: () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims())}.`,
+      status: 401,
+      code: 'ERR_TOKEN_ALG',
+    },
+    {
+      name: 'HS256 signed with the public key (PEM)',
+      authorization: () => `Bearer ${hs256(publicPem)}`,
+      status: 401,
+      code: 'ERR_TOKEN_ALG',
+    },
+    {
+      name: 'ES256 header, signature stripped',
+      authorization: () => `Bearer ${valid().split('.').slice(0, 2).join('.')}.`,
+      status: 401,
+      code: 'ERR_TOKEN_MALFORMED',
+    },
+    {
+      name: 'signed by a key not in the JWKS, same kid',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: foreign })}`,
+      status: 401,
+      code: 'ERR_TOKEN_SIGNATURE',
+    },
+    {
+      name: 'signed by a key not in the JWKS, its own kid',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: attacker })}`,
+      status: 401,
+      code: 'ERR_TOKEN_UNKNOWN_KID',
+    },
+    {
+      name: 'jku pointing at the attacker',
+      authorization: () =>
+        `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: attacker, header: { jku: 'http://127.0.0.1:9/evil/jwks' } })}`,
+      status: 401,
+      code: 'ERR_TOKEN_UNKNOWN_KID',
+    },
+    {
+      name: 'jku elsewhere with the real kid',
+      authorization: () =>
+        `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, key: foreign, header: { jku: 'http://127.0.0.1:9/evil/jwks' } })}`,
+      status: 401,
+      code: 'ERR_TOKEN_SIGNATURE',
+    },
     {
       name: 'tampered payload (write role added)',
       authorization: () => {
@@ -55,22 +105,66 @@ function tokenCorpus(): TokenCase[] {
       status: 401,
       code: 'ERR_TOKEN_SIGNATURE',
     },
-    { name: 'expired', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, iat: now() - 3600, exp: now() - 600 })}`, status: 401, code: 'ERR_TOKEN_EXPIRED' },
-    { name: 'not yet valid', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, nbf: now() + 600 })}`, status: 401, code: 'ERR_TOKEN_NOT_YET_VALID' },
-    { name: 'wrong iss', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, iss: 'https://evil.example' })}`, status: 401, code: 'ERR_TOKEN_ISSUER' },
-    { name: "wrong aud (another pair's token)", authorization: () => `Bearer ${idp.mint({ sub: 'p2-a', aud: ['p2-b'], roles: { 'p2-b': ['read', 'write'] } })}`, status: 401, code: 'ERR_TOKEN_AUDIENCE' },
-    { name: 'revoked jti', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, jti: revokedJti })}`, status: 401, code: 'ERR_TOKEN_REVOKED' },
-    { name: 'valid token without the role', authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] } })}`, status: 403, code: 'ERR_FORBIDDEN' },
+    {
+      name: 'expired',
+      authorization: () =>
+        `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, iat: now() - 3600, exp: now() - 600 })}`,
+      status: 401,
+      code: 'ERR_TOKEN_EXPIRED',
+    },
+    {
+      name: 'not yet valid',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, nbf: now() + 600 })}`,
+      status: 401,
+      code: 'ERR_TOKEN_NOT_YET_VALID',
+    },
+    {
+      name: 'wrong iss',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, iss: 'https://evil.example' })}`,
+      status: 401,
+      code: 'ERR_TOKEN_ISSUER',
+    },
+    {
+      name: "wrong aud (another pair's token)",
+      authorization: () => `Bearer ${idp.mint({ sub: 'p2-a', aud: ['p2-b'], roles: { 'p2-b': ['read', 'write'] } })}`,
+      status: 401,
+      code: 'ERR_TOKEN_AUDIENCE',
+    },
+    {
+      name: 'revoked jti',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, jti: revokedJti })}`,
+      status: 401,
+      code: 'ERR_TOKEN_REVOKED',
+    },
+    {
+      name: 'valid token without the role',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] } })}`,
+      status: 403,
+      code: 'ERR_FORBIDDEN',
+    },
   ];
 }
 
-interface RawCase { name: string; body: string; contentType?: string; headers?: Record<string, string>; status: number; code: string }
+interface RawCase {
+  name: string;
+  body: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  status: number;
+  code: string;
+}
 
 const malformedCorpus: RawCase[] = [
   { name: 'body not JSON', body: '{"query": "write",', status: 400, code: 'ERR_BODY_NOT_JSON' },
   { name: 'empty body', body: '', status: 400, code: 'ERR_BODY_NOT_JSON' },
   { name: 'prototype poisoning', body: '{"query":"write","__proto__":{"admin":true}}', status: 400, code: 'ERR_BODY_NOT_JSON' },
-  { name: 'not JSON content type', body: 'query=write', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'ERR_UNSUPPORTED_MEDIA_TYPE' },
+  {
+    name: 'not JSON content type',
+    body: 'query=write',
+    contentType: 'application/x-www-form-urlencoded',
+    status: 415,
+    code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  },
   { name: 'body is an array', body: '[{"query":"write"}]', status: 400, code: 'ERR_BAD_REQUEST' },
   { name: 'unknown query name', body: '{"query":"drop_tables"}', status: 400, code: 'ERR_UNKNOWN_QUERY' },
   { name: 'query missing', body: '{"params":{}}', status: 400, code: 'ERR_UNKNOWN_QUERY' },
@@ -80,28 +174,52 @@ const malformedCorpus: RawCase[] = [
   { name: 'n fractional', body: '{"query":"heavy","params":{"n":1.5}}', status: 400, code: 'ERR_BAD_PARAMS' },
   { name: 'n beyond HEAVY_N_MAX', body: '{"query":"heavy","params":{"n":99999999}}', status: 400, code: 'ERR_BAD_PARAMS' },
   { name: 'note not a string', body: '{"query":"write","params":{"note":5}}', status: 400, code: 'ERR_BAD_PARAMS' },
-  { name: 'note too long', body: JSON.stringify({ query: 'write', params: { note: 'x'.repeat(201) } }), status: 400, code: 'ERR_BAD_PARAMS' },
+  {
+    name: 'note too long',
+    body: JSON.stringify({ query: 'write', params: { note: 'x'.repeat(201) } }),
+    status: 400,
+    code: 'ERR_BAD_PARAMS',
+  },
   { name: 'unknown parameter', body: '{"query":"write","params":{"note":"x","id":1}}', status: 400, code: 'ERR_BAD_PARAMS' },
   { name: 'params as array', body: '{"query":"write","params":[1]}', status: 400, code: 'ERR_BAD_PARAMS' },
-  { name: 'oversized header', body: '{"query":"write"}', headers: { 'x-pad': 'a'.repeat(20_000) }, status: 431, code: 'ERR_HEADER_TOO_LARGE' },
+  {
+    name: 'oversized header',
+    body: '{"query":"write"}',
+    headers: { 'x-pad': 'a'.repeat(20_000) },
+    status: 431,
+    code: 'ERR_HEADER_TOO_LARGE',
+  },
 ];
 
 /** node:http so that nothing client-side refuses a hostile request; returns status, headers, parsed body. */
-function send(path: string, body: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
+function send(
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
   const u = new URL(path, b.url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) });
-        } catch (err) {
-          reject(new Error(`non-JSON answer ${res.statusCode}: ${text.slice(0, 200)}`, { cause: err }));
-        }
-      });
-    });
+    const req = httpRequest(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'POST',
+        headers: { 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) });
+          } catch (err) {
+            reject(new Error(`non-JSON answer ${res.statusCode}: ${text.slice(0, 200)}`, { cause: err }));
+          }
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -149,7 +267,10 @@ describe('hostile corpus, enforce mode', () => {
   it('a valid write token inserts a row (the corpus is measured against a working path)', async () => {
     const before = await dbWork();
     const token = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] } });
-    const r = await send('/query', '{"query":"write","params":{"note":"ok"}}', { 'content-type': 'application/json', authorization: `Bearer ${token}` });
+    const r = await send('/query', '{"query":"write","params":{"note":"ok"}}', {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+    });
     expect(r.status).toBe(200);
     expect((await dbWork()).rows).toBe(before.rows + 1);
   });
@@ -159,7 +280,10 @@ describe('hostile corpus, enforce mode', () => {
     const before = await dbWork();
     for (const c of tokenCorpus()) {
       const auth = c.authorization();
-      const r = await send('/query', '{"query":"write","params":{"note":"must not land"}}', { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) });
+      const r = await send('/query', '{"query":"write","params":{"note":"must not land"}}', {
+        'content-type': 'application/json',
+        ...(auth ? { authorization: auth } : {}),
+      });
       expect({ case: c.name, status: r.status, code: r.json.error?.code }).toEqual({ case: c.name, status: c.status, code: c.code });
       expect(r.json.error.message.length, c.name).toBeGreaterThan(20);
       if (c.status === 401) expect(r.headers['www-authenticate'], c.name).toBe('Bearer error="invalid_token"');
@@ -174,7 +298,11 @@ describe('hostile corpus, enforce mode', () => {
     const token = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read', 'write'] } });
     const before = await dbWork();
     for (const c of malformedCorpus) {
-      const r = await send('/query', c.body, { 'content-type': c.contentType ?? 'application/json', authorization: `Bearer ${token}`, ...c.headers });
+      const r = await send('/query', c.body, {
+        'content-type': c.contentType ?? 'application/json',
+        authorization: `Bearer ${token}`,
+        ...c.headers,
+      });
       expect({ case: c.name, status: r.status, code: r.json.error?.code }).toEqual({ case: c.name, status: c.status, code: c.code });
       expect(r.json.error.message.length, c.name).toBeGreaterThan(10);
       expect(r.headers['server-timing'], c.name).toMatch(/total;dur=\d+\.\d{3}/);
@@ -193,7 +321,10 @@ describe('hostile corpus, observe mode', () => {
     const deniedBefore = await metric('auth_verified_total', { result: 'observe_denied' });
     for (const c of corpus) {
       const auth = c.authorization();
-      const r = await send('/query', '{"query":"write","params":{"note":"observe"}}', { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) });
+      const r = await send('/query', '{"query":"write","params":{"note":"observe"}}', {
+        'content-type': 'application/json',
+        ...(auth ? { authorization: auth } : {}),
+      });
       expect({ case: c.name, status: r.status }).toEqual({ case: c.name, status: 200 });
     }
     expect((await dbWork()).rows).toBe(before.rows + corpus.length);

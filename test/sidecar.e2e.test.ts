@@ -41,10 +41,17 @@ async function admin(method: string, path: string, body?: unknown) {
   return res.json() as Promise<{ revision: number }>;
 }
 async function status(url: string) {
-  return (await (await fetch(`${url}/local/status`, { headers: { authorization: `Bearer ${LOCAL}` } })).json()) as { revision: number; token: { iat: number } | null };
+  return (await (await fetch(`${url}/local/status`, { headers: { authorization: `Bearer ${LOCAL}` } })).json()) as {
+    revision: number;
+    token: { iat: number } | null;
+  };
 }
 async function call(from: string, target: string, body: unknown) {
-  const res = await fetch(`${from}/call/${target}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${from}/call/${target}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as any };
 }
 async function logRows(url: string): Promise<number> {
@@ -82,8 +89,24 @@ beforeAll(async () => {
   });
   await admin('PUT', '/admin/grants', { caller: 'p1-a', target: 'p1-b', roles: ['read', 'write'] });
   await admin('PUT', '/admin/grants', { caller: 'p1-b', target: 'p1-a', roles: ['read'] });
-  bUrl = await startMain('sidecar', 'p1-b', { service: 'p1-b', pair: 1, databaseUrl: dbB, idpUrl, saTokenPath: join(tokenDir, 'p1-b', 'token'), peers: {}, localAdminToken: LOCAL });
-  aUrl = await startMain('sidecar', 'p1-a', { service: 'p1-a', pair: 1, databaseUrl: dbA, idpUrl, saTokenPath: join(tokenDir, 'p1-a', 'token'), peers: { 'p1-b': bUrl }, localAdminToken: LOCAL });
+  bUrl = await startMain('sidecar', 'p1-b', {
+    service: 'p1-b',
+    pair: 1,
+    databaseUrl: dbB,
+    idpUrl,
+    saTokenPath: join(tokenDir, 'p1-b', 'token'),
+    peers: {},
+    localAdminToken: LOCAL,
+  });
+  aUrl = await startMain('sidecar', 'p1-a', {
+    service: 'p1-a',
+    pair: 1,
+    databaseUrl: dbA,
+    idpUrl,
+    saTokenPath: join(tokenDir, 'p1-a', 'token'),
+    peers: { 'p1-b': bUrl },
+    localAdminToken: LOCAL,
+  });
   await waitFor('sidecars ready', async () => (await fetch(`${aUrl}/readyz`)).ok && (await fetch(`${bUrl}/readyz`)).ok, 30_000);
 }, 120_000);
 
@@ -107,7 +130,10 @@ describe('sidecars against the real IdP and identity issuer', () => {
 
   it("p1-b's real token reads p1-a but cannot write it (read-only grant): 403, no row", async () => {
     const disc = (await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
-    const exchange = createExchangeFetch({ tokenEndpoint: disc.token_endpoint, getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-b', 'token')) });
+    const exchange = createExchangeFetch({
+      tokenEndpoint: disc.token_endpoint,
+      getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-b', 'token')),
+    });
     const { accessToken } = await exchange();
     const h = { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` };
     const before = await logRows(dbA);
@@ -140,11 +166,18 @@ describe('sidecars against the real IdP and identity issuer', () => {
   it('keeps serving across a signing-key rotation (tokens from the new key verify)', async () => {
     const rotated = (await admin('POST', '/admin/keys/rotate')) as unknown as { keys: { current: string } };
     const disc = (await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
-    const exchange = createExchangeFetch({ tokenEndpoint: disc.token_endpoint, getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-a', 'token')) });
+    const exchange = createExchangeFetch({
+      tokenEndpoint: disc.token_endpoint,
+      getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-a', 'token')),
+    });
     const { accessToken } = await exchange();
     const kid = (JSON.parse(Buffer.from(accessToken.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
     expect(kid).toBe(rotated.keys.current);
-    const r = await fetch(`${bUrl}/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` }, body: '{"query":"light","params":{"id":4}}' });
+    const r = await fetch(`${bUrl}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: '{"query":"light","params":{"id":4}}',
+    });
     expect(r.status).toBe(200);
     // And the sidecar's own token, refreshed on request, keeps the call path working.
     const refreshed = await admin('POST', '/admin/refresh-tokens', { service: 'p1-a' });
@@ -155,11 +188,19 @@ describe('sidecars against the real IdP and identity issuer', () => {
   it('settings from the admin API reach the sidecar (verify off on p1-b serves without a token)', async () => {
     const { revision } = await admin('PUT', '/admin/settings', { services: { 'p1-b': { verifyMode: 'off' } } });
     await waitFor('b applied', async () => (await status(bUrl)).revision >= revision);
-    const r = await fetch(`${bUrl}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"light","params":{"id":2}}' });
+    const r = await fetch(`${bUrl}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"light","params":{"id":2}}',
+    });
     expect(r.status).toBe(200);
     const back = await admin('PUT', '/admin/settings', { services: { 'p1-b': { verifyMode: 'enforce' } } });
     await waitFor('b back', async () => (await status(bUrl)).revision >= back.revision);
-    const denied = await fetch(`${bUrl}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"light"}' });
+    const denied = await fetch(`${bUrl}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"light"}',
+    });
     expect(denied.status).toBe(401);
   });
 });

@@ -29,7 +29,14 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 async function status(url: string) {
   const res = await fetch(`${url}/local/status`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  return (await res.json()) as { revision: number; verifyMode: string; signMode: string; token: { iat: number; exp: number } | null; streamConnected: boolean; ready: boolean };
+  return (await res.json()) as {
+    revision: number;
+    verifyMode: string;
+    signMode: string;
+    token: { iat: number; exp: number } | null;
+    streamConnected: boolean;
+    ready: boolean;
+  };
 }
 
 beforeAll(async () => {
@@ -42,9 +49,30 @@ beforeAll(async () => {
   cleanups.push(saA.cleanup, saB.cleanup);
   const dbA = await pgServer.createDatabase('p1-a');
   const dbB = await pgServer.createDatabase('p1-b');
-  b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: dbB, idpUrl: idp.url, saTokenPath: saB.path, peers: {}, localAdminToken: ADMIN, jwksMinRefetchIntervalMs: 200 });
-  a = await startSidecar({ service: 'p1-a', pair: 1, databaseUrl: dbA, idpUrl: idp.url, saTokenPath: saA.path, peers: { 'p1-b': b.url }, localAdminToken: ADMIN });
-  await waitFor('both sidecars ready', async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200, 45_000);
+  b = await startSidecar({
+    service: 'p1-b',
+    pair: 1,
+    databaseUrl: dbB,
+    idpUrl: idp.url,
+    saTokenPath: saB.path,
+    peers: {},
+    localAdminToken: ADMIN,
+    jwksMinRefetchIntervalMs: 200,
+  });
+  a = await startSidecar({
+    service: 'p1-a',
+    pair: 1,
+    databaseUrl: dbA,
+    idpUrl: idp.url,
+    saTokenPath: saA.path,
+    peers: { 'p1-b': b.url },
+    localAdminToken: ADMIN,
+  });
+  await waitFor(
+    'both sidecars ready',
+    async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200,
+    45_000,
+  );
 });
 
 afterAll(async () => {
@@ -70,7 +98,9 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(r.json.rows).toHaveLength(1);
     expect(r.json.rows[0].id).toBe(42);
     expect(r.json.rows[0].data).toMatch(/^[0-9a-f]{32}$/);
-    expect(r.headers.get("server-timing")).toMatch(/^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/);
+    expect(r.headers.get('server-timing')).toMatch(
+      /^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/,
+    );
 
     const heavy = await post(`${a.url}/call/p1-b/query`, { query: 'heavy', params: { n: 1000 } });
     expect(heavy.json.rows[0]).toEqual({ count: 1000, avg: 500.5 });
@@ -163,7 +193,9 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${old}` })).status).toBe(200);
     const snap2 = idp.publish((s) => s.revocations.subjects.push({ subject: 'p3-a', issuedBefore: Math.floor(Date.now() / 1000) }));
     await waitFor('subject revocation applied', async () => (await status(b.url)).revision === snap2.revision);
-    expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${old}` })).json.error.code).toBe('ERR_TOKEN_REVOKED');
+    expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${old}` })).json.error.code).toBe(
+      'ERR_TOKEN_REVOKED',
+    );
     const fresh = idp.mint({ sub: 'p3-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] }, iat: Math.floor(Date.now() / 1000) + 1 });
     expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${fresh}` })).status).toBe(200);
   });
@@ -181,7 +213,16 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
   it('exports metrics labelled with service and pair, no per-request labels', async () => {
     const text = await (await fetch(`${b.url}/metrics`)).text();
     expect(sample(text, 'auth_verified_total', { result: 'ok', service: 'p1-b', pair: '1' })).toBeGreaterThan(0);
-    expect(sample(text, 'sidecar_request_duration_seconds_count', { direction: 'inbound', query: 'light', verify_mode: 'enforce', sign_mode: 'on', service: 'p1-b', pair: '1' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'sidecar_request_duration_seconds_count', {
+        direction: 'inbound',
+        query: 'light',
+        verify_mode: 'enforce',
+        sign_mode: 'on',
+        service: 'p1-b',
+        pair: '1',
+      }),
+    ).toBeGreaterThan(0);
     expect(sample(text, 'db_query_duration_seconds_count', { query: 'write', service: 'p1-b', pair: '1' })).toBeGreaterThan(0);
     expect(sample(text, 'pg_database_size_bytes', { service: 'p1-b', pair: '1' })).toBeGreaterThan(1_000_000);
     // Every series of the sidecar's own metrics carries both labels.
@@ -192,7 +233,9 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const aText = await (await fetch(`${a.url}/metrics`)).text();
     expect(sample(aText, 'auth_signed_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
     expect(sample(aText, 'token_issued_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
-    expect(sample(aText, 'sidecar_request_duration_seconds_count', { direction: 'outbound', query: 'light', service: 'p1-a' })).toBeGreaterThan(0);
+    expect(
+      sample(aText, 'sidecar_request_duration_seconds_count', { direction: 'outbound', query: 'light', service: 'p1-a' }),
+    ).toBeGreaterThan(0);
   });
 
   it('without a reachable IdP it serves clear 503s and is not ready', async () => {
@@ -200,7 +243,14 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const sa = await writeSaToken('sa-p3-a');
     cleanups.push(sa.cleanup);
     const port = await freePort();
-    const lonely = await startSidecar({ service: 'p3-a', pair: 3, databaseUrl: dbUrl, idpUrl: `http://127.0.0.1:${port}`, saTokenPath: sa.path, peers: { 'p1-b': b.url } });
+    const lonely = await startSidecar({
+      service: 'p3-a',
+      pair: 3,
+      databaseUrl: dbUrl,
+      idpUrl: `http://127.0.0.1:${port}`,
+      saTokenPath: sa.path,
+      peers: { 'p1-b': b.url },
+    });
     try {
       const ready = await fetch(`${lonely.url}/readyz`);
       expect(ready.status).toBe(503);
@@ -222,8 +272,13 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const sa = await writeSaToken('sa-p2-a');
     cleanups.push(sa.cleanup);
     const configPath = join(sa.path, '..', 'sidecar.json');
-    await writeFile(configPath, JSON.stringify({ service: 'p2-a', pair: 2, databaseUrl: dbUrl, idpUrl: idp.url, saTokenPath: sa.path, peers: {} }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await writeFile(
+      configPath,
+      JSON.stringify({ service: 'p2-a', pair: 2, databaseUrl: dbUrl, idpUrl: idp.url, saTokenPath: sa.path, peers: {} }),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stdout! }).once('line', resolve);
@@ -244,8 +299,21 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const sa = await writeSaToken('x');
     cleanups.push(sa.cleanup);
     const configPath = join(sa.path, '..', 'bad.json');
-    await writeFile(configPath, JSON.stringify({ service: 'p2-a', pair: 'one', databaseUrl: 'nope', idpUrl: idp.url, saTokenPath: sa.path, peers: {}, refreshPolicy: 'weekly' }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        service: 'p2-a',
+        pair: 'one',
+        databaseUrl: 'nope',
+        idpUrl: idp.url,
+        saTokenPath: sa.path,
+        peers: {},
+        refreshPolicy: 'weekly',
+      }),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

@@ -75,7 +75,11 @@ describe('scenario discovery', () => {
 
   it('rejects an unknown scenario naming the known ones, as a usage error (exit 2)', async () => {
     const err = catchError(async () => selectScenarios(await discoverScenarios(), ['lihgt'], true, 'autocannon'));
-    await expect(err).resolves.toMatchObject({ code: 'ERR_SCENARIO_UNKNOWN', exitCode: 2, message: expect.stringMatching(/unknown scenario 'lihgt'; known scenarios: .*light/) });
+    await expect(err).resolves.toMatchObject({
+      code: 'ERR_SCENARIO_UNKNOWN',
+      exitCode: 2,
+      message: expect.stringMatching(/unknown scenario 'lihgt'; known scenarios: .*light/),
+    });
   });
 
   it('refuses two scenario files with the same name as a usage error (exit 2), naming both files', async () => {
@@ -103,7 +107,16 @@ describe('runStudy on a fake platform', () => {
   beforeAll(async () => {
     platform = await startFakePlatform(4, (mode) => MS[mode]);
     results = await runStudy(
-      { engine: 'autocannon', scenarios: await only('light'), quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 2024, pairs: 4 },
+      {
+        engine: 'autocannon',
+        scenarios: await only('light'),
+        quick: true,
+        trials: 4,
+        durationS: 1,
+        design: 'interleaved',
+        seed: 2024,
+        pairs: 4,
+      },
       platform,
       progress,
     );
@@ -112,7 +125,15 @@ describe('runStudy on a fake platform', () => {
 
   it('produces a complete results.json: one valid run per pair and trial, floor, env, seed', () => {
     expect(results.schemaVersion).toBe(1);
-    expect(results.study).toMatchObject({ engine: 'autocannon', design: 'interleaved', pairs: 4, trials: 4, seed: 2024, quick: true, scenarios: ['light'] });
+    expect(results.study).toMatchObject({
+      engine: 'autocannon',
+      design: 'interleaved',
+      pairs: 4,
+      trials: 4,
+      seed: 2024,
+      quick: true,
+      scenarios: ['light'],
+    });
     expect(results.study.env.cpus).toBeGreaterThan(0);
     expect(results.runs).toHaveLength(16);
     for (const r of results.runs) {
@@ -163,7 +184,16 @@ describe('runStudy on a fake platform', () => {
     const again = await startFakePlatform(4, () => 0);
     try {
       const replay = await runStudy(
-        { engine: 'autocannon', scenarios: await only('light'), quick: true, trials: 4, durationS: 0.3, design: 'interleaved', seed: results.study.seed as number, pairs: 4 },
+        {
+          engine: 'autocannon',
+          scenarios: await only('light'),
+          quick: true,
+          trials: 4,
+          durationS: 0.3,
+          design: 'interleaved',
+          seed: results.study.seed as number,
+          pairs: 4,
+        },
         again,
         sink(),
       );
@@ -174,7 +204,6 @@ describe('runStudy on a fake platform', () => {
       await again.close();
     }
   }, 60_000);
-
 });
 
 describe('sequential design', () => {
@@ -182,7 +211,16 @@ describe('sequential design', () => {
     const platform = await startFakePlatform(2, (mode) => MS[mode]);
     try {
       const r = await runStudy(
-        { engine: 'autocannon', scenarios: await only('light'), quick: true, trials: 2, durationS: 0.3, design: 'sequential', seed: 1, pairs: 2 },
+        {
+          engine: 'autocannon',
+          scenarios: await only('light'),
+          quick: true,
+          trials: 2,
+          durationS: 0.3,
+          design: 'sequential',
+          seed: 1,
+          pairs: 2,
+        },
         platform,
         sink(),
       );
@@ -222,7 +260,14 @@ describe('replication', () => {
       full: { workers: 5, repetitions: 1, queries: [] },
     };
     try {
-      const { runs, records } = await runReplication({ scenario, quick: true, engine: buildAutocannonEngine(), platform, progress: sink(), seed: 5 });
+      const { runs, records } = await runReplication({
+        scenario,
+        quick: true,
+        engine: buildAutocannonEngine(),
+        platform,
+        progress: sink(),
+        seed: 5,
+      });
       expect(runs).toHaveLength(16);
       expect(runs.every((r) => r.valid && r.requests.ok === (r.scenario.endsWith('light') ? 100 : 30))).toBe(true);
       const light = records.find((r) => r.query === 'light');

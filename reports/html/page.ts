@@ -83,7 +83,10 @@ function findings(results: Results): string {
     );
   }
   const invalid = results.runs.filter((r) => !r.valid).length;
-  if (invalid > 0) items.push(`<li class="flag-inline">${invalid} invalid run${invalid > 1 ? 's' : ''} excluded — see <a href="#invalid">Invalid runs</a>.</li>`);
+  if (invalid > 0)
+    items.push(
+      `<li class="flag-inline">${invalid} invalid run${invalid > 1 ? 's' : ''} excluded — see <a href="#invalid">Invalid runs</a>.</li>`,
+    );
   const sig = auth.filter(isSignificant).length;
   const lead = auth.length
     ? `Auth overhead (enforce − off) is significant in ${sig} of ${auth.length} scenario × statistic comparisons.`

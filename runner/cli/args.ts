@@ -191,9 +191,8 @@ function oneOf<T extends string>(values: Values, name: string, allowed: readonly
 /** `30s`, `2m`, `500ms`, or a bare number of seconds → seconds. */
 export function parseDurationS(raw: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
-  const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60 }[(m[2] ?? 's') as 'ms' | 's' | 'm']) : NaN;
-  if (!(n > 0) || n > 24 * 3600)
-    throw new UsageError(`\`--duration\` must be a positive duration such as 30s, 2m or 500ms (got '${raw}')`);
+  const n = m ? Number(m[1]) * { ms: 0.001, s: 1, m: 60 }[(m[2] ?? 's') as 'ms' | 's' | 'm'] : NaN;
+  if (!(n > 0) || n > 24 * 3600) throw new UsageError(`\`--duration\` must be a positive duration such as 30s, 2m or 500ms (got '${raw}')`);
   return n;
 }
 
@@ -243,7 +242,9 @@ function parseReport(rest: string[]): ReportArgs | HelpArgs {
   if (values.help) return help('report');
   const [results] = positionals;
   if (results === undefined || positionals.length !== 1)
-    throw new UsageError(`\`authlab report\` takes exactly one results.json path (got ${positionals.length}); see \`authlab report --help\``);
+    throw new UsageError(
+      `\`authlab report\` takes exactly one results.json path (got ${positionals.length}); see \`authlab report --help\``,
+    );
   const out = str(values, 'out');
   if (out !== undefined && out.trim() === '') throw new UsageError('`--out` must be a directory path (got an empty string)');
   return { command: 'report', results, ...(out !== undefined ? { out } : {}) };
@@ -254,7 +255,9 @@ function parseCompare(rest: string[]): CompareArgs | HelpArgs {
   if (values.help) return help('compare');
   const [base, next] = positionals;
   if (base === undefined || next === undefined || positionals.length !== 2)
-    throw new UsageError(`\`authlab compare\` takes two results.json paths, base then new (got ${positionals.length}); see \`authlab compare --help\``);
+    throw new UsageError(
+      `\`authlab compare\` takes two results.json paths, base then new (got ${positionals.length}); see \`authlab compare --help\``,
+    );
   const statsRaw = str(values, 'stats');
   let stats: CompareStat[] | undefined;
   if (statsRaw !== undefined) {

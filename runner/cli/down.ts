@@ -25,7 +25,9 @@ export async function downCommand(io: CliIo, timeoutMs = 30_000): Promise<number
   const deadline = Date.now() + timeoutMs;
   while (isAlive(state.pid)) {
     if (Date.now() > deadline) {
-      io.err(`authlab up (pid ${state.pid}) did not stop within ${timeoutMs / 1000} s; look at its terminal, or end it with \`kill ${state.pid}\``);
+      io.err(
+        `authlab up (pid ${state.pid}) did not stop within ${timeoutMs / 1000} s; look at its terminal, or end it with \`kill ${state.pid}\``,
+      );
       return EXIT.failure;
     }
     await sleep(50);

@@ -32,7 +32,12 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   let results: Results;
   try {
     progress.phase('provision');
-    platform = await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log: (l) => progress.log(`  ${l}`) });
+    platform = await startLocalPlatform({
+      pairs: args.pairs,
+      basePort: args.basePort,
+      signal: shutdown.signal,
+      log: (l) => progress.log(`  ${l}`),
+    });
     progress.log(`local platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
     results = await runStudy(
       {

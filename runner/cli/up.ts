@@ -23,7 +23,12 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   let platform: LocalPlatform | undefined;
   try {
     io.err(`authlab up: starting the local platform with ${args.pairs} pair(s)…`);
-    platform = await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log: (l) => io.err(`  ${l}`) });
+    platform = await startLocalPlatform({
+      pairs: args.pairs,
+      basePort: args.basePort,
+      signal: shutdown.signal,
+      log: (l) => io.err(`  ${l}`),
+    });
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
     await updateUpState(runs, { pid: process.pid, startedAt, status: 'ready', pairs: args.pairs });
     const e = platform.endpoints;

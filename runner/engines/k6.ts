@@ -20,8 +20,14 @@ export const K6_SCRIPTS_DIR = fileURLToPath(new URL('../../scenarios/k6/', impor
 export async function findK6(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
   const candidates = [
     env.K6_BIN,
-    ...(env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'k6')),
-    ...(env.GOPATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'bin', 'k6')),
+    ...(env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'k6')),
+    ...(env.GOPATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'bin', 'k6')),
     env.HOME ? join(env.HOME, 'go', 'bin', 'k6') : undefined,
   ];
   for (const c of candidates) {
@@ -166,7 +172,13 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
     const f = line.split(',');
     if (header) {
       const idx = (n: string): number => f.indexOf(n);
-      col = { name: idx('metric_name'), ts: idx('timestamp'), value: idx('metric_value'), scenario: idx('scenario'), status: idx('status') };
+      col = {
+        name: idx('metric_name'),
+        ts: idx('timestamp'),
+        value: idx('metric_value'),
+        scenario: idx('scenario'),
+        status: idx('status'),
+      };
       header = false;
       continue;
     }
@@ -203,6 +215,7 @@ function toResult(plan: Plan, s: Samples): EngineResult {
     plannedS: plan.counted ? null : plan.durationS,
     warmupS: plan.warmupS,
     droppedIterations: s.dropped,
-    invalidReason: s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null,
+    invalidReason:
+      s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null,
   });
 }

@@ -2,12 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { TokenStormRecord } from '../../results/schema.js';
-import {
-  createExchangeFetch,
-  REFRESH_POLICY_NAMES,
-  systemClock,
-  type RefreshPolicyName,
-} from '../../system/sidecar/token/index.js';
+import { createExchangeFetch, REFRESH_POLICY_NAMES, systemClock, type RefreshPolicyName } from '../../system/sidecar/token/index.js';
 import { provisionStormEnvironment } from './environment.js';
 import { AuthlabError } from '../../system/protocol/errors.js';
 import { readIdpTokenResults } from './idp-counter.js';
@@ -128,7 +123,9 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
       });
       loopDelay.disable();
       const harnessLoopDelayMaxMs = Math.round(loopDelay.max / 1e6);
-      log(`storm[${policy}]: harness event-loop delay max ${harnessLoopDelayMaxMs} ms, p99 ${Math.round(loopDelay.percentile(99) / 1e6)} ms`);
+      log(
+        `storm[${policy}]: harness event-loop delay max ${harnessLoopDelayMaxMs} ms, p99 ${Math.round(loopDelay.percentile(99) / 1e6)} ms`,
+      );
       const after = await readIdpTokenResults(env.idpUrl);
       const idpCountedRequests = after.total - before.total;
       const clientCounted = result.record.issued + result.record.failed;

@@ -31,7 +31,13 @@ describe('rps meter', () => {
   });
 
   it('peak is the busiest bucket, mean is total over duration', () => {
-    expect(peakAndMean([[0, 10], [1000, 30], [2000, 20]])).toEqual({ peak: 30, mean: 20 });
+    expect(
+      peakAndMean([
+        [0, 10],
+        [1000, 30],
+        [2000, 20],
+      ]),
+    ).toEqual({ peak: 30, mean: 20 });
     expect(peakAndMean([])).toEqual({ peak: 0, mean: 0 });
   });
 });

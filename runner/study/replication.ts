@@ -57,7 +57,17 @@ export async function runReplication(o: ReplicationOptions): Promise<{ runs: Run
         await platform.setPairMode(PAIR, mode);
         const r = await engine.run({ ...base, url: platform.targetUrl(PAIR, mode), requestCount: q.requests });
         const record = toRunRecord(
-          { scenario: `${s.name}-${q.label}`, mode, pair: PAIR, trial: rep, engine: engine.name, rate: null, connections: profile.workers, durationS: Math.round(r.measuredS * 1000) / 1000, warmupS: 0 },
+          {
+            scenario: `${s.name}-${q.label}`,
+            mode,
+            pair: PAIR,
+            trial: rep,
+            engine: engine.name,
+            rate: null,
+            connections: profile.workers,
+            durationS: Math.round(r.measuredS * 1000) / 1000,
+            warmupS: 0,
+          },
           r,
         );
         runs.push(record);

@@ -49,18 +49,16 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
     for (const step of trial.steps) {
       study.signal?.throwIfAborted();
       await Promise.all(step.map((a) => platform.setPairMode(a.pair, a.mode)));
-      const targets = step.map(
-        (a): EngineRunOptions => ({
-          url: platform.targetUrl(a.pair, a.mode),
-          requests,
-          connections: profile.connections,
-          rateRps: profile.rateRps,
-          durationS: profile.durationS,
-          warmupS: profile.warmupS,
-          k6Script: s.k6Script,
-          ...(study.signal ? { signal: study.signal } : {}),
-        }),
-      );
+      const targets = step.map((a): EngineRunOptions => ({
+        url: platform.targetUrl(a.pair, a.mode),
+        requests,
+        connections: profile.connections,
+        rateRps: profile.rateRps,
+        durationS: profile.durationS,
+        warmupS: profile.warmupS,
+        k6Script: s.k6Script,
+        ...(study.signal ? { signal: study.signal } : {}),
+      }));
       // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
       const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
       step.forEach((a, i) => {
@@ -68,7 +66,17 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         if (!r) return;
         const record = toRunRecord(
           // The windows the engine really used (engines round them to what they can honour).
-          { scenario: s.name, mode: a.mode, pair: a.pair, trial: trial.trial, engine: engine.name, rate: profile.rateRps, connections: profile.connections, durationS: r.measuredS, warmupS: r.warmupS },
+          {
+            scenario: s.name,
+            mode: a.mode,
+            pair: a.pair,
+            trial: trial.trial,
+            engine: engine.name,
+            rate: profile.rateRps,
+            connections: profile.connections,
+            durationS: r.measuredS,
+            warmupS: r.warmupS,
+          },
           r,
         );
         runs.push(record);

@@ -26,7 +26,8 @@ export interface RunMeta {
 export function toRunRecord(meta: RunMeta, r: EngineResult): RunRecord {
   const failed = Object.values(r.errors).reduce((s, n) => s + n, 0);
   let invalidReason = r.invalidReason;
-  if (!invalidReason && r.ok === 0) invalidReason = `no successful response (errors: ${JSON.stringify(r.errors)}); check the target is up and the pair's grants`;
+  if (!invalidReason && r.ok === 0)
+    invalidReason = `no successful response (errors: ${JSON.stringify(r.errors)}); check the target is up and the pair's grants`;
   if (!invalidReason && failed / (failed + r.ok) > MAX_ERROR_SHARE) {
     invalidReason = `${failed} of ${failed + r.ok} responses failed (${JSON.stringify(r.errors)}): latency covers only the successes`;
   }

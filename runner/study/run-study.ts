@@ -43,7 +43,13 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     const first = loads[0];
     const shape = first ? effectiveProfile(first, opts) : { connections: 1, rateRps: null };
     harnessFloor.push(
-      await measureFloor(engine, { connections: shape.connections, rateRps: shape.rateRps, durationS: opts.quick ? 1 : 5, warmupS: 1, ...signal }),
+      await measureFloor(engine, {
+        connections: shape.connections,
+        rateRps: shape.rateRps,
+        durationS: opts.quick ? 1 : 5,
+        warmupS: 1,
+        ...signal,
+      }),
     );
     const f = harnessFloor[0];
     if (f) progress.log(`harness floor (${engine.name}): p50 ${f.p50Us} µs, p99 ${f.p99Us} µs, max ${f.maxRps} req/s`);

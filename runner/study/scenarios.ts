@@ -44,11 +44,17 @@ export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Ma
   for (const [base, path] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     if (!isScenario(mod.default)) {
-      throw new AuthlabError('ERR_SCENARIO_INVALID', `scenarios/${base}: its default export is not a scenario (kind 'load' | 'storm' | 'replication' with name and description); fix the file or move it out of scenarios/`);
+      throw new AuthlabError(
+        'ERR_SCENARIO_INVALID',
+        `scenarios/${base}: its default export is not a scenario (kind 'load' | 'storm' | 'replication' with name and description); fix the file or move it out of scenarios/`,
+      );
     }
     const prior = fileOf.get(mod.default.name);
     if (prior !== undefined) {
-      throw new AuthlabError('ERR_SCENARIO_DUPLICATE', `scenarios/${prior} and scenarios/${base} are both named '${mod.default.name}'; rename one`);
+      throw new AuthlabError(
+        'ERR_SCENARIO_DUPLICATE',
+        `scenarios/${prior} and scenarios/${base} are both named '${mod.default.name}'; rename one`,
+      );
     }
     found.set(mod.default.name, mod.default);
     fileOf.set(mod.default.name, base);
@@ -66,14 +72,20 @@ export function selectScenarios(all: Map<string, Scenario>, names: readonly stri
   const known = [...all.keys()].join(', ');
   const byOrder = (a: Scenario, b: Scenario) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name);
   const defaults = () => [...all.values()].filter((s) => (quick ? s.defaultIn.quick : s.defaultIn.full)).sort(byOrder);
-  const chosen = names.length === 0 ? defaults() : names.map((n) => {
-    const s = all.get(n);
-    if (!s) throw new AuthlabError('ERR_SCENARIO_UNKNOWN', `unknown scenario '${n}'; known scenarios: ${known}`);
-    return s;
-  });
+  const chosen =
+    names.length === 0
+      ? defaults()
+      : names.map((n) => {
+          const s = all.get(n);
+          if (!s) throw new AuthlabError('ERR_SCENARIO_UNKNOWN', `unknown scenario '${n}'; known scenarios: ${known}`);
+          return s;
+        });
   for (const s of chosen) {
     if (s.kind === 'load' && !s.engines.includes(engine)) {
-      throw new AuthlabError('ERR_SCENARIO_ENGINE', `scenario '${s.name}' cannot run on engine ${engine} (it names ${s.engines.join(', ')}); pick another --engine or drop it from --scenarios`);
+      throw new AuthlabError(
+        'ERR_SCENARIO_ENGINE',
+        `scenario '${s.name}' cannot run on engine ${engine} (it names ${s.engines.join(', ')}); pick another --engine or drop it from --scenarios`,
+      );
     }
   }
   return chosen;

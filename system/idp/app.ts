@@ -92,7 +92,8 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     const ctx: IdpContext = {
       store,
       keys,
-      verifier: opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [], cacheSize: opts.subjectTokenCacheSize }),
+      verifier:
+        opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [], cacheSize: opts.subjectTokenCacheSize }),
       metrics: createIdpMetrics(),
       issuer: () => {
         if (!issuer) throw new Error('IdP issuer unknown: pass options.issuer or call listen() first');
@@ -123,24 +124,34 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     // Housekeeping: stop publishing previous keys once nothing they signed can still be valid.
     const prune = setInterval(() => {
       if (keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()).length === 0) return;
-      rotation = rotation.then(async () => {
-        const drop = new Set(keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()));
-        const records = keys.records().filter((r) => !drop.has(r.kid));
-        await store.replaceKeys(records);
-        keys.apply(records);
-      }).catch(() => {});
+      rotation = rotation
+        .then(async () => {
+          const drop = new Set(keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()));
+          const records = keys.records().filter((r) => !drop.has(r.kid));
+          await store.replaceKeys(records);
+          keys.apply(records);
+        })
+        .catch(() => {});
     }, 60_000);
     prune.unref();
     timers.push(prune);
 
     app.setNotFoundHandler((req, reply) => {
-      reply.code(404).send(new AuthlabError('ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; clients find URLs in /.well-known/openid-configuration`).toBody());
+      reply
+        .code(404)
+        .send(
+          new AuthlabError(
+            'ERR_NOT_FOUND',
+            `no route ${req.method} ${req.url.split('?')[0]}; clients find URLs in /.well-known/openid-configuration`,
+          ).toBody(),
+        );
     });
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       const status = err.statusCode ?? 500;
-      const e = status < 500
-        ? new AuthlabError('ERR_BAD_REQUEST', `malformed request: ${err.message}`)
-        : new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err });
+      const e =
+        status < 500
+          ? new AuthlabError('ERR_BAD_REQUEST', `malformed request: ${err.message}`)
+          : new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err });
       reply.code(e.status).send(e.toBody());
     });
     const stream = settingsStream({ ctx, pingIntervalMs: opts.pingIntervalMs });

@@ -38,7 +38,11 @@ const IdpConfigSchema = Type.Object(
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer 0..65535' })),
     issuer: Type.Optional(Type.String({ pattern: HTTP_URL, mustBe: 'must be an http(s) URL' })),
     databaseUrl: Type.String({ pattern: '^postgres(ql)?://', mustBe: 'must be a postgres:// URL', secret: true }),
-    adminToken: Type.String({ minLength: 16, mustBe: 'must be a string of at least 16 characters (e.g. from `openssl rand -hex 32`)', secret: true }),
+    adminToken: Type.String({
+      minLength: 16,
+      mustBe: 'must be a string of at least 16 characters (e.g. from `openssl rand -hex 32`)',
+      secret: true,
+    }),
     trustedIssuers: Type.Array(
       Type.Object({
         issuer: Type.String({ minLength: 1, mustBe: "must be the issuer's exact iss string" }),
@@ -62,7 +66,10 @@ export function parseIdpConfig(raw: unknown, source = 'config'): IdpConfig {
   const c = checkSchema(IdpConfigSchema, raw, (problems) => fail(problems[0]!));
   try {
     // Same validation as PUT /admin/settings (tokenTtlSeconds range, mode names).
-    initialSettingsOf({ tokenTtlSeconds: c.tokenTtlSeconds as number | undefined, initialSettings: c.initialSettings as Partial<Settings> | undefined });
+    initialSettingsOf({
+      tokenTtlSeconds: c.tokenTtlSeconds as number | undefined,
+      initialSettings: c.initialSettings as Partial<Settings> | undefined,
+    });
   } catch (err) {
     fail(`"tokenTtlSeconds"/"initialSettings": ${(err as Error).message}`);
   }

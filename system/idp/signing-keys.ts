@@ -100,9 +100,7 @@ export class SigningKeyRing {
    */
   async rotated(nowMs: number, maxTokenTtlSeconds: number, skewSeconds = 5): Promise<SigningKeyRecord[]> {
     const keepAfter = nowMs - (maxTokenTtlSeconds + skewSeconds) * 1000;
-    const previous = this.previous
-      .filter((k) => (k.retiredAtMs ?? nowMs) > keepAfter)
-      .map((k) => record(k, 'previous', k.retiredAtMs));
+    const previous = this.previous.filter((k) => (k.retiredAtMs ?? nowMs) > keepAfter).map((k) => record(k, 'previous', k.retiredAtMs));
     previous.push(record(this.current, 'previous', nowMs));
     return [...previous, record(this.next, 'current', null), await generateSigningKeyRecord('next')];
   }

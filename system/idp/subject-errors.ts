@@ -28,16 +28,30 @@ export function mapTokenError(err: unknown, audience: string): SubjectTokenError
   const msg = (err as Error)?.message ?? String(err);
   switch (code) {
     case TokenError.codes.expired:
-      return new SubjectTokenError('invalid_grant', 'expired', 'subject_token has expired: read the refreshed token file and retry', { cause: err });
+      return new SubjectTokenError('invalid_grant', 'expired', 'subject_token has expired: read the refreshed token file and retry', {
+        cause: err,
+      });
     case TokenError.codes.inactive:
-      return new SubjectTokenError('invalid_grant', 'not_yet_valid', 'subject_token is not valid yet (nbf in the future): check the clocks', { cause: err });
+      return new SubjectTokenError(
+        'invalid_grant',
+        'not_yet_valid',
+        'subject_token is not valid yet (nbf in the future): check the clocks',
+        { cause: err },
+      );
     case TokenError.codes.invalidSignature:
-      return new SubjectTokenError('invalid_grant', 'invalid_signature', 'subject_token signature does not verify against its issuer key', { cause: err });
+      return new SubjectTokenError('invalid_grant', 'invalid_signature', 'subject_token signature does not verify against its issuer key', {
+        cause: err,
+      });
     case TokenError.codes.invalidAlgorithm:
       return new SubjectTokenError('invalid_grant', 'bad_alg', `subject_token algorithm is not allowed: ${msg}`, { cause: err });
     case TokenError.codes.invalidClaimValue:
       if (/aud/.test(msg)) {
-        return new SubjectTokenError('invalid_grant', 'wrong_audience', `subject_token audience must contain ${JSON.stringify(audience)}: mount a projected token with that audience`, { cause: err });
+        return new SubjectTokenError(
+          'invalid_grant',
+          'wrong_audience',
+          `subject_token audience must contain ${JSON.stringify(audience)}: mount a projected token with that audience`,
+          { cause: err },
+        );
       }
       return new SubjectTokenError('invalid_grant', 'bad_claim', `subject_token has an invalid claim: ${msg}`, { cause: err });
     case TokenError.codes.missingRequiredClaim:

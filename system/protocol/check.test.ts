@@ -6,7 +6,10 @@ const Schema = Type.Object(
   {
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer 0..65535' })),
     token: Type.String({ minLength: 16, mustBe: 'must be at least 16 characters', secret: true }),
-    issuers: Type.Array(Type.Object({ url: Type.String({ pattern: '^https?://', mustBe: 'must be an http(s) URL' }) }), { minItems: 1, mustBe: 'must be a non-empty array' }),
+    issuers: Type.Array(Type.Object({ url: Type.String({ pattern: '^https?://', mustBe: 'must be an http(s) URL' }) }), {
+      minItems: 1,
+      mustBe: 'must be a non-empty array',
+    }),
   },
   { additionalProperties: false, what: 'the config', mustBe: 'must be a JSON object' },
 );
@@ -26,7 +29,10 @@ describe('schemaProblems', () => {
       '"token" must be at least 16 characters (value not shown)',
       '"issuers" must be a non-empty array (got [])',
     ]);
-    expect(schemaProblems(Schema, { issuers: [{}] })).toEqual(['"token" must be at least 16 characters (missing)', 'issuers[0].url must be an http(s) URL (missing)']);
+    expect(schemaProblems(Schema, { issuers: [{}] })).toEqual([
+      '"token" must be at least 16 characters (missing)',
+      'issuers[0].url must be an http(s) URL (missing)',
+    ]);
     expect(schemaProblems(Schema, [1])).toEqual(['must be a JSON object']);
   });
 });

@@ -61,7 +61,10 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     service: options.service,
     onRefreshRequested: () => {
       log('IdP asked for a token refresh');
-      link?.tokenSource()?.forceRefresh().catch(() => {});
+      link
+        ?.tokenSource()
+        ?.forceRefresh()
+        .catch(() => {});
     },
     onRevocations: (r) => {
       revocations.apply(r);

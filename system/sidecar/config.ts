@@ -53,9 +53,14 @@ const SidecarConfigSchema = Type.Object(
     databaseUrl: absoluteUrl(true),
     idpUrl: absoluteUrl(),
     saTokenPath: nonEmpty(),
-    peers: Type.Record(Type.String(), absoluteUrl(), { mustBe: 'must be an object mapping service name → sidecar base URL (use {} for none)' }),
+    peers: Type.Record(Type.String(), absoluteUrl(), {
+      mustBe: 'must be an object mapping service name → sidecar base URL (use {} for none)',
+    }),
     refreshPolicy: Type.Optional(
-      Type.Union(REFRESH_POLICY_NAMES.map((n) => Type.Literal(n)), { mustBe: `must be one of ${REFRESH_POLICY_NAMES.join(', ')}` }),
+      Type.Union(
+        REFRESH_POLICY_NAMES.map((n) => Type.Literal(n)),
+        { mustBe: `must be one of ${REFRESH_POLICY_NAMES.join(', ')}` },
+      ),
     ),
     localAdminToken: Type.Optional(Type.String({ minLength: 1, mustBe: 'must be a non-empty string', secret: true })),
   },

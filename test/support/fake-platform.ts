@@ -45,7 +45,10 @@ export async function startFakePlatform(pairs: number, delays: FakeDelays): Prom
         setTimeout(() => {
           const key = `${pair}/${mode}`;
           served.set(key, (served.get(key) ?? 0) + 1);
-          res.writeHead(200, { 'content-type': 'application/json', 'server-timing': `verify;dur=0.010, db;dur=${(ms * 0.8).toFixed(3)}, total;dur=${ms.toFixed(3)}` });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'server-timing': `verify;dur=0.010, db;dur=${(ms * 0.8).toFixed(3)}, total;dur=${ms.toFixed(3)}`,
+          });
           res.end('{"rows":[]}');
         }, ms);
       });

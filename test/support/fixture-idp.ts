@@ -160,7 +160,9 @@ export async function startFixtureIdp(options: { tokenTtlSeconds?: number } = {}
     if (failures.n > 0) {
       failures.n--;
       if (failures.retryAfter !== undefined) reply.header('retry-after', String(failures.retryAfter));
-      return reply.code(failures.status).send({ error: failures.status === 400 ? 'invalid_grant' : 'temporarily_unavailable', error_description: 'fixture failure' });
+      return reply
+        .code(failures.status)
+        .send({ error: failures.status === 400 ? 'invalid_grant' : 'temporarily_unavailable', error_description: 'fixture failure' });
     }
     const body = request.body as Record<string, string>;
     const entry = registry.get(body.subject_token ?? '');

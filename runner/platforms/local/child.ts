@@ -189,23 +189,40 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
           settled = true;
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
-          void stopProcess(r.child, { graceMs: 2000 }).then(() => reject(err), () => reject(err));
+          void stopProcess(r.child, { graceMs: 2000 }).then(
+            () => reject(err),
+            () => reject(err),
+          );
         };
         const timer = setTimeout(
-          () => fail(new PlatformError('ERR_START_TIMEOUT', `${opts.name} did not report listening within ${timeoutMs} ms; its last output:\n${r.tail()}`)),
+          () =>
+            fail(
+              new PlatformError(
+                'ERR_START_TIMEOUT',
+                `${opts.name} did not report listening within ${timeoutMs} ms; its last output:\n${r.tail()}`,
+              ),
+            ),
           timeoutMs,
         );
         const onAbort = () => fail(new PlatformError('ERR_ABORTED', `start-up of ${opts.name} was interrupted`));
         signal?.addEventListener('abort', onAbort, { once: true });
         if (signal?.aborted) onAbort();
-        r.child.once('error', (err) => fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name} could not be spawned: ${err.message}`, { cause: err })));
+        r.child.once('error', (err) =>
+          fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name} could not be spawned: ${err.message}`, { cause: err })),
+        );
         void r.closed.then(({ code, sig }) => {
           const out = r.tail();
           const busy = /EADDRINUSE|address already in use/i.test(out);
           fail(
             busy
-              ? new PlatformError('ERR_PORT_BUSY', `${opts.name} could not listen: its port is already in use; free it or pick another --base-port`)
-              : new PlatformError('ERR_COMPONENT_EXITED', `${opts.name} exited during start-up (${sig ?? `code ${code}`}); its last output:\n${out}`),
+              ? new PlatformError(
+                  'ERR_PORT_BUSY',
+                  `${opts.name} could not listen: its port is already in use; free it or pick another --base-port`,
+                )
+              : new PlatformError(
+                  'ERR_COMPONENT_EXITED',
+                  `${opts.name} exited during start-up (${sig ?? `code ${code}`}); its last output:\n${out}`,
+                ),
           );
         });
         r.onListening((u) => {
@@ -215,7 +232,10 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
           signal?.removeEventListener('abort', onAbort);
           resolve(u);
         });
-        if (fifo) writeConfig(text, r).catch((err: Error) => fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name}: could not hand over its config: ${err.message}`, { cause: err })));
+        if (fifo)
+          writeConfig(text, r).catch((err: Error) =>
+            fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name}: could not hand over its config: ${err.message}`, { cause: err })),
+          );
       });
       return {
         name: opts.name,

@@ -62,7 +62,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   const ports = opts.basePort
     ? Array.from({ length: 3 + services.length }, (_, i) => opts.basePort! + i)
     : await freePorts(3 + services.length);
-  if (opts.basePort) await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
+  if (opts.basePort)
+    await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
   const [pgPort, identityPort, idpPort, ...sidecarPorts] = ports as [number, number, number, ...number[]];
   const sidecarUrl = new Map(services.map((s, i) => [s.name, `http://${LOOPBACK}:${sidecarPorts[i]}`]));
 
@@ -85,11 +86,18 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   // waits for its config (child.ts `early`), handed over once what it depends on is ready.
   const prespawned = (async () => {
     const launch = await launches;
-    const specs: [string, string][] = [['identity', 'identity'], ['idp', 'idp'], ...services.map((s): [string, string] => [s.name, 'sidecar'])];
+    const specs: [string, string][] = [
+      ['identity', 'identity'],
+      ['idp', 'idp'],
+      ...services.map((s): [string, string] => [s.name, 'sidecar']),
+    ];
     for (const [name, component] of specs) {
       if (signal?.aborted) return;
       const configPath = join(configDir, `${name}.json`);
-      pending.set(name, await prespawnComponent({ name, entry: componentEntry(component), nodeArgs: launch.get(component)?.args, configPath }));
+      pending.set(
+        name,
+        await prespawnComponent({ name, entry: componentEntry(component), nodeArgs: launch.get(component)?.args, configPath }),
+      );
     }
   })();
   prespawned.catch(() => {}); // awaited (and reported) by the first spawn; never an unhandled rejection
@@ -137,7 +145,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       tokenDir,
       services: services.map((s) => ({ namespace: s.name, serviceAccount: s.name })),
     }).then((c) => ((timings['identity listening'] = ms(t0)), c));
-    const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then((p) => ((timings['postgres ready'] = ms(t0)), (postgres = p)));
+    const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then(
+      (p) => ((timings['postgres ready'] = ms(t0)), (postgres = p)),
+    );
     // The IdP needs PostgreSQL, not the identity issuer (it fetches the JWKS on first use): only the
     // sidecars, which read the token files, wait for identity.
     identityP.catch(() => {}); // awaited below; if PostgreSQL fails first it must not go unhandled
@@ -159,7 +169,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: opts.tokenTtlSeconds ?? 300 }, services: {} },
     }).then((c) => ((timings['idp listening'] = ms(t0)), c));
     // Service databases are created while the IdP boots.
-    const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database))).then((d) => ((timings['service databases created'] = ms(t0)), d));
+    const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database))).then(
+      (d) => ((timings['service databases created'] = ms(t0)), d),
+    );
     const [idpR, dbsR, identityR] = await Promise.allSettled([idpP, dbsP, identityP]);
     if (identityR.status === 'rejected') throw identityR.reason; // started first, so failed first
     if (idpR.status === 'rejected') throw idpR.reason;

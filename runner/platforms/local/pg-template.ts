@@ -20,9 +20,7 @@ function run(cmd: string, args: string[], user: PgUser | undefined): Promise<voi
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new PlatformError('ERR_POSTGRES', `${cmd} exited with code ${code}: ${stderr.trim().slice(-500)}`)),
+      code === 0 ? resolve() : reject(new PlatformError('ERR_POSTGRES', `${cmd} exited with code ${code}: ${stderr.trim().slice(-500)}`)),
     );
   });
 }
@@ -40,7 +38,15 @@ export async function initdb(initdbBin: string, dataDir: string, password: strin
     // --no-sync: these files are either copied or thrown away, so their durability buys nothing.
     await run(
       initdbBin,
-      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--no-sync', '--encoding=UTF8', '--locale=C'],
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${pwFile}`,
+        '--no-sync',
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
       user,
     );
   } finally {
@@ -55,7 +61,11 @@ export async function initdb(initdbBin: string, dataDir: string, password: strin
  * caller rotates it. Falls back to a plain initdb when the cache cannot be used (read-only tree, a
  * `postgres` user that cannot reach it).
  */
-export async function freshCluster(bin: { initdb: string; postgres: string }, dataDir: string, user: PgUser | undefined): Promise<{ password: string; fromTemplate: boolean }> {
+export async function freshCluster(
+  bin: { initdb: string; postgres: string },
+  dataDir: string,
+  user: PgUser | undefined,
+): Promise<{ password: string; fromTemplate: boolean }> {
   try {
     const template = await ensureTemplate(bin, user);
     // `cp -a` keeps owner and modes (the postgres user, 0700), which PostgreSQL insists on.
@@ -69,7 +79,10 @@ export async function freshCluster(bin: { initdb: string; postgres: string }, da
   }
 }
 
-async function ensureTemplate(bin: { initdb: string; postgres: string }, user: PgUser | undefined): Promise<{ dir: string; password: string }> {
+async function ensureTemplate(
+  bin: { initdb: string; postgres: string },
+  user: PgUser | undefined,
+): Promise<{ dir: string; password: string }> {
   const exe = await stat(bin.postgres);
   const dir = join(CACHE_DIR, `pg-template-${exe.size}-${Math.round(exe.mtimeMs)}-${user?.uid ?? process.getuid?.() ?? 0}`);
   try {

@@ -89,8 +89,18 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
   const cluster = await freshCluster(bin, dataDir, user);
   const child: ChildProcess = spawn(
     bin.postgres,
-    ['-D', dataDir, '-p', String(opts.port), '-k', socketDir, '-c', `listen_addresses=${LOOPBACK}`,
-      '-c', `max_connections=${opts.maxConnections ?? 300}`],
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(opts.port),
+      '-k',
+      socketDir,
+      '-c',
+      `listen_addresses=${LOOPBACK}`,
+      '-c',
+      `max_connections=${opts.maxConnections ?? 300}`,
+    ],
     { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';

@@ -4,15 +4,7 @@ import { AuthlabError } from '../../protocol/errors.js';
 import type { IdpContext } from '../context.js';
 import { storeChanges } from '../store/changes.js';
 import type { StreamHub } from '../routes/settings-stream.js';
-import {
-  parseGrant,
-  parseGrantKey,
-  parseGroup,
-  parseGroupKey,
-  parseRefresh,
-  parseRevocation,
-  parseSettingsPatch,
-} from './validate.js';
+import { parseGrant, parseGrantKey, parseGroup, parseGroupKey, parseRefresh, parseRevocation, parseSettingsPatch } from './validate.js';
 
 export interface AdminRouteOptions {
   ctx: IdpContext;
@@ -45,7 +37,13 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
     const m = /^Bearer\s+(.+)$/i.exec(h);
     if (!m || !timingSafeEqual(sha256(m[1]!.trim()), expected)) {
       reply.header('www-authenticate', 'Bearer realm="authlab-admin"');
-      return sendError(reply, new AuthlabError('ERR_ADMIN_UNAUTHORIZED', 'admin API needs Authorization: Bearer <admin token> (see runs/up/endpoints.json "admin.token")'));
+      return sendError(
+        reply,
+        new AuthlabError(
+          'ERR_ADMIN_UNAUTHORIZED',
+          'admin API needs Authorization: Bearer <admin token> (see runs/up/endpoints.json "admin.token")',
+        ),
+      );
     }
     return undefined;
   });
@@ -58,12 +56,20 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof AuthlabError) return sendError(reply, err);
     if (isDatabaseUnavailable(err)) {
-      return sendError(reply, new AuthlabError('ERR_DB_UNAVAILABLE', `the permissions store (PostgreSQL) is unavailable; nothing was changed, retry later (${err.message})`, { cause: err }));
+      return sendError(
+        reply,
+        new AuthlabError(
+          'ERR_DB_UNAVAILABLE',
+          `the permissions store (PostgreSQL) is unavailable; nothing was changed, retry later (${err.message})`,
+          { cause: err },
+        ),
+      );
     }
     if ((err.statusCode ?? 500) < 500) {
-      const message = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-        ? 'body is empty but content-type is application/json: send {} or omit the content-type'
-        : `malformed request: ${err.message}`;
+      const message =
+        err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+          ? 'body is empty but content-type is application/json: send {} or omit the content-type'
+          : `malformed request: ${err.message}`;
       return sendError(reply, new AuthlabError('ERR_BAD_REQUEST', message));
     }
     return sendError(reply, new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err }));
@@ -146,8 +152,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
 /** Connection-level failures (refused, reset, server shutting down): the change did not happen. */
 function isDatabaseUnavailable(err: { code?: string }): boolean {
   const code = typeof err.code === 'string' ? err.code : '';
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) || /^(08|57P)/.test(code) ||
-    /Connection terminated|timeout exceeded when trying to connect/i.test((err as Error).message ?? '');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
+    /^(08|57P)/.test(code) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test((err as Error).message ?? '')
+  );
 }
 
 function sendError(reply: FastifyReply, err: AuthlabError): FastifyReply {

@@ -29,7 +29,10 @@ const Service = Type.String({ pattern: `^${LABEL_CHARS}$`, mustBe: SERVICE_MUST_
 const GroupName = Type.String({ pattern: `^(${GROUP_PREFIX})?${LABEL_CHARS}$`, mustBe: GROUP_MUST_BE });
 /** A grant caller: a service, or a group when prefixed `group:`. */
 const Caller = Type.String({ pattern: `^(${GROUP_PREFIX})?${LABEL_CHARS}$`, mustBe: `${SERVICE_MUST_BE} or a group like "group:readers"` });
-const RoleName = Type.Union(ROLES.map((r) => Type.Literal(r)), { mustBe: `must be a role: ${ROLES.join(' or ')}` });
+const RoleName = Type.Union(
+  ROLES.map((r) => Type.Literal(r)),
+  { mustBe: `must be a role: ${ROLES.join(' or ')}` },
+);
 
 /** A JSON object with exactly these fields; `example` shows a good body in the message. */
 function body<P extends Parameters<typeof Type.Object>[0]>(properties: P, what: string, example: string) {
@@ -93,8 +96,18 @@ export function parseGroupKey(raw: unknown): string {
 }
 
 const modes = {
-  signMode: Type.Optional(Type.Union(SIGN_MODES.map((m) => Type.Literal(m)), { mustBe: `must be one of ${SIGN_MODES.join(', ')}` })),
-  verifyMode: Type.Optional(Type.Union(VERIFY_MODES.map((m) => Type.Literal(m)), { mustBe: `must be one of ${VERIFY_MODES.join(', ')}` })),
+  signMode: Type.Optional(
+    Type.Union(
+      SIGN_MODES.map((m) => Type.Literal(m)),
+      { mustBe: `must be one of ${SIGN_MODES.join(', ')}` },
+    ),
+  ),
+  verifyMode: Type.Optional(
+    Type.Union(
+      VERIFY_MODES.map((m) => Type.Literal(m)),
+      { mustBe: `must be one of ${VERIFY_MODES.join(', ')}` },
+    ),
+  ),
 };
 const SettingsBody = body(
   {
@@ -110,11 +123,17 @@ const SettingsBody = body(
             }),
           ),
         },
-        { additionalProperties: false, what: 'global', mustBe: 'must be a JSON object like {"signMode": "on", "verifyMode": "enforce", "tokenTtlSeconds": 300}' },
+        {
+          additionalProperties: false,
+          what: 'global',
+          mustBe: 'must be a JSON object like {"signMode": "on", "verifyMode": "enforce", "tokenTtlSeconds": 300}',
+        },
       ),
     ),
     // Keys are service names, checked one by one below (a pattern here would call a bad key "unknown").
-    services: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { mustBe: 'must be a JSON object like {"p1-b": {"verifyMode": "observe"}}' })),
+    services: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { mustBe: 'must be a JSON object like {"p1-b": {"verifyMode": "observe"}}' }),
+    ),
   },
   'the settings',
   '{"global": {"verifyMode": "observe"}, "services": {"p1-b": {"signMode": "off"}}}',

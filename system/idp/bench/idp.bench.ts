@@ -118,7 +118,11 @@ async function measure(label: string, config: IdpConfig, dir: string, bodies: st
     const cpu1 = await cpuSecondsOf(idp.pid);
     const errors = res.non2xx + res.errors + res.timeouts;
     if (res.non2xx > 0) {
-      const probe = await fetch(base.url as string, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bodies[0] });
+      const probe = await fetch(base.url as string, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: bodies[0],
+      });
       console.log(`  non-2xx answers, e.g. ${probe.status} ${await probe.text()}`);
     }
     const ok = res.requests.total - errors;
@@ -163,7 +167,10 @@ async function main(): Promise<void> {
     const setup = await startIdp(config, dir);
     try {
       for (let i = 1; i <= Math.max(1, Math.ceil(tokenCount / 2)); i++) {
-        for (const [caller, target, roles] of [[`p${i}-a`, `p${i}-b`, ['read', 'write']], [`p${i}-b`, `p${i}-a`, ['read']]] as const) {
+        for (const [caller, target, roles] of [
+          [`p${i}-a`, `p${i}-b`, ['read', 'write']],
+          [`p${i}-b`, `p${i}-a`, ['read']],
+        ] as const) {
           const res = await fetch(`${setup.url}/admin/grants`, {
             method: 'PUT',
             headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
@@ -192,15 +199,23 @@ async function main(): Promise<void> {
     ];
 
     console.log('');
-    console.log(`raw node:crypto limit (ES256 sign + RS256 verify, 1 core): ${raw.perS.toFixed(0)} tokens/s, ${raw.perCpuS.toFixed(0)} per CPU-second`);
+    console.log(
+      `raw node:crypto limit (ES256 sign + RS256 verify, 1 core): ${raw.perS.toFixed(0)} tokens/s, ${raw.perCpuS.toFixed(0)} per CPU-second`,
+    );
     for (const p of phases) {
       console.log(`${p.label}:`);
-      console.log(`  token exchanges/s (one IdP process, HTTP): ${p.tokensPerS.toFixed(0)}   ratio to raw: ${(p.tokensPerS / raw.perS).toFixed(2)}`);
+      console.log(
+        `  token exchanges/s (one IdP process, HTTP): ${p.tokensPerS.toFixed(0)}   ratio to raw: ${(p.tokensPerS / raw.perS).toFixed(2)}`,
+      );
       if (p.perCpuS !== null && p.cpuShare !== null) {
         // Independent of how much CPU the load generator (and anything else) took from the IdP.
-        console.log(`  IdP used ${(p.cpuShare * 100).toFixed(0)}% of a core: ${p.perCpuS.toFixed(0)} tokens per IdP CPU-second, ratio to raw per CPU-second: ${(p.perCpuS / raw.perCpuS).toFixed(2)}`);
+        console.log(
+          `  IdP used ${(p.cpuShare * 100).toFixed(0)}% of a core: ${p.perCpuS.toFixed(0)} tokens per IdP CPU-second, ratio to raw per CPU-second: ${(p.perCpuS / raw.perCpuS).toFixed(2)}`,
+        );
       }
-      console.log(`  latency ms p50 ${p.res.latency.p50}  p99 ${p.res.latency.p99}  max ${p.res.latency.max}   errors ${p.errors} (non-2xx ${p.res.non2xx})`);
+      console.log(
+        `  latency ms p50 ${p.res.latency.p50}  p99 ${p.res.latency.p99}  max ${p.res.latency.max}   errors ${p.errors} (non-2xx ${p.res.non2xx})`,
+      );
       console.log(`  target >= 4000 tokens/s on 2 cores (load generator included): ${p.tokensPerS >= 4000 ? 'met' : 'NOT met'}`);
     }
     if (phases.some((p) => p.errors > 0)) process.exitCode = 1;

@@ -142,29 +142,50 @@ function sendError(reply: FastifyReply, e: ExchangeError): FastifyReply {
 
 async function exchange(ctx: IdpContext, body: unknown): Promise<TokenResponse> {
   if (body === NOT_FORM) {
-    throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', 'send the request as application/x-www-form-urlencoded (RFC 8693 §2.1)');
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      'send the request as application/x-www-form-urlencoded (RFC 8693 §2.1)',
+    );
   }
   if (typeof body !== 'object' || body === null) {
-    throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', 'request body is empty: send grant_type, subject_token and subject_token_type, form-encoded');
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      'request body is empty: send grant_type, subject_token and subject_token_type, form-encoded',
+    );
   }
   const form = body as Record<string, unknown>;
   const grantType = single(form, 'grant_type', true);
   if (grantType !== TOKEN_EXCHANGE_GRANT) {
-    throw new ExchangeError('ERR_OAUTH_UNSUPPORTED_GRANT_TYPE', 'unsupported_grant_type', `grant_type ${JSON.stringify(grantType)} is not supported; use ${TOKEN_EXCHANGE_GRANT}`);
+    throw new ExchangeError(
+      'ERR_OAUTH_UNSUPPORTED_GRANT_TYPE',
+      'unsupported_grant_type',
+      `grant_type ${JSON.stringify(grantType)} is not supported; use ${TOKEN_EXCHANGE_GRANT}`,
+    );
   }
   const subjectToken = single(form, 'subject_token', true)!;
   const subjectTokenType = single(form, 'subject_token_type', true);
   if (subjectTokenType !== JWT_TOKEN_TYPE) {
-    throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `subject_token_type must be ${JWT_TOKEN_TYPE} (a service-account JWT)`);
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      `subject_token_type must be ${JWT_TOKEN_TYPE} (a service-account JWT)`,
+    );
   }
   const requested = single(form, 'requested_token_type', false);
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE && requested !== JWT_TOKEN_TYPE) {
-    throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `requested_token_type must be ${ACCESS_TOKEN_TYPE} or ${JWT_TOKEN_TYPE}`);
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      `requested_token_type must be ${ACCESS_TOKEN_TYPE} or ${JWT_TOKEN_TYPE}`,
+    );
   }
   const rawAudience = form.audience;
   const audiences = rawAudience === undefined ? [] : Array.isArray(rawAudience) ? rawAudience : [rawAudience];
   for (const a of audiences) {
-    if (typeof a !== 'string' || a === '') throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', 'audience must be a non-empty service name');
+    if (typeof a !== 'string' || a === '')
+      throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', 'audience must be a non-empty service name');
   }
 
   const subject = await ctx.verifier.verify(subjectToken);
@@ -177,7 +198,11 @@ async function exchange(ctx: IdpContext, body: unknown): Promise<TokenResponse> 
     for (const a of audiences as string[]) {
       const r = granted[a];
       if (!r) {
-        throw new ExchangeError('ERR_OAUTH_INVALID_TARGET', 'invalid_target', `${subject.service} has no role on ${JSON.stringify(a)}; grant one with PUT /admin/grants or drop that audience`);
+        throw new ExchangeError(
+          'ERR_OAUTH_INVALID_TARGET',
+          'invalid_target',
+          `${subject.service} has no role on ${JSON.stringify(a)}; grant one with PUT /admin/grants or drop that audience`,
+        );
       }
       roles[a] = r;
     }

@@ -110,10 +110,7 @@ export class PermissionsStore {
   /** Newest first. `limit` is clamped to 1..1000. */
   async audit(limit: number): Promise<AuditEntry[]> {
     const n = Math.max(1, Math.min(1000, Math.floor(limit)));
-    const res = await this.pool.query(
-      'SELECT id, at, who, what, before, after, revision FROM idp_audit ORDER BY id DESC LIMIT $1',
-      [n],
-    );
+    const res = await this.pool.query('SELECT id, at, who, what, before, after, revision FROM idp_audit ORDER BY id DESC LIMIT $1', [n]);
     return res.rows.map((r) => ({
       id: Number(r.id),
       at: (r.at as Date).toISOString(),

@@ -56,7 +56,15 @@ async function main(): Promise<void> {
     const startSidecar = async (service: 'p1-a' | 'p1-b', peers: Record<string, string>) => {
       const saTokenPath = join(dir, `${service}.token`);
       await writeFile(saTokenPath, issuer.mint({ namespace: service, serviceAccount: service }));
-      const sidecar = buildSidecar({ service, pair: 1, databaseUrl: (await pg.createDatabase(service)).url, idpUrl: idp.url, saTokenPath, peers, log: () => {} });
+      const sidecar = buildSidecar({
+        service,
+        pair: 1,
+        databaseUrl: (await pg.createDatabase(service)).url,
+        idpUrl: idp.url,
+        saTokenPath,
+        peers,
+        log: () => {},
+      });
       const url = await sidecar.start();
       cleanups.push(() => sidecar.close());
       await waitForOk(`${url}/readyz`, { name: service });
@@ -68,7 +76,9 @@ async function main(): Promise<void> {
     const client = new Pool(a.url, { connections: CONNECTIONS });
     cleanups.push(() => client.close());
     const body = '{"query":"light","params":{"id":42}}';
-    const hist = Object.fromEntries(MODES.map((m) => [m, build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })]));
+    const hist = Object.fromEntries(
+      MODES.map((m) => [m, build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })]),
+    );
     let errors = 0;
     // CPU time of this process (both sidecars + client) per request: far less sensitive than wall
     // time to other processes competing for the two cores.
@@ -77,7 +87,10 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? MODES : [...MODES].reverse();
       for (const mode of order) {
-        const settings = mode === 'off' ? { signMode: 'off' as const, verifyMode: 'off' as const } : { signMode: 'on' as const, verifyMode: 'enforce' as const };
+        const settings =
+          mode === 'off'
+            ? { signMode: 'off' as const, verifyMode: 'off' as const }
+            : { signMode: 'on' as const, verifyMode: 'enforce' as const };
         const { revision } = await sendJson<{ revision: number }>('PUT', `${idp.url}/admin/settings`, ADMIN, { global: settings });
         await waitUntil(() => a.sidecar.settings.current().revision >= revision && b.sidecar.settings.current().revision >= revision);
         const end = Date.now() + ROUND_S * 1000;
@@ -89,7 +102,12 @@ async function main(): Promise<void> {
           Array.from({ length: CONNECTIONS }, async () => {
             while (Date.now() < end) {
               const t0 = process.hrtime.bigint();
-              const res = await client.request({ path: '/call/p1-b/query', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+              const res = await client.request({
+                path: '/call/p1-b/query',
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body,
+              });
               await res.body.text();
               const us = Number(process.hrtime.bigint() - t0) / 1000;
               if (res.statusCode !== 200) errors++;
@@ -114,7 +132,9 @@ async function main(): Promise<void> {
     for (const m of MODES) console.log(row(m));
     const d = hist.enforce!.getValueAtPercentile(50) - hist.off!.getValueAtPercentile(50);
     console.log(`auth overhead (enforce − off) at p50: ${d} µs (target ≤ 50 µs; noisy on a shared 2-core host)`);
-    console.log(`auth CPU cost (enforce − off), both sidecars: ${((cpu.enforce!.us / Math.max(1, cpu.enforce!.n)) - (cpu.off!.us / Math.max(1, cpu.off!.n))).toFixed(1)} µs/req`);
+    console.log(
+      `auth CPU cost (enforce − off), both sidecars: ${(cpu.enforce!.us / Math.max(1, cpu.enforce!.n) - cpu.off!.us / Math.max(1, cpu.off!.n)).toFixed(1)} µs/req`,
+    );
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   }

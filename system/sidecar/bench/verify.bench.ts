@@ -20,7 +20,16 @@ function mintTokens(privateKey: KeyObject, n: number): string[] {
   const sign = createSigner({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'ES256', kid: 'k1' });
   const now = Math.floor(Date.now() / 1000);
   return Array.from({ length: n }, () =>
-    sign({ iss: ISSUER, sub: 'p1-a', aud: ['p1-b'], iat: now, exp: now + 600, jti: randomUUID(), roles: { 'p1-b': ['read', 'write'] }, rev: 1 }),
+    sign({
+      iss: ISSUER,
+      sub: 'p1-a',
+      aud: ['p1-b'],
+      iat: now,
+      exp: now + 600,
+      jti: randomUUID(),
+      roles: { 'p1-b': ['read', 'write'] },
+      rev: 1,
+    }),
   );
 }
 
@@ -105,9 +114,13 @@ async function main(): Promise<void> {
 
   const ratio = blockRatio;
   const fmt = (n: number) => n.toFixed(2).padStart(8);
-  console.log(`node ${process.version}, ${COLD_TOKENS} distinct ES256 tokens in interleaved blocks of ${BLOCK}, ${WARM_OPS} warm ops; medians of blocks`);
+  console.log(
+    `node ${process.version}, ${COLD_TOKENS} distinct ES256 tokens in interleaved blocks of ${BLOCK}, ${WARM_OPS} warm ops; medians of blocks`,
+  );
   console.log(`raw node:crypto ES256 verify   ${fmt(raw)} µs/op`);
-  console.log(`sidecar verify, cold           ${fmt(cold)} µs/op  (${ratio.toFixed(2)}× raw, median block ratio; target ≤ 1.5×) ${ratio <= 1.5 ? 'OK' : 'MISSED'}`);
+  console.log(
+    `sidecar verify, cold           ${fmt(cold)} µs/op  (${ratio.toFixed(2)}× raw, median block ratio; target ≤ 1.5×) ${ratio <= 1.5 ? 'OK' : 'MISSED'}`,
+  );
   console.log(`sidecar verify, warm (cached)  ${fmt(warm)} µs/op  (target ≤ 5 µs) ${warm <= 5 ? 'OK' : 'MISSED'}`);
 }
 

@@ -33,7 +33,9 @@ export function createServiceDatabase(connectionString: string, poolSize = 10): 
     try {
       return await pool.query<R>(config);
     } catch (err) {
-      throw new AuthlabError('ERR_DB_UNAVAILABLE', `The service database failed: ${(err as Error).message}. Check that PostgreSQL is up.`, { cause: err });
+      throw new AuthlabError('ERR_DB_UNAVAILABLE', `The service database failed: ${(err as Error).message}. Check that PostgreSQL is up.`, {
+        cause: err,
+      });
     }
   }
 
@@ -46,7 +48,7 @@ export function createServiceDatabase(connectionString: string, poolSize = 10): 
       const { rows } = await query<{ present: boolean }>({ text: 'SELECT EXISTS (SELECT 1 FROM items) AS present' });
       if (!rows[0]?.present) {
         await query({
-          text: "INSERT INTO items (id, data) SELECT g, md5(g::text) FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING",
+          text: 'INSERT INTO items (id, data) SELECT g, md5(g::text) FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING',
           values: [seedRows],
         });
       }

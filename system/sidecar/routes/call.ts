@@ -67,7 +67,8 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       try {
         // The common case is synchronous: a valid token is held.
         const token = held ? held.accessToken : ts ? await ts.get() : undefined;
-        if (token === undefined) throw new AuthlabError('ERR_NO_TOKEN', 'The sidecar has not reached the IdP yet; retry once /readyz is 200.');
+        if (token === undefined)
+          throw new AuthlabError('ERR_NO_TOKEN', 'The sidecar has not reached the IdP yet; retry once /readyz is 200.');
         authorization = `Bearer ${token}`;
       } catch (err) {
         metrics.signed('no_token');
@@ -116,7 +117,11 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       body = await res.body.text();
     } catch (err) {
       reply.header('server-timing', timing(signMs, performance.now() - tUp));
-      return sendError(reply, 'ERR_UPSTREAM_UNREACHABLE', `Target sidecar "${request.params.target}" unreachable: ${(err as Error).message}.`);
+      return sendError(
+        reply,
+        'ERR_UPSTREAM_UNREACHABLE',
+        `Target sidecar "${request.params.target}" unreachable: ${(err as Error).message}.`,
+      );
     }
     const t1 = performance.now();
     metrics.request('outbound', q.query, s.verifyMode, s.signMode, (t1 - t0) / 1000);

@@ -43,7 +43,8 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
   });
 
   app.get('/local/status', async (request, reply) => {
-    if (!authorized(request)) return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
+    if (!authorized(request))
+      return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
     const s = ctx.settings.current();
     const token = ctx.link.tokenSource()?.current() ?? null;
     const r = await readiness();
@@ -60,7 +61,8 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
   });
 
   app.post('/local/refresh-token', async (request, reply) => {
-    if (!authorized(request)) return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
+    if (!authorized(request))
+      return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
     const ts = ctx.link.tokenSource();
     if (!ts) return sendError(reply, 'ERR_IDP_UNREACHABLE', 'The sidecar has not reached the IdP yet; retry once /readyz is 200.');
     try {

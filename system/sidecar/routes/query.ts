@@ -34,7 +34,13 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
       const verifier = link.verifier();
       if (verifier === null) {
         if (mode === 'enforce') {
-          return fail(reply, t0, -1, new AuthlabError('ERR_IDP_UNREACHABLE', 'The sidecar has not loaded the IdP signing keys yet; retry once /readyz is 200.'), false);
+          return fail(
+            reply,
+            t0,
+            -1,
+            new AuthlabError('ERR_IDP_UNREACHABLE', 'The sidecar has not loaded the IdP signing keys yet; retry once /readyz is 200.'),
+            false,
+          );
         }
       } else {
         const v = verifier.verify(request.headers.authorization);
@@ -68,7 +74,10 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
             reply,
             t0,
             verifyMs,
-            new AuthlabError('ERR_FORBIDDEN', `Caller "${caller}" lacks the "${q.role}" role on ${ctx.service} needed by "${q.query}"; ask for a grant.`),
+            new AuthlabError(
+              'ERR_FORBIDDEN',
+              `Caller "${caller}" lacks the "${q.role}" role on ${ctx.service} needed by "${q.query}"; ask for a grant.`,
+            ),
             false,
           );
         }

@@ -17,11 +17,7 @@ export class TokenFetchError extends AuthlabError {
   /** Status of the IdP's answer; undefined when it did not answer (network error). */
   readonly idpStatus: number | undefined;
   readonly retryAfterMs: number | undefined;
-  constructor(
-    errorClass: FetchErrorClass,
-    message: string,
-    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
-  ) {
+  constructor(errorClass: FetchErrorClass, message: string, options: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
     super('ERR_TOKEN_FETCH', message, { cause: options.cause });
     this.name = 'TokenFetchError';
     this.errorClass = errorClass;
@@ -48,12 +44,7 @@ export const DEFAULT_BACKOFF: BackoffConfig = {
  * @param attempt 0 for the first retry after one failure
  * @param random  uniform draw in [0, 1)
  */
-export function backoffDelayMs(
-  error: TokenFetchError,
-  attempt: number,
-  random: number,
-  config: BackoffConfig = DEFAULT_BACKOFF,
-): number {
+export function backoffDelayMs(error: TokenFetchError, attempt: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF): number {
   const { baseMs, capMs } = error.errorClass === 'client' ? config.client : config.transient;
   // 2^attempt overflows to Infinity after ~1000 attempts; min() keeps it at the cap.
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));

@@ -43,7 +43,11 @@ describe('token exchange fetch (real HTTP)', () => {
     idp.failTokens(1, 429, 7);
     await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'throttled', idpStatus: 429, retryAfterMs: 7000 });
     idp.failTokens(1, 400);
-    await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'client', idpStatus: 400, message: expect.stringContaining('invalid_grant') });
+    await expect(fetcher()()).rejects.toMatchObject({
+      errorClass: 'client',
+      idpStatus: 400,
+      message: expect.stringContaining('invalid_grant'),
+    });
     idp.failTokens(1, 500);
     await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'server', idpStatus: 500 });
     const port = await freePort();
@@ -56,7 +60,10 @@ describe('token exchange fetch (real HTTP)', () => {
 
   it('a token source over the real exchange recovers after 503s without the caller seeing them twice', async () => {
     idp.failTokens(2, 503, 0);
-    const ts = createTokenSource({ fetchToken: fetcher(), backoff: { transient: { baseMs: 10, capMs: 50 }, client: { baseMs: 1000, capMs: 1000 } } });
+    const ts = createTokenSource({
+      fetchToken: fetcher(),
+      backoff: { transient: { baseMs: 10, capMs: 50 }, client: { baseMs: 1000, capMs: 1000 } },
+    });
     ts.start();
     const end = Date.now() + 5000;
     while (!ts.current() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));

@@ -107,7 +107,13 @@ describe('token source', () => {
     const t0 = clock.now();
     const idp = scriptedIdp(clock);
     const events: TokenSourceEvent[] = [];
-    const ts = createTokenSource({ fetchToken: idp.fetchToken, clock, random: () => 1 - 1e-9, onMetric: (e) => events.push(e), policy: 'kubelet' });
+    const ts = createTokenSource({
+      fetchToken: idp.fetchToken,
+      clock,
+      random: () => 1 - 1e-9,
+      onMetric: (e) => events.push(e),
+      policy: 'kubelet',
+    });
     ts.start();
     await clock.advance(0);
     idp.failWith(...Array.from({ length: 30 }, () => new TokenFetchError('network', 'ECONNREFUSED')));

@@ -21,14 +21,26 @@ function failure(result: VerifyFailure['result'], code: ErrorCode, message: stri
 // Allocated once: a hostile flood of bad tokens should not allocate per request either.
 export const FAILURES = {
   missing: failure('missing', 'ERR_TOKEN_MISSING', 'No bearer token: send "Authorization: Bearer <access token from the IdP>".'),
-  malformed: failure('malformed', 'ERR_TOKEN_MALFORMED', 'The bearer token is not a well-formed JWS JWT with the required claims; fetch a new one from the IdP.'),
+  malformed: failure(
+    'malformed',
+    'ERR_TOKEN_MALFORMED',
+    'The bearer token is not a well-formed JWS JWT with the required claims; fetch a new one from the IdP.',
+  ),
   badAlg: failure('bad_alg', 'ERR_TOKEN_ALG', 'The token algorithm is not allowed; only ES256 tokens from the IdP are accepted.'),
-  signature: failure('invalid_signature', 'ERR_TOKEN_SIGNATURE', 'The token signature does not verify against the IdP JWKS; use a token issued by the IdP, unmodified.'),
+  signature: failure(
+    'invalid_signature',
+    'ERR_TOKEN_SIGNATURE',
+    'The token signature does not verify against the IdP JWKS; use a token issued by the IdP, unmodified.',
+  ),
   unknownKid: failure('unknown_kid', 'ERR_TOKEN_UNKNOWN_KID', 'The token "kid" is not in the IdP JWKS; use a token issued by the IdP.'),
   expired: failure('expired', 'ERR_TOKEN_EXPIRED', 'The token has expired; fetch a new one from the IdP.'),
   notYetValid: failure('not_yet_valid', 'ERR_TOKEN_NOT_YET_VALID', 'The token is not valid yet (nbf/iat in the future); check the clocks.'),
-  issuer: failure('wrong_issuer', 'ERR_TOKEN_ISSUER', 'The token issuer is not this sidecar\'s IdP; exchange at the configured IdP.'),
-  audience: failure('wrong_audience', 'ERR_TOKEN_AUDIENCE', 'The token audience does not include this service; request a token whose aud names it.'),
+  issuer: failure('wrong_issuer', 'ERR_TOKEN_ISSUER', "The token issuer is not this sidecar's IdP; exchange at the configured IdP."),
+  audience: failure(
+    'wrong_audience',
+    'ERR_TOKEN_AUDIENCE',
+    'The token audience does not include this service; request a token whose aud names it.',
+  ),
   revoked: failure('revoked', 'ERR_TOKEN_REVOKED', 'The token has been revoked; fetch a new one from the IdP.'),
 } as const;
 
