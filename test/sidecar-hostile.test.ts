@@ -196,14 +196,14 @@ function send(
   path: string,
   body: string,
   headers: Record<string, string>,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any; bytes: number }> {
   const u = new URL(path, b.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
         host: u.hostname,
         port: u.port,
-        path: u.pathname,
+        path: u.pathname + u.search,
         method: 'POST',
         headers: { 'content-length': Buffer.byteLength(body), ...headers },
       },
@@ -213,7 +213,7 @@ function send(
         res.on('data', (d) => (text += d));
         res.on('end', () => {
           try {
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) });
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text), bytes: Buffer.byteLength(text) });
           } catch (err) {
             reject(new Error(`non-JSON answer ${res.statusCode}: ${text.slice(0, 200)}`, { cause: err }));
           }
@@ -250,7 +250,15 @@ beforeAll(async () => {
   const sa = await writeSaToken('sa-p1-b');
   cleanup = sa.cleanup;
   const dbUrl = await pgServer.createDatabase('p1-b');
-  b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: dbUrl, idpUrl: idp.url, saTokenPath: sa.path, peers: {} });
+  // One peer that nothing listens on: /call validates its body before any signing or forwarding.
+  b = await startSidecar({
+    service: 'p1-b',
+    pair: 1,
+    databaseUrl: dbUrl,
+    idpUrl: idp.url,
+    saTokenPath: sa.path,
+    peers: { 'p1-a': 'http://127.0.0.1:9' },
+  });
   await waitFor('ready', async () => (await fetch(`${b.url}/readyz`)).status === 200);
   const snap = idp.publish((s) => s.revocations.jtis.push({ jti: revokedJti, exp: now() + 600 }));
   await waitFor('revocation applied', () => b.sidecar.settings.current().revision === snap.revision);
@@ -339,5 +347,56 @@ describe('hostile corpus, observe mode', () => {
     }
     expect(await dbWork()).toEqual(before);
     await setVerifyMode('enforce');
+  });
+});
+
+describe('deep and oversized input (issue 15, item 3)', () => {
+  const nested = (depth: number) => '['.repeat(depth) + '1' + ']'.repeat(depth);
+  const big = 'x'.repeat(60_000);
+  const cases: RawCase[] = [
+    { name: 'id nested 5,000 arrays deep', body: `{"query":"light","params":{"id":${nested(5000)}}}`, status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'params nested 5,000 arrays deep', body: `{"query":"light","params":${nested(5000)}}`, status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'query name nested', body: `{"query":${nested(5000)}}`, status: 400, code: 'ERR_UNKNOWN_QUERY' },
+    { name: 'id a 60 KB string', body: JSON.stringify({ query: 'light', params: { id: big } }), status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'params a 60 KB string', body: JSON.stringify({ query: 'light', params: big }), status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'query name 60 KB', body: JSON.stringify({ query: big }), status: 400, code: 'ERR_UNKNOWN_QUERY' },
+    { name: 'parameter name 60 KB', body: JSON.stringify({ query: 'light', params: { [big]: 1 } }), status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'top-level field 60 KB', body: JSON.stringify({ query: 'light', [big]: 1 }), status: 400, code: 'ERR_BAD_REQUEST' },
+    { name: 'markup in a field name', body: '{"query":"light","<script>\\u0000":1}', status: 400, code: 'ERR_BAD_REQUEST' },
+  ];
+
+  it('answers 400 with a short excerpt on /query and /call, never a 500 and never the input echoed', async () => {
+    const token = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read', 'write'] } });
+    const before = await dbWork();
+    for (const path of ['/query', '/call/p1-a/query']) {
+      for (const c of cases) {
+        const r = await send(path, c.body, { 'content-type': 'application/json', authorization: `Bearer ${token}` });
+        expect({ path, case: c.name, status: r.status, code: r.json.error?.code }).toEqual({
+          path,
+          case: c.name,
+          status: c.status,
+          code: c.code,
+        });
+        expect(r.bytes, `${path} ${c.name}`).toBeLessThan(512);
+        expect(r.json.error.message, `${path} ${c.name}`).not.toMatch(/x{100}|<script>|\u0000/);
+      }
+    }
+    expect(await dbWork()).toEqual(before);
+  });
+
+  it('keeps the echo of an unknown target or route short', async () => {
+    const long = 'y'.repeat(8_000);
+    const tooLong = await send(`/call/${long}/query`, '{"query":"light"}', { 'content-type': 'application/json' });
+    expect([tooLong.status, tooLong.json.error.code]).toEqual([414, 'ERR_URL_TOO_LONG']);
+    expect(tooLong.bytes).toBeLessThan(512);
+    const unknown = await send(`/call/${'y'.repeat(99)}/query`, '{"query":"light"}', { 'content-type': 'application/json' });
+    expect([unknown.status, unknown.json.error.code]).toEqual([404, 'ERR_UNKNOWN_TARGET']);
+    expect(unknown.json.error.message).not.toMatch(/y{40}/);
+    const badEscape = await send(`/call/%zz${long}/query`, '{"query":"light"}', { 'content-type': 'application/json' });
+    expect([badEscape.status, badEscape.json.error.code]).toEqual([400, 'ERR_BAD_REQUEST']);
+    expect(badEscape.bytes).toBeLessThan(512);
+    const route = await send(`/${long}`, '{}', { 'content-type': 'application/json' });
+    expect(route.status).toBe(404);
+    expect(route.bytes).toBeLessThan(512);
   });
 });

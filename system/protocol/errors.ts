@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   ERR_UNKNOWN_QUERY: { status: 400 },
   ERR_BAD_PARAMS: { status: 400 },
   ERR_HEADER_TOO_LARGE: { status: 431 },
+  ERR_URL_TOO_LONG: { status: 414 },
   ERR_BODY_TOO_LARGE: { status: 413 },
   ERR_NOT_FOUND: { status: 404 },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415 },

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config.js';
 import type { SidecarContext } from './context.js';
 import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
-import { clientErrorHandler, installErrorHandlers } from './http/errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
 import { ITEM_ROWS } from './query-catalogue.js';
@@ -91,6 +91,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     logger: options.logger ?? false,
     bodyLimit: 64 * 1024,
     clientErrorHandler,
+    frameworkErrors,
     // Peers and load generators keep connections open; close idle ones only after a minute.
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
