@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { generateSigningKey, startFixtureIdp, type FixtureIdp } from './support/fixture-idp.js';
 import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
-import { startTestPostgres, type TestPostgres } from './support/pg.js';
+import { freePort, startTestPostgres, type TestPostgres } from './support/pg.js';
+import { AuthlabError } from '../system/protocol/errors.js';
+import { createServiceDatabase } from '../system/sidecar/db/database.js';
 
 let pgServer: TestPostgres;
 let idp: FixtureIdp;
@@ -180,6 +182,8 @@ const malformedCorpus: RawCase[] = [
     status: 400,
     code: 'ERR_BAD_PARAMS',
   },
+  // PostgreSQL text cannot hold NUL: refused before the database, not a 503 from it (issue 15, item 4).
+  { name: 'NUL in the note', body: '{"query":"write","params":{"note":"a\\u0000b"}}', status: 400, code: 'ERR_BAD_PARAMS' },
   { name: 'unknown parameter', body: '{"query":"write","params":{"note":"x","id":1}}', status: 400, code: 'ERR_BAD_PARAMS' },
   { name: 'params as array', body: '{"query":"write","params":[1]}', status: 400, code: 'ERR_BAD_PARAMS' },
   {
@@ -398,5 +402,39 @@ describe('deep and oversized input (issue 15, item 3)', () => {
     const route = await send(`/${long}`, '{}', { 'content-type': 'application/json' });
     expect(route.status).toBe(404);
     expect(route.bytes).toBeLessThan(512);
+  });
+});
+
+describe('database errors stay in the sidecar (issue 15, item 4)', () => {
+  it('a query the database refuses is ERR_DB_QUERY without PostgreSQL’s text, which goes to the log', async () => {
+    const lines: string[] = [];
+    const db = createServiceDatabase(pgServer.urlFor('p1-b'), 1, (m) => lines.push(m));
+    try {
+      // Bypasses validation on purpose: the database itself refuses NUL in text.
+      const err = await db.run({ query: 'write', role: 'write', note: 'a\u0000b' }, 'p1-a').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthlabError);
+      expect((err as AuthlabError).code).toBe('ERR_DB_QUERY');
+      expect((err as AuthlabError).message).not.toMatch(/byte sequence|0x00|UTF8/);
+      expect(lines.join('\n')).toMatch(/0x00/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('an unreachable database is ERR_DB_UNAVAILABLE (503) naming no address or errno', async () => {
+    const port = await freePort();
+    const lines: string[] = [];
+    const db = createServiceDatabase(`postgres://nobody:secret@127.0.0.1:${port}/nothing`, 1, (m) => lines.push(m));
+    try {
+      const err = (await db.run({ query: 'light', role: 'read', id: 1 }, null).catch((e: unknown) => e)) as AuthlabError;
+      expect([err.code, err.status]).toEqual(['ERR_DB_UNAVAILABLE', 503]);
+      expect(err.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|secret/);
+      await db.run({ query: 'light', role: 'read', id: 1 }, null).catch(() => {});
+      // The outage is logged once, not once per request.
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/ECONNREFUSED/);
+    } finally {
+      await db.close();
+    }
   });
 });

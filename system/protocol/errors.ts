@@ -40,6 +40,8 @@ export const ERROR_CATALOGUE = {
   ERR_UPSTREAM_UNREACHABLE: { status: 502 },
   ERR_IDP_UNREACHABLE: { status: 503 },
   ERR_DB_UNAVAILABLE: { status: 503 },
+  /** The database refused a query the sidecar had validated: a sidecar bug, never the client's input. */
+  ERR_DB_QUERY: { status: 500 },
   // admin API
   ERR_ADMIN_UNAUTHORIZED: { status: 401 },
   ERR_CONFLICT: { status: 409 },

@@ -52,7 +52,7 @@ export interface Sidecar {
 /** Builds a sidecar (docs/DESIGN.md §2 "Sidecar"); nothing listens or connects until `start()`. */
 export function buildSidecar(options: SidecarOptions): Sidecar {
   const log = options.log ?? ((m: string) => process.stderr.write(`[sidecar ${options.service}] ${m}\n`));
-  const db = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10);
+  const db = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10, log);
   const metrics = createSidecarMetrics({ service: options.service, pair: options.pair, databaseSize: () => db.sizeBytes() });
   const cache = createVerifyCache(options.verifyCacheEntries ?? 10_000);
   const revocations = createRevocationList();

@@ -76,6 +76,10 @@ export function parseQueryBody(body: unknown, random: () => number = Math.random
       if (note !== undefined && (typeof note !== 'string' || note.length > WRITE_NOTE_MAX)) {
         throw new AuthlabError('ERR_BAD_PARAMS', `write: "note" must be a string of at most ${WRITE_NOTE_MAX} characters.`);
       }
+      // PostgreSQL text cannot hold U+0000: refused here, before any database work, not by the database.
+      if (note !== undefined && note.includes('\u0000')) {
+        throw new AuthlabError('ERR_BAD_PARAMS', 'write: "note" must not contain the NUL character (\\u0000).');
+      }
       return { query: 'write', role: QUERY_ROLE.write, note: note ?? null };
     }
   }
