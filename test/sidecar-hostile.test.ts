@@ -33,6 +33,26 @@ const claims = (extra: Record<string, unknown> = {}) => ({
 });
 const revokedJti = randomUUID();
 
+/** P-256 group order: n − s is the other valid ECDSA signature for the same message. */
+const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+function highS(token: string): string {
+  const i = token.lastIndexOf('.');
+  const sig = Buffer.from(token.slice(i + 1), 'base64url');
+  const s = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+  const twin = Buffer.concat([sig.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
+  return `${token.slice(0, i)}.${twin.toString('base64url')}`;
+}
+/** The same signature bytes, another string: the last character's two unused bits flipped. */
+function spareBits(token: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(token.at(-1)!);
+  const other = `${token.slice(0, -1)}${alphabet[last ^ 1]}`;
+  expect(Buffer.from(other.slice(other.lastIndexOf('.') + 1), 'base64url')).toEqual(
+    Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url'),
+  );
+  return other;
+}
+
 interface TokenCase {
   name: string;
   authorization: () => string | undefined;
@@ -137,6 +157,31 @@ function tokenCorpus(): TokenCase[] {
       authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, jti: revokedJti })}`,
       status: 401,
       code: 'ERR_TOKEN_REVOKED',
+    },
+    // Issue 15, item 5: correctly signed, but not a token the IdP would issue, or not its one string.
+    {
+      name: 'exp in the year 3000',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, exp: 32_503_680_000 })}`,
+      status: 401,
+      code: 'ERR_TOKEN_LIFETIME',
+    },
+    {
+      name: 'lifetime an hour, IdP TTL 300 s',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, ttlSeconds: 3600 })}`,
+      status: 401,
+      code: 'ERR_TOKEN_LIFETIME',
+    },
+    {
+      name: 'high-S twin of a valid signature',
+      authorization: () => `Bearer ${highS(idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] } }))}`,
+      status: 401,
+      code: 'ERR_TOKEN_SIGNATURE',
+    },
+    {
+      name: 'signature with the spare base64url bits set',
+      authorization: () => `Bearer ${spareBits(idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] } }))}`,
+      status: 401,
+      code: 'ERR_TOKEN_SIGNATURE',
     },
     {
       name: 'valid token without the role',
@@ -436,5 +481,46 @@ describe('database errors stay in the sidecar (issue 15, item 4)', () => {
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('one token, one way (issue 15, item 5)', () => {
+  it('refuses two Authorization headers as ambiguous (400 invalid_request), whichever comes first, with no database work', async () => {
+    const valid = `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read', 'write'] } })}`;
+    const other = `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] } })}`;
+    const before = await dbWork();
+    for (const pair of [
+      [valid, 'Bearer garbage'],
+      ['Bearer garbage', valid],
+      [valid, other],
+      [valid, valid],
+    ]) {
+      const r = await send('/query', '{"query":"write","params":{"note":"must not land"}}', {
+        'content-type': 'application/json',
+        authorization: pair as unknown as string,
+      });
+      expect([r.status, r.json.error?.code]).toEqual([400, 'ERR_TOKEN_AMBIGUOUS']);
+      expect(r.headers['www-authenticate']).toBe('Bearer error="invalid_request"');
+    }
+    expect(await dbWork()).toEqual(before);
+    // One header still works.
+    const ok = await send('/query', '{"query":"light","params":{"id":1}}', { 'content-type': 'application/json', authorization: valid });
+    expect(ok.status).toBe(200);
+  });
+
+  it('a token for the year 3000 is refused even though its signature and claims verify', async () => {
+    const token = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] }, iat: now(), exp: 32_503_680_000 });
+    const r = await send('/query', '{"query":"light","params":{"id":1}}', {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+    });
+    expect([r.status, r.json.error?.code]).toEqual([401, 'ERR_TOKEN_LIFETIME']);
+    // Within the IdP's TTL plus the 10 s skew is fine.
+    const edge = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] }, ttlSeconds: 305 });
+    const ok = await send('/query', '{"query":"light","params":{"id":1}}', {
+      'content-type': 'application/json',
+      authorization: `Bearer ${edge}`,
+    });
+    expect(ok.status).toBe(200);
   });
 });

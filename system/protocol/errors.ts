@@ -22,6 +22,10 @@ export const ERROR_CATALOGUE = {
   ERR_TOKEN_ISSUER: { status: 401 },
   ERR_TOKEN_AUDIENCE: { status: 401 },
   ERR_TOKEN_REVOKED: { status: 401 },
+  /** exp − iat (or exp − now) beyond the IdP's token TTL plus skew. */
+  ERR_TOKEN_LIFETIME: { status: 401 },
+  /** More than one Authorization header (RFC 6750 §3.1 invalid_request). */
+  ERR_TOKEN_AMBIGUOUS: { status: 400 },
   // sidecar, authorization
   ERR_FORBIDDEN: { status: 403 },
   // request validation
