@@ -76,7 +76,7 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     }
   });
 
-  it('refuses other content types and oversized bodies with invalid_request, not 415/413/500', async () => {
+  it('refuses other content types with invalid_request (400), an oversized body with 413 invalid_request, never a 500', async () => {
     for (const [payload, type] of [
       [JSON.stringify(good()), 'application/json'],
       ['{bad json', 'application/json'],
@@ -88,8 +88,9 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
       expect(res.json().error).toBe('invalid_request');
     }
     const huge = await token(form({ ...good(), pad: 'x'.repeat(70_000) }));
-    expect(huge.statusCode).toBe(400);
+    expect(huge.statusCode).toBe(413);
     expect(huge.json().error).toBe('invalid_request');
+    expect(huge.json().access_token).toBeUndefined();
   });
 
   it('scopes aud and roles to grants, expands groups, narrows by audience, rejects ungranted audiences', async () => {

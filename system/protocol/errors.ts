@@ -53,6 +53,7 @@ export const ERROR_CATALOGUE = {
 
   // IdP token endpoint (RFC 6749 §5.2 / RFC 8693 §2.2.2 on the wire)
   ERR_OAUTH_INVALID_REQUEST: { status: 400, oauth: 'invalid_request' },
+  ERR_OAUTH_BODY_TOO_LARGE: { status: 413, oauth: 'invalid_request' },
   ERR_OAUTH_INVALID_GRANT: { status: 400, oauth: 'invalid_grant' },
   ERR_OAUTH_INVALID_TARGET: { status: 400, oauth: 'invalid_target' },
   ERR_OAUTH_UNSUPPORTED_GRANT_TYPE: { status: 400, oauth: 'unsupported_grant_type' },
