@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ListeningLine } from '../../../system/protocol/endpoints.js';
 import { PlatformError } from './errors.js';
+import { withParentDeathSignal } from './lifeline.js';
 
 /** A component (`system/<name>/main.ts`) running as a child process. */
 export interface Component {
@@ -139,9 +140,15 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
       { cause: err },
     );
   }
+  // SIGTERM from the kernel if the runner dies (kill -9 included): a component never outlives it.
+  const command = withParentDeathSignal(
+    process.execPath,
+    [...(opts.nodeArgs ?? ['--import', 'tsx', opts.entry]), '--config', opts.configPath],
+    'TERM',
+  );
   const start = () =>
     new Running(
-      spawn(process.execPath, [...(opts.nodeArgs ?? ['--import', 'tsx', opts.entry]), '--config', opts.configPath], {
+      spawn(command.cmd, command.args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
       }),

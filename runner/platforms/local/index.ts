@@ -12,6 +12,7 @@ import { PlatformError } from './errors.js';
 import { componentEntry } from './paths.js';
 import { sendJson, waitForOk } from './http.js';
 import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
+import { findSetpriv } from './lifeline.js';
 import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
 import { defaultGrants, servicesFor, type ServiceSpec } from './topology.js';
 import { waitForRevision } from './pair-mode.js';
@@ -77,6 +78,11 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   await mkdir(tokenDir, { recursive: true, mode: 0o700 });
   log(`work dir ${workDir} (configs, tokens, PostgreSQL data; removed at teardown)`);
+  if (findSetpriv() === null) {
+    log(
+      'setpriv (util-linux) not found: children would outlive this process if it were killed with SIGKILL; `authlab down` still stops them',
+    );
+  }
 
   // Bundling (tens of ms each) runs while PostgreSQL initialises; see bundle.ts for why.
   const launches = launchesFor(['identity', 'idp', 'sidecar']).catch(() => new Map<string, Launch>());

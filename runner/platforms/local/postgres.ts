@@ -9,6 +9,7 @@ import { PlatformError } from './errors.js';
 import { freePort, LOOPBACK } from './ports.js';
 import { stopProcess } from './child.js';
 import { freshCluster } from './pg-template.js';
+import { withParentDeathSignal } from './lifeline.js';
 import { reachableForPostgres, unreachableError, userCan } from './pg-stage.js';
 import { CACHE_DIR } from './paths.js';
 
@@ -103,7 +104,8 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
     if (!(await userCan(user, '-x', socketDir))) throw unreachableError('the work directory', opts.dir);
   }
   const cluster = await freshCluster(bin, dataDir, user, cacheDir);
-  const child: ChildProcess = spawn(
+  // SIGINT (fast shutdown) from the kernel if the runner dies, however it dies.
+  const command = withParentDeathSignal(
     bin.postgres,
     [
       '-D',
@@ -117,8 +119,9 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
       '-c',
       `max_connections=${opts.maxConnections ?? 300}`,
     ],
-    { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
+    'INT',
   );
+  const child: ChildProcess = spawn(command.cmd, command.args, { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
