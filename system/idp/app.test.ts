@@ -166,6 +166,24 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     expect((await idp.store.audit(1))[0]!.id).toBe(audit);
   });
 
+  it('concurrent settings changes reach the stream in increasing revision order and leave the newest state (issue 15, item 6)', async () => {
+    const seen: number[] = [];
+    const off = idp.store.onChange((st) => seen.push(st.revision));
+    try {
+      const modes = ['off', 'observe', 'enforce'] as const;
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          admin('PUT', '/admin/settings', { services: { [`p${(i % 4) + 1}-b`]: { verifyMode: modes[i % 3] } } }),
+        ),
+      );
+      const revisions = answers.map((r) => r.json().revision as number);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
+      expect(idp.store.state.revision).toBe(Math.max(...revisions));
+    } finally {
+      off();
+    }
+  });
+
   it('settings merge, refresh epochs and revocations each bump the revision and reach the snapshot', async () => {
     const r0 = revision();
     const s = await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: 90 }, services: { 'p1-b': { verifyMode: 'enforce' } } });

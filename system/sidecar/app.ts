@@ -66,6 +66,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
         ?.forceRefresh()
         .catch(() => {});
     },
+    onStale: (revision, applied) => log(`ignored settings revision ${revision}: revision ${applied} is applied already`),
     onRevocations: (r) => {
       revocations.apply(r);
       // A revoked token must stop working at once, not when its cache entry would expire.

@@ -26,6 +26,8 @@ export interface SettingsStateOptions {
   onRefreshRequested: () => void;
   /** Called with every snapshot's revocations (to update the list and evict cached tokens). */
   onRevocations: (revocations: Revocations) => void;
+  /** Called when a snapshot older than the applied one arrives and is ignored. */
+  onStale?: (revision: number, appliedRevision: number) => void;
 }
 
 export interface SettingsState {
@@ -34,7 +36,8 @@ export interface SettingsState {
 }
 
 /**
- * Applies settings snapshots atomically. Before the first snapshot the safe defaults apply (sign on,
+ * Applies settings snapshots atomically, and only in increasing revision order (an equal revision
+ * re-applies the same settings; an older one is ignored). Before the first snapshot the safe defaults apply (sign on,
  * verify enforce); after an IdP outage the last snapshot simply stays (fail-static).
  */
 export function createSettingsState(options: SettingsStateOptions): SettingsState {
@@ -46,6 +49,12 @@ export function createSettingsState(options: SettingsStateOptions): SettingsStat
   return {
     current: () => applied,
     apply(snapshot, firstAfterConnect) {
+      // Only forward: a snapshot older than the applied one (a late frame from a dropped connection,
+      // an out-of-order broadcast) would put this sidecar back on a previous trial's settings.
+      if (snapshot.revision < applied.revision) {
+        options.onStale?.(snapshot.revision, applied.revision);
+        return;
+      }
       const eff = effectiveSettings(snapshot.settings, options.service);
       options.onRevocations(snapshot.revocations ?? { jtis: [], subjects: [] });
       // The largest TTL seen, not the current one: lowering the TTL must not refuse tokens already issued.

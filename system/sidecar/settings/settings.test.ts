@@ -57,4 +57,27 @@ describe('settings state', () => {
     state.apply(withTtl(3, 900), false);
     expect(state.current().maxTokenTtlSeconds).toBe(900);
   });
+
+  it('applies only increasing revisions: an older snapshot arriving late is ignored (issue 15, item 6)', () => {
+    const stale: number[] = [];
+    const state = createSettingsState({
+      service: 'me',
+      onRefreshRequested: () => {},
+      onRevocations: () => {},
+      onStale: (r) => stale.push(r),
+    });
+    const modes = (revision: number, verifyMode: 'off' | 'enforce'): SettingsSnapshot => ({
+      ...snap(revision, 0),
+      settings: { global: { ...DEFAULT_SETTINGS.global, verifyMode }, services: {} },
+    });
+    state.apply(modes(7, 'off'), true);
+    state.apply(modes(6, 'enforce'), false); // the previous trial's settings, delivered late
+    expect(state.current()).toMatchObject({ revision: 7, verifyMode: 'off' });
+    state.apply(modes(5, 'enforce'), true); // also on a reconnect
+    expect(state.current()).toMatchObject({ revision: 7, verifyMode: 'off' });
+    expect(stale).toEqual([6, 5]);
+    state.apply(modes(7, 'off'), true); // the same revision again (a reconnect) is fine
+    state.apply(modes(8, 'enforce'), false);
+    expect(state.current()).toMatchObject({ revision: 8, verifyMode: 'enforce' });
+  });
 });
