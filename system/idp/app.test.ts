@@ -202,6 +202,8 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
       service: 'p1-a',
       epoch: 1,
     });
+    // Before minting: a second boundary between the mint and a later Date.now() made this flaky under load.
+    const mintedAt = Math.floor(Date.now() / 1000);
     const jti = decodeJwt((await token(form(good()))).json().access_token).jti!;
     const rv = await admin('POST', '/admin/revocations', { jti });
     expect(rv.json().revision).toBe(r0 + 5);
@@ -209,7 +211,7 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     await admin('POST', '/admin/revocations', { subject: 'p1-a', issuedBefore: now });
     const st = idp.store.state;
     expect(st.revokedJtis.map((r) => r.jti)).toContain(jti);
-    expect(st.revokedJtis.find((r) => r.jti === jti)!.exp).toBeGreaterThanOrEqual(now + 90);
+    expect(st.revokedJtis.find((r) => r.jti === jti)!.exp).toBeGreaterThanOrEqual(mintedAt + 90);
     expect(st.revokedSubjects).toEqual([{ subject: 'p1-a', issuedBefore: now, expiresAt: expect.any(Number) }]);
     const audit = (await admin('GET', '/admin/audit?limit=3')).json().entries;
     expect(audit.map((e: { what: string }) => e.what)).toEqual(['revocation.subject', 'revocation.jti', 'refresh-tokens']);
