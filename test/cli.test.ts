@@ -102,7 +102,9 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     );
     const r = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: dir });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`authlab up (pid ${process.pid}) had already exited; removed its stale state file`);
+    expect(r.stdout.trim()).toBe(
+      `authlab up (pid ${process.pid}) was no longer running; found no leftover process, removed its state file`,
+    );
     expect(await readdir(join(dir, 'up'))).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
@@ -221,5 +222,38 @@ describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
     expect(text).toContain('token_issue_duration_seconds_bucket{le="0.00005",result="issued"}');
     expect(text).toContain('token_exchange_inflight 0');
     expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('answers an oversized token request with 413 and a JSON body, not a reset (issue 15, item 5)', async () => {
+    const { hostname, port } = new URL(idp.url);
+    const body = `grant_type=${encodeURIComponent(TOKEN_EXCHANGE_GRANT)}&pad=${'x'.repeat(1024 * 1024)}`;
+    for (const chunked of [false, true]) {
+      const res = await new Promise<{ status: number; json: { error?: string; access_token?: string } }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: hostname,
+            port,
+            path: '/oauth2/token',
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }),
+            },
+          },
+          (r) => {
+            let text = '';
+            r.setEncoding('utf8');
+            r.on('data', (d) => (text += d));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, json: JSON.parse(text) }));
+          },
+        );
+        req.on('error', reject);
+        if (chunked) for (let i = 0; i < body.length; i += 16_384) req.write(body.slice(i, i + 16_384));
+        else req.write(body);
+        req.end();
+      });
+      expect({ chunked, status: res.status, error: res.json.error }).toEqual({ chunked, status: 413, error: 'invalid_request' });
+      expect(res.json.access_token).toBeUndefined();
+    }
   });
 });

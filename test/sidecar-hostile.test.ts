@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { generateSigningKey, startFixtureIdp, type FixtureIdp } from './support/fixture-idp.js';
 import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
-import { startTestPostgres, type TestPostgres } from './support/pg.js';
+import { freePort, startTestPostgres, type TestPostgres } from './support/pg.js';
+import { AuthlabError } from '../system/protocol/errors.js';
+import { createServiceDatabase } from '../system/sidecar/db/database.js';
 
 let pgServer: TestPostgres;
 let idp: FixtureIdp;
@@ -30,6 +32,26 @@ const claims = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const revokedJti = randomUUID();
+
+/** P-256 group order: n − s is the other valid ECDSA signature for the same message. */
+const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+function highS(token: string): string {
+  const i = token.lastIndexOf('.');
+  const sig = Buffer.from(token.slice(i + 1), 'base64url');
+  const s = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+  const twin = Buffer.concat([sig.subarray(0, 32), Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex')]);
+  return `${token.slice(0, i)}.${twin.toString('base64url')}`;
+}
+/** The same signature bytes, another string: the last character's two unused bits flipped. */
+function spareBits(token: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(token.at(-1)!);
+  const other = `${token.slice(0, -1)}${alphabet[last ^ 1]}`;
+  expect(Buffer.from(other.slice(other.lastIndexOf('.') + 1), 'base64url')).toEqual(
+    Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url'),
+  );
+  return other;
+}
 
 interface TokenCase {
   name: string;
@@ -136,6 +158,31 @@ function tokenCorpus(): TokenCase[] {
       status: 401,
       code: 'ERR_TOKEN_REVOKED',
     },
+    // Issue 15, item 5: correctly signed, but not a token the IdP would issue, or not its one string.
+    {
+      name: 'exp in the year 3000',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, exp: 32_503_680_000 })}`,
+      status: 401,
+      code: 'ERR_TOKEN_LIFETIME',
+    },
+    {
+      name: 'lifetime an hour, IdP TTL 300 s',
+      authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] }, ttlSeconds: 3600 })}`,
+      status: 401,
+      code: 'ERR_TOKEN_LIFETIME',
+    },
+    {
+      name: 'high-S twin of a valid signature',
+      authorization: () => `Bearer ${highS(idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] } }))}`,
+      status: 401,
+      code: 'ERR_TOKEN_SIGNATURE',
+    },
+    {
+      name: 'signature with the spare base64url bits set',
+      authorization: () => `Bearer ${spareBits(idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['write'] } }))}`,
+      status: 401,
+      code: 'ERR_TOKEN_SIGNATURE',
+    },
     {
       name: 'valid token without the role',
       authorization: () => `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] } })}`,
@@ -180,6 +227,8 @@ const malformedCorpus: RawCase[] = [
     status: 400,
     code: 'ERR_BAD_PARAMS',
   },
+  // PostgreSQL text cannot hold NUL: refused before the database, not a 503 from it (issue 15, item 4).
+  { name: 'NUL in the note', body: '{"query":"write","params":{"note":"a\\u0000b"}}', status: 400, code: 'ERR_BAD_PARAMS' },
   { name: 'unknown parameter', body: '{"query":"write","params":{"note":"x","id":1}}', status: 400, code: 'ERR_BAD_PARAMS' },
   { name: 'params as array', body: '{"query":"write","params":[1]}', status: 400, code: 'ERR_BAD_PARAMS' },
   {
@@ -196,14 +245,14 @@ function send(
   path: string,
   body: string,
   headers: Record<string, string>,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> {
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any; bytes: number }> {
   const u = new URL(path, b.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
         host: u.hostname,
         port: u.port,
-        path: u.pathname,
+        path: u.pathname + u.search,
         method: 'POST',
         headers: { 'content-length': Buffer.byteLength(body), ...headers },
       },
@@ -213,7 +262,7 @@ function send(
         res.on('data', (d) => (text += d));
         res.on('end', () => {
           try {
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) });
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text), bytes: Buffer.byteLength(text) });
           } catch (err) {
             reject(new Error(`non-JSON answer ${res.statusCode}: ${text.slice(0, 200)}`, { cause: err }));
           }
@@ -250,7 +299,15 @@ beforeAll(async () => {
   const sa = await writeSaToken('sa-p1-b');
   cleanup = sa.cleanup;
   const dbUrl = await pgServer.createDatabase('p1-b');
-  b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: dbUrl, idpUrl: idp.url, saTokenPath: sa.path, peers: {} });
+  // One peer that nothing listens on: /call validates its body before any signing or forwarding.
+  b = await startSidecar({
+    service: 'p1-b',
+    pair: 1,
+    databaseUrl: dbUrl,
+    idpUrl: idp.url,
+    saTokenPath: sa.path,
+    peers: { 'p1-a': 'http://127.0.0.1:9' },
+  });
   await waitFor('ready', async () => (await fetch(`${b.url}/readyz`)).status === 200);
   const snap = idp.publish((s) => s.revocations.jtis.push({ jti: revokedJti, exp: now() + 600 }));
   await waitFor('revocation applied', () => b.sidecar.settings.current().revision === snap.revision);
@@ -339,5 +396,131 @@ describe('hostile corpus, observe mode', () => {
     }
     expect(await dbWork()).toEqual(before);
     await setVerifyMode('enforce');
+  });
+});
+
+describe('deep and oversized input (issue 15, item 3)', () => {
+  const nested = (depth: number) => '['.repeat(depth) + '1' + ']'.repeat(depth);
+  const big = 'x'.repeat(60_000);
+  const cases: RawCase[] = [
+    { name: 'id nested 5,000 arrays deep', body: `{"query":"light","params":{"id":${nested(5000)}}}`, status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'params nested 5,000 arrays deep', body: `{"query":"light","params":${nested(5000)}}`, status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'query name nested', body: `{"query":${nested(5000)}}`, status: 400, code: 'ERR_UNKNOWN_QUERY' },
+    { name: 'id a 60 KB string', body: JSON.stringify({ query: 'light', params: { id: big } }), status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'params a 60 KB string', body: JSON.stringify({ query: 'light', params: big }), status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'query name 60 KB', body: JSON.stringify({ query: big }), status: 400, code: 'ERR_UNKNOWN_QUERY' },
+    { name: 'parameter name 60 KB', body: JSON.stringify({ query: 'light', params: { [big]: 1 } }), status: 400, code: 'ERR_BAD_PARAMS' },
+    { name: 'top-level field 60 KB', body: JSON.stringify({ query: 'light', [big]: 1 }), status: 400, code: 'ERR_BAD_REQUEST' },
+    { name: 'markup in a field name', body: '{"query":"light","<script>\\u0000":1}', status: 400, code: 'ERR_BAD_REQUEST' },
+  ];
+
+  it('answers 400 with a short excerpt on /query and /call, never a 500 and never the input echoed', async () => {
+    const token = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read', 'write'] } });
+    const before = await dbWork();
+    for (const path of ['/query', '/call/p1-a/query']) {
+      for (const c of cases) {
+        const r = await send(path, c.body, { 'content-type': 'application/json', authorization: `Bearer ${token}` });
+        expect({ path, case: c.name, status: r.status, code: r.json.error?.code }).toEqual({
+          path,
+          case: c.name,
+          status: c.status,
+          code: c.code,
+        });
+        expect(r.bytes, `${path} ${c.name}`).toBeLessThan(512);
+        expect(r.json.error.message, `${path} ${c.name}`).not.toMatch(/x{100}|<script>|\u0000/);
+      }
+    }
+    expect(await dbWork()).toEqual(before);
+  });
+
+  it('keeps the echo of an unknown target or route short', async () => {
+    const long = 'y'.repeat(8_000);
+    const tooLong = await send(`/call/${long}/query`, '{"query":"light"}', { 'content-type': 'application/json' });
+    expect([tooLong.status, tooLong.json.error.code]).toEqual([414, 'ERR_URL_TOO_LONG']);
+    expect(tooLong.bytes).toBeLessThan(512);
+    const unknown = await send(`/call/${'y'.repeat(99)}/query`, '{"query":"light"}', { 'content-type': 'application/json' });
+    expect([unknown.status, unknown.json.error.code]).toEqual([404, 'ERR_UNKNOWN_TARGET']);
+    expect(unknown.json.error.message).not.toMatch(/y{40}/);
+    const badEscape = await send(`/call/%zz${long}/query`, '{"query":"light"}', { 'content-type': 'application/json' });
+    expect([badEscape.status, badEscape.json.error.code]).toEqual([400, 'ERR_BAD_REQUEST']);
+    expect(badEscape.bytes).toBeLessThan(512);
+    const route = await send(`/${long}`, '{}', { 'content-type': 'application/json' });
+    expect(route.status).toBe(404);
+    expect(route.bytes).toBeLessThan(512);
+  });
+});
+
+describe('database errors stay in the sidecar (issue 15, item 4)', () => {
+  it('a query the database refuses is ERR_DB_QUERY without PostgreSQL’s text, which goes to the log', async () => {
+    const lines: string[] = [];
+    const db = createServiceDatabase(pgServer.urlFor('p1-b'), 1, (m) => lines.push(m));
+    try {
+      // Bypasses validation on purpose: the database itself refuses NUL in text.
+      const err = await db.run({ query: 'write', role: 'write', note: 'a\u0000b' }, 'p1-a').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthlabError);
+      expect((err as AuthlabError).code).toBe('ERR_DB_QUERY');
+      expect((err as AuthlabError).message).not.toMatch(/byte sequence|0x00|UTF8/);
+      expect(lines.join('\n')).toMatch(/0x00/);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('an unreachable database is ERR_DB_UNAVAILABLE (503) naming no address or errno', async () => {
+    const port = await freePort();
+    const lines: string[] = [];
+    const db = createServiceDatabase(`postgres://nobody:secret@127.0.0.1:${port}/nothing`, 1, (m) => lines.push(m));
+    try {
+      const err = (await db.run({ query: 'light', role: 'read', id: 1 }, null).catch((e: unknown) => e)) as AuthlabError;
+      expect([err.code, err.status]).toEqual(['ERR_DB_UNAVAILABLE', 503]);
+      expect(err.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|secret/);
+      await db.run({ query: 'light', role: 'read', id: 1 }, null).catch(() => {});
+      // The outage is logged once, not once per request.
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/ECONNREFUSED/);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('one token, one way (issue 15, item 5)', () => {
+  it('refuses two Authorization headers as ambiguous (400 invalid_request), whichever comes first, with no database work', async () => {
+    const valid = `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read', 'write'] } })}`;
+    const other = `Bearer ${idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] } })}`;
+    const before = await dbWork();
+    for (const pair of [
+      [valid, 'Bearer garbage'],
+      ['Bearer garbage', valid],
+      [valid, other],
+      [valid, valid],
+    ]) {
+      const r = await send('/query', '{"query":"write","params":{"note":"must not land"}}', {
+        'content-type': 'application/json',
+        authorization: pair as unknown as string,
+      });
+      expect([r.status, r.json.error?.code]).toEqual([400, 'ERR_TOKEN_AMBIGUOUS']);
+      expect(r.headers['www-authenticate']).toBe('Bearer error="invalid_request"');
+    }
+    expect(await dbWork()).toEqual(before);
+    // One header still works.
+    const ok = await send('/query', '{"query":"light","params":{"id":1}}', { 'content-type': 'application/json', authorization: valid });
+    expect(ok.status).toBe(200);
+  });
+
+  it('a token for the year 3000 is refused even though its signature and claims verify', async () => {
+    const token = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] }, iat: now(), exp: 32_503_680_000 });
+    const r = await send('/query', '{"query":"light","params":{"id":1}}', {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+    });
+    expect([r.status, r.json.error?.code]).toEqual([401, 'ERR_TOKEN_LIFETIME']);
+    // Within the IdP's TTL plus the 10 s skew is fine.
+    const edge = idp.mint({ sub: 'p1-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] }, ttlSeconds: 305 });
+    const ok = await send('/query', '{"query":"light","params":{"id":1}}', {
+      'content-type': 'application/json',
+      authorization: `Bearer ${edge}`,
+    });
+    expect(ok.status).toBe(200);
   });
 });

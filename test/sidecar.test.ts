@@ -170,9 +170,16 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const s = await status(b.url);
     expect(s.verifyMode).toBe('observe');
     expect((await post(`${b.url}/query`, { query: 'light' })).status).toBe(200); // observe: served
+    // Still serving, but readiness says what it cannot do without the IdP (issue 15, item 2).
+    const notReady = await fetch(`${b.url}/readyz`);
+    expect(notReady.status).toBe(503);
+    const body = (await notReady.json()) as { checks: Record<string, boolean>; message: string };
+    expect(body.checks).toEqual({ token: true, database: true, settings: true, idp: false });
+    expect(body.message).toMatch(/cannot refresh its token or receive settings/);
     const connects = idp.counts.streamConnects;
     idp.setStreamAvailable(true);
     await waitFor('stream back', async () => (await status(b.url)).streamConnected, 20_000);
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
     expect(idp.counts.streamConnects).toBeGreaterThan(connects);
     const snap2 = idp.publish((x) => delete x.settings.services['p1-b']);
     await waitFor('enforce again', async () => (await status(b.url)).revision === snap2.revision);

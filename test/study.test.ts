@@ -7,6 +7,7 @@ import { runStudy } from '../runner/study/run-study.js';
 import { runReplication } from '../runner/study/replication.js';
 import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
+import type { Platform, PlatformEvent } from '../runner/platforms/platform.js';
 import { startFakePlatform, type FakePlatform } from './support/fake-platform.js';
 import type { ProgressSink } from '../runner/study/types.js';
 import type { Results } from '../results/schema.js';
@@ -142,7 +143,7 @@ describe('runStudy on a fake platform', () => {
       // Node timers may fire up to ~1 ms early against the loop's cached time, so allow 2%.
       expect(r.latencyUs.p50).toBeGreaterThanOrEqual(MS[r.mode] * 1000 * 0.98);
       expect(r.latencyUs.hdr.length).toBeGreaterThan(10);
-      expect(r.serverTimingUs.verify?.p50).toBe(10);
+      if (r.mode === 'observe' || r.mode === 'enforce') expect(r.serverTimingUs['peer-verify']?.p50).toBe(10);
       expect(r.timeline?.length).toBeGreaterThanOrEqual(1);
     }
     expect(results.harnessFloor?.[0]?.p50Us).toBeGreaterThan(0);
@@ -233,6 +234,49 @@ describe('sequential design', () => {
       expect(r.comparisons.find((c) => c.candidate === 'enforce' && c.stat === 'p50')?.n).toBe(2);
     } finally {
       await platform.close();
+    }
+  }, 60_000);
+});
+
+describe('runs the platform says were disturbed (issue 15, items 2 and 6)', () => {
+  it('marks invalid the runs during which a component died, and only those', async () => {
+    const fake = await startFakePlatform(2, (mode) => MS[mode]);
+    const events: PlatformEvent[] = [];
+    let steps = 0;
+    const platform: Platform = {
+      ...fake,
+      events: () => events,
+      async setPairMode(pair, mode) {
+        await fake.setPairMode(pair, mode);
+        // The IdP dies during the third run (sequential design: one pair per step).
+        if (++steps === 3)
+          setTimeout(
+            () => events.push({ at: new Date().toISOString(), component: 'idp', pid: 4242, kind: 'exited', detail: 'signal SIGKILL' }),
+            50,
+          );
+      },
+    };
+    try {
+      const r = await runStudy(
+        {
+          engine: 'autocannon',
+          scenarios: await only('light'),
+          quick: true,
+          trials: 1,
+          durationS: 0.3,
+          design: 'sequential',
+          seed: 1,
+          pairs: 2,
+        },
+        platform,
+        sink(),
+      );
+      const invalid = r.runs.filter((x) => !x.valid);
+      expect(invalid).toHaveLength(1);
+      expect(invalid[0]!.id).toBe(r.runs[2]!.id);
+      expect(invalid[0]!.invalidReason).toBe('during the run idp exited (signal SIGKILL)');
+    } finally {
+      await fake.close();
     }
   }, 60_000);
 });

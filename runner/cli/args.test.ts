@@ -56,16 +56,23 @@ describe('parseCli', () => {
       pairs: 4,
       design: 'interleaved',
     });
-    expect(parseCli(['up'])).toEqual({ command: 'up', platform: 'local', pairs: 4, basePort: undefined });
+    expect(parseCli(['up'])).toEqual({ command: 'up', platform: 'local', pairs: 4, basePort: undefined, restart: 'on-failure' });
     expect(parseCli([])).toEqual({ command: 'help', usage: USAGE });
   });
 
   it('gives each command its own --help, and `authlab help <command>` the same', () => {
-    for (const command of ['study', 'up', 'down', 'report', 'compare'] as const) {
+    for (const command of ['study', 'up', 'down', 'status', 'report', 'compare'] as const) {
       expect(parseCli([command, '--help'])).toEqual({ command: 'help', usage: COMMAND_USAGE[command] });
       expect(parseCli(['help', command])).toEqual({ command: 'help', usage: COMMAND_USAGE[command] });
       expect(COMMAND_USAGE[command]).toMatch(new RegExp(`^Usage: authlab ${command}\\b`));
     }
+  });
+
+  it('takes `up --restart on-failure|no` and `status`, and refuses anything else with one sentence', () => {
+    expect(parseCli(['up', '--restart', 'no'])).toMatchObject({ command: 'up', restart: 'no' });
+    expect(() => parseCli(['up', '--restart', 'always'])).toThrow("`--restart` must be 'on-failure' or 'no' (got 'always')");
+    expect(parseCli(['status'])).toEqual({ command: 'status' });
+    expect(() => parseCli(['status', '--pairs', '2'])).toThrow(/unknown flag '--pairs' for `authlab status`/);
   });
 
   it('turns report/compare command lines into typed options', () => {

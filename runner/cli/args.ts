@@ -3,6 +3,7 @@ import type { CompareStat } from '../../reports/compare.js';
 import { DESIGN_NAMES, ENGINE_NAMES, PLATFORM_NAMES, type DesignName, type EngineName, type PlatformName } from '../../results/schema.js';
 import { UsageError } from '../../system/protocol/errors.js';
 import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
+import { RESTART_POLICIES, type RestartPolicy } from '../platforms/local/supervisor.js';
 
 export type Engine = EngineName;
 export type Design = DesignName;
@@ -30,6 +31,8 @@ export interface UpArgs {
   platform: PlatformName;
   pairs: number;
   basePort?: number;
+  /** What to do when a component exits after start-up (default `on-failure`). */
+  restart: RestartPolicy;
 }
 
 /** `authlab report <results.json> [--out DIR]`. */
@@ -55,7 +58,7 @@ export interface HelpArgs {
   usage: string;
 }
 
-export type CliArgs = StudyArgs | UpArgs | { command: 'down' } | ReportArgs | CompareArgs | HelpArgs;
+export type CliArgs = StudyArgs | UpArgs | { command: 'down' } | { command: 'status' } | ReportArgs | CompareArgs | HelpArgs;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -78,9 +81,11 @@ const UP_OPTIONS: Options = {
   platform: { type: 'string' },
   pairs: { type: 'string' },
   'base-port': { type: 'string' },
+  restart: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
+const STATUS_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
 const REPORT_OPTIONS: Options = { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
 const COMPARE_OPTIONS: Options = {
   'threshold-pct': { type: 'string' },
@@ -89,7 +94,7 @@ const COMPARE_OPTIONS: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const COMMANDS = ['study', 'up', 'down', 'report', 'compare', 'help'];
+const COMMANDS = ['study', 'up', 'down', 'status', 'report', 'compare', 'help'];
 
 /**
  * Parses and validates `authlab` argv (without `node` and the script): every command's flags are
@@ -110,6 +115,8 @@ export function parseCli(argv: string[]): CliArgs {
       return parseUp(rest);
     case 'down':
       return parse(rest, DOWN_OPTIONS, 'down').values.help ? help('down') : { command: 'down' };
+    case 'status':
+      return parse(rest, STATUS_OPTIONS, 'status').values.help ? help('status') : { command: 'status' };
     case 'report':
       return parseReport(rest);
     case 'compare':
@@ -234,6 +241,7 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
     platform: oneOf(values, 'platform', PLATFORM_NAMES, 'local'),
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
     basePort: intFlag(values, 'base-port', 1024, 65000),
+    restart: oneOf(values, 'restart', RESTART_POLICIES, 'on-failure'),
   };
 }
 

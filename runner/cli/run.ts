@@ -18,6 +18,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await (await import('./up.js')).upCommand(args, io);
       case 'down':
         return await (await import('./down.js')).downCommand(io);
+      case 'status':
+        return await (await import('./status.js')).statusCommand(io);
       case 'study':
         return await (await import('./study.js')).studyCommand(args, io);
       case 'report':

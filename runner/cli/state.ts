@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../system/protocol/errors.js';
+import type { ComponentStatus, PlatformEvent } from '../platforms/local/supervisor.js';
 
 /** `runs/` (or `$AUTHLAB_RUNS_DIR`): study output and the state of `authlab up`. */
 export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -21,6 +22,15 @@ export interface UpState {
   /** `starting` until every component is ready. */
   status: 'starting' | 'ready';
   pairs: number;
+  /**
+   * The platform's work directory (configs, tokens, PostgreSQL data), recorded before anything starts
+   * so that a `down` or `up` after this `up` died can stop what runs from it and remove it.
+   */
+  workDir?: string;
+  /** Per supervised process (postgres, identity, idp, each sidecar), kept current by `up`. */
+  components?: Record<string, ComponentStatus>;
+  /** The latest supervision events (a component exited, was restarted), oldest first. */
+  events?: PlatformEvent[];
 }
 
 /** True when a process with `pid` exists (EPERM: it exists but belongs to someone else). */
@@ -61,9 +71,10 @@ export async function readState(path: string): Promise<UpState | undefined> {
 
 /**
  * Creates the state file exclusively (O_EXCL, so two `up`s racing cannot both win). A file left by a
- * process that is gone is replaced; one held by a live process is a {@link UsageError}.
+ * process that is gone is first handed to `recoverStale` (stop its leftovers, remove its work dir),
+ * then replaced; one held by a live process is a {@link UsageError}.
  */
-export async function acquireUpState(runs: string, state: UpState): Promise<void> {
+export async function acquireUpState(runs: string, state: UpState, recoverStale: (stale: UpState) => Promise<void>): Promise<void> {
   const paths = upPaths(runs);
   await mkdir(paths.dir, { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -84,6 +95,7 @@ export async function acquireUpState(runs: string, state: UpState): Promise<void
         );
       }
       // Left behind by a process that no longer exists (killed with SIGKILL, machine reboot).
+      if (held) await recoverStale(held);
       await rm(paths.state, { force: true });
       await rm(paths.endpoints, { force: true });
     }

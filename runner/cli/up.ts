@@ -1,11 +1,13 @@
-import { writeFile } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
 import type { UpArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
 import { requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
-import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths } from './state.js';
+import { describeRecovery, recoverStaleUp } from './recover.js';
+import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths, type UpState } from './state.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -18,19 +20,39 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
-  await acquireUpState(runs, { pid: process.pid, startedAt, status: 'starting', pairs: args.pairs });
+  // Made here and recorded before anything starts, so a `down` after this process is killed finds it.
+  const workDir = await mkdtemp(join(tmpdir(), 'authlab-local-'));
+  const state: UpState = { pid: process.pid, startedAt, status: 'starting', pairs: args.pairs, workDir };
+  try {
+    await acquireUpState(runs, state, async (stale) => io.err(`authlab up: ${describeRecovery(stale, await recoverStaleUp(stale))}`));
+  } catch (err) {
+    await rm(workDir, { recursive: true, force: true });
+    throw err;
+  }
   const shutdown = onShutdownSignal(() => io.err('authlab up: stopping…'));
   let platform: LocalPlatform | undefined;
+  let writes: Promise<void> = Promise.resolve();
   try {
     io.err(`authlab up: starting the local platform with ${args.pairs} pair(s)…`);
     platform = await startLocalPlatform({
       pairs: args.pairs,
       basePort: args.basePort,
+      workDir,
+      restart: args.restart,
       signal: shutdown.signal,
+      // Every exit or restart goes to the state file at once, for `authlab status`.
+      onEvent: (_e, components) => {
+        if (!platform) return;
+        const events = platform.events().slice(-20);
+        // One write at a time: two events close together must not interleave their bytes.
+        writes = writes
+          .then(() => updateUpState(runs, { ...state, status: 'ready', components: structuredClone(components), events }))
+          .catch(() => {});
+      },
       log: (l) => io.err(`  ${l}`),
     });
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
-    await updateUpState(runs, { pid: process.pid, startedAt, status: 'ready', pairs: args.pairs });
+    await updateUpState(runs, { ...state, status: 'ready', components: structuredClone(platform.status()), events: [] });
     const e = platform.endpoints;
     io.out(`authlab up: ready in ${platform.startupMs} ms`);
     io.out(`  idp       ${e.idp.url}`);
@@ -50,6 +72,8 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     throw err;
   } finally {
     await platform?.close();
+    await writes;
+    await rm(workDir, { recursive: true, force: true }); // when start-up failed before the platform owned it
     await releaseUpState(runs, process.pid);
     shutdown.dispose();
     if (platform) io.err('authlab up: stopped; no process or temporary file is left');

@@ -1,5 +1,5 @@
 /** The commands of `authlab`; each has its own `--help`. */
-export type Command = 'study' | 'up' | 'down' | 'report' | 'compare';
+export type Command = 'study' | 'up' | 'down' | 'status' | 'report' | 'compare';
 
 const EXIT_CODES = 'Exit codes: 0 ok, 1 failure or regression, 2 usage error (the message says what to do), 130 interrupted.';
 
@@ -33,13 +33,16 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  up: `Usage: authlab up [--platform local] [--pairs N] [--base-port P]
+  up: `Usage: authlab up [--platform local] [--pairs N] [--base-port P] [--restart on-failure|no]
 
 Provision the local platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
+A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
 
   --platform local           where to run (only local in this build)
   --pairs N                  isolated service pairs (default 4)
   --base-port P              use ports P… instead of free ones picked by the OS
+  --restart on-failure|no    start an exited component again, same config and port (default on-failure;
+                             after 5 exits within 60 s it is left down), or leave it down
 
 ${ENVIRONMENT}
 
@@ -48,6 +51,15 @@ ${EXIT_CODES}
   down: `Usage: authlab down
 
 Stop what \`authlab up\` started, leaving no process behind.
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`,
+  status: `Usage: authlab status
+
+Show whether \`authlab up\` runs and, per component, its pid, readiness (what a sidecar cannot do),
+restarts and last event. Exit 0 when every component is ready, 1 otherwise (also when nothing runs).
 
 ${ENVIRONMENT}
 
@@ -78,9 +90,10 @@ export const USAGE = `authlab — measure what service-to-service auth costs (la
 
 Usage:
   authlab study [options]            provision, run a study, write the report, tear down
-  authlab up [--pairs N] [--base-port P]
+  authlab up [--pairs N] [--base-port P] [--restart on-failure|no]
                                      provision and stay up; writes runs/up/endpoints.json
   authlab down                       stop what \`authlab up\` started
+  authlab status                     is \`authlab up\` running, and is every component ready?
   authlab report <results.json> [--out DIR]
                                      re-render a study's report
   authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]

@@ -14,6 +14,18 @@ export interface ProvisionOptions {
   log?: (line: string) => void;
 }
 
+/** One thing that happened to a supervised process after start-up. */
+export interface PlatformEvent {
+  /** ISO time. */
+  at: string;
+  component: string;
+  /** The pid the event is about (the old one for `exited`, the new one for `restarted`). */
+  pid: number;
+  kind: 'exited' | 'restarted' | 'restart-failed' | 'gave-up';
+  /** Human-readable: how it exited, or why a restart failed. */
+  detail: string;
+}
+
 /**
  * A provisioned auth system: IdP, identity issuer, PostgreSQL and 2 × pairs sidecars, healthy.
  * Built by `runner/platforms/<name>`; consumed by the study runner and the CLI.
@@ -31,6 +43,12 @@ export interface Platform {
    * `direct` → `p<i>-b`'s `/query`; otherwise `p<i>-a`'s `/call/p<i>-b/query`.
    */
   targetUrl(pair: number, mode: RunMode): string;
+  /**
+   * What happened to the platform's processes since start-up (a component exited, was restarted),
+   * oldest first; a study marks the runs an event fell into invalid. Optional: a platform that
+   * cannot tell returns nothing.
+   */
+  events?(): readonly PlatformEvent[];
   /** Stops every process and removes every temporary file; idempotent. */
   close(): Promise<void>;
 }

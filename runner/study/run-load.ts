@@ -6,6 +6,7 @@ import type { Platform } from '../platforms/platform.js';
 import type { Engine, EngineRunOptions } from '../engines/types.js';
 import { planTrials } from './design.js';
 import { toRunRecord } from './run-record.js';
+import { faultDuring, modeMismatch } from './run-checks.js';
 import type { ProgressSink, StudyOptions } from './types.js';
 
 /** The profile a run uses: the scenario's quick/full profile with the CLI's overrides applied. */
@@ -49,6 +50,7 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
     for (const step of trial.steps) {
       study.signal?.throwIfAborted();
       await Promise.all(step.map((a) => platform.setPairMode(a.pair, a.mode)));
+      const eventsBefore = platform.events?.().length ?? 0;
       const targets = step.map((a): EngineRunOptions => ({
         url: platform.targetUrl(a.pair, a.mode),
         requests,
@@ -61,6 +63,7 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
       }));
       // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
       const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
+      const during = platform.events?.().slice(eventsBefore) ?? [];
       step.forEach((a, i) => {
         const r = results[i];
         if (!r) return;
@@ -79,6 +82,10 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
           },
           r,
         );
+        // A run that did not run as planned does not describe its mode: a component died (the platform
+        // restarted it), or the pair was on other settings than the mode's.
+        const reason = record.valid ? (faultDuring(during, a.pair) ?? modeMismatch(a.mode, r)) : null;
+        if (reason !== null) Object.assign(record, { valid: false, invalidReason: reason });
         runs.push(record);
         if (!record.valid) progress.log(`  run ${record.id} invalid: ${record.invalidReason}`);
       });

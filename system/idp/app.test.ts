@@ -76,7 +76,7 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     }
   });
 
-  it('refuses other content types and oversized bodies with invalid_request, not 415/413/500', async () => {
+  it('refuses other content types with invalid_request (400), an oversized body with 413 invalid_request, never a 500', async () => {
     for (const [payload, type] of [
       [JSON.stringify(good()), 'application/json'],
       ['{bad json', 'application/json'],
@@ -88,8 +88,9 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
       expect(res.json().error).toBe('invalid_request');
     }
     const huge = await token(form({ ...good(), pad: 'x'.repeat(70_000) }));
-    expect(huge.statusCode).toBe(400);
+    expect(huge.statusCode).toBe(413);
     expect(huge.json().error).toBe('invalid_request');
+    expect(huge.json().access_token).toBeUndefined();
   });
 
   it('scopes aud and roles to grants, expands groups, narrows by audience, rejects ungranted audiences', async () => {
@@ -165,6 +166,24 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     expect((await idp.store.audit(1))[0]!.id).toBe(audit);
   });
 
+  it('concurrent settings changes reach the stream in increasing revision order and leave the newest state (issue 15, item 6)', async () => {
+    const seen: number[] = [];
+    const off = idp.store.onChange((st) => seen.push(st.revision));
+    try {
+      const modes = ['off', 'observe', 'enforce'] as const;
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          admin('PUT', '/admin/settings', { services: { [`p${(i % 4) + 1}-b`]: { verifyMode: modes[i % 3] } } }),
+        ),
+      );
+      const revisions = answers.map((r) => r.json().revision as number);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]!);
+      expect(idp.store.state.revision).toBe(Math.max(...revisions));
+    } finally {
+      off();
+    }
+  });
+
   it('settings merge, refresh epochs and revocations each bump the revision and reach the snapshot', async () => {
     const r0 = revision();
     const s = await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: 90 }, services: { 'p1-b': { verifyMode: 'enforce' } } });
@@ -183,6 +202,8 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
       service: 'p1-a',
       epoch: 1,
     });
+    // Before minting: a second boundary between the mint and a later Date.now() made this flaky under load.
+    const mintedAt = Math.floor(Date.now() / 1000);
     const jti = decodeJwt((await token(form(good()))).json().access_token).jti!;
     const rv = await admin('POST', '/admin/revocations', { jti });
     expect(rv.json().revision).toBe(r0 + 5);
@@ -190,7 +211,7 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     await admin('POST', '/admin/revocations', { subject: 'p1-a', issuedBefore: now });
     const st = idp.store.state;
     expect(st.revokedJtis.map((r) => r.jti)).toContain(jti);
-    expect(st.revokedJtis.find((r) => r.jti === jti)!.exp).toBeGreaterThanOrEqual(now + 90);
+    expect(st.revokedJtis.find((r) => r.jti === jti)!.exp).toBeGreaterThanOrEqual(mintedAt + 90);
     expect(st.revokedSubjects).toEqual([{ subject: 'p1-a', issuedBefore: now, expiresAt: expect.any(Number) }]);
     const audit = (await admin('GET', '/admin/audit?limit=3')).json().entries;
     expect(audit.map((e: { what: string }) => e.what)).toEqual(['revocation.subject', 'revocation.jti', 'refresh-tokens']);

@@ -22,6 +22,10 @@ export const ERROR_CATALOGUE = {
   ERR_TOKEN_ISSUER: { status: 401 },
   ERR_TOKEN_AUDIENCE: { status: 401 },
   ERR_TOKEN_REVOKED: { status: 401 },
+  /** exp − iat (or exp − now) beyond the IdP's token TTL plus skew. */
+  ERR_TOKEN_LIFETIME: { status: 401 },
+  /** More than one Authorization header (RFC 6750 §3.1 invalid_request). */
+  ERR_TOKEN_AMBIGUOUS: { status: 400 },
   // sidecar, authorization
   ERR_FORBIDDEN: { status: 403 },
   // request validation
@@ -30,6 +34,7 @@ export const ERROR_CATALOGUE = {
   ERR_UNKNOWN_QUERY: { status: 400 },
   ERR_BAD_PARAMS: { status: 400 },
   ERR_HEADER_TOO_LARGE: { status: 431 },
+  ERR_URL_TOO_LONG: { status: 414 },
   ERR_BODY_TOO_LARGE: { status: 413 },
   ERR_NOT_FOUND: { status: 404 },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415 },
@@ -39,6 +44,8 @@ export const ERROR_CATALOGUE = {
   ERR_UPSTREAM_UNREACHABLE: { status: 502 },
   ERR_IDP_UNREACHABLE: { status: 503 },
   ERR_DB_UNAVAILABLE: { status: 503 },
+  /** The database refused a query the sidecar had validated: a sidecar bug, never the client's input. */
+  ERR_DB_QUERY: { status: 500 },
   // admin API
   ERR_ADMIN_UNAUTHORIZED: { status: 401 },
   ERR_CONFLICT: { status: 409 },
@@ -46,6 +53,7 @@ export const ERROR_CATALOGUE = {
 
   // IdP token endpoint (RFC 6749 §5.2 / RFC 8693 §2.2.2 on the wire)
   ERR_OAUTH_INVALID_REQUEST: { status: 400, oauth: 'invalid_request' },
+  ERR_OAUTH_BODY_TOO_LARGE: { status: 413, oauth: 'invalid_request' },
   ERR_OAUTH_INVALID_GRANT: { status: 400, oauth: 'invalid_grant' },
   ERR_OAUTH_INVALID_TARGET: { status: 400, oauth: 'invalid_target' },
   ERR_OAUTH_UNSUPPORTED_GRANT_TYPE: { status: 400, oauth: 'unsupported_grant_type' },
@@ -68,6 +76,8 @@ export const ERROR_CATALOGUE = {
   ERR_COMPONENT_EXITED: { exit: 1 },
   ERR_START_TIMEOUT: { exit: 1 },
   ERR_POSTGRES: { exit: 1 },
+  /** As root, the `postgres` user cannot enter a directory PostgreSQL needs (the user fixes the permissions). */
+  ERR_POSTGRES_ACCESS: { exit: 2 },
   ERR_ADMIN_API: { exit: 1 },
   ERR_ABORTED: { exit: 1 },
   // reports: the input file is the user's to fix

@@ -29,6 +29,8 @@ export type VerifyResult =
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'revoked'
+  | 'lifetime'
+  | 'ambiguous'
   | 'forbidden'
   | 'skipped';
 

@@ -99,6 +99,7 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
       cache: options.cache,
       revocations: options.revocations,
       ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+      maxLifetimeSeconds: () => options.settings.current().maxTokenTtlSeconds,
       now: () => clock.now(),
     });
     const { metrics } = options;

@@ -14,6 +14,19 @@ export interface FakePlatform extends Platform {
 }
 
 /**
+ * The stages a real sidecar chain reports in `mode` (the study checks them against the mode): direct
+ * hits the target alone; the others go through the caller, which signs in observe/enforce, where the
+ * target verifies (10 µs).
+ */
+function fakeServerTiming(mode: RunMode, ms: number): string {
+  const db = `db;dur=${(ms * 0.8).toFixed(3)}`;
+  if (mode === 'direct') return `${db}, total;dur=${ms.toFixed(3)}`;
+  const auth = mode === 'observe' || mode === 'enforce';
+  const peer = `${auth ? 'peer-verify;dur=0.010, ' : ''}peer-${db}, peer-total;dur=${(ms * 0.9).toFixed(3)}`;
+  return `${auth ? 'sign;dur=0.005, ' : ''}upstream;dur=${(ms * 0.95).toFixed(3)}, total;dur=${ms.toFixed(3)}, ${peer}`;
+}
+
+/**
  * A stand-in for the local platform in tests: one plain HTTP server per pair on 127.0.0.1 that
  * answers `/<mode>/query` after a mode- and query-dependent delay, with a Server-Timing header.
  * It honours the mode: a request whose URL mode differs from the pair's current mode (set through
@@ -47,7 +60,7 @@ export async function startFakePlatform(pairs: number, delays: FakeDelays): Prom
           served.set(key, (served.get(key) ?? 0) + 1);
           res.writeHead(200, {
             'content-type': 'application/json',
-            'server-timing': `verify;dur=0.010, db;dur=${(ms * 0.8).toFixed(3)}, total;dur=${ms.toFixed(3)}`,
+            'server-timing': fakeServerTiming(mode, ms),
           });
           res.end('{"rows":[]}');
         }, ms);

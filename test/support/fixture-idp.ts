@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { DEFAULT_SETTINGS, type Settings, type SettingsSnapshot } from '../../system/protocol/settings.js';
 import type { Role } from '../../system/protocol/roles.js';
+import { toLowS } from '../../system/protocol/es256.js';
 
 export interface SigningKey {
   kid: string;
@@ -71,7 +72,7 @@ export async function startFixtureIdp(options: { tokenTtlSeconds?: number } = {}
   const signerFor = (k: SigningKey, header: Record<string, unknown>) => (payload: Record<string, unknown>) => {
     const h = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: k.kid, ...header })).toString('base64url');
     const p = Buffer.from(JSON.stringify(payload)).toString('base64url');
-    const sig = cryptoSign('sha256', Buffer.from(`${h}.${p}`), { key: k.privateKey, dsaEncoding: 'ieee-p1363' });
+    const sig = toLowS(cryptoSign('sha256', Buffer.from(`${h}.${p}`), { key: k.privateKey, dsaEncoding: 'ieee-p1363' }));
     return `${h}.${p}.${sig.toString('base64url')}`;
   };
   const registry = new Map<string, { service: string; aud: string[]; roles: Record<string, Role[]> }>();

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ListeningLine } from '../../../system/protocol/endpoints.js';
 import { PlatformError } from './errors.js';
+import { withParentDeathSignal } from './lifeline.js';
 
 /** A component (`system/<name>/main.ts`) running as a child process. */
 export interface Component {
@@ -20,6 +21,8 @@ export interface Component {
   readonly exited: boolean;
   /** Its exit code once it has exited on its own (null while running or when ended by a signal). */
   readonly exitCode: number | null;
+  /** Resolves when the process has exited, however: its code or the signal that ended it. */
+  readonly closed: Promise<{ code: number | null; sig: NodeJS.Signals | null }>;
 }
 
 /** A component whose process may already be loading its code, waiting for its config. */
@@ -139,9 +142,15 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
       { cause: err },
     );
   }
+  // SIGTERM from the kernel if the runner dies (kill -9 included): a component never outlives it.
+  const command = withParentDeathSignal(
+    process.execPath,
+    [...(opts.nodeArgs ?? ['--import', 'tsx', opts.entry]), '--config', opts.configPath],
+    'TERM',
+  );
   const start = () =>
     new Running(
-      spawn(process.execPath, [...(opts.nodeArgs ?? ['--import', 'tsx', opts.entry]), '--config', opts.configPath], {
+      spawn(command.cmd, command.args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
       }),
@@ -248,6 +257,7 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
         get exitCode() {
           return r.child.exitCode;
         },
+        closed: r.closed,
         stop: (graceMs = 5000) => stopProcess(r.child, { graceMs }),
       };
     },

@@ -10,6 +10,7 @@ export type PlatformErrorCode =
   | 'ERR_COMPONENT_EXITED'
   | 'ERR_START_TIMEOUT'
   | 'ERR_POSTGRES'
+  | 'ERR_POSTGRES_ACCESS'
   | 'ERR_ADMIN_API'
   | 'ERR_ABORTED';
 

@@ -65,9 +65,10 @@ export async function freshCluster(
   bin: { initdb: string; postgres: string },
   dataDir: string,
   user: PgUser | undefined,
+  cacheDir: string = CACHE_DIR,
 ): Promise<{ password: string; fromTemplate: boolean }> {
   try {
-    const template = await ensureTemplate(bin, user);
+    const template = await ensureTemplate(bin, user, cacheDir);
     // `cp -a` keeps owner and modes (the postgres user, 0700), which PostgreSQL insists on.
     await new Promise<void>((res, rej) => execFile('cp', ['-a', template.dir, dataDir], (err) => (err ? rej(err) : res())));
     return { password: template.password, fromTemplate: true };
@@ -82,15 +83,16 @@ export async function freshCluster(
 async function ensureTemplate(
   bin: { initdb: string; postgres: string },
   user: PgUser | undefined,
+  cacheDir: string,
 ): Promise<{ dir: string; password: string }> {
   const exe = await stat(bin.postgres);
-  const dir = join(CACHE_DIR, `pg-template-${exe.size}-${Math.round(exe.mtimeMs)}-${user?.uid ?? process.getuid?.() ?? 0}`);
+  const dir = join(cacheDir, `pg-template-${exe.size}-${Math.round(exe.mtimeMs)}-${user?.uid ?? process.getuid?.() ?? 0}`);
   try {
     return { dir, password: (await readFile(join(dir, PASSWORD_FILE), 'utf8')).trim() };
   } catch {
     // not built yet
   }
-  await mkdir(CACHE_DIR, { recursive: true });
+  await mkdir(cacheDir, { recursive: true });
   const tmp = `${dir}.${process.pid}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   const password = randomBytes(18).toString('base64url');

@@ -55,12 +55,14 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof AuthlabError) return sendError(reply, err);
+    // PostgreSQL's own text (addresses, table names, values) goes to the IdP's log, not to a client.
     if (isDatabaseUnavailable(err)) {
+      process.stderr.write(`idp: admin change failed, database unavailable: ${err.message}\n`);
       return sendError(
         reply,
         new AuthlabError(
           'ERR_DB_UNAVAILABLE',
-          `the permissions store (PostgreSQL) is unavailable; nothing was changed, retry later (${err.message})`,
+          "the permissions store (PostgreSQL) is unavailable; nothing was changed, retry later (the IdP's log has the cause)",
           { cause: err },
         ),
       );
@@ -72,7 +74,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
           : `malformed request: ${err.message}`;
       return sendError(reply, new AuthlabError('ERR_BAD_REQUEST', message));
     }
-    return sendError(reply, new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err }));
+    process.stderr.write(`idp: admin request failed: ${err.stack ?? err.message}\n`);
+    return sendError(reply, new AuthlabError('ERR_INTERNAL', 'internal error in the IdP; its log has the cause', { cause: err }));
   });
 
   const nowSeconds = () => Math.floor(ctx.now() / 1000);

@@ -3,6 +3,7 @@ import { checkSchema } from '../../protocol/check.js';
 import { AuthlabError } from '../../protocol/errors.js';
 import { SIGN_MODES, VERIFY_MODES } from '../../protocol/modes.js';
 import { ROLES, type Role } from '../../protocol/roles.js';
+import { TOKEN_TTL_LIMIT_SECONDS } from '../../protocol/settings.js';
 import type { SettingsPatch } from '../store/changes.js';
 import { GROUP_PREFIX, type Grant, type Group } from '../store/state.js';
 
@@ -11,7 +12,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Minimum and maximum access-token lifetime, seconds. */
 export const TOKEN_TTL_MIN_SECONDS = 10;
-export const TOKEN_TTL_MAX_SECONDS = 86_400;
+export const TOKEN_TTL_MAX_SECONDS = TOKEN_TTL_LIMIT_SECONDS;
 
 function bad(message: string): never {
   throw new AuthlabError('ERR_BAD_REQUEST', message);

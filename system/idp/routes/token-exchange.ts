@@ -75,7 +75,7 @@ function single(body: Record<string, unknown>, name: string, required: boolean):
 /**
  * RFC 8693 token exchange: a service-account JWT in, an ES256 access token out. Registered as an
  * encapsulated plugin so its own body parsers and error handler turn every bad request into an RFC
- * error (400), never a 415, 413 or 500.
+ * error: 400, or 413 for a body over 64 KiB (still `invalid_request`), never a 415 or 500.
  */
 export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: IdpContext }): Promise<void> {
   const { ctx } = opts;
@@ -98,8 +98,12 @@ export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: Idp
       return sendError(reply, new ExchangeError('ERR_OAUTH_SERVER_ERROR', 'server_error', 'internal error; retry later'));
     }
     metrics.tokenResult.inc({ result: 'invalid_request' });
-    const why = status === 413 ? `request body is larger than ${BODY_LIMIT_BYTES} bytes` : `malformed request: ${err.message}`;
-    return sendError(reply, new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', why));
+    if (status === 413) {
+      // HTTP says what is wrong (413), the body stays an RFC 6749 error so OAuth clients can read it.
+      const why = `request body is larger than ${BODY_LIMIT_BYTES} bytes; a token request is a few KiB`;
+      return sendError(reply, new ExchangeError('ERR_OAUTH_BODY_TOO_LARGE', 'invalid_request', why));
+    }
+    return sendError(reply, new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `malformed request: ${err.message}`));
   });
 
   app.post(TOKEN_PATH, { bodyLimit: BODY_LIMIT_BYTES }, async (req, reply) => {

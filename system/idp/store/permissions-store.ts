@@ -102,8 +102,12 @@ export class PermissionsStore {
       ]);
       return { state: await loadState(tx), out };
     });
-    this.current = state;
-    this.events.emit('change', state);
+    // Writers are serialised by the row lock, but their continuations after COMMIT may run in any
+    // order: never swap in (or broadcast) a state older than the one held.
+    if (state.revision > this.current.revision) {
+      this.current = state;
+      this.events.emit('change', state);
+    }
     return { revision: state.revision, result: out.result };
   }
 

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import { generateKeyPairSync, randomUUID, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createSigner } from 'fast-jwt';
+import { toLowS } from '../../protocol/es256.js';
 import { createKeyStore } from '../verify/jwks.js';
 import { createRevocationList } from '../verify/revocations.js';
 import { createVerifyCache } from '../verify/verify-cache.js';
@@ -19,17 +20,24 @@ const ISSUER = 'http://127.0.0.1/bench-idp';
 function mintTokens(privateKey: KeyObject, n: number): string[] {
   const sign = createSigner({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), algorithm: 'ES256', kid: 'k1' });
   const now = Math.floor(Date.now() / 1000);
+  // fast-jwt keeps OpenSSL's high or low s; the sidecar accepts low s only, as the IdP signs.
+  const lowS = (t: string) => {
+    const i = t.lastIndexOf('.');
+    return `${t.slice(0, i)}.${toLowS(Buffer.from(t.slice(i + 1), 'base64url')).toString('base64url')}`;
+  };
   return Array.from({ length: n }, () =>
-    sign({
-      iss: ISSUER,
-      sub: 'p1-a',
-      aud: ['p1-b'],
-      iat: now,
-      exp: now + 600,
-      jti: randomUUID(),
-      roles: { 'p1-b': ['read', 'write'] },
-      rev: 1,
-    }),
+    lowS(
+      sign({
+        iss: ISSUER,
+        sub: 'p1-a',
+        aud: ['p1-b'],
+        iat: now,
+        exp: now + 600,
+        jti: randomUUID(),
+        roles: { 'p1-b': ['read', 'write'] },
+        rev: 1,
+      }),
+    ),
   );
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { AuthlabError } from '../../protocol/errors.js';
+import { excerpt } from '../../protocol/excerpt.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { parseQueryBody, type ParsedQuery } from '../query-catalogue.js';
@@ -48,7 +49,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     if (pool === undefined) {
       reply.header('server-timing', timing(-1, -1));
       const known = [...pools.keys()].join(', ') || 'none configured';
-      return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target "${request.params.target}"; known peers: ${known}.`);
+      return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target ${excerpt(request.params.target)}; known peers: ${known}.`);
     }
     let q: ParsedQuery;
     try {
