@@ -122,6 +122,7 @@ export function createAdminUi(opts: AdminUiOptions): AdminUi {
 
   async function routes(app: FastifyInstance): Promise<void> {
     // JSON only: a cross-site HTML form can send only urlencoded, multipart or text/plain bodies.
+    app.removeContentTypeParser('text/plain');
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => {
       done(new AuthlabError('ERR_UNSUPPORTED_MEDIA_TYPE', 'the admin UI accepts JSON bodies only (content-type: application/json)'));
     });

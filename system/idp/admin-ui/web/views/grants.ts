@@ -19,17 +19,17 @@ async function applyNow(refresh: boolean, caller: string): Promise<void> {
 }
 
 export async function grantsView(main: HTMLElement): Promise<void> {
-  const [grants, groups, services] = await Promise.all([
+  const [grants, initialGroups, services] = await Promise.all([
     admin<{ revision: number; grants: Grant[] }>('GET', 'grants'),
     admin<{ groups: Group[] }>('GET', 'groups'),
     knownServices(),
   ]);
-  const rerender = () => void grantsView(main);
+  let groups = initialGroups;
 
   const byCaller = h('input', { type: 'search', name: 'filter-caller', list: 'services', autocomplete: 'off' });
   const byTarget = h('input', { type: 'search', name: 'filter-target', list: 'services', autocomplete: 'off' });
   const tableSlot = h('div', { id: 'grants-table' });
-  const rowError = h('p', { class: 'error', role: 'alert' });
+  const rowError = h('p', { class: 'error form-error', role: 'alert' });
   const renderTable = () => {
     const c = byCaller.value.trim();
     const t = byTarget.value.trim();
@@ -54,10 +54,13 @@ export async function grantsView(main: HTMLElement): Promise<void> {
                   async () => {
                     const r = await admin<{ revision: number }>('DELETE', 'grants', { caller: g.caller, target: g.target });
                     await applyNow(refreshBox.checked, g.caller);
-                    return r;
+                    grants.grants = grants.grants.filter((x) => x !== g);
+                    grants.revision = r.revision;
+                    renderTable();
+                    return undefined;
                   },
                   () => '',
-                ).then(() => rowError.textContent || rerender()),
+                ),
             },
             'Remove',
           ),
@@ -142,40 +145,54 @@ export async function grantsView(main: HTMLElement): Promise<void> {
           .map((m) => m.trim())
           .filter(Boolean),
       });
-      setTimeout(rerender, 800);
+      await reloadGroups();
       return r;
     },
     (r) => `Saved group: revision ${r.revision}`,
   );
-  const groupError = h('p', { class: 'error', role: 'alert' });
-  const groupsBox = h('div', {});
-  groupsBox.append(
-    table(
-      ['Group', 'Members', ''],
-      groups.groups.map((g) => [
-        document.createTextNode(g.group),
-        document.createTextNode(g.members.join(', ') || '(none)'),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'secondary',
-            'aria-label': `Remove group ${g.group} and its grants`,
-            onclick: () =>
-              void run(
-                groupsBox,
-                groupError,
-                () => admin('DELETE', 'groups', { group: g.group }),
-                () => '',
-              ).then(() => groupError.textContent || rerender()),
-          },
-          'Remove',
-        ),
-      ]),
-      `${groups.groups.length} groups (a grant to a group reaches every member)`,
-    ),
-    groupError,
-  );
+  const groupError = h('p', { class: 'error form-error', role: 'alert' });
+  const groupsTable = h('div', {});
+  const groupsBox = h('div', {}, groupsTable, groupError);
+  async function reloadGroups(): Promise<void> {
+    groups = await admin<{ groups: Group[] }>('GET', 'groups');
+    renderGroups();
+  }
+  function renderGroups(): void {
+    groupsTable.replaceChildren(
+      table(
+        ['Group', 'Members', ''],
+        groups.groups.map((g) => [
+          document.createTextNode(g.group),
+          document.createTextNode(g.members.join(', ') || '(none)'),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              'aria-label': `Remove group ${g.group} and its grants`,
+              onclick: () =>
+                void run(
+                  groupsBox,
+                  groupError,
+                  async () => {
+                    await admin('DELETE', 'groups', { group: g.group });
+                    await reloadGroups();
+                    // Deleting a group deletes its grants in the same transaction.
+                    grants.grants = grants.grants.filter((x) => x.caller !== g.group);
+                    renderTable();
+                    return undefined;
+                  },
+                  () => '',
+                ),
+            },
+            'Remove',
+          ),
+        ]),
+        `${groups.groups.length} groups (a grant to a group reaches every member)`,
+      ),
+    );
+  }
+  renderGroups();
 
   main.replaceChildren(
     h('h2', {}, 'Grants'),

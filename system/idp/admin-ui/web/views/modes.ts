@@ -25,8 +25,8 @@ function turnsOff(sign: string, verify: string): boolean {
 }
 
 export async function modesView(main: HTMLElement): Promise<void> {
-  const [settings, services] = await Promise.all([admin<Settings>('GET', 'settings'), knownServices()]);
-  const rerender = () => void modesView(main);
+  const [initial, services] = await Promise.all([admin<Settings>('GET', 'settings'), knownServices()]);
+  let settings = initial;
 
   const gSign = select('signMode', SIGN, settings.global.signMode);
   const gVerify = select('verifyMode', VERIFY, settings.global.verifyMode);
@@ -57,9 +57,11 @@ export async function modesView(main: HTMLElement): Promise<void> {
         return undefined;
       // The TTL goes as typed: the API says what is wrong with it ("must be an integer 10..86400").
       const ttlValue = ttl.value.trim() === '' ? ttl.value : Number(ttl.value);
-      return admin<Settings>('PUT', 'settings', {
+      settings = await admin<Settings>('PUT', 'settings', {
         global: { signMode: gSign.value, verifyMode: gVerify.value, tokenTtlSeconds: ttlValue },
       });
+      renderOverrides();
+      return settings;
     },
     (r) => `Saved global settings: revision ${r.revision}`,
   );
@@ -95,47 +97,54 @@ export async function modesView(main: HTMLElement): Promise<void> {
       const modes: Record<string, string> = {};
       if (sSign.value) modes.signMode = sSign.value;
       if (sVerify.value) modes.verifyMode = sVerify.value;
-      const r = await admin<Settings>('PUT', 'settings', { services: { [name]: Object.keys(modes).length ? modes : null } });
-      setTimeout(rerender, 1500);
-      return r;
+      settings = await admin<Settings>('PUT', 'settings', { services: { [name]: Object.keys(modes).length ? modes : null } });
+      renderOverrides();
+      return { name, revision: settings.revision };
     },
-    (r) => `Saved override for ${svc.value.trim()}: revision ${r.revision}`,
+    (r) => `Saved override for ${r.name}: revision ${r.revision}`,
   );
 
-  const overridesError = h('p', { class: 'error', role: 'alert' });
-  const overrides = h('div', {});
-  const names = Object.keys(settings.services).sort();
-  overrides.append(
-    table(
-      ['Service', 'Sign mode', 'Verify mode', ''],
-      names.map((n) => {
-        const o = settings.services[n]!;
-        return [
-          document.createTextNode(n),
-          document.createTextNode(o.signMode ?? `(global: ${settings.global.signMode})`),
-          document.createTextNode(o.verifyMode ?? `(global: ${settings.global.verifyMode})`),
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              'aria-label': `Remove the override of ${n}`,
-              onclick: () =>
-                void run(
-                  overrides,
-                  overridesError,
-                  () => admin('PUT', 'settings', { services: { [n]: null } }),
-                  () => '',
-                ).then(() => overridesError.textContent || rerender()),
-            },
-            'Use global',
-          ),
-        ];
-      }),
-      `${names.length} service overrides, revision ${settings.revision}`,
-    ),
-    overridesError,
-  );
+  const overridesError = h('p', { class: 'error form-error', role: 'alert' });
+  const overridesTable = h('div', {});
+  const overrides = h('div', {}, overridesTable, overridesError);
+  function renderOverrides(): void {
+    const names = Object.keys(settings.services).sort();
+    overridesTable.replaceChildren(
+      table(
+        ['Service', 'Sign mode', 'Verify mode', ''],
+        names.map((n) => {
+          const o = settings.services[n]!;
+          return [
+            document.createTextNode(n),
+            document.createTextNode(o.signMode ?? `(global: ${settings.global.signMode})`),
+            document.createTextNode(o.verifyMode ?? `(global: ${settings.global.verifyMode})`),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'secondary',
+                'aria-label': `Remove the override of ${n}`,
+                onclick: () =>
+                  void run(
+                    overrides,
+                    overridesError,
+                    async () => {
+                      settings = await admin<Settings>('PUT', 'settings', { services: { [n]: null } });
+                      renderOverrides();
+                      return undefined;
+                    },
+                    () => '',
+                  ),
+              },
+              'Use global',
+            ),
+          ];
+        }),
+        `${names.length} service overrides, revision ${settings.revision}`,
+      ),
+    );
+  }
+  renderOverrides();
 
   main.replaceChildren(
     h('h2', {}, 'Modes'),
