@@ -192,6 +192,10 @@ export function createAdminUi(opts: AdminUiOptions): AdminUi {
       return reply.code(204).send();
     });
 
+    // Served by the IdP itself, the page has no platform behind it; `authlab up`'s console answers this
+    // path itself (per-sidecar metrics, studies). A 200 rather than a 404 keeps the browser console clean.
+    app.get(`${ADMIN_UI_PATH}/platform`, async () => ({ available: false }));
+
     // Token exchanges by result, from the IdP's own /metrics.
     app.get(`${ADMIN_UI_PATH}/api/metrics`, async (req, reply) => {
       if (!sessionOf(req)) return fail(reply, 'ERR_ADMIN_UNAUTHORIZED', 'not signed in, or the session expired: sign in again');
