@@ -23,6 +23,8 @@ let runs: string;
 let up: ChildProcess;
 let upExit: Promise<number | null>;
 let endpoints: EndpointsFile;
+/** The page as `authlab up` serves it (with the platform section). */
+let consoleUrl = '';
 let browser: Browser;
 let page: Page;
 /** Console errors, CSP violations and uncaught exceptions on the admin page. */
@@ -83,7 +85,11 @@ beforeAll(async () => {
   up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   upExit = new Promise((res) => up.on('exit', (code) => res(code)));
   await new Promise<void>((res, rej) => {
-    createInterface({ input: up.stdout! }).on('line', (line) => line.startsWith('authlab up: ready') && res());
+    createInterface({ input: up.stdout! }).on('line', (line) => {
+      const ui = /^\s+admin ui\s+(\S+)/.exec(line);
+      if (ui) consoleUrl = ui[1]!;
+      if (line.startsWith('  postgres')) res();
+    });
     up.on('exit', (code) => rej(new Error(`authlab up exited with ${code} before ready:\n${stderr}`)));
   });
   endpoints = JSON.parse(await readFile(join(runs, 'up', 'endpoints.json'), 'utf8')) as EndpointsFile;
@@ -240,6 +246,34 @@ describe.skipIf(!haveChromium)('admin UI in headless Chromium against `authlab u
     await axe('audit');
     await shot('09-audit');
   });
+
+  it('through authlab up: shows every sidecar’s auth results and runs a study from the form to its report', async () => {
+    expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/admin\/ui$/);
+    await page.goto(consoleUrl);
+    // Same host: the session cookie of the IdP's page is the console's too (cookies ignore ports).
+    await page.getByRole('link', { name: 'Platform', exact: true }).click();
+    await page.getByRole('heading', { level: 2, name: 'Platform' }).waitFor();
+    await expect.poll(() => page.locator('#platform-services tbody tr').count()).toBe(4);
+    await expect.poll(() => page.locator('#platform-services').textContent()).toMatch(/observe_denied \d+/);
+
+    await page.getByLabel('Trials').fill('0');
+    await page.getByRole('button', { name: 'Start study' }).click();
+    const trialsError = page.locator(`#${await page.getByLabel('Trials').getAttribute('id')}-error`);
+    await expect.poll(() => trialsError.textContent()).toMatch(/^"trials" must be an integer 1\.\.1000 \(got 0\)/);
+    expect(problems.splice(0)).toEqual([expect.stringMatching(/status of 400/)]);
+    await page.getByLabel('Trials').fill('1');
+    await page.getByRole('button', { name: 'Start study' }).click();
+    await expect.poll(() => page.locator('#study-state').textContent()).toBe('running');
+    await axe('platform');
+    await shot('11-platform-study-running');
+    await expect.poll(() => page.locator('#study-state').textContent(), { timeout: 150_000, interval: 1000 }).toMatch(/done|failed/);
+    await shot('12-platform-study-done');
+    expect(await page.locator('#study-state').textContent(), (await page.locator('#study-progress').textContent()) ?? '').toBe('done');
+    const [report] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('link', { name: 'Open the report' }).click()]);
+    await report.waitForLoadState();
+    expect(await report.title()).toMatch(/authlab/i);
+    await report.close();
+  }, 200_000);
 
   it('refuses a forged cross-site POST and leaves everything as it was', async () => {
     const before = await adminApi<{ revision: number }>('status');

@@ -4,6 +4,7 @@ import { actionsView } from './views/actions.js';
 import { auditView } from './views/audit.js';
 import { grantsView } from './views/grants.js';
 import { modesView } from './views/modes.js';
+import { platformView } from './views/platform.js';
 import { statusView } from './views/status.js';
 
 interface SessionInfo {
@@ -19,6 +20,7 @@ const VIEWS = {
   actions: (m: HTMLElement) => actionsView(m),
   status: statusView,
   audit: auditView,
+  platform: platformView,
 } as const;
 type ViewName = keyof typeof VIEWS;
 
@@ -71,6 +73,11 @@ function start(s: SessionInfo): void {
   nav.hidden = false;
   signOutButton.hidden = false;
   whoami.textContent = `Signed in (changes are audited as ${s.actor ?? 'admin-ui'})`;
+  // Reached through `authlab up`, the page also offers the platform: sidecar metrics and studies.
+  call<{ available: boolean }>('GET', '/admin/ui/platform').then(
+    (p) => (document.getElementById('nav-platform')!.hidden = !p.available),
+    () => {},
+  );
   if (!location.hash) location.hash = '#grants';
   else show();
 }
