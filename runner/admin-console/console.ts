@@ -43,7 +43,7 @@ const PLATFORM = '/admin/ui/platform';
 const MAX_BODY = 16 * 1024;
 
 /**
- * The admin page as `authlab up` serves it (issue 16): one loopback origin that forwards everything to
+ * The admin page as `authlab up` serves it (issue 16): one loopback origin that forwards
  * the IdP's `/admin/ui` (page, session, admin API gateway: the IdP keeps doing all the checking), and
  * answers `/admin/ui/platform/*` itself, which only the process holding the platform can: per-sidecar
  * metrics and starting a study on the running platform. Those calls are admitted with the IdP session:
@@ -194,7 +194,7 @@ export async function startAdminConsole(opts: AdminConsoleOptions): Promise<Admi
     return fail(res, 404, 'ERR_NOT_FOUND', `no route ${req.method} ${path}`);
   }
 
-  /** Everything else goes to the IdP as it came (Host included, so the IdP's Origin check sees this origin). */
+  /** The page's own paths go to the IdP as they came (Host included, so the IdP's Origin check sees this origin). */
   function proxy(req: IncomingMessage, res: ServerResponse): void {
     const up = httpRequest({ host: idp.hostname, port: idp.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
@@ -220,7 +220,9 @@ export async function startAdminConsole(opts: AdminConsoleOptions): Promise<Admi
       res.writeHead(302, { location: '/admin/ui' });
       return void res.end();
     }
-    proxy(req, res);
+    // Only the page: the admin API's Bearer routes and token exchange stay on the IdP's own port.
+    if (path === '/admin/ui' || path.startsWith('/admin/ui/')) return proxy(req, res);
+    fail(res, 404, 'ERR_NOT_FOUND', `the admin console serves /admin/ui only; the IdP is at ${idp.origin}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
