@@ -275,6 +275,23 @@ describe.skipIf(!haveChromium)('admin UI in headless Chromium against `authlab u
     await report.close();
   }, 200_000);
 
+  it('the console starts a study only with the session’s CSRF token from its own origin', async () => {
+    const studies = `${new URL(consoleUrl).origin}/admin/ui/platform/studies`;
+    const request = page.context().request; // carries the session cookie
+    const body = { scenarios: ['light'], quick: true, trials: 1 };
+    const noCsrf = await request.post(studies, { data: body });
+    const otherOrigin = await request.post(studies, { data: body, headers: { origin: 'http://127.0.0.1:9', 'x-csrf-token': 'x' } });
+    const anonymous = await fetch(studies, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect([noCsrf.status(), otherOrigin.status(), anonymous.status]).toEqual([403, 403, 401]);
+    // The console serves the page only: the Bearer admin API stays on the IdP's port.
+    const api = await fetch(`${new URL(consoleUrl).origin}/admin/grants`, {
+      headers: { authorization: `Bearer ${endpoints.admin.token}` },
+    });
+    expect(api.status).toBe(404);
+    const current = await request.get(`${new URL(consoleUrl).origin}/admin/ui/platform/studies/current`);
+    expect(((await current.json()) as { study: { state: string } }).study.state).toBe('done');
+  });
+
   it('refuses a forged cross-site POST and leaves everything as it was', async () => {
     const before = await adminApi<{ revision: number }>('status');
     // A page on another origin (same host, another port: the cookie IS sent, so CSRF checks must hold).
