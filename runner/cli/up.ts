@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
+import { startAdminConsole, type AdminConsole } from '../admin-console/console.js';
+import { platformStudyRunner } from '../admin-console/study-runner.js';
 import type { UpArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
 import { requireLocalPlatform } from './preflight.js';
@@ -32,6 +34,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   const shutdown = onShutdownSignal(() => io.err('authlab up: stopping…'));
   let platform: LocalPlatform | undefined;
   let writes: Promise<void> = Promise.resolve();
+  let adminConsole: AdminConsole | undefined;
   try {
     io.err(`authlab up: starting the local platform with ${args.pairs} pair(s)…`);
     platform = await startLocalPlatform({
@@ -54,8 +57,14 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
     await updateUpState(runs, { ...state, status: 'ready', components: structuredClone(platform.status()), events: [] });
     const e = platform.endpoints;
+    adminConsole = await startAdminConsole({
+      idpUrl: e.idp.url,
+      services: e.services,
+      studies: platformStudyRunner(platform, args.pairs, runs),
+    });
     io.out(`authlab up: ready in ${platform.startupMs} ms`);
     io.out(`  idp       ${e.idp.url}`);
+    io.out(`  admin ui  ${adminConsole.url}/admin/ui  (sign in with the admin token; can run studies on this platform)`);
     io.out(`  postgres  ${e.postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
     for (const s of e.services) io.out(`  ${s.name.padEnd(9)} ${s.url}  (pair ${s.pair}, database ${s.database})`);
     io.out(`  endpoints ${relative(process.cwd(), paths.endpoints) || paths.endpoints} (admin token and passwords inside)`);
@@ -71,6 +80,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     }
     throw err;
   } finally {
+    await adminConsole?.close();
     await platform?.close();
     await writes;
     await rm(workDir, { recursive: true, force: true }); // when start-up failed before the platform owned it

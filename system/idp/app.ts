@@ -4,6 +4,7 @@ import { AuthlabError } from '../protocol/errors.js';
 import { DEFAULT_SETTINGS, type Settings } from '../protocol/settings.js';
 import { parseSettingsPatch, TOKEN_TTL_MAX_SECONDS } from './admin/validate.js';
 import { adminRoutes } from './admin/routes.js';
+import { createAdminUi } from './admin-ui/routes.js';
 import type { IdpContext } from './context.js';
 import { createIdpMetrics } from './metrics.js';
 import { discoveryRoutes } from './routes/discovery.js';
@@ -158,7 +159,9 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     await app.register(discoveryRoutes, { ctx });
     await app.register(tokenExchangeRoutes, { ctx });
     await app.register(stream.routes);
-    await app.register(adminRoutes, { ctx, adminToken: opts.adminToken, streams: stream.hub, rotateKeys });
+    const adminUi = createAdminUi({ adminToken: opts.adminToken, now });
+    await app.register(adminRoutes, { ctx, adminToken: opts.adminToken, streams: stream.hub, rotateKeys, actorOf: adminUi.actorOf });
+    await app.register(adminUi.routes);
     // SSE responses are hijacked: end them first or server.close() would wait for them forever.
     app.addHook('preClose', async () => stream.hub.closeAll());
 

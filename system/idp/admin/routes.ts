@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthlabError } from '../../protocol/errors.js';
 import type { IdpContext } from '../context.js';
 import { storeChanges } from '../store/changes.js';
@@ -12,6 +12,8 @@ export interface AdminRouteOptions {
   streams: StreamHub;
   /** Rotates the signing keys (shared with the rotation timer). */
   rotateKeys(who: string): Promise<{ revision: number; result: unknown }>;
+  /** Who the audit log names for this request, when not the default `admin` (the admin UI's gateway). */
+  actorOf?(req: FastifyRequest): string | undefined;
 }
 
 /** Who the audit log names for admin API changes (there is one admin credential). */
@@ -30,7 +32,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
   const { ctx } = opts;
   // Compare hashes: equal length whatever the input, so timingSafeEqual never throws and length leaks nothing.
   const expected = sha256(opts.adminToken);
-  const changes = storeChanges(ctx.store, WHO);
+  const adminChanges = storeChanges(ctx.store, WHO);
+  const whoOf = (req: FastifyRequest) => opts.actorOf?.(req) ?? WHO;
+  const changesOf = (req: FastifyRequest) => {
+    const who = whoOf(req);
+    return who === WHO ? adminChanges : storeChanges(ctx.store, who);
+  };
 
   app.addHook('onRequest', async (req, reply) => {
     const h = req.headers.authorization ?? '';
@@ -82,34 +89,34 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
 
   app.get('/admin/grants', async () => ({ revision: ctx.store.state.revision, grants: ctx.store.state.grants }));
   app.put('/admin/grants', async (req) => {
-    const { revision, result } = await changes.putGrant(parseGrant(req.body));
+    const { revision, result } = await changesOf(req).putGrant(parseGrant(req.body));
     return { revision, grant: result };
   });
   app.delete('/admin/grants', async (req) => {
     const key = parseGrantKey(req.body);
-    const { revision, result } = await changes.deleteGrant(key.caller, key.target);
+    const { revision, result } = await changesOf(req).deleteGrant(key.caller, key.target);
     return { revision, deleted: result };
   });
 
   app.get('/admin/groups', async () => ({ revision: ctx.store.state.revision, groups: ctx.store.state.groups }));
   app.put('/admin/groups', async (req) => {
-    const { revision, result } = await changes.putGroup(parseGroup(req.body));
+    const { revision, result } = await changesOf(req).putGroup(parseGroup(req.body));
     return { revision, group: result };
   });
   app.delete('/admin/groups', async (req) => {
-    const { revision, result } = await changes.deleteGroup(parseGroupKey(req.body));
+    const { revision, result } = await changesOf(req).deleteGroup(parseGroupKey(req.body));
     return { revision, deleted: result.group, deletedGrants: result.removedGrants };
   });
 
   app.get('/admin/settings', async () => ({ revision: ctx.store.state.revision, ...ctx.store.state.settings }));
   app.put('/admin/settings', async (req) => {
-    const { revision, result } = await changes.updateSettings(parseSettingsPatch(req.body));
+    const { revision, result } = await changesOf(req).updateSettings(parseSettingsPatch(req.body));
     return { revision, ...result };
   });
 
   app.post('/admin/refresh-tokens', async (req) => {
     const { service } = parseRefresh(req.body);
-    const { revision, result } = await changes.refreshTokens(service);
+    const { revision, result } = await changesOf(req).refreshTokens(service);
     return { revision, ...result };
   });
 
@@ -119,16 +126,16 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
     // The IdP keeps no per-token record, so a jti is kept for the longest lifetime a token may have.
     const horizon = now + ctx.maxTokenTtlSeconds();
     if ('jti' in r) {
-      const { revision, result } = await changes.revokeJti(r.jti, horizon, now);
+      const { revision, result } = await changesOf(req).revokeJti(r.jti, horizon, now);
       return { revision, revoked: result };
     }
     const expiresAt = Math.max(r.issuedBefore, now) + ctx.maxTokenTtlSeconds();
-    const { revision, result } = await changes.revokeSubject(r.subject, r.issuedBefore, expiresAt, now);
+    const { revision, result } = await changesOf(req).revokeSubject(r.subject, r.issuedBefore, expiresAt, now);
     return { revision, revoked: result };
   });
 
-  app.post('/admin/keys/rotate', async () => {
-    const { revision, result } = await opts.rotateKeys(WHO);
+  app.post('/admin/keys/rotate', async (req) => {
+    const { revision, result } = await opts.rotateKeys(whoOf(req));
     return { revision, keys: result };
   });
 
