@@ -1,6 +1,9 @@
+import { AuthlabError } from '../system/protocol/errors.js';
+
 /**
- * Stable codes for failures of `authlab cluster`. `userFixable` ones (no root, a missing tool, a busy
- * port, a stale cluster) print one sentence and exit 2; the rest are faults (exit 1).
+ * Codes of `authlab cluster`'s failures (all in the one catalogue, system/protocol/errors.ts, which
+ * says which are the user's to fix: no root, a missing tool, a busy port, a stale or running cluster,
+ * unbuilt binaries exit 2; a fault exits 1).
  */
 export type ClusterErrorCode =
   | 'ERR_NOT_ROOT'
@@ -15,25 +18,11 @@ export type ClusterErrorCode =
   | 'ERR_COMMAND_FAILED'
   | 'ERR_ABORTED';
 
-const USER_FIXABLE: ReadonlySet<ClusterErrorCode> = new Set([
-  'ERR_NOT_ROOT',
-  'ERR_TOOL_MISSING',
-  'ERR_PORT_BUSY',
-  'ERR_STALE_CLUSTER',
-  'ERR_ALREADY_UP',
-  'ERR_NOT_BUILT',
-]);
-
 /** A failure of the cluster tooling; the message says what failed and what to do. */
-export class ClusterError extends Error {
-  readonly code: ClusterErrorCode;
+export class ClusterError extends AuthlabError {
+  declare readonly code: ClusterErrorCode;
   constructor(code: ClusterErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ClusterError';
-    this.code = code;
-  }
-  /** True when the user can fix it (CLI exit code 2). */
-  get userFixable(): boolean {
-    return USER_FIXABLE.has(this.code);
   }
 }

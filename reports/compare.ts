@@ -2,8 +2,8 @@ import { median } from 'simple-statistics';
 import { formatCiUs, formatDeltaUs, formatP, formatPct, formatUs } from './format.js';
 import { mergedByScenarioMode, modeOrder, scenarioOrder } from './model.js';
 import { mdTable } from './markdown.js';
-import type { Results } from './schema.js';
-import { bootstrapMedianDiffCI, isSignificantDifference, rankSumTest } from './stats/index.js';
+import type { Results } from '../results/schema.js';
+import { bootstrapMedianDiffCI, isSignificantDifference, rankSumTest } from '../results/stats/index.js';
 
 export type CompareStat = 'p50' | 'p99';
 
@@ -79,11 +79,19 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
         const b = perRun(base, scenario, mode, stat);
         const n = perRun(next, scenario, mode, stat);
         const row: CompareRow = {
-          scenario, mode, stat,
+          scenario,
+          mode,
+          stat,
           baseUs: hb && hb.totalCount > 0 ? Math.round(hb.getValueAtPercentile(pct)) : null,
           newUs: hn && hn.totalCount > 0 ? Math.round(hn.getValueAtPercentile(pct)) : null,
-          deltaUs: Number.NaN, ci95Us: [Number.NaN, Number.NaN], deltaRelative: Number.NaN, pValue: Number.NaN,
-          nBase: b.length, nNew: n.length, verdict: 'too few runs', regression: false,
+          deltaUs: Number.NaN,
+          ci95Us: [Number.NaN, Number.NaN],
+          deltaRelative: Number.NaN,
+          pValue: Number.NaN,
+          nBase: b.length,
+          nNew: n.length,
+          verdict: 'too few runs',
+          regression: false,
         };
         if (b.length === 0 || n.length === 0) {
           row.verdict = b.length === 0 ? 'only in new' : 'only in base';
@@ -143,6 +151,7 @@ export function formatCompare(rows: readonly CompareRow[], opts: Pick<CompareOpt
     regressions.length === 0
       ? `No significant regression beyond the ${limits}.`
       : `${regressions.length} significant regression${regressions.length > 1 ? 's' : ''} beyond the ${limits}: ` +
-        regressions.map((r) => `${r.scenario}/${r.mode} ${r.stat} ${formatDeltaUs(r.deltaUs)}`).join(', ') + '.';
+        regressions.map((r) => `${r.scenario}/${r.mode} ${r.stat} ${formatDeltaUs(r.deltaUs)}`).join(', ') +
+        '.';
   return `${table}\n\nBase/New: merged-histogram quantiles. Δ: difference of per-run medians; CI: bootstrap over runs; p: Mann–Whitney.\n${tail}\n`;
 }

@@ -1,9 +1,9 @@
 import { formatCiUs, formatDeltaUs, formatPct, formatRps, formatUs } from './format.js';
 import { comparisonCells, comparisonVerdict } from './verdicts.js';
-import { ciExcludesZero } from './stats/index.js';
+import { ciExcludesZero } from '../results/stats/index.js';
 import { steadyPeakRps } from './html/studies.js';
-import { buildScenarioModels } from './model.js';
-import type { Results } from './schema.js';
+import type { ScenarioModel } from './model.js';
+import type { Results } from '../results/schema.js';
 
 /** A signed delta only when its CI excludes zero; otherwise "n.s." (never a sign that may be noise). */
 const sig = (deltaUs: number, ci: readonly [number, number]): string => (ciExcludesZero(ci) ? formatDeltaUs(deltaUs) : 'n.s.');
@@ -16,8 +16,12 @@ export function mdTable(head: readonly string[], rows: readonly string[][], righ
   return [head, sep, ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
 }
 
-/** summary.md: the verdicts and headline numbers as Markdown, for CI job summaries and pull requests. */
-export function renderMarkdown(results: Results): string {
+/**
+ * summary.md: the verdicts and headline numbers as Markdown, for CI job summaries and pull requests.
+ *
+ * @param scenarios `buildScenarioModels(results)`, built once by the caller and shared with report.html.
+ */
+export function renderMarkdown(results: Results, scenarios: readonly ScenarioModel[]): string {
   const { study } = results;
   const out: string[] = [];
   out.push(`# authlab study ${study.id}`, '');
@@ -34,11 +38,7 @@ export function renderMarkdown(results: Results): string {
     out.push(
       mdTable(
         ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'Trials', 'Verdict'],
-        results.comparisons.map((c) => [
-          c.scenario,
-          ...comparisonCells(c),
-          comparisonVerdict(c),
-        ]),
+        results.comparisons.map((c) => [c.scenario, ...comparisonCells(c), comparisonVerdict(c)]),
         [false, false, false, true, true, true, true, false],
       ),
       '',
@@ -49,7 +49,7 @@ export function renderMarkdown(results: Results): string {
 
   out.push('## Latency by mode', '');
   const rows: string[][] = [];
-  for (const s of buildScenarioModels(results)) {
+  for (const s of scenarios) {
     for (const m of s.modes) {
       rows.push([
         s.scenario,
@@ -66,7 +66,18 @@ export function renderMarkdown(results: Results): string {
     }
   }
   out.push(
-    mdTable(['Scenario', 'Mode', 'Runs', 'p50', 'p90', 'p99', 'p99.9', 'max', 'Throughput', 'Errors'], rows, [false, false, true, true, true, true, true, true, true, true]),
+    mdTable(['Scenario', 'Mode', 'Runs', 'p50', 'p90', 'p99', 'p99.9', 'max', 'Throughput', 'Errors'], rows, [
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]),
     '',
     'Quantiles from the merged HDR histograms of valid runs.',
     '',
@@ -76,10 +87,28 @@ export function renderMarkdown(results: Results): string {
     out.push('## Token storm', '');
     out.push(
       mdTable(
-        ['Refresh policy', 'Services', 'Issued', 'Failed', 'Peak IdP req/s', 'Peak after cold start', 'Mean IdP req/s', 'Time to all tokens'],
+        [
+          'Refresh policy',
+          'Services',
+          'Issued',
+          'Failed',
+          'Peak IdP req/s',
+          'Peak after cold start',
+          'Mean IdP req/s',
+          'Time to all tokens',
+        ],
         results.tokenStorm.map((t) => {
           const steady = steadyPeakRps(t);
-          return [t.policy, String(t.services), String(t.issued), String(t.failed), String(t.peakIdpRps), Number.isNaN(steady) ? '—' : String(steady), String(t.meanIdpRps), formatUs(t.timeToAllTokensMs * 1000)];
+          return [
+            t.policy,
+            String(t.services),
+            String(t.issued),
+            String(t.failed),
+            String(t.peakIdpRps),
+            Number.isNaN(steady) ? '—' : String(steady),
+            String(t.meanIdpRps),
+            formatUs(t.timeToAllTokensMs * 1000),
+          ];
         }),
         [false, true, true, true, true, true, true, true],
       ),

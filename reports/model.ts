@@ -1,11 +1,9 @@
 import { median } from 'simple-statistics';
-import { decodeHistogram, mergeHistograms, quantilesUs, summarize } from './hdr.js';
-import type { Histogram } from './hdr.js';
-import type { Comparison, LatencySummaryUs, Results, RunRecord } from './schema.js';
+import { RUN_MODES } from '../system/protocol/modes.js';
+import { decodeHistogram, mergeHistograms, quantilesUs, summarize } from '../results/hdr.js';
+import type { Histogram } from '../results/hdr.js';
+import type { Comparison, LatencySummaryUs, Results, RunRecord } from '../results/schema.js';
 import { stageParts } from './stages.js';
-
-/** Display order of run modes (baseline first). */
-export const MODE_ORDER = ['direct', 'off', 'observe', 'enforce'] as const;
 
 /** One scenario × mode, pooled over its valid runs. */
 export interface ModeModel {
@@ -55,11 +53,12 @@ export function scenarioOrder(results: Results): string[] {
   return [...declared.filter((s) => seen.includes(s)), ...seen.filter((s) => !declared.includes(s))];
 }
 
+/** Modes in display order: RUN_MODES order (baseline first), then any unknown mode by name. */
 export function modeOrder(modes: Iterable<string>): string[] {
   const list = [...new Set(modes)];
   const rank = (m: string): number => {
-    const i = (MODE_ORDER as readonly string[]).indexOf(m);
-    return i < 0 ? MODE_ORDER.length : i;
+    const i = (RUN_MODES as readonly string[]).indexOf(m);
+    return i < 0 ? RUN_MODES.length : i;
   };
   return list.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
@@ -134,7 +133,11 @@ export function buildScenarioModels(results: Results): ScenarioModel[] {
     return {
       scenario,
       modes: modeOrder(runs.map((r) => r.mode)).map((mode) =>
-        modeModel(mode, runs.filter((r) => r.mode === mode), merged.get(`${scenario}\u0000${mode}`)),
+        modeModel(
+          mode,
+          runs.filter((r) => r.mode === mode),
+          merged.get(`${scenario}\u0000${mode}`),
+        ),
       ),
       comparisons: results.comparisons.filter((c) => c.scenario === scenario),
       load: { model: first.model, connections: first.connections, rate: first.rate, durationS: first.durationS, warmupS: first.warmupS },

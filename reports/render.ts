@@ -1,14 +1,17 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ReportError } from './errors.js';
+import { ReportError } from '../results/errors.js';
 import { renderHtml } from './html/page.js';
 import { renderMarkdown } from './markdown.js';
-import type { Results } from './schema.js';
-import { validateResults } from './validate.js';
+import { buildScenarioModels } from './model.js';
+import type { Results } from '../results/schema.js';
+import { validateResults } from '../results/validate.js';
 
 /** Renders both outputs of a study from its (already validated) results. Pure: no I/O but reading Chart.js. */
 export function renderReport(results: Results): { html: string; markdown: string } {
-  return { html: renderHtml(results), markdown: renderMarkdown(results) };
+  // The model decodes and merges every run's histogram, the costliest step of a render: build it once for both.
+  const scenarios = buildScenarioModels(results);
+  return { html: renderHtml(results, scenarios), markdown: renderMarkdown(results, scenarios) };
 }
 
 /**
@@ -23,13 +26,21 @@ export async function loadResults(path: string): Promise<Results> {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'unknown error'})`;
-    throw new ReportError('ERR_RESULTS_NOT_FOUND', `${path} ${why}; pass the path of a study's results.json (e.g. runs/latest/results.json).`, { cause });
+    throw new ReportError(
+      'ERR_RESULTS_NOT_FOUND',
+      `${path} ${why}; pass the path of a study's results.json (e.g. runs/latest/results.json).`,
+      { cause },
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (cause) {
-    throw new ReportError('ERR_RESULTS_NOT_JSON', `${path} is not valid JSON (${(cause as Error).message}); pass the results.json a study wrote.`, { cause });
+    throw new ReportError(
+      'ERR_RESULTS_NOT_JSON',
+      `${path} is not valid JSON (${(cause as Error).message}); pass the results.json a study wrote.`,
+      { cause },
+    );
   }
   return validateResults(data, path);
 }

@@ -5,7 +5,15 @@ describe('stageParts', () => {
   it('splits a caller response with forwarded peer stages into disjoint parts that add up to the p50', () => {
     // sign;dur, upstream;dur, total;dur, peer-verify;dur, peer-db;dur, peer-total;dur (system/sidecar call route)
     const parts = stageParts({ sign: 4, upstream: 700, total: 730, 'peer-verify': 27, 'peer-db': 500, 'peer-total': 540 }, 900);
-    expect(parts).toEqual({ sign: 4, verify: 27, db: 500, 'target other': 13, 'hop to target': 160, 'caller other': 26, 'outside the sidecar': 170 });
+    expect(parts).toEqual({
+      sign: 4,
+      verify: 27,
+      db: 500,
+      'target other': 13,
+      'hop to target': 160,
+      'caller other': 26,
+      'outside the sidecar': 170,
+    });
     expect(Object.values(parts).reduce((a, b) => a + b, 0)).toBe(900);
   });
 

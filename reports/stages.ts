@@ -8,7 +8,17 @@
  */
 
 /** Part names, in stacking order (bottom first). */
-export const PART_ORDER = ['db', 'verify', 'sign', 'target other', 'hop to target', 'upstream', 'caller other', 'sidecar other', 'outside the sidecar'] as const;
+export const PART_ORDER = [
+  'db',
+  'verify',
+  'sign',
+  'target other',
+  'hop to target',
+  'upstream',
+  'caller other',
+  'sidecar other',
+  'outside the sidecar',
+] as const;
 
 const PEER = 'peer-';
 

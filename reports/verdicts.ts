@@ -1,7 +1,6 @@
 import { formatCiUs, formatDeltaUs, formatP, verdictSentence } from './format.js';
-import type { Comparison } from './schema.js';
-import { ALPHA, ciExcludesZero, isSignificantDifference } from './stats/index.js';
-
+import type { Comparison } from '../results/schema.js';
+import { ALPHA, ciExcludesZero, isSignificantDifference } from '../results/stats/index.js';
 
 const COMPARISON_LABEL: Record<string, string> = {
   'off→enforce': 'auth overhead (enforce − off)',

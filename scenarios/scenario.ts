@@ -1,9 +1,6 @@
 import type { QueryName } from '../system/protocol/roles.js';
 import type { RunMode } from '../system/protocol/modes.js';
-import type { TokenStormRecord } from '../reports/schema.js';
-
-/** Load generators a scenario can name. */
-export type EngineName = 'autocannon' | 'k6';
+import type { EngineName, TokenStormRecord } from '../results/schema.js';
 
 /** One kind of request in a scenario's mix; `weight` is relative (90 and 10 make a 90/10 mix). */
 export interface RequestSpec {
@@ -71,7 +68,7 @@ export interface TokenStormProfile {
 
 /**
  * Context handed to a scenario that runs its own hook instead of an engine. The runner injects the
- * storm driver, so scenarios stay data and hooks and never import runner/ (DESIGN.md §1).
+ * storm driver, so scenarios stay data and hooks and never import runner/ (docs/DESIGN.md §1).
  */
 export interface StormContext {
   quick: boolean;

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAuthlab } from '../runner/cli/testing.js';
+import { runAuthlab } from './support/cli.js';
 
 let runs: string;
 beforeAll(async () => {
@@ -37,6 +37,10 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     [['up', '--quick'], "unknown flag '--quick' for `authlab up`"],
     [['launch'], "unknown command 'launch'"],
     [['study', '--platform', 'kind'], 'the kind platform is not available in this build; use --platform local'],
+    [['report', '--bogus'], "unknown flag '--bogus' for `authlab report`; see `authlab report --help` for the flags it takes"],
+    [['report', 'a.json', 'b.json'], '`authlab report` takes exactly one results.json path (got 2)'],
+    [['compare', 'a.json'], '`authlab compare` takes two results.json paths, base then new (got 1)'],
+    [['down', 'now'], '`authlab down` takes no positional argument'],
   ])('authlab %j', async (args, message) => {
     const r = await runAuthlab(args, env());
     expect(r.code).toBe(2);
@@ -44,7 +48,13 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
   });
 
   it('asks for k6 by name when `--engine k6` is given and k6 is not on PATH', async () => {
-    const r = await runAuthlab(['study', '--engine', 'k6', '--quick'], { ...env(), PATH: '/nonexistent', HOME: runs });
+    const r = await runAuthlab(['study', '--engine', 'k6', '--quick'], {
+      ...env(),
+      PATH: '/nonexistent',
+      HOME: runs,
+      K6_BIN: '',
+      GOPATH: '',
+    });
     expect(r.code).toBe(2);
     expectOneSentence(r.stderr, /`--engine k6` needs the k6 binary on PATH.*install it.*or use `--engine autocannon`/);
   });
@@ -56,13 +66,24 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
       expect(r.stdout).toContain(word);
   });
 
+  it.each(['study', 'up', 'down', 'report', 'compare'])("`authlab %s --help` prints that command's usage and exits 0", async (command) => {
+    const r = await runAuthlab([command, '--help'], env());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`^Usage: authlab ${command}\\b`));
+    expect(r.stdout).toContain('Exit codes:');
+  });
+
   it('refuses a second `up` while one runs, naming its pid and `authlab down`', async () => {
     const dir = join(runs, 'second-up');
     await mkdir(join(dir, 'up'), { recursive: true });
     // A live process whose command line names authlab stands in for a running `authlab up`.
     const standIn = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'authlab-up-stand-in'], { stdio: 'ignore' });
     try {
-      await writeFile(join(dir, 'up', 'state.json'), JSON.stringify({ pid: standIn.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }));
+      await writeFile(
+        join(dir, 'up', 'state.json'),
+        JSON.stringify({ pid: standIn.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }),
+      );
       const r = await runAuthlab(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: dir });
       expect(r.code).toBe(2);
       expectOneSentence(r.stderr, new RegExp(`authlab up is already running \\(pid ${standIn.pid}.*\`authlab down\``));
@@ -75,10 +96,15 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     const dir = join(runs, 'stale-up');
     await mkdir(join(dir, 'up'), { recursive: true });
     // This vitest worker is alive but is not authlab: `down` must not signal it.
-    await writeFile(join(dir, 'up', 'state.json'), JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }));
+    await writeFile(
+      join(dir, 'up', 'state.json'),
+      JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), status: 'ready', pairs: 4 }),
+    );
     const r = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: dir });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`authlab up (pid ${process.pid}) had already exited; removed its stale state file`);
+    expect(r.stdout.trim()).toBe(
+      `authlab up (pid ${process.pid}) was no longer running; found no leftover process, removed its state file`,
+    );
     expect(await readdir(join(dir, 'up'))).toEqual([]);
   });
 

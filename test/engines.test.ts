@@ -22,7 +22,10 @@ function startTarget(slowMs: number): Promise<{ url: string; server: Server }> {
         return;
       }
       setTimeout(() => {
-        res.writeHead(200, { 'content-type': 'application/json', 'server-timing': `verify;dur=0.050, db;dur=${slowMs - 0.5}, total;dur=${slowMs}` });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'server-timing': `verify;dur=0.050, db;dur=${slowMs - 0.5}, total;dur=${slowMs}`,
+        });
         res.end('{"rows":[]}');
       }, slowMs);
     });
@@ -67,7 +70,14 @@ describe('autocannon engine', () => {
   });
 
   it('honours its rate limit and reports throughput of successes', async () => {
-    const result = await buildAutocannonEngine().run({ url: target.url, requests: [slow], connections: 1, rateRps: 20, durationS: 2, warmupS: 0 });
+    const result = await buildAutocannonEngine().run({
+      url: target.url,
+      requests: [slow],
+      connections: 1,
+      rateRps: 20,
+      durationS: 2,
+      warmupS: 0,
+    });
     expect(result.throughputRps).toBeGreaterThan(14);
     expect(result.throughputRps).toBeLessThanOrEqual(21);
   });
@@ -77,7 +87,14 @@ describe('autocannon engine', () => {
     // window from 0.5 s to 0.8 s would see no request at all from a fast target.
     const fast = await startTarget(1);
     try {
-      const r = await buildAutocannonEngine().run({ url: fast.url, requests: [slow], connections: 1, rateRps: 50, durationS: 0.3, warmupS: 0.5 });
+      const r = await buildAutocannonEngine().run({
+        url: fast.url,
+        requests: [slow],
+        connections: 1,
+        rateRps: 50,
+        durationS: 0.3,
+        warmupS: 0.5,
+      });
       expect(r.warmupS).toBe(0.5);
       expect(r.measuredS).toBe(0.3);
       expect(r.ok).toBeGreaterThanOrEqual(11);
@@ -88,7 +105,15 @@ describe('autocannon engine', () => {
   });
 
   it('runs a fixed request count with no warm-up', async () => {
-    const result = await buildAutocannonEngine().run({ url: target.url, requests: [slow], connections: 5, rateRps: null, durationS: 0, warmupS: 0, requestCount: 50 });
+    const result = await buildAutocannonEngine().run({
+      url: target.url,
+      requests: [slow],
+      connections: 5,
+      rateRps: null,
+      durationS: 0,
+      warmupS: 0,
+      requestCount: 50,
+    });
     expect(result.ok).toBe(50);
   });
 });
@@ -100,15 +125,25 @@ describe('warm-up', () => {
     const server = createServer((_req, res) => {
       started ||= Date.now();
       const cold = Date.now() - started < 800;
-      setTimeout(() => {
-        res.writeHead(200, { 'server-timing': cold ? 'coldstart;dur=60' : 'steady;dur=1' });
-        res.end('{"rows":[]}');
-      }, cold ? 60 : 1);
+      setTimeout(
+        () => {
+          res.writeHead(200, { 'server-timing': cold ? 'coldstart;dur=60' : 'steady;dur=1' });
+          res.end('{"rows":[]}');
+        },
+        cold ? 60 : 1,
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/query`;
-      const result = await buildAutocannonEngine().run({ url, requests: [slow], connections: 1, rateRps: null, durationS: 1, warmupS: 1.2 });
+      const result = await buildAutocannonEngine().run({
+        url,
+        requests: [slow],
+        connections: 1,
+        rateRps: null,
+        durationS: 1,
+        warmupS: 1.2,
+      });
       expect(result.ok).toBeGreaterThan(50);
       expect(result.serverTiming.steady?.totalCount).toBe(result.ok);
       expect(result.serverTiming.coldstart).toBeUndefined();
@@ -119,7 +154,7 @@ describe('warm-up', () => {
 });
 
 const k6 = await findK6();
-const k6Reason = k6 ? '' : ' (skipped: no k6 binary on PATH, in $K6_BIN or /root/go/bin — install k6 to run it)';
+const k6Reason = k6 ? '' : ' (skipped: no k6 binary in $K6_BIN, on PATH or in ~/go/bin — install k6 to run it)';
 
 describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
   let target: { url: string; server: Server };
@@ -148,7 +183,15 @@ describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
   });
 
   it('counts non-2xx by status and keeps them out of the latency', async () => {
-    const r = await buildK6Engine().run({ url: target.url, requests: [slow, fail], connections: 2, rateRps: 40, durationS: 1, warmupS: 0, maxVus: 20 });
+    const r = await buildK6Engine().run({
+      url: target.url,
+      requests: [slow, fail],
+      connections: 2,
+      rateRps: 40,
+      durationS: 1,
+      warmupS: 0,
+      maxVus: 20,
+    });
     expect(r.errors['500']).toBeGreaterThan(10);
     expect(r.latency.totalCount).toBe(r.ok);
     // The 500s take well under a millisecond; the 3 ms successes at least 2 ms (timers fire early).
@@ -180,7 +223,15 @@ describe.skipIf(!k6)(`k6 engine${k6Reason}`, () => {
   it('marks a run with dropped iterations invalid and says why', async () => {
     const slowTarget = await startTarget(200);
     try {
-      const r = await buildK6Engine().run({ url: slowTarget.url, requests: [slow], connections: 1, maxVus: 1, rateRps: 30, durationS: 1, warmupS: 0 });
+      const r = await buildK6Engine().run({
+        url: slowTarget.url,
+        requests: [slow],
+        connections: 1,
+        maxVus: 1,
+        rateRps: 30,
+        durationS: 1,
+        warmupS: 0,
+      });
       expect(r.droppedIterations).toBeGreaterThan(0);
       expect(r.valid).toBe(false);
       expect(r.invalidReason).toMatch(/dropped \d+ iterations/);

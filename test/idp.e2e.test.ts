@@ -1,67 +1,55 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../system/protocol/claims.js';
-import type { ListeningLine } from '../system/protocol/endpoints.js';
 import type { SettingsSnapshot } from '../system/protocol/settings.js';
+import type { Component } from '../runner/platforms/local/child.js';
+import { startComponent } from './support/components.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 
-/** Starts `node --import tsx <main> --config <file>` and resolves with its ListeningLine. */
-async function startMain(main: string, config: unknown, dir: string, name: string): Promise<{ proc: ChildProcess; url: string }> {
-  const cfg = join(dir, `${name}.json`);
-  await writeFile(cfg, JSON.stringify(config));
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: proc.stdout! });
-    rl.on('line', (l) => {
-      const msg = JSON.parse(l) as ListeningLine;
-      if (msg.event === 'listening' && msg.service === name) resolve(msg.url);
-    });
-    proc.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${stderr}`)));
-  });
-  return { proc, url };
-}
-
-async function stop(proc: ChildProcess | undefined): Promise<number | null> {
-  if (!proc || proc.exitCode !== null) return proc?.exitCode ?? null;
-  return new Promise((resolve) => {
-    proc.once('exit', (code) => resolve(code));
-    proc.kill('SIGTERM');
-  });
-}
-
 describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
   let pg: TestPostgres;
   let dir: string;
-  let identity: { proc: ChildProcess; url: string };
-  let idp: { proc: ChildProcess; url: string };
+  let identity: Component;
+  let idp: Component;
 
   beforeAll(async () => {
     pg = await startTestPostgres();
     dir = await mkdtemp(join(tmpdir(), 'authlab-idp-e2e-'));
-    identity = await startMain('system/identity/main.ts', {
-      tokenDir: join(dir, 'tokens'),
-      tokenTtlSeconds: 600,
-      services: [{ namespace: 'p1-a', serviceAccount: 'default' }, { namespace: 'p1-b', serviceAccount: 'default' }],
-    }, dir, 'identity');
-    idp = await startMain('system/idp/main.ts', {
-      databaseUrl: pg.url,
-      adminToken: ADMIN,
-      trustedIssuers: [{ issuer: identity.url, jwksUri: `${identity.url}/openid/v1/jwks` }],
-      tokenTtlSeconds: 120,
-    }, dir, 'idp');
+    identity = await startComponent(
+      'identity',
+      'identity',
+      {
+        tokenDir: join(dir, 'tokens'),
+        tokenTtlSeconds: 600,
+        services: [
+          { namespace: 'p1-a', serviceAccount: 'default' },
+          { namespace: 'p1-b', serviceAccount: 'default' },
+        ],
+      },
+      dir,
+    );
+    idp = await startComponent(
+      'idp',
+      'idp',
+      {
+        databaseUrl: pg.url,
+        adminToken: ADMIN,
+        trustedIssuers: [{ issuer: identity.url, jwksUri: `${identity.url}/openid/v1/jwks` }],
+        tokenTtlSeconds: 120,
+      },
+      dir,
+    );
   });
 
   afterAll(async () => {
-    const codes = await Promise.all([stop(idp?.proc), stop(identity?.proc)]);
+    await Promise.all([idp?.stop(), identity?.stop()]);
+    const codes = [idp?.exitCode ?? null, identity?.exitCode ?? null];
     await pg?.stop();
     await rm(dir, { recursive: true, force: true });
     expect(codes).toEqual([0, 0]);
@@ -140,8 +128,15 @@ describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
     const claims1 = JSON.parse(Buffer.from(t1.access_token.split('.')[1]!, 'base64url').toString());
     expect(claims1).toMatchObject({ sub: 'p1-b', aud: ['p1-a'], roles: { 'p1-a': ['read'] }, rev: revision });
 
-    const audit = (await (await admin('GET', '/admin/audit?limit=1')).json()) as { entries: { who: string; what: string; after: unknown; revision: number }[] };
-    expect(audit.entries[0]).toMatchObject({ who: 'admin', what: 'grant.put', revision, after: { caller: 'p1-b', target: 'p1-a', roles: ['read'] } });
+    const audit = (await (await admin('GET', '/admin/audit?limit=1')).json()) as {
+      entries: { who: string; what: string; after: unknown; revision: number }[];
+    };
+    expect(audit.entries[0]).toMatchObject({
+      who: 'admin',
+      what: 'grant.put',
+      revision,
+      after: { caller: 'p1-b', target: 'p1-a', roles: ['read'] },
+    });
   });
 
   it('admin calls without the admin token get 401 and change nothing', async () => {
@@ -152,7 +147,11 @@ describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
       expect(res.status).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ERR_ADMIN_UNAUTHORIZED');
     }
-    const noHeader = await fetch(`${idp.url}/admin/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"global":{"verifyMode":"off"}}' });
+    const noHeader = await fetch(`${idp.url}/admin/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"global":{"verifyMode":"off"}}',
+    });
     expect(noHeader.status).toBe(401);
     const status1 = (await (await admin('GET', '/admin/status')).json()) as { revision: number };
     const audit1 = (await (await admin('GET', '/admin/audit?limit=1')).json()) as { entries: { id: number }[] };
@@ -223,5 +222,38 @@ describe('identity issuer + IdP over real HTTP and PostgreSQL', () => {
     expect(text).toContain('token_issue_duration_seconds_bucket{le="0.00005",result="issued"}');
     expect(text).toContain('token_exchange_inflight 0');
     expect(text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('answers an oversized token request with 413 and a JSON body, not a reset (issue 15, item 5)', async () => {
+    const { hostname, port } = new URL(idp.url);
+    const body = `grant_type=${encodeURIComponent(TOKEN_EXCHANGE_GRANT)}&pad=${'x'.repeat(1024 * 1024)}`;
+    for (const chunked of [false, true]) {
+      const res = await new Promise<{ status: number; json: { error?: string; access_token?: string } }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: hostname,
+            port,
+            path: '/oauth2/token',
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }),
+            },
+          },
+          (r) => {
+            let text = '';
+            r.setEncoding('utf8');
+            r.on('data', (d) => (text += d));
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, json: JSON.parse(text) }));
+          },
+        );
+        req.on('error', reject);
+        if (chunked) for (let i = 0; i < body.length; i += 16_384) req.write(body.slice(i, i + 16_384));
+        else req.write(body);
+        req.end();
+      });
+      expect({ chunked, status: res.status, error: res.json.error }).toEqual({ chunked, status: 413, error: 'invalid_request' });
+      expect(res.json.access_token).toBeUndefined();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runAuthlab } from '../runner/cli/testing.js';
+import { runAuthlab } from './support/cli.js';
 import { acquireClusterLock } from './support/kube.js';
 
 // `authlab cluster` mistakes and missing prerequisites: one sentence that says what to do, exit 2.

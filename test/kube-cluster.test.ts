@@ -8,7 +8,7 @@ import { diffSnapshots, hostSnapshot, type HostSnapshot } from '../cluster/host-
 import { clusterPaths } from '../cluster/paths.js';
 import type { ClusterState } from '../cluster/state.js';
 import { NET, PORTS } from '../cluster/topology.js';
-import { runAuthlab, startAuthlab } from '../runner/cli/testing.js';
+import { runAuthlab, startAuthlab } from './support/cli.js';
 import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
 
 // `authlab cluster up → node Ready → down` as a user runs it, with the host compared before and after.

@@ -8,7 +8,7 @@ import { importImages } from '../cluster/images/import.js';
 import { diffSnapshots, hostSnapshot, type HostSnapshot } from '../cluster/host-snapshot.js';
 import { clusterPaths, kubeCacheRoot } from '../cluster/paths.js';
 import { defaultGrants, servicesFor } from '../runner/platforms/local/topology.js';
-import { runAuthlab } from '../runner/cli/testing.js';
+import { runAuthlab } from './support/cli.js';
 import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
 
 // The auth system on a real cluster, as issue 10 asks: pods Ready, p1-a → p1-b gets rows, p1-a → p2-b

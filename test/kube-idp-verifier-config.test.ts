@@ -17,12 +17,14 @@ describe('trustedIssuers: jwks or tokenreview per issuer', () => {
       }),
     ).not.toThrow();
     expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k', verify: 'tokenreview' }] })).toThrow(
-      /tokenReview\.apiServer" must be the apiserver's https URL/,
+      /trustedIssuers\[0\]\.tokenReview\.apiServer must be the apiserver's https URL/,
     );
     expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k', verify: 'webhook' }] })).toThrow(
-      /"jwks" or "tokenreview"/,
+      /trustedIssuers\[0\]\.verify must be "jwks" or "tokenreview"/,
     );
-    expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k' }] })).toThrow(/jwksUri" must be an http\(s\) URL/);
+    expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k' }] })).toThrow(
+      /trustedIssuers\[0\]\.jwksUri must be an http\(s\) URL/,
+    );
   });
 
   it('JWKS-only configs keep the plain JWKS verifier; a mix routes by iss and refuses other issuers', async () => {

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { clusterPaths } from '../cluster/paths.js';
 import type { KubeEndpoints } from '../cluster/deploy/deploy.js';
-import type { Results } from '../reports/schema.js';
-import { runAuthlab, startAuthlab } from '../runner/cli/testing.js';
+import type { Results } from '../results/schema.js';
+import { runAuthlab, startAuthlab } from './support/cli.js';
 import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
 
 // `authlab up|down|study --platform kube` as a user runs them, on a cluster that is already up.

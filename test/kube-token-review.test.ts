@@ -12,7 +12,7 @@ import { API_URL } from '../cluster/topology.js';
 import { IssuerRoutedVerifier } from '../system/idp/issuer-router.js';
 import { JwksIssuerVerifier, SubjectTokenError } from '../system/idp/subject-verifier.js';
 import { TokenReviewVerifier } from '../system/idp/token-review-verifier.js';
-import { runAuthlab } from '../runner/cli/testing.js';
+import { runAuthlab } from './support/cli.js';
 import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
 
 // The IdP's two ways to check a service-account token, against a real apiserver: JWKS (offline,

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../runner/platforms/local/index.js';
-import { alivePids, descendantPids } from '../runner/cli/testing.js';
+import { alivePids, descendantPids } from './support/cli.js';
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -79,7 +79,10 @@ describe('local platform, failures during start-up', () => {
       startTimeoutMs: 1,
       log: (line) => (workDir ||= /^work dir (\S+)/.exec(line)?.[1] ?? ''),
     });
-    await expect(started).rejects.toMatchObject({ code: 'ERR_START_TIMEOUT', message: expect.stringMatching(/^identity did not report listening within 1 ms/) });
+    await expect(started).rejects.toMatchObject({
+      code: 'ERR_START_TIMEOUT',
+      message: expect.stringMatching(/^identity did not report listening within 1 ms/),
+    });
     expect(await descendantPids(process.pid)).toEqual([]);
     await expect(stat(workDir)).rejects.toThrow(/ENOENT/);
   });

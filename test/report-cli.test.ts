@@ -2,19 +2,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareCommand, reportCommand } from '../reports/cli.js';
-import type { CommandIo } from '../reports/cli.js';
+import type { CliIo } from '../runner/cli/io.js';
+import { runCli } from '../runner/cli/run.js';
 import { buildSampleResults } from './fixtures/make-fixture.js';
 
-function collector(): CommandIo & { out: string; err: string } {
-  const c = { out: '', err: '', stdout: (t: string) => void (c.out += t), stderr: (t: string) => void (c.err += t) };
+function collector(): CliIo & { text: string; errText: string } {
+  const c = { text: '', errText: '', out: (l: string) => void (c.text += `${l}\n`), err: (l: string) => void (c.errText += `${l}\n`) };
   return c;
 }
 
-/** One sentence on one line, no stack trace. */
+/** `authlab report <argv>` in-process, as the CLI runs it. */
+const reportCommand = (argv: string[], io: CliIo) => runCli(['report', ...argv], io);
+const compareCommand = (argv: string[], io: CliIo) => runCli(['compare', ...argv], io);
+
+/** One sentence on one line, starting with `authlab:`, no stack trace. */
 function expectOneSentence(err: string): void {
   expect(err.trim().split('\n')).toHaveLength(1);
-  expect(err.trim()).toMatch(/\.$/);
+  expect(err).toMatch(/^authlab: /);
   expect(err).not.toMatch(/\bat .+:\d+:\d+/);
 }
 
@@ -42,10 +46,10 @@ describe('authlab report / compare commands', () => {
   it('report writes report.html and summary.md next to results.json', async () => {
     const io = collector();
     expect(await reportCommand([basePath], io)).toBe(0);
-    expect(io.err).toBe('');
+    expect(io.errText).toBe('');
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     const md = readFileSync(join(dir, 'summary.md'), 'utf8');
-    expect(io.out).toContain(join(dir, 'report.html'));
+    expect(io.text).toContain(join(dir, 'report.html'));
     expect(html).toContain('<canvas');
     // Self-contained: no external script, stylesheet, image or font.
     expect(html).not.toMatch(/<(script|img|iframe)[^>]+src=|<link[^>]+href=|@import|url\(http/i);
@@ -62,10 +66,10 @@ describe('authlab report / compare commands', () => {
   it('compare exits 0 for the same system and 1 for a regression', async () => {
     const ok = collector();
     expect(await compareCommand([basePath, samePath], ok)).toBe(0);
-    expect(ok.out).toContain('No significant regression');
+    expect(ok.text).toContain('No significant regression');
     const bad = collector();
     expect(await compareCommand([basePath, slowerPath], bad)).toBe(1);
-    expect(bad.out).toContain('REGRESSED (beyond threshold)');
+    expect(bad.text).toContain('REGRESSED (beyond threshold)');
     const lenient = collector();
     expect(await compareCommand([basePath, slowerPath, '--threshold-us', '500'], lenient)).toBe(0);
     expect(await compareCommand([basePath, slowerPath, '--threshold-pct=50'], collector())).toBe(0);
@@ -73,16 +77,29 @@ describe('authlab report / compare commands', () => {
 
   it.each([
     ['a missing file', () => [join(dir, 'nope.json'), basePath], /nope\.json does not exist/],
-    ['no arguments', () => [], /Expected two results\.json paths/],
-    ['a bad threshold', () => [basePath, samePath, '--threshold-pct', 'abc'], /--threshold-pct must be a non-negative number \(got 'abc'\)/],
-    ['an unknown option', () => [basePath, samePath, '--fast'], /Unknown option --fast/],
-    ['a bad --stats', () => [basePath, samePath, '--stats', 'p75'], /--stats takes p50 and\/or p99/],
+    ['no arguments', () => [], /`authlab compare` takes two results\.json paths, base then new \(got 0\)/],
+    [
+      'a bad threshold',
+      () => [basePath, samePath, '--threshold-pct', 'abc'],
+      /`--threshold-pct` must be a non-negative number \(got 'abc'\)/,
+    ],
+    [
+      'a negative threshold',
+      () => [basePath, samePath, '--threshold-us', '-1'],
+      /`--threshold-us` must be a non-negative number \(got '-1'\)/,
+    ],
+    [
+      'an unknown option',
+      () => [basePath, samePath, '--fast'],
+      /unknown flag '--fast' for `authlab compare`; see `authlab compare --help`/,
+    ],
+    ['a bad --stats', () => [basePath, samePath, '--stats', 'p75'], /`--stats` takes p50 and\/or p99/],
   ])('compare with %s exits 2 with one sentence', async (_name, args, message) => {
     const io = collector();
     expect(await compareCommand(args(), io)).toBe(2);
-    expect(io.err).toMatch(message);
-    expectOneSentence(io.err);
-    expect(io.out).toBe('');
+    expect(io.errText).toMatch(message);
+    expectOneSentence(io.errText);
+    expect(io.text).toBe('');
   });
 
   it('rejects invalid JSON, a wrong schemaVersion and a malformed run with a stable, actionable message', async () => {
@@ -104,8 +121,8 @@ describe('authlab report / compare commands', () => {
     for (const [path, message] of cases) {
       const io = collector();
       expect(await reportCommand([path], io)).toBe(2);
-      expect(io.err).toMatch(message);
-      expectOneSentence(io.err);
+      expect(io.errText).toMatch(message);
+      expectOneSentence(io.errText);
     }
     // Nothing half-written next to the bad inputs.
     expect(existsSync(join(badDir, 'report.html'))).toBe(false);
@@ -115,6 +132,7 @@ describe('authlab report / compare commands', () => {
   it('report without a path exits 2', async () => {
     const io = collector();
     expect(await reportCommand([], io)).toBe(2);
-    expect(io.err).toMatch(/Expected exactly one results\.json path/);
+    expect(io.errText).toMatch(/`authlab report` takes exactly one results\.json path \(got 0\)/);
+    expectOneSentence(io.errText);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareResults, formatCompare } from '../reports/compare.js';
-import { decodeHistogram, mergeHistograms } from '../reports/hdr.js';
+import { decodeHistogram, mergeHistograms } from '../results/hdr.js';
 import { buildSampleResults } from './fixtures/make-fixture.js';
 
 // Two independent studies of the same system (different seeds), and a third where enforce got 150 µs slower.
@@ -16,7 +16,9 @@ describe('compareResults', () => {
     // Drift between two hosts/studies is real (every mode of a trial shares it), so some rows may
     // differ significantly by a few %; none may be called a regression, in either direction.
     expect(compareResults(same, base).filter((r) => r.regression)).toEqual([]);
-    expect(rows.filter((r) => r.verdict === 'regressed' || r.verdict === 'improved').every((r) => Math.abs(r.deltaRelative) < 0.1)).toBe(true);
+    expect(rows.filter((r) => r.verdict === 'regressed' || r.verdict === 'improved').every((r) => Math.abs(r.deltaRelative) < 0.1)).toBe(
+      true,
+    );
   });
 
   it('flags a 150 µs slowdown of enforce as a significant regression, and nothing else', () => {

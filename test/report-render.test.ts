@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { writeReport } from '../reports/render.js';
-import type { Results } from '../reports/schema.js';
+import type { Results } from '../results/schema.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = resolve('test/fixtures/results.sample.json');
@@ -125,7 +125,9 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
     const text = await page.innerText('body');
     // The fixture adds 31 µs of auth at the median; the page must say so in words, with its CI.
     const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Results;
-    const auth = fixture.comparisons.find((c) => c.scenario === 'light' && c.candidate === 'enforce' && c.baseline === 'off' && c.stat === 'p50')!;
+    const auth = fixture.comparisons.find(
+      (c) => c.scenario === 'light' && c.candidate === 'enforce' && c.baseline === 'off' && c.stat === 'p50',
+    )!;
     expect(auth.deltaUs).toBeGreaterThan(25);
     expect(auth.deltaUs).toBeLessThan(40);
     expect(text).toContain(`enforce adds ${auth.deltaUs} µs at p50 [${auth.ci95Us[0]}, ${auth.ci95Us[1]}] µs`);

@@ -4,55 +4,32 @@
  * through /call/p1-b/query in enforce mode and gets rows; isolation, revocation and refresh are
  * driven through the IdP's admin API.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServiceDatabase, waitFor } from '../system/sidecar/testing/harness.js';
+import { waitFor } from './support/sidecar-harness.js';
 import { createExchangeFetch, saTokenFileReader } from '../system/sidecar/token/exchange.js';
+import type { Component } from '../runner/platforms/local/child.js';
+import { startComponent } from './support/components.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 
 const ADMIN = 'e2e-admin-token-0123456789abcdef';
 const LOCAL = 'e2e-local-admin';
 let pgServer: TestPostgres;
 let dir: string;
-const children: ChildProcess[] = [];
+const children: Component[] = [];
+const startMain = async (component: 'identity' | 'idp' | 'sidecar', name: string, config: unknown) => {
+  const c = await startComponent(component, name, config, dir);
+  children.push(c);
+  return c.url;
+};
 let idpUrl = '';
 let aUrl = '';
 let bUrl = '';
 let dbA = '';
 let dbB = '';
-
-/** Spawns `node --import tsx <main> --config <file>` and resolves with the URL of its ListeningLine. */
-async function startMain(main: string, name: string, config: unknown): Promise<string> {
-  const file = join(dir, `${name}.json`);
-  await writeFile(file, JSON.stringify(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not announce itself in 30 s: ${stderr}`)), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const parsed = JSON.parse(line) as { event?: string; url?: string };
-        if (parsed.event === 'listening' && parsed.url) {
-          clearTimeout(timer);
-          resolve(parsed.url);
-        }
-      } catch {
-        // not the ListeningLine
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited ${code}: ${stderr}`));
-    });
-  });
-}
 
 async function admin(method: string, path: string, body?: unknown) {
   const res = await fetch(`${idpUrl}${path}`, {
@@ -64,10 +41,17 @@ async function admin(method: string, path: string, body?: unknown) {
   return res.json() as Promise<{ revision: number }>;
 }
 async function status(url: string) {
-  return (await (await fetch(`${url}/local/status`, { headers: { authorization: `Bearer ${LOCAL}` } })).json()) as { revision: number; token: { iat: number } | null };
+  return (await (await fetch(`${url}/local/status`, { headers: { authorization: `Bearer ${LOCAL}` } })).json()) as {
+    revision: number;
+    token: { iat: number } | null;
+  };
 }
 async function call(from: string, target: string, body: unknown) {
-  const res = await fetch(`${from}/call/${target}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${from}/call/${target}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: (await res.json()) as any };
 }
 async function logRows(url: string): Promise<number> {
@@ -87,17 +71,17 @@ beforeAll(async () => {
   await su.connect();
   await su.query('CREATE DATABASE idp');
   await su.end();
-  dbA = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-a');
-  dbB = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-b');
+  dbA = await pgServer.createDatabase('p1-a');
+  dbB = await pgServer.createDatabase('p1-b');
   const tokenDir = join(dir, 'tokens');
-  const identityUrl = await startMain('system/identity/main.ts', 'identity', {
+  const identityUrl = await startMain('identity', 'identity', {
     tokenDir,
     services: [
       { namespace: 'p1-a', serviceAccount: 'default' },
       { namespace: 'p1-b', serviceAccount: 'default' },
     ],
   });
-  idpUrl = await startMain('system/idp/main.ts', 'idp', {
+  idpUrl = await startMain('idp', 'idp', {
     databaseUrl: pgServer.urlFor('idp'),
     adminToken: ADMIN,
     trustedIssuers: [{ issuer: identityUrl, jwksUri: `${identityUrl}/openid/v1/jwks` }],
@@ -105,20 +89,30 @@ beforeAll(async () => {
   });
   await admin('PUT', '/admin/grants', { caller: 'p1-a', target: 'p1-b', roles: ['read', 'write'] });
   await admin('PUT', '/admin/grants', { caller: 'p1-b', target: 'p1-a', roles: ['read'] });
-  bUrl = await startMain('system/sidecar/main.ts', 'p1-b', { service: 'p1-b', pair: 1, databaseUrl: dbB, idpUrl, saTokenPath: join(tokenDir, 'p1-b', 'token'), peers: {}, localAdminToken: LOCAL });
-  aUrl = await startMain('system/sidecar/main.ts', 'p1-a', { service: 'p1-a', pair: 1, databaseUrl: dbA, idpUrl, saTokenPath: join(tokenDir, 'p1-a', 'token'), peers: { 'p1-b': bUrl }, localAdminToken: LOCAL });
+  bUrl = await startMain('sidecar', 'p1-b', {
+    service: 'p1-b',
+    pair: 1,
+    databaseUrl: dbB,
+    idpUrl,
+    saTokenPath: join(tokenDir, 'p1-b', 'token'),
+    peers: {},
+    localAdminToken: LOCAL,
+  });
+  aUrl = await startMain('sidecar', 'p1-a', {
+    service: 'p1-a',
+    pair: 1,
+    databaseUrl: dbA,
+    idpUrl,
+    saTokenPath: join(tokenDir, 'p1-a', 'token'),
+    peers: { 'p1-b': bUrl },
+    localAdminToken: LOCAL,
+  });
   await waitFor('sidecars ready', async () => (await fetch(`${aUrl}/readyz`)).ok && (await fetch(`${bUrl}/readyz`)).ok, 30_000);
 }, 120_000);
 
 afterAll(async () => {
   // Sidecars first, then the IdP, then the identity issuer: each exits 0 on SIGTERM.
-  for (const child of [...children].reverse()) {
-    if (child.exitCode !== null) continue;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
+  for (const child of [...children].reverse()) await child.stop(10_000);
   await pgServer?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -136,7 +130,10 @@ describe('sidecars against the real IdP and identity issuer', () => {
 
   it("p1-b's real token reads p1-a but cannot write it (read-only grant): 403, no row", async () => {
     const disc = (await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
-    const exchange = createExchangeFetch({ tokenEndpoint: disc.token_endpoint, getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-b', 'token')) });
+    const exchange = createExchangeFetch({
+      tokenEndpoint: disc.token_endpoint,
+      getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-b', 'token')),
+    });
     const { accessToken } = await exchange();
     const h = { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` };
     const before = await logRows(dbA);
@@ -169,11 +166,18 @@ describe('sidecars against the real IdP and identity issuer', () => {
   it('keeps serving across a signing-key rotation (tokens from the new key verify)', async () => {
     const rotated = (await admin('POST', '/admin/keys/rotate')) as unknown as { keys: { current: string } };
     const disc = (await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
-    const exchange = createExchangeFetch({ tokenEndpoint: disc.token_endpoint, getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-a', 'token')) });
+    const exchange = createExchangeFetch({
+      tokenEndpoint: disc.token_endpoint,
+      getSubjectToken: saTokenFileReader(join(dir, 'tokens', 'p1-a', 'token')),
+    });
     const { accessToken } = await exchange();
     const kid = (JSON.parse(Buffer.from(accessToken.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
     expect(kid).toBe(rotated.keys.current);
-    const r = await fetch(`${bUrl}/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` }, body: '{"query":"light","params":{"id":4}}' });
+    const r = await fetch(`${bUrl}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: '{"query":"light","params":{"id":4}}',
+    });
     expect(r.status).toBe(200);
     // And the sidecar's own token, refreshed on request, keeps the call path working.
     const refreshed = await admin('POST', '/admin/refresh-tokens', { service: 'p1-a' });
@@ -184,11 +188,19 @@ describe('sidecars against the real IdP and identity issuer', () => {
   it('settings from the admin API reach the sidecar (verify off on p1-b serves without a token)', async () => {
     const { revision } = await admin('PUT', '/admin/settings', { services: { 'p1-b': { verifyMode: 'off' } } });
     await waitFor('b applied', async () => (await status(bUrl)).revision >= revision);
-    const r = await fetch(`${bUrl}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"light","params":{"id":2}}' });
+    const r = await fetch(`${bUrl}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"light","params":{"id":2}}',
+    });
     expect(r.status).toBe(200);
     const back = await admin('PUT', '/admin/settings', { services: { 'p1-b': { verifyMode: 'enforce' } } });
     await waitFor('b back', async () => (await status(bUrl)).revision >= back.revision);
-    const denied = await fetch(`${bUrl}/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"light"}' });
+    const denied = await fetch(`${bUrl}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"light"}',
+    });
     expect(denied.status).toBe(401);
   });
 });

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixtureIdp, generateSigningKey, type FixtureIdp } from '../system/sidecar/testing/fixture-idp.js';
-import { createServiceDatabase, startSidecar, waitFor, writeSaToken } from '../system/sidecar/testing/harness.js';
+import { startFixtureIdp, generateSigningKey, type FixtureIdp } from './support/fixture-idp.js';
+import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { freePort, startTestPostgres, type TestPostgres } from './support/pg.js';
 
@@ -29,7 +29,14 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 async function status(url: string) {
   const res = await fetch(`${url}/local/status`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  return (await res.json()) as { revision: number; verifyMode: string; signMode: string; token: { iat: number; exp: number } | null; streamConnected: boolean; ready: boolean };
+  return (await res.json()) as {
+    revision: number;
+    verifyMode: string;
+    signMode: string;
+    token: { iat: number; exp: number } | null;
+    streamConnected: boolean;
+    ready: boolean;
+  };
 }
 
 beforeAll(async () => {
@@ -40,11 +47,32 @@ beforeAll(async () => {
   const saA = await writeSaToken('sa-p1-a');
   const saB = await writeSaToken('sa-p1-b');
   cleanups.push(saA.cleanup, saB.cleanup);
-  const dbA = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-a');
-  const dbB = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p1-b');
-  b = await startSidecar({ service: 'p1-b', pair: 1, databaseUrl: dbB, idpUrl: idp.url, saTokenPath: saB.path, peers: {}, localAdminToken: ADMIN, jwksMinRefetchIntervalMs: 200 });
-  a = await startSidecar({ service: 'p1-a', pair: 1, databaseUrl: dbA, idpUrl: idp.url, saTokenPath: saA.path, peers: { 'p1-b': b.url }, localAdminToken: ADMIN });
-  await waitFor('both sidecars ready', async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200, 45_000);
+  const dbA = await pgServer.createDatabase('p1-a');
+  const dbB = await pgServer.createDatabase('p1-b');
+  b = await startSidecar({
+    service: 'p1-b',
+    pair: 1,
+    databaseUrl: dbB,
+    idpUrl: idp.url,
+    saTokenPath: saB.path,
+    peers: {},
+    localAdminToken: ADMIN,
+    jwksMinRefetchIntervalMs: 200,
+  });
+  a = await startSidecar({
+    service: 'p1-a',
+    pair: 1,
+    databaseUrl: dbA,
+    idpUrl: idp.url,
+    saTokenPath: saA.path,
+    peers: { 'p1-b': b.url },
+    localAdminToken: ADMIN,
+  });
+  await waitFor(
+    'both sidecars ready',
+    async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200,
+    45_000,
+  );
 });
 
 afterAll(async () => {
@@ -70,7 +98,9 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(r.json.rows).toHaveLength(1);
     expect(r.json.rows[0].id).toBe(42);
     expect(r.json.rows[0].data).toMatch(/^[0-9a-f]{32}$/);
-    expect(r.headers.get("server-timing")).toMatch(/^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/);
+    expect(r.headers.get('server-timing')).toMatch(
+      /^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/,
+    );
 
     const heavy = await post(`${a.url}/call/p1-b/query`, { query: 'heavy', params: { n: 1000 } });
     expect(heavy.json.rows[0]).toEqual({ count: 1000, avg: 500.5 });
@@ -140,9 +170,16 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const s = await status(b.url);
     expect(s.verifyMode).toBe('observe');
     expect((await post(`${b.url}/query`, { query: 'light' })).status).toBe(200); // observe: served
+    // Still serving, but readiness says what it cannot do without the IdP (issue 15, item 2).
+    const notReady = await fetch(`${b.url}/readyz`);
+    expect(notReady.status).toBe(503);
+    const body = (await notReady.json()) as { checks: Record<string, boolean>; message: string };
+    expect(body.checks).toEqual({ token: true, database: true, settings: true, idp: false });
+    expect(body.message).toMatch(/cannot refresh its token or receive settings/);
     const connects = idp.counts.streamConnects;
     idp.setStreamAvailable(true);
     await waitFor('stream back', async () => (await status(b.url)).streamConnected, 20_000);
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
     expect(idp.counts.streamConnects).toBeGreaterThan(connects);
     const snap2 = idp.publish((x) => delete x.settings.services['p1-b']);
     await waitFor('enforce again', async () => (await status(b.url)).revision === snap2.revision);
@@ -163,7 +200,9 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${old}` })).status).toBe(200);
     const snap2 = idp.publish((s) => s.revocations.subjects.push({ subject: 'p3-a', issuedBefore: Math.floor(Date.now() / 1000) }));
     await waitFor('subject revocation applied', async () => (await status(b.url)).revision === snap2.revision);
-    expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${old}` })).json.error.code).toBe('ERR_TOKEN_REVOKED');
+    expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${old}` })).json.error.code).toBe(
+      'ERR_TOKEN_REVOKED',
+    );
     const fresh = idp.mint({ sub: 'p3-a', aud: ['p1-b'], roles: { 'p1-b': ['read'] }, iat: Math.floor(Date.now() / 1000) + 1 });
     expect((await post(`${b.url}/query`, { query: 'light' }, { authorization: `Bearer ${fresh}` })).status).toBe(200);
   });
@@ -181,7 +220,16 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
   it('exports metrics labelled with service and pair, no per-request labels', async () => {
     const text = await (await fetch(`${b.url}/metrics`)).text();
     expect(sample(text, 'auth_verified_total', { result: 'ok', service: 'p1-b', pair: '1' })).toBeGreaterThan(0);
-    expect(sample(text, 'sidecar_request_duration_seconds_count', { direction: 'inbound', query: 'light', verify_mode: 'enforce', sign_mode: 'on', service: 'p1-b', pair: '1' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'sidecar_request_duration_seconds_count', {
+        direction: 'inbound',
+        query: 'light',
+        verify_mode: 'enforce',
+        sign_mode: 'on',
+        service: 'p1-b',
+        pair: '1',
+      }),
+    ).toBeGreaterThan(0);
     expect(sample(text, 'db_query_duration_seconds_count', { query: 'write', service: 'p1-b', pair: '1' })).toBeGreaterThan(0);
     expect(sample(text, 'pg_database_size_bytes', { service: 'p1-b', pair: '1' })).toBeGreaterThan(1_000_000);
     // Every series of the sidecar's own metrics carries both labels.
@@ -192,15 +240,24 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const aText = await (await fetch(`${a.url}/metrics`)).text();
     expect(sample(aText, 'auth_signed_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
     expect(sample(aText, 'token_issued_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
-    expect(sample(aText, 'sidecar_request_duration_seconds_count', { direction: 'outbound', query: 'light', service: 'p1-a' })).toBeGreaterThan(0);
+    expect(
+      sample(aText, 'sidecar_request_duration_seconds_count', { direction: 'outbound', query: 'light', service: 'p1-a' }),
+    ).toBeGreaterThan(0);
   });
 
   it('without a reachable IdP it serves clear 503s and is not ready', async () => {
-    const dbUrl = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p3-a');
+    const dbUrl = await pgServer.createDatabase('p3-a');
     const sa = await writeSaToken('sa-p3-a');
     cleanups.push(sa.cleanup);
     const port = await freePort();
-    const lonely = await startSidecar({ service: 'p3-a', pair: 3, databaseUrl: dbUrl, idpUrl: `http://127.0.0.1:${port}`, saTokenPath: sa.path, peers: { 'p1-b': b.url } });
+    const lonely = await startSidecar({
+      service: 'p3-a',
+      pair: 3,
+      databaseUrl: dbUrl,
+      idpUrl: `http://127.0.0.1:${port}`,
+      saTokenPath: sa.path,
+      peers: { 'p1-b': b.url },
+    });
     try {
       const ready = await fetch(`${lonely.url}/readyz`);
       expect(ready.status).toBe(503);
@@ -217,13 +274,18 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
   });
 
   it('main.ts prints the ListeningLine, becomes ready, and exits 0 on SIGTERM', async () => {
-    const dbUrl = await createServiceDatabase(pgServer.url, pgServer.urlFor, 'p2-a');
+    const dbUrl = await pgServer.createDatabase('p2-a');
     idp.register('sa-p2-a', 'p2-a', ['p2-b'], { 'p2-b': ['read'] });
     const sa = await writeSaToken('sa-p2-a');
     cleanups.push(sa.cleanup);
     const configPath = join(sa.path, '..', 'sidecar.json');
-    await writeFile(configPath, JSON.stringify({ service: 'p2-a', pair: 2, databaseUrl: dbUrl, idpUrl: idp.url, saTokenPath: sa.path, peers: {} }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await writeFile(
+      configPath,
+      JSON.stringify({ service: 'p2-a', pair: 2, databaseUrl: dbUrl, idpUrl: idp.url, saTokenPath: sa.path, peers: {} }),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stdout! }).once('line', resolve);
@@ -244,8 +306,21 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const sa = await writeSaToken('x');
     cleanups.push(sa.cleanup);
     const configPath = join(sa.path, '..', 'bad.json');
-    await writeFile(configPath, JSON.stringify({ service: 'p2-a', pair: 'one', databaseUrl: 'nope', idpUrl: idp.url, saTokenPath: sa.path, peers: {}, refreshPolicy: 'weekly' }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        service: 'p2-a',
+        pair: 'one',
+        databaseUrl: 'nope',
+        idpUrl: idp.url,
+        saTokenPath: sa.path,
+        peers: {},
+        refreshPolicy: 'weekly',
+      }),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'system/sidecar/main.ts', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

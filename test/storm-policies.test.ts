@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RefreshPolicyName } from '../system/sidecar/token/index.js';
 import { runPolicyStorm, type PolicyRunResult } from '../runner/storm/policy-run.js';
-import { createSimulatedIdp } from '../runner/storm/simulated-idp.js';
-import { createVirtualClock } from '../runner/storm/virtual-clock.js';
-import { mulberry32 } from '../reports/stats/prng.js';
+import { createSimulatedIdp } from './support/simulated-idp.js';
+import { createVirtualClock } from './support/virtual-clock.js';
+import { mulberry32 } from '../results/stats/prng.js';
 
 /** Seeded uniform [0,1), so a policy's draws are the same on every run. */
 const seeded = mulberry32;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { RUN_MODES } from '../system/protocol/modes.js';
 import { cyclicLatinSquare, isLatinSquare, randomLatinSquare } from '../runner/study/latin-square.js';
 import { planTrials } from '../runner/study/design.js';
-import { mulberry32 } from '../reports/stats/index.js';
+import { mulberry32 } from '../results/stats/index.js';
 import { compareModes } from '../runner/study/comparisons.js';
-import type { RunRecord } from '../reports/schema.js';
+import type { RunRecord } from '../results/schema.js';
 import type { RunMode } from '../system/protocol/modes.js';
 
 describe('Latin squares', () => {
@@ -12,7 +12,12 @@ describe('Latin squares', () => {
     expect(isLatinSquare(cyclicLatinSquare(4))).toBe(true);
     const rand = mulberry32(7);
     for (let i = 0; i < 50; i++) expect(isLatinSquare(randomLatinSquare(4, rand))).toBe(true);
-    expect(isLatinSquare([[0, 1], [0, 1]])).toBe(false);
+    expect(
+      isLatinSquare([
+        [0, 1],
+        [0, 1],
+      ]),
+    ).toBe(false);
   });
 
   it('randomization actually varies the square across seeds', () => {
@@ -79,16 +84,30 @@ describe('trial plan', () => {
   });
 
   it('rejects a plan it cannot make, saying what is wrong', () => {
-    expect(() => planTrials({ design: 'interleaved', pairs: 4, trials: 0, modes: RUN_MODES, seed: 1 })).toThrow(/trials must be a positive integer/);
+    expect(() => planTrials({ design: 'interleaved', pairs: 4, trials: 0, modes: RUN_MODES, seed: 1 })).toThrow(
+      /trials must be a positive integer/,
+    );
   });
 });
 
 function run(mode: RunMode, trial: number, p50: number, p99: number, valid = true): RunRecord {
   return {
-    id: `x-${trial}-${mode}`, scenario: 'light', mode, pair: 1, trial, engine: 'autocannon', model: 'closed', rate: null, connections: 1,
-    durationS: 1, warmupS: 0, requests: { ok: 100, errors: {} },
+    id: `x-${trial}-${mode}`,
+    scenario: 'light',
+    mode,
+    pair: 1,
+    trial,
+    engine: 'autocannon',
+    model: 'closed',
+    rate: null,
+    connections: 1,
+    durationS: 1,
+    warmupS: 0,
+    requests: { ok: 100, errors: {} },
     latencyUs: { p50, p90: p99, p99, p999: p99, max: p99, mean: p50, count: 100, hdr: '' },
-    serverTimingUs: {}, valid, invalidReason: valid ? null : 'test',
+    serverTimingUs: {},
+    valid,
+    invalidReason: valid ? null : 'test',
   };
 }
 

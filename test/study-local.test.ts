@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../runner/platforms/local/index.js';
 import { runStudy } from '../runner/study/run-study.js';
-import type { Results } from '../reports/schema.js';
+import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
+import type { Results } from '../results/schema.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
 import { buildK6Engine, findK6 } from '../runner/engines/k6.js';
 import light from '../scenarios/light.js';
@@ -21,7 +22,16 @@ describe('runStudy on the local platform', () => {
   beforeAll(async () => {
     platform = await startLocalPlatform({ pairs: 2 });
     results = await runStudy(
-      { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 11, pairs: 2 },
+      {
+        engine: 'autocannon',
+        scenarios: selectScenarios(await discoverScenarios(), ['light'], true, 'autocannon'),
+        quick: true,
+        trials: 4,
+        durationS: 1,
+        design: 'interleaved',
+        seed: 11,
+        pairs: 2,
+      },
       platform,
       { phase: () => {}, trial: () => {}, log: (l) => lines.push(l) },
     );
@@ -60,18 +70,30 @@ describe('runStudy on the local platform', () => {
     expect(results.study.git.commit).toMatch(/^[0-9a-f]{40}$/);
   });
 
-  it.skipIf(!k6)(`both engines measure the light scenario through enforce alike${k6 ? '' : ' (skipped: no k6 binary; install k6 or set K6_BIN)'}`, async () => {
-    await platform.setPairMode(1, 'enforce');
-    const requests = light.mix.map((m) => ({ body: requestBody(m), weight: m.weight }));
-    const shape = { url: platform.targetUrl(1, 'enforce'), requests, connections: 1, rateRps: 100, durationS: 2, warmupS: 1, k6Script: light.k6Script };
-    const viaAc = await buildAutocannonEngine().run(shape);
-    const viaK6 = await buildK6Engine().run(shape);
-    expect(viaAc.errors).toEqual({});
-    expect(viaK6.errors).toEqual({});
-    expect(viaK6.valid, viaK6.invalidReason ?? '').toBe(true);
-    const a = viaAc.latency.getValueAtPercentile(50);
-    const b = viaK6.latency.getValueAtPercentile(50);
-    // Same system, same rate: the engines' medians agree to within 1.5 ms or half the median.
-    expect(Math.abs(a - b)).toBeLessThan(Math.max(1_500, 0.5 * Math.min(a, b)));
-  }, 60_000);
+  it.skipIf(!k6)(
+    `both engines measure the light scenario through enforce alike${k6 ? '' : ' (skipped: no k6 binary; install k6 or set K6_BIN)'}`,
+    async () => {
+      await platform.setPairMode(1, 'enforce');
+      const requests = light.mix.map((m) => ({ body: requestBody(m), weight: m.weight }));
+      const shape = {
+        url: platform.targetUrl(1, 'enforce'),
+        requests,
+        connections: 1,
+        rateRps: 100,
+        durationS: 2,
+        warmupS: 1,
+        k6Script: light.k6Script,
+      };
+      const viaAc = await buildAutocannonEngine().run(shape);
+      const viaK6 = await buildK6Engine().run(shape);
+      expect(viaAc.errors).toEqual({});
+      expect(viaK6.errors).toEqual({});
+      expect(viaK6.valid, viaK6.invalidReason ?? '').toBe(true);
+      const a = viaAc.latency.getValueAtPercentile(50);
+      const b = viaK6.latency.getValueAtPercentile(50);
+      // Same system, same rate: the engines' medians agree to within 1.5 ms or half the median.
+      expect(Math.abs(a - b)).toBeLessThan(Math.max(1_500, 0.5 * Math.min(a, b)));
+    },
+    60_000,
+  );
 });

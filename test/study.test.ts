@@ -1,11 +1,16 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../system/protocol/errors.js';
 import { runStudy } from '../runner/study/run-study.js';
 import { runReplication } from '../runner/study/replication.js';
 import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
 import { buildAutocannonEngine } from '../runner/engines/autocannon.js';
-import { startFakePlatform, type FakePlatform } from '../runner/study/testing/fake-platform.js';
+import type { Platform, PlatformEvent } from '../runner/platforms/platform.js';
+import { startFakePlatform, type FakePlatform } from './support/fake-platform.js';
 import type { ProgressSink } from '../runner/study/types.js';
-import type { Results } from '../reports/schema.js';
+import type { Results } from '../results/schema.js';
 import type { LoadScenario, ReplicationScenario } from '../scenarios/scenario.js';
 import type { RunMode } from '../system/protocol/modes.js';
 
@@ -14,6 +19,21 @@ function sink(): ProgressSink & { lines: string[]; phases: string[]; trials: [nu
   const phases: string[] = [];
   const trials: [number, number][] = [];
   return { lines, phases, trials, phase: (p) => phases.push(p), trial: (i, n) => trials.push([i, n]), log: (l) => lines.push(l) };
+}
+
+/** What `fn` threw (or rejected with); fails the test when it did not. */
+async function catchError(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
+/** The named scenarios as the CLI hands them to runStudy. */
+async function only(...names: string[]) {
+  return selectScenarios(await discoverScenarios(), names, true, 'autocannon');
 }
 
 /** Every number under a `...Us`/latency key, with its path, so a test can insist they are integers. */
@@ -53,6 +73,32 @@ describe('scenario discovery', () => {
     onlyAc.set('ac-only', { ...(all.get('light') as LoadScenario), name: 'ac-only', engines: ['autocannon'] });
     expect(() => selectScenarios(onlyAc, ['ac-only'], true, 'k6')).toThrow(/cannot run on engine k6/);
   });
+
+  it('rejects an unknown scenario naming the known ones, as a usage error (exit 2)', async () => {
+    const err = catchError(async () => selectScenarios(await discoverScenarios(), ['lihgt'], true, 'autocannon'));
+    await expect(err).resolves.toMatchObject({
+      code: 'ERR_SCENARIO_UNKNOWN',
+      exitCode: 2,
+      message: expect.stringMatching(/unknown scenario 'lihgt'; known scenarios: .*light/),
+    });
+  });
+
+  it('refuses two scenario files with the same name as a usage error (exit 2), naming both files', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-scenarios-'));
+    try {
+      const light = (await discoverScenarios()).get('light');
+      const source = `export default ${JSON.stringify(light)};\n`;
+      await writeFile(join(dir, 'package.json'), '{"type": "module"}');
+      await writeFile(join(dir, 'one.js'), source);
+      await writeFile(join(dir, 'two.js'), source);
+      const err = await catchError(() => discoverScenarios(dir));
+      expect(err).toMatchObject({ code: 'ERR_SCENARIO_DUPLICATE', exitCode: 2 });
+      expect(exitCodeOf(err)).toBe(2);
+      expect((err as Error).message).toBe("scenarios/one and scenarios/two are both named 'light'; rename one");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('runStudy on a fake platform', () => {
@@ -62,7 +108,16 @@ describe('runStudy on a fake platform', () => {
   beforeAll(async () => {
     platform = await startFakePlatform(4, (mode) => MS[mode]);
     results = await runStudy(
-      { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 1, design: 'interleaved', seed: 2024, pairs: 4 },
+      {
+        engine: 'autocannon',
+        scenarios: await only('light'),
+        quick: true,
+        trials: 4,
+        durationS: 1,
+        design: 'interleaved',
+        seed: 2024,
+        pairs: 4,
+      },
       platform,
       progress,
     );
@@ -71,7 +126,15 @@ describe('runStudy on a fake platform', () => {
 
   it('produces a complete results.json: one valid run per pair and trial, floor, env, seed', () => {
     expect(results.schemaVersion).toBe(1);
-    expect(results.study).toMatchObject({ engine: 'autocannon', design: 'interleaved', pairs: 4, trials: 4, seed: 2024, quick: true, scenarios: ['light'] });
+    expect(results.study).toMatchObject({
+      engine: 'autocannon',
+      design: 'interleaved',
+      pairs: 4,
+      trials: 4,
+      seed: 2024,
+      quick: true,
+      scenarios: ['light'],
+    });
     expect(results.study.env.cpus).toBeGreaterThan(0);
     expect(results.runs).toHaveLength(16);
     for (const r of results.runs) {
@@ -80,7 +143,7 @@ describe('runStudy on a fake platform', () => {
       // Node timers may fire up to ~1 ms early against the loop's cached time, so allow 2%.
       expect(r.latencyUs.p50).toBeGreaterThanOrEqual(MS[r.mode] * 1000 * 0.98);
       expect(r.latencyUs.hdr.length).toBeGreaterThan(10);
-      expect(r.serverTimingUs.verify?.p50).toBe(10);
+      if (r.mode === 'observe' || r.mode === 'enforce') expect(r.serverTimingUs['peer-verify']?.p50).toBe(10);
       expect(r.timeline?.length).toBeGreaterThanOrEqual(1);
     }
     expect(results.harnessFloor?.[0]?.p50Us).toBeGreaterThan(0);
@@ -122,7 +185,16 @@ describe('runStudy on a fake platform', () => {
     const again = await startFakePlatform(4, () => 0);
     try {
       const replay = await runStudy(
-        { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 4, durationS: 0.3, design: 'interleaved', seed: results.study.seed as number, pairs: 4 },
+        {
+          engine: 'autocannon',
+          scenarios: await only('light'),
+          quick: true,
+          trials: 4,
+          durationS: 0.3,
+          design: 'interleaved',
+          seed: results.study.seed as number,
+          pairs: 4,
+        },
         again,
         sink(),
       );
@@ -133,12 +205,6 @@ describe('runStudy on a fake platform', () => {
       await again.close();
     }
   }, 60_000);
-
-  it('rejects an unknown scenario naming the known ones', async () => {
-    await expect(
-      runStudy({ engine: 'autocannon', scenarios: ['lihgt'], quick: true, design: 'interleaved', pairs: 4 }, platform, sink()),
-    ).rejects.toThrow(/unknown scenario 'lihgt'; known scenarios: .*light/);
-  });
 });
 
 describe('sequential design', () => {
@@ -146,7 +212,16 @@ describe('sequential design', () => {
     const platform = await startFakePlatform(2, (mode) => MS[mode]);
     try {
       const r = await runStudy(
-        { engine: 'autocannon', scenarios: ['light'], quick: true, trials: 2, durationS: 0.3, design: 'sequential', seed: 1, pairs: 2 },
+        {
+          engine: 'autocannon',
+          scenarios: await only('light'),
+          quick: true,
+          trials: 2,
+          durationS: 0.3,
+          design: 'sequential',
+          seed: 1,
+          pairs: 2,
+        },
         platform,
         sink(),
       );
@@ -159,6 +234,49 @@ describe('sequential design', () => {
       expect(r.comparisons.find((c) => c.candidate === 'enforce' && c.stat === 'p50')?.n).toBe(2);
     } finally {
       await platform.close();
+    }
+  }, 60_000);
+});
+
+describe('runs the platform says were disturbed (issue 15, items 2 and 6)', () => {
+  it('marks invalid the runs during which a component died, and only those', async () => {
+    const fake = await startFakePlatform(2, (mode) => MS[mode]);
+    const events: PlatformEvent[] = [];
+    let steps = 0;
+    const platform: Platform = {
+      ...fake,
+      events: () => events,
+      async setPairMode(pair, mode) {
+        await fake.setPairMode(pair, mode);
+        // The IdP dies during the third run (sequential design: one pair per step).
+        if (++steps === 3)
+          setTimeout(
+            () => events.push({ at: new Date().toISOString(), component: 'idp', pid: 4242, kind: 'exited', detail: 'signal SIGKILL' }),
+            50,
+          );
+      },
+    };
+    try {
+      const r = await runStudy(
+        {
+          engine: 'autocannon',
+          scenarios: await only('light'),
+          quick: true,
+          trials: 1,
+          durationS: 0.3,
+          design: 'sequential',
+          seed: 1,
+          pairs: 2,
+        },
+        platform,
+        sink(),
+      );
+      const invalid = r.runs.filter((x) => !x.valid);
+      expect(invalid).toHaveLength(1);
+      expect(invalid[0]!.id).toBe(r.runs[2]!.id);
+      expect(invalid[0]!.invalidReason).toBe('during the run idp exited (signal SIGKILL)');
+    } finally {
+      await fake.close();
     }
   }, 60_000);
 });
@@ -186,7 +304,14 @@ describe('replication', () => {
       full: { workers: 5, repetitions: 1, queries: [] },
     };
     try {
-      const { runs, records } = await runReplication({ scenario, quick: true, engine: buildAutocannonEngine(), platform, progress: sink(), seed: 5 });
+      const { runs, records } = await runReplication({
+        scenario,
+        quick: true,
+        engine: buildAutocannonEngine(),
+        platform,
+        progress: sink(),
+        seed: 5,
+      });
       expect(runs).toHaveLength(16);
       expect(runs.every((r) => r.valid && r.requests.ok === (r.scenario.endsWith('light') ? 100 : 30))).toBe(true);
       const light = records.find((r) => r.query === 'light');

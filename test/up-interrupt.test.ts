@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alivePids, descendantPids, startAuthlab } from '../runner/cli/testing.js';
+import { alivePids, descendantPids, startAuthlab } from './support/cli.js';
 
 let runs: string;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointsFile } from '../system/protocol/endpoints.js';
-import { alivePids, descendantPids, runAuthlab, startAuthlab } from '../runner/cli/testing.js';
+import { alivePids, descendantPids, runAuthlab, startAuthlab } from './support/cli.js';
 
 // End to end as a user sees it: `authlab up`, use the endpoints, `authlab down`, nothing left.
 let runs: string;
@@ -15,7 +15,7 @@ let up: ChildProcess;
 let upExit: Promise<number | null>;
 let upStderr = '';
 let endpoints: EndpointsFile;
-let p1aAccessToken = "";
+let p1aAccessToken = '';
 
 beforeAll(async () => {
   runs = await mkdtemp(join(tmpdir(), 'authlab-up-test-'));
@@ -89,7 +89,11 @@ describe('authlab up → use → authlab down', () => {
     expect(claims.roles['p2-b']).toBeUndefined();
 
     // The token works on p1-b directly; no token is refused (default mode: verify enforce).
-    const direct = await post(`${service('p1-b').url}/query`, { query: 'light', params: { id: 7 } }, { authorization: `Bearer ${body.access_token}` });
+    const direct = await post(
+      `${service('p1-b').url}/query`,
+      { query: 'light', params: { id: 7 } },
+      { authorization: `Bearer ${body.access_token}` },
+    );
     expect(direct.status).toBe(200);
     const anonymous = await post(`${service('p1-b').url}/query`, { query: 'light', params: { id: 7 } });
     expect(anonymous.status).toBe(401);
@@ -101,7 +105,7 @@ describe('authlab up → use → authlab down', () => {
     const okBody = (await ok.json()) as { rows: unknown[] };
     expect(okBody.rows.length).toBeGreaterThan(0);
 
-    // DESIGN.md §3 "Topology": a cross-pair call in enforce mode is a 403 (isolation is tested).
+    // docs/DESIGN.md §3 "Topology": a cross-pair call in enforce mode is a 403 (isolation is tested).
     const cross = await post(`${service('p1-a').url}/call/p2-b/query`, { query: 'light', params: { id: 42 } });
     const crossBody = (await cross.json()) as { error: { code: string; message: string } };
     expect(cross.status, JSON.stringify(crossBody)).toBe(403);
@@ -109,7 +113,11 @@ describe('authlab up → use → authlab down', () => {
 
     // The refusal does not rest on the caller's sidecar alone: p2-b itself rejects p1-a's token,
     // which does not name it (401, wrong audience), and serves nothing.
-    const atTarget = await post(`${service('p2-b').url}/query`, { query: 'light', params: { id: 42 } }, { authorization: `Bearer ${p1aAccessToken}` });
+    const atTarget = await post(
+      `${service('p2-b').url}/query`,
+      { query: 'light', params: { id: 42 } },
+      { authorization: `Bearer ${p1aAccessToken}` },
+    );
     const atTargetBody = (await atTarget.json()) as { error: { code: string } };
     expect(atTarget.status).toBe(401);
     expect(atTargetBody.error.code).toBe('ERR_TOKEN_AUDIENCE');

@@ -1,6 +1,6 @@
 import type { ScenarioModel } from '../model.js';
 import { PART_ORDER } from '../stages.js';
-import type { TokenStormRecord } from '../schema.js';
+import type { TokenStormRecord } from '../../results/schema.js';
 
 /** Okabe–Ito colours: distinguishable with the common colour-vision deficiencies. */
 export const MODE_COLORS: Record<string, string> = { direct: '#555555', off: '#0072B2', observe: '#E69F00', enforce: '#D55E00' };
@@ -42,7 +42,10 @@ export function verdictColor(significant: boolean, deltaUs: number): string {
 }
 
 /** Forest plot of a scenario's comparisons (stat by stat), estimates and CIs in µs. */
-export function forestChart(id: string, rows: readonly { label: string; deltaUs: number; ci: [number, number]; significant: boolean }[]): ChartSpec {
+export function forestChart(
+  id: string,
+  rows: readonly { label: string; deltaUs: number; ci: [number, number]; significant: boolean }[],
+): ChartSpec {
   return {
     kind: 'forest',
     id,
@@ -57,7 +60,9 @@ export function spectrumChart(id: string, s: ScenarioModel): ChartSpec {
   return {
     kind: 'spectrum',
     id,
-    series: s.modes.filter((m) => m.spectrum.length > 0).map((m) => ({ label: m.mode, color: MODE_COLORS[m.mode] ?? FALLBACK, points: m.spectrum })),
+    series: s.modes
+      .filter((m) => m.spectrum.length > 0)
+      .map((m) => ({ label: m.mode, color: MODE_COLORS[m.mode] ?? FALLBACK, points: m.spectrum })),
   };
 }
 
@@ -78,7 +83,11 @@ export function throughputOverTimeChart(id: string, s: ScenarioModel): ChartSpec
     yUnit: 'rps',
     xLabel: 'seconds after warm-up',
     yLabel: 'successful requests/s',
-    series: s.modes.map((m) => ({ label: m.mode, color: MODE_COLORS[m.mode] ?? FALLBACK, points: m.timeline.map((p) => [p.tMs / 1000, p.rps]) })),
+    series: s.modes.map((m) => ({
+      label: m.mode,
+      color: MODE_COLORS[m.mode] ?? FALLBACK,
+      points: m.timeline.map((p) => [p.tMs / 1000, p.rps]),
+    })),
   };
 }
 
@@ -111,4 +120,3 @@ export function stormChart(id: string, storms: readonly TokenStormRecord[]): Cha
     })),
   };
 }
-

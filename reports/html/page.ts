@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { esc, formatPct } from '../format.js';
-import { buildScenarioModels } from '../model.js';
-import type { Results } from '../schema.js';
+import type { ScenarioModel } from '../model.js';
+import type { Results } from '../../results/schema.js';
 import { CHART_SCRIPT } from './chart-script.js';
 import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
@@ -83,7 +83,10 @@ function findings(results: Results): string {
     );
   }
   const invalid = results.runs.filter((r) => !r.valid).length;
-  if (invalid > 0) items.push(`<li class="flag-inline">${invalid} invalid run${invalid > 1 ? 's' : ''} excluded — see <a href="#invalid">Invalid runs</a>.</li>`);
+  if (invalid > 0)
+    items.push(
+      `<li class="flag-inline">${invalid} invalid run${invalid > 1 ? 's' : ''} excluded — see <a href="#invalid">Invalid runs</a>.</li>`,
+    );
   const sig = auth.filter(isSignificant).length;
   const lead = auth.length
     ? `Auth overhead (enforce − off) is significant in ${sig} of ${auth.length} scenario × statistic comparisons.`
@@ -93,9 +96,10 @@ function findings(results: Results): string {
 
 /**
  * The self-contained report page: inline CSS, Chart.js and chart data; no external request of any kind.
+ *
+ * @param scenarios `buildScenarioModels(results)`, built once by the caller and shared with summary.md.
  */
-export function renderHtml(results: Results): string {
-  const scenarios = buildScenarioModels(results);
+export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]): string {
   const charts: ChartSpec[] = [];
   const scenarioHtml = scenarios.map((s) => scenarioSection(s, charts)).join('\n');
   const storm = stormSection(results, charts);

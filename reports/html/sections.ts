@@ -1,13 +1,17 @@
 import { formatPct, formatRps, formatUs, esc } from '../format.js';
 import { comparisonCells, comparisonVerdict, isSignificant } from '../verdicts.js';
 import type { ScenarioModel } from '../model.js';
-import type { Comparison, Results } from '../schema.js';
+import type { Comparison, PlatformName, Results } from '../../results/schema.js';
 import { forestChart, latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
 import type { ChartSpec } from './charts.js';
 import { figure, keyValues, table } from './tables.js';
 
 /** A stable HTML id fragment for a scenario name. */
-export const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+export const slug = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 function durationText(startIso: string, endIso: string): string {
   const s = (Date.parse(endIso) - Date.parse(startIso)) / 1000;
@@ -15,29 +19,37 @@ function durationText(startIso: string, endIso: string): string {
   return s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`;
 }
 
+const PLATFORM_TEXT: Record<PlatformName, string> = {
+  local: 'local (child processes on 127.0.0.1, embedded PostgreSQL)',
+  kube: 'kube (a single-node Kubernetes on this host)',
+  kind: 'kind (Kubernetes in Docker)',
+};
+
 export function environmentSection(results: Results): string {
   const { study } = results;
   const design =
     study.design === 'interleaved'
       ? `interleaved: each trial runs every mode at once on ${study.pairs} isolated pairs; the mode→pair assignment is a rotated Latin square, shuffled across trials${study.seed !== undefined ? ` (seed ${study.seed})` : ''}, so pair effects and drift cancel within a trial`
       : `sequential: modes run one after another on one pair, shuffled and repeated${study.seed !== undefined ? ` (seed ${study.seed})` : ''}; drift is not cancelled, so read differences with more caution`;
-  const git = study.git.commit ? `${study.git.commit.slice(0, 12)}${study.git.dirty ? ' (uncommitted changes)' : ''}` : 'not a git checkout';
+  const git = study.git.commit
+    ? `${study.git.commit.slice(0, 12)}${study.git.dirty ? ' (uncommitted changes)' : ''}`
+    : 'not a git checkout';
   return `<section id="environment"><h2>Environment and design</h2>
 <p>What produced these numbers, so you can judge them. Load generator and system under test share this host's
 ${study.env.cpus} CPUs, which inflates absolute latencies; differences between modes measured within a trial are far
 more robust than the absolute values.</p>
 ${keyValues([
-    ['Study', study.id],
-    ['When', `${study.startedAt} → ${study.finishedAt} (${durationText(study.startedAt, study.finishedAt)})`],
-    ['Platform', study.platform === 'local' ? 'local (child processes on 127.0.0.1, embedded PostgreSQL)' : 'kind (Kubernetes in Docker)'],
-    ['Load engine', study.engine],
-    ['Design', design],
-    ['Trials', `${study.trials}${study.quick ? ' (--quick: short runs, wide CIs)' : ''}`],
-    ['Scenarios', (study.scenarios ?? [...new Set(results.runs.map((r) => r.scenario))]).join(', ')],
-    ['Code', git],
-    ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],
-    ['Runtime', `Node ${study.env.node} on ${study.env.os}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}`],
-  ])}</section>`;
+  ['Study', study.id],
+  ['When', `${study.startedAt} → ${study.finishedAt} (${durationText(study.startedAt, study.finishedAt)})`],
+  ['Platform', PLATFORM_TEXT[study.platform]],
+  ['Load engine', study.engine],
+  ['Design', design],
+  ['Trials', `${study.trials}${study.quick ? ' (--quick: short runs, wide CIs)' : ''}`],
+  ['Scenarios', (study.scenarios ?? [...new Set(results.runs.map((r) => r.scenario))]).join(', ')],
+  ['Code', git],
+  ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],
+  ['Runtime', `Node ${study.env.node} on ${study.env.os}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}`],
+])}</section>`;
 }
 
 export function floorSection(results: Results): string {
@@ -49,9 +61,16 @@ export function floorSection(results: Results): string {
 <p>What the load engine itself costs against a null endpoint on this host. Every latency below includes roughly this
 much; differences between modes do not, because the floor cancels.</p>
 ${table(
-    [{ head: 'Engine' }, { head: 'Connections', num: true }, { head: 'Duration', num: true }, { head: 'p50', num: true }, { head: 'p99', num: true }, { head: 'Max throughput', num: true }],
-    floors.map((f) => [f.engine, String(f.connections), `${f.durationS} s`, formatUs(f.p50Us), formatUs(f.p99Us), formatRps(f.maxRps)]),
-  )}</section>`;
+  [
+    { head: 'Engine' },
+    { head: 'Connections', num: true },
+    { head: 'Duration', num: true },
+    { head: 'p50', num: true },
+    { head: 'p99', num: true },
+    { head: 'Max throughput', num: true },
+  ],
+  floors.map((f) => [f.engine, String(f.connections), `${f.durationS} s`, formatUs(f.p50Us), formatUs(f.p99Us), formatRps(f.maxRps)]),
+)}</section>`;
 }
 
 export function verdictHtml(c: Comparison): string {
@@ -71,10 +90,7 @@ function comparisonsTable(cs: readonly Comparison[]): string {
       { head: 'Trials', num: true },
       { head: 'Verdict' },
     ],
-    cs.map((c) => [
-      ...comparisonCells(c),
-      { html: verdictHtml(c) },
-    ]),
+    cs.map((c) => [...comparisonCells(c), { html: verdictHtml(c) }]),
   );
 }
 
@@ -93,19 +109,29 @@ function quantileTable(s: ScenarioModel): string {
       { head: 'Throughput', num: true, title: 'Median over runs of successful requests/s after warm-up' },
       { head: 'Errors', num: true },
     ],
-    s.modes.map((m) => m.validRuns === 0 ? [m.mode, { html: `0 <span class="flag-inline">+${m.invalidRuns} invalid</span>` }, ...Array<string>(9).fill('—')] : [
-      m.mode,
-      m.invalidRuns > 0 ? { html: `${m.validRuns} <span class="flag-inline" title="invalid runs are excluded">+${m.invalidRuns} invalid</span>` } : String(m.validRuns),
-      m.latency.count.toLocaleString('en-US'),
-      formatUs(m.latency.p50),
-      formatUs(m.latency.p90),
-      formatUs(m.latency.p99),
-      formatUs(m.latency.p999),
-      formatUs(m.latency.max),
-      formatUs(m.latency.mean),
-      formatRps(m.throughputRps),
-      m.errorRate === 0 ? '0' : `${formatPct(m.errorRate)} (${Object.entries(m.errors).map(([k, v]) => `${k}: ${v}`).join(', ')})`,
-    ]),
+    s.modes.map((m) =>
+      m.validRuns === 0
+        ? [m.mode, { html: `0 <span class="flag-inline">+${m.invalidRuns} invalid</span>` }, ...Array<string>(9).fill('—')]
+        : [
+            m.mode,
+            m.invalidRuns > 0
+              ? { html: `${m.validRuns} <span class="flag-inline" title="invalid runs are excluded">+${m.invalidRuns} invalid</span>` }
+              : String(m.validRuns),
+            m.latency.count.toLocaleString('en-US'),
+            formatUs(m.latency.p50),
+            formatUs(m.latency.p90),
+            formatUs(m.latency.p99),
+            formatUs(m.latency.p999),
+            formatUs(m.latency.max),
+            formatUs(m.latency.mean),
+            formatRps(m.throughputRps),
+            m.errorRate === 0
+              ? '0'
+              : `${formatPct(m.errorRate)} (${Object.entries(m.errors)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join(', ')})`,
+          ],
+    ),
     'Quantiles from the HDR histograms of all valid runs merged, never averaged; throughput is the median over runs.',
   );
 }
@@ -116,7 +142,7 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
   const load =
     s.load.model === 'open'
       ? `open loop at ${s.load.rate ?? '?'} requests/s`
-      : `closed loop, ${s.load.connections} connection${s.load.connections === 1 ? "" : "s"}${s.load.rate ? `, capped at ${s.load.rate} requests/s` : ''}`;
+      : `closed loop, ${s.load.connections} connection${s.load.connections === 1 ? '' : 's'}${s.load.rate ? `, capped at ${s.load.rate} requests/s` : ''}`;
   // A chart is drawn only when it has data: runs without timelines (older results, request-count
   // runs) or without Server-Timing get a sentence instead of an empty frame.
   const hasTimeline = s.modes.some((m) => m.timeline.length > 0);
@@ -124,19 +150,36 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
   const slots: [ChartSpec, string, string][] = [];
   let forest = '';
   if (s.comparisons.length > 0) {
-    const rows = s.comparisons.map((c) => ({ label: `${c.candidate} − ${c.baseline}, ${c.stat}`, deltaUs: c.deltaUs, ci: c.ci95Us, significant: isSignificant(c) }));
+    const rows = s.comparisons.map((c) => ({
+      label: `${c.candidate} − ${c.baseline}, ${c.stat}`,
+      deltaUs: c.deltaUs,
+      ci: c.ci95Us,
+      significant: isSignificant(c),
+    }));
     const spec = forestChart(`c-${id}-forest`, rows);
     charts.push(spec);
     forest = `<div class="charts one">${figure(spec.id, 'Overheads with 95% CIs.', 'Bar: the CI; dark mark: the median difference; red = significantly slower, green = significantly faster, grey = not significant. The black line is zero.')}</div>`;
   }
   if (s.modes.some((m) => m.spectrum.length > 0)) {
-    slots.push([spectrumChart(`c-${id}-spectrum`, s), 'Percentile spectrum.', 'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.']);
+    slots.push([
+      spectrumChart(`c-${id}-spectrum`, s),
+      'Percentile spectrum.',
+      'Latency at each percentile, all modes; the x axis stretches the tail (log of 1/(1−q)), as HdrHistogram plots do.',
+    ]);
   }
   if (hasStages) {
-    slots.push([serverTimingChart(`c-${id}-stages`, s), 'Where the time goes.', 'Server-Timing of the sidecars (median over runs of each stage’s p50): the target’s stages, the hop to it, the caller’s own work, and what lies outside the sidecars up to the end-to-end p50. Medians of parts add up only approximately.']);
+    slots.push([
+      serverTimingChart(`c-${id}-stages`, s),
+      'Where the time goes.',
+      'Server-Timing of the sidecars (median over runs of each stage’s p50): the target’s stages, the hop to it, the caller’s own work, and what lies outside the sidecars up to the end-to-end p50. Medians of parts add up only approximately.',
+    ]);
   }
   if (hasTimeline) {
-    slots.push([latencyOverTimeChart(`c-${id}-latency`, s), 'Latency over time.', 'Median over runs of each second’s p50 (solid) and p99 (dashed).']);
+    slots.push([
+      latencyOverTimeChart(`c-${id}-latency`, s),
+      'Latency over time.',
+      'Median over runs of each second’s p50 (solid) and p99 (dashed).',
+    ]);
     slots.push([throughputOverTimeChart(`c-${id}-rps`, s), 'Throughput over time.', 'Median over runs of successful requests per second.']);
   }
   charts.push(...slots.map(([spec]) => spec));
@@ -162,7 +205,7 @@ export function invalidSection(results: Results): string {
   return `<section id="invalid"><h2>Invalid runs</h2>
 <p class="flag">${bad.length} of ${results.runs.length} runs were marked invalid and are excluded from every table, chart and comparison above.</p>
 ${table(
-    [{ head: 'Run' }, { head: 'Scenario' }, { head: 'Mode' }, { head: 'Trial', num: true }, { head: 'Pair', num: true }, { head: 'Reason' }],
-    bad.map((r) => [r.id, r.scenario, r.mode, String(r.trial), String(r.pair), r.invalidReason ?? 'no reason recorded']),
-  )}</section>`;
+  [{ head: 'Run' }, { head: 'Scenario' }, { head: 'Mode' }, { head: 'Trial', num: true }, { head: 'Pair', num: true }, { head: 'Reason' }],
+  bad.map((r) => [r.id, r.scenario, r.mode, String(r.trial), String(r.pair), r.invalidReason ?? 'no reason recorded']),
+)}</section>`;
 }

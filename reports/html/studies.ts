@@ -1,6 +1,6 @@
-import { bootstrapMedianDiffCI, ciExcludesZero } from '../stats/index.js';
+import { bootstrapMedianDiffCI, ciExcludesZero } from '../../results/stats/index.js';
 import { esc, formatCiUs, formatDeltaUs, formatPct, formatUs } from '../format.js';
-import type { ReplicationRecord, Results, TokenStormRecord } from '../schema.js';
+import type { ReplicationRecord, Results, TokenStormRecord } from '../../results/schema.js';
 import { forestChart, stormChart, verdictColor } from './charts.js';
 import type { ChartSpec } from './charts.js';
 import { figure, table } from './tables.js';
@@ -24,32 +24,31 @@ export function stormSection(results: Results, charts: ChartSpec[]): string {
 service asks the IdP again. Peaks are what the IdP must be sized for; a policy that bunches refreshes together
 recreates the cold-start storm every token lifetime.</p>
 ${table(
-    [
-      { head: 'Refresh policy' },
-      { head: 'Services', num: true },
-      { head: 'Token TTL', num: true },
-      { head: 'Issued', num: true },
-      { head: 'Failed', num: true },
-      { head: 'Peak IdP load', num: true, title: 'Including the cold start' },
-      { head: 'Peak after cold start', num: true, title: 'Refreshes only: the load every token lifetime brings back' },
-      { head: 'Mean IdP load', num: true },
-      { head: 'Time to all tokens', num: true, title: 'Cold start: from start until every service holds a token' },
-    ],
-    storms.map((t) => [
-      t.policy,
-      String(t.services),
-      `${t.ttlS} s`,
-      t.issued.toLocaleString('en-US'),
-      t.failed === 0 ? '0' : { html: `<span class="flag-inline">${t.failed}</span>` },
-      `${t.peakIdpRps.toLocaleString('en-US')} req/s`,
-      Number.isNaN(steadyPeakRps(t)) ? '—' : `${steadyPeakRps(t).toLocaleString('en-US')} req/s`,
-      `${Number(t.meanIdpRps.toPrecision(3))} req/s`,
-      formatUs(t.timeToAllTokensMs * 1000),
-    ]),
-  )}
+  [
+    { head: 'Refresh policy' },
+    { head: 'Services', num: true },
+    { head: 'Token TTL', num: true },
+    { head: 'Issued', num: true },
+    { head: 'Failed', num: true },
+    { head: 'Peak IdP load', num: true, title: 'Including the cold start' },
+    { head: 'Peak after cold start', num: true, title: 'Refreshes only: the load every token lifetime brings back' },
+    { head: 'Mean IdP load', num: true },
+    { head: 'Time to all tokens', num: true, title: 'Cold start: from start until every service holds a token' },
+  ],
+  storms.map((t) => [
+    t.policy,
+    String(t.services),
+    `${t.ttlS} s`,
+    t.issued.toLocaleString('en-US'),
+    t.failed === 0 ? '0' : { html: `<span class="flag-inline">${t.failed}</span>` },
+    `${t.peakIdpRps.toLocaleString('en-US')} req/s`,
+    Number.isNaN(steadyPeakRps(t)) ? '—' : `${steadyPeakRps(t).toLocaleString('en-US')} req/s`,
+    `${Number(t.meanIdpRps.toPrecision(3))} req/s`,
+    formatUs(t.timeToAllTokensMs * 1000),
+  ]),
+)}
 <div class="charts one">${figure(spec.id, 'IdP load over time per refresh policy.', 'Token requests per second reaching the IdP.')}</div></section>`;
 }
-
 
 /** "+34 µs [33, 36] µs", or "n.s. [−410, 1,100] µs" when the CI includes zero (no signed number then). */
 function deltaWithCi(deltaUs: number, ci: readonly [number, number]): string {
@@ -96,26 +95,26 @@ export function replicationSection(results: Results, charts: ChartSpec[]): strin
 ${first.requests.toLocaleString('en-US')} requests, reported as the relative difference of means. Here the same design
 is run for a light and a heavy query, and reported with quantiles and confidence intervals as well.</p>
 ${table(
-    [
-      { head: 'Query' },
-      { head: 'Mean off → on', num: true },
-      { head: 'Δ mean [95% CI]', num: true, title: 'Median over repetitions of (on − off) of the per-repetition mean' },
-      { head: 'Relative (as published)', num: true, title: '(on − off) / off of the pooled means' },
-      { head: 'p50 off → on', num: true },
-      { head: 'Δ p50 [95% CI]', num: true },
-      { head: 'p99 off → on', num: true },
-    ],
-    reps.map((r) => [
-      r.query,
-      `${formatUs(r.byAuth.off.meanUs)} → ${formatUs(r.byAuth.on.meanUs)}`,
-      deltaWithCi(r.meanDeltaUs, r.meanDeltaCi95Us),
-      `${formatPct(r.meanRelative)}${ciExcludesZero(r.meanDeltaCi95Us) ? '' : ' (n.s.)'}`,
-      `${formatUs(r.byAuth.off.p50Us)} → ${formatUs(r.byAuth.on.p50Us)}`,
-      deltaWithCi(r.p50DeltaUs, r.p50DeltaCi95Us),
-      `${formatUs(r.byAuth.off.p99Us)} → ${formatUs(r.byAuth.on.p99Us)}`,
-    ]),
-    'Means and quantiles pooled over repetitions via merged histograms; CIs bootstrap over repetitions.',
-  )}
+  [
+    { head: 'Query' },
+    { head: 'Mean off → on', num: true },
+    { head: 'Δ mean [95% CI]', num: true, title: 'Median over repetitions of (on − off) of the per-repetition mean' },
+    { head: 'Relative (as published)', num: true, title: '(on − off) / off of the pooled means' },
+    { head: 'p50 off → on', num: true },
+    { head: 'Δ p50 [95% CI]', num: true },
+    { head: 'p99 off → on', num: true },
+  ],
+  reps.map((r) => [
+    r.query,
+    `${formatUs(r.byAuth.off.meanUs)} → ${formatUs(r.byAuth.on.meanUs)}`,
+    deltaWithCi(r.meanDeltaUs, r.meanDeltaCi95Us),
+    `${formatPct(r.meanRelative)}${ciExcludesZero(r.meanDeltaCi95Us) ? '' : ' (n.s.)'}`,
+    `${formatUs(r.byAuth.off.p50Us)} → ${formatUs(r.byAuth.on.p50Us)}`,
+    deltaWithCi(r.p50DeltaUs, r.p50DeltaCi95Us),
+    `${formatUs(r.byAuth.off.p99Us)} → ${formatUs(r.byAuth.on.p99Us)}`,
+  ]),
+  'Means and quantiles pooled over repetitions via merged histograms; CIs bootstrap over repetitions.',
+)}
 ${light && heavy ? sameCostVerdict(light, heavy) : ''}
 ${replicationCharts(reps, charts)}</section>`;
 }

@@ -1,27 +1,99 @@
 import { describe, expect, it } from 'vitest';
 import { parseCli, parseDurationS } from './args.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../../system/protocol/errors.js';
+import { COMMAND_USAGE, USAGE } from './usage.js';
 
 describe('parseCli', () => {
   it('turns a full study command line into typed options', () => {
     expect(
-      parseCli(['study', '--engine', 'k6', '--scenarios', 'light,heavy,light', '--quick', '--pairs', '2', '--trials', '5',
-        '--duration', '1.5m', '--rate', '250', '--out', 'x', '--design', 'sequential', '--seed', '0', '--base-port', '7000']),
+      parseCli([
+        'study',
+        '--engine',
+        'k6',
+        '--scenarios',
+        'light,heavy,light',
+        '--quick',
+        '--pairs',
+        '2',
+        '--trials',
+        '5',
+        '--duration',
+        '1.5m',
+        '--rate',
+        '250',
+        '--out',
+        'x',
+        '--design',
+        'sequential',
+        '--seed',
+        '0',
+        '--base-port',
+        '7000',
+      ]),
     ).toEqual({
-      command: 'study', platform: 'local', engine: 'k6', scenarios: ['light', 'heavy'], quick: true, pairs: 2, trials: 5,
-      durationS: 90, rate: 250, out: 'x', design: 'sequential', seed: 0, basePort: 7000,
+      command: 'study',
+      platform: 'local',
+      engine: 'k6',
+      scenarios: ['light', 'heavy'],
+      quick: true,
+      pairs: 2,
+      trials: 5,
+      durationS: 90,
+      rate: 250,
+      out: 'x',
+      design: 'sequential',
+      seed: 0,
+      basePort: 7000,
     });
   });
 
   it('applies the documented defaults', () => {
-    expect(parseCli(['study'])).toMatchObject({ platform: 'local', engine: 'autocannon', scenarios: [], quick: false, pairs: 4, design: 'interleaved' });
-    expect(parseCli(['up'])).toEqual({ command: 'up', platform: 'local', pairs: 4, basePort: undefined });
-    expect(parseCli([])).toEqual({ command: 'help' });
-    expect(parseCli(['up', '--help'])).toEqual({ command: 'help' });
+    expect(parseCli(['study'])).toMatchObject({
+      platform: 'local',
+      engine: 'autocannon',
+      scenarios: [],
+      quick: false,
+      pairs: 4,
+      design: 'interleaved',
+    });
+    expect(parseCli(['up'])).toEqual({ command: 'up', platform: 'local', pairs: 4, basePort: undefined, restart: 'on-failure' });
+    expect(parseCli([])).toEqual({ command: 'help', usage: USAGE });
   });
 
-  it('passes report/compare arguments through untouched', () => {
-    expect(parseCli(['compare', 'a.json', 'b.json', '--threshold-pct', '5'])).toEqual({ command: 'compare', argv: ['a.json', 'b.json', '--threshold-pct', '5'] });
+  it('gives each command its own --help, and `authlab help <command>` the same', () => {
+    for (const command of ['study', 'up', 'down', 'status', 'report', 'compare'] as const) {
+      expect(parseCli([command, '--help'])).toEqual({ command: 'help', usage: COMMAND_USAGE[command] });
+      expect(parseCli(['help', command])).toEqual({ command: 'help', usage: COMMAND_USAGE[command] });
+      expect(COMMAND_USAGE[command]).toMatch(new RegExp(`^Usage: authlab ${command}\\b`));
+    }
+  });
+
+  it('takes `up --restart on-failure|no` and `status`, and refuses anything else with one sentence', () => {
+    expect(parseCli(['up', '--restart', 'no'])).toMatchObject({ command: 'up', restart: 'no' });
+    expect(() => parseCli(['up', '--restart', 'always'])).toThrow("`--restart` must be 'on-failure' or 'no' (got 'always')");
+    expect(parseCli(['status'])).toEqual({ command: 'status' });
+    expect(() => parseCli(['status', '--pairs', '2'])).toThrow(/unknown flag '--pairs' for `authlab status`/);
+  });
+
+  it('turns report/compare command lines into typed options', () => {
+    expect(parseCli(['report', 'r.json', '--out', 'x'])).toEqual({ command: 'report', results: 'r.json', out: 'x' });
+    expect(parseCli(['compare', 'a.json', 'b.json', '--threshold-pct', '5', '--threshold-us=2.5', '--stats', 'p99'])).toEqual({
+      command: 'compare',
+      base: 'a.json',
+      next: 'b.json',
+      thresholdPct: 5,
+      thresholdUs: 2.5,
+      stats: ['p99'],
+    });
+    expect(parseCli(['compare', 'a.json', 'b.json'])).toEqual({ command: 'compare', base: 'a.json', next: 'b.json' });
+  });
+
+  it("refuses an unknown flag on every command with one sentence pointing at that command's --help", () => {
+    for (const command of ['study', 'up', 'down', 'report', 'compare']) {
+      expect(() => parseCli([command, '--bogus'])).toThrow(
+        new UsageError(`unknown flag '--bogus' for \`authlab ${command}\`; see \`authlab ${command} --help\` for the flags it takes`),
+      );
+    }
   });
 
   it('rejects what is not a whole positive number, naming the flag and the value', () => {

@@ -1,13 +1,17 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './errors.js';
+import type { CompareStat } from '../../reports/compare.js';
+import { DESIGN_NAMES, ENGINE_NAMES, PLATFORM_NAMES, type DesignName, type EngineName, type PlatformName } from '../../results/schema.js';
+import { UsageError } from '../../system/protocol/errors.js';
+import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
+import { RESTART_POLICIES, type RestartPolicy } from '../platforms/local/supervisor.js';
 
-export type Engine = 'autocannon' | 'k6';
-export type Design = 'interleaved' | 'sequential';
+export type Engine = EngineName;
+export type Design = DesignName;
 
 /** `authlab study` after validation. */
 export interface StudyArgs {
   command: 'study';
-  platform: 'local' | 'kind' | 'kube';
+  platform: PlatformName;
   engine: Engine;
   /** Empty: every scenario. */
   scenarios: string[];
@@ -24,17 +28,47 @@ export interface StudyArgs {
 
 export interface UpArgs {
   command: 'up';
-  platform: 'local' | 'kind' | 'kube';
+  platform: PlatformName;
   pairs: number;
   basePort?: number;
+  /** What to do when a component exits after start-up (default `on-failure`). */
+  restart: RestartPolicy;
 }
 
-export type CliArgs =
-  | StudyArgs
-  | UpArgs
-  | { command: 'down' }
-  | { command: 'help' }
-  | { command: 'report' | 'compare' | 'cluster'; argv: string[] };
+/** `authlab report <results.json> [--out DIR]`. */
+export interface ReportArgs {
+  command: 'report';
+  results: string;
+  out?: string;
+}
+
+/** `authlab compare <base.json> <new.json> [...]`; absent thresholds take the compare defaults. */
+export interface CompareArgs {
+  command: 'compare';
+  base: string;
+  next: string;
+  thresholdPct?: number;
+  thresholdUs?: number;
+  stats?: CompareStat[];
+}
+
+/** `--help` (of `authlab` or of one command): print `usage`, exit 0. */
+export interface HelpArgs {
+  command: 'help';
+  usage: string;
+}
+
+/** `authlab cluster build|up|down|status` (the kube platform's single-node cluster; cluster/cli.ts). */
+export interface ClusterArgs {
+  command: 'cluster';
+  sub: ClusterSubcommand;
+  /** `build --force`: rebuild the binaries even when the cache has them. */
+  force: boolean;
+}
+export type ClusterSubcommand = 'build' | 'up' | 'down' | 'status';
+const CLUSTER_SUBCOMMANDS: readonly ClusterSubcommand[] = ['build', 'up', 'down', 'status'];
+
+export type CliArgs = StudyArgs | UpArgs | { command: 'down' } | { command: 'status' } | ReportArgs | CompareArgs | ClusterArgs | HelpArgs;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -57,34 +91,61 @@ const UP_OPTIONS: Options = {
   platform: { type: 'string' },
   pairs: { type: 'string' },
   'base-port': { type: 'string' },
+  restart: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
+const STATUS_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
+const REPORT_OPTIONS: Options = { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+const COMPARE_OPTIONS: Options = {
+  'threshold-pct': { type: 'string' },
+  'threshold-us': { type: 'string' },
+  stats: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
-const COMMANDS = ['study', 'up', 'down', 'report', 'compare', 'cluster', 'help'];
+const CLUSTER_OPTIONS: Options = { force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+
+const COMMANDS = ['study', 'up', 'down', 'status', 'report', 'compare', 'cluster', 'help'];
 
 /**
- * Parses and validates `authlab` argv (without `node` and the script). Throws {@link UsageError} with
- * one sentence naming the flag, what it must be and what was given.
+ * Parses and validates `authlab` argv (without `node` and the script): every command's flags are
+ * checked here, once, and commands receive typed values. Throws {@link UsageError} with one sentence
+ * naming the flag, what it must be and what was given.
  */
 export function parseCli(argv: string[]): CliArgs {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return { command: 'help' };
+  if (command === undefined || command === '--help' || command === '-h') return { command: 'help', usage: USAGE };
   switch (command) {
+    case 'help': {
+      const topic = rest[0];
+      return { command: 'help', usage: topic !== undefined && isCommand(topic) ? COMMAND_USAGE[topic] : USAGE };
+    }
     case 'study':
       return parseStudy(rest);
     case 'up':
       return parseUp(rest);
     case 'down':
-      parse(rest, { help: { type: 'boolean', short: 'h' } }, 'down');
-      return rest.length ? { command: 'help' } : { command: 'down' };
+      return parse(rest, DOWN_OPTIONS, 'down').values.help ? help('down') : { command: 'down' };
+    case 'status':
+      return parse(rest, STATUS_OPTIONS, 'status').values.help ? help('status') : { command: 'status' };
     case 'report':
+      return parseReport(rest);
     case 'compare':
+      return parseCompare(rest);
     case 'cluster':
-      // reports/cli.ts and cluster/cli.ts own these flags and validate them themselves.
-      return { command, argv: rest };
+      return parseCluster(rest);
     default:
       throw new UsageError(`unknown command '${command}'; use one of ${COMMANDS.join(', ')} (see \`authlab --help\`)`);
   }
+}
+
+function isCommand(name: string): name is Command {
+  return Object.hasOwn(COMMAND_USAGE, name);
+}
+
+function help(command: Command): HelpArgs {
+  return { command: 'help', usage: COMMAND_USAGE[command] };
 }
 
 /** `--rate -3` → `--rate=-3`, so a negative number is judged as a value, not taken for a flag. */
@@ -101,22 +162,23 @@ function joinNegativeValues(args: string[]): string[] {
   return out;
 }
 
-function parse(args: string[], options: Options, command: string) {
+function parse(args: string[], options: Options, command: Command, allowPositionals = false) {
+  const seeHelp = `see \`authlab ${command} --help\``;
   try {
-    return parseArgs({ args: joinNegativeValues(args), options, strict: true, allowPositionals: false });
+    return parseArgs({ args: joinNegativeValues(args), options, strict: true, allowPositionals });
   } catch (err) {
     const e = err as Error & { code?: string };
     const flag = /'([^']+)'/.exec(e.message)?.[1] ?? '';
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
-      throw new UsageError(`unknown flag '${flag}' for \`authlab ${command}\`; see \`authlab --help\` for the flags it takes`);
+      throw new UsageError(`unknown flag '${flag}' for \`authlab ${command}\`; ${seeHelp} for the flags it takes`);
     if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
-      throw new UsageError(`\`authlab ${command}\` takes no positional argument (got '${flag}'); see \`authlab --help\``);
+      throw new UsageError(`\`authlab ${command}\` takes no positional argument (got '${flag}'); ${seeHelp}`);
     if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const name = /'(--[a-z-]+)/.exec(e.message)?.[1];
-      if (name && /argument missing/.test(e.message)) throw new UsageError(`\`${name}\` needs a value (see \`authlab --help\`)`);
-      throw new UsageError(`${e.message.replace(/^Option /, 'flag ')}; see \`authlab --help\``);
+      if (name && /argument missing/.test(e.message)) throw new UsageError(`\`${name}\` needs a value (${seeHelp})`);
+      throw new UsageError(`${e.message.replace(/^Option /, 'flag ')}; ${seeHelp}`);
     }
-    throw new UsageError(`${e.message}; see \`authlab --help\``);
+    throw new UsageError(`${e.message}; ${seeHelp}`);
   }
 }
 
@@ -150,17 +212,16 @@ function oneOf<T extends string>(values: Values, name: string, allowed: readonly
 /** `30s`, `2m`, `500ms`, or a bare number of seconds → seconds. */
 export function parseDurationS(raw: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
-  const n = m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60 }[(m[2] ?? 's') as 'ms' | 's' | 'm']) : NaN;
-  if (!(n > 0) || n > 24 * 3600)
-    throw new UsageError(`\`--duration\` must be a positive duration such as 30s, 2m or 500ms (got '${raw}')`);
+  const n = m ? Number(m[1]) * { ms: 0.001, s: 1, m: 60 }[(m[2] ?? 's') as 'ms' | 's' | 'm'] : NaN;
+  if (!(n > 0) || n > 24 * 3600) throw new UsageError(`\`--duration\` must be a positive duration such as 30s, 2m or 500ms (got '${raw}')`);
   return n;
 }
 
 const SCENARIO_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
-function parseStudy(rest: string[]): StudyArgs | { command: 'help' } {
+function parseStudy(rest: string[]): StudyArgs | HelpArgs {
   const { values } = parse(rest, STUDY_OPTIONS, 'study');
-  if (values.help) return { command: 'help' };
+  if (values.help) return help('study');
   const scenariosRaw = str(values, 'scenarios');
   const scenarios = scenariosRaw === undefined ? [] : scenariosRaw.split(',').map((s) => s.trim());
   const badScenario = scenarios.find((s) => !SCENARIO_NAME.test(s));
@@ -171,8 +232,8 @@ function parseStudy(rest: string[]): StudyArgs | { command: 'help' } {
   if (out !== undefined && out.trim() === '') throw new UsageError('`--out` must be a directory path (got an empty string)');
   return {
     command: 'study',
-    platform: oneOf(values, 'platform', ['local', 'kind', 'kube'] as const, 'local'),
-    engine: oneOf(values, 'engine', ['autocannon', 'k6'] as const, 'autocannon'),
+    platform: oneOf(values, 'platform', PLATFORM_NAMES, 'local'),
+    engine: oneOf(values, 'engine', ENGINE_NAMES, 'autocannon'),
     scenarios: [...new Set(scenarios)],
     quick: values.quick === true,
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
@@ -180,19 +241,83 @@ function parseStudy(rest: string[]): StudyArgs | { command: 'help' } {
     durationS: durationRaw === undefined ? undefined : parseDurationS(durationRaw),
     rate: intFlag(values, 'rate'),
     out,
-    design: oneOf(values, 'design', ['interleaved', 'sequential'] as const, 'interleaved'),
+    design: oneOf(values, 'design', DESIGN_NAMES, 'interleaved'),
     seed: intFlag(values, 'seed', 0),
     basePort: intFlag(values, 'base-port', 1024, 65000),
   };
 }
 
-function parseUp(rest: string[]): UpArgs | { command: 'help' } {
+function parseUp(rest: string[]): UpArgs | HelpArgs {
   const { values } = parse(rest, UP_OPTIONS, 'up');
-  if (values.help) return { command: 'help' };
+  if (values.help) return help('up');
   return {
     command: 'up',
-    platform: oneOf(values, 'platform', ['local', 'kind', 'kube'] as const, 'local'),
+    platform: oneOf(values, 'platform', PLATFORM_NAMES, 'local'),
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
     basePort: intFlag(values, 'base-port', 1024, 65000),
+    restart: oneOf(values, 'restart', RESTART_POLICIES, 'on-failure'),
   };
+}
+
+function parseReport(rest: string[]): ReportArgs | HelpArgs {
+  const { values, positionals } = parse(rest, REPORT_OPTIONS, 'report', true);
+  if (values.help) return help('report');
+  const [results] = positionals;
+  if (results === undefined || positionals.length !== 1)
+    throw new UsageError(
+      `\`authlab report\` takes exactly one results.json path (got ${positionals.length}); see \`authlab report --help\``,
+    );
+  const out = str(values, 'out');
+  if (out !== undefined && out.trim() === '') throw new UsageError('`--out` must be a directory path (got an empty string)');
+  return { command: 'report', results, ...(out !== undefined ? { out } : {}) };
+}
+
+function parseCompare(rest: string[]): CompareArgs | HelpArgs {
+  const { values, positionals } = parse(rest, COMPARE_OPTIONS, 'compare', true);
+  if (values.help) return help('compare');
+  const [base, next] = positionals;
+  if (base === undefined || next === undefined || positionals.length !== 2)
+    throw new UsageError(
+      `\`authlab compare\` takes two results.json paths, base then new (got ${positionals.length}); see \`authlab compare --help\``,
+    );
+  const statsRaw = str(values, 'stats');
+  let stats: CompareStat[] | undefined;
+  if (statsRaw !== undefined) {
+    const list = statsRaw.split(',').map((s) => s.trim());
+    const bad = list.find((s) => s !== 'p50' && s !== 'p99');
+    if (bad !== undefined) throw new UsageError(`\`--stats\` takes p50 and/or p99, comma-separated (got '${bad}')`);
+    stats = [...new Set(list as CompareStat[])];
+  }
+  const thresholdPct = nonNegativeFlag(values, 'threshold-pct');
+  const thresholdUs = nonNegativeFlag(values, 'threshold-us');
+  return {
+    command: 'compare',
+    base,
+    next,
+    ...(thresholdPct !== undefined ? { thresholdPct } : {}),
+    ...(thresholdUs !== undefined ? { thresholdUs } : {}),
+    ...(stats ? { stats } : {}),
+  };
+}
+
+/** A non-negative (possibly fractional) number flag; undefined when absent. */
+function nonNegativeFlag(values: Values, name: string): number | undefined {
+  const raw = str(values, name);
+  if (raw === undefined) return undefined;
+  const n = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isFinite(n)) throw new UsageError(`\`--${name}\` must be a non-negative number (got '${raw}')`);
+  return n;
+}
+
+function parseCluster(rest: string[]): ClusterArgs | HelpArgs {
+  const { values, positionals } = parse(rest, CLUSTER_OPTIONS, 'cluster', true);
+  const [sub, ...extra] = positionals;
+  if (values.help || sub === undefined || sub === 'help') return help('cluster');
+  if (!(CLUSTER_SUBCOMMANDS as readonly string[]).includes(sub))
+    throw new UsageError(`unknown command '${sub}'; use build, up, status or down (see \`authlab cluster --help\`)`);
+  if (extra.length)
+    throw new UsageError(`\`authlab cluster ${sub}\` takes no positional argument (got '${extra[0]}'); see \`authlab cluster --help\``);
+  const force = values.force === true;
+  if (force && sub !== 'build') throw new UsageError('`--force` only applies to `authlab cluster build`');
+  return { command: 'cluster', sub: sub as ClusterSubcommand, force };
 }

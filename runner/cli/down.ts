@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT } from './errors.js';
+import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
+import { describeRecovery, recoverStaleUp } from './recover.js';
 import { isAlive, isAuthlabProcess, readState, releaseUpState, runsDir, upPaths } from './state.js';
 
 /**
@@ -16,8 +17,10 @@ export async function downCommand(io: CliIo, timeoutMs = 30_000): Promise<number
     return EXIT.ok;
   }
   if (!(await isAuthlabProcess(state.pid))) {
+    // Killed without teardown (SIGKILL, a crash): stop what it left running, then forget it.
+    const recovery = await recoverStaleUp(state);
     await releaseUpState(runs, state.pid);
-    io.out(`authlab up (pid ${state.pid}) had already exited; removed its stale state file`);
+    io.out(describeRecovery(state, recovery));
     return EXIT.ok;
   }
   const t0 = performance.now();
@@ -25,7 +28,9 @@ export async function downCommand(io: CliIo, timeoutMs = 30_000): Promise<number
   const deadline = Date.now() + timeoutMs;
   while (isAlive(state.pid)) {
     if (Date.now() > deadline) {
-      io.err(`authlab up (pid ${state.pid}) did not stop within ${timeoutMs / 1000} s; look at its terminal, or end it with \`kill ${state.pid}\``);
+      io.err(
+        `authlab up (pid ${state.pid}) did not stop within ${timeoutMs / 1000} s; look at its terminal, or end it with \`kill ${state.pid}\``,
+      );
       return EXIT.failure;
     }
     await sleep(50);

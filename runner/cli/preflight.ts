@@ -1,37 +1,22 @@
-import { access, constants } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { UsageError } from './errors.js';
+import type { PlatformName } from '../../results/schema.js';
+import { findK6 } from '../engines/k6.js';
+import { AuthlabError, UsageError } from '../../system/protocol/errors.js';
 
-/** Absolute path of `name` on PATH, or undefined. */
-export async function findOnPath(name: string, path = process.env.PATH ?? ''): Promise<string | undefined> {
-  for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-/** `--engine k6` needs a k6 binary on PATH; otherwise one sentence on how to get it. */
-export async function requireK6(path = process.env.PATH): Promise<string> {
-  const found = await findOnPath('k6', path);
+/**
+ * `--engine k6` needs a k6 binary, found where the engine itself looks ({@link findK6}); otherwise one
+ * sentence on how to get it. Resolves the binary's path, which the study hands to the engine.
+ */
+export async function requireK6(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const found = await findK6(env);
   if (found) return found;
-  const goBin = join(homedir(), 'go', 'bin');
-  const inGoBin = await findOnPath('k6', goBin);
-  throw new UsageError(
-    inGoBin
-      ? `\`--engine k6\` needs k6 on PATH; it is installed at ${inGoBin} but ${goBin} is not on PATH, so run \`export PATH="$PATH:${goBin}"\` or use \`--engine autocannon\``
-      : '`--engine k6` needs the k6 binary on PATH and none was found; install it (https://grafana.com/docs/k6/latest/set-up/install-k6/ or `go install go.k6.io/k6@latest`) or use `--engine autocannon`',
+  throw new AuthlabError(
+    'ERR_ENGINE_UNAVAILABLE',
+    '`--engine k6` needs the k6 binary on PATH (or in $K6_BIN, or ~/go/bin) and none was found; install it (https://grafana.com/docs/k6/latest/set-up/install-k6/ or `go install go.k6.io/k6@v1.8.1`) or use `--engine autocannon`',
   );
 }
 
-/** The local and kube platforms ship in this build (kube: see `authlab cluster`). */
-export function requireLocalPlatform(platform: string): void {
+/** The local and kube platforms ship in this build (kube: see `authlab cluster`); kind does not. */
+export function requireLocalPlatform(platform: PlatformName): void {
   if (platform !== 'local' && platform !== 'kube') {
     throw new UsageError(`the ${platform} platform is not available in this build; use --platform local or --platform kube`);
   }

@@ -1,48 +1,42 @@
-import { AuthlabError } from '../../system/protocol/errors.js';
-import { ClusterError } from '../../cluster/errors.js';
-import { PlatformError } from '../platforms/local/errors.js';
+import { EXIT, exitCodeOf } from '../../system/protocol/errors.js';
 import { parseCli } from './args.js';
-import { EXIT, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
-import { USAGE } from './usage.js';
-
 
 /**
- * Runs one `authlab` invocation and resolves its exit code. User-fixable problems (bad flags, busy
- * port, missing k6, `up` already running) print one sentence and give 2; other failures give 1.
+ * Runs one `authlab` invocation and resolves its exit code. Any error ends with one line on stderr
+ * and the exit code its catalogue code records (2: the user must change something; 1: a failure);
+ * an error outside the catalogue is a bug and exits 1 with a hint for the stack trace.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     const args = parseCli(argv);
     switch (args.command) {
       case 'help':
-        io.out(USAGE);
+        io.out(args.usage);
         return EXIT.ok;
       case 'up':
         return await (await import('./up.js')).upCommand(args, io);
       case 'down':
         return await (await import('./down.js')).downCommand(io);
+      case 'status':
+        return await (await import('./status.js')).statusCommand(io);
       case 'study':
         return await (await import('./study.js')).studyCommand(args, io);
-      case 'cluster':
-        return await (await import('../../cluster/cli.js')).clusterCommand(args.argv, io);
       case 'report':
-      case 'compare': {
-        const mod = await import('../../reports/cli.js');
-        return await (args.command === 'report' ? mod.reportCommand(args.argv) : mod.compareCommand(args.argv));
-      }
+        return await (await import('./report.js')).reportCommand(args, io);
+      case 'compare':
+        return await (await import('./report.js')).compareCommand(args, io);
+      case 'cluster':
+        return await (await import('../../cluster/cli.js')).clusterCommand(args, io);
     }
   } catch (err) {
-    // ERR_BAD_REQUEST from the study runner: an unknown scenario or an option it cannot honour.
-    const badRequest = err instanceof AuthlabError && err.code === 'ERR_BAD_REQUEST';
-    if (err instanceof UsageError || badRequest || ((err instanceof PlatformError || err instanceof ClusterError) && err.userFixable)) {
-      io.err(`authlab: ${err.message}`);
-      return EXIT.usage;
-    }
     const e = err as Error;
-    io.err(`authlab: ${e.message ?? String(err)}`);
-    if (process.env.AUTHLAB_DEBUG) io.err(e.stack ?? '');
-    else io.err('(set AUTHLAB_DEBUG=1 for a stack trace)');
-    return EXIT.failure;
+    io.err(`authlab: ${e?.message ?? String(err)}`);
+    const code = exitCodeOf(err);
+    if (code === EXIT.failure) {
+      if (process.env.AUTHLAB_DEBUG) io.err(e?.stack ?? '');
+      else io.err('(set AUTHLAB_DEBUG=1 for a stack trace)');
+    }
+    return code;
   }
 }

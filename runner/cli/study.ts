@@ -1,14 +1,14 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { Results } from '../../reports/schema.js';
+import type { Results } from '../../results/schema.js';
 import { startLocalPlatform } from '../platforms/local/index.js';
 import type { Platform } from '../platforms/platform.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
-import { EXIT } from './errors.js';
+import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
-import { dropForeignExitHooks, onShutdownSignal, snapshotExitHooks } from './shutdown.js';
+import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 
 /**
@@ -17,17 +17,15 @@ import { runsDir } from './state.js';
  */
 export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
-  if (args.engine === 'k6') await requireK6();
+  const k6Binary = args.engine === 'k6' ? await requireK6() : undefined;
   // Loaded on demand so `up`/`down`/`--help` start fast.
-  const hooks = snapshotExitHooks();
   const [{ runStudy }, { writeReport }, { discoverScenarios, selectScenarios }] = await Promise.all([
     import('../study/run-study.js'),
     import('../../reports/render.js'),
     import('../study/scenarios.js'),
   ]);
-  // Unknown scenario names fail here, before seconds are spent provisioning.
-  selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
-  dropForeignExitHooks(hooks);
+  // Unknown scenario names fail here, before seconds are spent provisioning; runStudy gets the result.
+  const scenarios = selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
 
   const progress = createProgress();
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
@@ -44,7 +42,8 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     results = await runStudy(
       {
         engine: args.engine,
-        scenarios: args.scenarios,
+        ...(k6Binary === undefined ? {} : { k6Binary }),
+        scenarios,
         quick: args.quick,
         trials: args.trials,
         durationS: args.durationS,

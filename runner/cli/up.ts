@@ -1,12 +1,16 @@
-import { writeFile } from 'node:fs/promises';
-import { relative } from 'node:path';
-import { startLocalPlatform } from '../platforms/local/index.js';
-import type { Platform } from '../platforms/platform.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
+import type { KubePlatform } from '../platforms/kube/index.js';
+import { startAdminConsole, type AdminConsole } from '../admin-console/console.js';
+import { platformStudyRunner } from '../admin-console/study-runner.js';
 import type { UpArgs } from './args.js';
-import { EXIT } from './errors.js';
+import { EXIT } from '../../system/protocol/errors.js';
 import { requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
-import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths } from './state.js';
+import { describeRecovery, recoverStaleUp } from './recover.js';
+import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths, type UpState } from './state.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -19,21 +23,71 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
-  await acquireUpState(runs, { pid: process.pid, startedAt, status: 'starting', pairs: args.pairs });
+  const kube = args.platform === 'kube';
+  // Local: made here and recorded before anything starts, so a `down` after this process is killed
+  // finds it. Kube: the pods live in the cluster, and `authlab cluster down` removes them.
+  const workDir = kube ? undefined : await mkdtemp(join(tmpdir(), 'authlab-local-'));
+  const state: UpState = {
+    pid: process.pid,
+    startedAt,
+    status: 'starting',
+    pairs: args.pairs,
+    platform: args.platform,
+    ...(workDir ? { workDir } : {}),
+  };
+  try {
+    await acquireUpState(runs, state, async (stale) => io.err(`authlab up: ${describeRecovery(stale, await recoverStaleUp(stale))}`));
+  } catch (err) {
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+    throw err;
+  }
   const shutdown = onShutdownSignal(() => io.err('authlab up: stopping…'));
-  let platform: (Platform & { startupMs: number }) | undefined;
+  let platform: LocalPlatform | KubePlatform | undefined;
+  let writes: Promise<void> = Promise.resolve();
+  let adminConsole: AdminConsole | undefined;
   try {
     io.err(`authlab up: starting the ${args.platform} platform with ${args.pairs} pair(s)…`);
     const log = (l: string) => io.err(`  ${l}`);
-    platform =
-      args.platform === 'kube'
-        ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
-        : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
+    if (kube) {
+      // Kubernetes restarts the pods; `authlab cluster status` shows them.
+      platform = await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log });
+    } else {
+      let local: LocalPlatform | undefined = undefined;
+      local = await startLocalPlatform({
+        pairs: args.pairs,
+        basePort: args.basePort,
+        ...(workDir ? { workDir } : {}),
+        restart: args.restart,
+        signal: shutdown.signal,
+        // Every exit or restart goes to the state file at once, for `authlab status`.
+        onEvent: (_e, components) => {
+          if (!local) return;
+          const events = local.events().slice(-20);
+          // One write at a time: two events close together must not interleave their bytes.
+          writes = writes
+            .then(() => updateUpState(runs, { ...state, status: 'ready', components: structuredClone(components), events }))
+            .catch(() => {});
+        },
+        log,
+      });
+      platform = local;
+    }
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
-    await updateUpState(runs, { pid: process.pid, startedAt, status: 'ready', pairs: args.pairs });
+    await updateUpState(
+      runs,
+      platform.name === 'kube'
+        ? { ...state, status: 'ready' }
+        : { ...state, status: 'ready', components: structuredClone((platform as LocalPlatform).status()), events: [] },
+    );
     const e = platform.endpoints;
+    adminConsole = await startAdminConsole({
+      idpUrl: e.idp.url,
+      services: e.services,
+      studies: platformStudyRunner(platform, args.pairs, runs),
+    });
     io.out(`authlab up: ready in ${platform.startupMs} ms`);
     io.out(`  idp       ${e.idp.url}`);
+    io.out(`  admin ui  ${adminConsole.url}/admin/ui  (sign in with the admin token; can run studies on this platform)`);
     io.out(`  postgres  ${e.postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
     for (const s of e.services) io.out(`  ${s.name.padEnd(9)} ${s.url}  (pair ${s.pair}, database ${s.database})`);
     io.out(`  endpoints ${relative(process.cwd(), paths.endpoints) || paths.endpoints} (admin token and passwords inside)`);
@@ -49,7 +103,10 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     }
     throw err;
   } finally {
+    await adminConsole?.close();
     await platform?.close();
+    await writes;
+    if (workDir) await rm(workDir, { recursive: true, force: true }); // when start-up failed before the platform owned it
     await releaseUpState(runs, process.pid);
     shutdown.dispose();
     if (platform) io.err('authlab up: stopped; no process or temporary file is left');

@@ -1,20 +1,11 @@
-/** `authlab --help`. */
-export const USAGE = `authlab — measure what service-to-service auth costs (latency, CPU, risk)
+/** The commands of `authlab`; each has its own `--help`. */
+export type Command = 'study' | 'up' | 'down' | 'status' | 'report' | 'compare' | 'cluster';
 
-Usage:
-  authlab study [options]            provision, run a study, write the report, tear down
-  authlab up [--pairs N] [--base-port P]
-                                     provision and stay up; writes runs/up/endpoints.json
-  authlab down                       stop what \`authlab up\` started
-  authlab report <results.json> [--out DIR]
-                                     re-render a study's report
-  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
-                                     differences with CIs; exit 1 on a significant regression
-  authlab cluster build|up|status|down
-                                     a single-node Kubernetes on this host (root; see cluster/README.md)
+const EXIT_CODES = 'Exit codes: 0 ok, 1 failure or regression, 2 usage error (the message says what to do), 130 interrupted.';
 
-Study options:
-  --platform local|kind      where to run (default local: needs only Node)
+const STUDY_OPTIONS = `Study options:
+  --platform local|kube|kind where to run (default local: needs only Node; kube: root, see \`authlab cluster --help\`;
+                             kind is not available in this build)
   --engine autocannon|k6     load generator (default autocannon; k6 must be on PATH)
   --scenarios a,b            scenarios to run (default: all; e.g. light,heavy,write)
   --quick                    a short study that finishes within about a minute
@@ -26,10 +17,112 @@ Study options:
                              interleaved trials on all pairs (default) or modes one after another
   --seed N                   seed of the trial shuffle, to replay a design
   --out DIR                  where results.json and the report go (default runs/<study-id>)
+  --base-port P              use ports P… instead of free ones picked by the OS`;
+
+const ENVIRONMENT = `Environment:
+  AUTHLAB_RUNS_DIR           folder for runs/ output and the \`up\` state (default ./runs)`;
+
+/** `authlab <command> --help`: that command's synopsis and flags. */
+export const COMMAND_USAGE: Record<Command, string> = {
+  study: `Usage: authlab study [options]
+
+Provision, run a study, write results.json, report.html and summary.md, tear down; prints the report's path.
+
+${STUDY_OPTIONS}
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`,
+  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
+
+Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
+A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
+
+  --platform local|kube      where to run (default local; kube: the cluster of \`authlab cluster up\`, root;
+                             Kubernetes restarts its pods, so --restart applies to local only)
+  --pairs N                  isolated service pairs (default 4)
   --base-port P              use ports P… instead of free ones picked by the OS
+  --restart on-failure|no    start an exited component again, same config and port (default on-failure;
+                             after 5 exits within 60 s it is left down), or leave it down
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`,
+  down: `Usage: authlab down
+
+Stop what \`authlab up\` started, leaving no process behind.
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`,
+  status: `Usage: authlab status
+
+Show whether \`authlab up\` runs and, per component, its pid, readiness (what a sidecar cannot do),
+restarts and last event. Exit 0 when every component is ready, 1 otherwise (also when nothing runs).
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
+`,
+  report: `Usage: authlab report <results.json> [--out DIR]
+
+Re-render a study's report.html and summary.md from its results.json.
+
+  --out DIR                  where the report goes (default: next to results.json)
+
+${EXIT_CODES}
+`,
+  cluster: `Usage: authlab cluster build [--force] | up | status | down
+
+A single-node Kubernetes on this host for \`--platform kube\` (root; see cluster/README.md).
+
+  build [--force]            build the pinned Kubernetes binaries into the cache (~15 min cold on 2 cores;
+                             --force rebuilds them)
+  up                         start the cluster (root); prints the kubeconfig path
+  status                     node, versions, processes and pods (exit 0 also when no cluster is up)
+  down                       stop the cluster and remove everything it made (also after a killed up)
 
 Environment:
-  AUTHLAB_RUNS_DIR           folder for runs/ output and the \`up\` state (default ./runs)
+  XDG_CACHE_HOME             the binaries and images are cached in $XDG_CACHE_HOME/authlab/kube
+                             (default ~/.cache/authlab/kube)
 
-Exit codes: 0 ok, 1 failure or regression, 2 usage error (the message says what to do), 130 interrupted.
+${EXIT_CODES}
+`,
+  compare: `Usage: authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+
+Print the differences between two studies with 95% CIs; exit 1 on a significant regression beyond the threshold.
+
+  --threshold-pct N          a regression's CI must clear N% of the base (default 5)
+  --threshold-us N           ...and N µs (default 0)
+  --stats p50,p99            per-run statistics to compare (default both)
+
+${EXIT_CODES}
+`,
+};
+
+/** `authlab --help`. */
+export const USAGE = `authlab — measure what service-to-service auth costs (latency, CPU, risk)
+
+Usage:
+  authlab study [options]            provision, run a study, write the report, tear down
+  authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
+                                     provision and stay up; writes runs/up/endpoints.json
+  authlab down                       stop what \`authlab up\` started
+  authlab status                     is \`authlab up\` running, and is every component ready?
+  authlab report <results.json> [--out DIR]
+                                     re-render a study's report
+  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+                                     differences with CIs; exit 1 on a significant regression
+  authlab cluster build|up|status|down
+                                     a single-node Kubernetes on this host for --platform kube (root)
+  authlab <command> --help           that command's usage
+
+${STUDY_OPTIONS}
+
+${ENVIRONMENT}
+
+${EXIT_CODES}
 `;

@@ -3,7 +3,7 @@ import type { Client } from 'autocannon';
 import { RunRecorder } from './histogram.js';
 import { cycleLength, mixCycle } from './mix.js';
 import { PACING_SUPPORTED, paceClient } from './pacing.js';
-import { mulberry32 } from '../../reports/stats/index.js';
+import { mulberry32 } from '../../results/stats/index.js';
 import type { Engine, EngineResult, EngineRunOptions } from './types.js';
 
 /** Per-request time-out, seconds: a response slower than this is counted as error `timeout`. */

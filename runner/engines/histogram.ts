@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
-import type { TimelinePoint } from '../../reports/schema.js';
+import type { TimelinePoint } from '../../results/schema.js';
 import type { EngineResult } from './types.js';
 
 /** Highest latency a run tracks, µs (10 minutes); higher values are clamped, never dropped. */
@@ -45,7 +45,10 @@ export class RunRecorder {
    * @param warmupMs samples starting before this offset (ms from run start) are discarded
    * @param endMs samples starting at or after this offset are discarded (Infinity: none)
    */
-  constructor(private readonly warmupMs: number, private readonly endMs = Number.POSITIVE_INFINITY) {}
+  constructor(
+    private readonly warmupMs: number,
+    private readonly endMs = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** Whether a request starting at `startMs` (ms from run start) is measured. */
   measures(startMs: number): boolean {
@@ -123,7 +126,13 @@ export class RunRecorder {
    * histograms. `plannedS` is the planned measured window (null for count-based runs); a run is valid
    * unless the engine gives an `invalidReason`.
    */
-  result(o: { model: EngineResult['model']; plannedS: number | null; warmupS: number; droppedIterations?: number; invalidReason?: string | null }): EngineResult {
+  result(o: {
+    model: EngineResult['model'];
+    plannedS: number | null;
+    warmupS: number;
+    droppedIterations?: number;
+    invalidReason?: string | null;
+  }): EngineResult {
     const measuredS = this.measuredS(o.plannedS);
     const invalidReason = o.invalidReason ?? null;
     return {

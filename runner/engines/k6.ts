@@ -13,13 +13,22 @@ import type { Engine, EngineResult, EngineRunOptions } from './types.js';
 /** Folder of the k6 scripts (scenarios/k6). */
 export const K6_SCRIPTS_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url));
 
-/** Where k6 is looked for: `$K6_BIN`, then PATH, then `go install`'s default folder. */
-export async function findK6(): Promise<string | null> {
+/**
+ * Where k6 is looked for — the one lookup the CLI's check and the engine share: `$K6_BIN`, then
+ * PATH, then `go install`'s default folder (`$GOPATH/bin`, else `$HOME/go/bin`).
+ */
+export async function findK6(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
   const candidates = [
-    process.env.K6_BIN,
-    ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'k6')),
-    '/root/go/bin/k6',
-    join(process.env.HOME ?? '/root', 'go/bin/k6'),
+    env.K6_BIN,
+    ...(env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'k6')),
+    ...(env.GOPATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'bin', 'k6')),
+    env.HOME ? join(env.HOME, 'go', 'bin', 'k6') : undefined,
   ];
   for (const c of candidates) {
     if (!c) continue;
@@ -163,7 +172,13 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
     const f = line.split(',');
     if (header) {
       const idx = (n: string): number => f.indexOf(n);
-      col = { name: idx('metric_name'), ts: idx('timestamp'), value: idx('metric_value'), scenario: idx('scenario'), status: idx('status') };
+      col = {
+        name: idx('metric_name'),
+        ts: idx('timestamp'),
+        value: idx('metric_value'),
+        scenario: idx('scenario'),
+        status: idx('status'),
+      };
       header = false;
       continue;
     }
@@ -200,6 +215,7 @@ function toResult(plan: Plan, s: Samples): EngineResult {
     plannedS: plan.counted ? null : plan.durationS,
     warmupS: plan.warmupS,
     droppedIterations: s.dropped,
-    invalidReason: s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null,
+    invalidReason:
+      s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null,
   });
 }

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../reports/stats/index.js';
+import { mulberry32 } from '../../results/stats/index.js';
 import type { EngineRequest } from './types.js';
 
 /**

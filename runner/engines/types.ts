@@ -1,5 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
-import type { TimelinePoint } from '../../reports/schema.js';
+import type { EngineName, TimelinePoint } from '../../results/schema.js';
 
 /** One request body of a run's mix; bodies are chosen in proportion to `weight`. */
 export interface EngineRequest {
@@ -55,7 +55,7 @@ export interface EngineResult {
 
 /** A load generator. */
 export interface Engine {
-  readonly name: 'autocannon' | 'k6';
+  readonly name: EngineName;
   readonly model: 'open' | 'closed';
   /** Null when the engine can run here; otherwise what is missing and how to fix it. */
   unavailable(): Promise<string | null>;

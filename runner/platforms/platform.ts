@@ -1,3 +1,4 @@
+import type { PlatformName } from '../../results/schema.js';
 import type { EndpointsFile } from '../../system/protocol/endpoints.js';
 import type { RunMode } from '../../system/protocol/modes.js';
 
@@ -13,17 +14,29 @@ export interface ProvisionOptions {
   log?: (line: string) => void;
 }
 
+/** One thing that happened to a supervised process after start-up. */
+export interface PlatformEvent {
+  /** ISO time. */
+  at: string;
+  component: string;
+  /** The pid the event is about (the old one for `exited`, the new one for `restarted`). */
+  pid: number;
+  kind: 'exited' | 'restarted' | 'restart-failed' | 'gave-up';
+  /** Human-readable: how it exited, or why a restart failed. */
+  detail: string;
+}
+
 /**
  * A provisioned auth system: IdP, identity issuer, PostgreSQL and 2 × pairs sidecars, healthy.
  * Built by `runner/platforms/<name>`; consumed by the study runner and the CLI.
  */
 export interface Platform {
-  readonly name: 'local' | 'kind' | 'kube';
+  readonly name: PlatformName;
   readonly endpoints: EndpointsFile;
   /** The cluster's Kubernetes version, on platforms that run on one (recorded in results.json's env). */
   readonly kubernetesVersion?: string;
   /**
-   * Puts pair `pair` into `mode` (DESIGN.md §3 "Modes") through the IdP admin API and resolves once
+   * Puts pair `pair` into `mode` (docs/DESIGN.md §3 "Modes") through the IdP admin API and resolves once
    * both sidecars of the pair report they applied the new settings.
    */
   setPairMode(pair: number, mode: RunMode): Promise<void>;
@@ -32,6 +45,12 @@ export interface Platform {
    * `direct` → `p<i>-b`'s `/query`; otherwise `p<i>-a`'s `/call/p<i>-b/query`.
    */
   targetUrl(pair: number, mode: RunMode): string;
+  /**
+   * What happened to the platform's processes since start-up (a component exited, was restarted),
+   * oldest first; a study marks the runs an event fell into invalid. Optional: a platform that
+   * cannot tell returns nothing.
+   */
+  events?(): readonly PlatformEvent[];
   /** Stops every process and removes every temporary file; idempotent. */
   close(): Promise<void>;
 }

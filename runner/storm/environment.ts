@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createIdentityIssuer, type IdentityIssuer } from '../../system/identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../system/identity/server.js';
-import { idpAdmin, newAdminToken } from './idp-admin.js';
-import { startIdpProcess, type IdpProcess } from './idp-process.js';
+import { spawnComponent, type Component } from '../platforms/local/child.js';
+import { sendJson } from '../platforms/local/http.js';
+import { componentEntry } from '../platforms/local/paths.js';
 import { freePort } from '../platforms/local/ports.js';
-import { startStormPostgres, type StormPostgres } from './postgres.js';
+import { startTempPostgres } from '../platforms/local/postgres.js';
 
 /** Names of the storm's virtual services and the one group that holds them all. */
 export const STORM_GROUP = 'group:storm-fleet';
@@ -68,29 +73,50 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     minting.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
 
     const started = performance.now();
-    const pg: StormPostgres = await startStormPostgres();
+    const pg = await startTempPostgres().catch((err: Error) => {
+      throw new Error(`could not start embedded PostgreSQL for the token storm: ${err.message}`, { cause: err });
+    });
     closers.push(() => pg.stop());
+    const idpDb = await pg.createDatabase('authlab_idp');
     log(`storm: postgres up (${Math.round(performance.now() - started)} ms)`);
 
-    const adminToken = newAdminToken();
-    const idp: IdpProcess = await startIdpProcess({
+    const adminToken = randomBytes(32).toString('base64url');
+    // A child process, not an in-process app, so the IdP's CPU is its own and the harness's event
+    // loop (10,000 token sources) cannot slow the server being measured.
+    const configDir = await mkdtemp(join(tmpdir(), 'authlab-storm-idp-'));
+    closers.push(() => rm(configDir, { recursive: true, force: true }));
+    const idp: Component = await spawnComponent({
+      name: 'idp',
+      entry: componentEntry('idp'),
+      configPath: join(configDir, 'idp.json'),
       config: {
         host: '127.0.0.1',
         port: 0,
-        databaseUrl: pg.idpDatabaseUrl,
+        databaseUrl: idpDb.url,
         adminToken,
         trustedIssuers: [{ issuer: issuerUrl, jwksUri: `${issuerUrl}${IDENTITY_JWKS_PATH}` }],
         tokenTtlSeconds: opts.ttlSeconds,
       },
-      log,
+      timeoutMs: 30_000,
     });
-    closers.push(() => idp.stop());
+    // If the harness dies without tearing down, the IdP must not outlive it.
+    const killOnExit = () => {
+      if (!idp.exited) process.kill(idp.pid, 'SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    closers.push(async () => {
+      process.removeListener('exit', killOnExit);
+      await idp.stop();
+    });
+    log(`idp: listening on ${idp.url} (pid ${idp.pid})`);
 
-    const admin = idpAdmin(idp.url, adminToken);
-    await admin.setTokenTtl(opts.ttlSeconds);
-    await admin.putGroup(STORM_GROUP, names);
-    await admin.putGrant(STORM_GROUP, STORM_TARGET, ['read']);
-    const tokenEndpoint = await admin.tokenEndpoint();
+    const admin = <T>(method: string, path: string, body?: unknown) => sendJson<T>(method, `${idp.url}${path}`, adminToken, body);
+    await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: opts.ttlSeconds } });
+    await admin('PUT', '/admin/groups', { group: STORM_GROUP, members: names });
+    await admin('PUT', '/admin/grants', { caller: STORM_GROUP, target: STORM_TARGET, roles: ['read'] });
+    // Clients discover the token endpoint, never guess it.
+    const { token_endpoint: tokenEndpoint } = await admin<{ token_endpoint?: unknown }>('GET', '/.well-known/openid-configuration');
+    if (typeof tokenEndpoint !== 'string') throw new Error(`IdP ${idp.url} discovery document has no token_endpoint`);
 
     const subjectTokens = await minting;
     log(`storm: ${names.length} SA tokens minted, IdP ready (${Math.round(performance.now() - started)} ms after PostgreSQL start)`);

@@ -1,14 +1,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
-import type { TokenStormRecord } from '../../reports/schema.js';
-import {
-  createExchangeFetch,
-  REFRESH_POLICY_NAMES,
-  systemClock,
-  type RefreshPolicyName,
-} from '../../system/sidecar/token/index.js';
+import type { TokenStormRecord } from '../../results/schema.js';
+import { createExchangeFetch, REFRESH_POLICY_NAMES, systemClock, type RefreshPolicyName } from '../../system/sidecar/token/index.js';
 import { provisionStormEnvironment } from './environment.js';
+import { AuthlabError } from '../../system/protocol/errors.js';
 import { readIdpTokenResults } from './idp-counter.js';
 import { requestFetch } from './request-fetch.js';
 import { runPolicyStorm, type PolicyRunResult } from './policy-run.js';
@@ -61,7 +57,7 @@ export interface TokenStormDetail extends PolicyRunResult {
 }
 
 /**
- * Token storm against the real IdP (DESIGN.md §3 "Engines"): provisions PostgreSQL, an identity
+ * Token storm against the real IdP (docs/DESIGN.md §3 "Engines"): provisions PostgreSQL, an identity
  * issuer and the IdP, then per policy a cold start of `services` token sources followed by a
  * steady state, and tears everything down. Resolves with one record per policy.
  */
@@ -127,7 +123,9 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
       });
       loopDelay.disable();
       const harnessLoopDelayMaxMs = Math.round(loopDelay.max / 1e6);
-      log(`storm[${policy}]: harness event-loop delay max ${harnessLoopDelayMaxMs} ms, p99 ${Math.round(loopDelay.percentile(99) / 1e6)} ms`);
+      log(
+        `storm[${policy}]: harness event-loop delay max ${harnessLoopDelayMaxMs} ms, p99 ${Math.round(loopDelay.percentile(99) / 1e6)} ms`,
+      );
       const after = await readIdpTokenResults(env.idpUrl);
       const idpCountedRequests = after.total - before.total;
       const clientCounted = result.record.issued + result.record.failed;
@@ -166,8 +164,9 @@ async function warmUp(fetchFor: (i: number) => () => Promise<unknown>, count: nu
 }
 
 function validate(opts: TokenStormOptions): RefreshPolicyName[] {
+  // The options come from a scenario file: a bad one is the user's to fix (exit 2), like any scenario.
   const fail = (msg: string): never => {
-    throw new Error(`token storm: ${msg}`);
+    throw new AuthlabError('ERR_SCENARIO_INVALID', `token storm: ${msg}`);
   };
   if (opts.idpUrl !== undefined) {
     fail('idpUrl is not supported: the storm starts its own IdP so it can trust its own identity issuer; omit idpUrl');

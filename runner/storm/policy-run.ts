@@ -5,7 +5,7 @@ import {
   type RefreshPolicyName,
   type TokenSource,
 } from '../../system/sidecar/token/index.js';
-import type { TokenStormRecord } from '../../reports/schema.js';
+import type { TokenStormRecord } from '../../results/schema.js';
 import { createRpsMeter, peakAndMean } from './rps-meter.js';
 
 /** What one policy's storm needs: how to fetch for service i, and a timeline (real or virtual). */

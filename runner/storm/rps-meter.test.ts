@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTokenResults } from './idp-counter.js';
 import { createRpsMeter, peakAndMean } from './rps-meter.js';
-import { createVirtualClock } from './virtual-clock.js';
+import { createVirtualClock } from '../../test/support/virtual-clock.js';
 
 describe('rps meter', () => {
   it('turns completion times into requests/s per bucket, whole buckets only', () => {
@@ -31,7 +31,13 @@ describe('rps meter', () => {
   });
 
   it('peak is the busiest bucket, mean is total over duration', () => {
-    expect(peakAndMean([[0, 10], [1000, 30], [2000, 20]])).toEqual({ peak: 30, mean: 20 });
+    expect(
+      peakAndMean([
+        [0, 10],
+        [1000, 30],
+        [2000, 20],
+      ]),
+    ).toEqual({ peak: 30, mean: 20 });
     expect(peakAndMean([])).toEqual({ peak: 0, mean: 0 });
   });
 });

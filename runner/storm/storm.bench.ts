@@ -41,7 +41,10 @@ const opts = {
   settleLifetimes: num('settle', values.settle, FULL_STORM.settleLifetimes ?? 0),
 };
 
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
 const ac = new AbortController();
 process.once('SIGINT', () => ac.abort(new Error('interrupted')));
 const started = performance.now();
@@ -79,7 +82,14 @@ try {
   // Other work on the machine shifts every figure: the load average says how much there was.
   console.log(`\nwall time ${Math.round((performance.now() - started) / 1000)} s, load average now ${load()}`);
   if (values.json) {
-    await writeFile(values.json, JSON.stringify(details.map((d) => d.record), null, 2));
+    await writeFile(
+      values.json,
+      JSON.stringify(
+        details.map((d) => d.record),
+        null,
+        2,
+      ),
+    );
     console.log(`records written to ${values.json}`);
   }
 } catch (err) {

@@ -1,7 +1,7 @@
 import { median } from 'simple-statistics';
 import type { RunMode } from '../../system/protocol/modes.js';
-import { bootstrapMedianCI, isSignificantDifference, signedRankTest } from '../../reports/stats/index.js';
-import type { Comparison, RunRecord } from '../../reports/schema.js';
+import { bootstrapMedianCI, isSignificantDifference, signedRankTest } from '../../results/stats/index.js';
+import type { Comparison, RunRecord } from '../../results/schema.js';
 
 /** What a study compares: auth overhead (observe/enforce − off) and path overhead (off − direct). */
 export const COMPARED: readonly (readonly [baseline: RunMode, candidate: RunMode])[] = [

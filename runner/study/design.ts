@@ -1,5 +1,6 @@
 import type { RunMode } from '../../system/protocol/modes.js';
-import { mulberry32 } from '../../reports/stats/index.js';
+import type { DesignName } from '../../results/schema.js';
+import { mulberry32 } from '../../results/stats/index.js';
 import { randomLatinSquare, shuffled } from './latin-square.js';
 
 /** One target of a step: pair `pair` (1-based) runs in `mode`. */
@@ -16,7 +17,7 @@ export interface TrialPlan {
 }
 
 export interface DesignOptions {
-  design: 'interleaved' | 'sequential';
+  design: DesignName;
   pairs: number;
   trials: number;
   modes: readonly RunMode[];

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { promisify } from 'node:util';
-import type { StudyInfo } from '../../reports/schema.js';
+import type { StudyInfo } from '../../results/schema.js';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HarnessFloor } from '../../reports/schema.js';
+import type { HarnessFloor } from '../../results/schema.js';
 import type { Engine } from '../engines/types.js';
 
 export interface FloorOptions {

@@ -26,9 +26,18 @@ export function shuffled<T>(items: readonly T[], rand: () => number): T[] {
  */
 export function randomLatinSquare(n: number, rand: () => number): number[][] {
   const base = cyclicLatinSquare(n);
-  const rows = shuffled(base.map((_, i) => i), rand);
-  const cols = shuffled(base.map((_, i) => i), rand);
-  const symbols = shuffled(base.map((_, i) => i), rand);
+  const rows = shuffled(
+    base.map((_, i) => i),
+    rand,
+  );
+  const cols = shuffled(
+    base.map((_, i) => i),
+    rand,
+  );
+  const symbols = shuffled(
+    base.map((_, i) => i),
+    rand,
+  );
   return rows.map((r) => cols.map((c) => symbols[(base[r] as number[])[c] as number] as number));
 }
 

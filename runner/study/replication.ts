@@ -1,8 +1,8 @@
 import { mean } from 'simple-statistics';
 import type { Histogram } from 'hdr-histogram-js';
-import { mergeHistograms } from '../../reports/hdr.js';
-import { bootstrapMedianCI, mulberry32 } from '../../reports/stats/index.js';
-import type { ReplicationRecord, RunRecord } from '../../reports/schema.js';
+import { mergeHistograms } from '../../results/hdr.js';
+import { bootstrapMedianCI, mulberry32 } from '../../results/stats/index.js';
+import type { ReplicationRecord, RunRecord } from '../../results/schema.js';
 import type { ReplicationScenario } from '../../scenarios/scenario.js';
 import { requestBody } from '../../scenarios/scenario.js';
 import type { Platform } from '../platforms/platform.js';
@@ -57,7 +57,17 @@ export async function runReplication(o: ReplicationOptions): Promise<{ runs: Run
         await platform.setPairMode(PAIR, mode);
         const r = await engine.run({ ...base, url: platform.targetUrl(PAIR, mode), requestCount: q.requests });
         const record = toRunRecord(
-          { scenario: `${s.name}-${q.label}`, mode, pair: PAIR, trial: rep, engine: engine.name, rate: null, connections: profile.workers, durationS: Math.round(r.measuredS * 1000) / 1000, warmupS: 0 },
+          {
+            scenario: `${s.name}-${q.label}`,
+            mode,
+            pair: PAIR,
+            trial: rep,
+            engine: engine.name,
+            rate: null,
+            connections: profile.workers,
+            durationS: Math.round(r.measuredS * 1000) / 1000,
+            warmupS: 0,
+          },
           r,
         );
         runs.push(record);

@@ -1,11 +1,12 @@
 import { RUN_MODES } from '../../system/protocol/modes.js';
-import type { RunRecord } from '../../reports/schema.js';
+import type { RunRecord } from '../../results/schema.js';
 import type { LoadProfile, LoadScenario } from '../../scenarios/scenario.js';
 import { requestBody } from '../../scenarios/scenario.js';
 import type { Platform } from '../platforms/platform.js';
 import type { Engine, EngineRunOptions } from '../engines/types.js';
 import { planTrials } from './design.js';
 import { toRunRecord } from './run-record.js';
+import { faultDuring, modeMismatch } from './run-checks.js';
 import type { ProgressSink, StudyOptions } from './types.js';
 
 /** The profile a run uses: the scenario's quick/full profile with the CLI's overrides applied. */
@@ -49,28 +50,42 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
     for (const step of trial.steps) {
       study.signal?.throwIfAborted();
       await Promise.all(step.map((a) => platform.setPairMode(a.pair, a.mode)));
-      const targets = step.map(
-        (a): EngineRunOptions => ({
-          url: platform.targetUrl(a.pair, a.mode),
-          requests,
-          connections: profile.connections,
-          rateRps: profile.rateRps,
-          durationS: profile.durationS,
-          warmupS: profile.warmupS,
-          k6Script: s.k6Script,
-          ...(study.signal ? { signal: study.signal } : {}),
-        }),
-      );
+      const eventsBefore = platform.events?.().length ?? 0;
+      const targets = step.map((a): EngineRunOptions => ({
+        url: platform.targetUrl(a.pair, a.mode),
+        requests,
+        connections: profile.connections,
+        rateRps: profile.rateRps,
+        durationS: profile.durationS,
+        warmupS: profile.warmupS,
+        k6Script: s.k6Script,
+        ...(study.signal ? { signal: study.signal } : {}),
+      }));
       // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
       const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
+      const during = platform.events?.().slice(eventsBefore) ?? [];
       step.forEach((a, i) => {
         const r = results[i];
         if (!r) return;
         const record = toRunRecord(
           // The windows the engine really used (engines round them to what they can honour).
-          { scenario: s.name, mode: a.mode, pair: a.pair, trial: trial.trial, engine: engine.name, rate: profile.rateRps, connections: profile.connections, durationS: r.measuredS, warmupS: r.warmupS },
+          {
+            scenario: s.name,
+            mode: a.mode,
+            pair: a.pair,
+            trial: trial.trial,
+            engine: engine.name,
+            rate: profile.rateRps,
+            connections: profile.connections,
+            durationS: r.measuredS,
+            warmupS: r.warmupS,
+          },
           r,
         );
+        // A run that did not run as planned does not describe its mode: a component died (the platform
+        // restarted it), or the pair was on other settings than the mode's.
+        const reason = record.valid ? (faultDuring(during, a.pair) ?? modeMismatch(a.mode, r)) : null;
+        if (reason !== null) Object.assign(record, { valid: false, invalidReason: reason });
         runs.push(record);
         if (!record.valid) progress.log(`  run ${record.id} invalid: ${record.invalidReason}`);
       });

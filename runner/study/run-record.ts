@@ -1,6 +1,6 @@
 import type { RunMode } from '../../system/protocol/modes.js';
-import { summarize } from '../../reports/hdr.js';
-import type { RunRecord } from '../../reports/schema.js';
+import { summarize } from '../../results/hdr.js';
+import type { EngineName, RunRecord } from '../../results/schema.js';
 import type { EngineResult } from '../engines/types.js';
 
 /** Share of failed responses above which a run's latency no longer describes the planned load. */
@@ -11,7 +11,7 @@ export interface RunMeta {
   mode: RunMode;
   pair: number;
   trial: number;
-  engine: 'autocannon' | 'k6';
+  engine: EngineName;
   rate: number | null;
   connections: number;
   durationS: number;
@@ -26,7 +26,8 @@ export interface RunMeta {
 export function toRunRecord(meta: RunMeta, r: EngineResult): RunRecord {
   const failed = Object.values(r.errors).reduce((s, n) => s + n, 0);
   let invalidReason = r.invalidReason;
-  if (!invalidReason && r.ok === 0) invalidReason = `no successful response (errors: ${JSON.stringify(r.errors)}); check the target is up and the pair's grants`;
+  if (!invalidReason && r.ok === 0)
+    invalidReason = `no successful response (errors: ${JSON.stringify(r.errors)}); check the target is up and the pair's grants`;
   if (!invalidReason && failed / (failed + r.ok) > MAX_ERROR_SHARE) {
     invalidReason = `${failed} of ${failed + r.ok} responses failed (${JSON.stringify(r.errors)}): latency covers only the successes`;
   }

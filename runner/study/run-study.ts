@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { runTokenStorm } from '../storm/index.js';
-import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../reports/schema.js';
-import { AuthlabError } from '../../system/protocol/errors.js';
+import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../results/schema.js';
 import type { Platform } from '../platforms/platform.js';
 import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';
@@ -9,7 +8,6 @@ import { studyEnv, studyGit } from './env.js';
 import { measureFloor } from './floor.js';
 import { runReplication } from './replication.js';
 import { effectiveProfile, runLoadScenario } from './run-load.js';
-import { discoverScenarios, selectScenarios } from './scenarios.js';
 import type { ProgressSink, StudyOptions } from './types.js';
 
 export type { ProgressSink, StudyOptions } from './types.js';
@@ -19,33 +17,22 @@ function studyId(at: Date, engine: string): string {
   return `${at.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${engine}`;
 }
 
-function validate(o: StudyOptions): void {
-  const positiveInt = (name: string, v: number | undefined) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new AuthlabError('ERR_BAD_REQUEST', `${name} must be a positive integer (got ${v})`);
-  };
-  positiveInt('--pairs', o.pairs);
-  positiveInt('--trials', o.trials);
-  if (o.durationS !== undefined && !(o.durationS > 0)) throw new AuthlabError('ERR_BAD_REQUEST', `--duration must be positive (got ${o.durationS})`);
-  if (o.rate !== undefined && !(o.rate > 0)) throw new AuthlabError('ERR_BAD_REQUEST', `--rate must be a positive number of requests/s (got ${o.rate})`);
-}
-
 /**
  * Runs a study on a provisioned platform and returns its results.json content (the CLI writes and
  * renders it). Order: harness floor → load scenarios (trial plan, comparisons) → replication →
  * token storms. Every latency is an integer in µs.
  *
- * @throws AuthlabError ERR_BAD_REQUEST for unknown scenarios, bad options or a missing k6 binary;
- *   the signal's reason when aborted.
+ * Trusts its typed options: the CLI validated the flags, selected the scenarios and checked the
+ * engine before anything was provisioned.
+ *
+ * @throws the signal's reason when aborted.
  */
 export async function runStudy(opts: StudyOptions, platform: Platform, studyProgress: ProgressSink): Promise<Results> {
   const progress = studyProgress;
-  validate(opts);
   const started = new Date();
   const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
-  const engine = buildEngine(opts.engine);
-  const missing = await engine.unavailable();
-  if (missing) throw new AuthlabError('ERR_BAD_REQUEST', missing);
-  const scenarios = selectScenarios(await discoverScenarios(), opts.scenarios, opts.quick, opts.engine);
+  const engine = buildEngine(opts.engine, opts.k6Binary);
+  const scenarios = opts.scenarios;
   progress.log(`study: ${scenarios.map((s) => s.name).join(', ')}; engine ${engine.name}; ${opts.design}; seed ${seed}`);
   const signal = opts.signal ? { signal: opts.signal } : {};
 
@@ -56,7 +43,13 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     const first = loads[0];
     const shape = first ? effectiveProfile(first, opts) : { connections: 1, rateRps: null };
     harnessFloor.push(
-      await measureFloor(engine, { connections: shape.connections, rateRps: shape.rateRps, durationS: opts.quick ? 1 : 5, warmupS: 1, ...signal }),
+      await measureFloor(engine, {
+        connections: shape.connections,
+        rateRps: shape.rateRps,
+        durationS: opts.quick ? 1 : 5,
+        warmupS: 1,
+        ...signal,
+      }),
     );
     const f = harnessFloor[0];
     if (f) progress.log(`harness floor (${engine.name}): p50 ${f.p50Us} µs, p99 ${f.p99Us} µs, max ${f.maxRps} req/s`);

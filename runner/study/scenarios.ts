@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AuthlabError } from '../../system/protocol/errors.js';
 import type { Scenario } from '../../scenarios/scenario.js';
+import type { EngineName } from '../../results/schema.js';
 
 /** The folder scenarios are discovered in. */
 export const SCENARIOS_DIR = fileURLToPath(new URL('../../scenarios/', import.meta.url));
@@ -24,8 +25,8 @@ function isScenario(value: unknown): value is Scenario {
  * Every scenario under `dir`: each `*.ts` / `*.js` file (not tests, not `scenario.ts`, not the k6
  * folder) whose default export is a Scenario. Nothing is hard-coded: adding a file adds a scenario.
  *
- * @throws AuthlabError ERR_BAD_REQUEST when a file exports something that is not a scenario, or
- *   two files claim the same name.
+ * @throws AuthlabError ERR_SCENARIO_INVALID when a file exports something that is not a scenario,
+ *   ERR_SCENARIO_DUPLICATE when two files claim the same name (both exit 2: the user fixes the files).
  */
 export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Map<string, Scenario>> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -39,14 +40,24 @@ export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Ma
     if (!files.has(base) || ext === '.ts') files.set(base, join(dir, e.name));
   }
   const found = new Map<string, Scenario>();
+  const fileOf = new Map<string, string>();
   for (const [base, path] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     if (!isScenario(mod.default)) {
-      throw new AuthlabError('ERR_BAD_REQUEST', `scenarios/${base}: its default export is not a scenario (kind 'load' | 'storm' | 'replication' with name and description); fix the file or move it out of scenarios/`);
+      throw new AuthlabError(
+        'ERR_SCENARIO_INVALID',
+        `scenarios/${base}: its default export is not a scenario (kind 'load' | 'storm' | 'replication' with name and description); fix the file or move it out of scenarios/`,
+      );
     }
-    const prior = found.get(mod.default.name);
-    if (prior) throw new AuthlabError('ERR_CONFLICT', `two scenario files are named '${mod.default.name}'; rename one`);
+    const prior = fileOf.get(mod.default.name);
+    if (prior !== undefined) {
+      throw new AuthlabError(
+        'ERR_SCENARIO_DUPLICATE',
+        `scenarios/${prior} and scenarios/${base} are both named '${mod.default.name}'; rename one`,
+      );
+    }
     found.set(mod.default.name, mod.default);
+    fileOf.set(mod.default.name, base);
   }
   return found;
 }
@@ -54,21 +65,27 @@ export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Ma
 /**
  * The scenarios a study runs, in the order given (defaults: by their `order`, then name).
  *
- * @throws AuthlabError ERR_BAD_REQUEST naming the unknown scenario and the known ones, or a load
- *   scenario the engine cannot run.
+ * @throws AuthlabError ERR_SCENARIO_UNKNOWN naming the unknown scenario and the known ones, or
+ *   ERR_SCENARIO_ENGINE for a load scenario the engine cannot run (both exit 2).
  */
-export function selectScenarios(all: Map<string, Scenario>, names: readonly string[], quick: boolean, engine: 'autocannon' | 'k6'): Scenario[] {
+export function selectScenarios(all: Map<string, Scenario>, names: readonly string[], quick: boolean, engine: EngineName): Scenario[] {
   const known = [...all.keys()].join(', ');
   const byOrder = (a: Scenario, b: Scenario) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name);
   const defaults = () => [...all.values()].filter((s) => (quick ? s.defaultIn.quick : s.defaultIn.full)).sort(byOrder);
-  const chosen = names.length === 0 ? defaults() : names.map((n) => {
-    const s = all.get(n);
-    if (!s) throw new AuthlabError('ERR_BAD_REQUEST', `unknown scenario '${n}'; known scenarios: ${known}`);
-    return s;
-  });
+  const chosen =
+    names.length === 0
+      ? defaults()
+      : names.map((n) => {
+          const s = all.get(n);
+          if (!s) throw new AuthlabError('ERR_SCENARIO_UNKNOWN', `unknown scenario '${n}'; known scenarios: ${known}`);
+          return s;
+        });
   for (const s of chosen) {
     if (s.kind === 'load' && !s.engines.includes(engine)) {
-      throw new AuthlabError('ERR_BAD_REQUEST', `scenario '${s.name}' cannot run on engine ${engine} (it names ${s.engines.join(', ')}); pick another --engine or drop it from --scenarios`);
+      throw new AuthlabError(
+        'ERR_SCENARIO_ENGINE',
+        `scenario '${s.name}' cannot run on engine ${engine} (it names ${s.engines.join(', ')}); pick another --engine or drop it from --scenarios`,
+      );
     }
   }
   return chosen;

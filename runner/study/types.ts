@@ -1,8 +1,13 @@
+import type { DesignName, EngineName } from '../../results/schema.js';
+import type { Scenario } from '../../scenarios/scenario.js';
+
 /** What `authlab study` asks of the study runner (validated by the CLI). */
 export interface StudyOptions {
-  engine: 'autocannon' | 'k6';
-  /** Scenario names; empty = each scenario's `defaultIn` for this (quick or full) study. */
-  scenarios: string[];
+  engine: EngineName;
+  /** The k6 binary the CLI found for `--engine k6` (default: the engine looks it up). */
+  k6Binary?: string;
+  /** The scenarios to run, in order (the CLI picks them with `selectScenarios`). */
+  scenarios: readonly Scenario[];
   /** Short study (≤ 60 s on 2 cores): each scenario's `quick` profile. */
   quick: boolean;
   /** Trials per load scenario (default: the scenario's profile). */
@@ -11,7 +16,7 @@ export interface StudyOptions {
   durationS?: number;
   /** Requests/s per target (default: the scenario's profile). */
   rate?: number;
-  design: 'interleaved' | 'sequential';
+  design: DesignName;
   /** Seed of the trial shuffle and of the bootstrap; default random, always recorded. */
   seed?: number;
   /** Pairs the platform provisioned (1-based ids 1..pairs). */

@@ -62,7 +62,13 @@ function scenariosOf(t: Target, i: number, out: Record<string, Record<string, un
     out[`measure_${i}`] = { executor: 'shared-iterations', vus: t.vus, iterations: t.count, maxDuration: '30m' };
   } else if (t.model === 'closed') {
     if (t.warmupS > 0) out[`warmup_${i}`] = { executor: 'constant-vus', vus: t.vus, duration: secs(t.warmupS), gracefulStop: '0s' };
-    out[`measure_${i}`] = { executor: 'constant-vus', vus: t.vus, duration: secs(t.durationS), startTime: secs(t.warmupS), gracefulStop: '5s' };
+    out[`measure_${i}`] = {
+      executor: 'constant-vus',
+      vus: t.vus,
+      duration: secs(t.durationS),
+      startTime: secs(t.warmupS),
+      gracefulStop: '5s',
+    };
   } else {
     // All VUs pre-allocated: a VU started mid-run drops the iteration that needed it, which would
     // flag a run invalid for k6's own start-up rather than for the target's slowness.

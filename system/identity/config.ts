@@ -1,3 +1,5 @@
+import { Type } from '@sinclair/typebox';
+import { checkSchema } from '../protocol/check.js';
 import { readJsonFile } from '../runtime/config-file.js';
 import type { ServiceIdentity } from './token-files.js';
 
@@ -18,35 +20,37 @@ export interface IdentityConfig {
   services: ServiceIdentity[];
 }
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS label, as Kubernetes names are. */
+const NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
-/** Validates a parsed config; throws an Error naming the field and what to put there. */
+/** What `parseIdentityConfig` accepts; unknown fields are tolerated. */
+const IdentityConfigSchema = Type.Object(
+  {
+    host: Type.Optional(Type.String({ mustBe: 'must be a string' })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer 0..65535' })),
+    issuer: Type.Optional(Type.String({ pattern: '^https?://', mustBe: 'must be an http(s) URL' })),
+    audience: Type.Optional(Type.String({ minLength: 1, mustBe: 'must be a non-empty string' })),
+    tokenTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, mustBe: 'must be a positive integer' })),
+    tokenDir: Type.String({ minLength: 1, mustBe: 'is required: the directory for token files' }),
+    services: Type.Array(
+      Type.Object({
+        namespace: Type.String({ pattern: NAME, mustBe: 'must be a DNS label like "p1-a"' }),
+        serviceAccount: Type.String({ pattern: NAME, mustBe: 'must be a DNS label like "default"' }),
+      }),
+      { mustBe: 'must be an array of {"namespace", "serviceAccount"}' },
+    ),
+  },
+  { mustBe: 'must be a JSON object' },
+);
+
+/** Validates a parsed config; throws an Error naming the first wrong field and what to put there. */
 export function parseIdentityConfig(raw: unknown, source = 'config'): IdentityConfig {
-  const fail = (msg: string): never => {
-    throw new Error(`${source}: ${msg}`);
-  };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be a JSON object');
-  const c = raw as Record<string, unknown>;
-  if (c.host !== undefined && typeof c.host !== 'string') fail(`"host" must be a string (got ${JSON.stringify(c.host)})`);
-  if (c.port !== undefined && !(Number.isInteger(c.port) && (c.port as number) >= 0 && (c.port as number) < 65536))
-    fail(`"port" must be an integer 0..65535 (got ${JSON.stringify(c.port)})`);
-  if (c.issuer !== undefined && (typeof c.issuer !== 'string' || !/^https?:\/\//.test(c.issuer)))
-    fail(`"issuer" must be an http(s) URL (got ${JSON.stringify(c.issuer)})`);
-  if (c.audience !== undefined && (typeof c.audience !== 'string' || !c.audience))
-    fail(`"audience" must be a non-empty string`);
-  if (c.tokenTtlSeconds !== undefined && !(Number.isInteger(c.tokenTtlSeconds) && (c.tokenTtlSeconds as number) >= 1))
-    fail(`"tokenTtlSeconds" must be a positive integer (got ${JSON.stringify(c.tokenTtlSeconds)})`);
-  if (typeof c.tokenDir !== 'string' || !c.tokenDir) fail('"tokenDir" is required: the directory for token files');
-  if (!Array.isArray(c.services)) fail('"services" must be an array of {"namespace", "serviceAccount"}');
-  const services = (c.services as unknown[]).map((s, i) => {
-    const o = (s ?? {}) as Record<string, unknown>;
-    if (typeof o.namespace !== 'string' || !NAME.test(o.namespace))
-      fail(`"services[${i}].namespace" must be a DNS label like "p1-a" (got ${JSON.stringify(o.namespace)})`);
-    if (typeof o.serviceAccount !== 'string' || !NAME.test(o.serviceAccount))
-      fail(`"services[${i}].serviceAccount" must be a DNS label like "default" (got ${JSON.stringify(o.serviceAccount)})`);
-    return { namespace: o.namespace as string, serviceAccount: o.serviceAccount as string };
+  const c = checkSchema(IdentityConfigSchema, raw, (problems) => {
+    throw new Error(`${source}: ${problems[0]}`);
   });
-  return { ...(c as unknown as IdentityConfig), services };
+  // Only the identity fields of each service, whatever else the file carries.
+  const services: ServiceIdentity[] = c.services.map((s) => ({ namespace: s.namespace, serviceAccount: s.serviceAccount }));
+  return { ...(c as IdentityConfig), services };
 }
 
 /** Reads and validates a config file. */

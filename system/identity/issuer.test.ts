@@ -25,7 +25,9 @@ describe('identity issuer', () => {
     // Same service account → same uid across tokens; jti unique.
     const again = issuer.mint({ namespace: 'p1-a', serviceAccount: 'default', podName: 'p1-a-0' });
     const p2 = JSON.parse(Buffer.from(again.split('.')[1]!, 'base64url').toString());
-    expect(p2['kubernetes.io'].serviceaccount.uid).toBe((payload['kubernetes.io'] as { serviceaccount: { uid: string } }).serviceaccount.uid);
+    expect(p2['kubernetes.io'].serviceaccount.uid).toBe(
+      (payload['kubernetes.io'] as { serviceaccount: { uid: string } }).serviceaccount.uid,
+    );
     expect(p2.jti).not.toBe(payload.jti);
   });
 
@@ -50,7 +52,11 @@ describe('identity issuer', () => {
     const jwk = ec.jwks().keys[0]!;
     expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
     expect(jwk.kid).toBe(await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! }));
-    const { payload, protectedHeader } = await jwtVerify(ec.mint({ namespace: 's1', serviceAccount: 'default' }), createLocalJWKSet(ec.jwks()), { audience: 'authlab-idp', algorithms: ['ES256'] });
+    const { payload, protectedHeader } = await jwtVerify(
+      ec.mint({ namespace: 's1', serviceAccount: 'default' }),
+      createLocalJWKSet(ec.jwks()),
+      { audience: 'authlab-idp', algorithms: ['ES256'] },
+    );
     expect(protectedHeader).toEqual({ alg: 'ES256', kid: jwk.kid });
     expect(payload.sub).toBe('system:serviceaccount:s1:default');
   });
@@ -59,7 +65,11 @@ describe('identity issuer', () => {
     const app = buildIdentityServer({ issuer });
     try {
       const d = (await app.inject('/.well-known/openid-configuration')).json();
-      expect(d).toMatchObject({ issuer: issuer.issuer, jwks_uri: `${issuer.issuer}/openid/v1/jwks`, id_token_signing_alg_values_supported: ['RS256'] });
+      expect(d).toMatchObject({
+        issuer: issuer.issuer,
+        jwks_uri: `${issuer.issuer}/openid/v1/jwks`,
+        id_token_signing_alg_values_supported: ['RS256'],
+      });
       const j = await app.inject('/openid/v1/jwks');
       expect(j.headers['content-type']).toMatch(/jwk-set\+json/);
       expect(j.json().keys.map((k: { kid: string }) => k.kid)).toEqual([issuer.kid]);

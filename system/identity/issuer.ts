@@ -1,6 +1,7 @@
 import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { createCompactSigner } from '../idp/compact-jws.js';
 import { SA_TOKEN_AUDIENCE, type ServiceAccountClaims } from '../protocol/claims.js';
+import { jwkThumbprint } from '../protocol/jwk-thumbprint.js';
 
 /** A public JWK as published in a JWKS (RSA or EC). */
 export interface PublicJwk {
@@ -65,22 +66,6 @@ export interface IdentityIssuer {
   jwks(): JWKS;
 }
 
-/**
- * RFC 7638 JWK thumbprint of an RSA key. Computed synchronously with node:crypto so the issuer can be
- * created without `await`; `issuer.test.ts` checks it equals jose's `calculateJwkThumbprint`.
- */
-export function rsaThumbprint(jwk: { e: string; n: string }): string {
-  // Members in lexicographic order, no whitespace: exactly the RFC 7638 canonical form.
-  const canonical = JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n });
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-
-/** RFC 7638 thumbprint of a P-256 key (same canonical-form rule as `rsaThumbprint`). */
-export function ecThumbprint(jwk: { x: string; y: string }): string {
-  const canonical = JSON.stringify({ crv: 'P-256', kty: 'EC', x: jwk.x, y: jwk.y });
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-
 /** Stable per-name UIDs, so a service account keeps one `uid` across tokens like in a real cluster. */
 function uidFor(kind: string, name: string): string {
   const h = createHash('sha256').update(`${kind}/${name}`).digest('hex');
@@ -89,7 +74,7 @@ function uidFor(kind: string, name: string): string {
 
 /**
  * Creates an issuer with a fresh RSA-2048 (or P-256) key. Tokens carry the exact Kubernetes claim layout
- * (DESIGN.md §2 "Identities"), so the IdP cannot tell them from a cluster's.
+ * (docs/DESIGN.md §2 "Identities"), so the IdP cannot tell them from a cluster's.
  */
 export function createIdentityIssuer(opts: IdentityIssuerOptions): IdentityIssuer {
   const audience = opts.audience ?? SA_TOKEN_AUDIENCE;
@@ -101,12 +86,12 @@ export function createIdentityIssuer(opts: IdentityIssuerOptions): IdentityIssue
   if (alg === 'ES256') {
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = pair.publicKey.export({ format: 'jwk' }) as { x: string; y: string };
-    publicJwk = { kty: 'EC', kid: ecThumbprint(jwk), alg, use: 'sig', crv: 'P-256', x: jwk.x, y: jwk.y };
+    publicJwk = { kty: 'EC', kid: jwkThumbprint({ kty: 'EC', crv: 'P-256', ...jwk }), alg, use: 'sig', crv: 'P-256', x: jwk.x, y: jwk.y };
     privateKey = pair.privateKey;
   } else {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const jwk = pair.publicKey.export({ format: 'jwk' }) as { n: string; e: string };
-    publicJwk = { kty: 'RSA', kid: rsaThumbprint(jwk), alg, use: 'sig', n: jwk.n, e: jwk.e };
+    publicJwk = { kty: 'RSA', kid: jwkThumbprint({ kty: 'RSA', ...jwk }), alg, use: 'sig', n: jwk.n, e: jwk.e };
     privateKey = pair.privateKey;
   }
   const kid = publicJwk.kid;

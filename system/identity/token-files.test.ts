@@ -22,7 +22,10 @@ describe('token file writer', () => {
       issuer,
       tokenDir: dir,
       ttlSeconds: 2,
-      services: [{ namespace: 'p1-a', serviceAccount: 'default' }, { namespace: 'p1-b', serviceAccount: 'default' }],
+      services: [
+        { namespace: 'p1-a', serviceAccount: 'default' },
+        { namespace: 'p1-b', serviceAccount: 'default' },
+      ],
     });
     await writer.writeAll();
     const first = await readFile(join(dir, 'p1-a', 'token'), 'utf8');

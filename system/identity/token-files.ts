@@ -51,11 +51,14 @@ export function createTokenFileWriter(opts: TokenFileWriterOptions): TokenFileWr
 
   function schedule(svc: ServiceIdentity): void {
     if (stopped) return;
-    const t = setTimeout(() => {
-      writeOne(svc)
-        .catch((err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err))))
-        .finally(() => schedule(svc));
-    }, ttlSeconds * fraction * 1000);
+    const t = setTimeout(
+      () => {
+        writeOne(svc)
+          .catch((err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err))))
+          .finally(() => schedule(svc));
+      },
+      ttlSeconds * fraction * 1000,
+    );
     t.unref();
     timers.set(svc.namespace, t);
   }

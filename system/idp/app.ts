@@ -4,6 +4,7 @@ import { AuthlabError } from '../protocol/errors.js';
 import { DEFAULT_SETTINGS, type Settings } from '../protocol/settings.js';
 import { parseSettingsPatch, TOKEN_TTL_MAX_SECONDS } from './admin/validate.js';
 import { adminRoutes } from './admin/routes.js';
+import { createAdminUi } from './admin-ui/routes.js';
 import type { IdpContext } from './context.js';
 import { createIdpMetrics } from './metrics.js';
 import { discoveryRoutes } from './routes/discovery.js';
@@ -92,7 +93,8 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     const ctx: IdpContext = {
       store,
       keys,
-      verifier: opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [], cacheSize: opts.subjectTokenCacheSize }),
+      verifier:
+        opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [], cacheSize: opts.subjectTokenCacheSize }),
       metrics: createIdpMetrics(),
       issuer: () => {
         if (!issuer) throw new Error('IdP issuer unknown: pass options.issuer or call listen() first');
@@ -123,31 +125,43 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     // Housekeeping: stop publishing previous keys once nothing they signed can still be valid.
     const prune = setInterval(() => {
       if (keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()).length === 0) return;
-      rotation = rotation.then(async () => {
-        const drop = new Set(keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()));
-        const records = keys.records().filter((r) => !drop.has(r.kid));
-        await store.replaceKeys(records);
-        keys.apply(records);
-      }).catch(() => {});
+      rotation = rotation
+        .then(async () => {
+          const drop = new Set(keys.expiredPrevious(now(), ctx.maxTokenTtlSeconds()));
+          const records = keys.records().filter((r) => !drop.has(r.kid));
+          await store.replaceKeys(records);
+          keys.apply(records);
+        })
+        .catch(() => {});
     }, 60_000);
     prune.unref();
     timers.push(prune);
 
     app.setNotFoundHandler((req, reply) => {
-      reply.code(404).send(new AuthlabError('ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; clients find URLs in /.well-known/openid-configuration`).toBody());
+      reply
+        .code(404)
+        .send(
+          new AuthlabError(
+            'ERR_NOT_FOUND',
+            `no route ${req.method} ${req.url.split('?')[0]}; clients find URLs in /.well-known/openid-configuration`,
+          ).toBody(),
+        );
     });
     app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
       const status = err.statusCode ?? 500;
-      const e = status < 500
-        ? new AuthlabError('ERR_BAD_REQUEST', `malformed request: ${err.message}`)
-        : new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err });
+      const e =
+        status < 500
+          ? new AuthlabError('ERR_BAD_REQUEST', `malformed request: ${err.message}`)
+          : new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err });
       reply.code(e.status).send(e.toBody());
     });
     const stream = settingsStream({ ctx, pingIntervalMs: opts.pingIntervalMs });
     await app.register(discoveryRoutes, { ctx });
     await app.register(tokenExchangeRoutes, { ctx });
     await app.register(stream.routes);
-    await app.register(adminRoutes, { ctx, adminToken: opts.adminToken, streams: stream.hub, rotateKeys });
+    const adminUi = createAdminUi({ adminToken: opts.adminToken, now });
+    await app.register(adminRoutes, { ctx, adminToken: opts.adminToken, streams: stream.hub, rotateKeys, actorOf: adminUi.actorOf });
+    await app.register(adminUi.routes);
     // SSE responses are hijacked: end them first or server.close() would wait for them forever.
     app.addHook('preClose', async () => stream.hub.closeAll());
 

@@ -28,7 +28,9 @@ describe('config validation', () => {
     const id = { tokenDir: '/tmp/t', services: [{ namespace: 'p1-a', serviceAccount: 'default' }] };
     expect(parseIdentityConfig(id)).toEqual(id);
     expect(() => parseIdentityConfig({ ...id, tokenDir: '' })).toThrow(/"tokenDir"/);
-    expect(() => parseIdentityConfig({ ...id, services: [{ namespace: 'P1_A', serviceAccount: 'default' }] })).toThrow(/services\[0\]\.namespace/);
+    expect(() => parseIdentityConfig({ ...id, services: [{ namespace: 'P1_A', serviceAccount: 'default' }] })).toThrow(
+      /services\[0\]\.namespace/,
+    );
     expect(() => parseIdentityConfig({ ...id, tokenTtlSeconds: 0 })).toThrow(/tokenTtlSeconds/);
   });
 });

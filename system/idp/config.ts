@@ -1,7 +1,9 @@
+import { Type } from '@sinclair/typebox';
+import { checkSchema } from '../protocol/check.js';
 import { readJsonFile } from '../runtime/config-file.js';
 import type { Settings } from '../protocol/settings.js';
 import { initialSettingsOf } from './app.js';
-import { trustedIssuerProblems, type TrustedIssuerConfig } from './verifier-config.js';
+import { trustedIssuerProblem, type TrustedIssuerConfig } from './verifier-config.js';
 
 /** Config file of `system/idp/main.ts` (`--config <file.json>`). */
 export interface IdpConfig {
@@ -27,40 +29,72 @@ export interface IdpConfig {
   subjectTokenCacheSize?: number;
 }
 
-/** Validates a parsed config; throws an Error naming the field and what to put there. */
+const HTTP_URL = '^https?://[^\\s]+$';
+
+/** What `parseIdpConfig` accepts; unknown fields are tolerated. */
+const IdpConfigSchema = Type.Object(
+  {
+    host: Type.Optional(Type.String({ mustBe: 'must be a string' })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer 0..65535' })),
+    issuer: Type.Optional(Type.String({ pattern: HTTP_URL, mustBe: 'must be an http(s) URL' })),
+    databaseUrl: Type.String({ pattern: '^postgres(ql)?://', mustBe: 'must be a postgres:// URL', secret: true }),
+    adminToken: Type.String({
+      minLength: 16,
+      mustBe: 'must be a string of at least 16 characters (e.g. from `openssl rand -hex 32`)',
+      secret: true,
+    }),
+    trustedIssuers: Type.Array(
+      Type.Object({
+        issuer: Type.String({ minLength: 1, mustBe: "must be the issuer's exact iss string" }),
+        /** Required unless `verify` is `tokenreview` (checked after the schema). */
+        jwksUri: Type.Optional(Type.String({ pattern: HTTP_URL, mustBe: 'must be an http(s) URL' })),
+        /** How the issuer's tokens are checked: by JWKS signature (default) or the cluster's TokenReview API. */
+        verify: Type.Optional(
+          Type.Union([Type.Literal('jwks'), Type.Literal('tokenreview')], { mustBe: 'must be "jwks" or "tokenreview"' }),
+        ),
+        /** Required when `verify` is `tokenreview`. */
+        tokenReview: Type.Optional(
+          Type.Object(
+            {
+              apiServer: Type.String({ pattern: HTTP_URL, mustBe: "must be the apiserver's https URL" }),
+              caFile: Type.Optional(Type.String({ mustBe: 'must be a file path' })),
+              tokenFile: Type.Optional(Type.String({ mustBe: 'must be a file path' })),
+            },
+            { mustBe: 'must be an object {"apiServer", "caFile"?, "tokenFile"?}' },
+          ),
+        ),
+      }),
+      { minItems: 1, mustBe: 'must be a non-empty array of {"issuer", "jwksUri"} or {"issuer", "verify": "tokenreview", "tokenReview"}' },
+    ),
+    tokenTtlSeconds: Type.Optional(Type.Unknown()),
+    initialSettings: Type.Optional(Type.Unknown()),
+    keyRotationIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, mustBe: 'must be a positive integer' })),
+    subjectTokenCacheSize: Type.Optional(Type.Integer({ minimum: 0, mustBe: 'must be an integer >= 0 (0 disables the cache)' })),
+  },
+  { mustBe: 'must be a JSON object' },
+);
+
+/** Validates a parsed config; throws an Error naming the first wrong field and what to put there. */
 export function parseIdpConfig(raw: unknown, source = 'config'): IdpConfig {
   const fail = (msg: string): never => {
     throw new Error(`${source}: ${msg}`);
   };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('must be a JSON object');
-  const c = raw as Record<string, unknown>;
-  const url = (v: unknown) => typeof v === 'string' && /^https?:\/\/[^\s]+$/.test(v);
-  if (c.host !== undefined && typeof c.host !== 'string') fail('"host" must be a string');
-  if (c.port !== undefined && !(Number.isInteger(c.port) && (c.port as number) >= 0 && (c.port as number) < 65536))
-    fail(`"port" must be an integer 0..65535 (got ${JSON.stringify(c.port)})`);
-  if (c.issuer !== undefined && !url(c.issuer)) fail(`"issuer" must be an http(s) URL (got ${JSON.stringify(c.issuer)})`);
-  if (typeof c.databaseUrl !== 'string' || !/^postgres(ql)?:\/\//.test(c.databaseUrl))
-    fail('"databaseUrl" must be a postgres:// URL');
-  if (typeof c.adminToken !== 'string' || c.adminToken.length < 16)
-    fail('"adminToken" must be a string of at least 16 characters (e.g. from `openssl rand -hex 32`)');
-  if (!Array.isArray(c.trustedIssuers) || c.trustedIssuers.length === 0)
-    fail('"trustedIssuers" must be a non-empty array of {"issuer", "jwksUri"}');
-  (c.trustedIssuers as unknown[]).forEach((t, i) => {
-    const o = (t ?? {}) as Record<string, unknown>;
-    const problems = trustedIssuerProblems(o, i);
-    if (problems.length) fail(problems.join('; '));
+  const c = checkSchema(IdpConfigSchema, raw, (problems) => fail(problems[0]!));
+  // What the schema cannot say: a JWKS issuer needs jwksUri, a TokenReview issuer tokenReview.apiServer.
+  c.trustedIssuers.forEach((t, i) => {
+    const problem = trustedIssuerProblem(t, i);
+    if (problem) fail(problem);
   });
-  if (c.keyRotationIntervalSeconds !== undefined && !(Number.isInteger(c.keyRotationIntervalSeconds) && (c.keyRotationIntervalSeconds as number) > 0))
-    fail('"keyRotationIntervalSeconds" must be a positive integer');
-  if (c.subjectTokenCacheSize !== undefined && !(Number.isInteger(c.subjectTokenCacheSize) && (c.subjectTokenCacheSize as number) >= 0))
-    fail('"subjectTokenCacheSize" must be an integer >= 0 (0 disables the cache)');
   try {
     // Same validation as PUT /admin/settings (tokenTtlSeconds range, mode names).
-    initialSettingsOf({ tokenTtlSeconds: c.tokenTtlSeconds as number | undefined, initialSettings: c.initialSettings as Partial<Settings> | undefined });
+    initialSettingsOf({
+      tokenTtlSeconds: c.tokenTtlSeconds as number | undefined,
+      initialSettings: c.initialSettings as Partial<Settings> | undefined,
+    });
   } catch (err) {
     fail(`"tokenTtlSeconds"/"initialSettings": ${(err as Error).message}`);
   }
-  return c as unknown as IdpConfig;
+  return c as IdpConfig;
 }
 
 export async function loadIdpConfig(path: string): Promise<IdpConfig> {

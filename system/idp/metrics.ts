@@ -3,13 +3,7 @@ import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
 
 /** `token_result_total{result}` values. */
 export type TokenResult =
-  | 'issued'
-  | 'invalid_request'
-  | 'unsupported_grant_type'
-  | 'invalid_subject'
-  | 'invalid_target'
-  | 'unavailable'
-  | 'server_error';
+  'issued' | 'invalid_request' | 'unsupported_grant_type' | 'invalid_subject' | 'invalid_target' | 'unavailable' | 'server_error';
 
 export interface IdpMetrics {
   registry: Registry;

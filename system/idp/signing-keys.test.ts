@@ -1,5 +1,6 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { isCanonicalEs256Segment } from '../protocol/es256.js';
 import { generateSigningKeyRecord, SigningKeyRing } from './signing-keys.js';
 
 const claims = () => {
@@ -33,5 +34,17 @@ describe('signing key ring', () => {
     // A rotation long after drops it.
     ring.apply(await ring.rotated(t0 + 400_000, 300));
     expect(ring.previousKids).toEqual([nxt]);
+  });
+});
+
+describe('canonical ES256 signatures', () => {
+  it('signs with low s only, so one token has one string (OpenSSL returns high s about half the time)', async () => {
+    const ring = new SigningKeyRing([await generateSigningKeyRecord('current'), await generateSigningKeyRecord('next')]);
+    const jwks = createLocalJWKSet(ring.jwks());
+    for (let i = 0; i < 64; i++) {
+      const token = ring.sign(claims());
+      expect(isCanonicalEs256Segment(token.slice(token.lastIndexOf('.') + 1))).toBe(true);
+      if (i < 4) await expect(jwtVerify(token, jwks, { algorithms: ['ES256'] })).resolves.toBeTruthy();
+    }
   });
 });

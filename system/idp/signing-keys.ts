@@ -1,6 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint } from 'jose';
 import type { AccessTokenClaims } from '../protocol/claims.js';
+import { jwkThumbprint } from '../protocol/jwk-thumbprint.js';
 import { createCompactSigner } from './compact-jws.js';
 
 /** A public ES256 JWK as published at the IdP's `jwks_uri`. */
@@ -31,11 +31,11 @@ interface SigningKey {
   retiredAtMs: number | null;
 }
 
-/** Creates a fresh P-256 key record (kid = RFC 7638 thumbprint, via jose). */
+/** Creates a fresh P-256 key record (kid = RFC 7638 thumbprint). */
 export async function generateSigningKeyRecord(role: SigningKeyRecord['role']): Promise<SigningKeyRecord> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const privateJwk = privateKey.export({ format: 'jwk' });
-  const kid = await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: privateJwk.x!, y: privateJwk.y! });
+  const kid = jwkThumbprint({ kty: 'EC', crv: 'P-256', x: privateJwk.x!, y: privateJwk.y! });
   return { kid, privateJwk, role, retiredAtMs: null };
 }
 
@@ -100,9 +100,7 @@ export class SigningKeyRing {
    */
   async rotated(nowMs: number, maxTokenTtlSeconds: number, skewSeconds = 5): Promise<SigningKeyRecord[]> {
     const keepAfter = nowMs - (maxTokenTtlSeconds + skewSeconds) * 1000;
-    const previous = this.previous
-      .filter((k) => (k.retiredAtMs ?? nowMs) > keepAfter)
-      .map((k) => record(k, 'previous', k.retiredAtMs));
+    const previous = this.previous.filter((k) => (k.retiredAtMs ?? nowMs) > keepAfter).map((k) => record(k, 'previous', k.retiredAtMs));
     previous.push(record(this.current, 'previous', nowMs));
     return [...previous, record(this.next, 'current', null), await generateSigningKeyRecord('next')];
   }

@@ -1,13 +1,21 @@
 import { TokenError } from 'fast-jwt';
+import { AuthlabError } from '../protocol/errors.js';
 
-/** Why a subject token was refused; `oauthError` is what the token endpoint answers. */
-export class SubjectTokenError extends Error {
+const CODE_OF = {
+  invalid_request: 'ERR_OAUTH_INVALID_REQUEST',
+  invalid_grant: 'ERR_OAUTH_INVALID_GRANT',
+  temporarily_unavailable: 'ERR_OAUTH_TEMPORARILY_UNAVAILABLE',
+} as const;
+
+/** Why a subject token was refused; `oauthError` (and `code`) is what the token endpoint answers. */
+export class SubjectTokenError extends AuthlabError {
+  declare readonly code: (typeof CODE_OF)[keyof typeof CODE_OF];
   /** `temporarily_unavailable` (503) when the issuer's JWKS cannot be fetched: the caller should retry. */
-  readonly oauthError: 'invalid_request' | 'invalid_grant' | 'temporarily_unavailable';
+  readonly oauthError: keyof typeof CODE_OF;
   /** Short machine reason (`expired`, `untrusted_issuer`, ...), for logs and tests. */
   readonly reason: string;
   constructor(oauthError: SubjectTokenError['oauthError'], reason: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(CODE_OF[oauthError], message, options);
     this.name = 'SubjectTokenError';
     this.oauthError = oauthError;
     this.reason = reason;
@@ -20,16 +28,30 @@ export function mapTokenError(err: unknown, audience: string): SubjectTokenError
   const msg = (err as Error)?.message ?? String(err);
   switch (code) {
     case TokenError.codes.expired:
-      return new SubjectTokenError('invalid_grant', 'expired', 'subject_token has expired: read the refreshed token file and retry', { cause: err });
+      return new SubjectTokenError('invalid_grant', 'expired', 'subject_token has expired: read the refreshed token file and retry', {
+        cause: err,
+      });
     case TokenError.codes.inactive:
-      return new SubjectTokenError('invalid_grant', 'not_yet_valid', 'subject_token is not valid yet (nbf in the future): check the clocks', { cause: err });
+      return new SubjectTokenError(
+        'invalid_grant',
+        'not_yet_valid',
+        'subject_token is not valid yet (nbf in the future): check the clocks',
+        { cause: err },
+      );
     case TokenError.codes.invalidSignature:
-      return new SubjectTokenError('invalid_grant', 'invalid_signature', 'subject_token signature does not verify against its issuer key', { cause: err });
+      return new SubjectTokenError('invalid_grant', 'invalid_signature', 'subject_token signature does not verify against its issuer key', {
+        cause: err,
+      });
     case TokenError.codes.invalidAlgorithm:
       return new SubjectTokenError('invalid_grant', 'bad_alg', `subject_token algorithm is not allowed: ${msg}`, { cause: err });
     case TokenError.codes.invalidClaimValue:
       if (/aud/.test(msg)) {
-        return new SubjectTokenError('invalid_grant', 'wrong_audience', `subject_token audience must contain ${JSON.stringify(audience)}: mount a projected token with that audience`, { cause: err });
+        return new SubjectTokenError(
+          'invalid_grant',
+          'wrong_audience',
+          `subject_token audience must contain ${JSON.stringify(audience)}: mount a projected token with that audience`,
+          { cause: err },
+        );
       }
       return new SubjectTokenError('invalid_grant', 'bad_claim', `subject_token has an invalid claim: ${msg}`, { cause: err });
     case TokenError.codes.missingRequiredClaim:

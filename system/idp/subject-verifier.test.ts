@@ -7,7 +7,9 @@ import { buildIdentityServer } from '../identity/server.js';
 import { JwksIssuerVerifier, SubjectTokenError } from './subject-verifier.js';
 
 /** A real identity server on loopback whose issuer can be swapped (to simulate key rotation). */
-async function serveIssuer(algorithm: 'RS256' | 'ES256' = 'RS256'): Promise<{ app: FastifyInstance; url: string; issuer: () => IdentityIssuer; rotate(): void }> {
+async function serveIssuer(
+  algorithm: 'RS256' | 'ES256' = 'RS256',
+): Promise<{ app: FastifyInstance; url: string; issuer: () => IdentityIssuer; rotate(): void }> {
   let issuer: IdentityIssuer | undefined;
   const app = buildIdentityServer({ issuer: () => issuer! });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -119,7 +121,9 @@ describe('JwksIssuerVerifier', () => {
     // Unknown kids in a burst cause at most one more fetch within the interval.
     const stranger = createIdentityIssuer({ issuer: b.url });
     await new Promise((r) => setTimeout(r, 350));
-    const burst = await Promise.all(Array.from({ length: 20 }, () => reject(stranger.mint({ namespace: 'p2-a', serviceAccount: 'default' }))));
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, () => reject(stranger.mint({ namespace: 'p2-a', serviceAccount: 'default' }))),
+    );
     expect(new Set(burst.map((e) => e.reason))).toEqual(new Set(['unknown_kid']));
     expect(fetches).toBe(before + 2);
   });
@@ -127,7 +131,11 @@ describe('JwksIssuerVerifier', () => {
   it('caches verified tokens until exp, and forgets them when their key leaves the JWKS', async () => {
     const c = await serveIssuer();
     try {
-      const v = new JwksIssuerVerifier({ trustedIssuers: [{ issuer: c.url, jwksUri: `${c.url}/openid/v1/jwks` }], skewSeconds: 0, minRefetchIntervalMs: 0 });
+      const v = new JwksIssuerVerifier({
+        trustedIssuers: [{ issuer: c.url, jwksUri: `${c.url}/openid/v1/jwks` }],
+        skewSeconds: 0,
+        minRefetchIntervalMs: 0,
+      });
       const shortLived = c.issuer().mint({ namespace: 'p5-a', serviceAccount: 'default', ttlSeconds: 2, offsetSeconds: -1 });
       expect((await v.verify(shortLived)).service).toBe('p5-a');
       expect((await v.verify(shortLived)).service).toBe('p5-a');

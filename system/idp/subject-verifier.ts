@@ -133,7 +133,12 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
     try {
       decoded = this.decode(token) as typeof decoded;
     } catch (err) {
-      throw new SubjectTokenError('invalid_grant', 'malformed', 'subject_token is not a JWT (three base64url parts with a JSON header and payload)', { cause: err });
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'malformed',
+        'subject_token is not a JWT (three base64url parts with a JSON header and payload)',
+        { cause: err },
+      );
     }
     const { header, payload } = decoded;
     if (typeof payload !== 'object' || payload === null) {
@@ -141,12 +146,20 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
     }
     const alg = header.alg;
     if (typeof alg !== 'string' || !(alg in ALLOWED_ALGS)) {
-      throw new SubjectTokenError('invalid_grant', 'bad_alg', `subject_token alg ${JSON.stringify(alg)} is not allowed; use RS256 or ES256`);
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'bad_alg',
+        `subject_token alg ${JSON.stringify(alg)} is not allowed; use RS256 or ES256`,
+      );
     }
     const iss = payload.iss;
     const state = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
     if (!state) {
-      throw new SubjectTokenError('invalid_grant', 'untrusted_issuer', `subject_token issuer ${JSON.stringify(iss)} is not trusted; add it to trustedIssuers`);
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'untrusted_issuer',
+        `subject_token issuer ${JSON.stringify(iss)} is not trusted; add it to trustedIssuers`,
+      );
     }
     const key = await this.keyFor(state, header.kid);
     if (key.kty !== ALLOWED_ALGS[alg as AllowedAlg]) {
@@ -167,7 +180,11 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
     const k8s = claims['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown } } | undefined;
     const namespace = typeof k8s?.namespace === 'string' ? k8s.namespace : parsed?.namespace;
     if (!parsed || !namespace || namespace !== parsed.namespace) {
-      throw new SubjectTokenError('invalid_grant', 'bad_subject', `subject_token sub ${JSON.stringify(sub)} is not system:serviceaccount:<namespace>:<name> matching its kubernetes.io namespace`);
+      throw new SubjectTokenError(
+        'invalid_grant',
+        'bad_subject',
+        `subject_token sub ${JSON.stringify(sub)} is not system:serviceaccount:<namespace>:<name> matching its kubernetes.io namespace`,
+      );
     }
     return {
       service: namespace,
@@ -192,7 +209,11 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
       if (key) return key;
     }
     if (state.lastError) throw state.lastError;
-    throw new SubjectTokenError('invalid_grant', 'unknown_kid', `subject_token kid ${JSON.stringify(kid)} is not in ${state.trusted.jwksUri}; was it signed by this cluster's current key?`);
+    throw new SubjectTokenError(
+      'invalid_grant',
+      'unknown_kid',
+      `subject_token kid ${JSON.stringify(kid)} is not in ${state.trusted.jwksUri}; was it signed by this cluster's current key?`,
+    );
   }
 
   /** Fetches one issuer's JWKS; concurrent callers share one fetch. */
@@ -226,7 +247,12 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       body = await res.json();
     } catch (err) {
-      throw new SubjectTokenError('temporarily_unavailable', 'jwks_unavailable', `cannot fetch the JWKS of issuer ${issuer} from ${jwksUri}: ${(err as Error).message}`, { cause: err });
+      throw new SubjectTokenError(
+        'temporarily_unavailable',
+        'jwks_unavailable',
+        `cannot fetch the JWKS of issuer ${issuer} from ${jwksUri}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     const keys = new Map<string, CachedKey>();
     const list = (body as { keys?: unknown }).keys;

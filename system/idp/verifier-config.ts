@@ -20,20 +20,17 @@ export interface TrustedIssuerConfig extends Omit<TrustedIssuer, 'jwksUri'> {
   };
 }
 
-/** Problems of one `trustedIssuers[i]` entry, as sentences saying what to put there. */
-export function trustedIssuerProblems(raw: Record<string, unknown>, i: number): string[] {
-  const url = (v: unknown) => typeof v === 'string' && /^https?:\/\/[^\s]+$/.test(v);
-  const p: string[] = [];
-  if (typeof raw.issuer !== 'string' || !raw.issuer) p.push(`"trustedIssuers[${i}].issuer" must be the issuer's exact iss string`);
-  if (raw.verify !== undefined && raw.verify !== 'jwks' && raw.verify !== 'tokenreview')
-    p.push(`"trustedIssuers[${i}].verify" must be "jwks" or "tokenreview"`);
-  if (raw.verify === 'tokenreview') {
-    const tr = (raw.tokenReview ?? {}) as Record<string, unknown>;
-    if (!url(tr.apiServer)) p.push(`"trustedIssuers[${i}].tokenReview.apiServer" must be the apiserver's https URL`);
-    for (const k of ['caFile', 'tokenFile'])
-      if (tr[k] !== undefined && typeof tr[k] !== 'string') p.push(`"trustedIssuers[${i}].tokenReview.${k}" must be a file path`);
-  } else if (!url(raw.jwksUri)) p.push(`"trustedIssuers[${i}].jwksUri" must be an http(s) URL`);
-  return p;
+/**
+ * What the IdP config's TypeBox schema (system/idp/config.ts, which checks each field's type) cannot
+ * say about `trustedIssuers[i]`: a JWKS issuer needs `jwksUri`, a TokenReview issuer
+ * `tokenReview.apiServer`. One sentence in the schema checker's style, or undefined.
+ */
+export function trustedIssuerProblem(t: Pick<TrustedIssuerConfig, 'verify' | 'jwksUri' | 'tokenReview'>, i: number): string | undefined {
+  if (t.verify === 'tokenreview') {
+    if (t.tokenReview?.apiServer === undefined)
+      return `trustedIssuers[${i}].tokenReview.apiServer must be the apiserver's https URL (missing)`;
+  } else if (t.jwksUri === undefined) return `trustedIssuers[${i}].jwksUri must be an http(s) URL (missing)`;
+  return undefined;
 }
 
 /**

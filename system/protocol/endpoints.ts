@@ -1,4 +1,4 @@
-/** `runs/up/endpoints.json`, written by `authlab up` (DESIGN.md §3 "CLI"). */
+/** `runs/up/endpoints.json`, written by `authlab up` (docs/DESIGN.md §3 "CLI"). */
 export interface EndpointsFile {
   idp: { url: string };
   admin: { token: string };

@@ -1,4 +1,4 @@
-/** Prometheus metric names (DESIGN.md §2). Dashboards and reports rely on these: change with care. */
+/** Prometheus metric names (docs/DESIGN.md §2). Dashboards and reports rely on these: change with care. */
 export const METRICS = {
   // IdP
   tokenResultTotal: 'token_result_total',
@@ -29,10 +29,10 @@ export type VerifyResult =
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'revoked'
+  | 'lifetime'
+  | 'ambiguous'
   | 'forbidden'
   | 'skipped';
 
 /** Latency buckets (seconds) fine enough for microsecond-scale auth costs. */
-export const LATENCY_BUCKETS_SECONDS = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-];
+export const LATENCY_BUCKETS_SECONDS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];

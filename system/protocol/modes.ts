@@ -1,13 +1,12 @@
 /** Whether a sidecar attaches its access token to outgoing calls. */
-export type SignMode = 'on' | 'off';
-/** How a sidecar treats inbound tokens (DESIGN.md §2 "Sidecar"). */
-export type VerifyMode = 'off' | 'observe' | 'enforce';
-/** What a study run compares (DESIGN.md §3 "Modes"). */
-export type RunMode = 'direct' | 'off' | 'observe' | 'enforce';
-
-export const SIGN_MODES: readonly SignMode[] = ['on', 'off'];
-export const VERIFY_MODES: readonly VerifyMode[] = ['off', 'observe', 'enforce'];
-export const RUN_MODES: readonly RunMode[] = ['direct', 'off', 'observe', 'enforce'];
+export const SIGN_MODES = ['on', 'off'] as const;
+export type SignMode = (typeof SIGN_MODES)[number];
+/** How a sidecar treats inbound tokens (docs/DESIGN.md §2 "Sidecar"). */
+export const VERIFY_MODES = ['off', 'observe', 'enforce'] as const;
+export type VerifyMode = (typeof VERIFY_MODES)[number];
+/** What a study run compares (docs/DESIGN.md §3 "Modes"), in the order reports show them. */
+export const RUN_MODES = ['direct', 'off', 'observe', 'enforce'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
 
 /** The sign/verify settings a run mode implies for the caller and target sidecars. */
 export function settingsForRunMode(mode: RunMode): { signMode: SignMode; verifyMode: VerifyMode } {

@@ -36,6 +36,12 @@ export interface SettingsSnapshot {
   revocations: Revocations;
 }
 
+/**
+ * The longest access-token lifetime the IdP can be set to, seconds: what a sidecar allows before it
+ * has seen the IdP's own `tokenTtlSeconds`.
+ */
+export const TOKEN_TTL_LIMIT_SECONDS = 86_400;
+
 export const DEFAULT_SETTINGS: Settings = {
   global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: 300 },
   services: {},

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config.js';
 import type { SidecarContext } from './context.js';
 import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
-import { clientErrorHandler, installErrorHandlers } from './http/errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
 import { ITEM_ROWS } from './query-catalogue.js';
@@ -49,10 +49,10 @@ export interface Sidecar {
   metrics: SidecarMetrics;
 }
 
-/** Builds a sidecar (DESIGN.md §2 "Sidecar"); nothing listens or connects until `start()`. */
+/** Builds a sidecar (docs/DESIGN.md §2 "Sidecar"); nothing listens or connects until `start()`. */
 export function buildSidecar(options: SidecarOptions): Sidecar {
   const log = options.log ?? ((m: string) => process.stderr.write(`[sidecar ${options.service}] ${m}\n`));
-  const db = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10);
+  const db = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10, log);
   const metrics = createSidecarMetrics({ service: options.service, pair: options.pair, databaseSize: () => db.sizeBytes() });
   const cache = createVerifyCache(options.verifyCacheEntries ?? 10_000);
   const revocations = createRevocationList();
@@ -61,8 +61,12 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     service: options.service,
     onRefreshRequested: () => {
       log('IdP asked for a token refresh');
-      link?.tokenSource()?.forceRefresh().catch(() => {});
+      link
+        ?.tokenSource()
+        ?.forceRefresh()
+        .catch(() => {});
     },
+    onStale: (revision, applied) => log(`ignored settings revision ${revision}: revision ${applied} is applied already`),
     onRevocations: (r) => {
       revocations.apply(r);
       // A revoked token must stop working at once, not when its cache entry would expire.
@@ -88,6 +92,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     logger: options.logger ?? false,
     bodyLimit: 64 * 1024,
     clientErrorHandler,
+    frameworkErrors,
     // Peers and load generators keep connections open; close idle ones only after a minute.
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',

@@ -1,3 +1,5 @@
+import { FormatRegistry, Type } from '@sinclair/typebox';
+import { checkSchema } from '../protocol/check.js';
 import { readJsonFile } from '../runtime/config-file.js';
 import { REFRESH_POLICY_NAMES, type RefreshPolicyName } from './token/refresh-policy.js';
 
@@ -25,54 +27,51 @@ export interface SidecarConfig {
   localAdminToken?: string;
 }
 
+/** An absolute URL, as `new URL()` accepts it. */
+const URL_FORMAT = 'absolute-url';
+if (!FormatRegistry.Has(URL_FORMAT)) {
+  FormatRegistry.Set(URL_FORMAT, (v) => {
+    try {
+      new URL(v);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const nonEmpty = () => Type.String({ minLength: 1, mustBe: 'must be a non-empty string' });
+const absoluteUrl = (secret = false) => Type.String({ minLength: 1, format: URL_FORMAT, mustBe: 'must be an absolute URL', secret });
+
+/** What `validateSidecarConfig` accepts; unknown fields are tolerated. */
+const SidecarConfigSchema = Type.Object(
+  {
+    host: Type.Optional(nonEmpty()),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer in 0..65535' })),
+    service: nonEmpty(),
+    pair: Type.Integer({ minimum: 0, mustBe: 'must be a non-negative integer' }),
+    databaseUrl: absoluteUrl(true),
+    idpUrl: absoluteUrl(),
+    saTokenPath: nonEmpty(),
+    peers: Type.Record(Type.String(), absoluteUrl(), {
+      mustBe: 'must be an object mapping service name → sidecar base URL (use {} for none)',
+    }),
+    refreshPolicy: Type.Optional(
+      Type.Union(
+        REFRESH_POLICY_NAMES.map((n) => Type.Literal(n)),
+        { mustBe: `must be one of ${REFRESH_POLICY_NAMES.join(', ')}` },
+      ),
+    ),
+    localAdminToken: Type.Optional(Type.String({ minLength: 1, mustBe: 'must be a non-empty string', secret: true })),
+  },
+  { mustBe: 'must be a JSON object with service, pair, databaseUrl, idpUrl, saTokenPath, peers' },
+);
+
 /** Validates a parsed config; throws one message naming every problem and how to fix it. */
 export function validateSidecarConfig(raw: unknown, source = 'config'): SidecarConfig {
-  const problems: string[] = [];
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new Error(`${source}: must be a JSON object with service, pair, databaseUrl, idpUrl, saTokenPath, peers`);
-  }
-  const c = raw as Record<string, unknown>;
-  const str = (k: string, optional = false) => {
-    if (c[k] === undefined && optional) return;
-    if (typeof c[k] !== 'string' || (c[k] as string).length === 0) problems.push(`"${k}" must be a non-empty string (got ${JSON.stringify(c[k])})`);
-  };
-  const url = (k: string) => {
-    str(k);
-    if (typeof c[k] === 'string') {
-      try {
-        new URL(c[k] as string);
-      } catch {
-        problems.push(`"${k}" must be an absolute URL (got ${JSON.stringify(c[k])})`);
-      }
-    }
-  };
-  str('service');
-  str('saTokenPath');
-  str('host', true);
-  str('localAdminToken', true);
-  url('databaseUrl');
-  url('idpUrl');
-  if (typeof c.pair !== 'number' || !Number.isInteger(c.pair) || c.pair < 0) problems.push(`"pair" must be a non-negative integer (got ${JSON.stringify(c.pair)})`);
-  if (c.port !== undefined && (typeof c.port !== 'number' || !Number.isInteger(c.port) || c.port < 0 || c.port > 65535)) {
-    problems.push(`"port" must be an integer in 0..65535 (got ${JSON.stringify(c.port)})`);
-  }
-  if (c.peers === null || typeof c.peers !== 'object' || Array.isArray(c.peers)) {
-    problems.push('"peers" must be an object mapping service name → sidecar base URL (use {} for none)');
-  } else {
-    for (const [name, u] of Object.entries(c.peers as Record<string, unknown>)) {
-      try {
-        new URL(String(u));
-        if (typeof u !== 'string') throw new Error();
-      } catch {
-        problems.push(`"peers.${name}" must be an absolute URL (got ${JSON.stringify(u)})`);
-      }
-    }
-  }
-  if (c.refreshPolicy !== undefined && !(REFRESH_POLICY_NAMES as readonly unknown[]).includes(c.refreshPolicy)) {
-    problems.push(`"refreshPolicy" must be one of ${REFRESH_POLICY_NAMES.join(', ')} (got ${JSON.stringify(c.refreshPolicy)})`);
-  }
-  if (problems.length) throw new Error(`${source}: ${problems.join('; ')}`);
-  return c as unknown as SidecarConfig;
+  return checkSchema(SidecarConfigSchema, raw, (problems) => {
+    throw new Error(`${source}: ${problems.join('; ')}`);
+  }) as SidecarConfig;
 }
 
 /** Reads and validates a JSON config file. */

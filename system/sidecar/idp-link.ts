@@ -83,10 +83,13 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
     if (closed) return;
     const every = options.jwksRefreshIntervalMs ?? 300_000;
     const periodic = () => {
-      jwksTimer = clock.setTimeout(() => {
-        keys.refresh().catch((err: Error) => log(`JWKS refresh failed (${err.message}); keeping the keys held`));
-        periodic();
-      }, every * (0.9 + 0.2 * Math.random()));
+      jwksTimer = clock.setTimeout(
+        () => {
+          keys.refresh().catch((err: Error) => log(`JWKS refresh failed (${err.message}); keeping the keys held`));
+          periodic();
+        },
+        every * (0.9 + 0.2 * Math.random()),
+      );
     };
     periodic();
     verifier = createTokenVerifier({
@@ -96,11 +99,17 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
       cache: options.cache,
       revocations: options.revocations,
       ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
+      maxLifetimeSeconds: () => options.settings.current().maxTokenTtlSeconds,
       now: () => clock.now(),
     });
     const { metrics } = options;
     tokenSource = createTokenSource({
-      fetchToken: createExchangeFetch({ tokenEndpoint: d.token_endpoint, getSubjectToken: readSaToken, dispatcher, now: () => clock.now() }),
+      fetchToken: createExchangeFetch({
+        tokenEndpoint: d.token_endpoint,
+        getSubjectToken: readSaToken,
+        dispatcher,
+        now: () => clock.now(),
+      }),
       clock,
       ...(options.refreshPolicy ? { policy: options.refreshPolicy } : {}),
       onMetric(e) {
@@ -123,7 +132,8 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
       dispatcher,
       clock,
       onSnapshot: (s, first) => options.settings.apply(s, first),
-      onConnectionChange: (up, err) => log(up ? 'settings stream connected' : `settings stream lost: ${err?.message ?? 'closed'}; keeping last settings`),
+      onConnectionChange: (up, err) =>
+        log(up ? 'settings stream connected' : `settings stream lost: ${err?.message ?? 'closed'}; keeping last settings`),
     });
     stream.start();
   }

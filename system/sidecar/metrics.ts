@@ -30,11 +30,35 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
   registry.setDefaultLabels({ service: options.service, pair: String(options.pair) });
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const verified = new Counter({ name: METRICS.authVerifiedTotal, help: 'Inbound token checks by outcome', labelNames: ['result'], registers: [registry] });
-  const signed = new Counter({ name: METRICS.authSignedTotal, help: 'Outbound calls by signing outcome', labelNames: ['result'], registers: [registry] });
-  const issued = new Counter({ name: METRICS.tokenIssuedTotal, help: "The sidecar's own token fetches by result", labelNames: ['result'], registers: [registry] });
-  const fetchDuration = new Histogram({ name: METRICS.tokenFetchDurationSeconds, help: 'Token exchange wall time, seconds', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
-  const alert = new Gauge({ name: METRICS.tokenFetchAlert, help: '1 while the IdP refuses this sidecar (4xx on token exchange)', registers: [registry] });
+  const verified = new Counter({
+    name: METRICS.authVerifiedTotal,
+    help: 'Inbound token checks by outcome',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const signed = new Counter({
+    name: METRICS.authSignedTotal,
+    help: 'Outbound calls by signing outcome',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const issued = new Counter({
+    name: METRICS.tokenIssuedTotal,
+    help: "The sidecar's own token fetches by result",
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const fetchDuration = new Histogram({
+    name: METRICS.tokenFetchDurationSeconds,
+    help: 'Token exchange wall time, seconds',
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
+  const alert = new Gauge({
+    name: METRICS.tokenFetchAlert,
+    help: '1 while the IdP refuses this sidecar (4xx on token exchange)',
+    registers: [registry],
+  });
   const requestDuration = new Histogram({
     name: METRICS.sidecarRequestDurationSeconds,
     help: 'Sidecar request wall time, seconds',
@@ -42,7 +66,13 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [registry],
   });
-  const dbDuration = new Histogram({ name: METRICS.dbQueryDurationSeconds, help: 'Database time per named query, seconds', labelNames: ['query'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const dbDuration = new Histogram({
+    name: METRICS.dbQueryDurationSeconds,
+    help: 'Database time per named query, seconds',
+    labelNames: ['query'],
+    buckets: LATENCY_BUCKETS_SECONDS,
+    registers: [registry],
+  });
   const sizeFn = options.databaseSize;
   new Gauge({
     name: METRICS.pgDatabaseSizeBytes,

@@ -1,4 +1,5 @@
 import { AuthlabError } from '../protocol/errors.js';
+import { excerpt } from '../protocol/excerpt.js';
 import { HEAVY_N_DEFAULT, HEAVY_N_MAX, QUERY_NAMES, QUERY_ROLE, type QueryName, type Role } from '../protocol/roles.js';
 
 /** Rows in `items`; `light` reads ids 1..ITEM_ROWS. */
@@ -20,7 +21,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function intIn(name: string, v: unknown, min: number, max: number, query: QueryName): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new AuthlabError('ERR_BAD_PARAMS', `${query}: "${name}" must be an integer in ${min}..${max} (got ${JSON.stringify(v)}).`);
+    throw new AuthlabError('ERR_BAD_PARAMS', `${query}: "${name}" must be an integer in ${min}..${max} (got ${excerpt(v)}).`);
   }
   return v;
 }
@@ -29,7 +30,7 @@ function onlyKeys(params: Record<string, unknown>, allowed: readonly string[], q
   for (const k in params) {
     if (hasOwn.call(params, k) && !allowed.includes(k)) {
       const hint = allowed.length ? `allowed: ${allowed.join(', ')}` : 'it takes no parameters';
-      throw new AuthlabError('ERR_BAD_PARAMS', `${query}: unknown parameter "${k}" (${hint}).`);
+      throw new AuthlabError('ERR_BAD_PARAMS', `${query}: unknown parameter ${excerpt(k)} (${hint}).`);
     }
   }
 }
@@ -45,16 +46,17 @@ export function parseQueryBody(body: unknown, random: () => number = Math.random
   }
   for (const k in body) {
     if (hasOwn.call(body, k) && k !== 'query' && k !== 'params') {
-      throw new AuthlabError('ERR_BAD_REQUEST', `Unknown top-level field "${k}": the body has only "query" and "params".`);
+      throw new AuthlabError('ERR_BAD_REQUEST', `Unknown top-level field ${excerpt(k)}: the body has only "query" and "params".`);
     }
   }
   const query = body.query;
   if (typeof query !== 'string' || !(QUERY_NAMES as readonly string[]).includes(query)) {
-    throw new AuthlabError('ERR_UNKNOWN_QUERY', `Unknown query ${JSON.stringify(query ?? null)}: use one of ${QUERY_NAMES.join(', ')}.`);
+    const got = query === undefined ? 'The body names no "query"' : `Unknown query ${excerpt(query)}`;
+    throw new AuthlabError('ERR_UNKNOWN_QUERY', `${got}: use one of ${QUERY_NAMES.join(', ')}.`);
   }
   const raw = body.params;
   if (raw !== undefined && !isPlainObject(raw)) {
-    throw new AuthlabError('ERR_BAD_PARAMS', `"params" must be a JSON object (got ${JSON.stringify(raw)}).`);
+    throw new AuthlabError('ERR_BAD_PARAMS', `"params" must be a JSON object (got ${excerpt(raw)}).`);
   }
   const params = raw ?? {};
   switch (query as QueryName) {
@@ -73,6 +75,10 @@ export function parseQueryBody(body: unknown, random: () => number = Math.random
       const note = params.note;
       if (note !== undefined && (typeof note !== 'string' || note.length > WRITE_NOTE_MAX)) {
         throw new AuthlabError('ERR_BAD_PARAMS', `write: "note" must be a string of at most ${WRITE_NOTE_MAX} characters.`);
+      }
+      // PostgreSQL text cannot hold U+0000: refused here, before any database work, not by the database.
+      if (note !== undefined && note.includes('\u0000')) {
+        throw new AuthlabError('ERR_BAD_PARAMS', 'write: "note" must not contain the NUL character (\\u0000).');
       }
       return { query: 'write', role: QUERY_ROLE.write, note: note ?? null };
     }

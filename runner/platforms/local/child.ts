@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ListeningLine } from '../../../system/protocol/endpoints.js';
 import { PlatformError } from './errors.js';
+import { withParentDeathSignal } from './lifeline.js';
 
 /** A component (`system/<name>/main.ts`) running as a child process. */
 export interface Component {
@@ -18,6 +19,10 @@ export interface Component {
   stop(graceMs?: number): Promise<'exited' | 'killed'>;
   /** True once the process has exited. */
   readonly exited: boolean;
+  /** Its exit code once it has exited on its own (null while running or when ended by a signal). */
+  readonly exitCode: number | null;
+  /** Resolves when the process has exited, however: its code or the signal that ended it. */
+  readonly closed: Promise<{ code: number | null; sig: NodeJS.Signals | null }>;
 }
 
 /** A component whose process may already be loading its code, waiting for its config. */
@@ -137,9 +142,15 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
       { cause: err },
     );
   }
+  // SIGTERM from the kernel if the runner dies (kill -9 included): a component never outlives it.
+  const command = withParentDeathSignal(
+    process.execPath,
+    [...(opts.nodeArgs ?? ['--import', 'tsx', opts.entry]), '--config', opts.configPath],
+    'TERM',
+  );
   const start = () =>
     new Running(
-      spawn(process.execPath, [...(opts.nodeArgs ?? ['--import', 'tsx', opts.entry]), '--config', opts.configPath], {
+      spawn(command.cmd, command.args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
       }),
@@ -187,23 +198,40 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
           settled = true;
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
-          void stopProcess(r.child, { graceMs: 2000 }).then(() => reject(err), () => reject(err));
+          void stopProcess(r.child, { graceMs: 2000 }).then(
+            () => reject(err),
+            () => reject(err),
+          );
         };
         const timer = setTimeout(
-          () => fail(new PlatformError('ERR_START_TIMEOUT', `${opts.name} did not report listening within ${timeoutMs} ms; its last output:\n${r.tail()}`)),
+          () =>
+            fail(
+              new PlatformError(
+                'ERR_START_TIMEOUT',
+                `${opts.name} did not report listening within ${timeoutMs} ms; its last output:\n${r.tail()}`,
+              ),
+            ),
           timeoutMs,
         );
         const onAbort = () => fail(new PlatformError('ERR_ABORTED', `start-up of ${opts.name} was interrupted`));
         signal?.addEventListener('abort', onAbort, { once: true });
         if (signal?.aborted) onAbort();
-        r.child.once('error', (err) => fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name} could not be spawned: ${err.message}`, { cause: err })));
+        r.child.once('error', (err) =>
+          fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name} could not be spawned: ${err.message}`, { cause: err })),
+        );
         void r.closed.then(({ code, sig }) => {
           const out = r.tail();
           const busy = /EADDRINUSE|address already in use/i.test(out);
           fail(
             busy
-              ? new PlatformError('ERR_PORT_BUSY', `${opts.name} could not listen: its port is already in use; free it or pick another --base-port`)
-              : new PlatformError('ERR_COMPONENT_EXITED', `${opts.name} exited during start-up (${sig ?? `code ${code}`}); its last output:\n${out}`),
+              ? new PlatformError(
+                  'ERR_PORT_BUSY',
+                  `${opts.name} could not listen: its port is already in use; free it or pick another --base-port`,
+                )
+              : new PlatformError(
+                  'ERR_COMPONENT_EXITED',
+                  `${opts.name} exited during start-up (${sig ?? `code ${code}`}); its last output:\n${out}`,
+                ),
           );
         });
         r.onListening((u) => {
@@ -213,7 +241,10 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
           signal?.removeEventListener('abort', onAbort);
           resolve(u);
         });
-        if (fifo) writeConfig(text, r).catch((err: Error) => fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name}: could not hand over its config: ${err.message}`, { cause: err })));
+        if (fifo)
+          writeConfig(text, r).catch((err: Error) =>
+            fail(new PlatformError('ERR_COMPONENT_EXITED', `${opts.name}: could not hand over its config: ${err.message}`, { cause: err })),
+          );
       });
       return {
         name: opts.name,
@@ -223,6 +254,10 @@ export async function prespawnComponent(opts: PrespawnOptions): Promise<PendingC
         get exited() {
           return r.exited;
         },
+        get exitCode() {
+          return r.child.exitCode;
+        },
+        closed: r.closed,
         stop: (graceMs = 5000) => stopProcess(r.child, { graceMs }),
       };
     },

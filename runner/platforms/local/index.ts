@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { EndpointsFile } from '../../../system/protocol/endpoints.js';
 import { pairServices } from '../../../system/protocol/endpoints.js';
 import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
@@ -10,11 +9,22 @@ import type { Platform, ProvisionOptions } from '../platform.js';
 import { launchesFor, type Launch } from './bundle.js';
 import { prespawnComponent, type Component, type PendingComponent } from './child.js';
 import { PlatformError } from './errors.js';
+import { componentEntry } from './paths.js';
 import { sendJson, waitForOk } from './http.js';
 import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
+import { findSetpriv } from './lifeline.js';
 import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
 import { defaultGrants, servicesFor, type ServiceSpec } from './topology.js';
 import { waitForRevision } from './pair-mode.js';
+import { spawnComponent } from './child.js';
+import {
+  createSupervisor,
+  describeExit,
+  type ComponentStatus,
+  type PlatformEvent,
+  type RestartPolicy,
+  type Supervised,
+} from './supervisor.js';
 
 export { PlatformError } from './errors.js';
 
@@ -29,6 +39,10 @@ export interface LocalPlatformOptions extends ProvisionOptions {
   signal?: AbortSignal;
   /** Per-component start-up timeout, ms (default 60 000: generous for a loaded 2-core machine). */
   startTimeoutMs?: number;
+  /** What to do when a process exits after start-up (default `on-failure`: start it again). */
+  restart?: RestartPolicy;
+  /** Called at once for every supervision event (after the platform's own log line). */
+  onEvent?: (event: PlatformEvent, status: Readonly<Record<string, ComponentStatus>>) => void;
 }
 
 /** The local platform, with what a supervisor or test needs beyond {@link Platform}. */
@@ -42,10 +56,11 @@ export interface LocalPlatform extends Platform {
   readonly startupMs: number;
   /** Milestones of start-up (e.g. `postgres ready`, `p1-a ready`), ms since the call. */
   readonly timings: Readonly<Record<string, number>>;
+  events(): readonly PlatformEvent[];
+  /** Each supervised process: pid, running/restarting/down, restarts, last event. */
+  status(): Readonly<Record<string, ComponentStatus>>;
 }
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const entry = (component: string) => join(ROOT, 'system', component, 'main.ts');
 const token = () => randomBytes(24).toString('base64url');
 
 /**
@@ -64,7 +79,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   const ports = opts.basePort
     ? Array.from({ length: 3 + services.length }, (_, i) => opts.basePort! + i)
     : await freePorts(3 + services.length);
-  if (opts.basePort) await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
+  if (opts.basePort)
+    await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
   const [pgPort, identityPort, idpPort, ...sidecarPorts] = ports as [number, number, number, ...number[]];
   const sidecarUrl = new Map(services.map((s, i) => [s.name, `http://${LOOPBACK}:${sidecarPorts[i]}`]));
 
@@ -78,6 +94,11 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   await mkdir(configDir, { recursive: true, mode: 0o700 });
   await mkdir(tokenDir, { recursive: true, mode: 0o700 });
   log(`work dir ${workDir} (configs, tokens, PostgreSQL data; removed at teardown)`);
+  if (findSetpriv() === null) {
+    log(
+      'setpriv (util-linux) not found: children would outlive this process if it were killed with SIGKILL; `authlab down` still stops them',
+    );
+  }
 
   // Bundling (tens of ms each) runs while PostgreSQL initialises; see bundle.ts for why.
   const launches = launchesFor(['identity', 'idp', 'sidecar']).catch(() => new Map<string, Launch>());
@@ -87,18 +108,40 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   // waits for its config (child.ts `early`), handed over once what it depends on is ready.
   const prespawned = (async () => {
     const launch = await launches;
-    const specs: [string, string][] = [['identity', 'identity'], ['idp', 'idp'], ...services.map((s): [string, string] => [s.name, 'sidecar'])];
+    const specs: [string, string][] = [
+      ['identity', 'identity'],
+      ['idp', 'idp'],
+      ...services.map((s): [string, string] => [s.name, 'sidecar']),
+    ];
     for (const [name, component] of specs) {
       if (signal?.aborted) return;
       const configPath = join(configDir, `${name}.json`);
-      pending.set(name, await prespawnComponent({ name, entry: entry(component), nodeArgs: launch.get(component)?.args, configPath }));
+      pending.set(
+        name,
+        await prespawnComponent({ name, entry: componentEntry(component), nodeArgs: launch.get(component)?.args, configPath }),
+      );
     }
   })();
   prespawned.catch(() => {}); // awaited (and reported) by the first spawn; never an unhandled rejection
   let postgres: LocalPostgres | undefined;
   let closed: Promise<void> | undefined;
+  const configs = new Map<string, unknown>();
+  const supervisor = createSupervisor({
+    policy: opts.restart ?? 'on-failure',
+    onEvent(e, status) {
+      const what =
+        e.kind === 'exited'
+          ? `${e.component} (pid ${e.pid}) exited unexpectedly (${e.detail})${(opts.restart ?? 'on-failure') === 'no' ? '; not restarting (--restart no)' : '; restarting'}`
+          : e.kind === 'restarted'
+            ? `${e.component} restarted (pid ${e.pid}, ${e.detail})`
+            : `${e.component} is down: ${e.detail}`;
+      log(what);
+      opts.onEvent?.(e, status);
+    },
+  });
   const close = () =>
     (closed ??= (async () => {
+      supervisor.stop();
       const c0 = performance.now();
       await launches; // its esbuild helper process must be gone too
       await prespawned.catch(() => {});
@@ -128,7 +171,40 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       checkAborted(signal);
       const p = pending.get(name);
       if (!p) throw new Error(`internal: ${name} was not prepared`);
+      configs.set(name, config);
       return p.configure(config, { timeoutMs, signal });
+    };
+    /** Watches a started component; a restart runs it again with the same config (so the same port). */
+    const supervise = (first: Component, component: string, readyPath: string | null): void => {
+      let current = first;
+      const s: Supervised = {
+        name: first.name,
+        url: first.url,
+        pid: () => current.pid,
+        exited: () => current.closed.then(describeExit),
+        async restart() {
+          const launch = await launches;
+          const next = await spawnComponent({
+            name: first.name,
+            entry: componentEntry(component),
+            nodeArgs: launch.get(component)?.args,
+            // Not the start-up FIFO (nobody reads it any more): a plain file beside it.
+            configPath: join(configDir, `${first.name}.restart.json`),
+            config: configs.get(first.name),
+            timeoutMs,
+          });
+          current = next;
+          // close() stops whatever runs now under this name.
+          pending.set(first.name, {
+            name: next.name,
+            pid: next.pid,
+            stop: (g) => next.stop(g),
+            configure: () => Promise.reject(new Error('running')),
+          });
+          if (readyPath) await waitForOk(`${next.url}${readyPath}`, { name: next.name, timeoutMs });
+        },
+      };
+      supervisor.watch(s);
     };
 
     // PostgreSQL and the identity issuer do not depend on each other: start both at once.
@@ -139,7 +215,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       tokenDir,
       services: services.map((s) => ({ namespace: s.name, serviceAccount: s.name })),
     }).then((c) => ((timings['identity listening'] = ms(t0)), c));
-    const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then((p) => ((timings['postgres ready'] = ms(t0)), (postgres = p)));
+    const pgP = startPostgres({ dir: join(workDir, 'pg'), port: pgPort }).then(
+      (p) => ((timings['postgres ready'] = ms(t0)), (postgres = p)),
+    );
     // The IdP needs PostgreSQL, not the identity issuer (it fetches the JWKS on first use): only the
     // sidecars, which read the token files, wait for identity.
     identityP.catch(() => {}); // awaited below; if PostgreSQL fails first it must not go unhandled
@@ -157,11 +235,13 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       adminToken,
       trustedIssuers: [{ issuer, jwksUri: `${issuer}/openid/v1/jwks` }],
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 300,
-      // Default modes of a fresh platform: sign on, verify enforce (DESIGN.md §3 "CLI").
+      // Default modes of a fresh platform: sign on, verify enforce (docs/DESIGN.md §3 "CLI").
       initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: opts.tokenTtlSeconds ?? 300 }, services: {} },
     }).then((c) => ((timings['idp listening'] = ms(t0)), c));
     // Service databases are created while the IdP boots.
-    const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database))).then((d) => ((timings['service databases created'] = ms(t0)), d));
+    const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database))).then(
+      (d) => ((timings['service databases created'] = ms(t0)), d),
+    );
     const [idpR, dbsR, identityR] = await Promise.allSettled([idpP, dbsP, identityP]);
     if (identityR.status === 'rejected') throw identityR.reason; // started first, so failed first
     if (idpR.status === 'rejected') throw idpR.reason;
@@ -202,6 +282,18 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     );
     const failed = sidecarResults.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    // From here on an exit nobody asked for is reported at once and handled by the restart policy.
+    const pgHandle = pgServer;
+    supervisor.watch({
+      name: 'postgres',
+      pid: () => pgHandle.pid,
+      exited: () => pgHandle.exited().then(describeExit),
+      restart: () => pgHandle.restart(),
+    });
+    supervise(identityR.value, 'identity', null);
+    supervise(idp, 'idp', '/.well-known/openid-configuration');
+    // A restarted sidecar is waited on as a live process (/healthz): its readiness may wait for the IdP.
+    for (const r of sidecarResults) if (r.status === 'fulfilled') supervise(r.value, 'sidecar', '/healthz');
     const startupMs = Math.round(performance.now() - t0);
     log(`${services.length} sidecars ready; start-up took ${startupMs} ms`);
 
@@ -232,6 +324,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       get pids() {
         return [...(postgres ? [postgres.pid] : []), ...[...pending.values()].flatMap((c) => (c.pid ? [c.pid] : []))];
       },
+      events: () => supervisor.events(),
+      status: () => supervisor.status(),
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
         return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;

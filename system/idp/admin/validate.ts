@@ -1,6 +1,9 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { checkSchema } from '../../protocol/check.js';
 import { AuthlabError } from '../../protocol/errors.js';
 import { SIGN_MODES, VERIFY_MODES } from '../../protocol/modes.js';
 import { ROLES, type Role } from '../../protocol/roles.js';
+import { TOKEN_TTL_LIMIT_SECONDS } from '../../protocol/settings.js';
 import type { SettingsPatch } from '../store/changes.js';
 import { GROUP_PREFIX, type Grant, type Group } from '../store/state.js';
 
@@ -9,151 +12,180 @@ const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Minimum and maximum access-token lifetime, seconds. */
 export const TOKEN_TTL_MIN_SECONDS = 10;
-export const TOKEN_TTL_MAX_SECONDS = 86_400;
+export const TOKEN_TTL_MAX_SECONDS = TOKEN_TTL_LIMIT_SECONDS;
 
 function bad(message: string): never {
   throw new AuthlabError('ERR_BAD_REQUEST', message);
 }
 
-function object(body: unknown, example: string): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    bad(`body must be a JSON object like ${example}`);
-  }
-  return body as Record<string, unknown>;
+/** `body` typed by `schema`, or 400 ERR_BAD_REQUEST with the first problem. */
+function check<T extends TSchema>(schema: T, body: unknown, at = '') {
+  return checkSchema(schema, body, (problems) => bad(problems[0]!), at);
 }
 
-function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) bad(`unknown field ${JSON.stringify(k)} in ${where}; allowed: ${allowed.join(', ')}`);
-  }
+const LABEL_CHARS = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
+const SERVICE_MUST_BE = 'must be a service name (DNS label like "p1-a")';
+const GROUP_MUST_BE = 'must be a group name like "group:readers" (or "readers")';
+const Service = Type.String({ pattern: `^${LABEL_CHARS}$`, mustBe: SERVICE_MUST_BE });
+const GroupName = Type.String({ pattern: `^(${GROUP_PREFIX})?${LABEL_CHARS}$`, mustBe: GROUP_MUST_BE });
+/** A grant caller: a service, or a group when prefixed `group:`. */
+const Caller = Type.String({ pattern: `^(${GROUP_PREFIX})?${LABEL_CHARS}$`, mustBe: `${SERVICE_MUST_BE} or a group like "group:readers"` });
+const RoleName = Type.Union(
+  ROLES.map((r) => Type.Literal(r)),
+  { mustBe: `must be a role: ${ROLES.join(' or ')}` },
+);
+
+/** A JSON object with exactly these fields; `example` shows a good body in the message. */
+function body<P extends Parameters<typeof Type.Object>[0]>(properties: P, what: string, example: string) {
+  return Type.Object(properties, { additionalProperties: false, what, mustBe: `body must be a JSON object like ${example}` });
 }
 
 /** A service name (namespace, DNS label). */
 export function serviceName(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !LABEL.test(v)) bad(`"${field}" must be a service name (DNS label like "p1-a"), got ${JSON.stringify(v)}`);
-  return v as string;
+  return check(Service, v, field);
 }
 
 /** `readers` or `group:readers` → `group:readers`. */
 export function groupName(v: unknown, field: string): string {
-  const name = typeof v === 'string' && v.startsWith(GROUP_PREFIX) ? v.slice(GROUP_PREFIX.length) : v;
-  if (typeof name !== 'string' || !LABEL.test(name)) {
-    bad(`"${field}" must be a group name like "group:readers" (or "readers"), got ${JSON.stringify(v)}`);
-  }
-  return `${GROUP_PREFIX}${name as string}`;
+  const name = check(GroupName, v, field);
+  return name.startsWith(GROUP_PREFIX) ? name : `${GROUP_PREFIX}${name}`;
 }
 
-/** A grant caller: a service, or a group when prefixed `group:`. */
-function callerName(v: unknown): string {
-  return typeof v === 'string' && v.startsWith(GROUP_PREFIX) ? groupName(v, 'caller') : serviceName(v, 'caller');
+/** `group:<name>` stays a group; anything else is a service. */
+function callerName(v: string): string {
+  return v.startsWith(GROUP_PREFIX) ? groupName(v, 'caller') : v;
 }
 
-const GRANT_EXAMPLE = '{"caller": "p1-a", "target": "p1-b", "roles": ["read", "write"]}';
+const GrantBody = body(
+  {
+    caller: Caller,
+    target: Service,
+    roles: Type.Array(RoleName, {
+      minItems: 1,
+      mustBe: `must be a non-empty array of ${ROLES.map((r) => `"${r}"`).join(', ')}; to remove a grant use DELETE /admin/grants`,
+    }),
+  },
+  'the grant',
+  '{"caller": "p1-a", "target": "p1-b", "roles": ["read", "write"]}',
+);
+const GrantKeyBody = body({ caller: Caller, target: Service }, 'the grant key', '{"caller": "p1-a", "target": "p1-b"}');
+const GroupBody = body(
+  { group: GroupName, members: Type.Array(Service, { mustBe: 'must be an array of service names (may be empty)' }) },
+  'the group',
+  '{"group": "group:readers", "members": ["p1-a", "p2-a"]}',
+);
+const GroupKeyBody = body({ group: GroupName }, 'the group key', '{"group": "group:readers"}');
 
-export function parseGrant(body: unknown): Grant {
-  const o = object(body, GRANT_EXAMPLE);
-  onlyKeys(o, ['caller', 'target', 'roles'], 'the grant');
-  const caller = callerName(o.caller);
-  const target = serviceName(o.target, 'target');
-  if (!Array.isArray(o.roles) || o.roles.length === 0) {
-    bad(`"roles" must be a non-empty array of ${ROLES.map((r) => `"${r}"`).join(', ')}; to remove a grant use DELETE /admin/grants`);
-  }
-  for (const r of o.roles as unknown[]) {
-    if (!ROLES.includes(r as Role)) bad(`unknown role ${JSON.stringify(r)}; roles are ${ROLES.join(', ')}`);
-  }
-  const roles = ROLES.filter((r) => (o.roles as unknown[]).includes(r));
-  return { caller, target, roles };
+export function parseGrant(raw: unknown): Grant {
+  const o = check(GrantBody, raw);
+  const roles = ROLES.filter((r) => o.roles.includes(r as Role));
+  return { caller: callerName(o.caller), target: o.target, roles };
 }
 
-export function parseGrantKey(body: unknown): { caller: string; target: string } {
-  const o = object(body, '{"caller": "p1-a", "target": "p1-b"}');
-  onlyKeys(o, ['caller', 'target'], 'the grant key');
-  return { caller: callerName(o.caller), target: serviceName(o.target, 'target') };
+export function parseGrantKey(raw: unknown): { caller: string; target: string } {
+  const o = check(GrantKeyBody, raw);
+  return { caller: callerName(o.caller), target: o.target };
 }
 
-export function parseGroup(body: unknown): Group {
-  const o = object(body, '{"group": "group:readers", "members": ["p1-a", "p2-a"]}');
-  onlyKeys(o, ['group', 'members'], 'the group');
-  const group = groupName(o.group, 'group');
-  if (!Array.isArray(o.members)) bad('"members" must be an array of service names (may be empty)');
-  const members = [...new Set((o.members as unknown[]).map((m, i) => serviceName(m, `members[${i}]`)))].sort();
-  return { group, members };
+export function parseGroup(raw: unknown): Group {
+  const o = check(GroupBody, raw);
+  return { group: groupName(o.group, 'group'), members: [...new Set(o.members)].sort() };
 }
 
-export function parseGroupKey(body: unknown): string {
-  const o = object(body, '{"group": "group:readers"}');
-  onlyKeys(o, ['group'], 'the group key');
-  return groupName(o.group, 'group');
+export function parseGroupKey(raw: unknown): string {
+  return groupName(check(GroupKeyBody, raw).group, 'group');
 }
 
-function modes(o: Record<string, unknown>, where: string): { signMode?: 'on' | 'off'; verifyMode?: 'off' | 'observe' | 'enforce' } {
-  const out: { signMode?: 'on' | 'off'; verifyMode?: 'off' | 'observe' | 'enforce' } = {};
-  if (o.signMode !== undefined) {
-    if (!SIGN_MODES.includes(o.signMode as 'on')) bad(`${where}.signMode must be one of ${SIGN_MODES.join(', ')}, got ${JSON.stringify(o.signMode)}`);
-    out.signMode = o.signMode as 'on' | 'off';
-  }
-  if (o.verifyMode !== undefined) {
-    if (!VERIFY_MODES.includes(o.verifyMode as 'off')) bad(`${where}.verifyMode must be one of ${VERIFY_MODES.join(', ')}, got ${JSON.stringify(o.verifyMode)}`);
-    out.verifyMode = o.verifyMode as 'off' | 'observe' | 'enforce';
-  }
-  return out;
-}
+const modes = {
+  signMode: Type.Optional(
+    Type.Union(
+      SIGN_MODES.map((m) => Type.Literal(m)),
+      { mustBe: `must be one of ${SIGN_MODES.join(', ')}` },
+    ),
+  ),
+  verifyMode: Type.Optional(
+    Type.Union(
+      VERIFY_MODES.map((m) => Type.Literal(m)),
+      { mustBe: `must be one of ${VERIFY_MODES.join(', ')}` },
+    ),
+  ),
+};
+const SettingsBody = body(
+  {
+    global: Type.Optional(
+      Type.Object(
+        {
+          ...modes,
+          tokenTtlSeconds: Type.Optional(
+            Type.Integer({
+              minimum: TOKEN_TTL_MIN_SECONDS,
+              maximum: TOKEN_TTL_MAX_SECONDS,
+              mustBe: `must be an integer ${TOKEN_TTL_MIN_SECONDS}..${TOKEN_TTL_MAX_SECONDS} (seconds)`,
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          what: 'global',
+          mustBe: 'must be a JSON object like {"signMode": "on", "verifyMode": "enforce", "tokenTtlSeconds": 300}',
+        },
+      ),
+    ),
+    // Keys are service names, checked one by one below (a pattern here would call a bad key "unknown").
+    services: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { mustBe: 'must be a JSON object like {"p1-b": {"verifyMode": "observe"}}' }),
+    ),
+  },
+  'the settings',
+  '{"global": {"verifyMode": "observe"}, "services": {"p1-b": {"signMode": "off"}}}',
+);
+const ServiceModes = Type.Object(modes, {
+  additionalProperties: false,
+  mustBe: 'must be a JSON object like {"signMode": "on", "verifyMode": "enforce"}, or null to drop the override',
+});
 
 /** `{"global"?: {...}, "services"?: {"<name>": {...} | null}}`; partial, merged by the store. */
-export function parseSettingsPatch(body: unknown): SettingsPatch {
-  const o = object(body, '{"global": {"verifyMode": "observe"}, "services": {"p1-b": {"signMode": "off"}}}');
-  onlyKeys(o, ['global', 'services'], 'the settings');
+export function parseSettingsPatch(raw: unknown): SettingsPatch {
+  const o = check(SettingsBody, raw);
   const patch: SettingsPatch = {};
-  if (o.global !== undefined) {
-    const g = object(o.global, '{"signMode": "on", "verifyMode": "enforce", "tokenTtlSeconds": 300}');
-    onlyKeys(g, ['signMode', 'verifyMode', 'tokenTtlSeconds'], 'global');
-    patch.global = modes(g, 'global');
-    if (g.tokenTtlSeconds !== undefined) {
-      const t = g.tokenTtlSeconds;
-      if (!Number.isInteger(t) || (t as number) < TOKEN_TTL_MIN_SECONDS || (t as number) > TOKEN_TTL_MAX_SECONDS) {
-        bad(`global.tokenTtlSeconds must be an integer ${TOKEN_TTL_MIN_SECONDS}..${TOKEN_TTL_MAX_SECONDS} (seconds), got ${JSON.stringify(t)}`);
-      }
-      patch.global.tokenTtlSeconds = t as number;
-    }
-  }
+  if (o.global !== undefined) patch.global = { ...o.global };
   if (o.services !== undefined) {
-    const s = object(o.services, '{"p1-b": {"verifyMode": "observe"}}');
     patch.services = {};
-    for (const [name, v] of Object.entries(s)) {
-      serviceName(name, `services key`);
-      if (v === null) {
-        patch.services[name] = null;
-        continue;
-      }
-      const so = object(v, '{"signMode": "on", "verifyMode": "enforce"}');
-      onlyKeys(so, ['signMode', 'verifyMode'], `services.${name}`);
-      patch.services[name] = modes(so, `services.${name}`);
+    for (const [name, v] of Object.entries(o.services)) {
+      serviceName(name, 'services key');
+      patch.services[name] = v === null ? null : { ...check(ServiceModes, v, `services.${name}`) };
     }
   }
   return patch;
 }
 
-export function parseRefresh(body: unknown): { service?: string } {
-  if (body === undefined || body === null) return {};
-  const o = object(body, '{} (all services) or {"service": "p1-a"}');
-  onlyKeys(o, ['service'], 'the refresh request');
-  return o.service === undefined ? {} : { service: serviceName(o.service, 'service') };
+const RefreshBody = body({ service: Type.Optional(Service) }, 'the refresh request', '{} (all services) or {"service": "p1-a"}');
+
+export function parseRefresh(raw: unknown): { service?: string } {
+  if (raw === undefined || raw === null) return {};
+  const o = check(RefreshBody, raw);
+  return o.service === undefined ? {} : { service: o.service };
 }
 
 export type RevocationRequest = { jti: string } | { subject: string; issuedBefore: number };
 
+const RevocationBody = body(
+  {
+    jti: Type.Optional(Type.String({ minLength: 1, maxLength: 256, mustBe: "must be a non-empty string (the token's jti claim)" })),
+    subject: Type.Optional(Service),
+    issuedBefore: Type.Optional(Type.Integer({ minimum: 0, mustBe: 'must be a NumericDate (integer seconds since the epoch)' })),
+  },
+  'the revocation',
+  '{"jti": "<token id>"} or {"subject": "p1-a", "issuedBefore": 1700000000}',
+);
+
 /** `{"jti"}` or `{"subject", "issuedBefore"}` (NumericDate seconds; default: now). */
-export function parseRevocation(body: unknown, nowSeconds: number): RevocationRequest {
-  const o = object(body, '{"jti": "<token id>"} or {"subject": "p1-a", "issuedBefore": 1700000000}');
-  onlyKeys(o, ['jti', 'subject', 'issuedBefore'], 'the revocation');
+export function parseRevocation(raw: unknown, nowSeconds: number): RevocationRequest {
+  const o = check(RevocationBody, raw);
   if (o.jti !== undefined) {
     if (o.subject !== undefined || o.issuedBefore !== undefined) bad('send either {"jti"} or {"subject", "issuedBefore"}, not both');
-    if (typeof o.jti !== 'string' || o.jti.length === 0 || o.jti.length > 256) bad('"jti" must be a non-empty string (the token\'s jti claim)');
-    return { jti: o.jti as string };
+    return { jti: o.jti };
   }
   if (o.subject === undefined) bad('send {"jti": "<token id>"} or {"subject": "<service>", "issuedBefore": <seconds>}');
-  const subject = serviceName(o.subject, 'subject');
-  const ib = o.issuedBefore ?? nowSeconds;
-  if (!Number.isInteger(ib) || (ib as number) < 0) bad(`"issuedBefore" must be a NumericDate (integer seconds since the epoch), got ${JSON.stringify(ib)}`);
-  return { subject, issuedBefore: ib as number };
+  return { subject: o.subject, issuedBefore: o.issuedBefore ?? nowSeconds };
 }

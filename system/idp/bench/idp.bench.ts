@@ -8,20 +8,18 @@
  * Flags: --duration <s> (default 10), --warmup <s> (2), --connections <n> (16), --tokens <n> (200),
  * --cpu-prof <dir> (write a V8 CPU profile of the IdP process there).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
-import type { ListeningLine } from '../../protocol/endpoints.js';
-import { startTestPostgres } from '../../../test/support/pg.js';
+import { startTempPostgres } from '../../../runner/platforms/local/postgres.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer } from '../../identity/server.js';
 import type { IdpConfig } from '../config.js';
+import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
+import { componentEntry } from '../../../runner/platforms/local/paths.js';
 
 function flag(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,7 +34,6 @@ const warmupS = flag('warmup', 2);
 const connections = flag('connections', 16);
 const tokenCount = flag('tokens', 200);
 const ADMIN = 'bench-admin-token-0123456789abcdef';
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * Raw limit: one ES256 sign + one RS256 verify per token with parsed KeyObjects, on one core, for `ms`.
@@ -65,25 +62,12 @@ function rawCryptoTokensPerSecond(ms: number): { perS: number; perCpuS: number }
   return { perS: n / (ms / 1000), perCpuS: n / ((cpu.user + cpu.system) / 1e6) };
 }
 
-async function startIdp(config: IdpConfig, dir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const file = join(dir, 'idp.json');
-  await writeFile(file, JSON.stringify(config));
+/** Starts an IdP child (optionally under `--cpu-prof`) and waits for its listening line. */
+function startIdp(config: IdpConfig, dir: string): Promise<Component> {
   const p = process.argv.indexOf('--cpu-prof');
   const prof = p >= 0 && process.argv[p + 1] ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[p + 1]}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'system/idp/main.ts', '--config', file], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).on('line', (l) => {
-      const msg = JSON.parse(l) as ListeningLine;
-      if (msg.event === 'listening') resolve(msg.url);
-    });
-    proc.once('exit', (code) => reject(new Error(`IdP exited with ${code} before listening: ${stderr}`)));
-  });
-  return { proc, url };
+  const entry = componentEntry('idp');
+  return spawnComponent({ name: 'idp', entry, nodeArgs: [...prof, '--import', 'tsx', entry], configPath: join(dir, 'idp.json'), config });
 }
 
 /** CPU seconds (user+system) a process has used, from /proc (Linux); null elsewhere. */
@@ -129,23 +113,23 @@ async function measure(label: string, config: IdpConfig, dir: string, bodies: st
     };
     console.log(`${label}: IdP ${idp.url}; warm-up ${warmupS}s, then ${durationS}s at ${connections} connections ...`);
     await run({ ...base, duration: warmupS });
-    const cpu0 = await cpuSecondsOf(idp.proc.pid);
+    const cpu0 = await cpuSecondsOf(idp.pid);
     const res = await run({ ...base, duration: durationS });
-    const cpu1 = await cpuSecondsOf(idp.proc.pid);
+    const cpu1 = await cpuSecondsOf(idp.pid);
     const errors = res.non2xx + res.errors + res.timeouts;
     if (res.non2xx > 0) {
-      const probe = await fetch(base.url as string, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: bodies[0] });
+      const probe = await fetch(base.url as string, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: bodies[0],
+      });
       console.log(`  non-2xx answers, e.g. ${probe.status} ${await probe.text()}`);
     }
     const ok = res.requests.total - errors;
     const cpu = cpu0 !== null && cpu1 !== null && cpu1 > cpu0 ? cpu1 - cpu0 : null;
     return { label, tokensPerS: ok / durationS, perCpuS: cpu ? ok / cpu : null, cpuShare: cpu ? cpu / durationS : null, res, errors };
   } finally {
-    await new Promise<void>((resolve) => {
-      if (idp.proc.exitCode !== null) return resolve();
-      idp.proc.once('exit', () => resolve());
-      idp.proc.kill('SIGTERM');
-    });
+    await idp.stop();
   }
 }
 
@@ -161,7 +145,7 @@ async function main(): Promise<void> {
     console.log('measuring the raw node:crypto limit (ES256 sign + RS256 verify per token, one core) ...');
     const raw = rawCryptoTokensPerSecond(2000);
 
-    const pg = await startTestPostgres();
+    const pg = await startTempPostgres();
     cleanups.push(() => pg.stop());
     const dir = await mkdtemp(join(tmpdir(), 'authlab-bench-idp-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
@@ -183,7 +167,10 @@ async function main(): Promise<void> {
     const setup = await startIdp(config, dir);
     try {
       for (let i = 1; i <= Math.max(1, Math.ceil(tokenCount / 2)); i++) {
-        for (const [caller, target, roles] of [[`p${i}-a`, `p${i}-b`, ['read', 'write']], [`p${i}-b`, `p${i}-a`, ['read']]] as const) {
+        for (const [caller, target, roles] of [
+          [`p${i}-a`, `p${i}-b`, ['read', 'write']],
+          [`p${i}-b`, `p${i}-a`, ['read']],
+        ] as const) {
           const res = await fetch(`${setup.url}/admin/grants`, {
             method: 'PUT',
             headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
@@ -193,8 +180,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      setup.proc.kill('SIGTERM');
-      await new Promise((r) => setup.proc.once('exit', r));
+      await setup.stop();
     }
     const bodies = Array.from({ length: tokenCount }, (_, i) =>
       new URLSearchParams({
@@ -213,15 +199,23 @@ async function main(): Promise<void> {
     ];
 
     console.log('');
-    console.log(`raw node:crypto limit (ES256 sign + RS256 verify, 1 core): ${raw.perS.toFixed(0)} tokens/s, ${raw.perCpuS.toFixed(0)} per CPU-second`);
+    console.log(
+      `raw node:crypto limit (ES256 sign + RS256 verify, 1 core): ${raw.perS.toFixed(0)} tokens/s, ${raw.perCpuS.toFixed(0)} per CPU-second`,
+    );
     for (const p of phases) {
       console.log(`${p.label}:`);
-      console.log(`  token exchanges/s (one IdP process, HTTP): ${p.tokensPerS.toFixed(0)}   ratio to raw: ${(p.tokensPerS / raw.perS).toFixed(2)}`);
+      console.log(
+        `  token exchanges/s (one IdP process, HTTP): ${p.tokensPerS.toFixed(0)}   ratio to raw: ${(p.tokensPerS / raw.perS).toFixed(2)}`,
+      );
       if (p.perCpuS !== null && p.cpuShare !== null) {
         // Independent of how much CPU the load generator (and anything else) took from the IdP.
-        console.log(`  IdP used ${(p.cpuShare * 100).toFixed(0)}% of a core: ${p.perCpuS.toFixed(0)} tokens per IdP CPU-second, ratio to raw per CPU-second: ${(p.perCpuS / raw.perCpuS).toFixed(2)}`);
+        console.log(
+          `  IdP used ${(p.cpuShare * 100).toFixed(0)}% of a core: ${p.perCpuS.toFixed(0)} tokens per IdP CPU-second, ratio to raw per CPU-second: ${(p.perCpuS / raw.perCpuS).toFixed(2)}`,
+        );
       }
-      console.log(`  latency ms p50 ${p.res.latency.p50}  p99 ${p.res.latency.p99}  max ${p.res.latency.max}   errors ${p.errors} (non-2xx ${p.res.non2xx})`);
+      console.log(
+        `  latency ms p50 ${p.res.latency.p50}  p99 ${p.res.latency.p99}  max ${p.res.latency.max}   errors ${p.errors} (non-2xx ${p.res.non2xx})`,
+      );
       console.log(`  target >= 4000 tokens/s on 2 cores (load generator included): ${p.tokensPerS >= 4000 ? 'met' : 'NOT met'}`);
     }
     if (phases.some((p) => p.errors > 0)) process.exitCode = 1;

@@ -43,8 +43,7 @@ export interface SettingsStreamOptions {
 export function settingsStream(opts: SettingsStreamOptions): { routes: (app: FastifyInstance) => Promise<void>; hub: StreamHub } {
   const { ctx } = opts;
   const streams = new Set<Stream>();
-  const message = (state: IdpState) =>
-    `event: snapshot\ndata: ${JSON.stringify(snapshotOf(state, Math.floor(ctx.now() / 1000)))}\n\n`;
+  const message = (state: IdpState) => `event: snapshot\ndata: ${JSON.stringify(snapshotOf(state, Math.floor(ctx.now() / 1000)))}\n\n`;
 
   const unsubscribe = ctx.store.onChange((state) => {
     const msg = message(state);
@@ -70,7 +69,9 @@ export function settingsStream(opts: SettingsStreamOptions): { routes: (app: Fas
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       if (!m) {
         reply.header('www-authenticate', 'Bearer error="invalid_token"');
-        return reply.code(401).send(new AuthlabError('ERR_TOKEN_MISSING', 'send Authorization: Bearer <your service-account token>').toBody());
+        return reply
+          .code(401)
+          .send(new AuthlabError('ERR_TOKEN_MISSING', 'send Authorization: Bearer <your service-account token>').toBody());
       }
       let service: string;
       try {

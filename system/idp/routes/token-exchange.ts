@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, type AccessTokenClaims } from '../../protocol/claims.js';
-import type { OAuthErrorBody, OAuthErrorCode } from '../../protocol/errors.js';
+import { AuthlabError, oauthBody, type OAuthCode } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/roles.js';
 import type { IdpContext } from '../context.js';
 import type { TokenResult } from '../metrics.js';
@@ -16,14 +16,16 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 /** Marks a body that arrived with a content type other than form encoding. */
 const NOT_FORM = Symbol('not-form');
 
-class ExchangeError extends Error {
+/** A refused exchange: its code gives the RFC 6749/8693 `error` and the status; `result` the metric label. */
+class ExchangeError extends AuthlabError {
+  declare readonly code: OAuthCode;
   constructor(
-    readonly error: OAuthErrorCode,
+    code: OAuthCode,
     readonly result: TokenResult,
     message: string,
-    readonly status = 400,
   ) {
-    super(message);
+    super(code, message);
+    this.name = 'ExchangeError';
   }
 }
 
@@ -63,17 +65,17 @@ export function parseForm(body: string): Record<string, string | string[]> {
 function single(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
   const v = body[name];
   if (v === undefined || v === '') {
-    if (required) throw new ExchangeError('invalid_request', 'invalid_request', `${name} is required`);
+    if (required) throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `${name} is required`);
     return undefined;
   }
-  if (typeof v !== 'string') throw new ExchangeError('invalid_request', 'invalid_request', `${name} must appear once`);
+  if (typeof v !== 'string') throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `${name} must appear once`);
   return v;
 }
 
 /**
  * RFC 8693 token exchange: a service-account JWT in, an ES256 access token out. Registered as an
  * encapsulated plugin so its own body parsers and error handler turn every bad request into an RFC
- * error (400), never a 415, 413 or 500.
+ * error: 400, or 413 for a body over 64 KiB (still `invalid_request`), never a 415 or 500.
  */
 export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: IdpContext }): Promise<void> {
   const { ctx } = opts;
@@ -93,11 +95,15 @@ export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: Idp
     const status = err.statusCode ?? 500;
     if (status >= 500) {
       metrics.tokenResult.inc({ result: 'server_error' });
-      return sendError(reply, new ExchangeError('server_error', 'server_error', 'internal error; retry later', 500));
+      return sendError(reply, new ExchangeError('ERR_OAUTH_SERVER_ERROR', 'server_error', 'internal error; retry later'));
     }
     metrics.tokenResult.inc({ result: 'invalid_request' });
-    const why = status === 413 ? `request body is larger than ${BODY_LIMIT_BYTES} bytes` : `malformed request: ${err.message}`;
-    return sendError(reply, new ExchangeError('invalid_request', 'invalid_request', why));
+    if (status === 413) {
+      // HTTP says what is wrong (413), the body stays an RFC 6749 error so OAuth clients can read it.
+      const why = `request body is larger than ${BODY_LIMIT_BYTES} bytes; a token request is a few KiB`;
+      return sendError(reply, new ExchangeError('ERR_OAUTH_BODY_TOO_LARGE', 'invalid_request', why));
+    }
+    return sendError(reply, new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `malformed request: ${err.message}`));
   });
 
   app.post(TOKEN_PATH, { bodyLimit: BODY_LIMIT_BYTES }, async (req, reply) => {
@@ -124,15 +130,15 @@ function toExchangeError(err: unknown): ExchangeError {
   if (err instanceof ExchangeError) return err;
   if (err instanceof SubjectTokenError) {
     if (err.oauthError === 'temporarily_unavailable') {
-      return new ExchangeError('temporarily_unavailable', 'unavailable', err.message, 503);
+      return new ExchangeError('ERR_OAUTH_TEMPORARILY_UNAVAILABLE', 'unavailable', err.message);
     }
-    return new ExchangeError(err.oauthError, err.oauthError === 'invalid_request' ? 'invalid_request' : 'invalid_subject', err.message);
+    return new ExchangeError(err.code, err.oauthError === 'invalid_request' ? 'invalid_request' : 'invalid_subject', err.message);
   }
-  return new ExchangeError('server_error', 'server_error', `internal error: ${(err as Error)?.message ?? String(err)}`, 500);
+  return new ExchangeError('ERR_OAUTH_SERVER_ERROR', 'server_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
 }
 
 function sendError(reply: FastifyReply, e: ExchangeError): FastifyReply {
-  const body: OAuthErrorBody = { error: e.error, error_description: e.message };
+  const body = oauthBody(e.code, e.message);
   reply.code(e.status).header('cache-control', 'no-store');
   if (e.status === 503) reply.header('retry-after', '1');
   return reply.send(body);
@@ -140,29 +146,50 @@ function sendError(reply: FastifyReply, e: ExchangeError): FastifyReply {
 
 async function exchange(ctx: IdpContext, body: unknown): Promise<TokenResponse> {
   if (body === NOT_FORM) {
-    throw new ExchangeError('invalid_request', 'invalid_request', 'send the request as application/x-www-form-urlencoded (RFC 8693 §2.1)');
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      'send the request as application/x-www-form-urlencoded (RFC 8693 §2.1)',
+    );
   }
   if (typeof body !== 'object' || body === null) {
-    throw new ExchangeError('invalid_request', 'invalid_request', 'request body is empty: send grant_type, subject_token and subject_token_type, form-encoded');
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      'request body is empty: send grant_type, subject_token and subject_token_type, form-encoded',
+    );
   }
   const form = body as Record<string, unknown>;
   const grantType = single(form, 'grant_type', true);
   if (grantType !== TOKEN_EXCHANGE_GRANT) {
-    throw new ExchangeError('unsupported_grant_type', 'unsupported_grant_type', `grant_type ${JSON.stringify(grantType)} is not supported; use ${TOKEN_EXCHANGE_GRANT}`);
+    throw new ExchangeError(
+      'ERR_OAUTH_UNSUPPORTED_GRANT_TYPE',
+      'unsupported_grant_type',
+      `grant_type ${JSON.stringify(grantType)} is not supported; use ${TOKEN_EXCHANGE_GRANT}`,
+    );
   }
   const subjectToken = single(form, 'subject_token', true)!;
   const subjectTokenType = single(form, 'subject_token_type', true);
   if (subjectTokenType !== JWT_TOKEN_TYPE) {
-    throw new ExchangeError('invalid_request', 'invalid_request', `subject_token_type must be ${JWT_TOKEN_TYPE} (a service-account JWT)`);
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      `subject_token_type must be ${JWT_TOKEN_TYPE} (a service-account JWT)`,
+    );
   }
   const requested = single(form, 'requested_token_type', false);
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE && requested !== JWT_TOKEN_TYPE) {
-    throw new ExchangeError('invalid_request', 'invalid_request', `requested_token_type must be ${ACCESS_TOKEN_TYPE} or ${JWT_TOKEN_TYPE}`);
+    throw new ExchangeError(
+      'ERR_OAUTH_INVALID_REQUEST',
+      'invalid_request',
+      `requested_token_type must be ${ACCESS_TOKEN_TYPE} or ${JWT_TOKEN_TYPE}`,
+    );
   }
   const rawAudience = form.audience;
   const audiences = rawAudience === undefined ? [] : Array.isArray(rawAudience) ? rawAudience : [rawAudience];
   for (const a of audiences) {
-    if (typeof a !== 'string' || a === '') throw new ExchangeError('invalid_request', 'invalid_request', 'audience must be a non-empty service name');
+    if (typeof a !== 'string' || a === '')
+      throw new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', 'audience must be a non-empty service name');
   }
 
   const subject = await ctx.verifier.verify(subjectToken);
@@ -175,7 +202,11 @@ async function exchange(ctx: IdpContext, body: unknown): Promise<TokenResponse> 
     for (const a of audiences as string[]) {
       const r = granted[a];
       if (!r) {
-        throw new ExchangeError('invalid_target', 'invalid_target', `${subject.service} has no role on ${JSON.stringify(a)}; grant one with PUT /admin/grants or drop that audience`);
+        throw new ExchangeError(
+          'ERR_OAUTH_INVALID_TARGET',
+          'invalid_target',
+          `${subject.service} has no role on ${JSON.stringify(a)}; grant one with PUT /admin/grants or drop that audience`,
+        );
       }
       roles[a] = r;
     }

@@ -102,18 +102,19 @@ export class PermissionsStore {
       ]);
       return { state: await loadState(tx), out };
     });
-    this.current = state;
-    this.events.emit('change', state);
+    // Writers are serialised by the row lock, but their continuations after COMMIT may run in any
+    // order: never swap in (or broadcast) a state older than the one held.
+    if (state.revision > this.current.revision) {
+      this.current = state;
+      this.events.emit('change', state);
+    }
     return { revision: state.revision, result: out.result };
   }
 
   /** Newest first. `limit` is clamped to 1..1000. */
   async audit(limit: number): Promise<AuditEntry[]> {
     const n = Math.max(1, Math.min(1000, Math.floor(limit)));
-    const res = await this.pool.query(
-      'SELECT id, at, who, what, before, after, revision FROM idp_audit ORDER BY id DESC LIMIT $1',
-      [n],
-    );
+    const res = await this.pool.query('SELECT id, at, who, what, before, after, revision FROM idp_audit ORDER BY id DESC LIMIT $1', [n]);
     return res.rows.map((r) => ({
       id: Number(r.id),
       at: (r.at as Date).toISOString(),

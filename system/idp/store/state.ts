@@ -63,9 +63,7 @@ export function compileRoles(grants: Grant[], groups: Group[]): Map<string, Reco
 export function liveRevocations(state: IdpState, nowSeconds: number): Revocations {
   return {
     jtis: state.revokedJtis.filter((r) => r.exp > nowSeconds),
-    subjects: state.revokedSubjects
-      .filter((r) => r.expiresAt > nowSeconds)
-      .map(({ subject, issuedBefore }) => ({ subject, issuedBefore })),
+    subjects: state.revokedSubjects.filter((r) => r.expiresAt > nowSeconds).map(({ subject, issuedBefore }) => ({ subject, issuedBefore })),
   };
 }
 

@@ -6,7 +6,10 @@ import type { ParsedQuery } from '../query-catalogue.js';
 export interface ServiceDatabase {
   /** Creates `items` (seeded when empty) and `log` if missing; the role owns its database. */
   ensureSchema(seedRows: number): Promise<void>;
-  /** Runs one named query; `caller` is recorded by `write`. Throws ERR_DB_UNAVAILABLE (503). */
+  /**
+   * Runs one named query; `caller` is recorded by `write`. Throws ERR_DB_UNAVAILABLE (503) when the
+   * database cannot be reached, ERR_DB_QUERY (500) when it refuses a validated query (a bug).
+   */
   run(q: ParsedQuery, caller: string | null): Promise<unknown[]>;
   ping(): Promise<boolean>;
   sizeBytes(): Promise<number>;
@@ -20,20 +23,64 @@ const LIGHT = 'SELECT id, data FROM items WHERE id = $1';
 const HEAVY = 'SELECT count(*)::int AS count, avg(g)::float8 AS avg FROM generate_series(1, $1::int) AS g';
 const WRITE = 'INSERT INTO log (caller, note) VALUES ($1, $2) RETURNING id';
 
+/** At most one database error line per this many ms in the sidecar's log (an outage fails every request). */
+const LOG_INTERVAL_MS = 10_000;
+
+/** SQLSTATE classes that mean the server is unreachable or going away, not that it refused this query. */
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58']);
+
+/**
+ * The client's error for a failed database call. PostgreSQL's own text stays in the sidecar's log:
+ * it names tables, roles and values, and a client cannot act on it.
+ */
+function clientError(err: unknown): AuthlabError {
+  if (err instanceof pg.DatabaseError && !UNAVAILABLE_CLASSES.has((err.code ?? '').slice(0, 2))) {
+    return new AuthlabError(
+      'ERR_DB_QUERY',
+      `The service database refused the query (SQLSTATE ${err.code ?? 'unknown'}); the request passed validation, so this is a sidecar bug: see its log.`,
+      { cause: err },
+    );
+  }
+  return new AuthlabError(
+    'ERR_DB_UNAVAILABLE',
+    "The service database is unavailable; check that PostgreSQL is up (the sidecar's log has the cause).",
+    {
+      cause: err,
+    },
+  );
+}
+
 /**
  * @param connectionString the service's own database URL and role
  * @param poolSize connections kept open (default 10)
+ * @param log where a failed call's cause goes (at most one line per 10 s; default stderr)
  */
-export function createServiceDatabase(connectionString: string, poolSize = 10): ServiceDatabase {
+export function createServiceDatabase(
+  connectionString: string,
+  poolSize = 10,
+  log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`),
+): ServiceDatabase {
   const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 0, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection (database restart) must not crash the sidecar.
   pool.on('error', () => {});
+  let lastLogMs = -Infinity;
+  let unlogged = 0;
 
   async function query<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     try {
       return await pool.query<R>(config);
     } catch (err) {
-      throw new AuthlabError('ERR_DB_UNAVAILABLE', `The service database failed: ${(err as Error).message}. Check that PostgreSQL is up.`, { cause: err });
+      const e = clientError(err);
+      const nowMs = Date.now();
+      if (nowMs - lastLogMs >= LOG_INTERVAL_MS) {
+        const more = unlogged > 0 ? ` (${unlogged} more since the last line)` : '';
+        log(`database ${config.name ?? 'query'} failed: ${(err as Error).message}${more}`);
+        lastLogMs = nowMs;
+        unlogged = 0;
+      } else {
+        unlogged++;
+      }
+      throw e;
     }
   }
 
@@ -46,7 +93,7 @@ export function createServiceDatabase(connectionString: string, poolSize = 10): 
       const { rows } = await query<{ present: boolean }>({ text: 'SELECT EXISTS (SELECT 1 FROM items) AS present' });
       if (!rows[0]?.present) {
         await query({
-          text: "INSERT INTO items (id, data) SELECT g, md5(g::text) FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING",
+          text: 'INSERT INTO items (id, data) SELECT g, md5(g::text) FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING',
           values: [seedRows],
         });
       }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { AuthlabError } from '../../protocol/errors.js';
+import { excerpt } from '../../protocol/excerpt.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { parseQueryBody, type ParsedQuery } from '../query-catalogue.js';
@@ -48,7 +49,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     if (pool === undefined) {
       reply.header('server-timing', timing(-1, -1));
       const known = [...pools.keys()].join(', ') || 'none configured';
-      return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target "${request.params.target}"; known peers: ${known}.`);
+      return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target ${excerpt(request.params.target)}; known peers: ${known}.`);
     }
     let q: ParsedQuery;
     try {
@@ -67,7 +68,8 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       try {
         // The common case is synchronous: a valid token is held.
         const token = held ? held.accessToken : ts ? await ts.get() : undefined;
-        if (token === undefined) throw new AuthlabError('ERR_NO_TOKEN', 'The sidecar has not reached the IdP yet; retry once /readyz is 200.');
+        if (token === undefined)
+          throw new AuthlabError('ERR_NO_TOKEN', 'The sidecar has not reached the IdP yet; retry once /readyz is 200.');
         authorization = `Bearer ${token}`;
       } catch (err) {
         metrics.signed('no_token');
@@ -116,7 +118,11 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       body = await res.body.text();
     } catch (err) {
       reply.header('server-timing', timing(signMs, performance.now() - tUp));
-      return sendError(reply, 'ERR_UPSTREAM_UNREACHABLE', `Target sidecar "${request.params.target}" unreachable: ${(err as Error).message}.`);
+      return sendError(
+        reply,
+        'ERR_UPSTREAM_UNREACHABLE',
+        `Target sidecar "${request.params.target}" unreachable: ${(err as Error).message}.`,
+      );
     }
     const t1 = performance.now();
     metrics.request('outbound', q.query, s.verifyMode, s.signMode, (t1 - t0) / 1000);

@@ -18,23 +18,41 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
     return timingSafeEqual(sha256(given), expected);
   };
 
+  /**
+   * Ready = every capability is there: a token held, the database reachable, settings applied, and
+   * the IdP stream up. Without the IdP the sidecar still serves (fail-static, with the held token
+   * and the last settings), but it cannot refresh its token or learn of revocations and mode
+   * changes, and readiness says so instead of staying 200.
+   */
   async function readiness() {
     const token = ctx.link.tokenSource()?.current() ?? null;
     const settings = ctx.settings.current().revision >= 0;
     const database = await ctx.db.ping();
-    return { ready: token !== null && settings && database, checks: { token: token !== null, database, settings } };
+    const idp = ctx.link.streamConnected();
+    return {
+      ready: token !== null && settings && database && idp,
+      checks: { token: token !== null, database, settings, idp },
+      tokenExpiresAt: token ? new Date(token.expiresAt).toISOString() : null,
+    };
   }
+
+  const CANNOT: Record<string, string> = {
+    token: 'it holds no access token, so it cannot sign outbound calls',
+    database: 'its database is unreachable, so it cannot run queries',
+    settings: 'it has not received its settings from the IdP yet',
+    idp: 'the IdP settings stream is down, so it cannot refresh its token or receive settings and revocations (serving fail-static with what it holds)',
+  };
 
   app.get('/healthz', async () => ({ status: 'ok', service: ctx.service }));
 
   app.get('/readyz', async (_request, reply) => {
     const r = await readiness();
     if (r.ready) return r;
-    const missing = Object.entries(r.checks)
+    const cannot = Object.entries(r.checks)
       .filter(([, ok]) => !ok)
-      .map(([k]) => k)
-      .join(', ');
-    return reply.code(503).send({ ...r, message: `Not ready: waiting for ${missing}.` });
+      .map(([k]) => CANNOT[k])
+      .join('; ');
+    return reply.code(503).send({ ...r, message: `Not ready: ${cannot}.` });
   });
 
   app.get('/metrics', async (_request, reply) => {
@@ -43,7 +61,8 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
   });
 
   app.get('/local/status', async (request, reply) => {
-    if (!authorized(request)) return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
+    if (!authorized(request))
+      return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
     const s = ctx.settings.current();
     const token = ctx.link.tokenSource()?.current() ?? null;
     const r = await readiness();
@@ -60,7 +79,8 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
   });
 
   app.post('/local/refresh-token', async (request, reply) => {
-    if (!authorized(request)) return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
+    if (!authorized(request))
+      return sendError(reply, 'ERR_ADMIN_UNAUTHORIZED', 'Send "Authorization: Bearer <localAdminToken>" from the sidecar config.');
     const ts = ctx.link.tokenSource();
     if (!ts) return sendError(reply, 'ERR_IDP_UNREACHABLE', 'The sidecar has not reached the IdP yet; retry once /readyz is 200.');
     try {

@@ -7,9 +7,27 @@ import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { serverTiming } from '../server-timing.js';
 import { ROLE_BITS } from '../verify/verify-cache.js';
-import type { VerifyOutcome } from '../verify/verifier.js';
+import { FAILURES, type VerifyOutcome } from '../verify/verifier.js';
 
 const WWW_AUTHENTICATE = 'Bearer error="invalid_token"';
+/** RFC 6750 §3.1: more than one way of sending a token is a malformed request, not a bad token. */
+const WWW_AUTHENTICATE_REQUEST = 'Bearer error="invalid_request"';
+
+/**
+ * True when the request carries more than one Authorization header. Node keeps only the first in
+ * `headers`, so a second one (which a proxy in front may have used instead) would pass unseen.
+ */
+export function hasRepeatedAuthorization(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
 
 /**
  * Inbound `POST /query`: verify (per verifyMode) → validate → authorize → database. Nothing touches
@@ -20,7 +38,7 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
 
   function fail(reply: FastifyReply, t0: number, verifyMs: number, err: AuthlabError, unauthenticated: boolean) {
     reply.header('server-timing', serverTiming(verifyMs, -1, -1, -1, performance.now() - t0));
-    if (unauthenticated) reply.header('www-authenticate', WWW_AUTHENTICATE);
+    if (unauthenticated) reply.header('www-authenticate', err.status === 400 ? WWW_AUTHENTICATE_REQUEST : WWW_AUTHENTICATE);
     return sendError(reply, err.code, err.message);
   }
 
@@ -34,10 +52,16 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
       const verifier = link.verifier();
       if (verifier === null) {
         if (mode === 'enforce') {
-          return fail(reply, t0, -1, new AuthlabError('ERR_IDP_UNREACHABLE', 'The sidecar has not loaded the IdP signing keys yet; retry once /readyz is 200.'), false);
+          return fail(
+            reply,
+            t0,
+            -1,
+            new AuthlabError('ERR_IDP_UNREACHABLE', 'The sidecar has not loaded the IdP signing keys yet; retry once /readyz is 200.'),
+            false,
+          );
         }
       } else {
-        const v = verifier.verify(request.headers.authorization);
+        const v = hasRepeatedAuthorization(request.raw.rawHeaders) ? FAILURES.ambiguous : verifier.verify(request.headers.authorization);
         outcome = v instanceof Promise ? await v : v;
         verifyMs = performance.now() - t0;
         if (mode === 'enforce' && !outcome.ok) {
@@ -68,7 +92,10 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
             reply,
             t0,
             verifyMs,
-            new AuthlabError('ERR_FORBIDDEN', `Caller "${caller}" lacks the "${q.role}" role on ${ctx.service} needed by "${q.query}"; ask for a grant.`),
+            new AuthlabError(
+              'ERR_FORBIDDEN',
+              `Caller "${caller}" lacks the "${q.role}" role on ${ctx.service} needed by "${q.query}"; ask for a grant.`,
+            ),
             false,
           );
         }

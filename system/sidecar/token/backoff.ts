@@ -1,3 +1,5 @@
+import { AuthlabError } from '../../protocol/errors.js';
+
 /**
  * Retry delays after a failed token fetch, by error class (AWS "full jitter": a uniform draw in
  * [0, min(cap, base·2^attempt)]), so a fleet that failed together does not retry together.
@@ -6,20 +8,20 @@
 /** Why a fetch failed; decides how long to wait. */
 export type FetchErrorClass = 'network' | 'server' | 'throttled' | 'client';
 
-/** A failed token fetch with its class and, for 429/503, the server's `Retry-After` (ms). */
-export class TokenFetchError extends Error {
+/**
+ * A failed token fetch (code ERR_TOKEN_FETCH) with its class, the IdP's HTTP status when it answered,
+ * and, for 429/503, the server's `Retry-After` (ms).
+ */
+export class TokenFetchError extends AuthlabError {
   readonly errorClass: FetchErrorClass;
-  readonly status: number | undefined;
+  /** Status of the IdP's answer; undefined when it did not answer (network error). */
+  readonly idpStatus: number | undefined;
   readonly retryAfterMs: number | undefined;
-  constructor(
-    errorClass: FetchErrorClass,
-    message: string,
-    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause });
+  constructor(errorClass: FetchErrorClass, message: string, options: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+    super('ERR_TOKEN_FETCH', message, { cause: options.cause });
     this.name = 'TokenFetchError';
     this.errorClass = errorClass;
-    this.status = options.status;
+    this.idpStatus = options.status;
     this.retryAfterMs = options.retryAfterMs;
   }
 }
@@ -42,12 +44,7 @@ export const DEFAULT_BACKOFF: BackoffConfig = {
  * @param attempt 0 for the first retry after one failure
  * @param random  uniform draw in [0, 1)
  */
-export function backoffDelayMs(
-  error: TokenFetchError,
-  attempt: number,
-  random: number,
-  config: BackoffConfig = DEFAULT_BACKOFF,
-): number {
+export function backoffDelayMs(error: TokenFetchError, attempt: number, random: number, config: BackoffConfig = DEFAULT_BACKOFF): number {
   const { baseMs, capMs } = error.errorClass === 'client' ? config.client : config.transient;
   // 2^attempt overflows to Infinity after ~1000 attempts; min() keeps it at the cap.
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));

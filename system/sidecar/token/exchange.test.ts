@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixtureIdp, type FixtureIdp } from '../testing/fixture-idp.js';
-import { writeSaToken } from '../testing/harness.js';
+import { startFixtureIdp, type FixtureIdp } from '../../../test/support/fixture-idp.js';
+import { writeSaToken } from '../../../test/support/sidecar-harness.js';
 import { freePort } from '../../../test/support/pg.js';
 import { TokenFetchError } from './backoff.js';
 import { createExchangeFetch, saTokenFileReader } from './exchange.js';
@@ -41,11 +41,15 @@ describe('token exchange fetch (real HTTP)', () => {
 
   it('classifies failures: 429 + Retry-After → throttled, 400 → client, 500 → server, refused → network', async () => {
     idp.failTokens(1, 429, 7);
-    await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'throttled', status: 429, retryAfterMs: 7000 });
+    await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'throttled', idpStatus: 429, retryAfterMs: 7000 });
     idp.failTokens(1, 400);
-    await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'client', status: 400, message: expect.stringContaining('invalid_grant') });
+    await expect(fetcher()()).rejects.toMatchObject({
+      errorClass: 'client',
+      idpStatus: 400,
+      message: expect.stringContaining('invalid_grant'),
+    });
     idp.failTokens(1, 500);
-    await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'server', status: 500 });
+    await expect(fetcher()()).rejects.toMatchObject({ errorClass: 'server', idpStatus: 500 });
     const port = await freePort();
     const dead = createExchangeFetch({ tokenEndpoint: `http://127.0.0.1:${port}/v1/token`, getSubjectToken: () => 'x' });
     await expect(dead()).rejects.toBeInstanceOf(TokenFetchError);
@@ -56,7 +60,10 @@ describe('token exchange fetch (real HTTP)', () => {
 
   it('a token source over the real exchange recovers after 503s without the caller seeing them twice', async () => {
     idp.failTokens(2, 503, 0);
-    const ts = createTokenSource({ fetchToken: fetcher(), backoff: { transient: { baseMs: 10, capMs: 50 }, client: { baseMs: 1000, capMs: 1000 } } });
+    const ts = createTokenSource({
+      fetchToken: fetcher(),
+      backoff: { transient: { baseMs: 10, capMs: 50 }, client: { baseMs: 1000, capMs: 1000 } },
+    });
     ts.start();
     const end = Date.now() + 5000;
     while (!ts.current() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));

@@ -101,8 +101,7 @@ export function parseTokenResponse(text: string, nowMs: number): FetchedToken {
   const claims = decodeJwtTimes(body.access_token);
   const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : undefined;
   const issuedAt = claims.iat !== undefined ? claims.iat * 1000 : nowMs;
-  const expiresAt =
-    claims.exp !== undefined ? claims.exp * 1000 : expiresIn !== undefined ? nowMs + expiresIn * 1000 : undefined;
+  const expiresAt = claims.exp !== undefined ? claims.exp * 1000 : expiresIn !== undefined ? nowMs + expiresIn * 1000 : undefined;
   if (expiresAt === undefined) throw new TokenFetchError('server', 'access token has neither exp nor expires_in');
   return { accessToken: body.access_token, issuedAt, expiresAt };
 }

@@ -4,7 +4,7 @@
  * policies and tests can check them without a clock.
  */
 
-/** Names of the built-in policies (DESIGN.md §2 "Token source"). */
+/** Names of the built-in policies (docs/DESIGN.md §2 "Token source"). */
 export type RefreshPolicyName = 'window' | 'uniform-now-exp' | 'spire' | 'kubelet';
 
 export const REFRESH_POLICY_NAMES: readonly RefreshPolicyName[] = ['window', 'uniform-now-exp', 'spire', 'kubelet'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFakeClock } from '../testing/fake-clock.js';
+import { createVirtualClock } from '../../../test/support/virtual-clock.js';
 import { backoffDelayMs, parseRetryAfterMs, TokenFetchError } from './backoff.js';
 import { REFRESH_POLICIES } from './refresh-policy.js';
 import { createTokenSource, type FetchedToken, type TokenSourceEvent } from './token-source.js';
@@ -74,7 +74,7 @@ describe('backoff', () => {
 
 describe('token source', () => {
   it('shares one in-flight fetch among concurrent callers', async () => {
-    const clock = createFakeClock();
+    const clock = createVirtualClock();
     const idp = scriptedIdp(clock);
     const ts = createTokenSource({ fetchToken: idp.fetchToken, clock, random: () => 0.5 });
     const all = await Promise.all(Array.from({ length: 100 }, () => ts.get()));
@@ -84,7 +84,7 @@ describe('token source', () => {
   });
 
   it('refreshes at the policy time (window, r=0.5 → 70% of TTL) with one timer', async () => {
-    const clock = createFakeClock();
+    const clock = createVirtualClock();
     const t0 = clock.now();
     const idp = scriptedIdp(clock);
     const ts = createTokenSource({ fetchToken: idp.fetchToken, clock, random: () => 0.5 });
@@ -103,11 +103,17 @@ describe('token source', () => {
   });
 
   it('backs off with full jitter on network errors and keeps serving the valid token (fail-static)', async () => {
-    const clock = createFakeClock();
+    const clock = createVirtualClock();
     const t0 = clock.now();
     const idp = scriptedIdp(clock);
     const events: TokenSourceEvent[] = [];
-    const ts = createTokenSource({ fetchToken: idp.fetchToken, clock, random: () => 1 - 1e-9, onMetric: (e) => events.push(e), policy: 'kubelet' });
+    const ts = createTokenSource({
+      fetchToken: idp.fetchToken,
+      clock,
+      random: () => 1 - 1e-9,
+      onMetric: (e) => events.push(e),
+      policy: 'kubelet',
+    });
     ts.start();
     await clock.advance(0);
     idp.failWith(...Array.from({ length: 30 }, () => new TokenFetchError('network', 'ECONNREFUSED')));
@@ -128,7 +134,7 @@ describe('token source', () => {
   });
 
   it('waits for Retry-After on 429 and backs off long on 4xx', async () => {
-    const clock = createFakeClock();
+    const clock = createVirtualClock();
     const idp = scriptedIdp(clock);
     idp.failWith(new TokenFetchError('throttled', '429', { status: 429, retryAfterMs: 5000 }));
     const ts = createTokenSource({ fetchToken: idp.fetchToken, clock, random: () => 0 });
@@ -140,7 +146,7 @@ describe('token source', () => {
     expect(ts.current()).not.toBeNull();
     ts.stop();
 
-    const clock2 = createFakeClock();
+    const clock2 = createVirtualClock();
     const idp2 = scriptedIdp(clock2);
     idp2.failWith(new TokenFetchError('client', 'invalid_grant', { status: 400 }));
     const ts2 = createTokenSource({ fetchToken: idp2.fetchToken, clock: clock2, random: () => 0.5 });
@@ -155,7 +161,7 @@ describe('token source', () => {
   });
 
   it('forceRefresh drops the token, callers wait for the new one, and a failed refresh falls back', async () => {
-    const clock = createFakeClock();
+    const clock = createVirtualClock();
     const idp = scriptedIdp(clock);
     const ts = createTokenSource({ fetchToken: idp.fetchToken, clock, random: () => 0.5 });
     expect(await ts.get()).toBe('tok-1');
@@ -173,7 +179,7 @@ describe('token source', () => {
   });
 
   it('is cheap: 10,000 sources hold one timer each', async () => {
-    const clock = createFakeClock();
+    const clock = createVirtualClock();
     const idp = scriptedIdp(clock);
     const sources = Array.from({ length: 10_000 }, () => createTokenSource({ fetchToken: idp.fetchToken, clock }));
     for (const s of sources) s.start();

@@ -1,5 +1,7 @@
 import type { ErrorCode } from '../../protocol/errors.js';
 import type { VerifyResult } from '../../protocol/metrics.js';
+import { TOKEN_TTL_LIMIT_SECONDS } from '../../protocol/settings.js';
+import { isCanonicalEs256Segment } from '../../protocol/es256.js';
 import type { KeyStore, SignatureVerifier } from './jwks.js';
 import type { RevocationList } from './revocations.js';
 import { ROLE_BITS, type VerifyCache, type VerifiedToken } from './verify-cache.js';
@@ -21,15 +23,42 @@ function failure(result: VerifyFailure['result'], code: ErrorCode, message: stri
 // Allocated once: a hostile flood of bad tokens should not allocate per request either.
 export const FAILURES = {
   missing: failure('missing', 'ERR_TOKEN_MISSING', 'No bearer token: send "Authorization: Bearer <access token from the IdP>".'),
-  malformed: failure('malformed', 'ERR_TOKEN_MALFORMED', 'The bearer token is not a well-formed JWS JWT with the required claims; fetch a new one from the IdP.'),
+  malformed: failure(
+    'malformed',
+    'ERR_TOKEN_MALFORMED',
+    'The bearer token is not a well-formed JWS JWT with the required claims; fetch a new one from the IdP.',
+  ),
   badAlg: failure('bad_alg', 'ERR_TOKEN_ALG', 'The token algorithm is not allowed; only ES256 tokens from the IdP are accepted.'),
-  signature: failure('invalid_signature', 'ERR_TOKEN_SIGNATURE', 'The token signature does not verify against the IdP JWKS; use a token issued by the IdP, unmodified.'),
+  signature: failure(
+    'invalid_signature',
+    'ERR_TOKEN_SIGNATURE',
+    'The token signature does not verify against the IdP JWKS; use a token issued by the IdP, unmodified.',
+  ),
   unknownKid: failure('unknown_kid', 'ERR_TOKEN_UNKNOWN_KID', 'The token "kid" is not in the IdP JWKS; use a token issued by the IdP.'),
   expired: failure('expired', 'ERR_TOKEN_EXPIRED', 'The token has expired; fetch a new one from the IdP.'),
   notYetValid: failure('not_yet_valid', 'ERR_TOKEN_NOT_YET_VALID', 'The token is not valid yet (nbf/iat in the future); check the clocks.'),
-  issuer: failure('wrong_issuer', 'ERR_TOKEN_ISSUER', 'The token issuer is not this sidecar\'s IdP; exchange at the configured IdP.'),
-  audience: failure('wrong_audience', 'ERR_TOKEN_AUDIENCE', 'The token audience does not include this service; request a token whose aud names it.'),
+  issuer: failure('wrong_issuer', 'ERR_TOKEN_ISSUER', "The token issuer is not this sidecar's IdP; exchange at the configured IdP."),
+  audience: failure(
+    'wrong_audience',
+    'ERR_TOKEN_AUDIENCE',
+    'The token audience does not include this service; request a token whose aud names it.',
+  ),
   revoked: failure('revoked', 'ERR_TOKEN_REVOKED', 'The token has been revoked; fetch a new one from the IdP.'),
+  lifetime: failure(
+    'lifetime',
+    'ERR_TOKEN_LIFETIME',
+    "The token lives longer than the IdP's token TTL allows (exp too far after iat or now); use a token issued by the IdP.",
+  ),
+  nonCanonical: failure(
+    'invalid_signature',
+    'ERR_TOKEN_SIGNATURE',
+    'The token signature is not in canonical form (ES256: 64 bytes, low S, canonical base64url); send the token exactly as the IdP issued it.',
+  ),
+  ambiguous: failure(
+    'ambiguous',
+    'ERR_TOKEN_AMBIGUOUS',
+    'The request carries more than one Authorization header; send exactly one "Authorization: Bearer <token>".',
+  ),
 } as const;
 
 export interface TokenVerifierOptions {
@@ -42,6 +71,11 @@ export interface TokenVerifierOptions {
   revocations: RevocationList;
   /** Allowed clock skew for exp/nbf/iat, seconds. Default 10. */
   skewSeconds?: number;
+  /**
+   * The longest lifetime a token may have, seconds: the IdP's `tokenTtlSeconds` (the largest seen).
+   * A token with `exp − iat` or `exp − now` beyond it plus skew is refused. Default 86,400.
+   */
+  maxLifetimeSeconds?: () => number;
   now?: () => number;
 }
 
@@ -61,6 +95,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const { service, issuer, keys, cache, revocations } = options;
   const skewMs = (options.skewSeconds ?? 10) * 1000;
   const now = options.now ?? Date.now;
+  const maxLifetimeSeconds = options.maxLifetimeSeconds ?? (() => TOKEN_TTL_LIMIT_SECONDS);
 
   function finish(token: string, hash: string, verifier: SignatureVerifier): VerifyOutcome {
     let claims: Record<string, unknown>;
@@ -82,6 +117,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const expiresAtMs = exp * 1000;
     if (expiresAtMs + skewMs <= t) return FAILURES.expired;
     if ((typeof nbf === 'number' && nbf * 1000 - skewMs > t) || iat * 1000 - skewMs > t) return FAILURES.notYetValid;
+    // A correctly signed token for the year 3000 is still not one this IdP issued under its TTL.
+    const maxLifetimeMs = maxLifetimeSeconds() * 1000 + skewMs;
+    if (expiresAtMs - iat * 1000 > maxLifetimeMs || expiresAtMs - t > maxLifetimeMs) return FAILURES.lifetime;
     const issuedAtMs = iat * 1000;
     if (revocations.isRevoked(sub, jti, issuedAtMs)) return FAILURES.revoked;
     let roleMask = 0;
@@ -119,6 +157,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       // Algorithm allow-list before any key lookup: `none`, HS256-with-the-public-key and friends stop here.
       if (header.alg !== 'ES256') return FAILURES.badAlg;
       if (typeof header.kid !== 'string') return FAILURES.unknownKid;
+      // Exactly three segments with a signature, and that signature in its one canonical form.
+      const lastDot = token.lastIndexOf('.');
+      if (lastDot === dot || lastDot === token.length - 1) return FAILURES.malformed;
+      if (!isCanonicalEs256Segment(token.slice(lastDot + 1))) return FAILURES.nonCanonical;
       const known = keys.get(header.kid);
       if (known) return finish(token, hash, known);
       return keys.getOrRefetch(header.kid).then((v) => (v ? finish(token, hash, v) : FAILURES.unknownKid));

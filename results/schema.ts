@@ -1,0 +1,189 @@
+import { Type } from '@sinclair/typebox';
+import type { Static, TLiteral, TUnion } from '@sinclair/typebox';
+import { RUN_MODES } from '../system/protocol/modes.js';
+
+/**
+ * results.json, schemaVersion 1 (docs/DESIGN.md §4), as one TypeBox schema: `validateResults` checks files
+ * against it and the exported types are `Static<>` of it, so the two cannot drift. Fields marked
+ * "extension" are additive to the design's schema and documented in docs/DESIGN.md §4; readers
+ * must tolerate their absence. Unknown fields are allowed, so a newer writer does not break an older
+ * reader (schemaVersion is what signals a breaking change). Latencies are integers in microseconds,
+ * measured, never rounded to milliseconds.
+ */
+
+/** Load generators authlab drives (`--engine`, `study.engine`, `runs[].engine`, scenarios' `engines`). */
+export const ENGINE_NAMES = ['autocannon', 'k6'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+/** Platforms a study can run on (`study.platform`); kube and kind are coming, local is built. */
+export const PLATFORM_NAMES = ['local', 'kube', 'kind'] as const;
+export type PlatformName = (typeof PLATFORM_NAMES)[number];
+
+/** Study designs (`--design`, `study.design`). */
+export const DESIGN_NAMES = ['interleaved', 'sequential'] as const;
+export type DesignName = (typeof DESIGN_NAMES)[number];
+
+/** A union of string literals built from a list defined once elsewhere (modes, engines, platforms). */
+function literalUnion<T extends string>(values: readonly T[]): TUnion<TLiteral<T>[]> {
+  return Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T>[]>;
+}
+
+const Num = Type.Number();
+const Ci95 = Type.Tuple([Num, Num]);
+const RunModeSchema = literalUnion(RUN_MODES);
+const EngineSchema = literalUnion(ENGINE_NAMES);
+
+export const StudyInfoSchema = Type.Object({
+  id: Type.String(),
+  startedAt: Type.String(),
+  finishedAt: Type.String(),
+  platform: literalUnion(PLATFORM_NAMES),
+  engine: EngineSchema,
+  design: literalUnion(DESIGN_NAMES),
+  pairs: Num,
+  trials: Num,
+  /** Extension: seed of the trial shuffle, so a design can be replayed. */
+  seed: Type.Optional(Num),
+  /** Extension: scenarios run. */
+  scenarios: Type.Optional(Type.Array(Type.String())),
+  /** Extension: whether `--quick` was given. */
+  quick: Type.Optional(Type.Boolean()),
+  git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
+  /** `kubernetes`: extension, the cluster's version on the kube platform (e.g. `v1.34.4`). */
+  env: Type.Object({
+    cpus: Num,
+    cpuModel: Type.String(),
+    memGiB: Num,
+    node: Type.String(),
+    os: Type.String(),
+    kubernetes: Type.Optional(Type.String()),
+  }),
+});
+export type StudyInfo = Static<typeof StudyInfoSchema>;
+
+export const LatencySummaryUsSchema = Type.Object({
+  p50: Num,
+  p90: Num,
+  p99: Num,
+  p999: Num,
+  max: Num,
+  mean: Num,
+  count: Num,
+  /** HdrHistogram, compressed base64 encoding (hdr-histogram-js `encodeIntoCompressedBase64`). */
+  hdr: Type.String(),
+});
+export type LatencySummaryUs = Static<typeof LatencySummaryUsSchema>;
+
+export const TimelinePointSchema = Type.Object({
+  /** Milliseconds since the measured part of the run began. */
+  tMs: Num,
+  /** Successful responses per second in this interval. */
+  rps: Num,
+  p50Us: Num,
+  p99Us: Num,
+});
+export type TimelinePoint = Static<typeof TimelinePointSchema>;
+
+export const RunRecordSchema = Type.Object({
+  id: Type.String(),
+  scenario: Type.String(),
+  mode: RunModeSchema,
+  pair: Num,
+  trial: Num,
+  engine: EngineSchema,
+  model: Type.Union([Type.Literal('open'), Type.Literal('closed')]),
+  /** Target arrival rate (requests/s) for open loop or autocannon's rate limit; null when unlimited. */
+  rate: Type.Union([Num, Type.Null()]),
+  connections: Num,
+  durationS: Num,
+  warmupS: Num,
+  requests: Type.Object({ ok: Num, errors: Type.Record(Type.String(), Num) }),
+  latencyUs: LatencySummaryUsSchema,
+  serverTimingUs: Type.Record(Type.String(), Type.Object({ p50: Num, p99: Num })),
+  valid: Type.Boolean(),
+  invalidReason: Type.Union([Type.String(), Type.Null()]),
+  /** Extension: measured throughput of successful requests after warm-up, requests/s. */
+  throughputRps: Type.Optional(Num),
+  /** Extension: one point per interval after warm-up, for latency/throughput-over-time plots. */
+  timeline: Type.Optional(Type.Array(TimelinePointSchema)),
+});
+export type RunRecord = Static<typeof RunRecordSchema>;
+
+export const ComparisonSchema = Type.Object({
+  scenario: Type.String(),
+  baseline: RunModeSchema,
+  candidate: RunModeSchema,
+  stat: Type.Union([Type.Literal('p50'), Type.Literal('p99')]),
+  /** Median over trials of (candidate − baseline) of the per-run statistic, µs. */
+  deltaUs: Num,
+  ci95Us: Ci95,
+  pValue: Num,
+  /** True when the CI excludes zero and p < 0.05 (`isSignificantDifference` in results/stats). */
+  significant: Type.Boolean(),
+  /** Extension: number of paired trials behind the comparison. */
+  n: Type.Optional(Num),
+});
+export type Comparison = Static<typeof ComparisonSchema>;
+
+export const TokenStormRecordSchema = Type.Object({
+  policy: Type.String(),
+  services: Num,
+  ttlS: Num,
+  issued: Num,
+  failed: Num,
+  peakIdpRps: Num,
+  meanIdpRps: Num,
+  timeToAllTokensMs: Num,
+  /** [milliseconds since start, IdP requests/s in that bucket] */
+  idpRpsSeries: Type.Array(Type.Tuple([Num, Num])),
+});
+export type TokenStormRecord = Static<typeof TokenStormRecordSchema>;
+
+export const HarnessFloorSchema = Type.Object({
+  engine: EngineSchema,
+  p50Us: Num,
+  p99Us: Num,
+  maxRps: Num,
+  connections: Num,
+  durationS: Num,
+});
+export type HarnessFloor = Static<typeof HarnessFloorSchema>;
+
+const AuthSideSchema = Type.Object({
+  meanUs: Num,
+  p50Us: Num,
+  p99Us: Num,
+  perRepMeanUs: Type.Array(Num),
+  perRepP50Us: Type.Array(Num),
+});
+
+export const ReplicationRecordSchema = Type.Object({
+  query: Type.Union([Type.Literal('light'), Type.Literal('heavy')]),
+  /** Requests per repetition. */
+  requests: Num,
+  repetitions: Num,
+  workers: Num,
+  /** Per auth setting: mean and quantiles (µs) pooled over repetitions via merged histograms. */
+  byAuth: Type.Object({ on: AuthSideSchema, off: AuthSideSchema }),
+  /** on − off of the per-repetition mean, with a bootstrap CI over repetitions. */
+  meanDeltaUs: Num,
+  meanDeltaCi95Us: Ci95,
+  p50DeltaUs: Num,
+  p50DeltaCi95Us: Ci95,
+  /** (on − off) / off of the mean, as the published study reported it (e.g. 0.27 for 27%). */
+  meanRelative: Num,
+});
+export type ReplicationRecord = Static<typeof ReplicationRecordSchema>;
+
+export const ResultsSchema = Type.Object({
+  schemaVersion: Type.Literal(1),
+  study: StudyInfoSchema,
+  /** Extension: what the engine itself costs against a null endpoint. */
+  harnessFloor: Type.Optional(Type.Array(HarnessFloorSchema)),
+  runs: Type.Array(RunRecordSchema),
+  comparisons: Type.Array(ComparisonSchema),
+  tokenStorm: Type.Array(TokenStormRecordSchema),
+  /** Extension: the replication of a published mean-only study (scenario `replication`). */
+  replication: Type.Optional(Type.Array(ReplicationRecordSchema)),
+});
+export type Results = Static<typeof ResultsSchema>;
