@@ -52,7 +52,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
       // Kubernetes restarts the pods; `authlab cluster status` shows them.
       platform = await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log });
     } else {
-      let local: LocalPlatform | undefined = undefined;
+      let local: LocalPlatform | undefined;
       local = await startLocalPlatform({
         pairs: args.pairs,
         basePort: args.basePort,
