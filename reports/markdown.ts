@@ -28,7 +28,7 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
   out.push(
     `${study.platform} platform, ${study.engine}, ${study.design} design, ${study.trials} trials on ${study.pairs} pairs` +
       `${study.quick ? ' (quick)' : ''}; ${study.startedAt}; code ${study.git.commit ? study.git.commit.slice(0, 12) : 'unknown'}` +
-      `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}.`,
+      `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}.`,
     '',
   );
 

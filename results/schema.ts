@@ -49,7 +49,15 @@ export const StudyInfoSchema = Type.Object({
   /** Extension: whether `--quick` was given. */
   quick: Type.Optional(Type.Boolean()),
   git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
-  env: Type.Object({ cpus: Num, cpuModel: Type.String(), memGiB: Num, node: Type.String(), os: Type.String() }),
+  /** `kubernetes`: extension, the cluster's version on the kube platform (e.g. `v1.34.4`). */
+  env: Type.Object({
+    cpus: Num,
+    cpuModel: Type.String(),
+    memGiB: Num,
+    node: Type.String(),
+    os: Type.String(),
+    kubernetes: Type.Optional(Type.String()),
+  }),
 });
 export type StudyInfo = Static<typeof StudyInfoSchema>;
 

@@ -1,7 +1,7 @@
 import { formatPct, formatRps, formatUs, esc } from '../format.js';
 import { comparisonCells, comparisonVerdict, isSignificant } from '../verdicts.js';
 import type { ScenarioModel } from '../model.js';
-import type { Comparison, Results } from '../../results/schema.js';
+import type { Comparison, PlatformName, Results } from '../../results/schema.js';
 import { forestChart, latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
 import type { ChartSpec } from './charts.js';
 import { figure, keyValues, table } from './tables.js';
@@ -19,6 +19,12 @@ function durationText(startIso: string, endIso: string): string {
   return s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`;
 }
 
+const PLATFORM_TEXT: Record<PlatformName, string> = {
+  local: 'local (child processes on 127.0.0.1, embedded PostgreSQL)',
+  kube: 'kube (a single-node Kubernetes on this host)',
+  kind: 'kind (Kubernetes in Docker)',
+};
+
 export function environmentSection(results: Results): string {
   const { study } = results;
   const design =
@@ -35,14 +41,14 @@ more robust than the absolute values.</p>
 ${keyValues([
   ['Study', study.id],
   ['When', `${study.startedAt} → ${study.finishedAt} (${durationText(study.startedAt, study.finishedAt)})`],
-  ['Platform', study.platform === 'local' ? 'local (child processes on 127.0.0.1, embedded PostgreSQL)' : 'kind (Kubernetes in Docker)'],
+  ['Platform', PLATFORM_TEXT[study.platform]],
   ['Load engine', study.engine],
   ['Design', design],
   ['Trials', `${study.trials}${study.quick ? ' (--quick: short runs, wide CIs)' : ''}`],
   ['Scenarios', (study.scenarios ?? [...new Set(results.runs.map((r) => r.scenario))]).join(', ')],
   ['Code', git],
   ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],
-  ['Runtime', `Node ${study.env.node} on ${study.env.os}`],
+  ['Runtime', `Node ${study.env.node} on ${study.env.os}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}`],
 ])}</section>`;
 }
 

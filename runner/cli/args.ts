@@ -58,7 +58,17 @@ export interface HelpArgs {
   usage: string;
 }
 
-export type CliArgs = StudyArgs | UpArgs | { command: 'down' } | { command: 'status' } | ReportArgs | CompareArgs | HelpArgs;
+/** `authlab cluster build|up|down|status` (the kube platform's single-node cluster; cluster/cli.ts). */
+export interface ClusterArgs {
+  command: 'cluster';
+  sub: ClusterSubcommand;
+  /** `build --force`: rebuild the binaries even when the cache has them. */
+  force: boolean;
+}
+export type ClusterSubcommand = 'build' | 'up' | 'down' | 'status';
+const CLUSTER_SUBCOMMANDS: readonly ClusterSubcommand[] = ['build', 'up', 'down', 'status'];
+
+export type CliArgs = StudyArgs | UpArgs | { command: 'down' } | { command: 'status' } | ReportArgs | CompareArgs | ClusterArgs | HelpArgs;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -94,7 +104,9 @@ const COMPARE_OPTIONS: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const COMMANDS = ['study', 'up', 'down', 'status', 'report', 'compare', 'help'];
+const CLUSTER_OPTIONS: Options = { force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+
+const COMMANDS = ['study', 'up', 'down', 'status', 'report', 'compare', 'cluster', 'help'];
 
 /**
  * Parses and validates `authlab` argv (without `node` and the script): every command's flags are
@@ -121,6 +133,8 @@ export function parseCli(argv: string[]): CliArgs {
       return parseReport(rest);
     case 'compare':
       return parseCompare(rest);
+    case 'cluster':
+      return parseCluster(rest);
     default:
       throw new UsageError(`unknown command '${command}'; use one of ${COMMANDS.join(', ')} (see \`authlab --help\`)`);
   }
@@ -293,4 +307,17 @@ function nonNegativeFlag(values: Values, name: string): number | undefined {
   const n = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isFinite(n)) throw new UsageError(`\`--${name}\` must be a non-negative number (got '${raw}')`);
   return n;
+}
+
+function parseCluster(rest: string[]): ClusterArgs | HelpArgs {
+  const { values, positionals } = parse(rest, CLUSTER_OPTIONS, 'cluster', true);
+  const [sub, ...extra] = positionals;
+  if (values.help || sub === undefined || sub === 'help') return help('cluster');
+  if (!(CLUSTER_SUBCOMMANDS as readonly string[]).includes(sub))
+    throw new UsageError(`unknown command '${sub}'; use build, up, status or down (see \`authlab cluster --help\`)`);
+  if (extra.length)
+    throw new UsageError(`\`authlab cluster ${sub}\` takes no positional argument (got '${extra[0]}'); see \`authlab cluster --help\``);
+  const force = values.force === true;
+  if (force && sub !== 'build') throw new UsageError('`--force` only applies to `authlab cluster build`');
+  return { command: 'cluster', sub: sub as ClusterSubcommand, force };
 }

@@ -15,9 +15,9 @@ export async function requireK6(env: NodeJS.ProcessEnv = process.env): Promise<s
   );
 }
 
-/** Only the local platform ships in this build. */
+/** The local and kube platforms ship in this build (kube: see `authlab cluster`); kind does not. */
 export function requireLocalPlatform(platform: PlatformName): void {
-  if (platform !== 'local') {
-    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local`);
+  if (platform !== 'local' && platform !== 'kube') {
+    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local or --platform kube`);
   }
 }

@@ -26,6 +26,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await (await import('./report.js')).reportCommand(args, io);
       case 'compare':
         return await (await import('./report.js')).compareCommand(args, io);
+      case 'cluster':
+        return await (await import('../../cluster/cli.js')).clusterCommand(args, io);
     }
   } catch (err) {
     const e = err as Error;

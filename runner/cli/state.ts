@@ -1,3 +1,4 @@
+import type { PlatformName } from '../../results/schema.js';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,8 @@ export interface UpState {
   /** `starting` until every component is ready. */
   status: 'starting' | 'ready';
   pairs: number;
+  /** Where it runs (absent: local, as written before the kube platform). */
+  platform?: PlatformName;
   /**
    * The platform's work directory (configs, tokens, PostgreSQL data), recorded before anything starts
    * so that a `down` or `up` after this `up` died can stop what runs from it and remove it.

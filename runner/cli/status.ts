@@ -50,6 +50,12 @@ export async function statusCommand(io: CliIo): Promise<number> {
     io.out(`authlab up (pid ${state.pid}) is not running any more; \`authlab down\` stops what it left and removes its state`);
     return EXIT.failure;
   }
+  if (state.status === 'ready' && state.platform === 'kube') {
+    io.out(
+      `authlab up (pid ${state.pid}, since ${state.startedAt}): ready on the kube platform; Kubernetes supervises the pods (\`authlab cluster status\` lists them)`,
+    );
+    return EXIT.ok;
+  }
   if (state.status !== 'ready' || !state.components) {
     io.out(`authlab up (pid ${state.pid}) is starting (since ${state.startedAt})`);
     return EXIT.failure;

@@ -1,7 +1,8 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Results } from '../../results/schema.js';
-import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
+import { startLocalPlatform } from '../platforms/local/index.js';
+import type { Platform } from '../platforms/platform.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
@@ -28,17 +29,16 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
 
   const progress = createProgress();
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
-  let platform: LocalPlatform | undefined;
+  let platform: (Platform & { startupMs: number }) | undefined;
   let results: Results;
   try {
     progress.phase('provision');
-    platform = await startLocalPlatform({
-      pairs: args.pairs,
-      basePort: args.basePort,
-      signal: shutdown.signal,
-      log: (l) => progress.log(`  ${l}`),
-    });
-    progress.log(`local platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
+    const log = (l: string) => progress.log(`  ${l}`);
+    platform =
+      args.platform === 'kube'
+        ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
+        : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
+    progress.log(`${args.platform} platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
     results = await runStudy(
       {
         engine: args.engine,

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
+import type { KubePlatform } from '../platforms/kube/index.js';
 import { startAdminConsole, type AdminConsole } from '../admin-console/console.js';
 import { platformStudyRunner } from '../admin-console/study-runner.js';
 import type { UpArgs } from './args.js';
@@ -22,40 +23,62 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
-  // Made here and recorded before anything starts, so a `down` after this process is killed finds it.
-  const workDir = await mkdtemp(join(tmpdir(), 'authlab-local-'));
-  const state: UpState = { pid: process.pid, startedAt, status: 'starting', pairs: args.pairs, workDir };
+  const kube = args.platform === 'kube';
+  // Local: made here and recorded before anything starts, so a `down` after this process is killed
+  // finds it. Kube: the pods live in the cluster, and `authlab cluster down` removes them.
+  const workDir = kube ? undefined : await mkdtemp(join(tmpdir(), 'authlab-local-'));
+  const state: UpState = {
+    pid: process.pid,
+    startedAt,
+    status: 'starting',
+    pairs: args.pairs,
+    platform: args.platform,
+    ...(workDir ? { workDir } : {}),
+  };
   try {
     await acquireUpState(runs, state, async (stale) => io.err(`authlab up: ${describeRecovery(stale, await recoverStaleUp(stale))}`));
   } catch (err) {
-    await rm(workDir, { recursive: true, force: true });
+    if (workDir) await rm(workDir, { recursive: true, force: true });
     throw err;
   }
   const shutdown = onShutdownSignal(() => io.err('authlab up: stopping…'));
-  let platform: LocalPlatform | undefined;
+  let platform: LocalPlatform | KubePlatform | undefined;
   let writes: Promise<void> = Promise.resolve();
   let adminConsole: AdminConsole | undefined;
   try {
-    io.err(`authlab up: starting the local platform with ${args.pairs} pair(s)…`);
-    platform = await startLocalPlatform({
-      pairs: args.pairs,
-      basePort: args.basePort,
-      workDir,
-      restart: args.restart,
-      signal: shutdown.signal,
-      // Every exit or restart goes to the state file at once, for `authlab status`.
-      onEvent: (_e, components) => {
-        if (!platform) return;
-        const events = platform.events().slice(-20);
-        // One write at a time: two events close together must not interleave their bytes.
-        writes = writes
-          .then(() => updateUpState(runs, { ...state, status: 'ready', components: structuredClone(components), events }))
-          .catch(() => {});
-      },
-      log: (l) => io.err(`  ${l}`),
-    });
+    io.err(`authlab up: starting the ${args.platform} platform with ${args.pairs} pair(s)…`);
+    const log = (l: string) => io.err(`  ${l}`);
+    if (kube) {
+      // Kubernetes restarts the pods; `authlab cluster status` shows them.
+      platform = await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log });
+    } else {
+      let local: LocalPlatform | undefined;
+      local = await startLocalPlatform({
+        pairs: args.pairs,
+        basePort: args.basePort,
+        ...(workDir ? { workDir } : {}),
+        restart: args.restart,
+        signal: shutdown.signal,
+        // Every exit or restart goes to the state file at once, for `authlab status`.
+        onEvent: (_e, components) => {
+          if (!local) return;
+          const events = local.events().slice(-20);
+          // One write at a time: two events close together must not interleave their bytes.
+          writes = writes
+            .then(() => updateUpState(runs, { ...state, status: 'ready', components: structuredClone(components), events }))
+            .catch(() => {});
+        },
+        log,
+      });
+      platform = local;
+    }
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
-    await updateUpState(runs, { ...state, status: 'ready', components: structuredClone(platform.status()), events: [] });
+    await updateUpState(
+      runs,
+      platform.name === 'kube'
+        ? { ...state, status: 'ready' }
+        : { ...state, status: 'ready', components: structuredClone((platform as LocalPlatform).status()), events: [] },
+    );
     const e = platform.endpoints;
     adminConsole = await startAdminConsole({
       idpUrl: e.idp.url,
@@ -83,7 +106,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     await adminConsole?.close();
     await platform?.close();
     await writes;
-    await rm(workDir, { recursive: true, force: true }); // when start-up failed before the platform owned it
+    if (workDir) await rm(workDir, { recursive: true, force: true }); // when start-up failed before the platform owned it
     await releaseUpState(runs, process.pid);
     shutdown.dispose();
     if (platform) io.err('authlab up: stopped; no process or temporary file is left');

@@ -1,10 +1,11 @@
 /** The commands of `authlab`; each has its own `--help`. */
-export type Command = 'study' | 'up' | 'down' | 'status' | 'report' | 'compare';
+export type Command = 'study' | 'up' | 'down' | 'status' | 'report' | 'compare' | 'cluster';
 
 const EXIT_CODES = 'Exit codes: 0 ok, 1 failure or regression, 2 usage error (the message says what to do), 130 interrupted.';
 
 const STUDY_OPTIONS = `Study options:
-  --platform local|kind      where to run (default local: needs only Node)
+  --platform local|kube|kind where to run (default local: needs only Node; kube: root, see \`authlab cluster --help\`;
+                             kind is not available in this build)
   --engine autocannon|k6     load generator (default autocannon; k6 must be on PATH)
   --scenarios a,b            scenarios to run (default: all; e.g. light,heavy,write)
   --quick                    a short study that finishes within about a minute
@@ -33,12 +34,13 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  up: `Usage: authlab up [--platform local] [--pairs N] [--base-port P] [--restart on-failure|no]
+  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
 
-Provision the local platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
+Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
 
-  --platform local           where to run (only local in this build)
+  --platform local|kube      where to run (default local; kube: the cluster of \`authlab cluster up\`, root;
+                             Kubernetes restarts its pods, so --restart applies to local only)
   --pairs N                  isolated service pairs (default 4)
   --base-port P              use ports P… instead of free ones picked by the OS
   --restart on-failure|no    start an exited component again, same config and port (default on-failure;
@@ -73,6 +75,22 @@ Re-render a study's report.html and summary.md from its results.json.
 
 ${EXIT_CODES}
 `,
+  cluster: `Usage: authlab cluster build [--force] | up | status | down
+
+A single-node Kubernetes on this host for \`--platform kube\` (root; see cluster/README.md).
+
+  build [--force]            build the pinned Kubernetes binaries into the cache (~15 min cold on 2 cores;
+                             --force rebuilds them)
+  up                         start the cluster (root); prints the kubeconfig path
+  status                     node, versions, processes and pods (exit 0 also when no cluster is up)
+  down                       stop the cluster and remove everything it made (also after a killed up)
+
+Environment:
+  XDG_CACHE_HOME             the binaries and images are cached in $XDG_CACHE_HOME/authlab/kube
+                             (default ~/.cache/authlab/kube)
+
+${EXIT_CODES}
+`,
   compare: `Usage: authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
 
 Print the differences between two studies with 95% CIs; exit 1 on a significant regression beyond the threshold.
@@ -90,7 +108,7 @@ export const USAGE = `authlab — measure what service-to-service auth costs (la
 
 Usage:
   authlab study [options]            provision, run a study, write the report, tear down
-  authlab up [--pairs N] [--base-port P] [--restart on-failure|no]
+  authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
                                      provision and stay up; writes runs/up/endpoints.json
   authlab down                       stop what \`authlab up\` started
   authlab status                     is \`authlab up\` running, and is every component ready?
@@ -98,6 +116,8 @@ Usage:
                                      re-render a study's report
   authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
                                      differences with CIs; exit 1 on a significant regression
+  authlab cluster build|up|status|down
+                                     a single-node Kubernetes on this host for --platform kube (root)
   authlab <command> --help           that command's usage
 
 ${STUDY_OPTIONS}

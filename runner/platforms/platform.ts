@@ -33,6 +33,8 @@ export interface PlatformEvent {
 export interface Platform {
   readonly name: PlatformName;
   readonly endpoints: EndpointsFile;
+  /** The cluster's Kubernetes version, on platforms that run on one (recorded in results.json's env). */
+  readonly kubernetesVersion?: string;
   /**
    * Puts pair `pair` into `mode` (docs/DESIGN.md §3 "Modes") through the IdP admin API and resolves once
    * both sidecars of the pair report they applied the new settings.

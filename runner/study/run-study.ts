@@ -92,7 +92,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       scenarios: scenarios.map((s) => s.name),
       quick: opts.quick,
       git,
-      env: studyEnv(),
+      env: { ...studyEnv(), ...(platform.kubernetesVersion ? { kubernetes: platform.kubernetesVersion } : {}) },
     },
     harnessFloor,
     runs,

@@ -3,7 +3,7 @@ import { checkSchema } from '../protocol/check.js';
 import { readJsonFile } from '../runtime/config-file.js';
 import type { Settings } from '../protocol/settings.js';
 import { initialSettingsOf } from './app.js';
-import type { TrustedIssuer } from './subject-verifier.js';
+import { trustedIssuerProblem, type TrustedIssuerConfig } from './verifier-config.js';
 
 /** Config file of `system/idp/main.ts` (`--config <file.json>`). */
 export interface IdpConfig {
@@ -17,8 +17,8 @@ export interface IdpConfig {
   databaseUrl: string;
   /** Bearer token of the admin API. */
   adminToken: string;
-  /** One entry per cluster whose service-account tokens the IdP accepts. */
-  trustedIssuers: TrustedIssuer[];
+  /** One entry per cluster whose service-account tokens the IdP accepts (JWKS or TokenReview each). */
+  trustedIssuers: TrustedIssuerConfig[];
   /** Initial access-token lifetime, seconds. Default 300. */
   tokenTtlSeconds?: number;
   /** Settings written on first start (merged over defaults). */
@@ -46,9 +46,25 @@ const IdpConfigSchema = Type.Object(
     trustedIssuers: Type.Array(
       Type.Object({
         issuer: Type.String({ minLength: 1, mustBe: "must be the issuer's exact iss string" }),
-        jwksUri: Type.String({ pattern: HTTP_URL, mustBe: 'must be an http(s) URL' }),
+        /** Required unless `verify` is `tokenreview` (checked after the schema). */
+        jwksUri: Type.Optional(Type.String({ pattern: HTTP_URL, mustBe: 'must be an http(s) URL' })),
+        /** How the issuer's tokens are checked: by JWKS signature (default) or the cluster's TokenReview API. */
+        verify: Type.Optional(
+          Type.Union([Type.Literal('jwks'), Type.Literal('tokenreview')], { mustBe: 'must be "jwks" or "tokenreview"' }),
+        ),
+        /** Required when `verify` is `tokenreview`. */
+        tokenReview: Type.Optional(
+          Type.Object(
+            {
+              apiServer: Type.String({ pattern: HTTP_URL, mustBe: "must be the apiserver's https URL" }),
+              caFile: Type.Optional(Type.String({ mustBe: 'must be a file path' })),
+              tokenFile: Type.Optional(Type.String({ mustBe: 'must be a file path' })),
+            },
+            { mustBe: 'must be an object {"apiServer", "caFile"?, "tokenFile"?}' },
+          ),
+        ),
       }),
-      { minItems: 1, mustBe: 'must be a non-empty array of {"issuer", "jwksUri"}' },
+      { minItems: 1, mustBe: 'must be a non-empty array of {"issuer", "jwksUri"} or {"issuer", "verify": "tokenreview", "tokenReview"}' },
     ),
     tokenTtlSeconds: Type.Optional(Type.Unknown()),
     initialSettings: Type.Optional(Type.Unknown()),
@@ -64,6 +80,11 @@ export function parseIdpConfig(raw: unknown, source = 'config'): IdpConfig {
     throw new Error(`${source}: ${msg}`);
   };
   const c = checkSchema(IdpConfigSchema, raw, (problems) => fail(problems[0]!));
+  // What the schema cannot say: a JWKS issuer needs jwksUri, a TokenReview issuer tokenReview.apiServer.
+  c.trustedIssuers.forEach((t, i) => {
+    const problem = trustedIssuerProblem(t, i);
+    if (problem) fail(problem);
+  });
   try {
     // Same validation as PUT /admin/settings (tokenTtlSeconds range, mode names).
     initialSettingsOf({

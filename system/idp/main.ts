@@ -2,6 +2,7 @@ import type { ListeningLine } from '../protocol/endpoints.js';
 import { buildIdp } from './app.js';
 import { configPathFromArgv } from '../runtime/config-file.js';
 import { loadIdpConfig } from './config.js';
+import { verifierFor } from './verifier-config.js';
 
 // Reads config, builds the IdP, listens, announces itself on stdout; SIGTERM/SIGINT → close, exit 0.
 async function main(): Promise<void> {
@@ -10,7 +11,7 @@ async function main(): Promise<void> {
     issuer: config.issuer,
     databaseUrl: config.databaseUrl,
     adminToken: config.adminToken,
-    trustedIssuers: config.trustedIssuers,
+    verifier: await verifierFor(config.trustedIssuers, config.subjectTokenCacheSize),
     tokenTtlSeconds: config.tokenTtlSeconds,
     initialSettings: config.initialSettings,
     keyRotationIntervalSeconds: config.keyRotationIntervalSeconds,

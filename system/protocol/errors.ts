@@ -80,6 +80,16 @@ export const ERROR_CATALOGUE = {
   ERR_POSTGRES_ACCESS: { exit: 2 },
   ERR_ADMIN_API: { exit: 1 },
   ERR_ABORTED: { exit: 1 },
+  // kube platform (`authlab cluster`; ERR_PORT_BUSY, ERR_COMPONENT_EXITED, ERR_START_TIMEOUT and ERR_ABORTED above)
+  ERR_NOT_ROOT: { exit: 2 },
+  ERR_TOOL_MISSING: { exit: 2 },
+  /** A cluster left behind by a killed `authlab cluster up`: `authlab cluster down` removes it. */
+  ERR_STALE_CLUSTER: { exit: 2 },
+  ERR_ALREADY_UP: { exit: 2 },
+  /** The pinned Kubernetes binaries are not built yet: `authlab cluster build`. */
+  ERR_NOT_BUILT: { exit: 2 },
+  ERR_BUILD_FAILED: { exit: 1 },
+  ERR_COMMAND_FAILED: { exit: 1 },
   // reports: the input file is the user's to fix
   ERR_RESULTS_NOT_FOUND: { exit: 2 },
   ERR_RESULTS_NOT_JSON: { exit: 2 },

@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
+import { ClusterError } from '../errors.js';
+import type { ComponentImages } from '../images/component-images.js';
+import { API_URL, NET } from '../topology.js';
+import { apply, objectApi } from './apply.js';
+import { APP_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
+import { serviceNetworkPolicies, systemNetworkPolicies } from './network-policies.js';
+import { PG_PORT, postgresObjects } from './postgres.js';
+
+export const SYSTEM_NAMESPACE = 'authlab-system';
+const IN_POD_SA = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export interface DeployService {
+  /** Service name = its namespace (the identity the IdP derives from the token), e.g. `p1-a`. */
+  name: string;
+  pair: number;
+  database: string;
+  /** The service whose sidecar it may call and be called by (its pair peer). */
+  peer: string;
+}
+
+export interface DeployOptions {
+  kubeconfig: string;
+  images: ComponentImages;
+  services: DeployService[];
+  grants: { caller: string; target: string; roles: string[] }[];
+  /** How the IdP checks service-account tokens of this cluster (default `tokenreview`). */
+  subjectVerifier?: 'tokenreview' | 'jwks';
+  tokenTtlSeconds?: number;
+  /** When set, each sidecar's `/local/*` requires it (the runner reads `/local/status` to see settings applied). */
+  localAdminToken?: string;
+  log: (line: string) => void;
+  /** Per Deployment, ms (default 180 000). */
+  readyTimeoutMs?: number;
+}
+
+/** The same shape as the local platform's endpoints.json, plus what only a cluster has. */
+export interface KubeEndpoints {
+  idp: { url: string };
+  admin: { token: string };
+  postgres: { url: string };
+  services: { name: string; pair: number; url: string; saTokenPath: string; database: string; namespace: string }[];
+  kubeconfig: string;
+  namespaces: string[];
+}
+
+const secret = () => randomBytes(24).toString('hex');
+
+async function waitAvailable(apps: AppsV1Api, namespace: string, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await apps.readNamespacedDeployment({ name, namespace });
+    if ((d.status?.readyReplicas ?? 0) >= 1) return;
+    if (Date.now() > deadline)
+      throw new ClusterError(
+        'ERR_START_TIMEOUT',
+        `deployment ${namespace}/${name} was not ready within ${timeoutMs / 1000} s; see \`kubectl -n ${namespace} describe pod\``,
+      );
+    await sleep(250);
+  }
+}
+
+/**
+ * A Ready pod is not yet a reachable Service: kube-proxy writes the ClusterIP's rules a moment later
+ * (longer on a busy host), and until then connections are refused. Polls `url` from the host until it
+ * answers 2xx (every 200 ms, up to `timeoutMs`, default 30 000 ms).
+ */
+async function waitServiceAnswers(url: string, what: string, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new ClusterError('ERR_START_TIMEOUT', `${what} did not answer at ${url} within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+async function sendAdmin(url: string, token: string, method: string, body: unknown): Promise<void> {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new ClusterError('ERR_COMMAND_FAILED', `${method} ${url} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+}
+
+/**
+ * Deploys the auth system onto the cluster with @kubernetes/client-node: `authlab-system` (IdP + its
+ * PostgreSQL, TokenReview rights), one namespace per service (sidecar with a projected token + its own
+ * PostgreSQL), default-deny NetworkPolicies with the few allowed paths, then the grants through the
+ * IdP's admin API before any sidecar asks for a token. Resolves once every pod is Ready.
+ */
+export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(opts.kubeconfig);
+  const api = objectApi(kc);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const timeoutMs = opts.readyTimeoutMs ?? 180_000;
+  const sys = SYSTEM_NAMESPACE;
+  const t0 = performance.now();
+  const step = (what: string) => opts.log(`${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  await apply(api, 'Namespace', { metadata: { name: sys, labels: { 'authlab.dev/role': 'system' } } });
+  for (const s of opts.services)
+    await apply(api, 'Namespace', {
+      metadata: { name: s.name, labels: { 'authlab.dev/role': 'service', 'authlab.dev/pair': String(s.pair) } },
+    });
+  // Services first: without cluster DNS, every component is configured with ClusterIPs.
+  const ip = (svc: V1Service) => svc.spec?.clusterIP ?? '';
+  const idpIp = ip(await apply(api, 'Service', idpService(sys)));
+  const idpUrl = `http://${idpIp}:${APP_PORT}`;
+  const sidecarUrl = new Map<string, string>();
+  for (const s of opts.services) sidecarUrl.set(s.name, `http://${ip(await apply(api, 'Service', sidecarService(s.name)))}:${APP_PORT}`);
+  for (const p of [...systemNetworkPolicies(sys), ...opts.services.flatMap((s) => serviceNetworkPolicies(s.name, s.peer, sys))])
+    await apply(api, 'NetworkPolicy', p);
+  step('namespaces, Services and NetworkPolicies applied');
+
+  const idpPg = postgresObjects(sys, opts.images.postgres.ref, 'idp', 'idp', secret());
+  const idpDbIp = ip(await apply(api, 'Service', idpPg.service));
+  const idpDbUrl = `postgres://idp:${idpPg.secret.stringData!.password}@${idpDbIp}:${PG_PORT}/idp`;
+  for (const [kind, o] of [
+    ['Secret', idpPg.secret],
+    ['ConfigMap', idpPg.hba],
+    ['Deployment', idpPg.deployment],
+  ] as const)
+    await apply(api, kind, o);
+  const adminToken = secret();
+  const trusted =
+    opts.subjectVerifier === 'jwks'
+      ? { issuer: API_URL, jwksUri: `${API_URL}/openid/v1/jwks` }
+      : {
+          issuer: API_URL,
+          verify: 'tokenreview',
+          tokenReview: { apiServer: `https://${NET.apiServiceIp}`, caFile: `${IN_POD_SA}/ca.crt`, tokenFile: `${IN_POD_SA}/token` },
+        };
+  const ttl = opts.tokenTtlSeconds ?? 300;
+  const idp = idpObjects(sys, opts.images.idp.ref, {
+    host: '0.0.0.0',
+    port: APP_PORT,
+    issuer: idpUrl,
+    databaseUrl: idpDbUrl,
+    adminToken,
+    trustedIssuers: [trusted],
+    tokenTtlSeconds: ttl,
+    initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: ttl }, services: {} },
+  });
+  await apply(api, 'ServiceAccount', idp.sa);
+  await apply(api, 'ClusterRoleBinding', idp.binding);
+  await apply(api, 'Secret', idp.secret);
+  await apply(api, 'Deployment', idp.deployment);
+
+  // Service databases start while the IdP boots.
+  const dbUrl = new Map<string, string>();
+  for (const s of opts.services) {
+    const pg = postgresObjects(s.name, opts.images.postgres.ref, s.database, s.database, secret());
+    const dbIp = ip(await apply(api, 'Service', pg.service));
+    dbUrl.set(s.name, `postgres://${s.database}:${pg.secret.stringData!.password}@${dbIp}:${PG_PORT}/${s.database}`);
+    for (const [kind, o] of [
+      ['Secret', pg.secret],
+      ['ConfigMap', pg.hba],
+      ['Deployment', pg.deployment],
+    ] as const)
+      await apply(api, kind, o);
+  }
+  await waitAvailable(apps, sys, 'db', timeoutMs);
+  await waitAvailable(apps, sys, 'idp', timeoutMs);
+  await waitServiceAnswers(`${idpUrl}/healthz`, 'the IdP');
+  step(`IdP ready at ${idpUrl}`);
+  for (const g of opts.grants) await sendAdmin(`${idpUrl}/admin/grants`, adminToken, 'PUT', g);
+  step(`${opts.grants.length} grants set`);
+
+  for (const s of opts.services) {
+    const peers = Object.fromEntries(opts.services.filter((o) => o.name !== s.name).map((o) => [o.name, sidecarUrl.get(o.name)!]));
+    const sc = sidecarObjects(s.name, opts.images.sidecar.ref, {
+      host: '0.0.0.0',
+      port: APP_PORT,
+      service: s.name,
+      pair: s.pair,
+      databaseUrl: dbUrl.get(s.name)!,
+      idpUrl,
+      saTokenPath: SA_TOKEN_PATH,
+      peers,
+      ...(opts.localAdminToken ? { localAdminToken: opts.localAdminToken } : {}),
+    });
+    await apply(api, 'ServiceAccount', sc.sa);
+    await apply(api, 'Secret', sc.secret);
+    await apply(api, 'Deployment', sc.deployment);
+  }
+  for (const s of opts.services) {
+    await waitAvailable(apps, s.name, 'db', timeoutMs);
+    await waitAvailable(apps, s.name, 'sidecar', timeoutMs);
+    await waitServiceAnswers(`${sidecarUrl.get(s.name)}/readyz`, `${s.name}'s sidecar`);
+  }
+  step(`${opts.services.length} services ready`);
+  return {
+    idp: { url: idpUrl },
+    admin: { token: adminToken },
+    postgres: { url: idpDbUrl },
+    services: opts.services.map((s) => ({
+      name: s.name,
+      pair: s.pair,
+      url: sidecarUrl.get(s.name)!,
+      saTokenPath: `${s.name}/sidecar:${SA_TOKEN_PATH}`,
+      database: s.database,
+      namespace: s.name,
+    })),
+    kubeconfig: opts.kubeconfig,
+    namespaces: [sys, ...opts.services.map((s) => s.name)],
+  };
+}
+
+/**
+ * Removes what {@link deployAuthlab} made (its namespaces, with everything in them, and the IdP's
+ * ClusterRoleBinding) and waits until the namespaces are gone (default 120 000 ms).
+ */
+export async function undeployAuthlab(kubeconfig: string, namespaces: readonly string[], timeoutMs = 120_000): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const api = objectApi(kc);
+  const gone = (err: unknown) => {
+    if ((err as { code?: number }).code !== 404) throw err;
+  };
+  await api
+    .delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'authlab:idp-auth-delegator' } })
+    .catch(gone);
+  for (const name of namespaces) await api.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(gone);
+  const deadline = Date.now() + timeoutMs;
+  for (const name of namespaces) {
+    for (;;) {
+      const exists = await api.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).then(
+        () => true,
+        (err: unknown) => (gone(err), false),
+      );
+      if (!exists) break;
+      if (Date.now() > deadline)
+        throw new ClusterError('ERR_START_TIMEOUT', `namespace ${name} was not deleted within ${timeoutMs / 1000} s`);
+      await sleep(250);
+    }
+  }
+}

@@ -1,0 +1,3 @@
+module authlab/pause
+
+go 1.22

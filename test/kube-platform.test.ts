@@ -1,0 +1,92 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { clusterPaths } from '../cluster/paths.js';
+import type { KubeEndpoints } from '../cluster/deploy/deploy.js';
+import type { Results } from '../results/schema.js';
+import { runAuthlab, startAuthlab } from './support/cli.js';
+import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
+
+// `authlab up|down|study --platform kube` as a user runs them, on a cluster that is already up.
+const skip = await kubeSkipReason();
+if (skip) console.warn(`SKIP test/kube-platform.test.ts: ${skip}`);
+
+let unlock: (() => Promise<void>) | undefined;
+let runs: string;
+
+describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
+  beforeAll(async () => {
+    unlock = await acquireClusterLock();
+    runs = await mkdtemp(join(tmpdir(), 'authlab-kube-platform-'));
+    const up = await runAuthlab(['cluster', 'up'], {}, 900_000);
+    expect(up.code, up.stderr).toBe(0);
+  }, 900_000);
+
+  afterAll(async () => {
+    await runAuthlab(['cluster', 'down'], {}, 120_000);
+    if (runs) await rm(runs, { recursive: true, force: true });
+    await unlock?.();
+  }, 130_000);
+
+  it('up writes endpoints.json (local shape + kubeconfig and namespaces); calls work; down removes the namespaces', async () => {
+    const up = startAuthlab(['up', '--platform', 'kube', '--pairs', '1'], { AUTHLAB_RUNS_DIR: runs });
+    const exited = new Promise<number | null>((res) => up.on('exit', res));
+    try {
+      const file = join(runs, 'up', 'endpoints.json');
+      let ep: KubeEndpoints | undefined;
+      for (let i = 0; i < 600 && !ep; i++) {
+        await sleep(200);
+        ep = await readFile(file, 'utf8').then(
+          (t) => JSON.parse(t) as KubeEndpoints,
+          () => undefined,
+        );
+      }
+      expect(ep?.kubeconfig).toBe(clusterPaths().kubeconfig);
+      expect(ep?.namespaces).toEqual(['authlab-system', 'p1-a', 'p1-b']);
+      expect(ep?.services.map((s) => [s.name, s.pair, s.database, s.namespace])).toEqual([
+        ['p1-a', 1, 'svc_p1_a', 'p1-a'],
+        ['p1-b', 1, 'svc_p1_b', 'p1-b'],
+      ]);
+      expect(ep?.admin.token).toMatch(/^[0-9a-f]{48}$/);
+      const res = await fetch(`${ep!.services[0]!.url}/call/p1-b/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'light', params: { id: 1 } }),
+      });
+      expect(res.status).toBe(200);
+
+      const down = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: runs }, 120_000);
+      expect(down.code, down.stderr).toBe(0);
+      expect(await exited).toBe(0);
+      const kc = new KubeConfig();
+      kc.loadFromFile(clusterPaths().kubeconfig);
+      const names = (await kc.makeApiClient(CoreV1Api).listNamespace()).items.map((n) => n.metadata?.name);
+      expect(names.filter((n) => n === 'authlab-system' || /^p\d+-[ab]$/.test(n ?? ''))).toEqual([]);
+    } finally {
+      // Only when an assertion failed before `down`: stop the `up` by its pid and let it clean up.
+      if (up.exitCode === null) {
+        up.kill('SIGTERM');
+        await exited;
+      }
+    }
+  }, 300_000);
+
+  it('study --quick records platform kube and the Kubernetes version, with every run valid', async () => {
+    const out = join(runs, 'study');
+    const r = await runAuthlab(
+      ['study', '--platform', 'kube', '--quick', '--scenarios', 'light', '--pairs', '2', '--out', out],
+      { AUTHLAB_RUNS_DIR: runs },
+      600_000,
+    );
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as Results;
+    expect(results.study.platform).toBe('kube');
+    expect(results.study.env.kubernetes).toBe('v1.34.4');
+    expect(results.runs.length).toBeGreaterThan(0);
+    expect(results.runs.filter((x) => !x.valid)).toEqual([]);
+    expect(await readFile(join(out, 'summary.md'), 'utf8')).toMatch(/kube platform.*Kubernetes v1\.34\.4/s);
+  }, 600_000);
+});
