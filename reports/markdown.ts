@@ -37,12 +37,12 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
   else {
     out.push(
       mdTable(
-        ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'Trials', 'Verdict'],
+        ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'p (Holm)', 'Trials', 'Verdict'],
         results.comparisons.map((c) => [c.scenario, ...comparisonCells(c), comparisonVerdict(c)]),
-        [false, false, false, true, true, true, true, false],
+        [false, false, false, true, true, true, true, true, false],
       ),
       '',
-      'Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank; significant when the CI excludes 0 and p < 0.05.',
+      "Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank; p (Holm): adjusted across all the study's comparisons; significant when the CI excludes 0 and the adjusted p < 0.05.",
       '',
     );
   }

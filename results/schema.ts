@@ -110,10 +110,18 @@ export const ComparisonSchema = Type.Object({
   deltaUs: Num,
   ci95Us: Ci95,
   pValue: Num,
-  /** True when the CI excludes zero and p < 0.05 (`isSignificantDifference` in results/stats). */
+  /**
+   * True when the CI excludes zero and p < 0.05 (`isSignificantDifference` in results/stats); when
+   * `pAdjusted` is present, that adjusted p is the one compared with 0.05.
+   */
   significant: Type.Boolean(),
   /** Extension: number of paired trials behind the comparison. */
   n: Type.Optional(Num),
+  /**
+   * Extension: `pValue` after Holm's adjustment across the study's whole family of comparisons
+   * (`comparisons[]` and `estimates[]` together); `significant` is judged on it.
+   */
+  pAdjusted: Type.Optional(Num),
 });
 export type Comparison = Static<typeof ComparisonSchema>;
 

@@ -132,6 +132,7 @@ ${invalidSection(results)}
 <section id="method"><h2>How to read this report</h2><ul>
 <li>The unit of statistics is a <em>run</em>, not a request: each run yields its own p50 and p99; a comparison takes the per-trial difference between two modes run side by side, and reports the median of those differences.</li>
 <li>95% confidence intervals are percentile bootstraps over trials (10,000 resamples); p-values are two-sided Wilcoxon signed-rank tests. A difference is significant when the interval excludes zero and p &lt; 0.05 (with very few trials a bootstrap interval alone overclaims); otherwise the verdict is “no significant difference”, and no signed number is claimed.</li>
+<li>Multiplicity: a report holds many comparisons, so each p is Holm-adjusted across the study's whole family (every comparison and every auth-cost estimate) and verdicts use the adjusted p; the chance of any false “significant” line is then at most 5% whatever the dependence between tests. Holm rather than Benjamini–Hochberg because BH bounds only the share of false lines, and a reader acts on a single line. Both raw and adjusted p are shown.</li>
 <li>Quantile tables and percentile spectra come from the HDR histograms of all valid runs merged; percentiles are never averaged.</li>
 <li>Latencies are measured in microseconds; shown in µs below 10 ms and in ms above, to 3 significant figures.</li>
 </ul></section>

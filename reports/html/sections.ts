@@ -80,7 +80,12 @@ function comparisonsTable(cs: readonly Comparison[]): string {
       { head: 'Stat' },
       { head: 'Δ (median over trials)', num: true, title: 'Median over trials of the per-trial difference of the per-run statistic' },
       { head: '95% CI', num: true, title: 'Percentile bootstrap over trials' },
-      { head: 'p', num: true, title: 'Wilcoxon signed-rank, two-sided (significant: CI excludes 0 and p < 0.05)' },
+      { head: 'p', num: true, title: 'Wilcoxon signed-rank, two-sided, unadjusted' },
+      {
+        head: 'p (Holm)',
+        num: true,
+        title: "Holm-adjusted across the study's whole family of comparisons (significant: CI excludes 0 and adjusted p < 0.05)",
+      },
       { head: 'Trials', num: true },
       { head: 'Verdict' },
     ],

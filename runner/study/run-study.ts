@@ -4,6 +4,7 @@ import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFl
 import type { Platform } from '../platforms/platform.js';
 import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';
+import { judgeFamily } from './family.js';
 import { studyEnv, studyGit } from './env.js';
 import { measureFloor } from './floor.js';
 import { runReplication } from './replication.js';
@@ -75,7 +76,9 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
   }
 
   studyProgress.phase('statistics');
-  const comparisons = compareModes(runs, { seed });
+  const raw = compareModes(runs, { seed });
+  const verdicts = judgeFamily(raw.map((c) => ({ pValue: c.pValue, ci95: c.ci95Us })));
+  const comparisons = raw.map((c, i) => ({ ...c, ...verdicts[i]! }));
   const git = await studyGit();
   const results: Results = {
     schemaVersion: 1,
