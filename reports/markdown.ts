@@ -1,5 +1,6 @@
 import { formatCiUs, formatDeltaUs, formatPct, formatRps, formatUs } from './format.js';
 import { comparisonCells, comparisonVerdict } from './verdicts.js';
+import { authCostRows, costCells, findingSentence } from './auth-cost.js';
 import { ciExcludesZero } from '../results/stats/index.js';
 import { steadyPeakRps } from './html/studies.js';
 import type { ScenarioModel } from './model.js';
@@ -45,6 +46,26 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
       "Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank; p (Holm): adjusted across all the study's comparisons; significant when the CI excludes 0 and the adjusted p < 0.05.",
       '',
     );
+  }
+
+  const costs = authCostRows(results);
+  if (costs.length > 0) {
+    out.push('## Auth cost by estimator', '');
+    out.push(
+      mdTable(
+        ['Scenario', 'Comparison', 'Estimator', 'Δ', '95% CI', 'Resolution', 'p', 'p (Holm)', 'Trials', 'Verdict'],
+        costs.map((r) => [r.scenario, `${r.candidate} − ${r.baseline}`, ...costCells(r)]),
+        [false, false, false, true, true, true, true, true, true, false],
+      ),
+      '',
+      "In-band: Server-Timing per request (sign + verify; all time inside the sidecars but database and hop), per-run p50. CPU: the sidecars' CPU µs per request (÷ 1000 = vCPU per 1,000 req/s). Resolution: half the 95% CI. Verdicts on the Holm-adjusted p.",
+      '',
+    );
+    for (const scenario of [...new Set(costs.map((r) => r.scenario))]) {
+      const s = findingSentence(costs.filter((r) => r.scenario === scenario && r.baseline === 'off' && r.candidate === 'enforce'));
+      if (s) out.push(`- **${scenario}**, auth cost (enforce − off): ${s}`);
+    }
+    out.push('');
   }
 
   out.push('## Latency by mode', '');

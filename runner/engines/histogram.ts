@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
-import type { TimelinePoint } from '../../results/schema.js';
+import { DERIVED_STAGE, type TimelinePoint } from '../../results/schema.js';
 import type { EngineResult } from './types.js';
 
 /** Highest latency a run tracks, µs (10 minutes); higher values are clamped, never dropped. */
@@ -27,6 +27,37 @@ export function parseServerTiming(header: string): [string, number][] {
     if (Number.isFinite(ms) && ms >= 0) out.push([name, Math.round(ms * 1000)]);
   }
   return out;
+}
+
+/**
+ * The in-band auth-cost figures of one response, from its Server-Timing stages (µs), computed per
+ * request because a sum of per-stage medians is not the median of the sum:
+ * - `auth`: time in the auth stages — `sign` at the caller plus `verify` at the target (`peer-verify`
+ *   through a caller; `verify` on the direct path); 0 when auth is off.
+ * - `in-sidecar`: all time spent inside sidecars, excluding the database and the hop between them —
+ *   `(total − upstream) + (peer-total − peer-db)` through a caller, `total − db` direct.
+ * Null when the response carries no `total` (not a sidecar's answer).
+ */
+export function derivedStages(stages: readonly (readonly [string, number])[]): { auth: number; inSidecar: number } | null {
+  let sign = 0;
+  let verify = 0;
+  let total: number | undefined;
+  let upstream: number | undefined;
+  let db = 0;
+  let peerTotal: number | undefined;
+  let peerDb = 0;
+  for (const [name, us] of stages) {
+    if (name === 'sign') sign = us;
+    else if (name === 'verify' || name === 'peer-verify') verify += us;
+    else if (name === 'total') total = us;
+    else if (name === 'upstream') upstream = us;
+    else if (name === 'db') db = us;
+    else if (name === 'peer-total') peerTotal = us;
+    else if (name === 'peer-db') peerDb = us;
+  }
+  if (total === undefined) return null;
+  const inSidecar = upstream !== undefined ? total - upstream + (peerTotal !== undefined ? peerTotal - peerDb : 0) : total - db;
+  return { auth: sign + verify, inSidecar: Math.max(0, inSidecar) };
 }
 
 /**
@@ -81,18 +112,27 @@ export class RunRecorder {
     bucket.count++;
     bucket.hist.recordValue(us);
     if (serverTiming) {
-      for (const [stage, stageUs] of parseServerTiming(serverTiming)) this.recordStage(stage, stageUs);
+      const stages = parseServerTiming(serverTiming);
+      for (const [stage, stageUs] of stages) this.recordStage(stage, stageUs);
+      const derived = derivedStages(stages);
+      if (derived) {
+        this.recordStage(DERIVED_STAGE.auth, derived.auth, 0);
+        this.recordStage(DERIVED_STAGE.inSidecar, derived.inSidecar, 0);
+      }
     }
   }
 
-  /** Records one Server-Timing stage duration of a measured 2xx response, µs. */
-  recordStage(stage: string, us: number): void {
+  /**
+   * Records one Server-Timing stage duration of a measured 2xx response, µs. `floorUs`: the least
+   * value recorded (1 for measured stages, as latencies; 0 for derived ones, where 0 means "auth off").
+   */
+  recordStage(stage: string, us: number, floorUs = 1): void {
     let h = this.serverTiming[stage];
     if (!h) {
       h = newHistogramUs();
       this.serverTiming[stage] = h;
     }
-    h.recordValue(Math.max(1, Math.round(us)));
+    h.recordValue(Math.max(floorUs, Math.round(us)));
   }
 
   /**

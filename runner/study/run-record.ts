@@ -33,7 +33,11 @@ export function toRunRecord(meta: RunMeta, r: EngineResult): RunRecord {
   }
   const serverTimingUs: RunRecord['serverTimingUs'] = {};
   for (const [stage, h] of Object.entries(r.serverTiming)) {
-    serverTimingUs[stage] = { p50: Math.round(h.getValueAtPercentile(50)), p99: Math.round(h.getValueAtPercentile(99)) };
+    serverTimingUs[stage] = {
+      p50: Math.round(h.getValueAtPercentile(50)),
+      p99: Math.round(h.getValueAtPercentile(99)),
+      mean: Math.round(h.mean * 10) / 10,
+    };
   }
   return {
     id: `${meta.scenario}-t${meta.trial}-p${meta.pair}-${meta.mode}`,

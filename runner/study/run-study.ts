@@ -4,6 +4,7 @@ import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFl
 import type { Platform } from '../platforms/platform.js';
 import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';
+import { estimateAuthCost } from './estimators.js';
 import { judgeFamily } from './family.js';
 import { studyEnv, studyGit } from './env.js';
 import { measureFloor } from './floor.js';
@@ -76,9 +77,15 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
   }
 
   studyProgress.phase('statistics');
-  const raw = compareModes(runs, { seed });
-  const verdicts = judgeFamily(raw.map((c) => ({ pValue: c.pValue, ci95: c.ci95Us })));
-  const comparisons = raw.map((c, i) => ({ ...c, ...verdicts[i]! }));
+  // One family: every end-to-end comparison and every auth-cost estimate is Holm-adjusted together.
+  const rawComparisons = compareModes(runs, { seed });
+  const rawEstimates = estimateAuthCost(runs, { seed });
+  const verdicts = judgeFamily([
+    ...rawComparisons.map((c) => ({ pValue: c.pValue, ci95: c.ci95Us })),
+    ...rawEstimates.map((e) => ({ pValue: e.pValue, ci95: e.ci95 })),
+  ]);
+  const comparisons = rawComparisons.map((c, i) => ({ ...c, ...verdicts[i]! }));
+  const estimates = rawEstimates.map((e, i) => ({ ...e, ...verdicts[rawComparisons.length + i]! }));
   const git = await studyGit();
   const results: Results = {
     schemaVersion: 1,
@@ -102,6 +109,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     comparisons,
     tokenStorm,
     ...(replication.length > 0 ? { replication } : {}),
+    ...(estimates.length > 0 ? { estimates } : {}),
   };
   return results;
 }

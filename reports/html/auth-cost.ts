@@ -1,0 +1,43 @@
+import { esc } from '../format.js';
+import { authCostRows, costCells } from '../auth-cost.js';
+import type { Results } from '../../results/schema.js';
+import { table } from './tables.js';
+
+const COMPARISON_WORDS: Record<string, string> = {
+  'off→enforce': 'auth overhead (enforce − off)',
+  'off→observe': 'dry-run overhead (observe − off)',
+  'direct→off': 'sidecar path overhead (off − direct)',
+  'observe→enforce': 'enforce − observe (calibration: the injected busy-wait only)',
+};
+
+/** Every estimator side by side per scenario and comparison, each with its CI and resolution. */
+export function authCostSection(results: Results): string {
+  const rows = authCostRows(results);
+  if (rows.length === 0) return '';
+  const groups = [...new Set(rows.map((r) => `${r.scenario}\u0000${r.baseline}→${r.candidate}`))];
+  const tables = groups.map((g) => {
+    const [scenario, pair] = g.split('\u0000') as [string, string];
+    const mine = rows.filter((r) => r.scenario === scenario && `${r.baseline}→${r.candidate}` === pair);
+    return `<h3>${esc(scenario)}: ${esc(COMPARISON_WORDS[pair] ?? pair)}</h3>${table(
+      [
+        { head: 'Estimator' },
+        { head: 'Δ', num: true, title: 'Median over trials of the per-trial difference (shown only when significant)' },
+        { head: '95% CI', num: true, title: 'Percentile bootstrap over trials' },
+        { head: 'Resolution', num: true, title: 'Half the CI width: the smallest effect this estimator resolves here' },
+        { head: 'p', num: true, title: 'Exact Wilcoxon signed-rank, two-sided, unadjusted' },
+        { head: 'p (Holm)', num: true, title: "Holm-adjusted across the study's family" },
+        { head: 'Trials', num: true },
+        { head: 'Verdict' },
+      ],
+      mine.map(costCells),
+    )}`;
+  });
+  return `<section id="auth-cost"><h2>Auth cost by estimator</h2>
+<p>Three ways to measure what auth costs, set side by side with their resolution (half the 95% CI): the sidecars'
+own Server-Timing stages per request (in-band: the sign + verify stages, and all time inside the two sidecars but the
+database and the hop), the sidecars' CPU time per request from the processes' CPU counters (÷ 1000 = vCPU per 1,000
+requests/s, the figure Istio publishes for its proxy), and the end-to-end p50 the load generator saw. End-to-end
+includes everything but carries the whole request's noise; in-band and CPU see only the sidecars, with far less
+noise. All are paired by trial; verdicts use the Holm-adjusted p.</p>
+${tables.join('\n')}</section>`;
+}
