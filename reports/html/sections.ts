@@ -1,5 +1,6 @@
 import { formatPct, formatRps, formatUs, esc } from '../format.js';
 import { comparisonCells, comparisonVerdict, isSignificant } from '../verdicts.js';
+import { trialsForFamily } from '../../results/stats/index.js';
 import type { ScenarioModel } from '../model.js';
 import type { Comparison, Results } from '../../results/schema.js';
 import { forestChart, latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
@@ -17,6 +18,14 @@ function durationText(startIso: string, endIso: string): string {
   const s = (Date.parse(endIso) - Date.parse(startIso)) / 1000;
   if (!Number.isFinite(s) || s < 0) return 'unknown';
   return s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`;
+}
+
+/** How many tests the study's Holm family holds and how many trials one real effect needs to pass. */
+function multiplicityText(results: Results): string {
+  const m = results.comparisons.filter((c) => c.pAdjusted !== undefined).length + (results.estimates?.length ?? 0);
+  if (m === 0 || results.comparisons.every((c) => c.pAdjusted === undefined)) return 'p-values not adjusted (older results)';
+  const n = trialsForFamily(m);
+  return `Holm across ${m} tests (every comparison and estimate): one real effect can pass only with ≥ ${n} trials, since the exact signed-rank p cannot go below 2/2^n and must be < 0.05/${m}`;
 }
 
 export function environmentSection(results: Results): string {
@@ -39,6 +48,7 @@ ${keyValues([
   ['Load engine', study.engine],
   ['Design', design],
   ['Trials', `${study.trials}${study.quick ? ' (--quick: short runs, wide CIs)' : ''}`],
+  ['Multiplicity', multiplicityText(results)],
   ['Scenarios', (study.scenarios ?? [...new Set(results.runs.map((r) => r.scenario))]).join(', ')],
   ['Code', git],
   ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],

@@ -6,6 +6,7 @@ import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';
 import { estimateAuthCost } from './estimators.js';
 import { judgeFamily } from './family.js';
+import { trialsForFamily } from '../../results/stats/index.js';
 import { studyEnv, studyGit } from './env.js';
 import { measureFloor } from './floor.js';
 import { runReplication } from './replication.js';
@@ -85,6 +86,13 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     ...rawEstimates.map((e) => ({ pValue: e.pValue, ci95: e.ci95 })),
   ]);
   const comparisons = rawComparisons.map((c, i) => ({ ...c, ...verdicts[i]! }));
+  const fewest = Math.min(...rawComparisons.map((c) => c.n ?? 0), ...rawEstimates.map((e) => e.n));
+  if (verdicts.length > 0 && fewest < trialsForFamily(verdicts.length)) {
+    progress.log(
+      `note: Holm over ${verdicts.length} tests needs ≥ ${trialsForFamily(verdicts.length)} trials for one real effect to pass ` +
+        `(exact signed-rank floor 2/2^n < 0.05/${verdicts.length}); some comparisons have ${fewest}`,
+    );
+  }
   const estimates = rawEstimates.map((e, i) => ({ ...e, ...verdicts[rawComparisons.length + i]! }));
   const git = await studyGit();
   const results: Results = {
