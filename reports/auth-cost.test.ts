@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Comparison, Estimate, Results } from '../results/schema.js';
-import { authCostRows, findingSentence, leadingRow } from './auth-cost.js';
+import { authCostRows, calibrationChecks, calibrationWords, findingSentence, leadingRow } from './auth-cost.js';
 
 const est = (estimator: Estimate['estimator'], delta: number, ci95: [number, number], pAdjusted: number): Estimate => ({
   scenario: 'light',
@@ -51,5 +51,22 @@ describe('auth cost rows and findings', () => {
     const rows = authCostRows(results([est('in-band-auth', 1, [-2, 3], 0.4), est('in-band-sidecar', 3, [-5, 9], 0.4)]));
     expect(leadingRow(rows)?.estimator).toBe('in-band-auth');
     expect(findingSentence(rows)).toMatch(/^no cost resolved: within ±2.5 µs by in-band: sign \+ verify/);
+  });
+});
+
+describe('calibration checks', () => {
+  it('says which estimator recovered the injected wait (enforce − observe), allowing the 1 µs in-band quantum', () => {
+    const obs = (e: Estimate): Estimate => ({ ...e, baseline: 'observe' });
+    const r = {
+      study: { calibrateUs: 50 },
+      comparisons: [{ ...e2e, baseline: 'observe', deltaUs: 90, ci95Us: [-200, 240] }],
+      estimates: [obs(est('in-band-auth', 51, [51, 52], 0.001)), obs(est('in-band-sidecar', 58, [55, 62], 0.001))],
+    } as unknown as Results;
+    const checks = calibrationChecks(r);
+    expect(checks.map((c) => [c.estimator, c.covered, calibrationWords(c)])).toEqual([
+      ['in-band-auth', true, 'recovered (significant, CI covers the truth)'],
+      ['in-band-sidecar', false, 'missed (CI excludes the truth)'],
+      ['end-to-end', true, 'not resolved (CI covers the truth but also 0)'],
+    ]);
   });
 });

@@ -35,7 +35,8 @@ const PREFERENCE: readonly CostEstimator[] = ['in-band-sidecar', 'in-band-auth',
 const judged = (p: number, pAdj: number | undefined, ci: readonly [number, number], writerSaid: boolean): boolean =>
   writerSaid && isSignificantDifference(ci[0], ci[1], pAdj ?? p);
 
-function fromComparison(c: Comparison): CostRow {
+/** A comparison (any stat) as a cost row; `authCostRows` uses only the p50 ones. */
+export function fromComparison(c: Comparison): CostRow {
   return {
     scenario: c.scenario,
     baseline: c.baseline,
@@ -52,7 +53,7 @@ function fromComparison(c: Comparison): CostRow {
   };
 }
 
-function fromEstimate(e: Estimate): CostRow {
+export function fromEstimate(e: Estimate): CostRow {
   return {
     scenario: e.scenario,
     baseline: e.baseline,
@@ -162,4 +163,59 @@ export function findingSentence(rows: readonly CostRow[]): string | null {
       : `no cost resolved: within ${formatResolution(lead)} by ${which}`;
   const adjusted = lead.pAdjusted === undefined && lead.pValue < ALPHA ? ' (p not adjusted for multiplicity)' : '';
   return `${head}${adjusted}${cpu ? `; CPU: ${formatCost(cpu)}` : ''}${others.length ? `. Also ${others.join('; ')}` : ''}.`;
+}
+
+/**
+ * Server-Timing carries µs (3 decimals of ms), so in-band figures are whole µs: a CI is widened by
+ * this much before asking whether it covers a known truth.
+ */
+export const IN_BAND_QUANTUM_US = 1;
+
+/** Whether one estimator recovered an injected calibration wait: estimate, CI, covered or not. */
+export interface CalibrationCheck {
+  scenario: string;
+  estimator: CostEstimator;
+  row: CostRow;
+  truthUs: number;
+  /** The CI (widened by the unit's quantum for in-band) covers the truth. */
+  covered: boolean;
+}
+
+/**
+ * Per scenario and estimator, whether enforce − observe (whose true value is exactly the injected
+ * busy-wait: both modes verify, only enforce waits) recovered `study.calibrateUs`. CPU too: the wait
+ * is CPU time on the request path, so it should add the same µs of CPU per request.
+ */
+export function calibrationChecks(results: Results): CalibrationCheck[] {
+  const truthUs = results.study.calibrateUs;
+  if (truthUs === undefined) return [];
+  return authCostRows(results)
+    .filter((r) => r.baseline === 'observe' && r.candidate === 'enforce')
+    .map((row) => {
+      const slack = row.estimator === 'in-band-auth' || row.estimator === 'in-band-sidecar' ? IN_BAND_QUANTUM_US : 0;
+      return {
+        scenario: row.scenario,
+        estimator: row.estimator,
+        row,
+        truthUs,
+        covered: row.ci95[0] - slack <= truthUs && truthUs <= row.ci95[1] + slack,
+      };
+    });
+}
+
+/** "recovered", "missed", or "covers the truth but does not resolve it" (CI also spans 0). */
+export function calibrationWords(c: CalibrationCheck): string {
+  if (c.covered && c.row.significant) return 'recovered (significant, CI covers the truth)';
+  if (c.covered) return 'not resolved (CI covers the truth but also 0)';
+  return 'missed (CI excludes the truth)';
+}
+
+/** A/A: of the auth comparisons (observe/enforce vs off, all truly null), how many came out significant. */
+export function aaFalsePositives(results: Results): { tests: number; significant: number } | null {
+  if (!results.study.aa) return null;
+  const rows = [
+    ...results.comparisons.filter((c) => c.baseline === 'off' && c.candidate !== 'off').map(fromComparison),
+    ...(results.estimates ?? []).filter((e) => e.baseline === 'off').map(fromEstimate),
+  ];
+  return { tests: rows.length, significant: rows.filter((r) => r.significant).length };
 }

@@ -1,6 +1,14 @@
 import { formatCiUs, formatDeltaUs, formatPct, formatRps, formatUs } from './format.js';
 import { comparisonCells, comparisonVerdict } from './verdicts.js';
-import { authCostRows, costCells, findingSentence } from './auth-cost.js';
+import {
+  aaFalsePositives,
+  authCostRows,
+  calibrationChecks,
+  calibrationWords,
+  costCells,
+  findingSentence,
+  formatCost,
+} from './auth-cost.js';
 import { ciExcludesZero } from '../results/stats/index.js';
 import { steadyPeakRps } from './html/studies.js';
 import type { ScenarioModel } from './model.js';
@@ -65,6 +73,14 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
       const s = findingSentence(costs.filter((r) => r.scenario === scenario && r.baseline === 'off' && r.candidate === 'enforce'));
       if (s) out.push(`- **${scenario}**, auth cost (enforce − off): ${s}`);
     }
+    for (const c of calibrationChecks(results)) {
+      out.push(
+        `- **${c.scenario}**, calibration (${c.truthUs} µs injected into enforce; enforce − observe) by ${c.estimator}: ${formatCost(c.row, true)} — ${calibrationWords(c)}`,
+      );
+    }
+    const aa = aaFalsePositives(results);
+    if (aa)
+      out.push(`- **A/A study**: ${aa.significant} of ${aa.tests} auth tests significant after Holm's adjustment (all are truly null).`);
     out.push('');
   }
 

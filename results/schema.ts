@@ -56,6 +56,13 @@ export const StudyInfoSchema = Type.Object({
   scenarios: Type.Optional(Type.Array(Type.String())),
   /** Extension: whether `--quick` was given. */
   quick: Type.Optional(Type.Boolean()),
+  /**
+   * Extension: µs busy-waited in enforce's verify stage (`--calibrate`); comparisons and estimates
+   * then include observe → enforce, whose true value is exactly this.
+   */
+  calibrateUs: Type.Optional(Num),
+  /** Extension: an A/A study (`--aa`): observe and enforce were configured exactly like off. */
+  aa: Type.Optional(Type.Boolean()),
   git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
   env: Type.Object({ cpus: Num, cpuModel: Type.String(), memGiB: Num, node: Type.String(), os: Type.String() }),
 });

@@ -1,5 +1,13 @@
-import { esc } from '../format.js';
-import { authCostRows, costCells } from '../auth-cost.js';
+import { esc, formatPct } from '../format.js';
+import {
+  aaFalsePositives,
+  authCostRows,
+  calibrationChecks,
+  calibrationWords,
+  costCells,
+  ESTIMATOR_LABEL,
+  formatCost,
+} from '../auth-cost.js';
 import type { Results } from '../../results/schema.js';
 import { table } from './tables.js';
 
@@ -40,4 +48,25 @@ requests/s, the figure Istio publishes for its proxy), and the end-to-end p50 th
 includes everything but carries the whole request's noise; in-band and CPU see only the sidecars, with far less
 noise. All are paired by trial; verdicts use the Holm-adjusted p.</p>
 ${tables.join('\n')}</section>`;
+}
+
+/** Key-findings items: did each estimator recover the injected wait; the A/A false-positive rate. */
+export function calibrationItems(results: Results): string[] {
+  const items: string[] = [];
+  const checks = calibrationChecks(results);
+  for (const scenario of [...new Set(checks.map((c) => c.scenario))]) {
+    const mine = checks.filter((c) => c.scenario === scenario);
+    const parts = mine.map((c) => `${ESTIMATOR_LABEL[c.estimator].split(' (')[0]}: ${formatCost(c.row, true)} — ${calibrationWords(c)}`);
+    items.push(
+      `<li><strong>${esc(scenario)}</strong>, calibration (enforce − observe, true value ${mine[0]!.truthUs} µs injected): ${esc(parts.join('; '))}.</li>`,
+    );
+  }
+  const aa = aaFalsePositives(results);
+  if (aa) {
+    const rate = aa.tests ? aa.significant / aa.tests : 0;
+    items.push(
+      `<li${aa.significant > 0 ? ' class="flag-inline"' : ''}><strong>A/A study</strong> (observe and enforce configured exactly like off): ${aa.significant} of ${aa.tests} auth tests significant after Holm's adjustment — observed false-positive rate ${esc(formatPct(rate))}.</li>`,
+    );
+  }
+  return items;
 }

@@ -9,7 +9,7 @@ import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
 import { environmentSection, floorSection, invalidSection, scenarioSection, slug, verdictHtml } from './sections.js';
 import { replicationSection, steadyPeakRps, stormSection } from './studies.js';
-import { authCostSection } from './auth-cost.js';
+import { authCostSection, calibrationItems } from './auth-cost.js';
 import { authCostRows, findingSentence } from '../auth-cost.js';
 
 let chartJsCache: string | undefined;
@@ -75,6 +75,7 @@ function findings(results: Results): string {
     const sentence = findingSentence(costs.filter((r) => r.scenario === scenario));
     if (sentence) items.push(`<li><strong>${esc(scenario)}</strong>, auth cost (enforce − off): ${esc(sentence)}</li>`);
   }
+  items.push(...calibrationItems(results));
   items.push(...auth.map((c) => `<li><strong>${esc(c.scenario)}</strong>, ${esc(comparisonLabel(c))}, end-to-end: ${verdictHtml(c)}</li>`));
   const storms = results.tokenStorm;
   const steady = storms.filter((t) => !Number.isNaN(steadyPeakRps(t))).sort((a, b) => steadyPeakRps(a) - steadyPeakRps(b));

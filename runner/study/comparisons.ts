@@ -15,6 +15,8 @@ export interface ComparisonOptions {
   seed: number;
   /** Bootstrap resamples; default 10,000. */
   resamples?: number;
+  /** Comparisons beyond {@link COMPARED} (calibration adds observe → enforce). */
+  extra?: readonly (readonly [baseline: RunMode, candidate: RunMode])[];
 }
 
 /**
@@ -61,7 +63,7 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
   const scenarios = [...new Set(runs.map((r) => r.scenario))];
   for (const scenario of scenarios) {
     const mine = runs.filter((r) => r.scenario === scenario);
-    for (const [baseline, candidate] of COMPARED) {
+    for (const [baseline, candidate] of [...COMPARED, ...(o.extra ?? [])]) {
       for (const stat of ['p50', 'p99'] as const) {
         const of = (r: RunRecord) => r.latencyUs[stat];
         const diffs = pairedDiffs(perTrial(mine, baseline, of), perTrial(mine, candidate, of));

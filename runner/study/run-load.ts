@@ -1,4 +1,4 @@
-import { RUN_MODES } from '../../system/protocol/modes.js';
+import { RUN_MODES, type RunMode } from '../../system/protocol/modes.js';
 import type { RunRecord } from '../../results/schema.js';
 import type { LoadProfile, LoadScenario } from '../../scenarios/scenario.js';
 import { requestBody } from '../../scenarios/scenario.js';
@@ -48,9 +48,12 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
     progress.trial(trial.trial, plan.length);
     for (const step of trial.steps) {
       study.signal?.throwIfAborted();
-      await Promise.all(step.map((a) => platform.setPairMode(a.pair, a.mode)));
+      // A/A: every mode but direct is configured exactly like off; runs keep their labels, so any
+      // "significant" auth difference is a false positive.
+      const configured = (mode: RunMode): RunMode => (study.aa && mode !== 'direct' ? 'off' : mode);
+      await Promise.all(step.map((a) => platform.setPairMode(a.pair, configured(a.mode))));
       const targets = step.map((a): EngineRunOptions => ({
-        url: platform.targetUrl(a.pair, a.mode),
+        url: platform.targetUrl(a.pair, configured(a.mode)),
         requests,
         connections: profile.connections,
         rateRps: profile.rateRps,

@@ -79,8 +79,10 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
 
   studyProgress.phase('statistics');
   // One family: every end-to-end comparison and every auth-cost estimate is Holm-adjusted together.
-  const rawComparisons = compareModes(runs, { seed });
-  const rawEstimates = estimateAuthCost(runs, { seed });
+  // Calibration: enforce − observe is exactly the injected wait (both verify; only enforce waits).
+  const extra = opts.calibrateUs ? ([['observe', 'enforce']] as const) : [];
+  const rawComparisons = compareModes(runs, { seed, extra });
+  const rawEstimates = estimateAuthCost(runs, { seed, extra });
   const verdicts = judgeFamily([
     ...rawComparisons.map((c) => ({ pValue: c.pValue, ci95: c.ci95Us })),
     ...rawEstimates.map((e) => ({ pValue: e.pValue, ci95: e.ci95 })),
@@ -109,6 +111,8 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       seed,
       scenarios: scenarios.map((s) => s.name),
       quick: opts.quick,
+      ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
+      ...(opts.aa ? { aa: true } : {}),
       git,
       env: studyEnv(),
     },

@@ -6,6 +6,7 @@ import { parseQueryBody } from '../query-catalogue.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { serverTiming } from '../server-timing.js';
+import { calibrationWait } from '../calibrate.js';
 import { ROLE_BITS } from '../verify/verify-cache.js';
 import type { VerifyOutcome } from '../verify/verifier.js';
 
@@ -45,6 +46,7 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
       } else {
         const v = verifier.verify(request.headers.authorization);
         outcome = v instanceof Promise ? await v : v;
+        calibrationWait(mode); // test hook, off unless AUTHLAB_CALIBRATE_US is set (../calibrate.ts)
         verifyMs = performance.now() - t0;
         if (mode === 'enforce' && !outcome.ok) {
           metrics.verified(outcome.result);
