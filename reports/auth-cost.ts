@@ -108,6 +108,7 @@ export function leadingRow(rows: readonly CostRow[]): CostRow | undefined {
 /** "+31 µs [26, 35] µs", or for CPU "+40 CPU µs/request (+0.040 vCPU per 1,000 req/s) [36, 44]". */
 export function formatCost(r: CostRow, withSign = r.significant): string {
   if (r.unit === 'cpu-us-per-request') {
+    if (!withSign) return `n.s. [${r.ci95[0]}, ${r.ci95[1]}] CPU µs/request`;
     const v = withSign ? `${r.delta > 0 ? '+' : r.delta < 0 ? '−' : ''}${Math.abs(r.delta)}` : 'n.s.';
     const vcpu = withSign
       ? ` (${r.delta > 0 ? '+' : r.delta < 0 ? '−' : ''}${(Math.abs(r.delta) / 1000).toFixed(3)} vCPU per 1,000 req/s)`

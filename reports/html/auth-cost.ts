@@ -18,6 +18,26 @@ const COMPARISON_WORDS: Record<string, string> = {
   'observe→enforce': 'enforce − observe (calibration: the injected busy-wait only)',
 };
 
+/**
+ * The IdP's CPU per request over the load scenarios (it serves every pair at once, so it has no
+ * per-mode figure): in steady state tokens are cached and it should be near zero.
+ */
+function idpCpuText(results: Results): string {
+  // idpUs is the same for every run of a step: count each step once.
+  const steps = new Map<string, { idpUs: number; requests: number }>();
+  for (const r of results.runs) {
+    if (r.cpu?.idpUs === undefined) continue;
+    const key = `${r.scenario}/${r.trial}/${r.cpu.idpUs}`;
+    const s = steps.get(key) ?? { idpUs: r.cpu.idpUs, requests: 0 };
+    s.requests += r.cpu.requests;
+    steps.set(key, s);
+  }
+  if (steps.size === 0) return '';
+  const idpUs = [...steps.values()].reduce((a, s) => a + s.idpUs, 0);
+  const requests = [...steps.values()].reduce((a, s) => a + s.requests, 0);
+  return `<p>IdP CPU during the load scenarios: ${esc((idpUs / requests).toFixed(1))} CPU µs per request across all modes (${esc(Math.round(idpUs / 1000))} ms over ${esc(requests.toLocaleString('en-US'))} requests; tokens are cached, so this is mostly its settings stream and housekeeping).</p>`;
+}
+
 /** Every estimator side by side per scenario and comparison, each with its CI and resolution. */
 export function authCostSection(results: Results): string {
   const rows = authCostRows(results);
@@ -47,6 +67,7 @@ database and the hop), the sidecars' CPU time per request from the processes' CP
 requests/s, the figure Istio publishes for its proxy), and the end-to-end p50 the load generator saw. End-to-end
 includes everything but carries the whole request's noise; in-band and CPU see only the sidecars, with far less
 noise. All are paired by trial; verdicts use the Holm-adjusted p.</p>
+${idpCpuText(results)}
 ${tables.join('\n')}</section>`;
 }
 

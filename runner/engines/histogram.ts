@@ -68,6 +68,8 @@ export class RunRecorder {
   readonly latency = newHistogramUs();
   readonly serverTiming: Record<string, Histogram> = {};
   ok = 0;
+  /** Every response seen, warm-up included (what the target served while its CPU was sampled). */
+  responses = 0;
   readonly errors: Record<string, number> = {};
   private readonly buckets: { count: number; hist: Histogram }[] = [];
   private lastEndMs = 0;
@@ -91,6 +93,7 @@ export class RunRecorder {
    * HTTP status or a transport failure code; `serverTiming` the raw header, if any.
    */
   record(startMs: number, latencyUs: number, status: number | string, serverTiming?: string | null): void {
+    this.responses++;
     if (!this.measures(startMs)) return;
     const success = typeof status === 'number' && status >= 200 && status < 300;
     if (!success) {
@@ -172,6 +175,8 @@ export class RunRecorder {
     warmupS: number;
     droppedIterations?: number;
     invalidReason?: string | null;
+    /** Responses the engine saw but did not record here (k6's warm-up scenario). */
+    uncountedResponses?: number;
   }): EngineResult {
     const measuredS = this.measuredS(o.plannedS);
     const invalidReason = o.invalidReason ?? null;
@@ -186,6 +191,7 @@ export class RunRecorder {
       measuredS,
       warmupS: o.warmupS,
       droppedIterations: o.droppedIterations ?? 0,
+      responses: this.responses + (o.uncountedResponses ?? 0),
       valid: invalidReason === null,
       invalidReason,
     };

@@ -163,6 +163,7 @@ interface Samples {
   stages: Record<string, number[]>;
   dropped: number;
   firstUs: number;
+  warmupResponses: number;
 }
 
 /** Reads k6's CSV and folds each target's `measure_i` samples into its own RunRecorder. */
@@ -170,7 +171,7 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let col = { name: 0, ts: 1, value: 2, scenario: 3, status: 4 };
   let header = true;
-  const per: Samples[] = plans.map(() => ({ requests: [], stages: {}, dropped: 0, firstUs: Number.POSITIVE_INFINITY }));
+  const per: Samples[] = plans.map(() => ({ requests: [], stages: {}, dropped: 0, firstUs: Number.POSITIVE_INFINITY, warmupResponses: 0 }));
   for await (const line of lines) {
     const f = line.split(',');
     if (header) {
@@ -186,6 +187,11 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
       continue;
     }
     const scenario = f[col.scenario] ?? '';
+    if (scenario.startsWith('warmup_') && f[col.name] === 'http_req_duration') {
+      const w = per[Number(scenario.slice(7))];
+      if (w) w.warmupResponses++;
+      continue;
+    }
     if (!scenario.startsWith('measure_')) continue;
     const s = per[Number(scenario.slice(8))];
     if (!s) continue;
@@ -220,6 +226,7 @@ function toResult(plan: Plan, s: Samples): EngineResult {
     plannedS: plan.counted ? null : plan.durationS,
     warmupS: plan.warmupS,
     droppedIterations: s.dropped,
+    uncountedResponses: s.warmupResponses,
     invalidReason:
       s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null,
   });

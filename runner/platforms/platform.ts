@@ -31,6 +31,11 @@ export interface Platform {
    * `direct` → `p<i>-b`'s `/query`; otherwise `p<i>-a`'s `/call/p<i>-b/query`.
    */
   targetUrl(pair: number, mode: RunMode): string;
+  /**
+   * Pid of a component process (`idp` or a service name such as `p1-a`), for CPU counters; absent on
+   * platforms whose components are not local processes.
+   */
+  componentPid?(name: string): number | undefined;
   /** Stops every process and removes every temporary file; idempotent. */
   close(): Promise<void>;
 }

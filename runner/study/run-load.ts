@@ -5,6 +5,8 @@ import { requestBody } from '../../scenarios/scenario.js';
 import type { Platform } from '../platforms/platform.js';
 import type { Engine, EngineRunOptions } from '../engines/types.js';
 import { planTrials } from './design.js';
+import { sampleCpu } from './cpu.js';
+import { pairServices } from '../../system/protocol/endpoints.js';
 import { toRunRecord } from './run-record.js';
 import type { ProgressSink, StudyOptions } from './types.js';
 
@@ -62,8 +64,20 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         k6Script: s.k6Script,
         ...(study.signal ? { signal: study.signal } : {}),
       }));
+      // CPU counters of the step's sidecars and the IdP, read at the step's boundaries.
+      const pids = stepPids(
+        platform,
+        step.map((a) => a.pair),
+      );
+      const cpuBefore = await sampleCpu(pids);
       // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
       const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
+      const cpuAfter = await sampleCpu(pids);
+      const used = (name: string): number | undefined => {
+        const a = cpuBefore.get(name);
+        const b = cpuAfter.get(name);
+        return a === undefined || b === undefined ? undefined : b - a;
+      };
       step.forEach((a, i) => {
         const r = results[i];
         if (!r) return;
@@ -82,10 +96,39 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
           },
           r,
         );
+        const cpu = runCpu(a.pair, r.responses, used);
+        if (cpu) record.cpu = cpu;
         runs.push(record);
         if (!record.valid) progress.log(`  run ${record.id} invalid: ${record.invalidReason}`);
       });
     }
   }
   return runs;
+}
+
+/** Names and pids of the step's sidecars (both of each pair) and the IdP; empty where the platform has none. */
+function stepPids(platform: Platform, pairs: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!platform.componentPid) return out;
+  for (const name of ['idp', ...pairs.flatMap((p) => pairServices(p))]) {
+    const pid = platform.componentPid(name);
+    if (pid !== undefined) out.set(name, pid);
+  }
+  return out;
+}
+
+/** A run's CPU record from the step's counter deltas; undefined without both sidecars' counters. */
+function runCpu(pair: number, responses: number | undefined, used: (name: string) => number | undefined): RunRecord['cpu'] {
+  const [a, b] = pairServices(pair);
+  const ua = used(a);
+  const ub = used(b);
+  if (ua === undefined || ub === undefined || !responses) return undefined;
+  const idp = used('idp');
+  const sidecarUs = Math.round(ua + ub);
+  return {
+    sidecarUs,
+    requests: responses,
+    sidecarUsPerRequest: Math.round((sidecarUs / responses) * 10) / 10,
+    ...(idp === undefined ? {} : { idpUs: Math.round(idp) }),
+  };
 }

@@ -242,6 +242,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       get pids() {
         return [...(postgres ? [postgres.pid] : []), ...[...pending.values()].flatMap((c) => (c.pid ? [c.pid] : []))];
       },
+      componentPid: (name: string) => pending.get(name)?.pid,
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
         return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;
