@@ -6,6 +6,13 @@ import type { EngineResult } from '../engines/types.js';
 /** Share of failed responses above which a run's latency no longer describes the planned load. */
 export const MAX_ERROR_SHARE = 0.01;
 
+/**
+ * Share of a rate-driven run's scheduled requests (rate × measured seconds) that must be delivered:
+ * a generator that falls behind skips exactly the slow periods, so its percentiles flatter the target.
+ * One request is allowed for the window's edge (a 2 s window at 2 req/s schedules 4 ± 1 starts).
+ */
+export const MIN_DELIVERED_SHARE = 0.95;
+
 export interface RunMeta {
   scenario: string;
   mode: RunMode;
@@ -30,6 +37,12 @@ export function toRunRecord(meta: RunMeta, r: EngineResult): RunRecord {
     invalidReason = `no successful response (errors: ${JSON.stringify(r.errors)}); check the target is up and the pair's grants`;
   if (!invalidReason && failed / (failed + r.ok) > MAX_ERROR_SHARE) {
     invalidReason = `${failed} of ${failed + r.ok} responses failed (${JSON.stringify(r.errors)}): latency covers only the successes`;
+  }
+  const scheduled = meta.rate !== null && meta.rate > 0 ? meta.rate * meta.durationS : null;
+  if (!invalidReason && scheduled !== null && failed + r.ok < MIN_DELIVERED_SHARE * scheduled - 1) {
+    invalidReason =
+      `delivered ${failed + r.ok} of ${Math.round(scheduled)} scheduled requests (${Math.round(((failed + r.ok) / scheduled) * 100)}%, ` +
+      `below ${MIN_DELIVERED_SHARE * 100}%): the load generator fell behind, so slow periods are under-sampled; use more connections or a lower rate`;
   }
   const serverTimingUs: RunRecord['serverTimingUs'] = {};
   for (const [stage, h] of Object.entries(r.serverTiming)) {
