@@ -37,9 +37,15 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
   out.push(
     `${study.platform} platform, ${study.engine}, ${study.design} design, ${study.trials} trials on ${study.pairs} pairs` +
       `${study.quick ? ' (quick)' : ''}; ${study.startedAt}; code ${study.git.commit ? study.git.commit.slice(0, 12) : 'unknown'}` +
-      `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}.`,
+      `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}` +
+      `${study.machine ? `; load average ${study.machine.loadAvgStart[0]} → ${study.machine.loadAvgEnd[0]} (max ${study.machine.loadAvg1mMax}), ${study.machine.pinning}` : ''}.`,
     '',
   );
+  if (study.machine && study.machine.loadAvg1mMax > study.machine.cores)
+    out.push(
+      `> **Busy host:** load average up to ${study.machine.loadAvg1mMax} on ${study.machine.cores} cores during the study; CIs are wider than on a quiet host.`,
+      '',
+    );
 
   out.push('## Verdicts', '');
   if (results.comparisons.length === 0) out.push('No comparisons recorded.', '');

@@ -63,6 +63,24 @@ export const StudyInfoSchema = Type.Object({
   calibrateUs: Type.Optional(Num),
   /** Extension: an A/A study (`--aa`): observe and enforce were configured exactly like off. */
   aa: Type.Optional(Type.Boolean()),
+  /**
+   * Extension: the host's state over the study (CI width tracks the load average): load average
+   * [1, 5, 15 min] at start and end, the highest 1-minute value at any run boundary, steal time
+   * (% of CPU time, /proc/stat), frequency governor and CPU affinity where readable, and what was
+   * done about pinning the load generator and the system under test apart.
+   */
+  machine: Type.Optional(
+    Type.Object({
+      cores: Num,
+      loadAvgStart: Type.Array(Num),
+      loadAvgEnd: Type.Array(Num),
+      loadAvg1mMax: Num,
+      stealPct: Type.Union([Num, Type.Null()]),
+      governor: Type.Union([Type.String(), Type.Null()]),
+      affinity: Type.Union([Type.String(), Type.Null()]),
+      pinning: Type.String(),
+    }),
+  ),
   git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
   env: Type.Object({ cpus: Num, cpuModel: Type.String(), memGiB: Num, node: Type.String(), os: Type.String() }),
 });
@@ -114,6 +132,8 @@ export const RunRecordSchema = Type.Object({
   throughputRps: Type.Optional(Num),
   /** Extension: one point per interval after warm-up, for latency/throughput-over-time plots. */
   timeline: Type.Optional(Type.Array(TimelinePointSchema)),
+  /** Extension: the host's 1-minute load average when the run's step began. */
+  loadAvg1m: Type.Optional(Num),
   /**
    * Extension: CPU the run cost, from the processes' CPU counters (/proc/<pid>/stat, 10 ms ticks)
    * read before and after the run's step (warm-up included, so `requests` counts warm-up too).

@@ -7,7 +7,7 @@ import type { Results } from '../../results/schema.js';
 import { CHART_SCRIPT } from './chart-script.js';
 import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
-import { environmentSection, floorSection, invalidSection, scenarioSection, slug, verdictHtml } from './sections.js';
+import { environmentSection, floorSection, invalidSection, loadWarning, scenarioSection, slug, verdictHtml } from './sections.js';
 import { replicationSection, steadyPeakRps, stormSection } from './studies.js';
 import { authCostSection, calibrationItems } from './auth-cost.js';
 import { authCostRows, findingSentence } from '../auth-cost.js';
@@ -76,6 +76,8 @@ function findings(results: Results): string {
     if (sentence) items.push(`<li><strong>${esc(scenario)}</strong>, auth cost (enforce − off): ${esc(sentence)}</li>`);
   }
   items.push(...calibrationItems(results));
+  const busy = loadWarning(results);
+  if (busy) items.push(`<li class="flag-inline">${esc(busy)}</li>`);
   items.push(...auth.map((c) => `<li><strong>${esc(c.scenario)}</strong>, ${esc(comparisonLabel(c))}, end-to-end: ${verdictHtml(c)}</li>`));
   const storms = results.tokenStorm;
   const steady = storms.filter((t) => !Number.isNaN(steadyPeakRps(t))).sort((a, b) => steadyPeakRps(a) - steadyPeakRps(b));

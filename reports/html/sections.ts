@@ -28,6 +28,31 @@ function multiplicityText(results: Results): string {
   return `Holm across ${m} tests (every comparison and estimate): one real effect can pass only with ≥ ${n} trials, since the exact signed-rank p cannot go below 2/2^n and must be < 0.05/${m}`;
 }
 
+/** Host state rows (load average, steal, governor, affinity, pinning) when the study recorded them. */
+function machineRows(results: Results): [string, string][] {
+  const m = results.study.machine;
+  if (!m) return [];
+  const la = (v: readonly number[]) => v.map((x) => x.toFixed(2)).join(' / ');
+  return [
+    [
+      'Load average',
+      `${la(m.loadAvgStart)} at start, ${la(m.loadAvgEnd)} at end (1 / 5 / 15 min); highest 1-min at a run boundary ${m.loadAvg1mMax.toFixed(2)} on ${m.cores} cores${m.loadAvg1mMax > m.cores ? ' — above the core count: figures are noisy' : ''}`,
+    ],
+    [
+      'Steal, governor',
+      `${m.stealPct === null ? 'steal not readable' : `steal ${m.stealPct}% of CPU time`}; governor ${m.governor ?? 'not readable'}`,
+    ],
+    ['CPU affinity', `${m.affinity ?? 'not readable'}; ${m.pinning}`],
+  ];
+}
+
+/** Key-findings warning when the host was busier than its cores during the study. */
+export function loadWarning(results: Results): string | null {
+  const m = results.study.machine;
+  if (!m || m.loadAvg1mMax <= m.cores) return null;
+  return `The host's load average reached ${m.loadAvg1mMax.toFixed(1)} on ${m.cores} cores during this study (other work shared the CPUs): CI widths track the load average, so expect wider intervals than on a quiet host.`;
+}
+
 export function environmentSection(results: Results): string {
   const { study } = results;
   const design =
@@ -53,6 +78,7 @@ ${keyValues([
   ['Code', git],
   ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],
   ['Runtime', `Node ${study.env.node} on ${study.env.os}`],
+  ...machineRows(results),
 ])}</section>`;
 }
 

@@ -70,6 +70,7 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         step.map((a) => a.pair),
       );
       const cpuBefore = await sampleCpu(pids);
+      const loadAvg1m = study.machine?.sample();
       // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
       const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
       const cpuAfter = await sampleCpu(pids);
@@ -98,6 +99,7 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         );
         const cpu = runCpu(a.pair, r.responses, used);
         if (cpu) record.cpu = cpu;
+        if (loadAvg1m !== undefined) record.loadAvg1m = loadAvg1m;
         runs.push(record);
         if (!record.valid) progress.log(`  run ${record.id} invalid: ${record.invalidReason}`);
       });

@@ -6,6 +6,7 @@ import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';
 import { estimateAuthCost } from './estimators.js';
 import { judgeFamily } from './family.js';
+import { MachineRecorder } from './machine.js';
 import { trialsForFamily } from '../../results/stats/index.js';
 import { studyEnv, studyGit } from './env.js';
 import { measureFloor } from './floor.js';
@@ -33,6 +34,7 @@ function studyId(at: Date, engine: string): string {
 export async function runStudy(opts: StudyOptions, platform: Platform, studyProgress: ProgressSink): Promise<Results> {
   const progress = studyProgress;
   const started = new Date();
+  const machine = new MachineRecorder();
   const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
   const engine = buildEngine(opts.engine, opts.k6Binary);
   const scenarios = opts.scenarios;
@@ -66,7 +68,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     // Phases name the scenario's place in the study, so a reader of the progress line knows how much is left.
     const progress: ProgressSink = { ...studyProgress, phase: (name) => studyProgress.phase(`${name} (${k + 1} of ${scenarios.length})`) };
     if (s.kind === 'load') {
-      runs.push(...(await runLoadScenario({ scenario: s, study: opts, seed, engine, platform, progress })));
+      runs.push(...(await runLoadScenario({ scenario: s, study: { ...opts, machine }, seed, engine, platform, progress })));
     } else if (s.kind === 'replication') {
       const r = await runReplication({ scenario: s, quick: opts.quick, engine, platform, progress, seed, ...signal });
       runs.push(...r.runs);
@@ -97,6 +99,10 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
   }
   const estimates = rawEstimates.map((e, i) => ({ ...e, ...verdicts[rawComparisons.length + i]! }));
   const git = await studyGit();
+  const machineState = machine.result();
+  progress.log(
+    `host: load average ${machineState.loadAvgStart[0]} → ${machineState.loadAvgEnd[0]} (max ${machineState.loadAvg1mMax}) on ${machineState.cores} cores; ${machineState.pinning}`,
+  );
   const results: Results = {
     schemaVersion: 1,
     study: {
@@ -113,6 +119,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       quick: opts.quick,
       ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
       ...(opts.aa ? { aa: true } : {}),
+      machine: machineState,
       git,
       env: studyEnv(),
     },

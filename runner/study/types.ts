@@ -28,6 +28,8 @@ export interface StudyOptions {
   calibrateUs?: number;
   /** A/A study (`--aa`): observe and enforce runs are driven with the pair configured as off. */
   aa?: boolean;
+  /** Where run boundaries report the load average (the study's MachineRecorder). */
+  machine?: { sample(): number };
   signal?: AbortSignal;
 }
 
