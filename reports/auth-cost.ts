@@ -207,6 +207,7 @@ export function calibrationChecks(results: Results): CalibrationCheck[] {
 /** "recovered", "missed", or "covers the truth but does not resolve it" (CI also spans 0). */
 export function calibrationWords(c: CalibrationCheck): string {
   if (c.covered && c.row.significant) return 'recovered (significant, CI covers the truth)';
+  if (c.covered && (c.row.ci95[0] > 0 || c.row.ci95[1] < 0)) return 'CI covers the truth, but not significant after Holm’s adjustment';
   if (c.covered) return 'not resolved (CI covers the truth but also 0)';
   return 'missed (CI excludes the truth)';
 }

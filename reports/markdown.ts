@@ -185,7 +185,10 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
   if (bad.length === 0) out.push(`All ${results.runs.length} runs are valid.`, '');
   else {
     out.push(`${bad.length} of ${results.runs.length} runs excluded:`, '');
-    for (const r of bad) out.push(`- \`${r.id}\` (${r.scenario}, ${r.mode}, trial ${r.trial}): ${r.invalidReason ?? 'no reason recorded'}`);
+    for (const r of bad)
+      out.push(
+        `- \`${r.id}\` (${r.scenario}, ${r.mode}, trial ${r.trial}): ${r.invalidReason ?? 'no reason recorded'}${r.invalidFor === 'latency' ? ' (latency comparisons only: its in-band and CPU figures are used)' : ''}`,
+      );
     out.push('');
   }
   return out.join('\n');

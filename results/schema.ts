@@ -132,6 +132,12 @@ export const RunRecordSchema = Type.Object({
   throughputRps: Type.Optional(Num),
   /** Extension: one point per interval after warm-up, for latency/throughput-over-time plots. */
   timeline: Type.Optional(Type.Array(TimelinePointSchema)),
+  /**
+   * Extension: `latency` when the run is invalid only because it delivered < 95% of its schedule:
+   * left out of latency comparisons, but its in-band and CPU figures (per request served) are used
+   * by `estimates[]`.
+   */
+  invalidFor: Type.Optional(Type.Literal('latency')),
   /** Extension: the host's 1-minute load average when the run's step began. */
   loadAvg1m: Type.Optional(Num),
   /**

@@ -241,6 +241,14 @@ export function invalidSection(results: Results): string {
 <p class="flag">${bad.length} of ${results.runs.length} runs were marked invalid and are excluded from every table, chart and comparison above.</p>
 ${table(
   [{ head: 'Run' }, { head: 'Scenario' }, { head: 'Mode' }, { head: 'Trial', num: true }, { head: 'Pair', num: true }, { head: 'Reason' }],
-  bad.map((r) => [r.id, r.scenario, r.mode, String(r.trial), String(r.pair), r.invalidReason ?? 'no reason recorded']),
+  bad.map((r) => [
+    r.id,
+    r.scenario,
+    r.mode,
+    String(r.trial),
+    String(r.pair),
+    (r.invalidReason ?? 'no reason recorded') +
+      (r.invalidFor === 'latency' ? ' (left out of latency comparisons only: its in-band and CPU figures are used)' : ''),
+  ]),
 )}</section>`;
 }

@@ -23,10 +23,15 @@ export interface ComparisonOptions {
  * The per-trial value of a per-run figure for one mode: the median over that trial's valid runs
  * (usually one) that have the figure (`value` returns undefined when a run lacks it).
  */
-export function perTrial(runs: readonly RunRecord[], mode: RunMode, value: (r: RunRecord) => number | undefined): Map<number, number> {
+export function perTrial(
+  runs: readonly RunRecord[],
+  mode: RunMode,
+  value: (r: RunRecord) => number | undefined,
+  usable: (r: RunRecord) => boolean = (r) => r.valid,
+): Map<number, number> {
   const byTrial = new Map<number, number[]>();
   for (const r of runs) {
-    if (r.mode !== mode || !r.valid) continue;
+    if (r.mode !== mode || !usable(r)) continue;
     const v = value(r);
     if (v === undefined || !Number.isFinite(v)) continue;
     const list = byTrial.get(r.trial) ?? [];

@@ -65,3 +65,16 @@ describe('derivedStages', () => {
     expect(derivedStages(parseServerTiming('db;dur=0.300'))).toBeNull();
   });
 });
+
+describe('estimateAuthCost on runs short of their schedule', () => {
+  it('uses runs invalid only for latency (under-delivered), never runs invalid for other reasons', () => {
+    const runs: RunRecord[] = [];
+    for (let t = 1; t <= 6; t++) {
+      const short = { valid: false, invalidReason: 'delivered 100 of 150', invalidFor: 'latency' as const };
+      runs.push({ ...run('off', t, 0, 150), ...(t % 2 ? short : {}) }, run('enforce', t, 6, 180));
+    }
+    runs.push({ ...run('off', 7, 0, 9999), valid: false, invalidReason: '5 of 100 responses failed' }, run('enforce', 7, 6, 180));
+    const e = estimateAuthCost(runs, { seed: 1 }).find((x) => x.estimator === 'in-band-sidecar');
+    expect(e).toMatchObject({ n: 6, delta: 30 });
+  });
+});

@@ -27,6 +27,12 @@ export interface EstimateOptions {
   extra?: readonly (readonly [baseline: RunMode, candidate: RunMode])[];
 }
 
+/**
+ * Runs an estimator may use: valid ones, and those invalid only for latency (short of their schedule):
+ * in-band and CPU figures are per request served, so a generator that fell behind does not void them.
+ */
+const usable = (r: RunRecord): boolean => r.valid || r.invalidFor === 'latency';
+
 const oneDecimal = (x: number): number => Math.round(x * 10) / 10;
 
 /**
@@ -43,8 +49,8 @@ export function estimateAuthCost(runs: readonly RunRecord[], o: EstimateOptions)
     for (const [baseline, candidate] of pairs) {
       for (const e of ESTIMATORS) {
         if (e.applies && !e.applies(baseline, candidate)) continue;
-        const base = perTrial(mine, baseline, e.value);
-        const cand = perTrial(mine, candidate, e.value);
+        const base = perTrial(mine, baseline, e.value, usable);
+        const cand = perTrial(mine, candidate, e.value, usable);
         const diffs = pairedDiffs(base, cand);
         if (diffs.length === 0) continue;
         const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });

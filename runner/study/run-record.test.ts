@@ -25,6 +25,7 @@ describe('toRunRecord', () => {
     // 200 req/s × 1.5 s = 300 scheduled; the audit saw 161–293 from one closed-loop connection.
     const r = toRunRecord(meta(200), result(273));
     expect(r.valid).toBe(false);
+    expect(r.invalidFor).toBe('latency');
     expect(r.invalidReason).toMatch(/^delivered 273 of 300 scheduled requests \(91%, below 95%\): the load generator fell behind/);
   });
 

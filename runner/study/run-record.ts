@@ -39,7 +39,9 @@ export function toRunRecord(meta: RunMeta, r: EngineResult): RunRecord {
     invalidReason = `${failed} of ${failed + r.ok} responses failed (${JSON.stringify(r.errors)}): latency covers only the successes`;
   }
   const scheduled = meta.rate !== null && meta.rate > 0 ? meta.rate * meta.durationS : null;
+  let underDelivered = false;
   if (!invalidReason && scheduled !== null && failed + r.ok < MIN_DELIVERED_SHARE * scheduled - 1) {
+    underDelivered = true;
     invalidReason =
       `delivered ${failed + r.ok} of ${Math.round(scheduled)} scheduled requests (${Math.round(((failed + r.ok) / scheduled) * 100)}%, ` +
       `below ${MIN_DELIVERED_SHARE * 100}%): the load generator fell behind, so slow periods are under-sampled; use more connections or a lower rate`;
@@ -69,6 +71,9 @@ export function toRunRecord(meta: RunMeta, r: EngineResult): RunRecord {
     serverTimingUs,
     valid: invalidReason === null,
     invalidReason,
+    // Short of its schedule only: its latency percentiles under-sample slow periods, but the per-request
+    // in-band and CPU figures of what it did serve stand (estimators.ts).
+    ...(underDelivered ? { invalidFor: 'latency' as const } : {}),
     throughputRps: Math.round(r.throughputRps * 100) / 100,
     timeline: r.timeline,
   };
