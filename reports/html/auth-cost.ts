@@ -66,7 +66,9 @@ own Server-Timing stages per request (in-band: the sign + verify stages, and all
 database and the hop), the sidecars' CPU time per request from the processes' CPU counters (÷ 1000 = vCPU per 1,000
 requests/s, the figure Istio publishes for its proxy), and the end-to-end p50 the load generator saw. End-to-end
 includes everything but carries the whole request's noise; in-band and CPU see only the sidecars, with far less
-noise. All are paired by trial; verdicts use the Holm-adjusted p.</p>
+noise. All are paired by trial; verdicts use the Holm-adjusted p. The sidecar times its <code>sign</code> stage from
+the request's start, so it includes parsing the body, which happens with auth off too: sign + verify overstates
+auth's share, and the time inside the sidecars is the figure Key findings lead with.</p>
 ${idpCpuText(results)}
 ${tables.join('\n')}</section>`;
 }
