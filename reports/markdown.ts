@@ -1,5 +1,14 @@
 import { formatCiUs, formatDeltaUs, formatPct, formatRps, formatUs } from './format.js';
 import { comparisonCells, comparisonVerdict } from './verdicts.js';
+import {
+  aaFalsePositives,
+  authCostRows,
+  calibrationChecks,
+  calibrationWords,
+  costCells,
+  findingSentence,
+  formatCost,
+} from './auth-cost.js';
 import { ciExcludesZero } from '../results/stats/index.js';
 import { steadyPeakRps } from './html/studies.js';
 import type { ScenarioModel } from './model.js';
@@ -28,23 +37,57 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
   out.push(
     `${study.platform} platform, ${study.engine}, ${study.design} design, ${study.trials} trials on ${study.pairs} pairs` +
       `${study.quick ? ' (quick)' : ''}; ${study.startedAt}; code ${study.git.commit ? study.git.commit.slice(0, 12) : 'unknown'}` +
-      `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}.`,
+      `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}` +
+      `${study.machine ? `; load average ${study.machine.loadAvgStart[0]} → ${study.machine.loadAvgEnd[0]} (max ${study.machine.loadAvg1mMax}), ${study.machine.pinning}` : ''}.`,
     '',
   );
+  if (study.machine && study.machine.loadAvg1mMax > study.machine.cores)
+    out.push(
+      `> **Busy host:** load average up to ${study.machine.loadAvg1mMax} on ${study.machine.cores} cores during the study; CIs are wider than on a quiet host.`,
+      '',
+    );
 
   out.push('## Verdicts', '');
   if (results.comparisons.length === 0) out.push('No comparisons recorded.', '');
   else {
     out.push(
       mdTable(
-        ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'Trials', 'Verdict'],
+        ['Scenario', 'Comparison', 'Stat', 'Δ', '95% CI', 'p', 'p (Holm)', 'Trials', 'Verdict'],
         results.comparisons.map((c) => [c.scenario, ...comparisonCells(c), comparisonVerdict(c)]),
-        [false, false, false, true, true, true, true, false],
+        [false, false, false, true, true, true, true, true, false],
       ),
       '',
-      'Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank; significant when the CI excludes 0 and p < 0.05.',
+      "Δ: median over trials of the per-trial difference; CI: bootstrap over trials; p: Wilcoxon signed-rank; p (Holm): adjusted across all the study's comparisons; significant when the CI excludes 0 and the adjusted p < 0.05.",
       '',
     );
+  }
+
+  const costs = authCostRows(results);
+  if (costs.length > 0) {
+    out.push('## Auth cost by estimator', '');
+    out.push(
+      mdTable(
+        ['Scenario', 'Comparison', 'Estimator', 'Δ', '95% CI', 'Resolution', 'p', 'p (Holm)', 'Trials', 'Verdict'],
+        costs.map((r) => [r.scenario, `${r.candidate} − ${r.baseline}`, ...costCells(r)]),
+        [false, false, false, true, true, true, true, true, true, false],
+      ),
+      '',
+      "In-band: Server-Timing per request (sign + verify; all time inside the sidecars but database and hop), per-run p50. CPU: the sidecars' CPU µs per request (÷ 1000 = vCPU per 1,000 req/s). Resolution: half the 95% CI. Verdicts on the Holm-adjusted p.",
+      '',
+    );
+    for (const scenario of [...new Set(costs.map((r) => r.scenario))]) {
+      const s = findingSentence(costs.filter((r) => r.scenario === scenario && r.baseline === 'off' && r.candidate === 'enforce'));
+      if (s) out.push(`- **${scenario}**, auth cost (enforce − off): ${s}`);
+    }
+    for (const c of calibrationChecks(results)) {
+      out.push(
+        `- **${c.scenario}**, calibration (${c.truthUs} µs injected into enforce; enforce − observe) by ${c.estimator}: ${formatCost(c.row, true)} — ${calibrationWords(c)}`,
+      );
+    }
+    const aa = aaFalsePositives(results);
+    if (aa)
+      out.push(`- **A/A study**: ${aa.significant} of ${aa.tests} auth tests significant after Holm's adjustment (all are truly null).`);
+    out.push('');
   }
 
   out.push('## Latency by mode', '');
@@ -142,7 +185,10 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
   if (bad.length === 0) out.push(`All ${results.runs.length} runs are valid.`, '');
   else {
     out.push(`${bad.length} of ${results.runs.length} runs excluded:`, '');
-    for (const r of bad) out.push(`- \`${r.id}\` (${r.scenario}, ${r.mode}, trial ${r.trial}): ${r.invalidReason ?? 'no reason recorded'}`);
+    for (const r of bad)
+      out.push(
+        `- \`${r.id}\` (${r.scenario}, ${r.mode}, trial ${r.trial}): ${r.invalidReason ?? 'no reason recorded'}${r.invalidFor === 'latency' ? ' (latency comparisons only: its in-band and CPU figures are used)' : ''}`,
+      );
     out.push('');
   }
   return out.join('\n');

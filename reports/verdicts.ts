@@ -14,12 +14,12 @@ export function comparisonLabel(c: Comparison): string {
 }
 
 /**
- * Significant by the shared rule (CI excludes zero and p < 0.05), re-checked here because a results.json
- * written by another tool may have judged by the CI alone; a comparison its writer called not
- * significant stays so.
+ * Significant by the shared rule (CI excludes zero and p < 0.05, on the Holm-adjusted p when the study
+ * recorded one), re-checked here because a results.json written by another tool may have judged by
+ * the CI alone; a comparison its writer called not significant stays so.
  */
 export function isSignificant(c: Comparison): boolean {
-  return c.significant !== false && isSignificantDifference(c.ci95Us[0], c.ci95Us[1], c.pValue);
+  return c.significant !== false && isSignificantDifference(c.ci95Us[0], c.ci95Us[1], c.pAdjusted ?? c.pValue);
 }
 
 /** Smallest two-sided p an exact signed-rank test can reach with n paired trials. */
@@ -35,20 +35,25 @@ export function comparisonVerdict(c: Comparison): string {
   if (c.n !== undefined && ciExcludesZero(c.ci95Us) && minSignedRankP(c.n) >= ALPHA) {
     return `${base} (only ${c.n} trials: p cannot go below ${formatP(minSignedRankP(c.n))}; use ≥ 6)`;
   }
+  if (ciExcludesZero(c.ci95Us) && c.pValue < ALPHA && c.pAdjusted !== undefined && c.pAdjusted >= ALPHA) {
+    return `${base} after Holm's adjustment (raw p ${formatP(c.pValue)}, adjusted ${formatP(c.pAdjusted)})`;
+  }
   return base;
 }
 
 /**
  * The cells every verdict table shows for a comparison, in order: what, stat, Δ (a signed number only
- * when significant), 95% CI, p, trials. report.html and summary.md add their own scenario and verdict cells.
+ * when significant), 95% CI, raw p, Holm-adjusted p ("—" when not recorded), trials. report.html and
+ * summary.md add their own scenario and verdict cells.
  */
-export function comparisonCells(c: Comparison): [string, string, string, string, string, string] {
+export function comparisonCells(c: Comparison): [string, string, string, string, string, string, string] {
   return [
     comparisonLabel(c),
     c.stat,
     isSignificant(c) ? formatDeltaUs(c.deltaUs) : 'n.s.',
     formatCiUs(c.ci95Us[0], c.ci95Us[1]),
     formatP(c.pValue),
+    c.pAdjusted !== undefined ? formatP(c.pAdjusted) : '—',
     c.n !== undefined ? String(c.n) : '—',
   ];
 }

@@ -28,6 +28,14 @@ function literalUnion<T extends string>(values: readonly T[]): TUnion<TLiteral<T
   return Type.Union(values.map((v) => Type.Literal(v))) as TUnion<TLiteral<T>[]>;
 }
 
+/**
+ * Per-request figures the engines derive from Server-Timing and record beside the sidecar's own
+ * stages in `runs[].serverTimingUs` (runner/engines/histogram.ts `derivedStages`): `auth` = sign +
+ * verify, `in-sidecar` = all time inside the two sidecars but the database and the hop between them.
+ * Not parts of a request: reports keep them out of the stage breakdown.
+ */
+export const DERIVED_STAGE = { auth: 'auth', inSidecar: 'in-sidecar' } as const;
+
 const Num = Type.Number();
 const Ci95 = Type.Tuple([Num, Num]);
 const RunModeSchema = literalUnion(RUN_MODES);
@@ -48,6 +56,31 @@ export const StudyInfoSchema = Type.Object({
   scenarios: Type.Optional(Type.Array(Type.String())),
   /** Extension: whether `--quick` was given. */
   quick: Type.Optional(Type.Boolean()),
+  /**
+   * Extension: µs busy-waited in enforce's verify stage (`--calibrate`); comparisons and estimates
+   * then include observe → enforce, whose true value is exactly this.
+   */
+  calibrateUs: Type.Optional(Num),
+  /** Extension: an A/A study (`--aa`): observe and enforce were configured exactly like off. */
+  aa: Type.Optional(Type.Boolean()),
+  /**
+   * Extension: the host's state over the study (CI width tracks the load average): load average
+   * [1, 5, 15 min] at start and end, the highest 1-minute value at any run boundary, steal time
+   * (% of CPU time, /proc/stat), frequency governor and CPU affinity where readable, and what was
+   * done about pinning the load generator and the system under test apart.
+   */
+  machine: Type.Optional(
+    Type.Object({
+      cores: Num,
+      loadAvgStart: Type.Array(Num),
+      loadAvgEnd: Type.Array(Num),
+      loadAvg1mMax: Num,
+      stealPct: Type.Union([Num, Type.Null()]),
+      governor: Type.Union([Type.String(), Type.Null()]),
+      affinity: Type.Union([Type.String(), Type.Null()]),
+      pinning: Type.String(),
+    }),
+  ),
   git: Type.Object({ commit: Type.Union([Type.String(), Type.Null()]), dirty: Type.Union([Type.Boolean(), Type.Null()]) }),
   /** `kubernetes`: extension, the cluster's version on the kube platform (e.g. `v1.34.4`). */
   env: Type.Object({
@@ -99,13 +132,38 @@ export const RunRecordSchema = Type.Object({
   warmupS: Num,
   requests: Type.Object({ ok: Num, errors: Type.Record(Type.String(), Num) }),
   latencyUs: LatencySummaryUsSchema,
-  serverTimingUs: Type.Record(Type.String(), Type.Object({ p50: Num, p99: Num })),
+  /** Per stage (and derived figure, `DERIVED_STAGE`): quantiles and, as an extension, the mean, µs. */
+  serverTimingUs: Type.Record(Type.String(), Type.Object({ p50: Num, p99: Num, mean: Type.Optional(Num) })),
   valid: Type.Boolean(),
   invalidReason: Type.Union([Type.String(), Type.Null()]),
   /** Extension: measured throughput of successful requests after warm-up, requests/s. */
   throughputRps: Type.Optional(Num),
   /** Extension: one point per interval after warm-up, for latency/throughput-over-time plots. */
   timeline: Type.Optional(Type.Array(TimelinePointSchema)),
+  /**
+   * Extension: `latency` when the run is invalid only because it delivered < 95% of its schedule:
+   * left out of latency comparisons, but its in-band and CPU figures (per request served) are used
+   * by `estimates[]`.
+   */
+  invalidFor: Type.Optional(Type.Literal('latency')),
+  /** Extension: the host's 1-minute load average when the run's step began. */
+  loadAvg1m: Type.Optional(Num),
+  /**
+   * Extension: CPU the run cost, from the processes' CPU counters (/proc/<pid>/stat, 10 ms ticks)
+   * read before and after the run's step (warm-up included, so `requests` counts warm-up too).
+   */
+  cpu: Type.Optional(
+    Type.Object({
+      /** CPU time of the pair's two sidecars over the step, µs. */
+      sidecarUs: Num,
+      /** Responses the pair's caller served over the step (warm-up included). */
+      requests: Num,
+      /** sidecarUs / requests: CPU µs per request; ÷ 1000 = vCPU per 1,000 requests/s. */
+      sidecarUsPerRequest: Num,
+      /** CPU time of the IdP over the step, µs (shared by every pair of the step). */
+      idpUs: Type.Optional(Num),
+    }),
+  ),
 });
 export type RunRecord = Static<typeof RunRecordSchema>;
 
@@ -118,12 +176,54 @@ export const ComparisonSchema = Type.Object({
   deltaUs: Num,
   ci95Us: Ci95,
   pValue: Num,
-  /** True when the CI excludes zero and p < 0.05 (`isSignificantDifference` in results/stats). */
+  /**
+   * True when the CI excludes zero and p < 0.05 (`isSignificantDifference` in results/stats); when
+   * `pAdjusted` is present, that adjusted p is the one compared with 0.05.
+   */
   significant: Type.Boolean(),
   /** Extension: number of paired trials behind the comparison. */
   n: Type.Optional(Num),
+  /**
+   * Extension: `pValue` after Holm's adjustment across the study's whole family of comparisons
+   * (`comparisons[]` and `estimates[]` together); `significant` is judged on it.
+   */
+  pAdjusted: Type.Optional(Num),
 });
 export type Comparison = Static<typeof ComparisonSchema>;
+
+/** Auth-cost estimators beside the end-to-end comparisons (`estimates[].estimator`). */
+export const ESTIMATOR_NAMES = ['in-band-auth', 'in-band-sidecar', 'cpu'] as const;
+export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
+
+/**
+ * Extension: one auth-cost estimate of one comparison by one estimator, paired by trial like a
+ * comparison (median of per-trial differences, bootstrap CI over trials, exact signed-rank p), in
+ * the estimator's own unit:
+ * - `in-band-auth` (µs): per-request `auth` Server-Timing figure (sign + verify), per-run p50;
+ * - `in-band-sidecar` (µs): per-request `in-sidecar` figure (all time inside the two sidecars but
+ *   the database and the hop), per-run p50;
+ * - `cpu` (CPU µs per request): the pair's two sidecar processes' CPU time over the run's step
+ *   divided by the requests they served; ÷ 1000 = vCPU per 1,000 requests/s.
+ */
+export const EstimateSchema = Type.Object({
+  scenario: Type.String(),
+  baseline: RunModeSchema,
+  candidate: RunModeSchema,
+  estimator: literalUnion(ESTIMATOR_NAMES),
+  unit: Type.Union([Type.Literal('us'), Type.Literal('cpu-us-per-request')]),
+  /** Medians over trials of the per-run figure, in `unit`. */
+  baselineValue: Num,
+  candidateValue: Num,
+  /** Median over trials of (candidate − baseline), in `unit`. */
+  delta: Num,
+  ci95: Ci95,
+  pValue: Num,
+  /** Holm-adjusted across the study's family (comparisons and estimates together). */
+  pAdjusted: Type.Optional(Num),
+  significant: Type.Boolean(),
+  n: Num,
+});
+export type Estimate = Static<typeof EstimateSchema>;
 
 export const TokenStormRecordSchema = Type.Object({
   policy: Type.String(),
@@ -185,5 +285,7 @@ export const ResultsSchema = Type.Object({
   tokenStorm: Type.Array(TokenStormRecordSchema),
   /** Extension: the replication of a published mean-only study (scenario `replication`). */
   replication: Type.Optional(Type.Array(ReplicationRecordSchema)),
+  /** Extension: auth-cost estimates by the in-band and CPU estimators (see `EstimateSchema`). */
+  estimates: Type.Optional(Type.Array(EstimateSchema)),
 });
 export type Results = Static<typeof ResultsSchema>;

@@ -10,13 +10,20 @@ const light: LoadScenario = {
   engines: ['autocannon', 'k6'],
   // Several keys so the read is not one hot row; equal weights.
   mix: [1, 2, 3, 4, 5, 6, 7, 8].map((id) => ({ query: 'light' as const, params: { id }, weight: 1 })),
-  // 200 req/s per pair (800 in all, each through two sidecars) stays well under saturation of
-  // 2 cores: latency should measure work, not queueing.
-  // Quick: 8 short trials rather than 3 long ones — the unit of statistics is the trial (a
-  // signed-rank test over 3 cannot go below p = 0.25), and 8 = two complete Latin squares, so pair
-  // effects are balanced across modes.
-  quick: { connections: 1, rateRps: 200, durationS: 1.5, warmupS: 0.5, trials: 8 },
-  full: { connections: 1, rateRps: 200, durationS: 12, warmupS: 2, trials: 8 },
+  // 100 req/s per pair (400 in all, each through two sidecars): at 200 (800 in all) the sidecars
+  // alone took ~1.3 of the 2 cores (≈ 1.8 ms CPU per request on a shared host) and requests queued
+  // for tens of ms, so latency measured queueing, not work.
+  // 4 connections, each paced to 25 req/s (one request every 40 ms): the fixed schedule holds unless
+  // a response takes longer than 40 ms; one connection at the full rate fell behind as soon as
+  // latency passed its interval and under-sampled the slow periods. A run that delivers < 95% of its
+  // schedule is invalid (runner/study/run-record.ts).
+  // 12 short trials rather than 3 long ones — the unit of statistics is the trial, and every p is
+  // Holm-adjusted across the study's family (m ≈ 28 tests quick, ≈ 56 full): the exact signed-rank
+  // floor 2/2^n must sit below 0.05/m for a single real effect to pass, and 2/2^12 = 0.00049 does up
+  // to m = 102 (8 trials: 0.0078, only m ≤ 6). 12 = three complete Latin squares, so pair effects
+  // are balanced across modes.
+  quick: { connections: 4, rateRps: 100, durationS: 1.5, warmupS: 0.5, trials: 12 },
+  full: { connections: 4, rateRps: 100, durationS: 10, warmupS: 2, trials: 12 },
   k6Script: 'light.ts',
 };
 

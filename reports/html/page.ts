@@ -7,8 +7,10 @@ import type { Results } from '../../results/schema.js';
 import { CHART_SCRIPT } from './chart-script.js';
 import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
-import { environmentSection, floorSection, invalidSection, scenarioSection, slug, verdictHtml } from './sections.js';
+import { environmentSection, floorSection, invalidSection, loadWarning, scenarioSection, slug, verdictHtml } from './sections.js';
 import { replicationSection, steadyPeakRps, stormSection } from './studies.js';
+import { authCostSection, calibrationItems } from './auth-cost.js';
+import { authCostRows, findingSentence } from '../auth-cost.js';
 
 let chartJsCache: string | undefined;
 
@@ -65,7 +67,18 @@ footer{margin-top:48px;color:var(--muted);font-size:13px}
 
 function findings(results: Results): string {
   const auth = results.comparisons.filter((c) => c.baseline === 'off' && c.candidate === 'enforce');
-  const items = auth.map((c) => `<li><strong>${esc(c.scenario)}</strong>, ${esc(comparisonLabel(c))}: ${verdictHtml(c)}</li>`);
+  // Lead with the estimator that resolves the auth cost (in-band, CPU), per scenario; the end-to-end
+  // verdicts follow, labelled as such.
+  const costs = authCostRows(results).filter((r) => r.baseline === 'off' && r.candidate === 'enforce');
+  const items: string[] = [];
+  for (const scenario of [...new Set(costs.map((r) => r.scenario))]) {
+    const sentence = findingSentence(costs.filter((r) => r.scenario === scenario));
+    if (sentence) items.push(`<li><strong>${esc(scenario)}</strong>, auth cost (enforce − off): ${esc(sentence)}</li>`);
+  }
+  items.push(...calibrationItems(results));
+  const busy = loadWarning(results);
+  if (busy) items.push(`<li class="flag-inline">${esc(busy)}</li>`);
+  items.push(...auth.map((c) => `<li><strong>${esc(c.scenario)}</strong>, ${esc(comparisonLabel(c))}, end-to-end: ${verdictHtml(c)}</li>`));
   const storms = results.tokenStorm;
   const steady = storms.filter((t) => !Number.isNaN(steadyPeakRps(t))).sort((a, b) => steadyPeakRps(a) - steadyPeakRps(b));
   if (steady.length > 1) {
@@ -88,9 +101,12 @@ function findings(results: Results): string {
       `<li class="flag-inline">${invalid} invalid run${invalid > 1 ? 's' : ''} excluded — see <a href="#invalid">Invalid runs</a>.</li>`,
     );
   const sig = auth.filter(isSignificant).length;
-  const lead = auth.length
-    ? `Auth overhead (enforce − off) is significant in ${sig} of ${auth.length} scenario × statistic comparisons.`
-    : 'No auth-overhead comparisons were recorded.';
+  const lead =
+    costs.length > 0
+      ? `Auth cost is led by the estimator that resolves it (in-band Server-Timing, CPU counters); end-to-end, auth overhead is significant in ${sig} of ${auth.length} scenario × statistic comparisons. Every verdict is Holm-adjusted across the study.`
+      : auth.length
+        ? `Auth overhead (enforce − off) is significant in ${sig} of ${auth.length} scenario × statistic comparisons.`
+        : 'No auth-overhead comparisons were recorded.';
   return `<section id="findings" class="findings"><h2 style="border:0;margin-top:8px">Key findings</h2><p>${esc(lead)}</p><ul>${items.join('')}</ul></section>`;
 }
 
@@ -107,6 +123,7 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
   const toc: [string, string][] = [
     ['findings', 'Key findings'],
     ['environment', 'Environment and design'],
+    ...((results.estimates?.length ?? 0) > 0 ? [['auth-cost', 'Auth cost by estimator'] as [string, string]] : []),
     ['floor', 'Harness floor'],
     ...scenarios.map((s): [string, string] => [`s-${slug(s.scenario)}`, `Scenario: ${s.scenario}`]),
     ...(storm ? [['token-storm', 'Token storm'] as [string, string]] : []),
@@ -124,6 +141,7 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
 <nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>${toc.map(([id, t]) => `<li><a href="#${id}">${esc(t)}</a></li>`).join('')}</ol></nav>
 ${findings(results)}
 ${environmentSection(results)}
+${authCostSection(results)}
 ${floorSection(results)}
 ${scenarioHtml}
 ${storm}
@@ -132,6 +150,7 @@ ${invalidSection(results)}
 <section id="method"><h2>How to read this report</h2><ul>
 <li>The unit of statistics is a <em>run</em>, not a request: each run yields its own p50 and p99; a comparison takes the per-trial difference between two modes run side by side, and reports the median of those differences.</li>
 <li>95% confidence intervals are percentile bootstraps over trials (10,000 resamples); p-values are two-sided Wilcoxon signed-rank tests. A difference is significant when the interval excludes zero and p &lt; 0.05 (with very few trials a bootstrap interval alone overclaims); otherwise the verdict is “no significant difference”, and no signed number is claimed.</li>
+<li>Multiplicity: a report holds many comparisons, so each p is Holm-adjusted across the study's whole family (every comparison and every auth-cost estimate) and verdicts use the adjusted p; the chance of any false “significant” line is then at most 5% whatever the dependence between tests. Holm rather than Benjamini–Hochberg because BH bounds only the share of false lines, and a reader acts on a single line. Both raw and adjusted p are shown.</li>
 <li>Quantile tables and percentile spectra come from the HDR histograms of all valid runs merged; percentiles are never averaged.</li>
 <li>Latencies are measured in microseconds; shown in µs below 10 ms and in ms above, to 3 significant figures.</li>
 </ul></section>

@@ -1,5 +1,6 @@
 import { formatPct, formatRps, formatUs, esc } from '../format.js';
 import { comparisonCells, comparisonVerdict, isSignificant } from '../verdicts.js';
+import { trialsForFamily } from '../../results/stats/index.js';
 import type { ScenarioModel } from '../model.js';
 import type { Comparison, PlatformName, Results } from '../../results/schema.js';
 import { forestChart, latencyOverTimeChart, serverTimingChart, spectrumChart, throughputOverTimeChart } from './charts.js';
@@ -25,6 +26,39 @@ const PLATFORM_TEXT: Record<PlatformName, string> = {
   kind: 'kind (Kubernetes in Docker)',
 };
 
+/** How many tests the study's Holm family holds and how many trials one real effect needs to pass. */
+function multiplicityText(results: Results): string {
+  const m = results.comparisons.filter((c) => c.pAdjusted !== undefined).length + (results.estimates?.length ?? 0);
+  if (m === 0 || results.comparisons.every((c) => c.pAdjusted === undefined)) return 'p-values not adjusted (older results)';
+  const n = trialsForFamily(m);
+  return `Holm across ${m} tests (every comparison and estimate): one real effect can pass only with ≥ ${n} trials, since the exact signed-rank p cannot go below 2/2^n and must be < 0.05/${m}`;
+}
+
+/** Host state rows (load average, steal, governor, affinity, pinning) when the study recorded them. */
+function machineRows(results: Results): [string, string][] {
+  const m = results.study.machine;
+  if (!m) return [];
+  const la = (v: readonly number[]) => v.map((x) => x.toFixed(2)).join(' / ');
+  return [
+    [
+      'Load average',
+      `${la(m.loadAvgStart)} at start, ${la(m.loadAvgEnd)} at end (1 / 5 / 15 min); highest 1-min at a run boundary ${m.loadAvg1mMax.toFixed(2)} on ${m.cores} cores${m.loadAvg1mMax > m.cores ? ' — above the core count: figures are noisy' : ''}`,
+    ],
+    [
+      'Steal, governor',
+      `${m.stealPct === null ? 'steal not readable' : `steal ${m.stealPct}% of CPU time`}; governor ${m.governor ?? 'not readable'}`,
+    ],
+    ['CPU affinity', `${m.affinity ?? 'not readable'}; ${m.pinning}`],
+  ];
+}
+
+/** Key-findings warning when the host was busier than its cores during the study. */
+export function loadWarning(results: Results): string | null {
+  const m = results.study.machine;
+  if (!m || m.loadAvg1mMax <= m.cores) return null;
+  return `The host's load average reached ${m.loadAvg1mMax.toFixed(1)} on ${m.cores} cores during this study (other work shared the CPUs): CI widths track the load average, so expect wider intervals than on a quiet host.`;
+}
+
 export function environmentSection(results: Results): string {
   const { study } = results;
   const design =
@@ -45,10 +79,12 @@ ${keyValues([
   ['Load engine', study.engine],
   ['Design', design],
   ['Trials', `${study.trials}${study.quick ? ' (--quick: short runs, wide CIs)' : ''}`],
+  ['Multiplicity', multiplicityText(results)],
   ['Scenarios', (study.scenarios ?? [...new Set(results.runs.map((r) => r.scenario))]).join(', ')],
   ['Code', git],
   ['Host', `${study.env.cpus} CPUs, ${study.env.cpuModel}, ${study.env.memGiB} GiB RAM`],
   ['Runtime', `Node ${study.env.node} on ${study.env.os}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}`],
+  ...machineRows(results),
 ])}</section>`;
 }
 
@@ -86,7 +122,12 @@ function comparisonsTable(cs: readonly Comparison[]): string {
       { head: 'Stat' },
       { head: 'Δ (median over trials)', num: true, title: 'Median over trials of the per-trial difference of the per-run statistic' },
       { head: '95% CI', num: true, title: 'Percentile bootstrap over trials' },
-      { head: 'p', num: true, title: 'Wilcoxon signed-rank, two-sided (significant: CI excludes 0 and p < 0.05)' },
+      { head: 'p', num: true, title: 'Wilcoxon signed-rank, two-sided, unadjusted' },
+      {
+        head: 'p (Holm)',
+        num: true,
+        title: "Holm-adjusted across the study's whole family of comparisons (significant: CI excludes 0 and adjusted p < 0.05)",
+      },
       { head: 'Trials', num: true },
       { head: 'Verdict' },
     ],
@@ -206,6 +247,14 @@ export function invalidSection(results: Results): string {
 <p class="flag">${bad.length} of ${results.runs.length} runs were marked invalid and are excluded from every table, chart and comparison above.</p>
 ${table(
   [{ head: 'Run' }, { head: 'Scenario' }, { head: 'Mode' }, { head: 'Trial', num: true }, { head: 'Pair', num: true }, { head: 'Reason' }],
-  bad.map((r) => [r.id, r.scenario, r.mode, String(r.trial), String(r.pair), r.invalidReason ?? 'no reason recorded']),
+  bad.map((r) => [
+    r.id,
+    r.scenario,
+    r.mode,
+    String(r.trial),
+    String(r.pair),
+    (r.invalidReason ?? 'no reason recorded') +
+      (r.invalidFor === 'latency' ? ' (left out of latency comparisons only: its in-band and CPU figures are used)' : ''),
+  ]),
 )}</section>`;
 }

@@ -9,3 +9,4 @@ export { signedRankTest } from './signed-rank.js';
 export type { RankTestResult } from './signed-rank.js';
 export { rankSumTest } from './rank-sum.js';
 export { ALPHA, ciExcludesZero, isSignificantDifference } from './significance.js';
+export { holmAdjust, trialsForFamily } from './holm.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { median } from 'simple-statistics';
-import { bootstrapMedianCI, bootstrapMedianDiffCI, mulberry32, rankSumTest, signedRankTest } from './index.js';
+import { bootstrapMedianCI, bootstrapMedianDiffCI, holmAdjust, mulberry32, rankSumTest, signedRankTest, trialsForFamily } from './index.js';
 
 describe('mulberry32', () => {
   it('is deterministic per seed and uniform on [0, 1)', () => {
@@ -135,5 +135,24 @@ describe('bootstrap', () => {
   it('rejects empty input with a message', () => {
     expect(() => bootstrapMedianCI([])).toThrow(/at least one value/);
     expect(() => bootstrapMedianDiffCI([1], [Number.NaN])).toThrow(/non-finite/);
+  });
+});
+
+describe('holmAdjust', () => {
+  it("matches R's p.adjust(c(0.01, 0.04, 0.03, 0.005), 'holm')", () => {
+    // Worked by hand: sorted 0.005·4, 0.01·3, 0.03·2, 0.04·1 → 0.02, 0.03, 0.06, max(0.04, 0.06).
+    const adj = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+    expect(adj.map((p) => Number(p.toFixed(6)))).toEqual([0.03, 0.06, 0.06, 0.02]);
+  });
+
+  it('caps at 1 and keeps an empty family empty', () => {
+    expect(holmAdjust([0.5, 0.9])).toEqual([1, 1]);
+    expect(holmAdjust([])).toEqual([]);
+  });
+
+  it('names the trial count whose exact signed-rank floor 2/2^n passes α/m', () => {
+    expect(trialsForFamily(1)).toBe(6); // 2/64 = 0.031 < 0.05
+    expect(trialsForFamily(24)).toBe(10); // 2/1024 = 0.00195 < 0.00208
+    expect(trialsForFamily(40)).toBe(11);
   });
 });

@@ -44,7 +44,16 @@ describe('parseCli', () => {
       design: 'sequential',
       seed: 0,
       basePort: 7000,
+      calibrateUs: undefined,
+      aa: false,
     });
+  });
+
+  it('takes --calibrate <µs> and --aa, one at a time', () => {
+    expect(parseCli(['study', '--quick', '--calibrate', '50'])).toMatchObject({ calibrateUs: 50, aa: false });
+    expect(parseCli(['study', '--aa'])).toMatchObject({ calibrateUs: undefined, aa: true });
+    expect(() => parseCli(['study', '--calibrate', '0'])).toThrow(/`--calibrate` must be an integer from 1 to 100000 \(got '0'\)/);
+    expect(() => parseCli(['study', '--calibrate', '50', '--aa'])).toThrow(/exclude each other/);
   });
 
   it('applies the documented defaults', () => {

@@ -24,6 +24,10 @@ export interface StudyArgs {
   design: Design;
   seed?: number;
   basePort?: number;
+  /** `--calibrate <µs>`: busy-wait injected into enforce's verify stage (a test of the estimators). */
+  calibrateUs?: number;
+  /** `--aa`: run enforce and observe configured exactly like off (an A/A study of false positives). */
+  aa: boolean;
 }
 
 export interface UpArgs {
@@ -85,6 +89,8 @@ const STUDY_OPTIONS: Options = {
   design: { type: 'string' },
   seed: { type: 'string' },
   'base-port': { type: 'string' },
+  calibrate: { type: 'string' },
+  aa: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 const UP_OPTIONS: Options = {
@@ -244,7 +250,17 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     design: oneOf(values, 'design', DESIGN_NAMES, 'interleaved'),
     seed: intFlag(values, 'seed', 0),
     basePort: intFlag(values, 'base-port', 1024, 65000),
+    calibrateUs: calibrateUs(values),
+    aa: values.aa === true,
   };
+}
+
+/** `--calibrate <µs>`: 1..100,000 µs; refused with `--aa` (an A/A study injects nothing). */
+function calibrateUs(values: Values): number | undefined {
+  const us = intFlag(values, 'calibrate', 1, 100_000);
+  if (us !== undefined && values.aa === true)
+    throw new UsageError('`--calibrate` and `--aa` exclude each other: an A/A study runs every mode like off, with nothing injected');
+  return us;
 }
 
 function parseUp(rest: string[]): UpArgs | HelpArgs {

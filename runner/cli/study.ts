@@ -10,6 +10,7 @@ import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
+import { calibrationChecks } from '../../reports/auth-cost.js';
 
 /**
  * `authlab study`: provision → run → write `results.json` → render the report → tear down. Prints the
@@ -33,12 +34,22 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   let results: Results;
   try {
     progress.phase('provision');
+    // The calibration hook is read by each sidecar from its environment at start (system/sidecar/
+    // calibrate.ts); local children inherit ours, so it is set only while the platform starts.
+    if (args.calibrateUs !== undefined) process.env.AUTHLAB_CALIBRATE_US = String(args.calibrateUs);
+    else delete process.env.AUTHLAB_CALIBRATE_US;
     const log = (l: string) => progress.log(`  ${l}`);
-    platform =
-      args.platform === 'kube'
-        ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
-        : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
+    try {
+      platform =
+        args.platform === 'kube'
+          ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
+          : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
+    } finally {
+      delete process.env.AUTHLAB_CALIBRATE_US;
+    }
     progress.log(`${args.platform} platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
+    if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
+    if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
     results = await runStudy(
       {
         engine: args.engine,
@@ -51,6 +62,8 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         design: args.design,
         seed: args.seed,
         pairs: args.pairs,
+        ...(args.calibrateUs === undefined ? {} : { calibrateUs: args.calibrateUs }),
+        aa: args.aa,
         signal: shutdown.signal,
       },
       platform,
@@ -82,11 +95,32 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     const shown = (p: string) => relative(process.cwd(), p) || p;
     io.err(`results: ${shown(resultsPath)}\nsummary: ${shown(mdPath)}`);
     io.out(shown(htmlPath));
-    return EXIT.ok;
+    return calibrationExit(results, io);
   } finally {
     progress.stop();
     shutdown.dispose();
   }
+}
+
+/**
+ * A calibration study fails (exit 1, one line per miss) when the in-band estimator of sign + verify —
+ * where the wait is injected — does not recover it in a scenario: its CI (± the 1 µs Server-Timing
+ * quantum) misses the injected µs, or it is not significant. Other estimators are reported only.
+ */
+function calibrationExit(results: Results, io: CliIo): number {
+  const checks = calibrationChecks(results).filter((c) => c.estimator === 'in-band-auth');
+  if (results.study.calibrateUs === undefined) return EXIT.ok;
+  const misses = checks.filter((c) => !c.covered || !c.row.significant);
+  if (checks.length === 0) {
+    io.err(`authlab study: calibration: no in-band estimate of enforce − observe was made (were observe and enforce run?)`);
+    return EXIT.failure;
+  }
+  for (const m of misses) {
+    io.err(
+      `authlab study: calibration missed in ${m.scenario}: in-band sign + verify estimated ${m.row.delta} µs [${m.row.ci95[0]}, ${m.row.ci95[1]}] for ${m.truthUs} µs injected${m.row.significant ? '' : ' (not significant)'}`,
+    );
+  }
+  return misses.length > 0 ? EXIT.failure : EXIT.ok;
 }
 
 /**

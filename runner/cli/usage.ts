@@ -17,7 +17,11 @@ const STUDY_OPTIONS = `Study options:
                              interleaved trials on all pairs (default) or modes one after another
   --seed N                   seed of the trial shuffle, to replay a design
   --out DIR                  where results.json and the report go (default runs/<study-id>)
-  --base-port P              use ports P… instead of free ones picked by the OS`;
+  --base-port P              use ports P… instead of free ones picked by the OS
+  --calibrate US             inject a US µs busy-wait into enforce's verify stage (a sidecar test hook,
+                             off by default) and report whether each estimator recovers it
+  --aa                       A/A study: observe and enforce configured exactly like off; reports the
+                             observed false-positive rate`;
 
 const ENVIRONMENT = `Environment:
   AUTHLAB_RUNS_DIR           folder for runs/ output and the \`up\` state (default ./runs)`;

@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
-import type { TimelinePoint } from '../../results/schema.js';
+import { DERIVED_STAGE, type TimelinePoint } from '../../results/schema.js';
 import type { EngineResult } from './types.js';
 
 /** Highest latency a run tracks, µs (10 minutes); higher values are clamped, never dropped. */
@@ -30,6 +30,37 @@ export function parseServerTiming(header: string): [string, number][] {
 }
 
 /**
+ * The in-band auth-cost figures of one response, from its Server-Timing stages (µs), computed per
+ * request because a sum of per-stage medians is not the median of the sum:
+ * - `auth`: time in the auth stages — `sign` at the caller plus `verify` at the target (`peer-verify`
+ *   through a caller; `verify` on the direct path); 0 when auth is off.
+ * - `in-sidecar`: all time spent inside sidecars, excluding the database and the hop between them —
+ *   `(total − upstream) + (peer-total − peer-db)` through a caller, `total − db` direct.
+ * Null when the response carries no `total` (not a sidecar's answer).
+ */
+export function derivedStages(stages: readonly (readonly [string, number])[]): { auth: number; inSidecar: number } | null {
+  let sign = 0;
+  let verify = 0;
+  let total: number | undefined;
+  let upstream: number | undefined;
+  let db = 0;
+  let peerTotal: number | undefined;
+  let peerDb = 0;
+  for (const [name, us] of stages) {
+    if (name === 'sign') sign = us;
+    else if (name === 'verify' || name === 'peer-verify') verify += us;
+    else if (name === 'total') total = us;
+    else if (name === 'upstream') upstream = us;
+    else if (name === 'db') db = us;
+    else if (name === 'peer-total') peerTotal = us;
+    else if (name === 'peer-db') peerDb = us;
+  }
+  if (total === undefined) return null;
+  const inSidecar = upstream !== undefined ? total - upstream + (peerTotal !== undefined ? peerTotal - peerDb : 0) : total - db;
+  return { auth: sign + verify, inSidecar: Math.max(0, inSidecar) };
+}
+
+/**
  * Folds per-request samples of one run into histograms, whatever engine produced them. Samples are
  * placed by their start time: a request issued during the warm-up is discarded even if it ends after.
  */
@@ -37,6 +68,8 @@ export class RunRecorder {
   readonly latency = newHistogramUs();
   readonly serverTiming: Record<string, Histogram> = {};
   ok = 0;
+  /** Every response seen, warm-up included (what the target served while its CPU was sampled). */
+  responses = 0;
   readonly errors: Record<string, number> = {};
   private readonly buckets: { count: number; hist: Histogram }[] = [];
   private lastEndMs = 0;
@@ -60,6 +93,7 @@ export class RunRecorder {
    * HTTP status or a transport failure code; `serverTiming` the raw header, if any.
    */
   record(startMs: number, latencyUs: number, status: number | string, serverTiming?: string | null): void {
+    this.responses++;
     if (!this.measures(startMs)) return;
     const success = typeof status === 'number' && status >= 200 && status < 300;
     if (!success) {
@@ -81,18 +115,27 @@ export class RunRecorder {
     bucket.count++;
     bucket.hist.recordValue(us);
     if (serverTiming) {
-      for (const [stage, stageUs] of parseServerTiming(serverTiming)) this.recordStage(stage, stageUs);
+      const stages = parseServerTiming(serverTiming);
+      for (const [stage, stageUs] of stages) this.recordStage(stage, stageUs);
+      const derived = derivedStages(stages);
+      if (derived) {
+        this.recordStage(DERIVED_STAGE.auth, derived.auth, 0);
+        this.recordStage(DERIVED_STAGE.inSidecar, derived.inSidecar, 0);
+      }
     }
   }
 
-  /** Records one Server-Timing stage duration of a measured 2xx response, µs. */
-  recordStage(stage: string, us: number): void {
+  /**
+   * Records one Server-Timing stage duration of a measured 2xx response, µs. `floorUs`: the least
+   * value recorded (1 for measured stages, as latencies; 0 for derived ones, where 0 means "auth off").
+   */
+  recordStage(stage: string, us: number, floorUs = 1): void {
     let h = this.serverTiming[stage];
     if (!h) {
       h = newHistogramUs();
       this.serverTiming[stage] = h;
     }
-    h.recordValue(Math.max(1, Math.round(us)));
+    h.recordValue(Math.max(floorUs, Math.round(us)));
   }
 
   /**
@@ -132,6 +175,8 @@ export class RunRecorder {
     warmupS: number;
     droppedIterations?: number;
     invalidReason?: string | null;
+    /** Responses the engine saw but did not record here (k6's warm-up scenario). */
+    uncountedResponses?: number;
   }): EngineResult {
     const measuredS = this.measuredS(o.plannedS);
     const invalidReason = o.invalidReason ?? null;
@@ -146,6 +191,7 @@ export class RunRecorder {
       measuredS,
       warmupS: o.warmupS,
       droppedIterations: o.droppedIterations ?? 0,
+      responses: this.responses + (o.uncountedResponses ?? 0),
       valid: invalidReason === null,
       invalidReason,
     };

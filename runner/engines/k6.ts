@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { RunRecorder } from './histogram.js';
 import { cycleLength, mixCycle } from './mix.js';
 import type { Engine, EngineResult, EngineRunOptions } from './types.js';
+import { DERIVED_STAGE } from '../../results/schema.js';
 
 /** Folder of the k6 scripts (scenarios/k6). */
 export const K6_SCRIPTS_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url));
@@ -154,12 +155,15 @@ function spawnK6(bin: string, args: string[], env: NodeJS.ProcessEnv, signal?: A
   });
 }
 
+const DERIVED = new Set<string>(Object.values(DERIVED_STAGE));
+
 /** Per-target samples of the `measure_i` scenarios. */
 interface Samples {
   requests: { endUs: number; ms: number; status: number | string }[];
   stages: Record<string, number[]>;
   dropped: number;
   firstUs: number;
+  warmupResponses: number;
 }
 
 /** Reads k6's CSV and folds each target's `measure_i` samples into its own RunRecorder. */
@@ -167,7 +171,7 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let col = { name: 0, ts: 1, value: 2, scenario: 3, status: 4 };
   let header = true;
-  const per: Samples[] = plans.map(() => ({ requests: [], stages: {}, dropped: 0, firstUs: Number.POSITIVE_INFINITY }));
+  const per: Samples[] = plans.map(() => ({ requests: [], stages: {}, dropped: 0, firstUs: Number.POSITIVE_INFINITY, warmupResponses: 0 }));
   for await (const line of lines) {
     const f = line.split(',');
     if (header) {
@@ -183,6 +187,11 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
       continue;
     }
     const scenario = f[col.scenario] ?? '';
+    if (scenario.startsWith('warmup_') && f[col.name] === 'http_req_duration') {
+      const w = per[Number(scenario.slice(7))];
+      if (w) w.warmupResponses++;
+      continue;
+    }
     if (!scenario.startsWith('measure_')) continue;
     const s = per[Number(scenario.slice(8))];
     if (!s) continue;
@@ -207,7 +216,9 @@ function toResult(plan: Plan, s: Samples): EngineResult {
   const recorder = new RunRecorder(0, Number.POSITIVE_INFINITY);
   for (const r of s.requests) recorder.record(Math.max(0, (r.endUs - r.ms * 1000 - s.firstUs) / 1000), r.ms * 1000, r.status);
   for (const [stage, values] of Object.entries(s.stages)) {
-    for (const ms of values) recorder.recordStage(stage, ms * 1000);
+    // Derived figures (DERIVED_STAGE) may be 0 (auth off); measured stages keep the 1 µs floor.
+    const floorUs = DERIVED.has(stage) ? 0 : 1;
+    for (const ms of values) recorder.recordStage(stage, ms * 1000, floorUs);
   }
   // measuredS/warmupS report the windows k6 really ran, so the run record states them.
   return recorder.result({
@@ -215,6 +226,7 @@ function toResult(plan: Plan, s: Samples): EngineResult {
     plannedS: plan.counted ? null : plan.durationS,
     warmupS: plan.warmupS,
     droppedIterations: s.dropped,
+    uncountedResponses: s.warmupResponses,
     invalidReason:
       s.dropped > 0 ? `k6 dropped ${s.dropped} iterations: the target rate was not delivered (raise maxVus or lower the rate)` : null,
   });

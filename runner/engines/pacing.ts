@@ -19,11 +19,20 @@ export const PACING_SUPPORTED: boolean = (() => {
   }
 })();
 
+/** How far behind its schedule a connection may fall and still make the missed starts up, ms. */
+export const MAX_LAG_MS = 250;
+
 /**
  * Paces one autocannon connection to `rateRps`: its requests start on a fixed schedule, one every
  * 1/rate s from a random phase, so connections (and pairs driven at once) do not fire in step.
- * It stays a closed loop: a request starts only after the previous response; a late response
- * moves the schedule on rather than firing a catch-up burst (no coordinated-omission "correction").
+ * The schedule is fixed, as an open loop's arrival rate is: a request starts only after the
+ * connection's previous response, but a start that a slow response (or a stall of this process)
+ * delayed is made up right after it, so slow periods are sampled at the planned rate rather than
+ * skipped. Response times are still measured from the actual send (no coordinated-omission
+ * "correction"). Starts more than {@link MAX_LAG_MS} behind are given up — the run then delivers
+ * fewer than scheduled and is invalid (runner/study/run-record.ts) — so a long stall never turns
+ * into a burst. With enough connections that each one's interval exceeds the target's latency
+ * (light: 4 × 25 req/s), the schedule holds.
  *
  * autocannon's own rate limit instead sends each second's quota back-to-back at the start of the
  * second and then idles, so every pair bursts at once and a measured window sees a share of bursts
@@ -39,8 +48,9 @@ export function paceClient(client: unknown, rateRps: number, rand: () => number)
   let nextMs = performance.now() + rand() * intervalMs;
   c._doRequest = (...args: unknown[]) => {
     const now = performance.now();
+    if (now - nextMs > MAX_LAG_MS) nextMs = now;
     const at = Math.max(nextMs, now);
-    nextMs = at + intervalMs;
+    nextMs += intervalMs;
     if (at <= now) {
       send(...args);
       return;

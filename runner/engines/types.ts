@@ -49,6 +49,8 @@ export interface EngineResult {
   warmupS: number;
   /** Iterations an open-loop engine could not start in time (k6 `dropped_iterations`). */
   droppedIterations: number;
+  /** Every response of the run, warm-up included: what the target served (CPU per request). */
+  responses?: number;
   valid: boolean;
   invalidReason: string | null;
 }

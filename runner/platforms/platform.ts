@@ -51,6 +51,11 @@ export interface Platform {
    * cannot tell returns nothing.
    */
   events?(): readonly PlatformEvent[];
+  /**
+   * Pid of a component process (`idp` or a service name such as `p1-a`), for CPU counters; absent on
+   * platforms whose components are not local processes.
+   */
+  componentPid?(name: string): number | undefined;
   /** Stops every process and removes every temporary file; idempotent. */
   close(): Promise<void>;
 }

@@ -15,15 +15,27 @@ export interface ComparisonOptions {
   seed: number;
   /** Bootstrap resamples; default 10,000. */
   resamples?: number;
+  /** Comparisons beyond {@link COMPARED} (calibration adds observe → enforce). */
+  extra?: readonly (readonly [baseline: RunMode, candidate: RunMode])[];
 }
 
-/** The per-trial value of a stat for one mode: the median over that trial's valid runs (usually one). */
-function perTrial(runs: readonly RunRecord[], mode: RunMode, stat: 'p50' | 'p99'): Map<number, number> {
+/**
+ * The per-trial value of a per-run figure for one mode: the median over that trial's valid runs
+ * (usually one) that have the figure (`value` returns undefined when a run lacks it).
+ */
+export function perTrial(
+  runs: readonly RunRecord[],
+  mode: RunMode,
+  value: (r: RunRecord) => number | undefined,
+  usable: (r: RunRecord) => boolean = (r) => r.valid,
+): Map<number, number> {
   const byTrial = new Map<number, number[]>();
   for (const r of runs) {
-    if (r.mode !== mode || !r.valid) continue;
+    if (r.mode !== mode || !usable(r)) continue;
+    const v = value(r);
+    if (v === undefined || !Number.isFinite(v)) continue;
     const list = byTrial.get(r.trial) ?? [];
-    list.push(r.latencyUs[stat]);
+    list.push(v);
     byTrial.set(r.trial, list);
   }
   return new Map([...byTrial].sort(([a], [b]) => a - b).map(([t, v]) => [t, median(v)]));
@@ -56,9 +68,10 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
   const scenarios = [...new Set(runs.map((r) => r.scenario))];
   for (const scenario of scenarios) {
     const mine = runs.filter((r) => r.scenario === scenario);
-    for (const [baseline, candidate] of COMPARED) {
+    for (const [baseline, candidate] of [...COMPARED, ...(o.extra ?? [])]) {
       for (const stat of ['p50', 'p99'] as const) {
-        const diffs = pairedDiffs(perTrial(mine, baseline, stat), perTrial(mine, candidate, stat));
+        const of = (r: RunRecord) => r.latencyUs[stat];
+        const diffs = pairedDiffs(perTrial(mine, baseline, of), perTrial(mine, candidate, of));
         if (diffs.length === 0) continue;
         const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });
         const pValue = signedRankTest(diffs).pValue;

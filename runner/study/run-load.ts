@@ -1,10 +1,12 @@
-import { RUN_MODES } from '../../system/protocol/modes.js';
+import { RUN_MODES, type RunMode } from '../../system/protocol/modes.js';
 import type { RunRecord } from '../../results/schema.js';
 import type { LoadProfile, LoadScenario } from '../../scenarios/scenario.js';
 import { requestBody } from '../../scenarios/scenario.js';
 import type { Platform } from '../platforms/platform.js';
 import type { Engine, EngineRunOptions } from '../engines/types.js';
 import { planTrials } from './design.js';
+import { sampleCpu } from './cpu.js';
+import { pairServices } from '../../system/protocol/endpoints.js';
 import { toRunRecord } from './run-record.js';
 import { faultDuring, modeMismatch } from './run-checks.js';
 import type { ProgressSink, StudyOptions } from './types.js';
@@ -49,10 +51,13 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
     progress.trial(trial.trial, plan.length);
     for (const step of trial.steps) {
       study.signal?.throwIfAborted();
-      await Promise.all(step.map((a) => platform.setPairMode(a.pair, a.mode)));
+      // A/A: every mode but direct is configured exactly like off; runs keep their labels, so any
+      // "significant" auth difference is a false positive.
+      const configured = (mode: RunMode): RunMode => (study.aa && mode !== 'direct' ? 'off' : mode);
+      await Promise.all(step.map((a) => platform.setPairMode(a.pair, configured(a.mode))));
       const eventsBefore = platform.events?.().length ?? 0;
       const targets = step.map((a): EngineRunOptions => ({
-        url: platform.targetUrl(a.pair, a.mode),
+        url: platform.targetUrl(a.pair, configured(a.mode)),
         requests,
         connections: profile.connections,
         rateRps: profile.rateRps,
@@ -61,9 +66,22 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         k6Script: s.k6Script,
         ...(study.signal ? { signal: study.signal } : {}),
       }));
+      // CPU counters of the step's sidecars and the IdP, read at the step's boundaries.
+      const pids = stepPids(
+        platform,
+        step.map((a) => a.pair),
+      );
+      const cpuBefore = await sampleCpu(pids);
+      const loadAvg1m = study.machine?.sample();
       // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
       const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
       const during = platform.events?.().slice(eventsBefore) ?? [];
+      const cpuAfter = await sampleCpu(pids);
+      const used = (name: string): number | undefined => {
+        const a = cpuBefore.get(name);
+        const b = cpuAfter.get(name);
+        return a === undefined || b === undefined ? undefined : b - a;
+      };
       step.forEach((a, i) => {
         const r = results[i];
         if (!r) return;
@@ -84,12 +102,42 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         );
         // A run that did not run as planned does not describe its mode: a component died (the platform
         // restarted it), or the pair was on other settings than the mode's.
-        const reason = record.valid ? (faultDuring(during, a.pair) ?? modeMismatch(a.mode, r)) : null;
+        const reason = record.valid ? (faultDuring(during, a.pair) ?? modeMismatch(configured(a.mode), r)) : null;
         if (reason !== null) Object.assign(record, { valid: false, invalidReason: reason });
+        const cpu = runCpu(a.pair, r.responses, used);
+        if (cpu) record.cpu = cpu;
+        if (loadAvg1m !== undefined) record.loadAvg1m = loadAvg1m;
         runs.push(record);
         if (!record.valid) progress.log(`  run ${record.id} invalid: ${record.invalidReason}`);
       });
     }
   }
   return runs;
+}
+
+/** Names and pids of the step's sidecars (both of each pair) and the IdP; empty where the platform has none. */
+function stepPids(platform: Platform, pairs: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!platform.componentPid) return out;
+  for (const name of ['idp', ...pairs.flatMap((p) => pairServices(p))]) {
+    const pid = platform.componentPid(name);
+    if (pid !== undefined) out.set(name, pid);
+  }
+  return out;
+}
+
+/** A run's CPU record from the step's counter deltas; undefined without both sidecars' counters. */
+function runCpu(pair: number, responses: number | undefined, used: (name: string) => number | undefined): RunRecord['cpu'] {
+  const [a, b] = pairServices(pair);
+  const ua = used(a);
+  const ub = used(b);
+  if (ua === undefined || ub === undefined || !responses) return undefined;
+  const idp = used('idp');
+  const sidecarUs = Math.round(ua + ub);
+  return {
+    sidecarUs,
+    requests: responses,
+    sidecarUsPerRequest: Math.round((sidecarUs / responses) * 10) / 10,
+    ...(idp === undefined ? {} : { idpUs: Math.round(idp) }),
+  };
 }

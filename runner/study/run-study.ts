@@ -4,6 +4,10 @@ import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFl
 import type { Platform } from '../platforms/platform.js';
 import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';
+import { estimateAuthCost } from './estimators.js';
+import { judgeFamily } from './family.js';
+import { MachineRecorder } from './machine.js';
+import { trialsForFamily } from '../../results/stats/index.js';
 import { studyEnv, studyGit } from './env.js';
 import { measureFloor } from './floor.js';
 import { runReplication } from './replication.js';
@@ -30,6 +34,7 @@ function studyId(at: Date, engine: string): string {
 export async function runStudy(opts: StudyOptions, platform: Platform, studyProgress: ProgressSink): Promise<Results> {
   const progress = studyProgress;
   const started = new Date();
+  const machine = new MachineRecorder();
   const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
   const engine = buildEngine(opts.engine, opts.k6Binary);
   const scenarios = opts.scenarios;
@@ -63,7 +68,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     // Phases name the scenario's place in the study, so a reader of the progress line knows how much is left.
     const progress: ProgressSink = { ...studyProgress, phase: (name) => studyProgress.phase(`${name} (${k + 1} of ${scenarios.length})`) };
     if (s.kind === 'load') {
-      runs.push(...(await runLoadScenario({ scenario: s, study: opts, seed, engine, platform, progress })));
+      runs.push(...(await runLoadScenario({ scenario: s, study: { ...opts, machine }, seed, engine, platform, progress })));
     } else if (s.kind === 'replication') {
       const r = await runReplication({ scenario: s, quick: opts.quick, engine, platform, progress, seed, ...signal });
       runs.push(...r.runs);
@@ -75,8 +80,29 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
   }
 
   studyProgress.phase('statistics');
-  const comparisons = compareModes(runs, { seed });
+  // One family: every end-to-end comparison and every auth-cost estimate is Holm-adjusted together.
+  // Calibration: enforce − observe is exactly the injected wait (both verify; only enforce waits).
+  const extra = opts.calibrateUs ? ([['observe', 'enforce']] as const) : [];
+  const rawComparisons = compareModes(runs, { seed, extra });
+  const rawEstimates = estimateAuthCost(runs, { seed, extra });
+  const verdicts = judgeFamily([
+    ...rawComparisons.map((c) => ({ pValue: c.pValue, ci95: c.ci95Us })),
+    ...rawEstimates.map((e) => ({ pValue: e.pValue, ci95: e.ci95 })),
+  ]);
+  const comparisons = rawComparisons.map((c, i) => ({ ...c, ...verdicts[i]! }));
+  const fewest = Math.min(...rawComparisons.map((c) => c.n ?? 0), ...rawEstimates.map((e) => e.n));
+  if (verdicts.length > 0 && fewest < trialsForFamily(verdicts.length)) {
+    progress.log(
+      `note: Holm over ${verdicts.length} tests needs ≥ ${trialsForFamily(verdicts.length)} trials for one real effect to pass ` +
+        `(exact signed-rank floor 2/2^n < 0.05/${verdicts.length}); some comparisons have ${fewest}`,
+    );
+  }
+  const estimates = rawEstimates.map((e, i) => ({ ...e, ...verdicts[rawComparisons.length + i]! }));
   const git = await studyGit();
+  const machineState = machine.result();
+  progress.log(
+    `host: load average ${machineState.loadAvgStart[0]} → ${machineState.loadAvgEnd[0]} (max ${machineState.loadAvg1mMax}) on ${machineState.cores} cores; ${machineState.pinning}`,
+  );
   const results: Results = {
     schemaVersion: 1,
     study: {
@@ -91,6 +117,9 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       seed,
       scenarios: scenarios.map((s) => s.name),
       quick: opts.quick,
+      ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
+      ...(opts.aa ? { aa: true } : {}),
+      machine: machineState,
       git,
       env: { ...studyEnv(), ...(platform.kubernetesVersion ? { kubernetes: platform.kubernetesVersion } : {}) },
     },
@@ -99,6 +128,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     comparisons,
     tokenStorm,
     ...(replication.length > 0 ? { replication } : {}),
+    ...(estimates.length > 0 ? { estimates } : {}),
   };
   return results;
 }

@@ -21,6 +21,15 @@ export interface StudyOptions {
   seed?: number;
   /** Pairs the platform provisioned (1-based ids 1..pairs). */
   pairs: number;
+  /**
+   * µs the platform's sidecars busy-wait in enforce's verify stage (`--calibrate`; the platform was
+   * started with it): the study adds enforce − observe, whose true value is exactly this, to its tests.
+   */
+  calibrateUs?: number;
+  /** A/A study (`--aa`): observe and enforce runs are driven with the pair configured as off. */
+  aa?: boolean;
+  /** Where run boundaries report the load average (the study's MachineRecorder). */
+  machine?: { sample(): number };
   signal?: AbortSignal;
 }
 

@@ -19,7 +19,34 @@ import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
 
 // Server-Timing stages the sidecars report; metric names allow no '-', so it is written '__'.
-const STAGES = ['verify', 'db', 'upstream', 'sign', 'total', 'peer-verify', 'peer-db', 'peer-upstream', 'peer-sign', 'peer-total'];
+// `auth` and `in-sidecar` are derived per request, as runner/engines/histogram.ts `derivedStages` does
+// for autocannon (k6 scripts cannot import the runner; keep the two formulas alike).
+const STAGES = [
+  'verify',
+  'db',
+  'upstream',
+  'sign',
+  'total',
+  'peer-verify',
+  'peer-db',
+  'peer-upstream',
+  'peer-sign',
+  'peer-total',
+  'auth',
+  'in-sidecar',
+];
+
+/** `auth` = sign + verify; `in-sidecar` = (total − upstream) + (peer-total − peer-db), or total − db direct; ms. */
+function derived(ms: Record<string, number>): [number, number] | null {
+  const total = ms['total'];
+  if (total === undefined) return null;
+  const auth = (ms['sign'] ?? 0) + (ms['verify'] ?? 0) + (ms['peer-verify'] ?? 0);
+  const upstream = ms['upstream'];
+  const peerTotal = ms['peer-total'];
+  const inSidecar =
+    upstream !== undefined ? total - upstream + (peerTotal !== undefined ? peerTotal - (ms['peer-db'] ?? 0) : 0) : total - (ms['db'] ?? 0);
+  return [auth, Math.max(0, inSidecar)];
+}
 
 interface Target {
   url: string;
@@ -105,12 +132,21 @@ export function makeScript(defaultBodies: string[]): { options: Record<string, u
       if (res.status < 200 || res.status >= 300) return;
       const header = res.headers['Server-Timing'];
       if (!header) return;
+      const ms: Record<string, number> = {};
       for (const part of header.split(',')) {
         const semi = part.indexOf(';');
         const at = part.indexOf('dur=');
         if (semi < 0 || at < 0) continue;
-        const trend = stageTrends[part.slice(0, semi).trim()];
-        if (trend) trend.add(parseFloat(part.slice(at + 4)));
+        const name = part.slice(0, semi).trim();
+        const value = parseFloat(part.slice(at + 4));
+        ms[name] = value;
+        const trend = stageTrends[name];
+        if (trend) trend.add(value);
+      }
+      const d = derived(ms);
+      if (d) {
+        stageTrends['auth']?.add(d[0]);
+        stageTrends['in-sidecar']?.add(d[1]);
       }
     },
   };

@@ -326,6 +326,8 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       },
       events: () => supervisor.events(),
       status: () => supervisor.status(),
+      // The supervisor knows the current pid, also after a restart.
+      componentPid: (name: string) => supervisor.status()[name]?.pid ?? pending.get(name)?.pid,
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
         return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;

@@ -6,6 +6,7 @@ import { parseQueryBody } from '../query-catalogue.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { serverTiming } from '../server-timing.js';
+import { calibrationWait } from '../calibrate.js';
 import { ROLE_BITS } from '../verify/verify-cache.js';
 import { FAILURES, type VerifyOutcome } from '../verify/verifier.js';
 
@@ -63,6 +64,7 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
       } else {
         const v = hasRepeatedAuthorization(request.raw.rawHeaders) ? FAILURES.ambiguous : verifier.verify(request.headers.authorization);
         outcome = v instanceof Promise ? await v : v;
+        calibrationWait(mode); // test hook, off unless AUTHLAB_CALIBRATE_US is set (../calibrate.ts)
         verifyMs = performance.now() - t0;
         if (mode === 'enforce' && !outcome.ok) {
           metrics.verified(outcome.result);

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { RunMode } from '../../system/protocol/modes.js';
+import type { RunRecord } from '../../results/schema.js';
+import { estimateAuthCost } from './estimators.js';
+import { derivedStages, parseServerTiming } from '../engines/histogram.js';
+
+function run(mode: RunMode, trial: number, authUs: number, inSidecarUs: number, cpuUs?: number): RunRecord {
+  return {
+    id: `light-t${trial}-${mode}`,
+    scenario: 'light',
+    mode,
+    pair: 1,
+    trial,
+    engine: 'autocannon',
+    model: 'closed',
+    rate: 200,
+    connections: 1,
+    durationS: 1,
+    warmupS: 0,
+    requests: { ok: 200, errors: {} },
+    latencyUs: { p50: 900, p90: 1500, p99: 3000, p999: 3000, max: 3000, mean: 1000, count: 200, hdr: '' },
+    serverTimingUs: { auth: { p50: authUs, p99: authUs }, 'in-sidecar': { p50: inSidecarUs, p99: inSidecarUs } },
+    ...(cpuUs === undefined ? {} : { cpu: { sidecarUs: cpuUs * 200, requests: 200, sidecarUsPerRequest: cpuUs } }),
+    valid: true,
+    invalidReason: null,
+  };
+}
+
+describe('estimateAuthCost', () => {
+  it('estimates enforce − off by each in-band figure and by CPU, paired by trial, despite drift', () => {
+    const runs: RunRecord[] = [];
+    for (let t = 1; t <= 10; t++) {
+      const drift = t * 20; // a slower host trial after trial; pairing cancels it
+      runs.push(run('off', t, 0, 150 + drift, 300 + drift), run('enforce', t, 6 + (t % 2), 180 + drift + (t % 3), 340 + drift));
+    }
+    const est = estimateAuthCost(runs, { seed: 1 });
+    const by = (name: string) => est.find((e) => e.baseline === 'off' && e.candidate === 'enforce' && e.estimator === name);
+    expect(by('in-band-auth')).toMatchObject({ unit: 'us', n: 10, significant: true, baselineValue: 0 });
+    expect(by('in-band-auth')!.delta).toBeGreaterThanOrEqual(6);
+    expect(by('in-band-auth')!.delta).toBeLessThanOrEqual(7);
+    expect(by('in-band-sidecar')!.delta).toBeGreaterThanOrEqual(30);
+    expect(by('in-band-sidecar')!.delta).toBeLessThanOrEqual(32);
+    expect(by('cpu')).toMatchObject({ unit: 'cpu-us-per-request', delta: 40, ci95: [40, 40] });
+    // Modes that were not run give no estimate.
+    expect(est.some((e) => e.candidate === 'observe')).toBe(false);
+  });
+
+  it('adds the extra comparisons it is asked for (calibration: observe → enforce)', () => {
+    const runs = [1, 2, 3].flatMap((t) => [run('observe', t, 5, 160), run('enforce', t, 55, 210)]);
+    const est = estimateAuthCost(runs, { seed: 1, extra: [['observe', 'enforce']] });
+    expect(est.find((e) => e.estimator === 'in-band-auth')?.delta).toBe(50);
+  });
+});
+
+describe('derivedStages', () => {
+  it('sums sign and the target verify as auth, and sidecar time net of database and hop', () => {
+    const stages = parseServerTiming(
+      'sign;dur=0.004, upstream;dur=0.900, total;dur=0.950, peer-verify;dur=0.008, peer-db;dur=0.500, peer-total;dur=0.600',
+    );
+    expect(derivedStages(stages)).toEqual({ auth: 12, inSidecar: 50 + 100 });
+  });
+
+  it('reads the direct path (no caller) and auth off (no sign, no verify)', () => {
+    expect(derivedStages(parseServerTiming('db;dur=0.300, total;dur=0.340'))).toEqual({ auth: 0, inSidecar: 40 });
+    expect(derivedStages(parseServerTiming('db;dur=0.300'))).toBeNull();
+  });
+});
+
+describe('estimateAuthCost on runs short of their schedule', () => {
+  it('uses runs invalid only for latency (under-delivered), never runs invalid for other reasons', () => {
+    const runs: RunRecord[] = [];
+    for (let t = 1; t <= 6; t++) {
+      const short = { valid: false, invalidReason: 'delivered 100 of 150', invalidFor: 'latency' as const };
+      runs.push({ ...run('off', t, 0, 150), ...(t % 2 ? short : {}) }, run('enforce', t, 6, 180));
+    }
+    runs.push({ ...run('off', 7, 0, 9999), valid: false, invalidReason: '5 of 100 responses failed' }, run('enforce', 7, 6, 180));
+    const e = estimateAuthCost(runs, { seed: 1 }).find((x) => x.estimator === 'in-band-sidecar');
+    expect(e).toMatchObject({ n: 6, delta: 30 });
+  });
+});
