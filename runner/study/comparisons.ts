@@ -63,6 +63,16 @@ export function pairedDiffs(base: Map<number, number>, cand: Map<number, number>
  * is little more than the range of the differences (3 same-signed trials exclude zero, yet the
  * signed-rank p cannot go below 0.25). µs, integers: the estimate rounded, the CI rounded outwards.
  */
+/**
+ * The paired test every comparison and estimate uses: the median of the per-trial differences with a
+ * bootstrap 95% CI resampling trials, the exact signed-rank p, and the one significance rule.
+ */
+export function pairedTest(diffs: number[], o: { seed: number; resamples?: number }) {
+  const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });
+  const pValue = signedRankTest(diffs).pValue;
+  return { ci, pValue, significant: isSignificantDifference(ci.lo, ci.hi, pValue) };
+}
+
 export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): Comparison[] {
   const out: Comparison[] = [];
   const scenarios = [...new Set(runs.map((r) => r.scenario))];
@@ -73,8 +83,7 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
         const of = (r: RunRecord) => r.latencyUs[stat];
         const diffs = pairedDiffs(perTrial(mine, baseline, of), perTrial(mine, candidate, of));
         if (diffs.length === 0) continue;
-        const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });
-        const pValue = signedRankTest(diffs).pValue;
+        const { ci, pValue, significant } = pairedTest(diffs, o);
         out.push({
           scenario,
           baseline,
@@ -83,7 +92,7 @@ export function compareModes(runs: readonly RunRecord[], o: ComparisonOptions): 
           deltaUs: Math.round(ci.estimate),
           ci95Us: [Math.floor(ci.lo), Math.ceil(ci.hi)],
           pValue,
-          significant: isSignificantDifference(ci.lo, ci.hi, pValue),
+          significant,
           n: diffs.length,
         });
       }

@@ -1,8 +1,7 @@
 import { median } from 'simple-statistics';
 import type { RunMode } from '../../system/protocol/modes.js';
-import { bootstrapMedianCI, signedRankTest } from '../../results/stats/index.js';
 import { DERIVED_STAGE, type Estimate, type EstimatorName, type RunRecord } from '../../results/schema.js';
-import { COMPARED, pairedDiffs, perTrial } from './comparisons.js';
+import { COMPARED, pairedDiffs, pairedTest, perTrial } from './comparisons.js';
 
 /** How each estimator reads its per-run figure, and in which unit. */
 const ESTIMATORS: readonly {
@@ -53,8 +52,7 @@ export function estimateAuthCost(runs: readonly RunRecord[], o: EstimateOptions)
         const cand = perTrial(mine, candidate, e.value, usable);
         const diffs = pairedDiffs(base, cand);
         if (diffs.length === 0) continue;
-        const ci = bootstrapMedianCI(diffs, { seed: o.seed, resamples: o.resamples ?? 10_000, level: 0.95 });
-        const pValue = signedRankTest(diffs).pValue;
+        const { ci, pValue, significant } = pairedTest(diffs, o);
         out.push({
           scenario,
           baseline,
@@ -66,7 +64,7 @@ export function estimateAuthCost(runs: readonly RunRecord[], o: EstimateOptions)
           delta: oneDecimal(ci.estimate),
           ci95: [Math.floor(ci.lo * 10) / 10, Math.ceil(ci.hi * 10) / 10],
           pValue,
-          significant: (ci.lo > 0 || ci.hi < 0) && pValue < 0.05,
+          significant,
           n: diffs.length,
         });
       }
