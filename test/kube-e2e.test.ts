@@ -9,7 +9,7 @@ import { diffSnapshots, hostSnapshot, type HostSnapshot } from '../cluster/host-
 import { clusterPaths, kubeCacheRoot } from '../cluster/paths.js';
 import { defaultGrants, servicesFor } from '../runner/platforms/local/topology.js';
 import { runAuthlab } from './support/cli.js';
-import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
+import { acquireClusterLock, kubeSkipReason, readProjectedToken } from './support/kube.js';
 
 // The auth system on a real cluster, as issue 10 asks: pods Ready, p1-a → p1-b gets rows, p1-a → p2-b
 // refused by token (403) and, below the auth layer, by NetworkPolicy; `down` leaves nothing.
@@ -73,41 +73,13 @@ describe.skipIf(!!skip)('the auth system on the kube platform', () => {
   });
 
   it("a pod's projected token carries pod and node claims and is exchanged at the IdP for an access token", async () => {
-    await core.createNamespacedPod({
+    const saToken = await readProjectedToken(core, {
       namespace: 'p1-a',
-      body: {
-        metadata: { name: 'token-reader', labels: { app: 'token-reader' } },
-        spec: {
-          serviceAccountName: 'sidecar',
-          automountServiceAccountToken: false,
-          containers: [
-            {
-              name: 'reader',
-              image: images.idp.ref,
-              imagePullPolicy: 'Never',
-              command: [
-                '/usr/local/bin/node',
-                '-e',
-                "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)",
-              ],
-              volumeMounts: [{ name: 'sa', mountPath: '/var/run/secrets/authlab', readOnly: true }],
-              securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
-            },
-          ],
-          volumes: [
-            {
-              name: 'sa',
-              projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] },
-            },
-          ],
-        },
-      },
+      pod: 'token-reader',
+      serviceAccount: 'sidecar',
+      image: images.idp.ref,
+      labels: { app: 'token-reader' },
     });
-    let saToken = '';
-    for (let i = 0; i < 300 && !saToken; i++) {
-      await sleep(200);
-      saToken = (await core.readNamespacedPodLog({ name: 'token-reader', namespace: 'p1-a' }).catch(() => '')).trim();
-    }
     const claims = JSON.parse(Buffer.from(saToken.split('.')[1]!, 'base64url').toString()) as {
       sub: string;
       'kubernetes.io': { pod: { name: string }; node: { name: string } };

@@ -13,7 +13,7 @@ import { IssuerRoutedVerifier } from '../system/idp/issuer-router.js';
 import { JwksIssuerVerifier, SubjectTokenError } from '../system/idp/subject-verifier.js';
 import { TokenReviewVerifier } from '../system/idp/token-review-verifier.js';
 import { runAuthlab } from './support/cli.js';
-import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
+import { acquireClusterLock, kubeSkipReason, readProjectedToken } from './support/kube.js';
 
 // The IdP's two ways to check a service-account token, against a real apiserver: JWKS (offline,
 // valid until exp) and TokenReview (asks the cluster, sees deletion at once).
@@ -134,41 +134,7 @@ describe.skipIf(!!skip)('subject-token verifiers against a real apiserver', () =
   it('a pod gets a projected token with pod and node claims that both verifiers accept', async () => {
     const images = await componentImages(join(kubeCacheRoot(), 'images'), () => {});
     await importImages('ctr', paths, [images.idp]);
-    await core.createNamespacedPod({
-      namespace: NS,
-      body: {
-        metadata: { name: 'reader' },
-        spec: {
-          serviceAccountName: 'svc',
-          automountServiceAccountToken: false,
-          containers: [
-            {
-              name: 'reader',
-              image: images.idp.ref,
-              imagePullPolicy: 'Never',
-              command: [
-                '/usr/local/bin/node',
-                '-e',
-                "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)",
-              ],
-              volumeMounts: [{ name: 'sa', mountPath: '/var/run/secrets/authlab', readOnly: true }],
-              securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
-            },
-          ],
-          volumes: [
-            {
-              name: 'sa',
-              projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] },
-            },
-          ],
-        },
-      },
-    });
-    let token = '';
-    for (let i = 0; i < 300 && !token; i++) {
-      await sleep(200);
-      token = (await core.readNamespacedPodLog({ name: 'reader', namespace: NS }).catch(() => '')).trim();
-    }
+    const token = await readProjectedToken(core, { namespace: NS, pod: 'reader', serviceAccount: 'svc', image: images.idp.ref });
     expect(token).toMatch(/^ey/);
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
       aud: string[];

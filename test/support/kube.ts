@@ -1,4 +1,5 @@
 import { access, open, readFile, rm } from 'node:fs/promises';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { missingBinaries } from '../../cluster/build.js';
 import { ClusterError } from '../../cluster/errors.js';
@@ -59,4 +60,50 @@ export async function acquireClusterLock(timeoutMs = 900_000): Promise<() => Pro
       else await sleep(500);
     }
   }
+}
+
+/**
+ * Starts a pod that prints its projected service-account token (audience `authlab-idp`) and waits,
+ * then resolves that token once the pod's log shows it (at most 60 s): the token a kubelet wrote.
+ */
+export async function readProjectedToken(
+  core: CoreV1Api,
+  o: { namespace: string; pod: string; serviceAccount: string; image: string; labels?: Record<string, string> },
+): Promise<string> {
+  await core.createNamespacedPod({
+    namespace: o.namespace,
+    body: {
+      metadata: { name: o.pod, ...(o.labels ? { labels: o.labels } : {}) },
+      spec: {
+        serviceAccountName: o.serviceAccount,
+        automountServiceAccountToken: false,
+        containers: [
+          {
+            name: 'reader',
+            image: o.image,
+            imagePullPolicy: 'Never',
+            command: [
+              '/usr/local/bin/node',
+              '-e',
+              "console.log(require('fs').readFileSync('/var/run/secrets/authlab/token','utf8')); setInterval(()=>{}, 1e9)",
+            ],
+            volumeMounts: [{ name: 'sa', mountPath: '/var/run/secrets/authlab', readOnly: true }],
+            securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false },
+          },
+        ],
+        volumes: [
+          {
+            name: 'sa',
+            projected: { sources: [{ serviceAccountToken: { audience: 'authlab-idp', expirationSeconds: 600, path: 'token' } }] },
+          },
+        ],
+      },
+    },
+  });
+  let token = '';
+  for (let i = 0; i < 300 && !token; i++) {
+    await sleep(200);
+    token = (await core.readNamespacedPodLog({ name: o.pod, namespace: o.namespace }).catch(() => '')).trim();
+  }
+  return token;
 }
