@@ -1,11 +1,13 @@
 import { Resolver } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
+import { cp, link, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterApi, nodeReady } from '../cluster/api.js';
 import { diffSnapshots, hostSnapshot, type HostSnapshot } from '../cluster/host-snapshot.js';
-import { clusterPaths } from '../cluster/paths.js';
+import { buildPaths, clusterPaths } from '../cluster/paths.js';
 import type { ClusterState } from '../cluster/state.js';
 import { NET, PORTS } from '../cluster/topology.js';
 import { runAuthlab, startAuthlab } from './support/cli.js';
@@ -102,4 +104,38 @@ describe.skipIf(!!skip)('authlab cluster (real Kubernetes on this host)', () => 
     expect(down.code, down.stderr).toBe(0);
     expect(diffSnapshots(before, await hostSnapshot())).toEqual([]);
   }, 240_000);
+
+  it('up builds a missing binary first, saying so, then comes up; down removes it all', async () => {
+    // A cache like the one a first `up` finds after a partial build: every binary but `pause`
+    // (the quickest to build), in a cache of its own so the shared one is never touched. Binaries are
+    // hard links (the build replaces a file by rename, never writes into one); the manifest and
+    // sources are copies. GOCACHE stays the real one, or Go would start from an empty build cache.
+    const xdg = await mkdtemp(join(tmpdir(), 'authlab-build-on-up-'));
+    const env = { XDG_CACHE_HOME: xdg, GOCACHE: process.env.GOCACHE || join(process.env.HOME ?? '/root', '.cache', 'go-build') };
+    const real = buildPaths();
+    const mine = buildPaths(env);
+    try {
+      await mkdir(mine.bin, { recursive: true });
+      for (const name of await readdir(real.bin))
+        if (name !== 'pause' && !name.startsWith('.')) await link(join(real.bin, name), join(mine.bin, name));
+      await cp(real.manifest, mine.manifest);
+      await cp(real.src, mine.src, { recursive: true });
+
+      const up = await runAuthlab(['cluster', 'up'], env, 600_000);
+      expect(up.code, up.stderr).toBe(0);
+      const said = up.stdout + up.stderr;
+      expect(said).toMatch(/binaries are not built yet; building them once/);
+      expect(said).toMatch(/building pause \(1\/1\)/);
+      expect(said).toMatch(/node Ready in/);
+      expect((await readdir(mine.bin)).sort()).toEqual((await readdir(real.bin)).filter((n) => !n.startsWith('.')).sort());
+      expect(await runAuthlab(['cluster', 'status'], env).then((r) => r.stdout)).toMatch(new RegExp(`${NET.nodeName} Ready`));
+
+      const down = await runAuthlab(['cluster', 'down'], env, 120_000);
+      expect(down.code, down.stderr).toBe(0);
+      expect(diffSnapshots(before, await hostSnapshot())).toEqual([]);
+    } finally {
+      await runAuthlab(['cluster', 'down'], env, 120_000);
+      await rm(xdg, { recursive: true, force: true });
+    }
+  }, 720_000);
 });
