@@ -236,6 +236,11 @@ export const TokenStormRecordSchema = Type.Object({
   timeToAllTokensMs: Num,
   /** [milliseconds since start, IdP requests/s in that bucket] */
   idpRpsSeries: Type.Array(Type.Tuple([Num, Num])),
+  /**
+   * Whose IdP took the storm: `dedicated` (one started for the storm on the runner's host; the local
+   * platform) or `platform` (the platform's own, e.g. the IdP pod on kube). Absent in older files.
+   */
+  idp: Type.Optional(Type.Union([Type.Literal('dedicated'), Type.Literal('platform')])),
 });
 export type TokenStormRecord = Static<typeof TokenStormRecordSchema>;
 

@@ -74,10 +74,10 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
     }
   }, 300_000);
 
-  it('study --quick records platform kube and the Kubernetes version, with every run valid', async () => {
+  it('study --quick records platform kube and the Kubernetes version, with every run valid; the storm drives the IdP pod', async () => {
     const out = join(runs, 'study');
     const r = await runAuthlab(
-      ['study', '--platform', 'kube', '--quick', '--scenarios', 'light', '--pairs', '2', '--out', out],
+      ['study', '--platform', 'kube', '--quick', '--scenarios', 'light,token-storm', '--pairs', '2', '--out', out],
       { AUTHLAB_RUNS_DIR: runs },
       600_000,
     );
@@ -88,5 +88,15 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
     expect(results.runs.length).toBeGreaterThan(0);
     expect(results.runs.filter((x) => !x.valid)).toEqual([]);
     expect(await readFile(join(out, 'summary.md'), 'utf8')).toMatch(/kube platform.*Kubernetes v1\.34\.4/s);
+    // The storm's tokens were exchanged by the cluster's IdP (it trusts the storm's issuer inline),
+    // not by a dedicated IdP on the host: the progress log names the IdP's ClusterIP URL.
+    expect(results.tokenStorm.length).toBeGreaterThan(0);
+    for (const t of results.tokenStorm) {
+      expect(t.idp).toBe('platform');
+      expect(t.issued).toBeGreaterThan(0);
+      expect(t.failed).toBe(0);
+    }
+    expect(r.stderr).toMatch(/the cluster's IdP at http:\/\/10\.96\.77\.\d+:\d+ takes the storm/);
+    expect(r.stderr).not.toMatch(/storm: postgres up/);
   }, 600_000);
 });

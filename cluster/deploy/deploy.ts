@@ -34,6 +34,11 @@ export interface DeployOptions {
   log: (line: string) => void;
   /** Per Deployment, ms (default 180 000). */
   readyTimeoutMs?: number;
+  /**
+   * More issuers the IdP trusts, with their keys inline (the IdP cannot reach the runner's host):
+   * the token storm's issuer, whose 10,000 virtual services have no ServiceAccount in the cluster.
+   */
+  extraTrustedIssuers?: { issuer: string; jwks: { keys: readonly object[] } }[];
 }
 
 /** The same shape as the local platform's endpoints.json, plus what only a cluster has. */
@@ -144,7 +149,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     issuer: idpUrl,
     databaseUrl: idpDbUrl,
     adminToken,
-    trustedIssuers: [trusted],
+    trustedIssuers: [trusted, ...(opts.extraTrustedIssuers ?? [])],
     tokenTtlSeconds: ttl,
     initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: ttl }, services: {} },
   });

@@ -1,6 +1,7 @@
 import type { PlatformName } from '../../results/schema.js';
 import type { EndpointsFile } from '../../system/protocol/endpoints.js';
 import type { RunMode } from '../../system/protocol/modes.js';
+import type { StormEnvironment, StormEnvironmentOptions } from '../storm/environment.js';
 
 /** Options every platform understands. */
 export interface ProvisionOptions {
@@ -56,6 +57,12 @@ export interface Platform {
    * platforms whose components are not local processes.
    */
   componentPid?(name: string): number | undefined;
+  /**
+   * The token storm's world on this platform's own IdP (a storm group and grant, the storm's issuer
+   * trusted, the TTL set), undone by its `close()`. Absent: the storm starts a dedicated IdP on the
+   * runner's host (the local platform, whose IdP is that same program on the same host anyway).
+   */
+  stormEnvironment?(o: StormEnvironmentOptions): Promise<StormEnvironment>;
   /** Stops every process and removes every temporary file; idempotent. */
   close(): Promise<void>;
 }

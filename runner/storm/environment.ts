@@ -19,6 +19,11 @@ export const stormServiceName = (i: number) => `storm-${String(i + 1).padStart(5
 
 /** Everything one storm runs against; `close()` leaves no process, port or temp dir behind. */
 export interface StormEnvironment {
+  /**
+   * Whose IdP the storm drives: `dedicated` (its own, started for the storm on this host) or
+   * `platform` (the platform's IdP, e.g. the kube platform's IdP pod, with the storm's issuer trusted).
+   */
+  kind: 'dedicated' | 'platform';
   idpUrl: string;
   tokenEndpoint: string;
   adminToken: string;
@@ -69,7 +74,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
 
     // Minting is CPU work in this process while PostgreSQL and the IdP boot in theirs: overlap them.
     const names = Array.from({ length: opts.services }, (_, i) => stormServiceName(i));
-    const minting = mintAll(issuer, names, () => abandoned);
+    const minting = mintAll(issuer, names, opts.subjectTtlSeconds, () => abandoned);
     minting.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
 
     const started = performance.now();
@@ -121,7 +126,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     const subjectTokens = await minting;
     log(`storm: ${names.length} SA tokens minted, IdP ready (${Math.round(performance.now() - started)} ms after PostgreSQL start)`);
 
-    return { idpUrl: idp.url, tokenEndpoint, adminToken, subjectTokens, close };
+    return { kind: 'dedicated', idpUrl: idp.url, tokenEndpoint, adminToken, subjectTokens, close };
   } catch (err) {
     abandoned = true;
     await close().catch(() => {});
@@ -130,14 +135,14 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
 }
 
 /** One SA token per service (RSA signing is synchronous: yield every 200 so I/O keeps flowing). */
-async function mintAll(issuer: IdentityIssuer, names: string[], abandoned: () => boolean): Promise<string[]> {
+export async function mintAll(issuer: IdentityIssuer, names: string[], ttlSeconds: number, abandoned: () => boolean): Promise<string[]> {
   const tokens: string[] = [];
   for (let i = 0; i < names.length; i++) {
     if (i % 200 === 0) {
       await new Promise((r) => setImmediate(r));
       if (abandoned()) throw new Error('provisioning failed; minting abandoned');
     }
-    tokens.push(issuer.mint({ namespace: names[i]!, serviceAccount: 'default' }));
+    tokens.push(issuer.mint({ namespace: names[i]!, serviceAccount: 'default', ttlSeconds }));
   }
   return tokens;
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent } from 'undici';
 import type { TokenStormRecord } from '../../results/schema.js';
 import { createExchangeFetch, REFRESH_POLICY_NAMES, systemClock, type RefreshPolicyName } from '../../system/sidecar/token/index.js';
-import { provisionStormEnvironment } from './environment.js';
+import { provisionStormEnvironment, type StormEnvironment, type StormEnvironmentOptions } from './environment.js';
 import { AuthlabError } from '../../system/protocol/errors.js';
 import { readIdpTokenResults } from './idp-counter.js';
 import { requestFetch } from './request-fetch.js';
@@ -35,6 +35,11 @@ export interface TokenStormOptions {
    * identity issuer and hold a grant for 10,000 made-up services. Passing it is an error.
    */
   idpUrl?: string;
+  /**
+   * Provisions the storm's world instead of {@link provisionStormEnvironment}: a platform whose IdP
+   * can trust the storm's issuer (the kube platform) passes its own, so the storm drives that IdP.
+   */
+  environment?: (o: StormEnvironmentOptions) => Promise<StormEnvironment>;
 }
 
 /** What one exchange may take once it is on a connection, ms (the sidecar's own default). */
@@ -52,7 +57,7 @@ export interface TokenStormDetail extends PolicyRunResult {
    * the machine's, not the policy's.
    */
   harnessLoopDelayMaxMs: number;
-  /** Where the storm's IdP listened (gone once the storm returns). */
+  /** Where the storm's IdP listened (a dedicated one is gone once the storm returns). */
   idpUrl: string;
 }
 
@@ -74,7 +79,7 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
   const perPolicyS = (settle + opts.steadyLifetimes + 1) * opts.ttlSeconds + 180;
   const subjectTtlSeconds = Math.max(3600, 2 * policies.length * perPolicyS);
 
-  const env = await provisionStormEnvironment({
+  const env = await (opts.environment ?? provisionStormEnvironment)({
     services: opts.services,
     ttlSeconds: opts.ttlSeconds,
     subjectTtlSeconds,
@@ -133,7 +138,13 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
         const delta = Object.entries(after.byResult).map(([k, v]) => `${k} ${v - (before.byResult[k] ?? 0)}`);
         log(`storm[${policy}]: note: the IdP counted ${idpCountedRequests} exchanges (${delta.join(', ')}), the fleet ${clientCounted}`);
       }
-      details.push({ ...result, idpCountedRequests, harnessLoopDelayMaxMs, idpUrl: env.idpUrl });
+      details.push({
+        ...result,
+        record: { ...result.record, idp: env.kind },
+        idpCountedRequests,
+        harnessLoopDelayMaxMs,
+        idpUrl: env.idpUrl,
+      });
       // Let the IdP's CPU and GC calm down so one policy's tail does not shape the next one's start.
       await sleep(500);
     }

@@ -75,7 +75,10 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       replication.push(...r.records);
     } else {
       progress.phase(`scenario ${s.name}`);
-      tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), runTokenStorm, ...signal })));
+      // On a platform with its own storm environment (kube), the storm drives the platform's IdP.
+      const environment = platform.stormEnvironment?.bind(platform);
+      const storm: typeof runTokenStorm = (o) => runTokenStorm({ ...o, ...(environment ? { environment } : {}) });
+      tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), runTokenStorm: storm, ...signal })));
     }
   }
 

@@ -20,6 +20,12 @@ describe('config validation', () => {
       [{ ...ok, initialSettings: { global: { verifyMode: 'loud' } } }, /verifyMode must be one of off, observe, enforce/],
       [{ ...ok, port: 70000 }, /"port"/],
       [[], /JSON object/],
+      [{ ...ok, trustedIssuers: [{ issuer: 'x' }] }, /trustedIssuers\[0\] needs "jwksUri".* or "jwks"/],
+      [{ ...ok, trustedIssuers: [{ issuer: 'x', jwks: { keys: [] } }] }, /trustedIssuers\[0\]\.jwks.*at least one key/],
+      [
+        { ...ok, trustedIssuers: [{ issuer: 'x', jwksUri: 'http://x/j', jwks: { keys: [{ kty: 'EC' }] } }] },
+        /has both "jwksUri" and "jwks"/,
+      ],
     ];
     for (const [cfg, msg] of bad) expect(() => parseIdpConfig(cfg, 'idp.json')).toThrow(msg);
   });

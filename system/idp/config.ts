@@ -48,6 +48,18 @@ const IdpConfigSchema = Type.Object(
         issuer: Type.String({ minLength: 1, mustBe: "must be the issuer's exact iss string" }),
         /** Required unless `verify` is `tokenreview` (checked after the schema). */
         jwksUri: Type.Optional(Type.String({ pattern: HTTP_URL, mustBe: 'must be an http(s) URL' })),
+        /** The issuer's public keys inline, instead of `jwksUri` (an issuer the IdP cannot reach). */
+        jwks: Type.Optional(
+          Type.Object(
+            {
+              keys: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+                minItems: 1,
+                mustBe: 'must hold at least one key (a JWK Set)',
+              }),
+            },
+            { mustBe: 'must be a JWK Set {"keys": [<JWK>, ...]} with at least one key' },
+          ),
+        ),
         /** How the issuer's tokens are checked: by JWKS signature (default) or the cluster's TokenReview API. */
         verify: Type.Optional(
           Type.Union([Type.Literal('jwks'), Type.Literal('tokenreview')], { mustBe: 'must be "jwks" or "tokenreview"' }),

@@ -19,6 +19,28 @@ async function serveIssuer(
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
+describe('JwksIssuerVerifier with inline keys', () => {
+  it('verifies an issuer it cannot reach from the keys in its config, and fetches nothing', async () => {
+    const issuer = createIdentityIssuer({ issuer: 'https://storm.authlab.invalid' });
+    const stranger = createIdentityIssuer({ issuer: 'https://storm.authlab.invalid' });
+    let fetched = 0;
+    const verifier = new JwksIssuerVerifier({
+      trustedIssuers: [{ issuer: issuer.issuer, jwksUri: 'inline', jwks: issuer.jwks() }],
+      fetch: () => {
+        fetched++;
+        throw new Error('no fetch expected');
+      },
+    });
+    const subject = await verifier.verify(issuer.mint({ namespace: 'storm-00001', serviceAccount: 'default' }));
+    expect(subject).toMatchObject({ service: 'storm-00001', issuer: issuer.issuer });
+    // Same issuer name, other key: refused as an unknown kid, still without a fetch.
+    await expect(verifier.verify(stranger.mint({ namespace: 'storm-00001', serviceAccount: 'default' }))).rejects.toMatchObject({
+      reason: 'unknown_kid',
+    });
+    expect(fetched).toBe(0);
+  });
+});
+
 describe('JwksIssuerVerifier', () => {
   let a: Awaited<ReturnType<typeof serveIssuer>>;
   let b: Awaited<ReturnType<typeof serveIssuer>>;

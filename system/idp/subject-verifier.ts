@@ -30,8 +30,14 @@ export interface SubjectTokenVerifier {
 export interface TrustedIssuer {
   /** Exact `iss` of its tokens. */
   issuer: string;
-  /** Its JWKS URL (`/openid/v1/jwks` on a Kubernetes API server). */
+  /** Its JWKS URL (`/openid/v1/jwks` on a Kubernetes API server); unused when `jwks` is given. */
   jwksUri: string;
+  /**
+   * The issuer's public keys given inline instead of fetched (like the apiserver's
+   * `--service-account-key-file` or a SPIRE trust bundle): for an issuer the IdP cannot reach, such
+   * as the token storm's own issuer on the runner's host. `jwksUri` then only names it in messages.
+   */
+  jwks?: { keys: readonly object[] };
 }
 
 export interface JwksIssuerVerifierOptions {
@@ -240,19 +246,21 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
   }
 
   private async fetchJwks(state: IssuerState): Promise<Map<string, CachedKey>> {
-    const { issuer, jwksUri } = state.trusted;
-    let body: unknown;
-    try {
-      const res = await this.fetchImpl(jwksUri, { signal: AbortSignal.timeout(this.fetchTimeoutMs) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      body = await res.json();
-    } catch (err) {
-      throw new SubjectTokenError(
-        'temporarily_unavailable',
-        'jwks_unavailable',
-        `cannot fetch the JWKS of issuer ${issuer} from ${jwksUri}: ${(err as Error).message}`,
-        { cause: err },
-      );
+    const { issuer, jwksUri, jwks: inline } = state.trusted;
+    let body: unknown = inline;
+    if (!inline) {
+      try {
+        const res = await this.fetchImpl(jwksUri, { signal: AbortSignal.timeout(this.fetchTimeoutMs) });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        body = await res.json();
+      } catch (err) {
+        throw new SubjectTokenError(
+          'temporarily_unavailable',
+          'jwks_unavailable',
+          `cannot fetch the JWKS of issuer ${issuer} from ${jwksUri}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
     }
     const keys = new Map<string, CachedKey>();
     const list = (body as { keys?: unknown }).keys;

@@ -25,11 +25,17 @@ export interface TrustedIssuerConfig extends Omit<TrustedIssuer, 'jwksUri'> {
  * say about `trustedIssuers[i]`: a JWKS issuer needs `jwksUri`, a TokenReview issuer
  * `tokenReview.apiServer`. One sentence in the schema checker's style, or undefined.
  */
-export function trustedIssuerProblem(t: Pick<TrustedIssuerConfig, 'verify' | 'jwksUri' | 'tokenReview'>, i: number): string | undefined {
+export function trustedIssuerProblem(
+  t: Pick<TrustedIssuerConfig, 'verify' | 'jwksUri' | 'jwks' | 'tokenReview'>,
+  i: number,
+): string | undefined {
   if (t.verify === 'tokenreview') {
     if (t.tokenReview?.apiServer === undefined)
       return `trustedIssuers[${i}].tokenReview.apiServer must be the apiserver's https URL (missing)`;
-  } else if (t.jwksUri === undefined) return `trustedIssuers[${i}].jwksUri must be an http(s) URL (missing)`;
+  } else if (t.jwksUri === undefined && t.jwks === undefined)
+    return `trustedIssuers[${i}] needs "jwksUri" (an http(s) URL) or "jwks" (the keys inline, {"keys": [...]})`;
+  else if (t.jwksUri !== undefined && t.jwks !== undefined)
+    return `trustedIssuers[${i}] has both "jwksUri" and "jwks"; give one (the keys are either fetched or inline)`;
   return undefined;
 }
 
@@ -38,7 +44,11 @@ export function trustedIssuerProblem(t: Pick<TrustedIssuerConfig, 'verify' | 'jw
  * one TokenReview verifier per TokenReview issuer, routed by `iss` when both kinds are present.
  */
 export async function verifierFor(issuers: readonly TrustedIssuerConfig[], jwksCacheSize?: number): Promise<SubjectTokenVerifier> {
-  const jwksIssuers = issuers.filter((t) => t.verify !== 'tokenreview').map((t) => ({ issuer: t.issuer, jwksUri: t.jwksUri! }));
+  const jwksIssuers = issuers
+    .filter((t) => t.verify !== 'tokenreview')
+    .map((t) =>
+      t.jwks ? { issuer: t.issuer, jwksUri: `the inline JWKS of ${t.issuer}`, jwks: t.jwks } : { issuer: t.issuer, jwksUri: t.jwksUri! },
+    );
   const reviewIssuers = issuers.filter((t) => t.verify === 'tokenreview');
   const jwks = jwksIssuers.length
     ? new JwksIssuerVerifier({ trustedIssuers: jwksIssuers, ...(jwksCacheSize !== undefined ? { cacheSize: jwksCacheSize } : {}) })

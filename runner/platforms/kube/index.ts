@@ -13,6 +13,8 @@ import { waitForRevision } from '../local/pair-mode.js';
 import { sendJson } from '../local/http.js';
 import { defaultGrants, servicesFor } from '../local/topology.js';
 import type { Platform, ProvisionOptions } from '../platform.js';
+import { createIdentityIssuer } from '../../../system/identity/issuer.js';
+import { KUBE_STORM_ISSUER, kubeStormEnvironment } from './storm.js';
 
 /** The kube platform: the auth system deployed on this host's single-node cluster. */
 export interface KubePlatform extends Platform {
@@ -65,7 +67,11 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
       peer: s.name.endsWith('-a') ? s.name.replace(/-a$/, '-b') : s.name.replace(/-b$/, '-a'),
     }));
     const localAdminToken = randomBytes(24).toString('hex');
+    // The token storm's issuer: its 10,000 virtual services have no ServiceAccount here, so the IdP
+    // trusts this issuer's public key, given inline (the key pair lives only in this process).
+    const stormIssuer = createIdentityIssuer({ issuer: KUBE_STORM_ISSUER });
     ep = await deployAuthlab({
+      extraTrustedIssuers: [{ issuer: stormIssuer.issuer, jwks: stormIssuer.jwks() }],
       kubeconfig: paths.kubeconfig,
       images,
       services,
@@ -98,6 +104,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
         });
         await Promise.all([a, b].map((name) => waitForRevision(urlOf(name), localAdminToken, res.revision, name)));
       },
+      stormEnvironment: (o) => kubeStormEnvironment({ url: endpoints.idp.url, adminToken: endpoints.admin.token }, stormIssuer, o),
       close,
     };
   } catch (err) {
