@@ -70,6 +70,8 @@ export const ERROR_CATALOGUE = {
   ERR_SCENARIO_INVALID: { exit: 2 },
   ERR_SCENARIO_DUPLICATE: { exit: 2 },
   ERR_SCENARIO_ENGINE: { exit: 2 },
+  /** A fault scenario on a platform that cannot inject faults (only local can). */
+  ERR_SCENARIO_PLATFORM: { exit: 2 },
   // local platform
   ERR_PORT_BUSY: { exit: 2 },
   ERR_COMPONENT_MISSING: { exit: 2 },

@@ -16,6 +16,7 @@ import { findSetpriv } from './lifeline.js';
 import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
 import { defaultGrants, servicesFor, type ServiceSpec } from './topology.js';
 import { waitForRevision } from './pair-mode.js';
+import { localFaults } from './faults.js';
 import { spawnComponent } from './child.js';
 import {
   createSupervisor,
@@ -325,6 +326,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
         return [...(postgres ? [postgres.pid] : []), ...[...pending.values()].flatMap((c) => (c.pid ? [c.pid] : []))];
       },
       events: () => supervisor.events(),
+      faults: localFaults(supervisor, pgServer.url),
       status: () => supervisor.status(),
       // The supervisor knows the current pid, also after a restart.
       componentPid: (name: string) => supervisor.status()[name]?.pid ?? pending.get(name)?.pid,
