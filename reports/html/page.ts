@@ -9,6 +9,7 @@ import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
 import { environmentSection, floorSection, invalidSection, loadWarning, scenarioSection, slug, verdictHtml } from './sections.js';
 import { replicationSection, steadyPeakRps, stormSection } from './studies.js';
+import { faultSection } from './faults.js';
 import { authCostSection, calibrationItems } from './auth-cost.js';
 import { authCostRows, findingSentence } from '../auth-cost.js';
 
@@ -120,6 +121,7 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
   const scenarioHtml = scenarios.map((s) => scenarioSection(s, charts)).join('\n');
   const storm = stormSection(results, charts);
   const replication = replicationSection(results, charts);
+  const faults = faultSection(results, charts);
   const toc: [string, string][] = [
     ['findings', 'Key findings'],
     ['environment', 'Environment and design'],
@@ -128,6 +130,7 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
     ...scenarios.map((s): [string, string] => [`s-${slug(s.scenario)}`, `Scenario: ${s.scenario}`]),
     ...(storm ? [['token-storm', 'Token storm'] as [string, string]] : []),
     ...(replication ? [['replication', 'Replication of the published study'] as [string, string]] : []),
+    ...(faults ? [['faults', 'Faults'] as [string, string]] : []),
     ['invalid', 'Invalid runs'],
     ['method', 'How to read this report'],
   ];
@@ -146,6 +149,7 @@ ${floorSection(results)}
 ${scenarioHtml}
 ${storm}
 ${replication}
+${faults}
 ${invalidSection(results)}
 <section id="method"><h2>How to read this report</h2><ul>
 <li>The unit of statistics is a <em>run</em>, not a request: each run yields its own p50 and p99; a comparison takes the per-trial difference between two modes run side by side, and reports the median of those differences.</li>

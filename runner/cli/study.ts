@@ -95,11 +95,25 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     const shown = (p: string) => relative(process.cwd(), p) || p;
     io.err(`results: ${shown(resultsPath)}\nsummary: ${shown(mdPath)}`);
     io.out(shown(htmlPath));
-    return calibrationExit(results, io);
+    const faultMisses = faultTargetMisses(results, io);
+    return Math.max(calibrationExit(results, io), faultMisses);
   } finally {
     progress.stop();
     shutdown.dispose();
   }
+}
+
+/** A fault scenario that missed a target fails the study (exit 1), one line per miss. */
+function faultTargetMisses(results: Results, io: CliIo): number {
+  let missed = false;
+  for (const f of results.faults ?? []) {
+    for (const t of f.targets) {
+      if (t.met) continue;
+      missed = true;
+      io.err(`authlab study: ${f.scenario} missed its target "${t.target}": ${t.measured}`);
+    }
+  }
+  return missed ? EXIT.failure : EXIT.ok;
 }
 
 /**

@@ -67,7 +67,9 @@ export function summariseFault(log: readonly LoggedRequest[], w: FaultWindow, ta
           ? 'the database probe never saw it accept connections'
           : timeToRecoverMs === null
             ? 'still failing when the run ended'
-            : `last failure ${timeToRecoverMs} ms after`,
+            : lastFailure === null
+              ? 'no request failed'
+              : `last failed request completed ${Math.abs(Math.round(lastFailure - ref))} ms ${lastFailure >= ref ? 'after' : 'before'} that`,
     });
   }
   return {
