@@ -78,6 +78,8 @@ export const ERROR_CATALOGUE = {
   ERR_COMPONENT_EXITED: { exit: 1 },
   ERR_START_TIMEOUT: { exit: 1 },
   ERR_POSTGRES: { exit: 1 },
+  /** redis-server (heavy-cached) failed to start. */
+  ERR_REDIS: { exit: 1 },
   /** As root, the `postgres` user cannot enter a directory PostgreSQL needs (the user fixes the permissions). */
   ERR_POSTGRES_ACCESS: { exit: 2 },
   ERR_ADMIN_API: { exit: 1 },
