@@ -37,6 +37,8 @@ interface ScenarioBase {
    * first so it runs on the freshest system, before heavier scenarios leave work behind.
    */
   order?: number;
+  /** Extra servers the platform must start for it (`redis`: the query cache of `heavy-cached`). */
+  needs?: readonly 'redis'[];
 }
 
 /** A scenario driven by a load engine against every (pair, mode) of the trial plan. */

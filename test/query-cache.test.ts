@@ -91,3 +91,31 @@ describe.skipIf(missing)('heavy-cached through a real Redis with an ACL user per
     }
   });
 });
+
+describe.skipIf(missing)('heavy-cached on the local platform with Redis', () => {
+  it('serves the second heavy-cached from the cache, a write invalidates it, and the counters say so', async () => {
+    const { startLocalPlatform } = await import('../runner/platforms/local/index.js');
+    const platform = await startLocalPlatform({ pairs: 1, redis: true });
+    try {
+      const url = platform.targetUrl(1, 'enforce');
+      const post = async (body: unknown) => {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { rows: unknown[] };
+      };
+      const heavy = { query: 'heavy-cached', params: { n: 100_000 } };
+      const first = await post(heavy);
+      const second = await post(heavy);
+      expect(second.rows).toEqual(first.rows);
+      await post({ query: 'write', params: { note: 'invalidate' } });
+      await post(heavy);
+      const b = platform.endpoints.services.find((s) => s.name === 'p1-b')!;
+      const metrics = await (await fetch(`${b.url}/metrics`)).text();
+      const count = (result: string) =>
+        Number(new RegExp(`^query_cache_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      expect({ hit: count('hit'), miss: count('miss'), invalidated: count('invalidated') }).toEqual({ hit: 1, miss: 2, invalidated: 1 });
+    } finally {
+      await platform.close();
+    }
+  }, 90_000);
+});

@@ -10,6 +10,7 @@ import { comparisonLabel, isSignificant } from '../verdicts.js';
 import { environmentSection, floorSection, invalidSection, loadWarning, scenarioSection, slug, verdictHtml } from './sections.js';
 import { replicationSection, steadyPeakRps, stormSection } from './studies.js';
 import { faultSection } from './faults.js';
+import { dataTierSection } from './data-tier.js';
 import { authCostSection, calibrationItems } from './auth-cost.js';
 import { authCostRows, findingSentence } from '../auth-cost.js';
 
@@ -122,12 +123,14 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
   const storm = stormSection(results, charts);
   const replication = replicationSection(results, charts);
   const faults = faultSection(results, charts);
+  const dataTier = dataTierSection(results, scenarios);
   const toc: [string, string][] = [
     ['findings', 'Key findings'],
     ['environment', 'Environment and design'],
     ...((results.estimates?.length ?? 0) > 0 ? [['auth-cost', 'Auth cost by estimator'] as [string, string]] : []),
     ['floor', 'Harness floor'],
     ...scenarios.map((s): [string, string] => [`s-${slug(s.scenario)}`, `Scenario: ${s.scenario}`]),
+    ...(dataTier ? [['data-tier', 'Auth next to the data tier'] as [string, string]] : []),
     ...(storm ? [['token-storm', 'Token storm'] as [string, string]] : []),
     ...(replication ? [['replication', 'Replication of the published study'] as [string, string]] : []),
     ...(faults ? [['faults', 'Faults'] as [string, string]] : []),
@@ -147,6 +150,7 @@ ${environmentSection(results)}
 ${authCostSection(results)}
 ${floorSection(results)}
 ${scenarioHtml}
+${dataTier}
 ${storm}
 ${replication}
 ${faults}
