@@ -97,6 +97,16 @@ function findings(results: Results): string {
       `<li><strong>Replication</strong>: the published design reports ${esc(formatPct(light.meanRelative))} overhead on the light query and ${esc(formatPct(heavy.meanRelative))} on the heavy one; in absolute terms see <a href="#replication">Replication</a>.</li>`,
     );
   }
+  for (const f of results.faults ?? []) {
+    const missed = f.targets.filter((t) => !t.met);
+    items.push(
+      `<li${missed.length ? ' class="flag-inline"' : ''}><strong>${esc(f.scenario)}</strong>: ${
+        missed.length
+          ? `missed ${esc(missed.map((t) => `${t.target} (${t.measured})`).join('; '))}`
+          : `every target met (${esc(f.targets.map((t) => t.measured).join('; '))})`
+      } — see <a href="#faults">Faults</a>.</li>`,
+    );
+  }
   const invalid = results.runs.filter((r) => !r.valid).length;
   if (invalid > 0)
     items.push(
