@@ -126,6 +126,32 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
     '',
   );
 
+  const faults = results.faults ?? [];
+  if (faults.length > 0) {
+    const failed = (f: Record<string, number>) =>
+      Object.entries(f)
+        .map(([k, n]) => `${n} × ${k}`)
+        .join(', ') || '0';
+    out.push('## Faults', '');
+    out.push(
+      mdTable(
+        ['Scenario', 'Sent', 'Failed before', 'Failed during', 'Failed after', 'Time to recover', 'Token lapsed', 'Targets'],
+        faults.map((f) => [
+          f.scenario,
+          String(f.requestLog.tMs.length),
+          failed(f.phases.before.failed),
+          failed(f.phases.during.failed),
+          failed(f.phases.after.failed),
+          f.timeToRecoverMs === null ? 'not recovered' : `${f.timeToRecoverMs} ms`,
+          f.tokenLapsed ? 'yes' : 'no',
+          f.targets.map((t) => `${t.met ? 'met' : 'MISSED'}: ${t.target} (${t.measured})`).join('; '),
+        ]),
+        [false, true, false, false, false, true, false, false],
+      ),
+      '',
+    );
+  }
+
   if (results.tokenStorm.length > 0) {
     out.push('## Token storm', '');
     out.push(

@@ -280,6 +280,66 @@ export const ReplicationRecordSchema = Type.Object({
 });
 export type ReplicationRecord = Static<typeof ReplicationRecordSchema>;
 
+/** Requests of one phase of a fault run (before, during or after the fault). */
+export const FaultPhaseSchema = Type.Object({
+  sent: Num,
+  ok: Num,
+  /** Failed requests by HTTP status (`"503"`), or `"timeout"` / `"network"` when no response came. */
+  failed: Type.Record(Type.String(), Num),
+});
+export type FaultPhase = Static<typeof FaultPhaseSchema>;
+
+/** One target a fault scenario is held to, with what was measured. */
+export const FaultTargetSchema = Type.Object({
+  /** What must hold, in words (`0 failed requests while tokens are valid`). */
+  target: Type.String(),
+  met: Type.Boolean(),
+  /** The measured figure(s) the verdict rests on. */
+  measured: Type.String(),
+});
+export type FaultTarget = Static<typeof FaultTargetSchema>;
+
+/**
+ * Extension (issue 15): one fault scenario's run: steady load at one pair (enforce) while the fault
+ * is injected. Times are ms since the run's first request.
+ */
+export const FaultRecordSchema = Type.Object({
+  scenario: Type.String(),
+  /** What was done, in words (`SIGKILL of the IdP (pid 1234), restarted after 3 s`). */
+  fault: Type.String(),
+  pair: Num,
+  mode: RunModeSchema,
+  rateRps: Num,
+  connections: Num,
+  startedAt: Type.String(),
+  durationMs: Num,
+  faultStartMs: Num,
+  /** The fault is over: the component is back (ready), or the admin action and its settle time are done. */
+  faultEndMs: Num,
+  /** db-restart: when the database accepted connections again (a probe connecting every 20 ms). */
+  dbAcceptingMs: Type.Optional(Type.Union([Num, Type.Null()])),
+  /** Completion of the last failed request at or after the fault's start; null when none failed. */
+  lastFailureMs: Type.Union([Num, Type.Null()]),
+  /**
+   * Time to recover, ms: from the fault's end (db-restart: from the database accepting connections)
+   * to the last failed request's completion; 0 when nothing failed after that point; null when
+   * requests were still failing when the run ended.
+   */
+  timeToRecoverMs: Type.Union([Num, Type.Null()]),
+  phases: Type.Object({ before: FaultPhaseSchema, during: FaultPhaseSchema, after: FaultPhaseSchema }),
+  /** Whether any request was refused for an expired token, or a sidecar held none during the run. */
+  tokenLapsed: Type.Boolean(),
+  targets: Type.Array(FaultTargetSchema),
+  /** Platform supervision events during the run (`idp exited (signal SIGKILL)`). */
+  events: Type.Array(Type.String()),
+  /**
+   * Every request, as parallel arrays: start (ms since the run's first request), HTTP status (0: no
+   * response) and latency (µs, integer).
+   */
+  requestLog: Type.Object({ tMs: Type.Array(Num), status: Type.Array(Num), latencyUs: Type.Array(Num) }),
+});
+export type FaultRecord = Static<typeof FaultRecordSchema>;
+
 export const ResultsSchema = Type.Object({
   schemaVersion: Type.Literal(1),
   study: StudyInfoSchema,
@@ -292,5 +352,7 @@ export const ResultsSchema = Type.Object({
   replication: Type.Optional(Type.Array(ReplicationRecordSchema)),
   /** Extension: auth-cost estimates by the in-band and CPU estimators (see `EstimateSchema`). */
   estimates: Type.Optional(Type.Array(EstimateSchema)),
+  /** Extension: fault scenarios (idp-outage, refresh-under-load, key-rotation, db-restart). */
+  faults: Type.Optional(Type.Array(FaultRecordSchema)),
 });
 export type Results = Static<typeof ResultsSchema>;

@@ -37,6 +37,8 @@ interface ScenarioBase {
    * first so it runs on the freshest system, before heavier scenarios leave work behind.
    */
   order?: number;
+  /** Extra servers the platform must start for it (`redis`: the query cache of `heavy-cached`). */
+  needs?: readonly 'redis'[];
 }
 
 /** A scenario driven by a load engine against every (pair, mode) of the trial plan. */
@@ -115,8 +117,74 @@ export interface ReplicationScenario extends ScenarioBase {
   authOff: RunMode;
 }
 
+/** Load and timing of one fault run: steady load at one pair, the fault injected after `beforeS`. */
+export interface FaultProfile {
+  /** Requests/s, paced on a fixed schedule over `connections` closed-loop connections. */
+  rateRps: number;
+  connections: number;
+  /** Steady load before the fault, seconds. */
+  beforeS: number;
+  /** Load after the fault is over, seconds (recovery is judged here). */
+  afterS: number;
+}
+
+/** Timestamps a fault's injection reports back (ms since the run's first request). */
+export interface FaultWindow {
+  /** What was done, in words, with pids and durations. */
+  fault: string;
+  startMs: number;
+  endMs: number;
+  /** db-restart: when the database accepted connections again. */
+  dbAcceptingMs?: number | null;
+}
+
+/**
+ * What a fault's injection may do to the running platform. The runner implements it (docs/DESIGN.md
+ * §1: scenarios never import runner/); every method resolves when its action is complete.
+ */
+export interface FaultActions {
+  /** ms since the run's first request. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /**
+   * Stops a component's process by pid (`idp`: SIGKILL; `postgres`: the postmaster, SIGINT = fast
+   * shutdown), keeps it down `holdMs`, and starts it again through the platform's supervisor (same
+   * config and port). Resolves once it is ready; `acceptingMs` is when a new connection to a service's
+   * database first succeeded (postgres only).
+   */
+  outage(component: 'idp' | 'postgres', holdMs: number): Promise<{ pid: number; downMs: number; upMs: number; acceptingMs?: number }>;
+  /** `POST /admin/refresh-tokens` (every sidecar drops its token and fetches a new one). */
+  refreshAllTokens(): Promise<void>;
+  /** `POST /admin/keys/rotate`: returns the new current kid and the kids the JWKS publishes afterwards. */
+  rotateKeys(): Promise<{ current: string; published: string[] }>;
+  /** The IdP's access-token lifetime (`PUT /admin/settings {global: {tokenTtlSeconds}}`). */
+  setTokenTtl(seconds: number): Promise<void>;
+  /** Kids the IdP's JWKS publishes now. */
+  publishedKids(): Promise<string[]>;
+  log(line: string): void;
+}
+
+/** What a fault scenario is held to (docs/DESIGN.md §3 "Fault scenarios"). */
+export type FaultTargetSpec =
+  /** No failed request at all (tokens stay valid through the fault). */
+  | { kind: 'no-failures' }
+  /** Failures only with these statuses, and none later than `withinMs` after the database accepts connections. */
+  | { kind: 'fail-only-then-recover'; statuses: readonly number[]; withinMs: number };
+
+/** A scenario that injects a fault into the running platform under steady load at one pair. */
+export interface FaultScenario extends ScenarioBase {
+  kind: 'fault';
+  quick: FaultProfile;
+  full: FaultProfile;
+  target: FaultTargetSpec;
+  /** Access-token lifetime for the run, seconds (default: the platform's); restored afterwards. */
+  tokenTtlSeconds?: number;
+  /** Injects the fault; the runner drives the load around it. */
+  inject(actions: FaultActions, quick: boolean): Promise<FaultWindow>;
+}
+
 /** Everything a file under `scenarios/` may export as its default. */
-export type Scenario = LoadScenario | StormScenario | ReplicationScenario;
+export type Scenario = LoadScenario | StormScenario | ReplicationScenario | FaultScenario;
 
 /** Serialises a request to the sidecar's `/query` body. */
 export function requestBody(spec: RequestSpec): string {

@@ -9,6 +9,8 @@ import type { ChartSpec } from './charts.js';
 import { comparisonLabel, isSignificant } from '../verdicts.js';
 import { environmentSection, floorSection, invalidSection, loadWarning, scenarioSection, slug, verdictHtml } from './sections.js';
 import { replicationSection, steadyPeakRps, stormSection } from './studies.js';
+import { faultSection } from './faults.js';
+import { dataTierSection } from './data-tier.js';
 import { authCostSection, calibrationItems } from './auth-cost.js';
 import { authCostRows, findingSentence } from '../auth-cost.js';
 
@@ -95,6 +97,16 @@ function findings(results: Results): string {
       `<li><strong>Replication</strong>: the published design reports ${esc(formatPct(light.meanRelative))} overhead on the light query and ${esc(formatPct(heavy.meanRelative))} on the heavy one; in absolute terms see <a href="#replication">Replication</a>.</li>`,
     );
   }
+  for (const f of results.faults ?? []) {
+    const missed = f.targets.filter((t) => !t.met);
+    items.push(
+      `<li${missed.length ? ' class="flag-inline"' : ''}><strong>${esc(f.scenario)}</strong>: ${
+        missed.length
+          ? `missed ${esc(missed.map((t) => `${t.target} (${t.measured})`).join('; '))}`
+          : `every target met (${esc(f.targets.map((t) => t.measured).join('; '))})`
+      } — see <a href="#faults">Faults</a>.</li>`,
+    );
+  }
   const invalid = results.runs.filter((r) => !r.valid).length;
   if (invalid > 0)
     items.push(
@@ -120,14 +132,18 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
   const scenarioHtml = scenarios.map((s) => scenarioSection(s, charts)).join('\n');
   const storm = stormSection(results, charts);
   const replication = replicationSection(results, charts);
+  const faults = faultSection(results, charts);
+  const dataTier = dataTierSection(results, scenarios);
   const toc: [string, string][] = [
     ['findings', 'Key findings'],
     ['environment', 'Environment and design'],
     ...((results.estimates?.length ?? 0) > 0 ? [['auth-cost', 'Auth cost by estimator'] as [string, string]] : []),
     ['floor', 'Harness floor'],
     ...scenarios.map((s): [string, string] => [`s-${slug(s.scenario)}`, `Scenario: ${s.scenario}`]),
+    ...(dataTier ? [['data-tier', 'Auth next to the data tier'] as [string, string]] : []),
     ...(storm ? [['token-storm', 'Token storm'] as [string, string]] : []),
     ...(replication ? [['replication', 'Replication of the published study'] as [string, string]] : []),
+    ...(faults ? [['faults', 'Faults'] as [string, string]] : []),
     ['invalid', 'Invalid runs'],
     ['method', 'How to read this report'],
   ];
@@ -144,8 +160,10 @@ ${environmentSection(results)}
 ${authCostSection(results)}
 ${floorSection(results)}
 ${scenarioHtml}
+${dataTier}
 ${storm}
 ${replication}
+${faults}
 ${invalidSection(results)}
 <section id="method"><h2>How to read this report</h2><ul>
 <li>The unit of statistics is a <em>run</em>, not a request: each run yields its own p50 and p99; a comparison takes the per-trial difference between two modes run side by side, and reports the median of those differences.</li>

@@ -65,7 +65,15 @@ describe('parseCli', () => {
       pairs: 4,
       design: 'interleaved',
     });
-    expect(parseCli(['up'])).toEqual({ command: 'up', platform: 'local', pairs: 4, basePort: undefined, restart: 'on-failure' });
+    expect(parseCli(['up'])).toEqual({
+      command: 'up',
+      platform: 'local',
+      pairs: 4,
+      basePort: undefined,
+      restart: 'on-failure',
+      redis: false,
+    });
+    expect(parseCli(['up', '--redis'])).toMatchObject({ command: 'up', redis: true });
     expect(parseCli([])).toEqual({ command: 'help', usage: USAGE });
   });
 

@@ -37,6 +37,8 @@ export interface UpArgs {
   basePort?: number;
   /** What to do when a component exits after start-up (default `on-failure`). */
   restart: RestartPolicy;
+  /** Also start Redis for the `heavy-cached` query (local only). */
+  redis: boolean;
 }
 
 /** `authlab report <results.json> [--out DIR]`. */
@@ -98,6 +100,7 @@ const UP_OPTIONS: Options = {
   pairs: { type: 'string' },
   'base-port': { type: 'string' },
   restart: { type: 'string' },
+  redis: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
@@ -272,6 +275,7 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
     basePort: intFlag(values, 'base-port', 1024, 65000),
     restart: oneOf(values, 'restart', RESTART_POLICIES, 'on-failure'),
+    redis: values.redis === true,
   };
 }
 

@@ -2,10 +2,11 @@ import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Results } from '../../results/schema.js';
 import { startLocalPlatform } from '../platforms/local/index.js';
+import { findRedisServer } from '../platforms/local/redis.js';
 import type { Platform } from '../platforms/platform.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
-import { EXIT } from '../../system/protocol/errors.js';
+import { AuthlabError, EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
@@ -27,6 +28,20 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   ]);
   // Unknown scenario names fail here, before seconds are spent provisioning; runStudy gets the result.
   const scenarios = selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
+  const fault = scenarios.find((s) => s.kind === 'fault');
+  if (fault && args.platform !== 'local') {
+    throw new AuthlabError(
+      'ERR_SCENARIO_PLATFORM',
+      `scenario '${fault.name}' stops processes by pid, which only the local platform can do; run it with --platform local`,
+    );
+  }
+  const redisNeeded = scenarios.filter((s) => s.needs?.includes('redis'));
+  if (redisNeeded.length > 0 && args.platform !== 'kube' && findRedisServer() === null) {
+    throw new AuthlabError(
+      'ERR_TOOL_MISSING',
+      `scenario ${redisNeeded[0]!.name} needs redis-server, which is not installed: apt-get install redis-server, or leave it out of --scenarios`,
+    );
+  }
 
   const progress = createProgress();
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
@@ -43,7 +58,13 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       platform =
         args.platform === 'kube'
           ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
-          : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
+          : await startLocalPlatform({
+              pairs: args.pairs,
+              basePort: args.basePort,
+              signal: shutdown.signal,
+              log,
+              redis: scenarios.some((s) => s.needs?.includes('redis')),
+            });
     } finally {
       delete process.env.AUTHLAB_CALIBRATE_US;
     }
@@ -95,11 +116,25 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     const shown = (p: string) => relative(process.cwd(), p) || p;
     io.err(`results: ${shown(resultsPath)}\nsummary: ${shown(mdPath)}`);
     io.out(shown(htmlPath));
-    return calibrationExit(results, io);
+    const faultMisses = faultTargetMisses(results, io);
+    return Math.max(calibrationExit(results, io), faultMisses);
   } finally {
     progress.stop();
     shutdown.dispose();
   }
+}
+
+/** A fault scenario that missed a target fails the study (exit 1), one line per miss. */
+function faultTargetMisses(results: Results, io: CliIo): number {
+  let missed = false;
+  for (const f of results.faults ?? []) {
+    for (const t of f.targets) {
+      if (t.met) continue;
+      missed = true;
+      io.err(`authlab study: ${f.scenario} missed its target "${t.target}": ${t.measured}`);
+    }
+  }
+  return missed ? EXIT.failure : EXIT.ok;
 }
 
 /**

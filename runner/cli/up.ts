@@ -58,6 +58,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
         basePort: args.basePort,
         ...(workDir ? { workDir } : {}),
         restart: args.restart,
+        redis: args.redis,
         signal: shutdown.signal,
         // Every exit or restart goes to the state file at once, for `authlab status`.
         onEvent: (_e, components) => {

@@ -38,7 +38,7 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
+  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
 
 Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
@@ -49,6 +49,8 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
   --base-port P              use ports P… instead of free ones picked by the OS
   --restart on-failure|no    start an exited component again, same config and port (default on-failure;
                              after 5 exits within 60 s it is left down), or leave it down
+  --redis                    also start redis-server (local): each sidecar caches \`heavy-cached\` results
+                             under its own ACL user and key prefix (apt-get install redis-server)
 
 ${ENVIRONMENT}
 
@@ -112,7 +114,7 @@ export const USAGE = `authlab — measure what service-to-service auth costs (la
 
 Usage:
   authlab study [options]            provision, run a study, write the report, tear down
-  authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
+  authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
                                      provision and stay up; writes runs/up/endpoints.json
   authlab down                       stop what \`authlab up\` started
   authlab status                     is \`authlab up\` running, and is every component ready?

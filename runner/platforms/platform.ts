@@ -63,6 +63,31 @@ export interface Platform {
    * runner's host (the local platform, whose IdP is that same program on the same host anyway).
    */
   stormEnvironment?(o: StormEnvironmentOptions): Promise<StormEnvironment>;
+  /**
+   * Fault injection for the fault scenarios (issue 15); absent on platforms that cannot stop a
+   * component by pid (a fault scenario then exits 2 naming the local platform).
+   */
+  readonly faults?: PlatformFaults;
   /** Stops every process and removes every temporary file; idempotent. */
   close(): Promise<void>;
+}
+
+/** Times of one injected outage, epoch ms. */
+export interface OutageTimes {
+  /** Pid that was stopped. */
+  pid: number;
+  downAt: number;
+  /** The component runs again and is ready. */
+  upAt: number;
+  /** postgres: the first new connection that succeeded after the stop. */
+  acceptingAt?: number;
+}
+
+/** What a platform offers the fault scenarios. */
+export interface PlatformFaults {
+  /**
+   * Stops a component's process by pid (`idp`: SIGKILL; `postgres`: SIGINT to the postmaster, a
+   * fast shutdown), keeps it down `holdMs`, then starts it again (same config, same port).
+   */
+  outage(component: 'idp' | 'postgres', holdMs: number): Promise<OutageTimes>;
 }

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { runTokenStorm } from '../storm/index.js';
-import type { Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../results/schema.js';
+import type { FaultRecord, Results, RunRecord, TokenStormRecord, ReplicationRecord, HarnessFloor } from '../../results/schema.js';
 import type { Platform } from '../platforms/platform.js';
 import { buildEngine } from '../engines/index.js';
 import { compareModes } from './comparisons.js';
@@ -11,6 +11,7 @@ import { trialsForFamily } from '../../results/stats/index.js';
 import { studyEnv, studyGit } from './env.js';
 import { measureFloor } from './floor.js';
 import { runReplication } from './replication.js';
+import { runFaultScenario } from '../faults/run-fault.js';
 import { effectiveProfile, runLoadScenario } from './run-load.js';
 import type { ProgressSink, StudyOptions } from './types.js';
 
@@ -23,8 +24,8 @@ function studyId(at: Date, engine: string): string {
 
 /**
  * Runs a study on a provisioned platform and returns its results.json content (the CLI writes and
- * renders it). Order: harness floor → load scenarios (trial plan, comparisons) → replication →
- * token storms. Every latency is an integer in µs.
+ * renders it). Scenarios run in the order given: load scenarios (trial plan, comparisons),
+ * replication, token storms and fault scenarios (runner/faults). Every latency is an integer in µs.
  *
  * Trusts its typed options: the CLI validated the flags, selected the scenarios and checked the
  * engine before anything was provisioned.
@@ -63,6 +64,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
   const runs: RunRecord[] = [];
   const replication: ReplicationRecord[] = [];
   const tokenStorm: TokenStormRecord[] = [];
+  const faults: FaultRecord[] = [];
   for (const [k, s] of scenarios.entries()) {
     opts.signal?.throwIfAborted();
     // Phases name the scenario's place in the study, so a reader of the progress line knows how much is left.
@@ -73,6 +75,9 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       const r = await runReplication({ scenario: s, quick: opts.quick, engine, platform, progress, seed, ...signal });
       runs.push(...r.runs);
       replication.push(...r.records);
+    } else if (s.kind === 'fault') {
+      progress.phase(`scenario ${s.name}`);
+      faults.push(await runFaultScenario({ scenario: s, platform, quick: opts.quick, log: (l) => progress.log(l), ...signal }));
     } else {
       progress.phase(`scenario ${s.name}`);
       // On a platform with its own storm environment (kube), the storm drives the platform's IdP.
@@ -132,6 +137,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
     tokenStorm,
     ...(replication.length > 0 ? { replication } : {}),
     ...(estimates.length > 0 ? { estimates } : {}),
+    ...(faults.length > 0 ? { faults } : {}),
   };
   return results;
 }

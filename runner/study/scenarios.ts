@@ -18,6 +18,7 @@ function isScenario(value: unknown): value is Scenario {
   if (v.kind === 'load') return Array.isArray(v.mix) && typeof v.quick === 'object' && typeof v.full === 'object';
   if (v.kind === 'storm') return typeof v.run === 'function';
   if (v.kind === 'replication') return typeof v.quick === 'object' && typeof v.full === 'object';
+  if (v.kind === 'fault') return typeof v.inject === 'function' && typeof v.quick === 'object' && typeof v.full === 'object';
   return false;
 }
 
@@ -46,7 +47,7 @@ export async function discoverScenarios(dir: string = SCENARIOS_DIR): Promise<Ma
     if (!isScenario(mod.default)) {
       throw new AuthlabError(
         'ERR_SCENARIO_INVALID',
-        `scenarios/${base}: its default export is not a scenario (kind 'load' | 'storm' | 'replication' with name and description); fix the file or move it out of scenarios/`,
+        `scenarios/${base}: its default export is not a scenario (kind 'load' | 'storm' | 'replication' | 'fault' with name and description); fix the file or move it out of scenarios/`,
       );
     }
     const prior = fileOf.get(mod.default.name);

@@ -70,12 +70,16 @@ export const ERROR_CATALOGUE = {
   ERR_SCENARIO_INVALID: { exit: 2 },
   ERR_SCENARIO_DUPLICATE: { exit: 2 },
   ERR_SCENARIO_ENGINE: { exit: 2 },
+  /** A fault scenario on a platform that cannot inject faults (only local can). */
+  ERR_SCENARIO_PLATFORM: { exit: 2 },
   // local platform
   ERR_PORT_BUSY: { exit: 2 },
   ERR_COMPONENT_MISSING: { exit: 2 },
   ERR_COMPONENT_EXITED: { exit: 1 },
   ERR_START_TIMEOUT: { exit: 1 },
   ERR_POSTGRES: { exit: 1 },
+  /** redis-server (heavy-cached) failed to start. */
+  ERR_REDIS: { exit: 1 },
   /** As root, the `postgres` user cannot enter a directory PostgreSQL needs (the user fixes the permissions). */
   ERR_POSTGRES_ACCESS: { exit: 2 },
   ERR_ADMIN_API: { exit: 1 },

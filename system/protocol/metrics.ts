@@ -13,6 +13,8 @@ export const METRICS = {
   sidecarRequestDurationSeconds: 'sidecar_request_duration_seconds',
   dbQueryDurationSeconds: 'db_query_duration_seconds',
   pgDatabaseSizeBytes: 'pg_database_size_bytes',
+  /** `query_cache_total{result}`: hit, miss, invalidated (a `write` dropped the cached results), error. */
+  queryCacheTotal: 'query_cache_total',
 } as const;
 
 /** `auth_verified_total{result}` values. */

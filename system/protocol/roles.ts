@@ -3,13 +3,15 @@ export type Role = 'read' | 'write';
 export const ROLES: readonly Role[] = ['read', 'write'];
 
 /** Named queries a sidecar serves; no SQL crosses the wire. */
-export type QueryName = 'light' | 'heavy' | 'write';
-export const QUERY_NAMES: readonly QueryName[] = ['light', 'heavy', 'write'];
+export type QueryName = 'light' | 'heavy' | 'heavy-cached' | 'write';
+export const QUERY_NAMES: readonly QueryName[] = ['light', 'heavy', 'heavy-cached', 'write'];
 
 /** The role each named query requires. */
 export const QUERY_ROLE: Readonly<Record<QueryName, Role>> = {
   light: 'read',
   heavy: 'read',
+  // `heavy` through the sidecar's Redis cache (when configured), invalidated by `write`.
+  'heavy-cached': 'read',
   write: 'write',
 };
 

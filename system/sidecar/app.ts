@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config.js';
 import type { SidecarContext } from './context.js';
 import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
+import { withQueryCache } from './cache/query-cache.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
@@ -52,8 +53,12 @@ export interface Sidecar {
 /** Builds a sidecar (docs/DESIGN.md §2 "Sidecar"); nothing listens or connects until `start()`. */
 export function buildSidecar(options: SidecarOptions): Sidecar {
   const log = options.log ?? ((m: string) => process.stderr.write(`[sidecar ${options.service}] ${m}\n`));
-  const db = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10, log);
-  const metrics = createSidecarMetrics({ service: options.service, pair: options.pair, databaseSize: () => db.sizeBytes() });
+  const pgDb = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10, log);
+  const metrics = createSidecarMetrics({ service: options.service, pair: options.pair, databaseSize: () => pgDb.sizeBytes() });
+  const cached = options.redis
+    ? withQueryCache(pgDb, { url: options.redis.url, prefix: options.redis.prefix, onResult: (r) => metrics.cache(r), log })
+    : null;
+  const db: ServiceDatabase = cached ?? pgDb;
   const cache = createVerifyCache(options.verifyCacheEntries ?? 10_000);
   const revocations = createRevocationList();
   let link: IdpLink | null = null;
@@ -131,6 +136,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     url: () => url,
     async start() {
       await db.ensureSchema(options.seedRows ?? ITEM_ROWS);
+      await cached?.connect();
       await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
       const addr = app.server.address() as AddressInfo;
       url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;

@@ -25,6 +25,11 @@ export interface SidecarConfig {
   refreshPolicy?: RefreshPolicyName;
   /** When set, `/local/*` requires `Authorization: Bearer <localAdminToken>`. */
   localAdminToken?: string;
+  /**
+   * Redis for the `heavy-cached` query: the service's own ACL user (in `url`) and the key prefix it
+   * may use. Without it `heavy-cached` runs like `heavy`.
+   */
+  redis?: { url: string; prefix: string };
 }
 
 /** An absolute URL, as `new URL()` accepts it. */
@@ -63,6 +68,12 @@ const SidecarConfigSchema = Type.Object(
       ),
     ),
     localAdminToken: Type.Optional(Type.String({ minLength: 1, mustBe: 'must be a non-empty string', secret: true })),
+    redis: Type.Optional(
+      Type.Object(
+        { url: absoluteUrl(true), prefix: nonEmpty() },
+        { mustBe: 'must be a JSON object {"url": "redis://user:password@host:port", "prefix": "<service>:"}' },
+      ),
+    ),
   },
   { mustBe: 'must be a JSON object with service, pair, databaseUrl, idpUrl, saTokenPath, peers' },
 );

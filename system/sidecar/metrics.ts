@@ -15,7 +15,11 @@ export interface SidecarMetrics {
   /** @param seconds wall time of the whole request */
   request(direction: Direction, query: string, verifyMode: VerifyMode, signMode: SignMode, seconds: number): void;
   db(query: string, seconds: number): void;
+  /** The query cache's outcome (`heavy-cached`: hit or miss; `write`: invalidated; Redis failed: error). */
+  cache(result: CacheResult): void;
 }
+
+export type CacheResult = 'hit' | 'miss' | 'invalidated' | 'error';
 
 export interface MetricsOptions {
   service: string;
@@ -88,6 +92,13 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
     },
   });
 
+  const cacheTotal = new Counter({
+    name: METRICS.queryCacheTotal,
+    help: 'Query cache outcomes: heavy-cached hit or miss, invalidated by write, error (Redis unreachable: served from PostgreSQL).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+
   // Label lookups hash the label set on every call; bound children once per label combination.
   const verifiedChildren = new Map<string, ReturnType<typeof verified.labels>>();
   const requestChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
@@ -112,6 +123,7 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
       if (!h) requestChildren.set(key, (h = requestDuration.labels(direction, query, verifyMode, signMode)));
       h.observe(seconds);
     },
+    cache: (result) => cacheTotal.labels(result).inc(),
     db(query, seconds) {
       let h = dbChildren.get(query);
       if (!h) dbChildren.set(query, (h = dbDuration.labels(query)));

@@ -11,6 +11,7 @@ export const WRITE_NOTE_MAX = 200;
 export type ParsedQuery =
   | { query: 'light'; role: Role; id: number }
   | { query: 'heavy'; role: Role; n: number }
+  | { query: 'heavy-cached'; role: Role; n: number }
   | { query: 'write'; role: Role; note: string | null };
 
 const hasOwn = Object.prototype.hasOwnProperty;
@@ -42,7 +43,10 @@ function onlyKeys(params: Record<string, unknown>, allowed: readonly string[], q
  */
 export function parseQueryBody(body: unknown, random: () => number = Math.random): ParsedQuery {
   if (!isPlainObject(body)) {
-    throw new AuthlabError('ERR_BAD_REQUEST', 'The body must be a JSON object {"query": "light|heavy|write", "params": {...}}.');
+    throw new AuthlabError(
+      'ERR_BAD_REQUEST',
+      'The body must be a JSON object {"query": "light|heavy|heavy-cached|write", "params": {...}}.',
+    );
   }
   for (const k in body) {
     if (hasOwn.call(body, k) && k !== 'query' && k !== 'params') {
@@ -69,6 +73,11 @@ export function parseQueryBody(body: unknown, random: () => number = Math.random
       onlyKeys(params, ['n'], 'heavy');
       const n = params.n === undefined ? HEAVY_N_DEFAULT : intIn('n', params.n, 1, HEAVY_N_MAX, 'heavy');
       return { query: 'heavy', role: QUERY_ROLE.heavy, n };
+    }
+    case 'heavy-cached': {
+      onlyKeys(params, ['n'], 'heavy-cached');
+      const n = params.n === undefined ? HEAVY_N_DEFAULT : intIn('n', params.n, 1, HEAVY_N_MAX, 'heavy-cached');
+      return { query: 'heavy-cached', role: QUERY_ROLE['heavy-cached'], n };
     }
     case 'write': {
       onlyKeys(params, ['note'], 'write');

@@ -11,6 +11,8 @@ export type PlatformErrorCode =
   | 'ERR_START_TIMEOUT'
   | 'ERR_POSTGRES'
   | 'ERR_POSTGRES_ACCESS'
+  | 'ERR_REDIS'
+  | 'ERR_TOOL_MISSING'
   | 'ERR_ADMIN_API'
   | 'ERR_ABORTED';
 

@@ -16,6 +16,8 @@ import { findSetpriv } from './lifeline.js';
 import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
 import { defaultGrants, servicesFor, type ServiceSpec } from './topology.js';
 import { waitForRevision } from './pair-mode.js';
+import { localFaults } from './faults.js';
+import { startRedis, type LocalRedis } from './redis.js';
 import { spawnComponent } from './child.js';
 import {
   createSupervisor,
@@ -41,6 +43,11 @@ export interface LocalPlatformOptions extends ProvisionOptions {
   startTimeoutMs?: number;
   /** What to do when a process exits after start-up (default `on-failure`: start it again). */
   restart?: RestartPolicy;
+  /**
+   * Start a Redis server for the `heavy-cached` query (one ACL user and key prefix per service; the
+   * port after the sidecars' when `basePort` is given). Default false: only scenarios that need it.
+   */
+  redis?: boolean;
   /** Called at once for every supervision event (after the platform's own log line). */
   onEvent?: (event: PlatformEvent, status: Readonly<Record<string, ComponentStatus>>) => void;
 }
@@ -76,12 +83,12 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
   const signal = opts.signal;
 
-  const ports = opts.basePort
-    ? Array.from({ length: 3 + services.length }, (_, i) => opts.basePort! + i)
-    : await freePorts(3 + services.length);
+  const portCount = 3 + services.length + (opts.redis ? 1 : 0);
+  const ports = opts.basePort ? Array.from({ length: portCount }, (_, i) => opts.basePort! + i) : await freePorts(portCount);
   if (opts.basePort)
     await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
-  const [pgPort, identityPort, idpPort, ...sidecarPorts] = ports as [number, number, number, ...number[]];
+  const [pgPort, identityPort, idpPort, ...sidecarPorts] = ports.slice(0, 3 + services.length) as [number, number, number, ...number[]];
+  const redisPort = opts.redis ? ports.at(-1)! : null;
   const sidecarUrl = new Map(services.map((s, i) => [s.name, `http://${LOOPBACK}:${sidecarPorts[i]}`]));
 
   const workDir = opts.workDir
@@ -124,6 +131,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
   })();
   prespawned.catch(() => {}); // awaited (and reported) by the first spawn; never an unhandled rejection
   let postgres: LocalPostgres | undefined;
+  let redis: LocalRedis | undefined;
   let closed: Promise<void> | undefined;
   const configs = new Map<string, unknown>();
   const supervisor = createSupervisor({
@@ -156,6 +164,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       const control = (c: PendingComponent) => c.name === 'idp' || c.name === 'identity';
       await stop(all.filter((c) => !control(c)));
       await stop(all.filter(control));
+      await redis?.stop();
       await postgres?.stop();
       await rm(workDir, { recursive: true, force: true });
       log(`torn down in ${ms(c0)} ms`);
@@ -221,6 +230,14 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     // The IdP needs PostgreSQL, not the identity issuer (it fetches the JWKS on first use): only the
     // sidecars, which read the token files, wait for identity.
     identityP.catch(() => {}); // awaited below; if PostgreSQL fails first it must not go unhandled
+    const redisP =
+      redisPort === null
+        ? Promise.resolve(undefined)
+        : startRedis({ dir: join(workDir, 'redis'), port: redisPort, services: services.map((s) => s.name) }).then((r) => {
+            log(`redis ready on port ${redisPort} (one ACL user per service)`);
+            return (redis = r);
+          });
+    redisP.catch(() => {}); // awaited before the sidecars start
     const pgServer = await pgP;
     log(`postgres ready on port ${pgPort} (${ms(t0)} ms)`);
     checkAborted(signal);
@@ -261,6 +278,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     const peersOf = (self: string) =>
       Object.fromEntries(services.filter((s) => s.name !== self).map((s) => [s.name, sidecarUrl.get(s.name)!]));
     const saTokenPath = (s: ServiceSpec) => join(tokenDir, s.name, 'token');
+    const redisServer = await redisP;
     const sidecarResults = await Promise.allSettled(
       services.map(async (s, i) => {
         const c = await spawn(s.name, {
@@ -273,6 +291,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
           saTokenPath: saTokenPath(s),
           peers: peersOf(s.name),
           localAdminToken,
+          ...(redisServer ? { redis: redisServer.users.get(s.name)! } : {}),
         });
         timings[`${s.name} listening`] = ms(t0);
         await waitForOk(`${c.url}/readyz`, { name: s.name, timeoutMs, signal });
@@ -322,9 +341,14 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       startupMs,
       timings,
       get pids() {
-        return [...(postgres ? [postgres.pid] : []), ...[...pending.values()].flatMap((c) => (c.pid ? [c.pid] : []))];
+        return [
+          ...(postgres ? [postgres.pid] : []),
+          ...(redis ? [redis.pid] : []),
+          ...[...pending.values()].flatMap((c) => (c.pid ? [c.pid] : [])),
+        ];
       },
       events: () => supervisor.events(),
+      faults: localFaults(supervisor, pgServer.url),
       status: () => supervisor.status(),
       // The supervisor knows the current pid, also after a restart.
       componentPid: (name: string) => supervisor.status()[name]?.pid ?? pending.get(name)?.pid,

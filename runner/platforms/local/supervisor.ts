@@ -40,6 +40,12 @@ export interface Supervisor {
   watch(p: Supervised): void;
   /** Teardown is starting: exits from now on are expected. */
   stop(): void;
+  /**
+   * The next exit of `name` is a fault injected on purpose: it is reported like any exit, then the
+   * process is left down `holdMs` and started again whatever the policy (not counted against
+   * `maxRestarts`). Resolves once it runs again; rejects when the restart fails.
+   */
+  hold(name: string, holdMs: number): Promise<void>;
   events(): readonly PlatformEvent[];
   status(): Readonly<Record<string, ComponentStatus>>;
 }
@@ -56,6 +62,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   const events: PlatformEvent[] = [];
   const status: Record<string, ComponentStatus> = {};
   let stopping = false;
+  const holds = new Map<string, { holdMs: number; done: (err?: Error) => void }>();
 
   const emit = (p: Supervised, kind: PlatformEvent['kind'], pid: number, detail: string) => {
     const e: PlatformEvent = { at: new Date(now()).toISOString(), component: p.name, pid, kind, detail };
@@ -72,6 +79,27 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       const how = await p.exited();
       if (stopping) return;
       const s = status[p.name]!;
+      const planned = holds.get(p.name);
+      if (planned) {
+        holds.delete(p.name);
+        s.state = 'restarting';
+        emit(p, 'exited', pid, `${how}; fault injected, restart in ${planned.holdMs} ms`);
+        await new Promise((r) => setTimeout(r, planned.holdMs));
+        if (stopping) return planned.done(new Error('the platform is being torn down'));
+        try {
+          await p.restart();
+        } catch (err) {
+          s.state = 'down';
+          emit(p, 'restart-failed', pid, (err as Error).message.split('\n')[0] ?? String(err));
+          return planned.done(err as Error);
+        }
+        s.state = 'running';
+        s.restarts++;
+        s.pid = p.pid();
+        emit(p, 'restarted', s.pid, `restart ${s.restarts} (after an injected fault)`);
+        planned.done();
+        continue;
+      }
       s.state = o.policy === 'no' ? 'down' : 'restarting';
       emit(p, 'exited', pid, how);
       if (o.policy === 'no') return;
@@ -106,6 +134,11 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     },
     stop() {
       stopping = true;
+    },
+    hold(name, holdMs) {
+      if (!status[name]) return Promise.reject(new RangeError(`no supervised component named ${name}`));
+      if (holds.has(name)) return Promise.reject(new Error(`a fault is already pending for ${name}`));
+      return new Promise<void>((resolve, reject) => holds.set(name, { holdMs, done: (err) => (err ? reject(err) : resolve()) }));
     },
     events: () => events,
     status: () => status,

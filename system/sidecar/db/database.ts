@@ -103,6 +103,8 @@ export function createServiceDatabase(
         case 'light':
           return (await query({ name: 'light', text: LIGHT, values: [q.id] })).rows;
         case 'heavy':
+        // Without a cache (none configured, or bypassed by the cache module on a miss) it is `heavy`.
+        case 'heavy-cached':
           return (await query({ name: 'heavy', text: HEAVY, values: [q.n] })).rows;
         case 'write':
           return (await query({ name: 'write', text: WRITE, values: [caller, q.note] })).rows;

@@ -1,0 +1,86 @@
+import { createClient } from 'redis';
+import type { ServiceDatabase } from '../db/database.js';
+import type { CacheResult } from '../metrics.js';
+
+/** Where a sidecar caches `heavy-cached` results: its own Redis ACL user and key prefix. */
+export interface QueryCacheOptions {
+  /** `redis://<user>:<password>@host:port`: the service's own ACL user, limited to keys under `prefix`. */
+  url: string;
+  /** Key prefix the ACL user may touch (`p1-a:`). */
+  prefix: string;
+  /** How long a cached result lives without a `write`, seconds (default 300). */
+  ttlSeconds?: number;
+  onResult(result: CacheResult): void;
+  log(message: string): void;
+}
+
+/** A service database whose `heavy-cached` goes through Redis; `close()` also closes the Redis client. */
+export interface CachedDatabase extends ServiceDatabase {
+  /** Connects to Redis (the sidecar still starts, and serves from PostgreSQL, when it cannot). */
+  connect(): Promise<void>;
+}
+
+/**
+ * Wraps the service database with a Redis cache of the heavy SELECT: `heavy-cached` reads the hash
+ * `<prefix>heavy` field `n`, and on a miss runs the query and stores it; `write` deletes the hash
+ * after its INSERT, so the next read is a miss. Redis trouble never fails a request: the query is
+ * served from PostgreSQL and counted as `error`.
+ */
+export function withQueryCache(db: ServiceDatabase, o: QueryCacheOptions): CachedDatabase {
+  const client = createClient({ url: o.url, disableClientInfo: true, socket: { reconnectStrategy: (n) => Math.min(50 * 2 ** n, 2000) } });
+  client.on('error', () => {}); // reconnects by itself; each failed call is counted below
+  const key = `${o.prefix}heavy`;
+  const ttl = o.ttlSeconds ?? 300;
+  let lastLogMs = -Infinity;
+  const failed = (err: unknown) => {
+    o.onResult('error');
+    if (Date.now() - lastLogMs > 10_000) {
+      lastLogMs = Date.now();
+      o.log(`query cache: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ...db,
+    async connect() {
+      await client.connect().catch(failed);
+    },
+    async run(q, caller) {
+      if (q.query === 'heavy-cached') {
+        if (client.isReady) {
+          try {
+            const hit = await client.hGet(key, String(q.n));
+            if (hit !== null && hit !== undefined) {
+              o.onResult('hit');
+              return JSON.parse(hit) as unknown[];
+            }
+          } catch (err) {
+            failed(err);
+            return db.run(q, caller);
+          }
+        }
+        const rows = await db.run(q, caller);
+        if (client.isReady) {
+          o.onResult('miss');
+          await client.multi().hSet(key, String(q.n), JSON.stringify(rows)).expire(key, ttl).exec().catch(failed);
+        } else {
+          failed(new Error('Redis is not connected'));
+        }
+        return rows;
+      }
+      const rows = await db.run(q, caller);
+      if (q.query === 'write') {
+        try {
+          await client.del(key);
+          o.onResult('invalidated');
+        } catch (err) {
+          failed(err);
+        }
+      }
+      return rows;
+    },
+    async close() {
+      await client.quit().catch(() => client.destroy());
+      await db.close();
+    },
+  };
+}

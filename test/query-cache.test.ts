@@ -1,0 +1,121 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findRedisServer, startRedis, type LocalRedis } from '../runner/platforms/local/redis.js';
+import { freePort } from '../runner/platforms/local/ports.js';
+import { withQueryCache } from '../system/sidecar/cache/query-cache.js';
+import type { ServiceDatabase } from '../system/sidecar/db/database.js';
+import type { CacheResult } from '../system/sidecar/metrics.js';
+
+const missing = findRedisServer() === null;
+if (missing) console.log('query-cache tests skipped: redis-server is not installed (apt-get install redis-server)');
+
+/** A stand-in for PostgreSQL that counts the heavy queries it runs (what a cache must save). */
+function countingDb(): ServiceDatabase & { heavyRuns: number } {
+  const db = {
+    heavyRuns: 0,
+    ensureSchema: async () => {},
+    async run(q: Parameters<ServiceDatabase['run']>[0]) {
+      if (q.query === 'heavy' || q.query === 'heavy-cached') {
+        db.heavyRuns++;
+        return [{ count: q.n, avg: (q.n + 1) / 2, run: db.heavyRuns }];
+      }
+      return [{ id: 1 }];
+    },
+    ping: async () => true,
+    sizeBytes: async () => 0,
+    countLog: async () => 0,
+    close: async () => {},
+  };
+  return db;
+}
+
+describe.skipIf(missing)('heavy-cached through a real Redis with an ACL user per service', () => {
+  let redis: LocalRedis;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'authlab-redis-test-'));
+    redis = await startRedis({ dir, port: await freePort(), services: ['p1-a', 'p1-b'] });
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('misses once, then hits without touching the database, and a write invalidates', async () => {
+    const pg = countingDb();
+    const results: CacheResult[] = [];
+    const user = redis.users.get('p1-b')!;
+    const db = withQueryCache(pg, { ...user, onResult: (r) => results.push(r), log: () => {} });
+    await db.connect();
+    try {
+      const q = { query: 'heavy-cached', role: 'read', n: 1000 } as const;
+      const first = await db.run(q, 'p1-a');
+      const second = await db.run(q, 'p1-a');
+      expect(second).toEqual(first);
+      expect(pg.heavyRuns).toBe(1);
+      await db.run({ query: 'write', role: 'write', note: 'x' }, 'p1-a');
+      const third = await db.run(q, 'p1-a');
+      expect(pg.heavyRuns).toBe(2);
+      expect(third).not.toEqual(first); // recomputed after the write
+      expect(results).toEqual(['miss', 'hit', 'invalidated', 'miss']);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("one service's ACL user cannot read or write another service's keys", async () => {
+    const b = redis.users.get('p1-b')!;
+    const a = redis.users.get('p1-a')!;
+    const asB = createClient({ url: b.url, disableClientInfo: true });
+    const asA = createClient({ url: a.url, disableClientInfo: true });
+    await asB.connect();
+    await asA.connect();
+    try {
+      await asB.hSet(`${b.prefix}heavy`, '1', 'secret of p1-b');
+      await expect(asA.hGet(`${b.prefix}heavy`, '1')).rejects.toThrow(/NOPERM/);
+      await expect(asA.hSet(`${b.prefix}heavy`, '1', 'forged')).rejects.toThrow(/NOPERM/);
+      await expect(asA.sendCommand(['KEYS', '*'])).rejects.toThrow(/NOPERM/);
+      expect(await asB.hGet(`${b.prefix}heavy`, '1')).toBe('secret of p1-b');
+      // Nothing connects without a service's password: the default user is off.
+      const anon = createClient({ url: `redis://127.0.0.1:${redis.port}`, disableClientInfo: true });
+      anon.on('error', () => {});
+      await anon.connect();
+      await expect(anon.ping()).rejects.toThrow(/NOAUTH|NOPERM/);
+      await anon.destroy();
+    } finally {
+      await asA.quit();
+      await asB.quit();
+    }
+  });
+});
+
+describe.skipIf(missing)('heavy-cached on the local platform with Redis', () => {
+  it('serves the second heavy-cached from the cache, a write invalidates it, and the counters say so', async () => {
+    const { startLocalPlatform } = await import('../runner/platforms/local/index.js');
+    const platform = await startLocalPlatform({ pairs: 1, redis: true });
+    try {
+      const url = platform.targetUrl(1, 'enforce');
+      const post = async (body: unknown) => {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { rows: unknown[] };
+      };
+      const heavy = { query: 'heavy-cached', params: { n: 100_000 } };
+      const first = await post(heavy);
+      const second = await post(heavy);
+      expect(second.rows).toEqual(first.rows);
+      await post({ query: 'write', params: { note: 'invalidate' } });
+      await post(heavy);
+      const b = platform.endpoints.services.find((s) => s.name === 'p1-b')!;
+      const metrics = await (await fetch(`${b.url}/metrics`)).text();
+      const count = (result: string) =>
+        Number(new RegExp(`^query_cache_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      expect({ hit: count('hit'), miss: count('miss'), invalidated: count('invalidated') }).toEqual({ hit: 1, miss: 2, invalidated: 1 });
+    } finally {
+      await platform.close();
+    }
+  }, 90_000);
+});
