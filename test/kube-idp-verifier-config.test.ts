@@ -23,7 +23,7 @@ describe('trustedIssuers: jwks or tokenreview per issuer', () => {
       /trustedIssuers\[0\]\.verify must be "jwks" or "tokenreview"/,
     );
     expect(() => parseIdpConfig({ ...base, trustedIssuers: [{ issuer: 'https://k' }] })).toThrow(
-      /trustedIssuers\[0\]\.jwksUri must be an http\(s\) URL/,
+      /trustedIssuers\[0\] needs "jwksUri" \(an http\(s\) URL\) or "jwks"/,
     );
   });
 
