@@ -115,13 +115,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     });
     log(`idp: listening on ${idp.url} (pid ${idp.pid})`);
 
-    const admin = <T>(method: string, path: string, body?: unknown) => sendJson<T>(method, `${idp.url}${path}`, adminToken, body);
-    await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: opts.ttlSeconds } });
-    await admin('PUT', '/admin/groups', { group: STORM_GROUP, members: names });
-    await admin('PUT', '/admin/grants', { caller: STORM_GROUP, target: STORM_TARGET, roles: ['read'] });
-    // Clients discover the token endpoint, never guess it.
-    const { token_endpoint: tokenEndpoint } = await admin<{ token_endpoint?: unknown }>('GET', '/.well-known/openid-configuration');
-    if (typeof tokenEndpoint !== 'string') throw new Error(`IdP ${idp.url} discovery document has no token_endpoint`);
+    const tokenEndpoint = await prepareStormIdp({ url: idp.url, adminToken }, names, opts.ttlSeconds);
 
     const subjectTokens = await minting;
     log(`storm: ${names.length} SA tokens minted, IdP ready (${Math.round(performance.now() - started)} ms after PostgreSQL start)`);
@@ -132,6 +126,21 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     await close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Readies an IdP for the storm through its admin API: the storm's TTL, one group holding every
+ * virtual service and one grant from it (a grant is what makes the IdP issue a token). Resolves with
+ * the token endpoint from the IdP's discovery document: clients discover it, never guess it.
+ */
+export async function prepareStormIdp(idp: { url: string; adminToken: string }, names: string[], ttlSeconds: number): Promise<string> {
+  const admin = <T>(method: string, path: string, body?: unknown) => sendJson<T>(method, `${idp.url}${path}`, idp.adminToken, body);
+  await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: ttlSeconds } });
+  await admin('PUT', '/admin/groups', { group: STORM_GROUP, members: names });
+  await admin('PUT', '/admin/grants', { caller: STORM_GROUP, target: STORM_TARGET, roles: ['read'] });
+  const { token_endpoint: tokenEndpoint } = await admin<{ token_endpoint?: unknown }>('GET', '/.well-known/openid-configuration');
+  if (typeof tokenEndpoint !== 'string') throw new Error(`IdP ${idp.url} discovery document has no token_endpoint`);
+  return tokenEndpoint;
 }
 
 /** One SA token per service (RSA signing is synchronous: yield every 200 so I/O keeps flowing). */

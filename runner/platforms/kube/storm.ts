@@ -1,8 +1,8 @@
 import type { IdentityIssuer } from '../../../system/identity/issuer.js';
 import {
   mintAll,
+  prepareStormIdp,
   STORM_GROUP,
-  STORM_TARGET,
   stormServiceName,
   type StormEnvironment,
   type StormEnvironmentOptions,
@@ -40,11 +40,7 @@ export async function kubeStormEnvironment(
     log(`storm: group ${STORM_GROUP} removed, token TTL back to ${ttlBefore} s on the cluster's IdP`);
   };
   try {
-    await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: opts.ttlSeconds } });
-    await admin('PUT', '/admin/groups', { group: STORM_GROUP, members: names });
-    await admin('PUT', '/admin/grants', { caller: STORM_GROUP, target: STORM_TARGET, roles: ['read'] });
-    const { token_endpoint: tokenEndpoint } = await admin<{ token_endpoint?: unknown }>('GET', '/.well-known/openid-configuration');
-    if (typeof tokenEndpoint !== 'string') throw new Error(`IdP ${idp.url} discovery document has no token_endpoint`);
+    const tokenEndpoint = await prepareStormIdp(idp, names, opts.ttlSeconds);
     const subjectTokens = await minting;
     log(`storm: ${names.length} SA tokens minted by ${issuer.issuer}; the cluster's IdP at ${idp.url} takes the storm`);
     return { kind: 'platform', idpUrl: idp.url, tokenEndpoint, adminToken: idp.adminToken, subjectTokens, close };
