@@ -1,6 +1,6 @@
 import type { PlatformName } from '../../results/schema.js';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../system/protocol/errors.js';
 import type { ComponentStatus, PlatformEvent } from '../platforms/local/supervisor.js';
@@ -106,8 +106,34 @@ export async function acquireUpState(runs: string, state: UpState, recoverStale:
   throw new UsageError(`could not take ${paths.state}; another authlab up is starting right now, try again in a few seconds`);
 }
 
+const pendingUpdates = new Map<string, Promise<void>>();
+let updateSeq = 0;
+
+/**
+ * Rewrites the state file atomically (temp file + rename), one update at a time and in call order:
+ * `authlab status` and `down` read it at any moment and must never see it half-written or an older
+ * state land after a newer one.
+ */
 export async function updateUpState(runs: string, state: UpState): Promise<void> {
-  await writeFile(upPaths(runs).state, JSON.stringify(state, null, 2) + '\n');
+  const file = upPaths(runs).state;
+  const text = JSON.stringify(state, null, 2) + '\n';
+  const write = async () => {
+    const tmp = `${file}.${process.pid}.${++updateSeq}.tmp`;
+    try {
+      await writeFile(tmp, text);
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  };
+  const next = (pendingUpdates.get(file) ?? Promise.resolve()).then(write, write);
+  pendingUpdates.set(file, next);
+  try {
+    await next;
+  } finally {
+    if (pendingUpdates.get(file) === next) pendingUpdates.delete(file);
+  }
 }
 
 /** Removes the state and endpoints files, but only if the state file still names `pid`. */
