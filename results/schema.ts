@@ -149,8 +149,9 @@ export const RunRecordSchema = Type.Object({
   /** Extension: the host's 1-minute load average when the run's step began. */
   loadAvg1m: Type.Optional(Num),
   /**
-   * Extension: CPU the run cost, from the processes' CPU counters (/proc/<pid>/stat, 10 ms ticks)
-   * read before and after the run's step (warm-up included, so `requests` counts warm-up too).
+   * Extension: CPU the run cost, from the processes' CPU counters (/proc/<pid>/task/<tid>/schedstat, ns, summed over threads)
+   * read at the end of the warm-up and at the end of the run (`windowS` present; older files: over
+   * the whole step, warm-up included, and `requests` counted warm-up too).
    */
   cpu: Type.Optional(
     Type.Object({
@@ -162,6 +163,8 @@ export const RunRecordSchema = Type.Object({
       sidecarUsPerRequest: Num,
       /** CPU time of the IdP over the step, µs (shared by every pair of the step). */
       idpUs: Type.Optional(Num),
+      /** Seconds the counters covered: the measured window (absent in files that counted the whole step). */
+      windowS: Type.Optional(Num),
     }),
   ),
 });
