@@ -149,19 +149,22 @@ export const RunRecordSchema = Type.Object({
   /** Extension: the host's 1-minute load average when the run's step began. */
   loadAvg1m: Type.Optional(Num),
   /**
-   * Extension: CPU the run cost, from the processes' CPU counters (/proc/<pid>/stat, 10 ms ticks)
-   * read before and after the run's step (warm-up included, so `requests` counts warm-up too).
+   * Extension: CPU the run cost, from the processes' CPU counters (/proc/<pid>/task/<tid>/schedstat, ns, summed over threads)
+   * read at the end of the warm-up and at the end of the run (`windowS` present; older files: over
+   * the whole step, warm-up included, and `requests` counted warm-up too).
    */
   cpu: Type.Optional(
     Type.Object({
-      /** CPU time of the pair's two sidecars over the step, µs. */
+      /** CPU time of the pair's two sidecars over the window, µs. */
       sidecarUs: Num,
-      /** Responses the pair's caller served over the step (warm-up included). */
+      /** Responses to the requests started in the window (older files: over the step, warm-up included). */
       requests: Num,
       /** sidecarUs / requests: CPU µs per request; ÷ 1000 = vCPU per 1,000 requests/s. */
       sidecarUsPerRequest: Num,
-      /** CPU time of the IdP over the step, µs (shared by every pair of the step). */
+      /** CPU time of the IdP over the window, µs (shared by every pair of the step). */
       idpUs: Type.Optional(Num),
+      /** Seconds the counters covered: the measured window (absent in files that counted the whole step). */
+      windowS: Type.Optional(Num),
     }),
   ),
 });
@@ -202,7 +205,7 @@ export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
  * - `in-band-auth` (µs): per-request `auth` Server-Timing figure (sign + verify), per-run p50;
  * - `in-band-sidecar` (µs): per-request `in-sidecar` figure (all time inside the two sidecars but
  *   the database and the hop), per-run p50;
- * - `cpu` (CPU µs per request): the pair's two sidecar processes' CPU time over the run's step
+ * - `cpu` (CPU µs per request): the pair's two sidecar processes' CPU time over the run's measured window
  *   divided by the requests they served; ÷ 1000 = vCPU per 1,000 requests/s.
  */
 export const EstimateSchema = Type.Object({

@@ -3,6 +3,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Results } from '../../results/schema.js';
 import { startLocalPlatform } from '../platforms/local/index.js';
 import { findRedisServer } from '../platforms/local/redis.js';
+import { setSystemCpus } from '../platforms/local/lifeline.js';
+import { describePinning, pinSelf, planPinning, type PinPlan } from '../study/pinning.js';
 import type { Platform } from '../platforms/platform.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
@@ -47,8 +49,20 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
   let platform: (Platform & { startupMs: number }) | undefined;
   let results: Results;
+  let pinning: PinPlan | undefined;
   try {
     progress.phase('provision');
+    // Disjoint CPUs for the load generator (this process, its k6 child) and the system under test
+    // where the host has ≥ 4; components started from here on inherit the system's set (lifeline.ts).
+    pinning =
+      args.platform === 'local'
+        ? planPinning()
+        : { pinned: false, reason: `not pinned: the ${args.platform} platform's pods are placed by Kubernetes` };
+    if (pinning.pinned) {
+      pinSelf(pinning.loadGenerator);
+      setSystemCpus(pinning.system);
+    }
+    progress.log(describePinning(pinning));
     // The calibration hook is read by each sidecar from its environment at start (system/sidecar/
     // calibrate.ts); local children inherit ours, so it is set only while the platform starts.
     if (args.calibrateUs !== undefined) process.env.AUTHLAB_CALIBRATE_US = String(args.calibrateUs);
@@ -77,6 +91,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         ...(k6Binary === undefined ? {} : { k6Binary }),
         scenarios,
         quick: args.quick,
+        pinning,
         trials: args.trials,
         durationS: args.durationS,
         rate: args.rate,

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import type { StudyInfo } from '../../results/schema.js';
+import { describePinning, formatCpuList, PIN_MIN_CORES, type PinPlan } from './pinning.js';
+
+export { PIN_MIN_CORES };
 
 type Machine = NonNullable<StudyInfo['machine']>;
-
-/** Cores below which the load generator and the system under test are not pinned apart. */
-export const PIN_MIN_CORES = 4;
 
 function readText(path: string): string | null {
   try {
@@ -38,6 +38,9 @@ export class MachineRecorder {
   private max1m = this.start[0] ?? 0;
   private readonly jiffies0 = cpuJiffies();
 
+  /** @param plan what the study did about affinity (runner/study/pinning.ts); default: nothing, on this host's cores. */
+  constructor(private readonly plan?: PinPlan) {}
+
   /** The 1-minute load average now (recorded per run), also kept for the study's maximum. */
   sample(): number {
     const now = round2(loadavg()[0] ?? 0);
@@ -51,7 +54,11 @@ export class MachineRecorder {
     const j1 = cpuJiffies();
     const steal = this.jiffies0 && j1 && j1[1] > this.jiffies0[1] ? (j1[0] - this.jiffies0[0]) / (j1[1] - this.jiffies0[1]) : null;
     const cores = availableParallelism();
-    const affinity = /Cpus_allowed_list:\s*(\S+)/.exec(readText('/proc/self/status') ?? '')?.[1] ?? null;
+    const own = /Cpus_allowed_list:\s*(\S+)/.exec(readText('/proc/self/status') ?? '')?.[1] ?? null;
+    const plan = this.plan;
+    const affinity = plan?.pinned
+      ? `load generator ${formatCpuList(plan.loadGenerator)}; system under test ${formatCpuList(plan.system)}`
+      : own;
     return {
       cores,
       loadAvgStart: this.start.map(round2),
@@ -60,10 +67,9 @@ export class MachineRecorder {
       stealPct: steal === null ? null : round2(steal * 100),
       governor: readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor')?.trim() ?? null,
       affinity,
-      pinning:
-        cores < PIN_MIN_CORES
-          ? `not pinned: ${cores} cores (< ${PIN_MIN_CORES}); the load generator and the system under test share CPUs ${affinity ?? 'all'}`
-          : `not pinned: this build does not yet pin on ${cores} cores; the load generator and the system under test share CPUs ${affinity ?? 'all'}`,
+      pinning: plan
+        ? describePinning(plan)
+        : `not pinned: ${cores < PIN_MIN_CORES ? `${cores} cores (< ${PIN_MIN_CORES})` : 'no plan was made'}; the load generator and the system under test share CPUs ${own ?? 'all'}`,
     };
   }
 }

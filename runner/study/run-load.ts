@@ -71,14 +71,22 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         platform,
         step.map((a) => a.pair),
       );
-      const cpuBefore = await sampleCpu(pids);
       const loadAvg1m = study.machine?.sample();
+      // CPU counters are read at the end of the warm-up and at the end of the run, so the figure covers
+      // exactly the measured window, whose responses the engine counts: warm-up work (JIT compilation
+      // of the newly switched mode's code paths, connection set-up) and the mode switch's settings
+      // traffic stay out of it (they made whole-step figures drift by ±50% over a study).
+      let cpuBefore: Promise<Map<string, number>> | undefined;
+      const warmupTimer = setTimeout(() => (cpuBefore = sampleCpu(pids)), profile.warmupS * 1000);
       // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
-      const results = engine.runMany ? await engine.runMany(targets) : await Promise.all(targets.map((t) => engine.run(t)));
+      const results = await (engine.runMany ? engine.runMany(targets) : Promise.all(targets.map((t) => engine.run(t)))).finally(() =>
+        clearTimeout(warmupTimer),
+      );
       const during = platform.events?.().slice(eventsBefore) ?? [];
       const cpuAfter = await sampleCpu(pids);
+      const cpuStart = (await cpuBefore) ?? new Map<string, number>();
       const used = (name: string): number | undefined => {
-        const a = cpuBefore.get(name);
+        const a = cpuStart.get(name);
         const b = cpuAfter.get(name);
         return a === undefined || b === undefined ? undefined : b - a;
       };
@@ -104,7 +112,8 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         // restarted it), or the pair was on other settings than the mode's.
         const reason = record.valid ? (faultDuring(during, a.pair) ?? modeMismatch(configured(a.mode), r)) : null;
         if (reason !== null) Object.assign(record, { valid: false, invalidReason: reason });
-        const cpu = runCpu(a.pair, r.responses, used);
+        const measured = r.ok + Object.values(r.errors).reduce((sum, n) => sum + n, 0);
+        const cpu = runCpu(a.pair, measured, r.measuredS, used);
         if (cpu) record.cpu = cpu;
         if (loadAvg1m !== undefined) record.loadAvg1m = loadAvg1m;
         runs.push(record);
@@ -126,8 +135,8 @@ function stepPids(platform: Platform, pairs: readonly number[]): Map<string, num
   return out;
 }
 
-/** A run's CPU record from the step's counter deltas; undefined without both sidecars' counters. */
-function runCpu(pair: number, responses: number | undefined, used: (name: string) => number | undefined): RunRecord['cpu'] {
+/** A run's CPU record from the measured window's counter deltas; undefined without both sidecars' counters. */
+function runCpu(pair: number, responses: number, windowS: number, used: (name: string) => number | undefined): RunRecord['cpu'] {
   const [a, b] = pairServices(pair);
   const ua = used(a);
   const ub = used(b);
@@ -138,6 +147,7 @@ function runCpu(pair: number, responses: number | undefined, used: (name: string
     sidecarUs,
     requests: responses,
     sidecarUsPerRequest: Math.round((sidecarUs / responses) * 10) / 10,
+    windowS,
     ...(idp === undefined ? {} : { idpUs: Math.round(idp) }),
   };
 }

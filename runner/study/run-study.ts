@@ -35,7 +35,7 @@ function studyId(at: Date, engine: string): string {
 export async function runStudy(opts: StudyOptions, platform: Platform, studyProgress: ProgressSink): Promise<Results> {
   const progress = studyProgress;
   const started = new Date();
-  const machine = new MachineRecorder();
+  const machine = new MachineRecorder(opts.pinning);
   const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
   const engine = buildEngine(opts.engine, opts.k6Binary);
   const scenarios = opts.scenarios;

@@ -1,5 +1,6 @@
 import type { DesignName, EngineName } from '../../results/schema.js';
 import type { Scenario } from '../../scenarios/scenario.js';
+import type { PinPlan } from './pinning.js';
 
 /** What `authlab study` asks of the study runner (validated by the CLI). */
 export interface StudyOptions {
@@ -28,6 +29,8 @@ export interface StudyOptions {
   calibrateUs?: number;
   /** A/A study (`--aa`): observe and enforce runs are driven with the pair configured as off. */
   aa?: boolean;
+  /** What the CLI did about CPU affinity before provisioning (recorded in study.machine). */
+  pinning?: PinPlan;
   /** Where run boundaries report the load average (the study's MachineRecorder). */
   machine?: { sample(): number };
   signal?: AbortSignal;

@@ -1,7 +1,16 @@
+import { withAffinity } from '../../study/pinning.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 let setprivPath: string | null | undefined;
+
+/** CPUs the system under test is pinned to (runner/study/pinning.ts), or null: children inherit ours. */
+let systemCpus: readonly number[] | null = null;
+
+/** Starts every later component child (and PostgreSQL) under `taskset -c <cpus>`; null stops doing so. */
+export function setSystemCpus(cpus: readonly number[] | null): void {
+  systemCpus = cpus;
+}
 
 /** util-linux `setpriv` on PATH (or in /usr/bin), found once; null where there is none. */
 export function findSetpriv(): string | null {
@@ -33,6 +42,8 @@ export function withParentDeathSignal(
   signal: 'TERM' | 'INT',
 ): { cmd: string; args: string[]; guarded: boolean } {
   const setpriv = findSetpriv();
-  if (setpriv === null) return { cmd, args: [...args], guarded: false };
-  return { cmd: setpriv, args: ['--pdeathsig', signal, '--', cmd, ...args], guarded: true };
+  const inner = setpriv === null ? { cmd, args: [...args] } : { cmd: setpriv, args: ['--pdeathsig', signal, '--', cmd, ...args] };
+  // taskset and setpriv both exec what follows, so the pid stays the component's.
+  const pinned = withAffinity(inner.cmd, inner.args, systemCpus);
+  return { ...pinned, guarded: setpriv !== null };
 }
