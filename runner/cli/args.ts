@@ -28,6 +28,10 @@ export interface StudyArgs {
   calibrateUs?: number;
   /** `--aa`: run enforce and observe configured exactly like off (an A/A study of false positives). */
   aa: boolean;
+  /** `--kubeconfig <file>` (kind platform): deploy to this existing cluster instead of creating one. */
+  kubeconfig?: string;
+  /** `--keep-cluster` (kind platform): keep the kind cluster it created. */
+  keepCluster?: true;
 }
 
 export interface UpArgs {
@@ -37,6 +41,8 @@ export interface UpArgs {
   basePort?: number;
   /** What to do when a component exits after start-up (default `on-failure`). */
   restart: RestartPolicy;
+  kubeconfig?: string;
+  keepCluster?: true;
 }
 
 /** `authlab report <results.json> [--out DIR]`. */
@@ -91,6 +97,8 @@ const STUDY_OPTIONS: Options = {
   'base-port': { type: 'string' },
   calibrate: { type: 'string' },
   aa: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
+  'keep-cluster': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 const UP_OPTIONS: Options = {
@@ -98,6 +106,8 @@ const UP_OPTIONS: Options = {
   pairs: { type: 'string' },
   'base-port': { type: 'string' },
   restart: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'keep-cluster': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
@@ -252,7 +262,24 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     basePort: intFlag(values, 'base-port', 1024, 65000),
     calibrateUs: calibrateUs(values),
     aa: values.aa === true,
+    ...clusterTarget(values, 'study'),
   };
+}
+
+/** `--kubeconfig FILE` and `--keep-cluster`: only the kind platform creates or targets a cluster of the user's. */
+function clusterTarget(values: Values, command: Command): { kubeconfig?: string; keepCluster?: true } {
+  const kubeconfig = str(values, 'kubeconfig');
+  const keep = values['keep-cluster'] === true;
+  const platform = str(values, 'platform') ?? 'local';
+  if ((kubeconfig !== undefined || keep) && platform !== 'kind')
+    throw new UsageError(
+      `\`${kubeconfig !== undefined ? '--kubeconfig' : '--keep-cluster'}\` applies to \`--platform kind\` only (got --platform ${platform}); see \`authlab ${command} --help\``,
+    );
+  if (kubeconfig !== undefined && kubeconfig.trim() === '')
+    throw new UsageError('`--kubeconfig` must be a kubeconfig file path (got an empty string)');
+  if (kubeconfig !== undefined && keep)
+    throw new UsageError('`--keep-cluster` and `--kubeconfig` exclude each other: a cluster given by `--kubeconfig` is never deleted');
+  return { ...(kubeconfig !== undefined ? { kubeconfig } : {}), ...(keep ? { keepCluster: true as const } : {}) };
 }
 
 /** `--calibrate <µs>`: 1..100,000 µs; refused with `--aa` (an A/A study injects nothing). */
@@ -272,6 +299,7 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
     basePort: intFlag(values, 'base-port', 1024, 65000),
     restart: oneOf(values, 'restart', RESTART_POLICIES, 'on-failure'),
+    ...clusterTarget(values, 'up'),
   };
 }
 

@@ -15,9 +15,14 @@ export async function requireK6(env: NodeJS.ProcessEnv = process.env): Promise<s
   );
 }
 
-/** The local and kube platforms ship in this build (kube: see `authlab cluster`); kind does not. */
+/** Every platform of PLATFORM_NAMES ships in this build (kube: see `authlab cluster`; kind: docker + kind, or `--kubeconfig`). */
 export function requireLocalPlatform(platform: PlatformName): void {
-  if (platform !== 'local' && platform !== 'kube') {
-    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local or --platform kube`);
+  if (platform !== 'local' && platform !== 'kube' && platform !== 'kind') {
+    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local, kube or kind`);
   }
+}
+
+/** The kind platform's cluster flags, as its provisioning options. */
+export function kindTarget(args: { kubeconfig?: string; keepCluster?: true }): { kubeconfig?: string; keepCluster?: boolean } {
+  return { ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}), ...(args.keepCluster ? { keepCluster: true } : {}) };
 }

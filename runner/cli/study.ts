@@ -7,7 +7,7 @@ import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
-import { requireK6, requireLocalPlatform } from './preflight.js';
+import { kindTarget, requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 import { calibrationChecks } from '../../reports/auth-cost.js';
@@ -43,7 +43,11 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       platform =
         args.platform === 'kube'
           ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
-          : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
+          : args.platform === 'kind'
+            ? await (
+                await import('../platforms/kind/index.js')
+              ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log })
+            : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log });
     } finally {
       delete process.env.AUTHLAB_CALIBRATE_US;
     }

@@ -5,7 +5,9 @@ const EXIT_CODES = 'Exit codes: 0 ok, 1 failure or regression, 2 usage error (th
 
 const STUDY_OPTIONS = `Study options:
   --platform local|kube|kind where to run (default local: needs only Node; kube: root, see \`authlab cluster --help\`;
-                             kind is not available in this build)
+                             kind: creates a kind cluster from cluster/kind.yaml, needs docker and kind)
+  --kubeconfig FILE          kind platform: deploy to this existing cluster (kind or any other) instead
+  --keep-cluster             kind platform: keep the kind cluster it created (default: delete it at the end)
   --engine autocannon|k6     load generator (default autocannon; k6 must be on PATH)
   --scenarios a,b            scenarios to run (default: all; e.g. light,heavy,write)
   --quick                    a short study that finishes within about a minute
@@ -38,13 +40,17 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
+  up: `Usage: authlab up [--platform local|kube|kind] [--pairs N] [--base-port P] [--restart on-failure|no]
+                  [--kubeconfig FILE] [--keep-cluster]
 
 Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
 
   --platform local|kube      where to run (default local; kube: the cluster of \`authlab cluster up\`, root;
+                             kind: a kind cluster from cluster/kind.yaml, reached by port-forward;
                              Kubernetes restarts its pods, so --restart applies to local only)
+  --kubeconfig FILE          kind platform: deploy to this existing cluster instead of creating one
+  --keep-cluster             kind platform: keep the kind cluster it created when \`up\` stops
   --pairs N                  isolated service pairs (default 4)
   --base-port P              use ports P… instead of free ones picked by the OS
   --restart on-failure|no    start an exited component again, same config and port (default on-failure;
