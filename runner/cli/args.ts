@@ -50,6 +50,8 @@ export interface ReportArgs {
   command: 'report';
   results: string;
   out?: string;
+  /** `--history FILE`: append the study to this benchmark history and add its trend chart. */
+  history?: string;
 }
 
 /** `authlab compare <base.json> <new.json> [...]`; absent thresholds take the compare defaults. */
@@ -112,7 +114,7 @@ const UP_OPTIONS: Options = {
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
 const STATUS_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
-const REPORT_OPTIONS: Options = { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+const REPORT_OPTIONS: Options = { out: { type: 'string' }, history: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
 const COMPARE_OPTIONS: Options = {
   'threshold-pct': { type: 'string' },
   'threshold-us': { type: 'string' },
@@ -313,7 +315,9 @@ function parseReport(rest: string[]): ReportArgs | HelpArgs {
     );
   const out = str(values, 'out');
   if (out !== undefined && out.trim() === '') throw new UsageError('`--out` must be a directory path (got an empty string)');
-  return { command: 'report', results, ...(out !== undefined ? { out } : {}) };
+  const history = str(values, 'history');
+  if (history !== undefined && history.trim() === '') throw new UsageError('`--history` must be a file path (got an empty string)');
+  return { command: 'report', results, ...(out !== undefined ? { out } : {}), ...(history !== undefined ? { history } : {}) };
 }
 
 function parseCompare(rest: string[]): CompareArgs | HelpArgs {

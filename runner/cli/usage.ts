@@ -77,11 +77,13 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  report: `Usage: authlab report <results.json> [--out DIR]
+  report: `Usage: authlab report <results.json> [--out DIR] [--history FILE]
 
 Re-render a study's report.html and summary.md from its results.json.
 
   --out DIR                  where the report goes (default: next to results.json)
+  --history FILE             append the study's headline figures to this benchmark history (JSON, made
+                             when missing; last 90 runs) and add a trend chart across its runs
 
 ${EXIT_CODES}
 `,
@@ -122,7 +124,7 @@ Usage:
                                      provision and stay up; writes runs/up/endpoints.json
   authlab down                       stop what \`authlab up\` started
   authlab status                     is \`authlab up\` running, and is every component ready?
-  authlab report <results.json> [--out DIR]
+  authlab report <results.json> [--out DIR] [--history FILE]
                                      re-render a study's report
   authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
                                      differences with CIs; exit 1 on a significant regression
