@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CompareStat } from '../../reports/compare.js';
 import { DESIGN_NAMES, ENGINE_NAMES, PLATFORM_NAMES, type DesignName, type EngineName, type PlatformName } from '../../results/schema.js';
 import { UsageError } from '../../system/protocol/errors.js';
+import { RUN_MODES, type RunMode } from '../../system/protocol/modes.js';
 import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
 import { RESTART_POLICIES, type RestartPolicy } from '../platforms/local/supervisor.js';
 
@@ -62,6 +63,8 @@ export interface CompareArgs {
   thresholdPct?: number;
   thresholdUs?: number;
   stats?: CompareStat[];
+  /** `--relative-to MODE`: compare each mode's per-trial overhead over MODE (host drift cancels). */
+  relativeTo?: RunMode;
 }
 
 /** `--help` (of `authlab` or of one command): print `usage`, exit 0. */
@@ -119,6 +122,7 @@ const COMPARE_OPTIONS: Options = {
   'threshold-pct': { type: 'string' },
   'threshold-us': { type: 'string' },
   stats: { type: 'string' },
+  'relative-to': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -338,8 +342,10 @@ function parseCompare(rest: string[]): CompareArgs | HelpArgs {
   }
   const thresholdPct = nonNegativeFlag(values, 'threshold-pct');
   const thresholdUs = nonNegativeFlag(values, 'threshold-us');
+  const relativeTo = str(values, 'relative-to') === undefined ? undefined : oneOf(values, 'relative-to', RUN_MODES, 'off');
   return {
     command: 'compare',
+    ...(relativeTo !== undefined ? { relativeTo } : {}),
     base,
     next,
     ...(thresholdPct !== undefined ? { thresholdPct } : {}),

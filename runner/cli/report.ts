@@ -24,6 +24,7 @@ export async function compareCommand(args: CompareArgs, io: CliIo): Promise<numb
     ...(args.thresholdPct !== undefined ? { thresholdPct: args.thresholdPct } : {}),
     ...(args.thresholdUs !== undefined ? { thresholdUs: args.thresholdUs } : {}),
     ...(args.stats ? { stats: args.stats } : {}),
+    ...(args.relativeTo !== undefined ? { relativeTo: args.relativeTo } : {}),
   };
   const rows = compareResults(base, next, opts);
   io.out(formatCompare(rows, opts).replace(/\n$/, ''));

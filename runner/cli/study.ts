@@ -7,7 +7,7 @@ import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
-import { kindTarget, requireK6, requireLocalPlatform } from './preflight.js';
+import { kindTarget, preflightKind, requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 import { calibrationChecks } from '../../reports/auth-cost.js';
@@ -19,6 +19,7 @@ import { calibrationChecks } from '../../reports/auth-cost.js';
 export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
   const k6Binary = args.engine === 'k6' ? await requireK6() : undefined;
+  await preflightKind(args);
   // Loaded on demand so `up`/`down`/`--help` start fast.
   const [{ runStudy }, { writeReport }, { discoverScenarios, selectScenarios }] = await Promise.all([
     import('../study/run-study.js'),

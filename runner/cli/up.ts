@@ -7,7 +7,7 @@ import { startAdminConsole, type AdminConsole } from '../admin-console/console.j
 import { platformStudyRunner } from '../admin-console/study-runner.js';
 import type { UpArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
-import { kindTarget, requireLocalPlatform } from './preflight.js';
+import { kindTarget, preflightKind, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { describeRecovery, recoverStaleUp } from './recover.js';
 import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths, type UpState } from './state.js';
@@ -20,6 +20,7 @@ import type { CliIo } from './io.js';
  */
 export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
+  await preflightKind(args);
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();

@@ -104,12 +104,15 @@ Environment:
 ${EXIT_CODES}
 `,
   compare: `Usage: authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+                       [--relative-to MODE]
 
 Print the differences between two studies with 95% CIs; exit 1 on a significant regression beyond the threshold.
 
   --threshold-pct N          a regression's CI must clear N% of the base (default 5)
   --threshold-us N           ...and N µs (default 0)
   --stats p50,p99            per-run statistics to compare (default both)
+  --relative-to MODE         compare each mode's overhead over MODE (e.g. off), per trial, instead of
+                             absolute latency: a host that is slower as a whole cancels out
 
 ${EXIT_CODES}
 `,
@@ -126,7 +129,7 @@ Usage:
   authlab status                     is \`authlab up\` running, and is every component ready?
   authlab report <results.json> [--out DIR] [--history FILE]
                                      re-render a study's report
-  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99] [--relative-to MODE]
                                      differences with CIs; exit 1 on a significant regression
   authlab cluster build|up|status|down
                                      a single-node Kubernetes on this host for --platform kube (root)
