@@ -33,6 +33,8 @@ export interface StudyArgs {
   kubeconfig?: string;
   /** `--keep-cluster` (kind platform): keep the kind cluster it created. */
   keepCluster?: true;
+  /** `--k6-runners N`: k6 as N pods in the cluster (engine k6, platform kube or kind). */
+  k6Runners?: number;
 }
 
 export interface UpArgs {
@@ -104,6 +106,7 @@ const STUDY_OPTIONS: Options = {
   aa: { type: 'boolean' },
   kubeconfig: { type: 'string' },
   'keep-cluster': { type: 'boolean' },
+  'k6-runners': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const UP_OPTIONS: Options = {
@@ -269,7 +272,19 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     calibrateUs: calibrateUs(values),
     aa: values.aa === true,
     ...clusterTarget(values, 'study'),
+    ...k6Runners(values),
   };
+}
+
+/** `--k6-runners N` (1..32): in-cluster k6 needs `--engine k6` and a cluster platform. */
+function k6Runners(values: Values): { k6Runners?: number } {
+  const n = intFlag(values, 'k6-runners', 1, 32);
+  if (n === undefined) return {};
+  if (str(values, 'engine') !== 'k6') throw new UsageError('`--k6-runners` runs k6 in the cluster: it needs `--engine k6`');
+  const platform = str(values, 'platform') ?? 'local';
+  if (platform !== 'kube' && platform !== 'kind')
+    throw new UsageError(`\`--k6-runners\` needs a cluster: use --platform kube or --platform kind (got --platform ${platform})`);
+  return { k6Runners: n };
 }
 
 /** `--kubeconfig FILE` and `--keep-cluster`: only the kind platform creates or targets a cluster of the user's. */

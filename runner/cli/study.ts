@@ -3,6 +3,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Results } from '../../results/schema.js';
 import { startLocalPlatform } from '../platforms/local/index.js';
 import type { Platform } from '../platforms/platform.js';
+import type { ClusterPlatform } from '../platforms/kube/deployed.js';
+import type { Engine } from '../engines/types.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
@@ -33,6 +35,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
   let platform: (Platform & { startupMs: number }) | undefined;
   let results: Results;
+  let inCluster: (Engine & { close(): Promise<void> }) | undefined;
   try {
     progress.phase('provision');
     // The calibration hook is read by each sidecar from its environment at start (system/sidecar/
@@ -53,12 +56,17 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       delete process.env.AUTHLAB_CALIBRATE_US;
     }
     progress.log(`${args.platform} platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
+    if (args.k6Runners !== undefined) {
+      inCluster = await inClusterK6(platform as ClusterPlatform, args.k6Runners, k6Binary!, log);
+      progress.log(`k6 runs as ${args.k6Runners} pod(s) in the cluster (namespace authlab-load)`);
+    }
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
     results = await runStudy(
       {
         engine: args.engine,
         ...(k6Binary === undefined ? {} : { k6Binary }),
+        ...(inCluster ? { engineInstance: inCluster } : {}),
         scenarios,
         quick: args.quick,
         trials: args.trials,
@@ -76,6 +84,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     );
   } catch (err) {
     progress.phase('teardown');
+    await inCluster?.close();
     await platform?.close();
     progress.stop();
     shutdown.dispose();
@@ -86,6 +95,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     throw err;
   }
   progress.phase('teardown');
+  await inCluster?.close();
   await platform.close();
   try {
     progress.phase('report');
@@ -105,6 +115,45 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     progress.stop();
     shutdown.dispose();
   }
+}
+
+/**
+ * The in-cluster k6 engine on a cluster platform: packs the runner's k6 and scenarios/k6 as an image,
+ * loads it the way the platform loaded its own, and maps the platform's URLs to the ClusterIP URLs pods use.
+ */
+async function inClusterK6(
+  platform: ClusterPlatform,
+  runners: number,
+  k6Binary: string,
+  log: (line: string) => void,
+): Promise<Engine & { close(): Promise<void> }> {
+  const [{ k6Image }, { componentImages }, { kubeCacheRoot }, { K6_SCRIPTS_DIR }, { buildK6ClusterEngine }] = await Promise.all([
+    import('../../cluster/images/k6-image.js'),
+    import('../../cluster/images/component-images.js'),
+    import('../../cluster/paths.js'),
+    import('../engines/k6.js'),
+    import('../engines/k6-cluster.js'),
+  ]);
+  const cache = join(kubeCacheRoot(), 'images');
+  const image = await k6Image(cache, k6Binary, K6_SCRIPTS_DIR, log);
+  await platform.loadImages([image]);
+  const { sidecar } = await componentImages(cache, log);
+  const ep = platform.endpoints;
+  const bases: [string, string][] = [
+    [ep.idp.url, ep.inCluster.idp],
+    ...ep.services.map((s): [string, string] => [s.url, ep.inCluster.services[s.name] ?? s.url]),
+  ];
+  return buildK6ClusterEngine({
+    kubeconfig: ep.kubeconfig,
+    runners,
+    image: image.ref,
+    nodeImage: sidecar.ref,
+    inClusterUrl: (url) => {
+      const hit = bases.find(([host]) => url === host || url.startsWith(`${host}/`));
+      return hit ? hit[1] + url.slice(hit[0].length) : undefined;
+    },
+    log,
+  });
 }
 
 /**

@@ -8,6 +8,8 @@ const STUDY_OPTIONS = `Study options:
                              kind: creates a kind cluster from cluster/kind.yaml, needs docker and kind)
   --kubeconfig FILE          kind platform: deploy to this existing cluster (kind or any other) instead
   --keep-cluster             kind platform: keep the kind cluster it created (default: delete it at the end)
+  --k6-runners N             with --engine k6 on kube or kind: run k6 as N pods in the cluster, splitting
+                             each run's arrival rate by k6 execution segment
   --engine autocannon|k6     load generator (default autocannon; k6 must be on PATH)
   --scenarios a,b            scenarios to run (default: all; e.g. light,heavy,write)
   --quick                    a short study that finishes within about a minute

@@ -93,16 +93,23 @@ export interface Plan {
   durationS: number;
 }
 
-/**
- * Drives every target of `runs` at once from ONE k6 process (target i as k6 scenarios `warmup_i`
- * and `measure_i`): on a 2-core host, one k6 per pair would spend the cores the system under test
- * needs. Returns one result per run, in order.
- */
-async function runK6(bin: string, runs: readonly EngineRunOptions[], defaultMaxVus: number): Promise<EngineResult[]> {
-  const first = runs[0];
-  if (!first) return [];
+/** One target of AUTHLAB_TARGETS (scenarios/k6/lib.ts). */
+export interface K6Target {
+  url: string;
+  bodies: string[];
+  model: 'open' | 'closed' | 'count';
+  rate: number;
+  vus: number;
+  maxVus: number;
+  durationS: number;
+  warmupS: number;
+  count: number;
+}
+
+/** The k6 targets (AUTHLAB_TARGETS) of `runs` and the plans their samples are folded by; shared by host and in-cluster k6. */
+export function k6Targets(runs: readonly EngineRunOptions[], defaultMaxVus: number): { plans: Plan[]; targets: K6Target[] } {
   const plans: Plan[] = [];
-  const targets = runs.map((o) => {
+  const targets = runs.map((o): K6Target => {
     const counted = o.requestCount !== undefined;
     // Open loop at rateRps; without a rate (the floor's max-rps probe) a closed loop of constant VUs.
     const model = counted ? 'count' : o.rateRps ? 'open' : 'closed';
@@ -122,6 +129,18 @@ async function runK6(bin: string, runs: readonly EngineRunOptions[], defaultMaxV
       count: o.requestCount ?? 0,
     };
   });
+  return { plans, targets };
+}
+
+/**
+ * Drives every target of `runs` at once from ONE k6 process (target i as k6 scenarios `warmup_i`
+ * and `measure_i`): on a 2-core host, one k6 per pair would spend the cores the system under test
+ * needs. Returns one result per run, in order.
+ */
+async function runK6(bin: string, runs: readonly EngineRunOptions[], defaultMaxVus: number): Promise<EngineResult[]> {
+  const first = runs[0];
+  if (!first) return [];
+  const { plans, targets } = k6Targets(runs, defaultMaxVus);
   const dir = await mkdtemp(join(tmpdir(), 'authlab-k6-'));
   const csv = join(dir, 'samples.csv');
   try {

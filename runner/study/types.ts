@@ -6,6 +6,8 @@ export interface StudyOptions {
   engine: EngineName;
   /** The k6 binary the CLI found for `--engine k6` (default: the engine looks it up). */
   k6Binary?: string;
+  /** An engine built by the caller (in-cluster k6 runners), used instead of building `engine`. */
+  engineInstance?: import('../engines/types.js').Engine;
   /** The scenarios to run, in order (the CLI picks them with `selectScenarios`). */
   scenarios: readonly Scenario[];
   /** Short study (≤ 60 s on 2 cores): each scenario's `quick` profile. */

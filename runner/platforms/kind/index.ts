@@ -120,6 +120,7 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       kubernetesVersion: version,
       profile,
       reach: forwards.reach,
+      loadImages: async (more) => void (await target.loader.load(more)),
       startedAt: t0,
       ...(opts.subjectVerifier ? { subjectVerifier: opts.subjectVerifier } : {}),
       ...(opts.tokenTtlSeconds ? { tokenTtlSeconds: opts.tokenTtlSeconds } : {}),

@@ -16,6 +16,8 @@ export interface ClusterPlatform extends Platform {
   readonly kubernetesVersion: string;
   /** From start to every pod Ready (including creating the cluster when the platform did), ms. */
   readonly startupMs: number;
+  /** Puts more image archives on the cluster's nodes, the way the platform loaded its own (e.g. the k6 image). */
+  loadImages(images: readonly { ref: string; archive: string }[]): Promise<void>;
 }
 
 export interface DeployOnClusterOptions {
@@ -31,6 +33,7 @@ export interface DeployOnClusterOptions {
   subjectVerifier?: 'tokenreview' | 'jwks';
   tokenTtlSeconds?: number;
   log: (line: string) => void;
+  loadImages: (images: readonly { ref: string; archive: string }[]) => Promise<void>;
   /** Runs after the namespaces are deleted on close (stop port-forwards, delete a cluster the platform made). */
   afterClose?: () => Promise<void>;
 }
@@ -83,6 +86,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
       endpoints,
       kubernetesVersion: o.kubernetesVersion,
       startupMs: Math.round(performance.now() - o.startedAt),
+      loadImages: o.loadImages,
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
         return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;

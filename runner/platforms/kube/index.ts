@@ -56,6 +56,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     // The host is the node: ClusterIPs answer from here, and the load comes from the node address.
     profile: thisHostProfile(),
     reach: directReach,
+    loadImages: async (more) => void (await importImages('ctr', paths, more)),
     startedAt: t0,
     ...(opts.subjectVerifier ? { subjectVerifier: opts.subjectVerifier } : {}),
     ...(opts.tokenTtlSeconds ? { tokenTtlSeconds: opts.tokenTtlSeconds } : {}),
