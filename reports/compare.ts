@@ -17,6 +17,13 @@ export interface CompareOptions {
   thresholdUs?: number;
   /** Per-run statistics to compare; default ['p50', 'p99']. */
   stats?: CompareStat[];
+  /**
+   * Compare each mode's cost over this mode instead of absolute latency: per trial, the mode's run minus
+   * the same trial's run of `relativeTo` (interleaved trials run them side by side), so a host that is
+   * slower or busier as a whole — the usual drift between two CI runs — cancels out, and what is gated
+   * is the auth (or path) overhead. The percentage threshold is then of the base's `relativeTo` latency.
+   */
+  relativeTo?: string;
   /** Bootstrap seed (results are deterministic for a seed); default 1. */
   seed?: number;
   /** Bootstrap resamples; default 10 000. */
@@ -50,8 +57,15 @@ export interface CompareRow {
 /** Runs per side below which no verdict is given: with 3 v 3 the smallest possible rank-test p is 0.1. */
 const MIN_RUNS = 3;
 
-function perRun(results: Results, scenario: string, mode: string, stat: CompareStat): number[] {
-  return results.runs.filter((r) => r.valid && r.scenario === scenario && r.mode === mode).map((r) => r.latencyUs[stat]);
+function perRun(results: Results, scenario: string, mode: string, stat: CompareStat, relativeTo?: string): number[] {
+  const runs = results.runs.filter((r) => r.valid && r.scenario === scenario);
+  const of = (m: string) => runs.filter((r) => r.mode === m);
+  if (relativeTo === undefined) return of(mode).map((r) => r.latencyUs[stat]);
+  const ref = new Map(of(relativeTo).map((r) => [r.trial, r.latencyUs[stat]]));
+  return of(mode).flatMap((r) => {
+    const v = ref.get(r.trial);
+    return v === undefined ? [] : [r.latencyUs[stat] - v];
+  });
 }
 
 /**
@@ -71,19 +85,36 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
   for (const scenario of scenarios) {
     const modes = modeOrder([...base.runs, ...next.runs].filter((r) => r.scenario === scenario).map((r) => r.mode));
     for (const mode of modes) {
+      if (mode === opts.relativeTo) continue;
       const key = `${scenario}\u0000${mode}`;
       const hb = mergedBase.get(key);
       const hn = mergedNew.get(key);
       for (const stat of stats) {
         const pct = stat === 'p50' ? 50 : 99;
-        const b = perRun(base, scenario, mode, stat);
-        const n = perRun(next, scenario, mode, stat);
+        const b = perRun(base, scenario, mode, stat, opts.relativeTo);
+        const n = perRun(next, scenario, mode, stat, opts.relativeTo);
+        // What a percentage is of: the base's own per-run statistic, or (relative) the base's reference mode's.
+        const scale = opts.relativeTo === undefined ? b : perRun(base, scenario, opts.relativeTo, stat);
         const row: CompareRow = {
           scenario,
           mode,
           stat,
-          baseUs: hb && hb.totalCount > 0 ? Math.round(hb.getValueAtPercentile(pct)) : null,
-          newUs: hn && hn.totalCount > 0 ? Math.round(hn.getValueAtPercentile(pct)) : null,
+          baseUs:
+            opts.relativeTo !== undefined
+              ? b.length
+                ? Math.round(median(b))
+                : null
+              : hb && hb.totalCount > 0
+                ? Math.round(hb.getValueAtPercentile(pct))
+                : null,
+          newUs:
+            opts.relativeTo !== undefined
+              ? n.length
+                ? Math.round(median(n))
+                : null
+              : hn && hn.totalCount > 0
+                ? Math.round(hn.getValueAtPercentile(pct))
+                : null,
           deltaUs: Number.NaN,
           ci95Us: [Number.NaN, Number.NaN],
           deltaRelative: Number.NaN,
@@ -101,13 +132,14 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
         const ci = bootstrapMedianDiffCI(b, n, { seed: opts.seed ?? 1, ...(opts.resamples ? { resamples: opts.resamples } : {}) });
         row.deltaUs = ci.estimate;
         row.ci95Us = [ci.lo, ci.hi];
-        row.deltaRelative = ci.estimate / median(b);
+        row.deltaRelative = scale.length ? ci.estimate / median(scale) : Number.NaN;
         row.pValue = rankSumTest(b, n).pValue;
         if (b.length >= MIN_RUNS && n.length >= MIN_RUNS) {
           const significant = isSignificantDifference(ci.lo, ci.hi, row.pValue);
           row.verdict = !significant ? 'no significant difference' : ci.estimate > 0 ? 'regressed' : 'improved';
           // Judged on the CI's low end: "at least this much slower, with 95% confidence".
-          row.regression = row.verdict === 'regressed' && ci.lo >= thresholdUs && (ci.lo / median(b)) * 100 >= thresholdPct;
+          row.regression =
+            row.verdict === 'regressed' && scale.length > 0 && ci.lo >= thresholdUs && (ci.lo / median(scale)) * 100 >= thresholdPct;
         }
         rows.push(row);
       }
@@ -126,7 +158,10 @@ function verdictText(r: CompareRow): string {
  * The comparison as a Markdown table (readable as-is in a terminal), followed by one line saying
  * whether CI should fail.
  */
-export function formatCompare(rows: readonly CompareRow[], opts: Pick<CompareOptions, 'thresholdPct' | 'thresholdUs'> = {}): string {
+export function formatCompare(
+  rows: readonly CompareRow[],
+  opts: Pick<CompareOptions, 'thresholdPct' | 'thresholdUs' | 'relativeTo'> = {},
+): string {
   const significant = (r: CompareRow): boolean => r.verdict === 'regressed' || r.verdict === 'improved';
   const table = mdTable(
     ['Scenario', 'Mode', 'Stat', 'Base', 'New', 'Δ', 'Δ %', '95% CI', 'p', 'Runs', 'Verdict'],
@@ -153,5 +188,9 @@ export function formatCompare(rows: readonly CompareRow[], opts: Pick<CompareOpt
       : `${regressions.length} significant regression${regressions.length > 1 ? 's' : ''} beyond the ${limits}: ` +
         regressions.map((r) => `${r.scenario}/${r.mode} ${r.stat} ${formatDeltaUs(r.deltaUs)}`).join(', ') +
         '.';
-  return `${table}\n\nBase/New: merged-histogram quantiles. Δ: difference of per-run medians; CI: bootstrap over runs; p: Mann–Whitney.\n${tail}\n`;
+  const legend =
+    opts.relativeTo === undefined
+      ? 'Base/New: merged-histogram quantiles. Δ: difference of per-run medians; CI: bootstrap over runs; p: Mann–Whitney.'
+      : `Relative to ${opts.relativeTo}: each value is a mode's run minus the same trial's ${opts.relativeTo} run (its overhead); Base/New: median of those per-trial overheads; Δ %: of the base's ${opts.relativeTo} latency. CI: bootstrap over runs; p: Mann–Whitney.`;
+  return `${table}\n\n${legend}\n${tail}\n`;
 }

@@ -1,6 +1,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ReportError } from '../results/errors.js';
+import { appendHistory, type History } from './history.js';
 import { renderHtml } from './html/page.js';
 import { renderMarkdown } from './markdown.js';
 import { buildScenarioModels } from './model.js';
@@ -8,10 +9,10 @@ import type { Results } from '../results/schema.js';
 import { validateResults } from '../results/validate.js';
 
 /** Renders both outputs of a study from its (already validated) results. Pure: no I/O but reading Chart.js. */
-export function renderReport(results: Results): { html: string; markdown: string } {
+export function renderReport(results: Results, history?: History): { html: string; markdown: string } {
   // The model decodes and merges every run's histogram, the costliest step of a render: build it once for both.
   const scenarios = buildScenarioModels(results);
-  return { html: renderHtml(results, scenarios), markdown: renderMarkdown(results, scenarios) };
+  return { html: renderHtml(results, scenarios, history), markdown: renderMarkdown(results, scenarios) };
 }
 
 /**
@@ -46,13 +47,20 @@ export async function loadResults(path: string): Promise<Results> {
 }
 
 /**
- * Writes report.html and summary.md for a results.json, next to it unless `outDir` is given.
+ * Writes report.html and summary.md for a results.json, next to it unless `outDir` is given. With
+ * `historyPath`, first appends the study to that benchmark history (reports/history.ts) and adds its
+ * trend chart to the page.
  *
  * @returns absolute paths of the two files.
  */
-export async function writeReport(resultsPath: string, outDir?: string): Promise<{ htmlPath: string; mdPath: string }> {
+export async function writeReport(
+  resultsPath: string,
+  outDir?: string,
+  historyPath?: string,
+): Promise<{ htmlPath: string; mdPath: string }> {
   const results = await loadResults(resultsPath);
-  const { html, markdown } = renderReport(results);
+  const history = historyPath === undefined ? undefined : await appendHistory(historyPath, results);
+  const { html, markdown } = renderReport(results, history);
   const dir = resolve(outDir ?? dirname(resultsPath));
   await mkdir(dir, { recursive: true });
   const htmlPath = join(dir, 'report.html');

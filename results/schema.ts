@@ -64,6 +64,11 @@ export const StudyInfoSchema = Type.Object({
   /** Extension: an A/A study (`--aa`): observe and enforce were configured exactly like off. */
   aa: Type.Optional(Type.Boolean()),
   /**
+   * Extension: k6 ran as this many pods in the cluster (`--k6-runners N`), each taking one execution
+   * segment of every run; absent when the engine ran on the runner's host.
+   */
+  k6Runners: Type.Optional(Num),
+  /**
    * Extension: the host's state over the study (CI width tracks the load average): load average
    * [1, 5, 15 min] at start and end, the highest 1-minute value at any run boundary, steal time
    * (% of CPU time, /proc/stat), frequency governor and CPU affinity where readable, and what was

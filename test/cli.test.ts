@@ -36,7 +36,16 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     [['study', '--rate'], '`--rate` needs a value'],
     [['up', '--quick'], "unknown flag '--quick' for `authlab up`"],
     [['launch'], "unknown command 'launch'"],
-    [['study', '--platform', 'kind'], 'the kind platform is not available in this build; use --platform local'],
+    [['study', '--keep-cluster'], '`--keep-cluster` applies to `--platform kind` only (got --platform local)'],
+    [['up', '--platform', 'kube', '--kubeconfig', 'k.yaml'], '`--kubeconfig` applies to `--platform kind` only (got --platform kube)'],
+    [
+      ['study', '--platform', 'kind', '--kubeconfig', '/nonexistent/kubeconfig'],
+      "`--kubeconfig` must be a readable kubeconfig file (cannot read '/nonexistent/kubeconfig')",
+    ],
+    [
+      ['compare', 'a.json', 'b.json', '--relative-to', 'on'],
+      "`--relative-to` must be 'direct' or 'off' or 'observe' or 'enforce' (got 'on')",
+    ],
     [['report', '--bogus'], "unknown flag '--bogus' for `authlab report`; see `authlab report --help` for the flags it takes"],
     [['report', 'a.json', 'b.json'], '`authlab report` takes exactly one results.json path (got 2)'],
     [['compare', 'a.json'], '`authlab compare` takes two results.json paths, base then new (got 1)'],

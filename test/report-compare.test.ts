@@ -74,3 +74,25 @@ describe('compareResults', () => {
     expect(formatCompare(compareResults(base, same))).toContain('No significant regression beyond the threshold');
   });
 });
+
+describe('compare --relative-to off (the CI gate)', () => {
+  const all = (us: number) => ({ direct: us, off: us, observe: us, enforce: us });
+  const hostSlower = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light'], extraUs: { light: all(2000) } });
+  const lightBase = buildSampleResults({ seed: 1, noInvalid: true, scenarios: ['light'] });
+
+  it('a host slower as a whole fails the absolute comparison but not the per-trial overhead over off', () => {
+    expect(compareResults(lightBase, hostSlower, { stats: ['p50'] }).some((r) => r.regression)).toBe(true);
+    const rows = compareResults(lightBase, hostSlower, { stats: ['p50'], relativeTo: 'off' });
+    expect(rows.map((r) => r.mode)).toEqual(['direct', 'observe', 'enforce']);
+    expect(rows.filter((r) => r.regression)).toEqual([]);
+  });
+
+  it('a slower enforce is a regression of its overhead, and the table says what the numbers are', () => {
+    const slowEnforce = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light'], extraUs: { light: { enforce: 2000 } } });
+    const rows = compareResults(lightBase, slowEnforce, { stats: ['p50'], relativeTo: 'off' });
+    expect(rows.filter((r) => r.regression).map((r) => r.mode)).toEqual(['enforce']);
+    expect(formatCompare(rows, { relativeTo: 'off' })).toMatch(
+      /Relative to off: each value is a mode's run minus the same trial's off run/,
+    );
+  });
+});

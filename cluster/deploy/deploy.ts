@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { ClusterError } from '../errors.js';
 import type { ComponentImages } from '../images/component-images.js';
-import { API_URL, NET } from '../topology.js';
 import { apply, objectApi } from './apply.js';
+import { thisHostProfile, type ClusterProfile } from './cluster-profile.js';
+import { directReach, type Reach } from './port-forward.js';
 import { APP_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
 import { serviceNetworkPolicies, systemNetworkPolicies } from './network-policies.js';
 import { PG_PORT, postgresObjects } from './postgres.js';
@@ -39,6 +40,10 @@ export interface DeployOptions {
    * the token storm's issuer, whose 10,000 virtual services have no ServiceAccount in the cluster.
    */
   extraTrustedIssuers?: { issuer: string; jwks: { keys: readonly object[] } }[];
+  /** The cluster's addresses (default: the kube platform's node, {@link thisHostProfile}). */
+  profile?: ClusterProfile;
+  /** How the runner reaches a Service (default: its ClusterIP, as on the kube platform's node). */
+  reach?: Reach;
 }
 
 /** The same shape as the local platform's endpoints.json, plus what only a cluster has. */
@@ -49,6 +54,8 @@ export interface KubeEndpoints {
   services: { name: string; pair: number; url: string; saTokenPath: string; database: string; namespace: string }[];
   kubeconfig: string;
   namespaces: string[];
+  /** The same Services as pods reach them (ClusterIP URLs): what in-cluster load generators call. */
+  inCluster: { idp: string; services: Record<string, string> };
 }
 
 const secret = () => randomBytes(24).toString('hex');
@@ -107,6 +114,8 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const timeoutMs = opts.readyTimeoutMs ?? 180_000;
   const sys = SYSTEM_NAMESPACE;
   const t0 = performance.now();
+  const profile = opts.profile ?? thisHostProfile();
+  const reach = opts.reach ?? directReach;
   const step = (what: string) => opts.log(`${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
   await apply(api, 'Namespace', { metadata: { name: sys, labels: { 'authlab.dev/role': 'system' } } });
@@ -120,7 +129,10 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const idpUrl = `http://${idpIp}:${APP_PORT}`;
   const sidecarUrl = new Map<string, string>();
   for (const s of opts.services) sidecarUrl.set(s.name, `http://${ip(await apply(api, 'Service', sidecarService(s.name)))}:${APP_PORT}`);
-  for (const p of [...systemNetworkPolicies(sys), ...opts.services.flatMap((s) => serviceNetworkPolicies(s.name, s.peer, sys))])
+  for (const p of [
+    ...systemNetworkPolicies(sys, profile),
+    ...opts.services.flatMap((s) => serviceNetworkPolicies(s.name, s.peer, sys, profile)),
+  ])
     await apply(api, 'NetworkPolicy', p);
   step('namespaces, Services and NetworkPolicies applied');
 
@@ -136,11 +148,11 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const adminToken = secret();
   const trusted =
     opts.subjectVerifier === 'jwks'
-      ? { issuer: API_URL, jwksUri: `${API_URL}/openid/v1/jwks` }
+      ? { issuer: profile.issuer, jwksUri: profile.jwksUri ?? `${profile.apiServerUrl}/openid/v1/jwks` }
       : {
-          issuer: API_URL,
+          issuer: profile.issuer,
           verify: 'tokenreview',
-          tokenReview: { apiServer: `https://${NET.apiServiceIp}`, caFile: `${IN_POD_SA}/ca.crt`, tokenFile: `${IN_POD_SA}/token` },
+          tokenReview: { apiServer: profile.apiServerUrl, caFile: `${IN_POD_SA}/ca.crt`, tokenFile: `${IN_POD_SA}/token` },
         };
   const ttl = opts.tokenTtlSeconds ?? 300;
   const idp = idpObjects(sys, opts.images.idp.ref, {
@@ -173,9 +185,10 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   }
   await waitAvailable(apps, sys, 'db', timeoutMs);
   await waitAvailable(apps, sys, 'idp', timeoutMs);
-  await waitServiceAnswers(`${idpUrl}/healthz`, 'the IdP');
-  step(`IdP ready at ${idpUrl}`);
-  for (const g of opts.grants) await sendAdmin(`${idpUrl}/admin/grants`, adminToken, 'PUT', g);
+  const idpReached = await reach(sys, 'idp', idpUrl);
+  await waitServiceAnswers(`${idpReached}/healthz`, 'the IdP');
+  step(`IdP ready at ${idpReached}`);
+  for (const g of opts.grants) await sendAdmin(`${idpReached}/admin/grants`, adminToken, 'PUT', g);
   step(`${opts.grants.length} grants set`);
 
   for (const s of opts.services) {
@@ -195,20 +208,23 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     await apply(api, 'Secret', sc.secret);
     await apply(api, 'Deployment', sc.deployment);
   }
+  const reached = new Map<string, string>();
   for (const s of opts.services) {
     await waitAvailable(apps, s.name, 'db', timeoutMs);
     await waitAvailable(apps, s.name, 'sidecar', timeoutMs);
-    await waitServiceAnswers(`${sidecarUrl.get(s.name)}/readyz`, `${s.name}'s sidecar`);
+    reached.set(s.name, await reach(s.name, 'sidecar', sidecarUrl.get(s.name)!));
+    await waitServiceAnswers(`${reached.get(s.name)}/readyz`, `${s.name}'s sidecar`);
   }
   step(`${opts.services.length} services ready`);
   return {
-    idp: { url: idpUrl },
+    idp: { url: idpReached },
+    inCluster: { idp: idpUrl, services: Object.fromEntries(sidecarUrl) },
     admin: { token: adminToken },
     postgres: { url: idpDbUrl },
     services: opts.services.map((s) => ({
       name: s.name,
       pair: s.pair,
-      url: sidecarUrl.get(s.name)!,
+      url: reached.get(s.name)!,
       saTokenPath: `${s.name}/sidecar:${SA_TOKEN_PATH}`,
       database: s.database,
       namespace: s.name,

@@ -1,21 +1,14 @@
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
-import { NET, PORTS } from '../topology.js';
+import type { ClusterProfile } from './cluster-profile.js';
 import { APP_PORT } from './components.js';
 import { PG_PORT } from './postgres.js';
 
 const ns = (name: string): V1NetworkPolicyPeer['namespaceSelector'] => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
 const app = (name: string) => ({ matchLabels: { app: name } });
-/** The node itself: where the load generator and the runner's admin calls come from. */
-const NODE: V1NetworkPolicyPeer = { ipBlock: { cidr: `${NET.nodeIp}/32` } };
 const tcp = (port: number) => [{ protocol: 'TCP', port }];
-/** Cluster DNS runs on the node (CoreDNS, port 53). */
-const DNS = {
-  to: [NODE],
-  ports: [
-    { protocol: 'UDP', port: PORTS.dns },
-    { protocol: 'TCP', port: PORTS.dns },
-  ],
-};
+/** Namespaces of in-cluster load generators (`--k6-runners`): they may call every sidecar. */
+export const LOAD_NAMESPACE_LABEL = { 'authlab.dev/role': 'load' } as const;
+const LOAD: V1NetworkPolicyPeer = { namespaceSelector: { matchLabels: { ...LOAD_NAMESPACE_LABEL } } };
 
 function policy(namespace: string, name: string, spec: V1NetworkPolicy['spec']): V1NetworkPolicy {
   return { metadata: { name, namespace }, spec };
@@ -28,9 +21,9 @@ function defaultDeny(namespace: string): V1NetworkPolicy {
 
 /**
  * A service namespace: its database accepts only its own sidecar; the sidecar reaches its database,
- * its pair peer's sidecar, the IdP and the cluster DNS, and accepts its peer's sidecar and the node (load generator).
+ * its pair peer's sidecar, the IdP and the cluster DNS, and accepts its peer's sidecar, in-cluster load generators and the runner (the node on the kube platform).
  */
-export function serviceNetworkPolicies(namespace: string, peer: string, idpNamespace: string): V1NetworkPolicy[] {
+export function serviceNetworkPolicies(namespace: string, peer: string, idpNamespace: string, profile: ClusterProfile): V1NetworkPolicy[] {
   return [
     defaultDeny(namespace),
     policy(namespace, 'db-from-own-sidecar', {
@@ -45,19 +38,21 @@ export function serviceNetworkPolicies(namespace: string, peer: string, idpNames
         { to: [{ podSelector: app('db') }], ports: tcp(PG_PORT) },
         { to: [{ namespaceSelector: ns(peer), podSelector: app('sidecar') }], ports: tcp(APP_PORT) },
         { to: [{ namespaceSelector: ns(idpNamespace), podSelector: app('idp') }], ports: tcp(APP_PORT) },
-        DNS,
+        profile.dns,
       ],
     }),
     policy(namespace, 'sidecar-ingress', {
       podSelector: app('sidecar'),
       policyTypes: ['Ingress'],
-      ingress: [{ _from: [{ namespaceSelector: ns(peer), podSelector: app('sidecar') }, NODE], ports: tcp(APP_PORT) }],
+      ingress: [
+        { _from: [{ namespaceSelector: ns(peer), podSelector: app('sidecar') }, LOAD, ...profile.runnerPeers], ports: tcp(APP_PORT) },
+      ],
     }),
   ];
 }
 
 /** authlab-system: the IdP accepts sidecars of service namespaces and the node; it reaches its database and the apiserver. */
-export function systemNetworkPolicies(namespace: string): V1NetworkPolicy[] {
+export function systemNetworkPolicies(namespace: string, profile: ClusterProfile): V1NetworkPolicy[] {
   return [
     defaultDeny(namespace),
     policy(namespace, 'db-from-idp', {
@@ -70,7 +65,10 @@ export function systemNetworkPolicies(namespace: string): V1NetworkPolicy[] {
       policyTypes: ['Ingress'],
       ingress: [
         {
-          _from: [{ namespaceSelector: { matchLabels: { 'authlab.dev/role': 'service' } }, podSelector: app('sidecar') }, NODE],
+          _from: [
+            { namespaceSelector: { matchLabels: { 'authlab.dev/role': 'service' } }, podSelector: app('sidecar') },
+            ...profile.runnerPeers,
+          ],
           ports: tcp(APP_PORT),
         },
       ],
@@ -81,8 +79,8 @@ export function systemNetworkPolicies(namespace: string): V1NetworkPolicy[] {
       egress: [
         { to: [{ podSelector: app('db') }], ports: tcp(PG_PORT) },
         // The apiserver (TokenReview, JWKS): policies see the packet after the Service's DNAT.
-        { to: [NODE], ports: tcp(PORTS.apiserver) },
-        DNS,
+        ...profile.apiServerEndpoints.map((e) => ({ to: [{ ipBlock: { cidr: `${e.ip}/32` } }], ports: tcp(e.port) })),
+        profile.dns,
       ],
     }),
   ];

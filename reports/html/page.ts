@@ -1,3 +1,4 @@
+import { trendCharts, type History } from '../history.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -122,13 +123,27 @@ function findings(results: Results): string {
   return `<section id="findings" class="findings"><h2 style="border:0;margin-top:8px">Key findings</h2><p>${esc(lead)}</p><ul>${items.join('')}</ul></section>`;
 }
 
+/** Headline figures across the runs of a benchmark history, so a drift shows before it crosses the gate. */
+function trendSection(history: History | undefined, charts: ChartSpec[]): string {
+  if (!history || history.entries.length === 0) return '';
+  const first = history.entries[0]!;
+  const last = history.entries[history.entries.length - 1]!;
+  const blocks = trendCharts(history).map(({ scenario, chart }) => {
+    charts.push(chart);
+    return `<h3>${esc(scenario)}</h3><div class="chart"><canvas id="${chart.id}" role="img" aria-label="${esc(`p50 and p99 per mode of ${scenario} across benchmark runs`)}"></canvas></div>`;
+  });
+  return `<section id="trend"><h2>Trend across benchmark runs</h2><p class="muted">${history.entries.length} run(s) of the benchmark history, ${esc(first.at)} → ${esc(last.at)}; p50 solid, p99 dashed, from each run's merged histograms (valid runs only).</p>${blocks.join('')}</section>`;
+}
+
 /**
  * The self-contained report page: inline CSS, Chart.js and chart data; no external request of any kind.
  *
  * @param scenarios `buildScenarioModels(results)`, built once by the caller and shared with summary.md.
+ * @param history a benchmark history (reports/history.ts) this study belongs to: adds the trend section.
  */
-export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]): string {
+export function renderHtml(results: Results, scenarios: readonly ScenarioModel[], history?: History): string {
   const charts: ChartSpec[] = [];
+  const trend = trendSection(history, charts);
   const scenarioHtml = scenarios.map((s) => scenarioSection(s, charts)).join('\n');
   const storm = stormSection(results, charts);
   const replication = replicationSection(results, charts);
@@ -136,6 +151,7 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
   const dataTier = dataTierSection(results, scenarios);
   const toc: [string, string][] = [
     ['findings', 'Key findings'],
+    ...(trend ? [['trend', 'Trend across benchmark runs'] as [string, string]] : []),
     ['environment', 'Environment and design'],
     ...((results.estimates?.length ?? 0) > 0 ? [['auth-cost', 'Auth cost by estimator'] as [string, string]] : []),
     ['floor', 'Harness floor'],
@@ -156,6 +172,7 @@ export function renderHtml(results: Results, scenarios: readonly ScenarioModel[]
 <header><h1>authlab study report</h1><p class="muted">Study <code>${esc(study.id)}</code> · ${esc(study.platform)} · ${esc(study.engine)} · ${esc(study.design)} design · ${study.trials} trials · ${esc(study.startedAt)}</p></header>
 <nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>${toc.map(([id, t]) => `<li><a href="#${id}">${esc(t)}</a></li>`).join('')}</ol></nav>
 ${findings(results)}
+${trend}
 ${environmentSection(results)}
 ${authCostSection(results)}
 ${floorSection(results)}

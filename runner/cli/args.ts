@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { CompareStat } from '../../reports/compare.js';
 import { DESIGN_NAMES, ENGINE_NAMES, PLATFORM_NAMES, type DesignName, type EngineName, type PlatformName } from '../../results/schema.js';
 import { UsageError } from '../../system/protocol/errors.js';
+import { RUN_MODES, type RunMode } from '../../system/protocol/modes.js';
 import { COMMAND_USAGE, USAGE, type Command } from './usage.js';
 import { RESTART_POLICIES, type RestartPolicy } from '../platforms/local/supervisor.js';
 
@@ -28,6 +29,12 @@ export interface StudyArgs {
   calibrateUs?: number;
   /** `--aa`: run enforce and observe configured exactly like off (an A/A study of false positives). */
   aa: boolean;
+  /** `--kubeconfig <file>` (kind platform): deploy to this existing cluster instead of creating one. */
+  kubeconfig?: string;
+  /** `--keep-cluster` (kind platform): keep the kind cluster it created. */
+  keepCluster?: true;
+  /** `--k6-runners N`: k6 as N pods in the cluster (engine k6, platform kube or kind). */
+  k6Runners?: number;
 }
 
 export interface UpArgs {
@@ -39,6 +46,10 @@ export interface UpArgs {
   restart: RestartPolicy;
   /** Also start Redis for the `heavy-cached` query (local only). */
   redis: boolean;
+  /** `--kubeconfig <file>` (kind platform): deploy to this existing cluster instead of creating one. */
+  kubeconfig?: string;
+  /** `--keep-cluster` (kind platform): keep the kind cluster it created. */
+  keepCluster?: true;
 }
 
 /** `authlab report <results.json> [--out DIR]`. */
@@ -46,6 +57,8 @@ export interface ReportArgs {
   command: 'report';
   results: string;
   out?: string;
+  /** `--history FILE`: append the study to this benchmark history and add its trend chart. */
+  history?: string;
 }
 
 /** `authlab compare <base.json> <new.json> [...]`; absent thresholds take the compare defaults. */
@@ -56,6 +69,8 @@ export interface CompareArgs {
   thresholdPct?: number;
   thresholdUs?: number;
   stats?: CompareStat[];
+  /** `--relative-to MODE`: compare each mode's per-trial overhead over MODE (host drift cancels). */
+  relativeTo?: RunMode;
 }
 
 /** `--help` (of `authlab` or of one command): print `usage`, exit 0. */
@@ -93,6 +108,9 @@ const STUDY_OPTIONS: Options = {
   'base-port': { type: 'string' },
   calibrate: { type: 'string' },
   aa: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
+  'keep-cluster': { type: 'boolean' },
+  'k6-runners': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const UP_OPTIONS: Options = {
@@ -101,15 +119,18 @@ const UP_OPTIONS: Options = {
   'base-port': { type: 'string' },
   restart: { type: 'string' },
   redis: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
+  'keep-cluster': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
 const STATUS_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
-const REPORT_OPTIONS: Options = { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+const REPORT_OPTIONS: Options = { out: { type: 'string' }, history: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
 const COMPARE_OPTIONS: Options = {
   'threshold-pct': { type: 'string' },
   'threshold-us': { type: 'string' },
   stats: { type: 'string' },
+  'relative-to': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -255,7 +276,36 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     basePort: intFlag(values, 'base-port', 1024, 65000),
     calibrateUs: calibrateUs(values),
     aa: values.aa === true,
+    ...clusterTarget(values, 'study'),
+    ...k6Runners(values),
   };
+}
+
+/** `--k6-runners N` (1..32): in-cluster k6 needs `--engine k6` and a cluster platform. */
+function k6Runners(values: Values): { k6Runners?: number } {
+  const n = intFlag(values, 'k6-runners', 1, 32);
+  if (n === undefined) return {};
+  if (str(values, 'engine') !== 'k6') throw new UsageError('`--k6-runners` runs k6 in the cluster: it needs `--engine k6`');
+  const platform = str(values, 'platform') ?? 'local';
+  if (platform !== 'kube' && platform !== 'kind')
+    throw new UsageError(`\`--k6-runners\` needs a cluster: use --platform kube or --platform kind (got --platform ${platform})`);
+  return { k6Runners: n };
+}
+
+/** `--kubeconfig FILE` and `--keep-cluster`: only the kind platform creates or targets a cluster of the user's. */
+function clusterTarget(values: Values, command: Command): { kubeconfig?: string; keepCluster?: true } {
+  const kubeconfig = str(values, 'kubeconfig');
+  const keep = values['keep-cluster'] === true;
+  const platform = str(values, 'platform') ?? 'local';
+  if ((kubeconfig !== undefined || keep) && platform !== 'kind')
+    throw new UsageError(
+      `\`${kubeconfig !== undefined ? '--kubeconfig' : '--keep-cluster'}\` applies to \`--platform kind\` only (got --platform ${platform}); see \`authlab ${command} --help\``,
+    );
+  if (kubeconfig !== undefined && kubeconfig.trim() === '')
+    throw new UsageError('`--kubeconfig` must be a kubeconfig file path (got an empty string)');
+  if (kubeconfig !== undefined && keep)
+    throw new UsageError('`--keep-cluster` and `--kubeconfig` exclude each other: a cluster given by `--kubeconfig` is never deleted');
+  return { ...(kubeconfig !== undefined ? { kubeconfig } : {}), ...(keep ? { keepCluster: true as const } : {}) };
 }
 
 /** `--calibrate <µs>`: 1..100,000 µs; refused with `--aa` (an A/A study injects nothing). */
@@ -276,6 +326,7 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
     basePort: intFlag(values, 'base-port', 1024, 65000),
     restart: oneOf(values, 'restart', RESTART_POLICIES, 'on-failure'),
     redis: values.redis === true,
+    ...clusterTarget(values, 'up'),
   };
 }
 
@@ -289,7 +340,9 @@ function parseReport(rest: string[]): ReportArgs | HelpArgs {
     );
   const out = str(values, 'out');
   if (out !== undefined && out.trim() === '') throw new UsageError('`--out` must be a directory path (got an empty string)');
-  return { command: 'report', results, ...(out !== undefined ? { out } : {}) };
+  const history = str(values, 'history');
+  if (history !== undefined && history.trim() === '') throw new UsageError('`--history` must be a file path (got an empty string)');
+  return { command: 'report', results, ...(out !== undefined ? { out } : {}), ...(history !== undefined ? { history } : {}) };
 }
 
 function parseCompare(rest: string[]): CompareArgs | HelpArgs {
@@ -310,8 +363,10 @@ function parseCompare(rest: string[]): CompareArgs | HelpArgs {
   }
   const thresholdPct = nonNegativeFlag(values, 'threshold-pct');
   const thresholdUs = nonNegativeFlag(values, 'threshold-us');
+  const relativeTo = str(values, 'relative-to') === undefined ? undefined : oneOf(values, 'relative-to', RUN_MODES, 'off');
   return {
     command: 'compare',
+    ...(relativeTo !== undefined ? { relativeTo } : {}),
     base,
     next,
     ...(thresholdPct !== undefined ? { thresholdPct } : {}),

@@ -1,3 +1,5 @@
+import { access, constants } from 'node:fs/promises';
+import { requireKindTools } from '../../cluster/kind/preflight.js';
 import type { PlatformName } from '../../results/schema.js';
 import { findK6 } from '../engines/k6.js';
 import { AuthlabError, UsageError } from '../../system/protocol/errors.js';
@@ -15,9 +17,31 @@ export async function requireK6(env: NodeJS.ProcessEnv = process.env): Promise<s
   );
 }
 
-/** The local and kube platforms ship in this build (kube: see `authlab cluster`); kind does not. */
+/** Every platform of PLATFORM_NAMES ships in this build (kube: see `authlab cluster`; kind: docker + kind, or `--kubeconfig`). */
 export function requireLocalPlatform(platform: PlatformName): void {
-  if (platform !== 'local' && platform !== 'kube') {
-    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local or --platform kube`);
+  if (platform !== 'local' && platform !== 'kube' && platform !== 'kind') {
+    throw new UsageError(`the ${platform} platform is not available in this build; use --platform local, kube or kind`);
   }
+}
+
+/** The kind platform's cluster flags, as its provisioning options. */
+export function kindTarget(args: { kubeconfig?: string; keepCluster?: true }): { kubeconfig?: string; keepCluster?: boolean } {
+  return { ...(args.kubeconfig !== undefined ? { kubeconfig: args.kubeconfig } : {}), ...(args.keepCluster ? { keepCluster: true } : {}) };
+}
+
+/**
+ * The kind platform's checks, before any progress line or provisioning: `--kubeconfig` must be readable;
+ * without it, docker (with a daemon) and kind must be there. Each failure is one sentence, exit 2.
+ */
+export async function preflightKind(args: { platform: PlatformName; kubeconfig?: string }): Promise<void> {
+  if (args.platform !== 'kind') return;
+  if (args.kubeconfig !== undefined) {
+    try {
+      await access(args.kubeconfig, constants.R_OK);
+    } catch {
+      throw new UsageError(`\`--kubeconfig\` must be a readable kubeconfig file (cannot read '${args.kubeconfig}')`);
+    }
+    return;
+  }
+  await requireKindTools();
 }

@@ -9,7 +9,7 @@ import type { CliIo } from './io.js';
  * their paths. An unreadable or invalid results file throws a ReportError (exit 2).
  */
 export async function reportCommand(args: ReportArgs, io: CliIo): Promise<number> {
-  const { htmlPath, mdPath } = await writeReport(args.results, args.out);
+  const { htmlPath, mdPath } = await writeReport(args.results, args.out, args.history);
   io.out(`report: ${htmlPath}\nsummary: ${mdPath}`);
   return EXIT.ok;
 }
@@ -24,6 +24,7 @@ export async function compareCommand(args: CompareArgs, io: CliIo): Promise<numb
     ...(args.thresholdPct !== undefined ? { thresholdPct: args.thresholdPct } : {}),
     ...(args.thresholdUs !== undefined ? { thresholdUs: args.thresholdUs } : {}),
     ...(args.stats ? { stats: args.stats } : {}),
+    ...(args.relativeTo !== undefined ? { relativeTo: args.relativeTo } : {}),
   };
   const rows = compareResults(base, next, opts);
   io.out(formatCompare(rows, opts).replace(/\n$/, ''));

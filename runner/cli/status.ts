@@ -50,9 +50,13 @@ export async function statusCommand(io: CliIo): Promise<number> {
     io.out(`authlab up (pid ${state.pid}) is not running any more; \`authlab down\` stops what it left and removes its state`);
     return EXIT.failure;
   }
-  if (state.status === 'ready' && state.platform === 'kube') {
+  if (state.status === 'ready' && (state.platform === 'kube' || state.platform === 'kind')) {
+    const lists =
+      state.platform === 'kube'
+        ? '`authlab cluster status` lists them'
+        : '`kubectl get pods -A` with the kubeconfig in runs/up/endpoints.json lists them';
     io.out(
-      `authlab up (pid ${state.pid}, since ${state.startedAt}): ready on the kube platform; Kubernetes supervises the pods (\`authlab cluster status\` lists them)`,
+      `authlab up (pid ${state.pid}, since ${state.startedAt}): ready on the ${state.platform} platform; Kubernetes supervises the pods (${lists})`,
     );
     return EXIT.ok;
   }

@@ -6,11 +6,13 @@ import { findRedisServer } from '../platforms/local/redis.js';
 import { setSystemCpus } from '../platforms/local/lifeline.js';
 import { describePinning, pinSelf, planPinning, type PinPlan } from '../study/pinning.js';
 import type { Platform } from '../platforms/platform.js';
+import type { ClusterPlatform } from '../platforms/kube/deployed.js';
+import type { Engine } from '../engines/types.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
 import { AuthlabError, EXIT } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
-import { requireK6, requireLocalPlatform } from './preflight.js';
+import { kindTarget, preflightKind, requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 import { calibrationChecks } from '../../reports/auth-cost.js';
@@ -22,6 +24,7 @@ import { calibrationChecks } from '../../reports/auth-cost.js';
 export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
   const k6Binary = args.engine === 'k6' ? await requireK6() : undefined;
+  await preflightKind(args);
   // Loaded on demand so `up`/`down`/`--help` start fast.
   const [{ runStudy }, { writeReport }, { discoverScenarios, selectScenarios }] = await Promise.all([
     import('../study/run-study.js'),
@@ -50,6 +53,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   let platform: (Platform & { startupMs: number }) | undefined;
   let results: Results;
   let pinning: PinPlan | undefined;
+  let inCluster: (Engine & { close(): Promise<void> }) | undefined;
   try {
     progress.phase('provision');
     // Disjoint CPUs for the load generator (this process, its k6 child) and the system under test
@@ -72,23 +76,32 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       platform =
         args.platform === 'kube'
           ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
-          : await startLocalPlatform({
-              pairs: args.pairs,
-              basePort: args.basePort,
-              signal: shutdown.signal,
-              log,
-              redis: scenarios.some((s) => s.needs?.includes('redis')),
-            });
+          : args.platform === 'kind'
+            ? await (
+                await import('../platforms/kind/index.js')
+              ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log })
+            : await startLocalPlatform({
+                pairs: args.pairs,
+                basePort: args.basePort,
+                signal: shutdown.signal,
+                log,
+                redis: scenarios.some((s) => s.needs?.includes('redis')),
+              });
     } finally {
       delete process.env.AUTHLAB_CALIBRATE_US;
     }
     progress.log(`${args.platform} platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
+    if (args.k6Runners !== undefined) {
+      inCluster = await inClusterK6(platform as ClusterPlatform, args.k6Runners, k6Binary!, log);
+      progress.log(`k6 runs as ${args.k6Runners} pod(s) in the cluster (namespace authlab-load)`);
+    }
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
     results = await runStudy(
       {
         engine: args.engine,
         ...(k6Binary === undefined ? {} : { k6Binary }),
+        ...(inCluster ? { engineInstance: inCluster, k6Runners: args.k6Runners } : {}),
         scenarios,
         quick: args.quick,
         pinning,
@@ -107,6 +120,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     );
   } catch (err) {
     progress.phase('teardown');
+    await inCluster?.close();
     await platform?.close();
     progress.stop();
     shutdown.dispose();
@@ -117,6 +131,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     throw err;
   }
   progress.phase('teardown');
+  await inCluster?.close();
   await platform.close();
   try {
     progress.phase('report');
@@ -150,6 +165,45 @@ function faultTargetMisses(results: Results, io: CliIo): number {
     }
   }
   return missed ? EXIT.failure : EXIT.ok;
+}
+
+/**
+ * The in-cluster k6 engine on a cluster platform: packs the runner's k6 and scenarios/k6 as an image,
+ * loads it the way the platform loaded its own, and maps the platform's URLs to the ClusterIP URLs pods use.
+ */
+async function inClusterK6(
+  platform: ClusterPlatform,
+  runners: number,
+  k6Binary: string,
+  log: (line: string) => void,
+): Promise<Engine & { close(): Promise<void> }> {
+  const [{ k6Image }, { componentImages }, { kubeCacheRoot }, { K6_SCRIPTS_DIR }, { buildK6ClusterEngine }] = await Promise.all([
+    import('../../cluster/images/k6-image.js'),
+    import('../../cluster/images/component-images.js'),
+    import('../../cluster/paths.js'),
+    import('../engines/k6.js'),
+    import('../engines/k6-cluster.js'),
+  ]);
+  const cache = join(kubeCacheRoot(), 'images');
+  const image = await k6Image(cache, k6Binary, K6_SCRIPTS_DIR, log);
+  await platform.loadImages([image]);
+  const { sidecar } = await componentImages(cache, log);
+  const ep = platform.endpoints;
+  const bases: [string, string][] = [
+    [ep.idp.url, ep.inCluster.idp],
+    ...ep.services.map((s): [string, string] => [s.url, ep.inCluster.services[s.name] ?? s.url]),
+  ];
+  return buildK6ClusterEngine({
+    kubeconfig: ep.kubeconfig,
+    runners,
+    image: image.ref,
+    nodeImage: sidecar.ref,
+    inClusterUrl: (url) => {
+      const hit = bases.find(([host]) => url === host || url.startsWith(`${host}/`));
+      return hit ? hit[1] + url.slice(hit[0].length) : undefined;
+    },
+    log,
+  });
 }
 
 /**

@@ -7,7 +7,7 @@ import { startAdminConsole, type AdminConsole } from '../admin-console/console.j
 import { platformStudyRunner } from '../admin-console/study-runner.js';
 import type { UpArgs } from './args.js';
 import { EXIT } from '../../system/protocol/errors.js';
-import { requireLocalPlatform } from './preflight.js';
+import { kindTarget, preflightKind, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { describeRecovery, recoverStaleUp } from './recover.js';
 import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths, type UpState } from './state.js';
@@ -20,10 +20,11 @@ import type { CliIo } from './io.js';
  */
 export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
+  await preflightKind(args);
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
-  const kube = args.platform === 'kube';
+  const kube = args.platform === 'kube' || args.platform === 'kind';
   // Local: made here and recorded before anything starts, so a `down` after this process is killed
   // finds it. Kube: the pods live in the cluster, and `authlab cluster down` removes them.
   const workDir = kube ? undefined : await mkdtemp(join(tmpdir(), 'authlab-local-'));
@@ -50,7 +51,12 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     const log = (l: string) => io.err(`  ${l}`);
     if (kube) {
       // Kubernetes restarts the pods; `authlab cluster status` shows them.
-      platform = await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log });
+      platform =
+        args.platform === 'kind'
+          ? await (
+              await import('../platforms/kind/index.js')
+            ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log })
+          : await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log });
     } else {
       let local: LocalPlatform | undefined;
       local = await startLocalPlatform({
@@ -76,7 +82,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
     await updateUpState(
       runs,
-      platform.name === 'kube'
+      platform.name !== 'local'
         ? { ...state, status: 'ready' }
         : { ...state, status: 'ready', components: structuredClone((platform as LocalPlatform).status()), events: [] },
     );

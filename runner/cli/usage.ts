@@ -5,7 +5,11 @@ const EXIT_CODES = 'Exit codes: 0 ok, 1 failure or regression, 2 usage error (th
 
 const STUDY_OPTIONS = `Study options:
   --platform local|kube|kind where to run (default local: needs only Node; kube: root, see \`authlab cluster --help\`;
-                             kind is not available in this build)
+                             kind: creates a kind cluster from cluster/kind.yaml, needs docker and kind)
+  --kubeconfig FILE          kind platform: deploy to this existing cluster (kind or any other) instead
+  --keep-cluster             kind platform: keep the kind cluster it created (default: delete it at the end)
+  --k6-runners N             with --engine k6 on kube or kind: run k6 as N pods in the cluster, splitting
+                             each run's arrival rate by k6 execution segment
   --engine autocannon|k6     load generator (default autocannon; k6 must be on PATH)
   --scenarios a,b            scenarios to run (default: all; e.g. light,heavy,write)
   --quick                    a short study that finishes within about a minute
@@ -38,13 +42,17 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
+  up: `Usage: authlab up [--platform local|kube|kind] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
+                  [--kubeconfig FILE] [--keep-cluster]
 
 Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
 
-  --platform local|kube      where to run (default local; kube: the cluster of \`authlab cluster up\`, root;
+  --platform local|kube|kind where to run (default local; kube: the cluster of \`authlab cluster up\`, root;
+                             kind: a kind cluster from cluster/kind.yaml, reached by port-forward;
                              Kubernetes restarts its pods, so --restart applies to local only)
+  --kubeconfig FILE          kind platform: deploy to this existing cluster instead of creating one
+  --keep-cluster             kind platform: keep the kind cluster it created when \`up\` stops
   --pairs N                  isolated service pairs (default 4)
   --base-port P              use ports P… instead of free ones picked by the OS
   --restart on-failure|no    start an exited component again, same config and port (default on-failure;
@@ -73,11 +81,13 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  report: `Usage: authlab report <results.json> [--out DIR]
+  report: `Usage: authlab report <results.json> [--out DIR] [--history FILE]
 
 Re-render a study's report.html and summary.md from its results.json.
 
   --out DIR                  where the report goes (default: next to results.json)
+  --history FILE             append the study's headline figures to this benchmark history (JSON, made
+                             when missing; last 90 runs) and add a trend chart across its runs
 
 ${EXIT_CODES}
 `,
@@ -98,12 +108,15 @@ Environment:
 ${EXIT_CODES}
 `,
   compare: `Usage: authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+                       [--relative-to MODE]
 
 Print the differences between two studies with 95% CIs; exit 1 on a significant regression beyond the threshold.
 
   --threshold-pct N          a regression's CI must clear N% of the base (default 5)
   --threshold-us N           ...and N µs (default 0)
   --stats p50,p99            per-run statistics to compare (default both)
+  --relative-to MODE         compare each mode's overhead over MODE (e.g. off), per trial, instead of
+                             absolute latency: a host that is slower as a whole cancels out
 
 ${EXIT_CODES}
 `,
@@ -114,13 +127,13 @@ export const USAGE = `authlab — measure what service-to-service auth costs (la
 
 Usage:
   authlab study [options]            provision, run a study, write the report, tear down
-  authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
+  authlab up [--platform local|kube|kind] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
                                      provision and stay up; writes runs/up/endpoints.json
   authlab down                       stop what \`authlab up\` started
   authlab status                     is \`authlab up\` running, and is every component ready?
-  authlab report <results.json> [--out DIR]
+  authlab report <results.json> [--out DIR] [--history FILE]
                                      re-render a study's report
-  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99]
+  authlab compare <base.json> <new.json> [--threshold-pct N] [--threshold-us N] [--stats p50,p99] [--relative-to MODE]
                                      differences with CIs; exit 1 on a significant regression
   authlab cluster build|up|status|down
                                      a single-node Kubernetes on this host for --platform kube (root)

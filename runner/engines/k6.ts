@@ -85,23 +85,31 @@ export function buildK6Engine(options: K6EngineOptions = {}): Engine {
   };
 }
 
-interface Plan {
+/** How one target was driven (open/closed/count, windows), as the fold needs it. */
+export interface Plan {
   counted: boolean;
   model: 'open' | 'closed';
   warmupS: number;
   durationS: number;
 }
 
-/**
- * Drives every target of `runs` at once from ONE k6 process (target i as k6 scenarios `warmup_i`
- * and `measure_i`): on a 2-core host, one k6 per pair would spend the cores the system under test
- * needs. Returns one result per run, in order.
- */
-async function runK6(bin: string, runs: readonly EngineRunOptions[], defaultMaxVus: number): Promise<EngineResult[]> {
-  const first = runs[0];
-  if (!first) return [];
+/** One target of AUTHLAB_TARGETS (scenarios/k6/lib.ts). */
+export interface K6Target {
+  url: string;
+  bodies: string[];
+  model: 'open' | 'closed' | 'count';
+  rate: number;
+  vus: number;
+  maxVus: number;
+  durationS: number;
+  warmupS: number;
+  count: number;
+}
+
+/** The k6 targets (AUTHLAB_TARGETS) of `runs` and the plans their samples are folded by; shared by host and in-cluster k6. */
+export function k6Targets(runs: readonly EngineRunOptions[], defaultMaxVus: number): { plans: Plan[]; targets: K6Target[] } {
   const plans: Plan[] = [];
-  const targets = runs.map((o) => {
+  const targets = runs.map((o): K6Target => {
     const counted = o.requestCount !== undefined;
     // Open loop at rateRps; without a rate (the floor's max-rps probe) a closed loop of constant VUs.
     const model = counted ? 'count' : o.rateRps ? 'open' : 'closed';
@@ -121,13 +129,25 @@ async function runK6(bin: string, runs: readonly EngineRunOptions[], defaultMaxV
       count: o.requestCount ?? 0,
     };
   });
+  return { plans, targets };
+}
+
+/**
+ * Drives every target of `runs` at once from ONE k6 process (target i as k6 scenarios `warmup_i`
+ * and `measure_i`): on a 2-core host, one k6 per pair would spend the cores the system under test
+ * needs. Returns one result per run, in order.
+ */
+async function runK6(bin: string, runs: readonly EngineRunOptions[], defaultMaxVus: number): Promise<EngineResult[]> {
+  const first = runs[0];
+  if (!first) return [];
+  const { plans, targets } = k6Targets(runs, defaultMaxVus);
   const dir = await mkdtemp(join(tmpdir(), 'authlab-k6-'));
   const csv = join(dir, 'samples.csv');
   try {
     const env = { ...process.env, AUTHLAB_TARGETS: JSON.stringify(targets), K6_CSV_TIME_FORMAT: 'unix_micro', K6_NO_USAGE_REPORT: 'true' };
     const script = resolve(K6_SCRIPTS_DIR, first.k6Script ?? 'generic.ts');
     await spawnK6(bin, ['run', '--quiet', '--summary-mode=disabled', '--out', `csv=${csv}`, script], env, first.signal);
-    return await foldCsv(csv, plans);
+    return await foldCsv([csv], plans);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -166,15 +186,25 @@ interface Samples {
   warmupResponses: number;
 }
 
-/** Reads k6's CSV and folds each target's `measure_i` samples into its own RunRecorder. */
-async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResult[]> {
+/**
+ * Reads k6 CSV outputs — one per k6 process: several when runners split a test by execution segment —
+ * and folds each target's `measure_i` samples, from all of them, into its own RunRecorder. Each source
+ * has its own header (lines before it are skipped); k6 log lines (`time=…`) among the samples are skipped.
+ */
+export async function foldCsv(paths: readonly string[], plans: readonly Plan[]): Promise<EngineResult[]> {
+  const per: Samples[] = plans.map(() => ({ requests: [], stages: {}, dropped: 0, firstUs: Number.POSITIVE_INFINITY, warmupResponses: 0 }));
+  for (const path of paths) await foldOne(path, per);
+  return plans.map((plan, i) => toResult(plan, per[i] as Samples));
+}
+
+async function foldOne(path: string, per: Samples[]): Promise<void> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let col = { name: 0, ts: 1, value: 2, scenario: 3, status: 4 };
-  let header = true;
-  const per: Samples[] = plans.map(() => ({ requests: [], stages: {}, dropped: 0, firstUs: Number.POSITIVE_INFINITY, warmupResponses: 0 }));
+  let header = false;
   for await (const line of lines) {
     const f = line.split(',');
-    if (header) {
+    if (!header) {
+      if (f[0] !== 'metric_name') continue; // anything before the header (a banner) is not data
       const idx = (n: string): number => f.indexOf(n);
       col = {
         name: idx('metric_name'),
@@ -183,9 +213,10 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
         scenario: idx('scenario'),
         status: idx('status'),
       };
-      header = false;
+      header = true;
       continue;
     }
+    if (line.startsWith('time=')) continue; // a k6 log line interleaved in a pod's stream
     const scenario = f[col.scenario] ?? '';
     if (scenario.startsWith('warmup_') && f[col.name] === 'http_req_duration') {
       const w = per[Number(scenario.slice(7))];
@@ -208,7 +239,6 @@ async function foldCsv(path: string, plans: readonly Plan[]): Promise<EngineResu
       (s.stages[name.slice(11).replace(/__/g, '-')] ??= []).push(Number(f[col.value]));
     }
   }
-  return plans.map((plan, i) => toResult(plan, per[i] as Samples));
 }
 
 function toResult(plan: Plan, s: Samples): EngineResult {

@@ -140,7 +140,11 @@ export async function prepareStormIdp(idp: { url: string; adminToken: string }, 
   await admin('PUT', '/admin/grants', { caller: STORM_GROUP, target: STORM_TARGET, roles: ['read'] });
   const { token_endpoint: tokenEndpoint } = await admin<{ token_endpoint?: unknown }>('GET', '/.well-known/openid-configuration');
   if (typeof tokenEndpoint !== 'string') throw new Error(`IdP ${idp.url} discovery document has no token_endpoint`);
-  return tokenEndpoint;
+  // The document names the endpoint as the cluster sees it; through a port-forward (kind, --kubeconfig)
+  // only `idp.url` answers from here, so its path is taken onto the address the runner reaches.
+  const discovered = new URL(tokenEndpoint);
+  const reachable = new URL(idp.url);
+  return discovered.origin === reachable.origin ? tokenEndpoint : new URL(discovered.pathname + discovered.search, reachable).toString();
 }
 
 /** One SA token per service (RSA signing is synchronous: yield every 200 so I/O keeps flowing). */

@@ -37,7 +37,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
   const started = new Date();
   const machine = new MachineRecorder(opts.pinning);
   const seed = opts.seed ?? randomInt(0, 2 ** 31 - 1);
-  const engine = buildEngine(opts.engine, opts.k6Binary);
+  const engine = opts.engineInstance ?? buildEngine(opts.engine, opts.k6Binary);
   const scenarios = opts.scenarios;
   progress.log(`study: ${scenarios.map((s) => s.name).join(', ')}; engine ${engine.name}; ${opts.design}; seed ${seed}`);
   const signal = opts.signal ? { signal: opts.signal } : {};
@@ -127,6 +127,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       quick: opts.quick,
       ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
       ...(opts.aa ? { aa: true } : {}),
+      ...(opts.k6Runners ? { k6Runners: opts.k6Runners } : {}),
       machine: machineState,
       git,
       env: { ...studyEnv(), ...(platform.kubernetesVersion ? { kubernetes: platform.kubernetesVersion } : {}) },

@@ -7,6 +7,8 @@ export interface StudyOptions {
   engine: EngineName;
   /** The k6 binary the CLI found for `--engine k6` (default: the engine looks it up). */
   k6Binary?: string;
+  /** An engine built by the caller (in-cluster k6 runners), used instead of building `engine`. */
+  engineInstance?: import('../engines/types.js').Engine;
   /** The scenarios to run, in order (the CLI picks them with `selectScenarios`). */
   scenarios: readonly Scenario[];
   /** Short study (≤ 60 s on 2 cores): each scenario's `quick` profile. */
@@ -29,6 +31,8 @@ export interface StudyOptions {
   calibrateUs?: number;
   /** A/A study (`--aa`): observe and enforce runs are driven with the pair configured as off. */
   aa?: boolean;
+  /** `--k6-runners N`: recorded as `study.k6Runners` (the engine itself comes in `engineInstance`). */
+  k6Runners?: number;
   /** What the CLI did about CPU affinity before provisioning (recorded in study.machine). */
   pinning?: PinPlan;
   /** Where run boundaries report the load average (the study's MachineRecorder). */

@@ -4,4 +4,5 @@ import { makeScript } from './lib.ts';
 const script = makeScript(['{}']);
 
 export const options = script.options;
+export const setup = script.setup;
 export default script.run;

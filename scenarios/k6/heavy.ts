@@ -5,4 +5,5 @@ import { makeScript } from './lib.ts';
 const script = makeScript([JSON.stringify({ query: 'heavy', params: { n: 1000000 } })]);
 
 export const options = script.options;
+export const setup = script.setup;
 export default script.run;

@@ -17,6 +17,7 @@
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { Trend } from 'k6/metrics';
+import { sleep } from 'k6';
 
 // Server-Timing stages the sidecars report; metric names allow no '-', so it is written '__'.
 // `auth` and `in-sidecar` are derived per request, as runner/engines/histogram.ts `derivedStages` does
@@ -106,7 +107,7 @@ function scenariosOf(t: Target, i: number, out: Record<string, Record<string, un
   }
 }
 
-export function makeScript(defaultBodies: string[]): { options: Record<string, unknown>; run: () => void } {
+export function makeScript(defaultBodies: string[]): { options: Record<string, unknown>; run: () => void; setup: () => void } {
   const targets: Target[] = __ENV.AUTHLAB_TARGETS ? JSON.parse(__ENV.AUTHLAB_TARGETS) : [fromEnv(defaultBodies)];
   const scenarios: Record<string, Record<string, unknown>> = {};
   targets.forEach((t, i) => scenariosOf(t, i, scenarios));
@@ -123,6 +124,14 @@ export function makeScript(defaultBodies: string[]): { options: Record<string, u
       // Fewer tags → a smaller CSV for the runner to fold (one row per metric per request).
       systemTags: ['status', 'scenario'],
       summaryTrendStats: ['med', 'p(99)', 'max'],
+      setupTimeout: '120s',
+    },
+    // In-cluster runners (AUTHLAB_START_AT_MS, epoch ms): every pod waits for the same instant, so
+    // their execution segments run side by side (setup runs before any scenario starts).
+    setup(): void {
+      const at = Number(__ENV.AUTHLAB_START_AT_MS || 0);
+      const waitS = (at - Date.now()) / 1000;
+      if (waitS > 0) sleep(waitS);
     },
     run(): void {
       const name = exec.scenario.name;

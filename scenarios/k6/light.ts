@@ -5,4 +5,5 @@ import { makeScript } from './lib.ts';
 const script = makeScript([1, 2, 3, 4, 5, 6, 7, 8].map((id) => JSON.stringify({ query: 'light', params: { id } })));
 
 export const options = script.options;
+export const setup = script.setup;
 export default script.run;

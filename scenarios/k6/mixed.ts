@@ -8,4 +8,5 @@ const script = makeScript([
 ]);
 
 export const options = script.options;
+export const setup = script.setup;
 export default script.run;

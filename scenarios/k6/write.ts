@@ -5,4 +5,5 @@ import { makeScript } from './lib.ts';
 const script = makeScript([JSON.stringify({ query: 'write', params: { note: 'authlab' } })]);
 
 export const options = script.options;
+export const setup = script.setup;
 export default script.run;

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import type { ClusterProfile } from '../../../cluster/deploy/cluster-profile.js';
+import { deployAuthlab, undeployAuthlab, type KubeEndpoints } from '../../../cluster/deploy/deploy.js';
+import type { Reach } from '../../../cluster/deploy/port-forward.js';
+import type { ComponentImages } from '../../../cluster/images/component-images.js';
+import type { PlatformName } from '../../../results/schema.js';
+import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
+import { sendJson } from '../local/http.js';
+import { waitForRevision } from '../local/pair-mode.js';
+import { defaultGrants, servicesFor } from '../local/topology.js';
+import type { Platform } from '../platform.js';
+import { createIdentityIssuer } from '../../../system/identity/issuer.js';
+import { KUBE_STORM_ISSUER, kubeStormEnvironment } from './storm.js';
+
+/** A platform whose auth system runs in a Kubernetes cluster (kube, kind, any cluster behind `--kubeconfig`). */
+export interface ClusterPlatform extends Platform {
+  readonly endpoints: KubeEndpoints;
+  readonly kubernetesVersion: string;
+  /** From start to every pod Ready (including creating the cluster when the platform did), ms. */
+  readonly startupMs: number;
+  /** Puts more image archives on the cluster's nodes, the way the platform loaded its own (e.g. the k6 image). */
+  loadImages(images: readonly { ref: string; archive: string }[]): Promise<void>;
+}
+
+export interface DeployOnClusterOptions {
+  name: PlatformName;
+  kubeconfig: string;
+  pairs: number;
+  images: ComponentImages;
+  kubernetesVersion: string;
+  profile: ClusterProfile;
+  reach: Reach;
+  /** `performance.now()` when provisioning began (for `startupMs`). */
+  startedAt: number;
+  subjectVerifier?: 'tokenreview' | 'jwks';
+  tokenTtlSeconds?: number;
+  log: (line: string) => void;
+  loadImages: (images: readonly { ref: string; archive: string }[]) => Promise<void>;
+  /** Runs after the namespaces are deleted on close (stop port-forwards, delete a cluster the platform made). */
+  afterClose?: () => Promise<void>;
+}
+
+/**
+ * The part the kube and kind platforms share: deploys the auth system (cluster/deploy) with the default
+ * grants and modes (sign on, verify enforce) and returns the {@link Platform} on it. `close()` deletes
+ * the namespaces it made, then runs `afterClose`; a failed deploy closes the same way before throwing.
+ */
+export async function deployOnCluster(o: DeployOnClusterOptions): Promise<ClusterPlatform> {
+  let ep: KubeEndpoints | undefined;
+  const namespaces = ['authlab-system', ...servicesFor(o.pairs).map((s) => s.name)];
+  // The platform lives in the cluster: no child process or socket of ours holds the event loop, so
+  // without this handle `authlab up` would exit while it waits for Ctrl-C, leaving the pods behind.
+  const holdOpen = setInterval(() => {}, 1 << 30);
+  const close = async () => {
+    clearInterval(holdOpen);
+    try {
+      await undeployAuthlab(o.kubeconfig, ep?.namespaces ?? namespaces);
+    } finally {
+      await o.afterClose?.();
+    }
+  };
+  try {
+    const services = servicesFor(o.pairs).map((s) => ({
+      ...s,
+      peer: s.name.endsWith('-a') ? s.name.replace(/-a$/, '-b') : s.name.replace(/-b$/, '-a'),
+    }));
+    const localAdminToken = randomBytes(24).toString('hex');
+    // The token storm's issuer: its 10,000 virtual services have no ServiceAccount in the cluster, so
+    // the IdP trusts this issuer's public key, given inline (the key pair lives only in this process).
+    const stormIssuer = createIdentityIssuer({ issuer: KUBE_STORM_ISSUER });
+    ep = await deployAuthlab({
+      extraTrustedIssuers: [{ issuer: stormIssuer.issuer, jwks: stormIssuer.jwks() }],
+      kubeconfig: o.kubeconfig,
+      images: o.images,
+      services,
+      grants: defaultGrants(o.pairs),
+      localAdminToken,
+      subjectVerifier: o.subjectVerifier ?? 'tokenreview',
+      profile: o.profile,
+      reach: o.reach,
+      ...(o.tokenTtlSeconds ? { tokenTtlSeconds: o.tokenTtlSeconds } : {}),
+      log: o.log,
+    });
+    const endpoints = ep;
+    const urlOf = (name: string) => endpoints.services.find((s) => s.name === name)?.url ?? '';
+    const checkPair = (pair: number): [string, string] => {
+      if (!Number.isInteger(pair) || pair < 1 || pair > o.pairs) throw new RangeError(`pair must be 1..${o.pairs} (got ${pair})`);
+      return [`p${pair}-a`, `p${pair}-b`];
+    };
+    return {
+      name: o.name,
+      endpoints,
+      kubernetesVersion: o.kubernetesVersion,
+      startupMs: Math.round(performance.now() - o.startedAt),
+      loadImages: o.loadImages,
+      targetUrl(pair, mode) {
+        const [a, b] = checkPair(pair);
+        return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;
+      },
+      async setPairMode(pair: number, mode: RunMode) {
+        const [a, b] = checkPair(pair);
+        const s = settingsForRunMode(mode);
+        const res = await sendJson<{ revision: number }>('PUT', `${endpoints.idp.url}/admin/settings`, endpoints.admin.token, {
+          services: { [a]: s, [b]: s },
+        });
+        await Promise.all([a, b].map((name) => waitForRevision(urlOf(name), localAdminToken, res.revision, name)));
+      },
+      stormEnvironment: (so) => kubeStormEnvironment({ url: endpoints.idp.url, adminToken: endpoints.admin.token }, stormIssuer, so),
+      close,
+    };
+  } catch (err) {
+    await close().catch(() => {});
+    throw err;
+  }
+}
