@@ -248,6 +248,18 @@ export async function undeployAuthlab(kubeconfig: string, namespaces: readonly s
   await api
     .delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'authlab:idp-auth-delegator' } })
     .catch(gone);
+  await deleteNamespaces(kc, namespaces, timeoutMs);
+}
+
+/**
+ * Deletes `namespaces` and resolves once they are gone (404), not merely Terminating: whoever asked
+ * for a clean cluster (a test comparing before and after, the next deploy) sees one.
+ */
+export async function deleteNamespaces(kc: KubeConfig, namespaces: readonly string[], timeoutMs = 120_000): Promise<void> {
+  const api = objectApi(kc);
+  const gone = (err: unknown) => {
+    if ((err as { code?: number }).code !== 404) throw err;
+  };
   for (const name of namespaces) await api.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch(gone);
   const deadline = Date.now() + timeoutMs;
   for (const name of namespaces) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { apply, objectApi } from '../../cluster/deploy/apply.js';
+import { deleteNamespaces } from '../../cluster/deploy/deploy.js';
 import { LOAD_NAMESPACE_LABEL } from '../../cluster/deploy/network-policies.js';
 import { K6_IMAGE_SCRIPTS } from '../../cluster/images/k6-image.js';
 import { IMAGE_USERS } from '../../cluster/images/rootfs.js';
@@ -190,9 +191,7 @@ export function buildK6ClusterEngine(o: K6ClusterOptions): Engine & { close(): P
     runMany,
     async close() {
       if (!ready) return;
-      await objectApi(kc)
-        .delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: LOAD_NAMESPACE } })
-        .catch(() => {});
+      await deleteNamespaces(kc, [LOAD_NAMESPACE]);
     },
   };
 }
