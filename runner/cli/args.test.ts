@@ -46,6 +46,8 @@ describe('parseCli', () => {
       basePort: 7000,
       calibrateUs: undefined,
       aa: false,
+      observe: false,
+      livePort: undefined,
     });
   });
 
@@ -65,7 +67,15 @@ describe('parseCli', () => {
       pairs: 4,
       design: 'interleaved',
     });
-    expect(parseCli(['up'])).toEqual({ command: 'up', platform: 'local', pairs: 4, basePort: undefined, restart: 'on-failure' });
+    expect(parseCli(['up'])).toEqual({
+      command: 'up',
+      platform: 'local',
+      pairs: 4,
+      basePort: undefined,
+      restart: 'on-failure',
+      observe: false,
+      livePort: undefined,
+    });
     expect(parseCli([])).toEqual({ command: 'help', usage: USAGE });
   });
 
@@ -121,5 +131,13 @@ describe('parseDurationS', () => {
   });
   it('refuses zero, negatives, units it does not know and absurd lengths', () => {
     for (const bad of ['0s', '-1s', '3h', '30 seconds', '100000m']) expect(() => parseDurationS(bad)).toThrow(UsageError);
+  });
+});
+
+describe('--observe and --live-port', () => {
+  it('are parsed on study and up, and a bad port is one sentence', () => {
+    expect(parseCli(['study', '--observe', '--live-port', '21001'])).toMatchObject({ observe: true, livePort: 21001 });
+    expect(parseCli(['up', '--observe'])).toMatchObject({ observe: true });
+    expect(() => parseCli(['up', '--live-port', 'x'])).toThrow(/--live-port/);
   });
 });

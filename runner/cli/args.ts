@@ -28,6 +28,10 @@ export interface StudyArgs {
   calibrateUs?: number;
   /** `--aa`: run enforce and observe configured exactly like off (an A/A study of false positives). */
   aa: boolean;
+  /** `--observe`: start a local Prometheus scraping the platform and the runner. */
+  observe: boolean;
+  /** `--live-port P`: port of the live page and the runner's `/metrics` (default: a free one). */
+  livePort?: number;
 }
 
 export interface UpArgs {
@@ -37,6 +41,8 @@ export interface UpArgs {
   basePort?: number;
   /** What to do when a component exits after start-up (default `on-failure`). */
   restart: RestartPolicy;
+  observe: boolean;
+  livePort?: number;
 }
 
 /** `authlab report <results.json> [--out DIR]`. */
@@ -91,6 +97,8 @@ const STUDY_OPTIONS: Options = {
   'base-port': { type: 'string' },
   calibrate: { type: 'string' },
   aa: { type: 'boolean' },
+  observe: { type: 'boolean' },
+  'live-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const UP_OPTIONS: Options = {
@@ -98,6 +106,8 @@ const UP_OPTIONS: Options = {
   pairs: { type: 'string' },
   'base-port': { type: 'string' },
   restart: { type: 'string' },
+  observe: { type: 'boolean' },
+  'live-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
@@ -252,6 +262,8 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     basePort: intFlag(values, 'base-port', 1024, 65000),
     calibrateUs: calibrateUs(values),
     aa: values.aa === true,
+    observe: values.observe === true,
+    livePort: intFlag(values, 'live-port', 1024, 65535),
   };
 }
 
@@ -272,6 +284,8 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
     pairs: intFlag(values, 'pairs', 1, 32) ?? 4,
     basePort: intFlag(values, 'base-port', 1024, 65000),
     restart: oneOf(values, 'restart', RESTART_POLICIES, 'on-failure'),
+    observe: values.observe === true,
+    livePort: intFlag(values, 'live-port', 1024, 65535),
   };
 }
 

@@ -5,12 +5,14 @@ import { startLocalPlatform } from '../platforms/local/index.js';
 import type { Platform } from '../platforms/platform.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
-import { EXIT } from '../../system/protocol/errors.js';
+import { EXIT, UsageError } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 import { calibrationChecks } from '../../reports/auth-cost.js';
+import { createLiveSeries, startObservation, teeProgress, type Observation } from '../live/observe.js';
+import { requirePrometheus } from '../live/prometheus.js';
 
 /**
  * `authlab study`: provision → run → write `results.json` → render the report → tear down. Prints the
@@ -27,10 +29,20 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   ]);
   // Unknown scenario names fail here, before seconds are spent provisioning; runStudy gets the result.
   const scenarios = selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
+  if (args.observe) {
+    if (args.platform !== 'local')
+      throw new UsageError(
+        `\`--observe\` starts Prometheus on this host for the local platform; the ${args.platform} platform does not support it yet`,
+      );
+    requirePrometheus();
+  }
 
-  const progress = createProgress();
+  const renderer = createProgress();
+  const live = createLiveSeries();
+  const progress = { ...teeProgress(renderer, live), stop: () => renderer.stop() };
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
   let platform: (Platform & { startupMs: number }) | undefined;
+  let observation: Observation | undefined;
   let results: Results;
   try {
     progress.phase('provision');
@@ -48,6 +60,17 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       delete process.env.AUTHLAB_CALIBRATE_US;
     }
     progress.log(`${args.platform} platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
+    observation = await startObservation({
+      live,
+      endpoints: platform.endpoints,
+      prometheus: args.observe,
+      postgresStats: platform.name === 'local',
+      ...(args.livePort ? { livePort: args.livePort } : {}),
+      signal: shutdown.signal,
+    });
+    progress.log(`live page ${observation.server.url}/  (series at ${observation.server.url}/metrics)`);
+    if (observation.prometheus)
+      progress.log(`prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
     results = await runStudy(
@@ -64,6 +87,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         pairs: args.pairs,
         ...(args.calibrateUs === undefined ? {} : { calibrateUs: args.calibrateUs }),
         aa: args.aa,
+        live,
         signal: shutdown.signal,
       },
       platform,
@@ -71,6 +95,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     );
   } catch (err) {
     progress.phase('teardown');
+    await observation?.close();
     await platform?.close();
     progress.stop();
     shutdown.dispose();
@@ -81,6 +106,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     throw err;
   }
   progress.phase('teardown');
+  await observation?.close();
   await platform.close();
   try {
     progress.phase('report');

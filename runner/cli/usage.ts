@@ -21,7 +21,10 @@ const STUDY_OPTIONS = `Study options:
   --calibrate US             inject a US µs busy-wait into enforce's verify stage (a sidecar test hook,
                              off by default) and report whether each estimator recovers it
   --aa                       A/A study: observe and enforce configured exactly like off; reports the
-                             observed false-positive rate`;
+                             observed false-positive rate
+  --observe                  also start a local Prometheus (Debian's \`prometheus\`) scraping every component
+                             and the runner each second; prints its URL (local platform)
+  --live-port P              port of the live page and the runner's /metrics (default: a free one)`;
 
 const ENVIRONMENT = `Environment:
   AUTHLAB_RUNS_DIR           folder for runs/ output and the \`up\` state (default ./runs)`;
@@ -38,7 +41,7 @@ ${ENVIRONMENT}
 
 ${EXIT_CODES}
 `,
-  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no]
+  up: `Usage: authlab up [--platform local|kube] [--pairs N] [--base-port P] [--restart on-failure|no] [--observe]
 
 Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
@@ -49,6 +52,9 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
   --base-port P              use ports P… instead of free ones picked by the OS
   --restart on-failure|no    start an exited component again, same config and port (default on-failure;
                              after 5 exits within 60 s it is left down), or leave it down
+  --observe                  also start a local Prometheus (Debian's \`prometheus\`) scraping every component
+                             and the runner each second; prints its URL (local platform)
+  --live-port P              port of the live page and the runner's /metrics (default: a free one)
 
 ${ENVIRONMENT}
 

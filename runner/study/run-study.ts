@@ -75,7 +75,11 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       replication.push(...r.records);
     } else {
       progress.phase(`scenario ${s.name}`);
-      tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), runTokenStorm, ...signal })));
+      const live = opts.live;
+      const storm: typeof runTokenStorm = live
+        ? (o) => runTokenStorm({ ...o, onIdpResponse: (p) => live.stormResponse(p) })
+        : runTokenStorm;
+      tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), runTokenStorm: storm, ...signal })));
     }
   }
 
