@@ -75,6 +75,8 @@ export function createLiveSeries(now: () => number = () => performance.now()): L
   const storm: Record<string, number> = {};
   const state: StudyState = { phase: 'starting', scenario: null, trial: 0, trials: 0, remainingS: null };
   const trialTimes = { t0: 0, startedAt: 0 };
+  // Last trial started per scenario: kept after the scenario ends, so a dashboard still shows how far it got.
+  const trialsBy = new Map<string, { trial: number; trials: number }>();
 
   customMetric(registry, {
     name: RUNNER_METRICS.loadLatencySeconds,
@@ -122,15 +124,15 @@ export function createLiveSeries(now: () => number = () => performance.now()): L
   });
   customMetric(registry, {
     name: RUNNER_METRICS.studyTrial,
-    help: 'Trial in progress of the current scenario (1-based; 0 outside trials)',
+    help: 'Last trial started of each scenario (1-based)',
     type: 'gauge',
-    samples: () => (state.scenario ? [{ labels: { scenario: state.scenario }, value: state.trial }] : []),
+    samples: () => [...trialsBy].map(([scenario, t]) => ({ labels: { scenario }, value: t.trial })),
   });
   customMetric(registry, {
     name: RUNNER_METRICS.studyTrials,
-    help: 'Trials planned for the current scenario',
+    help: 'Trials planned for each scenario',
     type: 'gauge',
-    samples: () => (state.scenario ? [{ labels: { scenario: state.scenario }, value: state.trials }] : []),
+    samples: () => [...trialsBy].map(([scenario, t]) => ({ labels: { scenario }, value: t.trials })),
   });
   customMetric(registry, {
     name: RUNNER_METRICS.studyRemainingSeconds,
@@ -193,6 +195,7 @@ export function createLiveSeries(now: () => number = () => performance.now()): L
       trialTimes.startedAt = t;
       state.trial = i;
       state.trials = n;
+      if (state.scenario) trialsBy.set(state.scenario, { trial: i, trials: n });
     },
     study,
     latencyCells: () => [...latency.values()],

@@ -46,9 +46,9 @@ export const RUNNER_METRICS = {
   loadResponsesTotal: 'authlab_load_responses_total',
   /** Histogram `{scenario, mode}`: 2xx response time seen by the load generator, seconds (LIVE_BUCKETS_SECONDS). */
   loadLatencySeconds: 'authlab_load_latency_seconds',
-  /** Gauge `{scenario}`: the trial in progress (1-based), 0 between trials. */
+  /** Gauge `{scenario}`: the last trial started of each scenario so far (1-based). */
   studyTrial: 'authlab_study_trial',
-  /** Gauge `{scenario}`: trials planned. */
+  /** Gauge `{scenario}`: trials planned for each scenario so far. */
   studyTrials: 'authlab_study_trials',
   /** Gauge `{phase}`: 1 for the phase in progress (a single series). */
   studyPhase: 'authlab_study_phase',
