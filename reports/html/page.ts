@@ -18,7 +18,7 @@ import { authCostRows, findingSentence } from '../auth-cost.js';
 let chartJsCache: string | undefined;
 
 /** Chart.js UMD build, read from node_modules at render time so the report needs no network. */
-function chartJsSource(): string {
+export function chartJsSource(): string {
   if (chartJsCache === undefined) {
     // The package's exports map hides dist/chart.umd.min.js, so locate it next to the resolved entry.
     const entry = createRequire(import.meta.url).resolve('chart.js');

@@ -46,6 +46,8 @@ describe('parseCli', () => {
       basePort: 7000,
       calibrateUs: undefined,
       aa: false,
+      observe: false,
+      livePort: undefined,
     });
   });
 
@@ -72,6 +74,8 @@ describe('parseCli', () => {
       basePort: undefined,
       restart: 'on-failure',
       redis: false,
+      observe: false,
+      livePort: undefined,
     });
     expect(parseCli(['up', '--redis'])).toMatchObject({ command: 'up', redis: true });
     expect(parseCli([])).toEqual({ command: 'help', usage: USAGE });
@@ -129,5 +133,13 @@ describe('parseDurationS', () => {
   });
   it('refuses zero, negatives, units it does not know and absurd lengths', () => {
     for (const bad of ['0s', '-1s', '3h', '30 seconds', '100000m']) expect(() => parseDurationS(bad)).toThrow(UsageError);
+  });
+});
+
+describe('--observe and --live-port', () => {
+  it('are parsed on study and up, and a bad port is one sentence', () => {
+    expect(parseCli(['study', '--observe', '--live-port', '21001'])).toMatchObject({ observe: true, livePort: 21001 });
+    expect(parseCli(['up', '--observe'])).toMatchObject({ observe: true });
+    expect(() => parseCli(['up', '--live-port', 'x'])).toThrow(/--live-port/);
   });
 });

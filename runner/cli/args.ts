@@ -35,6 +35,10 @@ export interface StudyArgs {
   keepCluster?: true;
   /** `--k6-runners N`: k6 as N pods in the cluster (engine k6, platform kube or kind). */
   k6Runners?: number;
+  /** `--observe`: start a local Prometheus scraping the platform and the runner. */
+  observe: boolean;
+  /** `--live-port P`: port of the live page and the runner's `/metrics` (default: a free one). */
+  livePort?: number;
 }
 
 export interface UpArgs {
@@ -50,6 +54,8 @@ export interface UpArgs {
   kubeconfig?: string;
   /** `--keep-cluster` (kind platform): keep the kind cluster it created. */
   keepCluster?: true;
+  observe: boolean;
+  livePort?: number;
 }
 
 /** `authlab report <results.json> [--out DIR]`. */
@@ -111,6 +117,8 @@ const STUDY_OPTIONS: Options = {
   kubeconfig: { type: 'string' },
   'keep-cluster': { type: 'boolean' },
   'k6-runners': { type: 'string' },
+  observe: { type: 'boolean' },
+  'live-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const UP_OPTIONS: Options = {
@@ -121,6 +129,8 @@ const UP_OPTIONS: Options = {
   redis: { type: 'boolean' },
   kubeconfig: { type: 'string' },
   'keep-cluster': { type: 'boolean' },
+  observe: { type: 'boolean' },
+  'live-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
@@ -278,6 +288,8 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     aa: values.aa === true,
     ...clusterTarget(values, 'study'),
     ...k6Runners(values),
+    observe: values.observe === true,
+    livePort: intFlag(values, 'live-port', 1024, 65535),
   };
 }
 
@@ -327,6 +339,8 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
     restart: oneOf(values, 'restart', RESTART_POLICIES, 'on-failure'),
     redis: values.redis === true,
     ...clusterTarget(values, 'up'),
+    observe: values.observe === true,
+    livePort: intFlag(values, 'live-port', 1024, 65535),
   };
 }
 

@@ -10,12 +10,14 @@ import type { ClusterPlatform } from '../platforms/kube/deployed.js';
 import type { Engine } from '../engines/types.js';
 import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
-import { AuthlabError, EXIT } from '../../system/protocol/errors.js';
+import { AuthlabError, EXIT, UsageError } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
 import { kindTarget, preflightKind, requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 import { calibrationChecks } from '../../reports/auth-cost.js';
+import { createLiveSeries, startObservation, teeProgress, type Observation } from '../live/observe.js';
+import { requirePrometheus } from '../live/prometheus.js';
 
 /**
  * `authlab study`: provision → run → write `results.json` → render the report → tear down. Prints the
@@ -41,16 +43,26 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     );
   }
   const redisNeeded = scenarios.filter((s) => s.needs?.includes('redis'));
-  if (redisNeeded.length > 0 && args.platform !== 'kube' && findRedisServer() === null) {
+  if (redisNeeded.length > 0 && args.platform === 'local' && findRedisServer() === null) {
     throw new AuthlabError(
       'ERR_TOOL_MISSING',
       `scenario ${redisNeeded[0]!.name} needs redis-server, which is not installed: apt-get install redis-server, or leave it out of --scenarios`,
     );
   }
+  if (args.observe) {
+    if (args.platform !== 'local')
+      throw new UsageError(
+        `\`--observe\` starts Prometheus on this host for the local platform; the ${args.platform} platform does not support it yet`,
+      );
+    requirePrometheus();
+  }
 
-  const progress = createProgress();
+  const renderer = createProgress();
+  const live = createLiveSeries();
+  const progress = { ...teeProgress(renderer, live), stop: () => renderer.stop() };
   const shutdown = onShutdownSignal((sig) => progress.log(`authlab study: ${sig} received; stopping and tearing down…`));
   let platform: (Platform & { startupMs: number }) | undefined;
+  let observation: Observation | undefined;
   let results: Results;
   let pinning: PinPlan | undefined;
   let inCluster: (Engine & { close(): Promise<void> }) | undefined;
@@ -95,6 +107,17 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       inCluster = await inClusterK6(platform as ClusterPlatform, args.k6Runners, k6Binary!, log);
       progress.log(`k6 runs as ${args.k6Runners} pod(s) in the cluster (namespace authlab-load)`);
     }
+    observation = await startObservation({
+      live,
+      endpoints: platform.endpoints,
+      prometheus: args.observe,
+      postgresStats: platform.name === 'local',
+      ...(args.livePort ? { livePort: args.livePort } : {}),
+      signal: shutdown.signal,
+    });
+    progress.log(`live page ${observation.server.url}/  (series at ${observation.server.url}/metrics)`);
+    if (observation.prometheus)
+      progress.log(`prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
     results = await runStudy(
@@ -113,6 +136,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         pairs: args.pairs,
         ...(args.calibrateUs === undefined ? {} : { calibrateUs: args.calibrateUs }),
         aa: args.aa,
+        live,
         signal: shutdown.signal,
       },
       platform,
@@ -121,6 +145,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   } catch (err) {
     progress.phase('teardown');
     await inCluster?.close();
+    await observation?.close();
     await platform?.close();
     progress.stop();
     shutdown.dispose();
@@ -132,6 +157,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   }
   progress.phase('teardown');
   await inCluster?.close();
+  await observation?.close();
   await platform.close();
   try {
     progress.phase('report');

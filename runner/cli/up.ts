@@ -6,7 +6,9 @@ import type { KubePlatform } from '../platforms/kube/index.js';
 import { startAdminConsole, type AdminConsole } from '../admin-console/console.js';
 import { platformStudyRunner } from '../admin-console/study-runner.js';
 import type { UpArgs } from './args.js';
-import { EXIT } from '../../system/protocol/errors.js';
+import { EXIT, UsageError } from '../../system/protocol/errors.js';
+import { createLiveSeries, startObservation, type Observation } from '../live/observe.js';
+import { requirePrometheus } from '../live/prometheus.js';
 import { kindTarget, preflightKind, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { describeRecovery, recoverStaleUp } from './recover.js';
@@ -21,6 +23,13 @@ import type { CliIo } from './io.js';
 export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
   await preflightKind(args);
+  if (args.observe) {
+    if (args.platform !== 'local')
+      throw new UsageError(
+        `\`--observe\` starts Prometheus on this host for the local platform; the ${args.platform} platform does not support it yet`,
+      );
+    requirePrometheus();
+  }
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
@@ -46,6 +55,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   let platform: LocalPlatform | KubePlatform | undefined;
   let writes: Promise<void> = Promise.resolve();
   let adminConsole: AdminConsole | undefined;
+  let observation: Observation | undefined;
   try {
     io.err(`authlab up: starting the ${args.platform} platform with ${args.pairs} pair(s)…`);
     const log = (l: string) => io.err(`  ${l}`);
@@ -92,7 +102,20 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
       services: e.services,
       studies: platformStudyRunner(platform, args.pairs, runs),
     });
+    const live = createLiveSeries();
+    live.phase('up', null);
+    observation = await startObservation({
+      live,
+      endpoints: platform.endpoints,
+      prometheus: args.observe,
+      postgresStats: platform.name === 'local',
+      ...(args.livePort ? { livePort: args.livePort } : {}),
+      signal: shutdown.signal,
+    });
     io.out(`authlab up: ready in ${platform.startupMs} ms`);
+    io.out(`  live      ${observation.server.url}/  (runner series at /metrics)`);
+    if (observation.prometheus)
+      io.out(`  prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
     io.out(`  idp       ${e.idp.url}`);
     io.out(`  admin ui  ${adminConsole.url}/admin/ui  (sign in with the admin token; can run studies on this platform)`);
     io.out(`  postgres  ${e.postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
@@ -111,6 +134,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     throw err;
   } finally {
     await adminConsole?.close();
+    await observation?.close();
     await platform?.close();
     await writes;
     if (workDir) await rm(workDir, { recursive: true, force: true }); // when start-up failed before the platform owned it

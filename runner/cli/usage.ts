@@ -25,7 +25,10 @@ const STUDY_OPTIONS = `Study options:
   --calibrate US             inject a US µs busy-wait into enforce's verify stage (a sidecar test hook,
                              off by default) and report whether each estimator recovers it
   --aa                       A/A study: observe and enforce configured exactly like off; reports the
-                             observed false-positive rate`;
+                             observed false-positive rate
+  --observe                  also start a local Prometheus (Debian's \`prometheus\`) scraping every component
+                             and the runner each second; prints its URL (local platform)
+  --live-port P              port of the live page and the runner's /metrics (default: a free one)`;
 
 const ENVIRONMENT = `Environment:
   AUTHLAB_RUNS_DIR           folder for runs/ output and the \`up\` state (default ./runs)`;
@@ -43,7 +46,7 @@ ${ENVIRONMENT}
 ${EXIT_CODES}
 `,
   up: `Usage: authlab up [--platform local|kube|kind] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
-                  [--kubeconfig FILE] [--keep-cluster]
+                  [--observe] [--live-port P] [--kubeconfig FILE] [--keep-cluster]
 
 Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
@@ -59,6 +62,9 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
                              after 5 exits within 60 s it is left down), or leave it down
   --redis                    also start redis-server (local): each sidecar caches \`heavy-cached\` results
                              under its own ACL user and key prefix (apt-get install redis-server)
+  --observe                  also start a local Prometheus (Debian's \`prometheus\`) scraping every component
+                             and the runner each second; prints its URL (local platform)
+  --live-port P              port of the live page and the runner's /metrics (default: a free one)
 
 ${ENVIRONMENT}
 

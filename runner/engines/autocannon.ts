@@ -46,7 +46,7 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   const whole = (s: number): number => (o.rateRps && !paced ? Math.ceil(s) : s);
   const warmupS = counted ? 0 : whole(o.warmupS);
   const durationS = whole(o.durationS);
-  const recorder = new RunRecorder(warmupS * 1000, counted ? Number.POSITIVE_INFINITY : (warmupS + durationS) * 1000);
+  const recorder = new RunRecorder(warmupS * 1000, counted ? Number.POSITIVE_INFINITY : (warmupS + durationS) * 1000, o.onResponse);
   const length = cycleLength(o.requests);
   let clientSeed = 1;
   const t0 = performance.now();

@@ -77,10 +77,12 @@ export class RunRecorder {
   /**
    * @param warmupMs samples starting before this offset (ms from run start) are discarded
    * @param endMs samples starting at or after this offset are discarded (Infinity: none)
+   * @param onResponse sees every response, measured or not (the live series)
    */
   constructor(
     private readonly warmupMs: number,
     private readonly endMs = Number.POSITIVE_INFINITY,
+    private readonly onResponse?: (latencyUs: number, status: number | string) => void,
   ) {}
 
   /** Whether a request starting at `startMs` (ms from run start) is measured. */
@@ -94,6 +96,7 @@ export class RunRecorder {
    */
   record(startMs: number, latencyUs: number, status: number | string, serverTiming?: string | null): void {
     this.responses++;
+    this.onResponse?.(latencyUs, status);
     if (!this.measures(startMs)) return;
     const success = typeof status === 'number' && status >= 200 && status < 300;
     if (!success) {

@@ -91,6 +91,7 @@ export interface Plan {
   model: 'open' | 'closed';
   warmupS: number;
   durationS: number;
+  onResponse?: (latencyUs: number, status: number | string) => void;
 }
 
 /** One target of AUTHLAB_TARGETS (scenarios/k6/lib.ts). */
@@ -116,7 +117,13 @@ export function k6Targets(runs: readonly EngineRunOptions[], defaultMaxVus: numb
     // k6 refuses scenarios shorter than 1 s; a shorter warm-up or measured part is lengthened, never dropped.
     const warmupS = counted || o.warmupS <= 0 ? 0 : Math.max(1, o.warmupS);
     const durationS = Math.max(1, o.durationS);
-    plans.push({ counted, model: model === 'open' ? 'open' : 'closed', warmupS, durationS });
+    plans.push({
+      counted,
+      model: model === 'open' ? 'open' : 'closed',
+      warmupS,
+      durationS,
+      ...(o.onResponse ? { onResponse: o.onResponse } : {}),
+    });
     return {
       url: o.url,
       bodies: mixCycle(o.requests, cycleLength(o.requests), 1),
@@ -243,7 +250,7 @@ async function foldOne(path: string, per: Samples[]): Promise<void> {
 
 function toResult(plan: Plan, s: Samples): EngineResult {
   // The measure scenario starts after the warm-up, so its samples are all measured: offset 0.
-  const recorder = new RunRecorder(0, Number.POSITIVE_INFINITY);
+  const recorder = new RunRecorder(0, Number.POSITIVE_INFINITY, plan.onResponse);
   for (const r of s.requests) recorder.record(Math.max(0, (r.endUs - r.ms * 1000 - s.firstUs) / 1000), r.ms * 1000, r.status);
   for (const [stage, values] of Object.entries(s.stages)) {
     // Derived figures (DERIVED_STAGE) may be 0 (auth off); measured stages keep the 1 µs floor.

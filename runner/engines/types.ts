@@ -27,6 +27,11 @@ export interface EngineRunOptions {
   /** k6 only: script path; relative to scenarios/k6/, default `generic.ts`. */
   k6Script?: string;
   signal?: AbortSignal;
+  /**
+   * Called for every response, warm-up included, with its time in µs and its HTTP status or transport
+   * code (the runner's live series). autocannon calls it as responses arrive; k6 when its run ends.
+   */
+  onResponse?: (latencyUs: number, status: number | string) => void;
 }
 
 /** What an engine measured in one run; histograms are in microseconds. */

@@ -30,6 +30,8 @@ export interface TokenStormOptions {
   bucketMs?: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Sees every IdP response of the storm, by policy, as it arrives (the runner's live series). */
+  onIdpResponse?: (policy: string) => void;
   /**
    * Not supported: the storm provisions its own IdP, because the IdP must trust the storm's own
    * identity issuer and hold a grant for 10,000 made-up services. Passing it is an error.
@@ -124,6 +126,7 @@ export async function runTokenStormDetailed(opts: TokenStormOptions): Promise<To
         nowMs: () => performance.now(),
         sleep: (ms) => sleep(ms),
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onIdpResponse ? { onIdpResponse: opts.onIdpResponse } : {}),
         log,
       });
       loopDelay.disable();

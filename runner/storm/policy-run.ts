@@ -37,6 +37,8 @@ export interface PolicyRunOptions {
   random?: () => number;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Sees every IdP response (issued or failed) as it arrives: the runner's live series. */
+  onIdpResponse?: (policy: string) => void;
 }
 
 /** The record plus what tests and logs need to judge it. */
@@ -107,6 +109,7 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
         onMetric: (ev) => {
           if (ev.type === 'fetched') {
             meter.record();
+            opts.onIdpResponse?.(opts.policy);
             issued++;
             if (!hasToken[i]) {
               hasToken[i] = 1;
@@ -115,6 +118,7 @@ export async function runPolicyStorm(opts: PolicyRunOptions): Promise<PolicyRunR
             }
           } else if (ev.type === 'failed') {
             meter.record();
+            opts.onIdpResponse?.(opts.policy);
             failed++;
             failuresByClass[ev.errorClass] = (failuresByClass[ev.errorClass] ?? 0) + 1;
             if (failed <= 3) log(`storm[${opts.policy}]: exchange failed (${ev.errorClass}): ${ev.error.message}`);

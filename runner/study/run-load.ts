@@ -65,6 +65,7 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
         warmupS: profile.warmupS,
         k6Script: s.k6Script,
         ...(study.signal ? { signal: study.signal } : {}),
+        ...(study.live ? { onResponse: study.live.observer(s.name, a.mode, a.pair) } : {}),
       }));
       // CPU counters of the step's sidecars and the IdP, read at the step's boundaries.
       const pids = stepPids(

@@ -80,9 +80,15 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       faults.push(await runFaultScenario({ scenario: s, platform, quick: opts.quick, log: (l) => progress.log(l), ...signal }));
     } else {
       progress.phase(`scenario ${s.name}`);
-      // On a platform with its own storm environment (kube), the storm drives the platform's IdP.
+      // On a platform with its own storm environment (kube, kind), the storm drives the platform's IdP.
       const environment = platform.stormEnvironment?.bind(platform);
-      const storm: typeof runTokenStorm = (o) => runTokenStorm({ ...o, ...(environment ? { environment } : {}) });
+      const live = opts.live;
+      const storm: typeof runTokenStorm = (o) =>
+        runTokenStorm({
+          ...o,
+          ...(environment ? { environment } : {}),
+          ...(live ? { onIdpResponse: (policy: string) => live.stormResponse(policy) } : {}),
+        });
       tokenStorm.push(...(await s.run({ quick: opts.quick, log: (l) => progress.log(`  ${l}`), runTokenStorm: storm, ...signal })));
     }
   }

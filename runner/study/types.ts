@@ -1,3 +1,4 @@
+import type { LiveSeries } from '../live/series.js';
 import type { DesignName, EngineName } from '../../results/schema.js';
 import type { Scenario } from '../../scenarios/scenario.js';
 import type { PinPlan } from './pinning.js';
@@ -37,6 +38,8 @@ export interface StudyOptions {
   pinning?: PinPlan;
   /** Where run boundaries report the load average (the study's MachineRecorder). */
   machine?: { sample(): number };
+  /** The runner's live series (`--observe`, the live page): every response and storm exchange is counted there. */
+  live?: LiveSeries;
   signal?: AbortSignal;
 }
 

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultProcessMetrics } from '../runtime/default-metrics.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
 
 /** `token_result_total{result}` values. */
@@ -16,7 +17,7 @@ export interface IdpMetrics {
 /** The IdP's metrics in their own Registry (not prom-client's global one), so several IdPs can share a process. */
 export function createIdpMetrics(): IdpMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectDefaultProcessMetrics(registry);
   const tokenResult = new Counter({
     name: METRICS.tokenResultTotal,
     help: 'Token exchange outcomes by result',

@@ -66,6 +66,10 @@ export const ERROR_CATALOGUE = {
   // CLI and runner
   ERR_USAGE: { exit: 2 },
   ERR_ENGINE_UNAVAILABLE: { exit: 2 },
+  /** `--observe` without Debian's `prometheus` on PATH. */
+  ERR_PROMETHEUS_MISSING: { exit: 2 },
+  /** Prometheus started but did not become ready, or exited. */
+  ERR_PROMETHEUS_FAILED: { exit: 1 },
   ERR_SCENARIO_UNKNOWN: { exit: 2 },
   ERR_SCENARIO_INVALID: { exit: 2 },
   ERR_SCENARIO_DUPLICATE: { exit: 2 },

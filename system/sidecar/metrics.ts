@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultProcessMetrics } from '../runtime/default-metrics.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS, type VerifyResult } from '../protocol/metrics.js';
 import type { SignMode, VerifyMode } from '../protocol/modes.js';
 
@@ -32,7 +33,7 @@ export interface MetricsOptions {
 export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service, pair: String(options.pair) });
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) collectDefaultProcessMetrics(registry);
 
   const verified = new Counter({
     name: METRICS.authVerifiedTotal,

@@ -1,0 +1,75 @@
+import type { EndpointsFile } from '../../system/protocol/endpoints.js';
+import type { ProgressSink } from '../study/types.js';
+import { registerPostgresStats } from './postgres-stats.js';
+import { startLocalPrometheus, type LocalPrometheus } from './prometheus.js';
+import { createLiveSeries, type LiveSeries } from './series.js';
+import { startLiveServer, type LiveServer } from './server.js';
+
+/** What `study` and `up` run beside the platform: the live series and page, and with `--observe` Prometheus. */
+export interface Observation {
+  readonly live: LiveSeries;
+  readonly server: LiveServer;
+  readonly prometheus?: LocalPrometheus;
+  /** Stops Prometheus (by pid), the live server and the PostgreSQL statistics pools. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ObservationOptions {
+  live: LiveSeries;
+  endpoints: EndpointsFile;
+  /** Start a local Prometheus (`--observe`). */
+  prometheus: boolean;
+  livePort?: number;
+  /** Read PostgreSQL sizes and connections (the local platform, whose superuser URL is reachable). */
+  postgresStats: boolean;
+  signal?: AbortSignal;
+}
+
+/** Starts the live endpoint (and Prometheus); anything started is stopped again if a later step fails. */
+export async function startObservation(o: ObservationOptions): Promise<Observation> {
+  const pg = o.postgresStats
+    ? registerPostgresStats(o.live.registry, o.endpoints.postgres.url, [
+        { service: 'idp', database: 'idp' },
+        ...o.endpoints.services.map((s) => ({ service: s.name, database: s.database })),
+      ])
+    : undefined;
+  let server: LiveServer | undefined;
+  let prometheus: LocalPrometheus | undefined;
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      await prometheus?.stop();
+      await server?.close();
+      await pg?.close();
+    })());
+  try {
+    server = await startLiveServer({ live: o.live, ...(o.livePort ? { port: o.livePort } : {}) });
+    if (o.prometheus) {
+      prometheus = await startLocalPrometheus({ endpoints: o.endpoints, runnerUrl: server.url, ...(o.signal ? { signal: o.signal } : {}) });
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { live: o.live, server, ...(prometheus ? { prometheus } : {}), close };
+}
+
+/**
+ * A progress sink that also feeds the live series' phase and trial. The scenario is read from the phase
+ * name (`scenario light (1 of 3)`), the one place the study names it.
+ */
+export function teeProgress(progress: ProgressSink, live: LiveSeries): ProgressSink {
+  return {
+    phase(name) {
+      live.phase(name, /^scenario (\S+)/.exec(name)?.[1] ?? null);
+      progress.phase(name);
+    },
+    trial(i, n) {
+      live.trial(i, n);
+      progress.trial(i, n);
+    },
+    log: (line) => progress.log(line),
+  };
+}
+
+export { createLiveSeries };
