@@ -72,6 +72,8 @@ export async function loadAverage(): Promise<string> {
 export interface BenchSidecar {
   service: string;
   url: string;
+  /** Its own database (a reference server can query the same rows). */
+  databaseUrl: string;
   component: Component;
 }
 
@@ -135,16 +137,17 @@ export async function startBenchStack(): Promise<BenchStack> {
         await writeFile(saTokenPath, issuer!.mint({ namespace: service, serviceAccount: service }));
         const entry = componentEntry('sidecar');
         const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+        const databaseUrl = (await pg.createDatabase(service)).url;
         const component = await spawnComponent({
           name: service,
           entry,
           nodeArgs: [...prof, '--import', 'tsx', entry],
           configPath: join(dir, `${service}.json`),
-          config: { service, pair: 1, databaseUrl: (await pg.createDatabase(service)).url, idpUrl: idp.url, saTokenPath, peers },
+          config: { service, pair: 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
         });
         cleanups.push(() => component.stop());
         await waitForOk(`${component.url}/readyz`, { name: service });
-        const s = { service, url: component.url, component };
+        const s = { service, url: component.url, databaseUrl, component };
         started.push(s);
         return s;
       },
