@@ -12,6 +12,8 @@ export interface IdpMetrics {
   /** Time from request parsed to token signed (or refused), seconds. */
   issueDuration: Histogram<'result'>;
   inflight: Gauge;
+  /** Counts one exchange by result and observes its duration (seconds), through children bound once per result. */
+  exchanged(result: TokenResult, seconds: number): void;
 }
 
 /** The IdP's metrics in their own Registry (not prom-client's global one), so several IdPs can share a process. */
@@ -40,5 +42,16 @@ export function createIdpMetrics(): IdpMetrics {
     help: 'Token exchanges in progress',
     registers: [registry],
   });
-  return { registry, tokenResult, issueDuration, inflight };
+  // Label-object calls hash the labels on every call; the token endpoint binds each result's children once.
+  const children = new Map<
+    TokenResult,
+    { count: ReturnType<typeof tokenResult.labels>; duration: ReturnType<typeof issueDuration.labels> }
+  >();
+  const exchanged = (result: TokenResult, seconds: number): void => {
+    let c = children.get(result);
+    if (!c) children.set(result, (c = { count: tokenResult.labels(result), duration: issueDuration.labels(result) }));
+    c.count.inc();
+    c.duration.observe(seconds);
+  };
+  return { registry, tokenResult, issueDuration, inflight, exchanged };
 }

@@ -5,6 +5,7 @@ import type { SidecarContext } from './context.js';
 import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
 import { withQueryCache } from './cache/query-cache.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
+import { installJsonParser } from './http/json-body.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
 import { ITEM_ROWS } from './query-catalogue.js';
@@ -103,6 +104,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     forceCloseConnections: 'idle',
   });
   installErrorHandlers(app);
+  installJsonParser(app);
   // Every response carries Server-Timing; routes that measure stages set their own first.
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader('server-timing')) reply.header('server-timing', `total;dur=${reply.elapsedTime.toFixed(3)}`);

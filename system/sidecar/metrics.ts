@@ -102,6 +102,7 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
 
   // Label lookups hash the label set on every call; bound children once per label combination.
   const verifiedChildren = new Map<string, ReturnType<typeof verified.labels>>();
+  const signedChildren = new Map<string, ReturnType<typeof signed.labels>>();
   const requestChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
   const dbChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
 
@@ -112,7 +113,11 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
       if (!c) verifiedChildren.set(result, (c = verified.labels(result)));
       c.inc();
     },
-    signed: (result) => signed.labels(result).inc(),
+    signed(result) {
+      let c = signedChildren.get(result);
+      if (!c) signedChildren.set(result, (c = signed.labels(result)));
+      c.inc();
+    },
     tokenIssued(result, seconds) {
       issued.labels(result).inc();
       fetchDuration.observe(seconds);

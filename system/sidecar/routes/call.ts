@@ -5,8 +5,10 @@ import { AuthlabError } from '../../protocol/errors.js';
 import { excerpt } from '../../protocol/excerpt.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
+import { rawJsonBody } from '../http/json-body.js';
 import { parseQueryBody, type ParsedQuery } from '../query-catalogue.js';
 import { serverTiming } from '../server-timing.js';
+import { forward } from './forward.js';
 
 /** Keep-alive connections per peer sidecar. */
 const PEER_CONNECTIONS = 256;
@@ -102,20 +104,21 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
 
     const tUp = performance.now();
     let status: number;
-    let body: string;
+    let body: Buffer;
     let wwwAuthenticate: string | string[] | undefined;
     let peerTiming: string | string[] | undefined;
     try {
-      const res = await pool.request({
+      const res = await forward(pool, {
         path: '/query',
         method: 'POST',
         headers: authorization ? { 'content-type': 'application/json', authorization } : { 'content-type': 'application/json' },
-        body: JSON.stringify(request.body),
+        // The validated body as received (http/json-body.ts), not re-stringified.
+        body: rawJsonBody(request) ?? JSON.stringify(request.body),
       });
-      status = res.statusCode;
+      status = res.status;
       wwwAuthenticate = res.headers['www-authenticate'];
       peerTiming = res.headers['server-timing'];
-      body = await res.body.text();
+      body = res.body;
     } catch (err) {
       reply.header('server-timing', timing(signMs, performance.now() - tUp));
       return sendError(

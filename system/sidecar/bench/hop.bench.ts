@@ -1,0 +1,162 @@
+/**
+ * `npm run bench:hop` — what one forwarding hop costs: the sidecar's outbound `/call/<target>/query`
+ * (sign off) beside nginx `proxy_pass` with upstream keep-alive, both in front of the SAME null
+ * upstream (a second nginx answering `/query` with a fixed body), measured in the same run.
+ *
+ * - added p50/p99 at fixed rates (k6 constant-arrival-rate): hop p50 − direct-to-upstream p50;
+ * - CPU per 1k rps of the hop process (sidecar process / nginx worker, from /proc/<pid>/stat);
+ * - max requests/s (autocannon closed loop in this process).
+ * Targets (issue 13): added p50 ≤ 1.5× nginx's, CPU ≤ 0.15 vCPU per 1k rps, max rps ≥ 0.6× nginx's.
+ * Rounds interleave the three targets, order rotated, so drift on a shared host hits all of them.
+ *
+ * Flags: --rates 500,2000 --duration 8 --warmup 2 --rounds 2 --connections 32 --max-duration 5
+ *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).
+ */
+import { freePorts } from '../../../runner/platforms/local/ports.js';
+import { k6FixedRate, saturate } from './load.js';
+import { startNginx, type Nginx } from './nginx.js';
+import { cpuSecondsOfAll, loadAverage, numberFlag, startBenchStack, stringFlag } from './stack.js';
+
+const rates = (stringFlag('rates') ?? '500,2000').split(',').map(Number);
+const durationS = numberFlag('duration', 8);
+const warmupS = numberFlag('warmup', 2);
+const rounds = numberFlag('rounds', 2);
+const connections = numberFlag('connections', 32);
+const maxDurationS = numberFlag('max-duration', 5);
+const BODY = '{"query":"light","params":{"id":42}}';
+const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
+
+interface Target {
+  name: 'direct' | 'nginx' | 'sidecar';
+  url: string;
+  pids: () => Promise<number[]>;
+}
+
+const range = (xs: number[], f: (x: number) => string) => (xs.length ? `${f(Math.min(...xs))}–${f(Math.max(...xs))}` : 'n/a');
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
+};
+
+async function main(): Promise<void> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  process.once('SIGINT', () => void Promise.all(cleanups.reverse().map((c) => c().catch(() => {}))).then(() => process.exit(130)));
+  try {
+    console.log(`bench:hop — node ${process.version}; load average at start ${await loadAverage()}`);
+    const [upPort, proxyPort] = await freePorts(2);
+    const upstream: Nginx = await startNginx(
+      'null-upstream',
+      `  server { listen 127.0.0.1:${upPort}; location / { default_type application/json; return 200 '${NULL_ANSWER}'; } }`,
+      `http://127.0.0.1:${upPort}/query`,
+    );
+    cleanups.push(() => upstream.stop());
+    const proxy: Nginx = await startNginx(
+      'proxy',
+      `  upstream null { server 127.0.0.1:${upPort}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${proxyPort};
+    location / { proxy_pass http://null/query; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }`,
+      `http://127.0.0.1:${proxyPort}/call/null/query`,
+    );
+    cleanups.push(() => proxy.stop());
+
+    const stack = await startBenchStack();
+    cleanups.push(() => stack.close());
+    const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, stringFlag('cpu-prof'));
+    await stack.setModes('off', 'off');
+
+    const targets: Target[] = [
+      { name: 'direct', url: `http://127.0.0.1:${upPort}/query`, pids: () => upstream.workerPids() },
+      { name: 'nginx', url: `http://127.0.0.1:${proxyPort}/call/null/query`, pids: () => proxy.workerPids() },
+      { name: 'sidecar', url: `${sidecar.url}/call/null/query`, pids: async () => [sidecar.component.pid] },
+    ];
+    const probe = await fetch(targets[2]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    if (probe.status !== 200) throw new Error(`sidecar hop answered ${probe.status}: ${await probe.text()}`);
+    await probe.text();
+
+    type Row = { p50Us: number[]; p99Us: number[]; cpuPer1k: number[]; load: string[]; failed: number };
+    const fixed = new Map<string, Row>();
+    const maxRps = new Map<string, number[]>();
+    for (let round = 0; round < rounds; round++) {
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      for (const rate of rates) {
+        for (const t of order) {
+          const pids = await t.pids();
+          const cpu0 = await cpuSecondsOfAll(pids);
+          const r = await k6FixedRate({ url: t.url, body: BODY, rateRps: rate, durationS, warmupS });
+          const cpu1 = await cpuSecondsOfAll(pids);
+          const key = `${t.name}@${rate}`;
+          const row = fixed.get(key) ?? { p50Us: [], p99Us: [], cpuPer1k: [], load: [], failed: 0 };
+          row.p50Us.push(r.p50Us);
+          row.p99Us.push(r.p99Us);
+          // vCPU per 1k rps = CPU seconds per request × 1000.
+          if (cpu0 !== null && cpu1 !== null) row.cpuPer1k.push(((cpu1 - cpu0) / r.allRequests) * 1000);
+          row.load.push(await loadAverage());
+          row.failed += Math.round(r.failedRate * r.requests) + r.dropped;
+          fixed.set(key, row);
+          console.log(
+            `round ${round + 1} ${t.name.padEnd(7)} ${rate} rps: p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs, ${r.dropped} dropped, load ${row.load.at(-1)}`,
+          );
+        }
+      }
+      for (const t of order) {
+        const s = await saturate(t.url, BODY, connections, maxDurationS);
+        maxRps.set(t.name, [...(maxRps.get(t.name) ?? []), s.rps]);
+        console.log(
+          `round ${round + 1} ${t.name.padEnd(7)} max: ${s.rps.toFixed(0)} rps (${s.errors} errors), load ${await loadAverage()}`,
+        );
+      }
+    }
+
+    console.log('\nfigure                         | authlab sidecar        | nginx proxy_pass       | ratio (median) | target        |');
+    let pass = true;
+    const verdict = (ok: boolean) => {
+      pass &&= ok;
+      return ok ? 'PASS' : 'MISS';
+    };
+    const us = (x: number) => x.toFixed(0);
+    for (const rate of rates) {
+      const d = fixed.get(`direct@${rate}`)!;
+      const added = (name: string, p: 'p50Us' | 'p99Us') => fixed.get(`${name}@${rate}`)![p].map((v, i) => v - d[p][i]!);
+      for (const p of ['p50Us', 'p99Us'] as const) {
+        const s = added('sidecar', p);
+        const n = added('nginx', p);
+        const ratio = median(s) / Math.max(1, median(n));
+        // p99 differences of two noisy tails can be negative: reported, not compared.
+        const target = p === 'p50Us' ? `≤ 1.5× ${verdict(ratio <= 1.5)}` : '(reported)';
+        console.log(
+          `added ${p.slice(0, 3)} at ${rate} rps, µs`.padEnd(31) +
+            `| ${range(s, us).padEnd(22)} | ${range(n, us).padEnd(22)} | ${(p === 'p50Us' ? ratio.toFixed(2) : '—').padEnd(14)} | ${target.padEnd(13)} |`,
+        );
+      }
+      const sc = fixed.get(`sidecar@${rate}`)!.cpuPer1k;
+      const nc = fixed.get(`nginx@${rate}`)!.cpuPer1k;
+      const f = (x: number) => x.toFixed(3);
+      console.log(
+        `vCPU per 1k rps at ${rate} rps`.padEnd(31) +
+          `| ${range(sc, f).padEnd(22)} | ${range(nc, f).padEnd(22)} | ${(median(sc) / median(nc)).toFixed(2).padEnd(14)} | ${`≤ 0.150 ${verdict(median(sc) <= 0.15)}`.padEnd(13)} |`,
+      );
+    }
+    const sm = maxRps.get('sidecar')!;
+    const nm = maxRps.get('nginx')!;
+    const ratio = median(sm) / median(nm);
+    console.log(
+      'max rps (closed loop)'.padEnd(31) +
+        `| ${range(sm, (x) => x.toFixed(0)).padEnd(22)} | ${range(nm, (x) => x.toFixed(0)).padEnd(22)} | ${ratio.toFixed(2).padEnd(14)} | ${`≥ 0.6× ${verdict(ratio >= 0.6)}`.padEnd(13)} |`,
+    );
+    console.log(`direct-to-upstream max rps: ${range(maxRps.get('direct')!, (x) => x.toFixed(0))} (the load generator's own ceiling)`);
+    const failed = [...fixed.values()].reduce((a, r) => a + r.failed, 0);
+    console.log(`failed or dropped requests: ${failed}; load average at end ${await loadAverage()}; overall ${pass ? 'PASS' : 'MISS'}`);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench:hop failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,44 @@
+/**
+ * The reference of `bench:sidecar`: the least a Node server can do to answer `/query` light — node:http,
+ * a pg pool of the sidecar's size, the same prepared statement on the same database, JSON in and
+ * out — with no framework, no auth, no metrics. `DATABASE_URL=... node --import tsx minimal-server.ts`
+ * prints `{"event":"listening","url":...}` and stops on SIGTERM.
+ */
+import { createServer } from 'node:http';
+import pg from 'pg';
+
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10, idleTimeoutMillis: 0 });
+const LIGHT = 'SELECT id, data FROM items WHERE id = $1';
+
+const server = createServer((req, res) => {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (d: string) => (body += d));
+  req.on('end', () => {
+    let id: unknown;
+    try {
+      id = (JSON.parse(body) as { params?: { id?: unknown } }).params?.id;
+    } catch {
+      id = undefined;
+    }
+    if (typeof id !== 'number' || !Number.isInteger(id)) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad id"}');
+      return;
+    }
+    pool.query({ name: 'light', text: LIGHT, values: [id] }).then(
+      (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ rows: r.rows })),
+      () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"database"}'),
+    );
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(0, '127.0.0.1', () => {
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${port}` })}\n`);
+});
+process.on('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  void pool.end().then(() => process.exit(0));
+});

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench:sidecar` — one sidecar at saturation on `/query` light (closed loop, autocannon in
+ * this process), verify off and enforce, beside a minimal node:http + pg server on the same query and
+ * the same database (minimal-server.ts), measured in the same run, rounds interleaved with the order
+ * rotated. Targets (issue 13): sidecar off ≥ 0.9× the minimal server; enforce ≥ 0.95× off.
+ * Also prints each process's CPU per request (/proc/<pid>/stat).
+ *
+ * Flags: --rounds 3 --duration 5 --connections 32 --cpu-prof <dir> (V8 CPU profile of the sidecar process).
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { stopProcess } from '../../../runner/platforms/local/child.js';
+import { saturate } from './load.js';
+import { cpuSecondsOf, loadAverage, numberFlag, startBenchStack, stringFlag } from './stack.js';
+
+const rounds = numberFlag('rounds', 3);
+const durationS = numberFlag('duration', 5);
+const connections = numberFlag('connections', 32);
+const BODY = '{"query":"light","params":{"id":42}}';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+};
+const range = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+
+async function main(): Promise<void> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  process.once('SIGINT', () => void Promise.all(cleanups.reverse().map((c) => c().catch(() => {}))).then(() => process.exit(130)));
+  try {
+    console.log(`bench:sidecar — node ${process.version}; load average at start ${await loadAverage()}`);
+    const stack = await startBenchStack();
+    cleanups.push(() => stack.close());
+    const sidecar = await stack.sidecar('p1-b', {}, stringFlag('cpu-prof'));
+    const token = await stack.accessToken('p1-a');
+
+    const entry = fileURLToPath(new URL('./minimal-server.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      env: { ...process.env, DATABASE_URL: sidecar.databaseUrl },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(() => stopProcess(child));
+    const minimalUrl = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`minimal server exited with ${code}`)));
+      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
+    });
+
+    type Name = 'minimal' | 'off' | 'enforce';
+    const runs: Record<Name, { rps: number[]; cpuUs: number[]; load: string[] }> = {
+      minimal: { rps: [], cpuUs: [], load: [] },
+      off: { rps: [], cpuUs: [], load: [] },
+      enforce: { rps: [], cpuUs: [], load: [] },
+    };
+    const names: Name[] = ['minimal', 'off', 'enforce'];
+    let errors = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (const name of names.map((_, i) => names[(i + round) % names.length]!)) {
+        if (name !== 'minimal') await stack.setModes(name === 'off' ? 'off' : 'on', name);
+        const url = name === 'minimal' ? `${minimalUrl}/query` : `${sidecar.url}/query`;
+        const pid = name === 'minimal' ? child.pid : sidecar.component.pid;
+        const cpu0 = await cpuSecondsOf(pid);
+        const r = await saturate(url, BODY, connections, durationS, name === 'enforce' ? `Bearer ${token}` : undefined);
+        const cpu1 = await cpuSecondsOf(pid);
+        errors += r.errors;
+        runs[name].rps.push(r.rps);
+        // CPU of the warm-up second too, over its requests as well: approximately per request.
+        if (cpu0 !== null && cpu1 !== null) runs[name].cpuUs.push(((cpu1 - cpu0) / (r.rps * (durationS + 1))) * 1e6);
+        runs[name].load.push(await loadAverage());
+        console.log(`round ${round + 1} ${name.padEnd(8)} ${r.rps.toFixed(0)} rps (${r.errors} errors), load ${runs[name].load.at(-1)}`);
+      }
+    }
+    console.log('\nfigure                              | requests/s    | CPU µs/request |');
+    for (const n of names) {
+      const label = n === 'minimal' ? 'minimal node http + pg (reference)' : `sidecar /query light, verify ${n}`;
+      console.log(
+        `${label.padEnd(36)}| ${range(runs[n].rps).padEnd(14)}| ${(runs[n].cpuUs.length ? range(runs[n].cpuUs) : 'n/a').padEnd(15)}|`,
+      );
+    }
+    const offRatio = median(runs.off.rps) / median(runs.minimal.rps);
+    const enfRatio = median(runs.enforce.rps) / median(runs.off.rps);
+    console.log(`sidecar off / minimal (median): ${offRatio.toFixed(2)}  target ≥ 0.90: ${offRatio >= 0.9 ? 'PASS' : 'MISS'}`);
+    console.log(`enforce / off (median):         ${enfRatio.toFixed(2)}  target ≥ 0.95: ${enfRatio >= 0.95 ? 'PASS' : 'MISS'}`);
+    console.log(`errors: ${errors}; load average at end ${await loadAverage()}`);
+    if (errors > 0) process.exitCode = 1;
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error(`bench:sidecar failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  },
+);

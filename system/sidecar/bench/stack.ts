@@ -1,0 +1,185 @@
+/**
+ * What the sidecar benches share: a real stack (temporary PostgreSQL, the in-process identity issuer,
+ * the IdP and sidecars as child processes, so each has its own pid and its own CPU account), process
+ * CPU from /proc, and cleanup in reverse order. Benches print figures; they are not tests.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
+import { sendJson, waitForOk } from '../../../runner/platforms/local/http.js';
+import { componentEntry } from '../../../runner/platforms/local/paths.js';
+import { startTempPostgres, type LocalPostgres } from '../../../runner/platforms/local/postgres.js';
+import { defaultGrants } from '../../../runner/platforms/local/topology.js';
+import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
+import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../identity/server.js';
+import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
+import type { SignMode, VerifyMode } from '../../protocol/modes.js';
+
+export const BENCH_ADMIN = 'bench-admin-token-0123456789abcdef';
+
+/** Value of `--name <number>` on the command line, or `def`. */
+export function numberFlag(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) {
+    console.error(`--${name} must be a positive number (got '${process.argv[i + 1] ?? ''}')`);
+    process.exit(2);
+  }
+  return v;
+}
+
+/** Value of `--name <string>`, or undefined. */
+export function stringFlag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (Linux, 100 Hz ticks); null elsewhere. */
+export async function cpuSecondsOf(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // utime and stime are fields 14 and 15, counted after the parenthesised command name.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Summed CPU seconds of several processes (null when one cannot be read). */
+export async function cpuSecondsOfAll(pids: readonly number[]): Promise<number | null> {
+  let sum = 0;
+  for (const pid of pids) {
+    const s = await cpuSecondsOf(pid);
+    if (s === null) return null;
+    sum += s;
+  }
+  return sum;
+}
+
+/** The 1-minute load average, as `uptime` prints it. */
+export async function loadAverage(): Promise<string> {
+  try {
+    return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+  } catch {
+    return '?';
+  }
+}
+
+export interface BenchSidecar {
+  service: string;
+  url: string;
+  /** Its own database (a reference server can query the same rows). */
+  databaseUrl: string;
+  component: Component;
+}
+
+export interface BenchStack {
+  pg: LocalPostgres;
+  idpUrl: string;
+  issuer: IdentityIssuer;
+  dir: string;
+  /** Starts `service` as a child process (`--cpu-prof` into `profDir` when given) and waits for /readyz. */
+  sidecar(service: string, peers: Record<string, string>, profDir?: string): Promise<BenchSidecar>;
+  /** Puts global settings on the IdP and waits until every started sidecar has applied them. */
+  setModes(signMode: SignMode, verifyMode: VerifyMode): Promise<void>;
+  /** An access token of `caller` (naming its granted targets), from the IdP's token exchange. */
+  accessToken(caller: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts PostgreSQL, the identity issuer, the IdP (child) with pair 1's grants. */
+export async function startBenchStack(): Promise<BenchStack> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    cleanups.length = 0;
+  };
+  try {
+    const pg = await startTempPostgres();
+    cleanups.push(() => pg.stop());
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-bench-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    let issuer: IdentityIssuer | undefined;
+    const identity = buildIdentityServer({ issuer: () => issuer! });
+    const issuerUrl = await identity.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => identity.close());
+    issuer = createIdentityIssuer({ issuer: issuerUrl });
+    const idp = await spawnComponent({
+      name: 'idp',
+      entry: componentEntry('idp'),
+      configPath: join(dir, 'idp.json'),
+      config: {
+        host: '127.0.0.1',
+        port: 0,
+        databaseUrl: (await pg.createDatabase('idp')).url,
+        adminToken: BENCH_ADMIN,
+        trustedIssuers: [{ issuer: issuerUrl, jwksUri: `${issuerUrl}${IDENTITY_JWKS_PATH}` }],
+      },
+    });
+    cleanups.push(() => idp.stop());
+    for (const g of defaultGrants(1)) await sendJson('PUT', `${idp.url}/admin/grants`, BENCH_ADMIN, g);
+    const started: BenchSidecar[] = [];
+    const revisionOf = async (s: BenchSidecar): Promise<number> => {
+      const res = await fetch(`${s.url}/local/status`);
+      return ((await res.json()) as { revision: number }).revision;
+    };
+    return {
+      pg,
+      idpUrl: idp.url,
+      issuer,
+      dir,
+      async sidecar(service, peers, profDir) {
+        const saTokenPath = join(dir, `${service}.token`);
+        await writeFile(saTokenPath, issuer!.mint({ namespace: service, serviceAccount: service }));
+        const entry = componentEntry('sidecar');
+        const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+        const databaseUrl = (await pg.createDatabase(service)).url;
+        const component = await spawnComponent({
+          name: service,
+          entry,
+          nodeArgs: [...prof, '--import', 'tsx', entry],
+          configPath: join(dir, `${service}.json`),
+          config: { service, pair: 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
+        });
+        cleanups.push(() => component.stop());
+        await waitForOk(`${component.url}/readyz`, { name: service });
+        const s = { service, url: component.url, databaseUrl, component };
+        started.push(s);
+        return s;
+      },
+      async setModes(signMode, verifyMode) {
+        const { revision } = await sendJson<{ revision: number }>('PUT', `${idp.url}/admin/settings`, BENCH_ADMIN, {
+          global: { signMode, verifyMode },
+        });
+        const end = Date.now() + 20_000;
+        for (const s of started) {
+          while ((await revisionOf(s)) < revision) {
+            if (Date.now() > end) throw new Error(`${s.service} did not apply settings revision ${revision} within 20 s`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      },
+      async accessToken(caller) {
+        const res = await fetch(`${idp.url}/oauth2/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: TOKEN_EXCHANGE_GRANT,
+            subject_token: issuer!.mint({ namespace: caller, serviceAccount: caller }),
+            subject_token_type: JWT_TOKEN_TYPE,
+          }).toString(),
+        });
+        if (!res.ok) throw new Error(`token exchange for ${caller} failed: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { access_token: string }).access_token;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
