@@ -30,7 +30,15 @@ export interface CompareOptions {
   resamples?: number;
 }
 
-export type CompareVerdict = 'improved' | 'regressed' | 'no significant difference' | 'too few runs' | 'only in base' | 'only in new';
+export type CompareVerdict =
+  | 'improved'
+  | 'regressed'
+  | 'no significant difference'
+  | 'too few runs'
+  | 'only in base'
+  | 'only in new'
+  /** The new study ran this scenario and mode in enough runs, but too few of them were valid to judge. */
+  | 'not measured in new';
 
 /** One scenario × mode × statistic of two studies. Latencies in µs. */
 export interface CompareRow {
@@ -52,6 +60,12 @@ export interface CompareRow {
   verdict: CompareVerdict;
   /** A significant slowdown whose CI low end is beyond both thresholds: what CI should fail on. */
   regression: boolean;
+  /**
+   * The base could judge this row but the new study, which ran it, has too few valid runs (a host so
+   * busy the load generator fell behind, a mode that failed): a gate must not pass what it could not
+   * measure, so CI fails on this too.
+   */
+  unmeasured: boolean;
 }
 
 /** Runs per side below which no verdict is given: with 3 v 3 the smallest possible rank-test p is 0.1. */
@@ -123,7 +137,17 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
           nNew: n.length,
           verdict: 'too few runs',
           regression: false,
+          unmeasured: false,
         };
+        // Ran often enough to be judged, but too many of those runs were invalid (a study with fewer
+        // trials than that is only "too few runs", as before).
+        const ranInNew = next.runs.filter((r) => r.scenario === scenario && r.mode === mode).length;
+        if (b.length >= MIN_RUNS && n.length < MIN_RUNS && ranInNew >= MIN_RUNS) {
+          row.verdict = 'not measured in new';
+          row.unmeasured = true;
+          rows.push(row);
+          continue;
+        }
         if (b.length === 0 || n.length === 0) {
           row.verdict = b.length === 0 ? 'only in new' : 'only in base';
           rows.push(row);
@@ -181,13 +205,19 @@ export function formatCompare(
     [false, false, false, true, true, true, true, true, true, true, false],
   );
   const regressions = rows.filter((r) => r.regression);
+  const unmeasured = rows.filter((r) => r.unmeasured);
   const limits = `threshold (CI low end ≥ ${opts.thresholdPct ?? 5}% and ≥ ${opts.thresholdUs ?? 0} µs)`;
-  const tail =
+  let tail =
     regressions.length === 0
       ? `No significant regression beyond the ${limits}.`
       : `${regressions.length} significant regression${regressions.length > 1 ? 's' : ''} beyond the ${limits}: ` +
         regressions.map((r) => `${r.scenario}/${r.mode} ${r.stat} ${formatDeltaUs(r.deltaUs)}`).join(', ') +
         '.';
+  if (unmeasured.length > 0) {
+    tail +=
+      `\nNot measured: ${[...new Set(unmeasured.map((r) => `${r.scenario}/${r.mode}`))].join(', ')} ran in the new study with fewer than ` +
+      `${MIN_RUNS} valid runs (see each run's invalidReason in its results.json); the gate fails rather than pass what it could not measure.`;
+  }
   const legend =
     opts.relativeTo === undefined
       ? 'Base/New: merged-histogram quantiles. Δ: difference of per-run medians; CI: bootstrap over runs; p: Mann–Whitney.'

@@ -66,6 +66,29 @@ describe('compareResults', () => {
     expect(heavy.every((r) => r.verdict === 'only in base' && r.newUs === null)).toBe(true);
   });
 
+  it('fails the gate when the new study ran a mode but too few of its runs were valid to judge', () => {
+    // A host so busy the load generator fell behind in every enforce run: all of them invalid.
+    const starved = {
+      ...same,
+      runs: same.runs.map((r) =>
+        r.scenario === 'light' && r.mode === 'enforce'
+          ? { ...r, valid: false, invalidReason: 'delivered 120 of 160 scheduled requests' }
+          : r,
+      ),
+    };
+    const rows = compareResults(base, starved);
+    const enforce = rows.filter((r) => r.scenario === 'light' && r.mode === 'enforce');
+    expect(enforce.map((r) => [r.verdict, r.unmeasured, r.regression])).toEqual([
+      ['not measured in new', true, false],
+      ['not measured in new', true, false],
+    ]);
+    expect(rows.filter((r) => r.unmeasured)).toHaveLength(2);
+    expect(formatCompare(rows)).toMatch(/\nNot measured: light\/enforce ran in the new study with fewer than 3 valid runs/);
+    // A scenario the new study did not run at all is only listed, not failed.
+    const lightOnly = { ...same, runs: same.runs.filter((r) => r.scenario === 'light') };
+    expect(compareResults(base, lightOnly).some((r) => r.unmeasured)).toBe(false);
+  });
+
   it('formats a table with CIs and a closing line naming the regressions', () => {
     const text = formatCompare(compareResults(base, slower));
     expect(text).toMatch(/^\| Scenario \| Mode \| Stat \| Base \| New \| Δ/);

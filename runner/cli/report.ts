@@ -28,5 +28,5 @@ export async function compareCommand(args: CompareArgs, io: CliIo): Promise<numb
   };
   const rows = compareResults(base, next, opts);
   io.out(formatCompare(rows, opts).replace(/\n$/, ''));
-  return rows.some((r) => r.regression) ? EXIT.failure : EXIT.ok;
+  return rows.some((r) => r.regression || r.unmeasured) ? EXIT.failure : EXIT.ok;
 }
