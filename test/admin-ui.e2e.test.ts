@@ -253,7 +253,7 @@ describe.skipIf(!haveChromium)('admin UI in headless Chromium against `authlab u
           ]),
         ),
       );
-    await expect.poll(async () => Object.keys(await snapshot()).sort()).toEqual(names);
+    await expect.poll(async () => Object.keys(await snapshot()).sort(), { timeout: 5000 }).toEqual(names);
     const before = await snapshot();
     for (const n of names) {
       // "in 4 min 58 s" then the absolute time; "12 s ago" then the absolute time.
@@ -304,14 +304,14 @@ describe.skipIf(!haveChromium)('admin UI in headless Chromium against `authlab u
     const expected = (from: number) => log.entries.slice(from, from + 20).map((e) => String(e.revision));
     await goTo('Audit log');
     const revisions = () => page.locator('#audit-body tbody tr td:first-child').allTextContents();
-    await expect.poll(revisions).toEqual(expected(0));
+    await expect.poll(revisions, { timeout: 5000 }).toEqual(expected(0));
     const newer = page.getByRole('button', { name: 'Newer entries' });
     const older = page.getByRole('button', { name: 'Older entries' });
     expect(await newer.isDisabled()).toBe(true);
 
     await older.focus();
     await page.keyboard.press('Enter');
-    await expect.poll(revisions).toEqual(expected(20));
+    await expect.poll(revisions, { timeout: 5000 }).toEqual(expected(20));
     await expect.poll(() => page.locator('#audit-page').textContent()).toMatch(/^Page 2/);
     // The UI's own changes from the earlier steps are this far back, behind the 25 groups.
     await page.getByRole('cell', { name: 'admin-ui' }).first().waitFor();
@@ -320,7 +320,7 @@ describe.skipIf(!haveChromium)('admin UI in headless Chromium against `authlab u
 
     await newer.focus();
     await page.keyboard.press('Enter');
-    await expect.poll(revisions).toEqual(expected(0));
+    await expect.poll(revisions, { timeout: 5000 }).toEqual(expected(0));
     await expect.poll(() => page.locator('#audit-page').textContent()).toBe('Page 1');
     // Newer is disabled on the newest page; focus moved to Older rather than to the top of the page.
     expect(await newer.isDisabled()).toBe(true);
