@@ -14,13 +14,14 @@ const dbRestart: FaultScenario = {
   order: 63,
   quick: { rateRps: 50, connections: 4, beforeS: 2, afterS: 3 },
   full: { rateRps: 100, connections: 4, beforeS: 5, afterS: 10 },
+  needs: ['outage'],
   target: { kind: 'fail-only-then-recover', statuses: [503], withinMs: 2_000 },
   async inject(a, quick) {
     const holdMs = quick ? 2_000 : 5_000;
     const startMs = a.now();
     const t = await a.outage('postgres', holdMs);
     return {
-      fault: `PostgreSQL postmaster (pid ${t.pid}) stopped (SIGINT, fast shutdown), started again after ${holdMs / 1000} s`,
+      fault: `PostgreSQL postmaster (${t.subject}) stopped (SIGINT, fast shutdown), up again after ${((t.upMs - startMs) / 1000).toFixed(1)} s`,
       startMs,
       endMs: t.upMs,
       dbAcceptingMs: t.acceptingMs ?? null,

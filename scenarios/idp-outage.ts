@@ -9,12 +9,17 @@ const idpOutage: FaultScenario = {
   order: 60,
   quick: { rateRps: 50, connections: 4, beforeS: 2, afterS: 3 },
   full: { rateRps: 100, connections: 4, beforeS: 5, afterS: 10 },
+  needs: ['outage'],
   target: { kind: 'no-failures' },
   async inject(a, quick) {
     const holdMs = quick ? 3_000 : 10_000;
     const startMs = a.now();
     const t = await a.outage('idp', holdMs);
-    return { fault: `SIGKILL of the IdP (pid ${t.pid}), restarted after ${holdMs / 1000} s`, startMs, endMs: t.upMs };
+    return {
+      fault: `SIGKILL of the IdP (${t.subject}), ready again after ${((t.upMs - startMs) / 1000).toFixed(1)} s`,
+      startMs,
+      endMs: t.upMs,
+    };
   },
 };
 

@@ -37,8 +37,11 @@ interface ScenarioBase {
    * first so it runs on the freshest system, before heavier scenarios leave work behind.
    */
   order?: number;
-  /** Extra servers the platform must start for it (`redis`: the query cache of `heavy-cached`). */
-  needs?: readonly 'redis'[];
+  /**
+   * What the platform must offer: `redis` (extra server: the query cache of `heavy-cached`), `outage`
+   * (stopping a component's process: local, and kube whose node is this host).
+   */
+  needs?: readonly ('redis' | 'outage')[];
 }
 
 /** A scenario driven by a load engine against every (pair, mode) of the trial plan. */
@@ -148,11 +151,12 @@ export interface FaultActions {
   sleep(ms: number): Promise<void>;
   /**
    * Stops a component's process by pid (`idp`: SIGKILL; `postgres`: the postmaster, SIGINT = fast
-   * shutdown), keeps it down `holdMs`, and starts it again through the platform's supervisor (same
-   * config and port). Resolves once it is ready; `acceptingMs` is when a new connection to a service's
-   * database first succeeded (postgres only).
+   * shutdown), keeps it down `holdMs` (local: the supervisor holds it; kube: the kubelet restarts the
+   * container when it will), and starts it again (same config and port). Resolves once it is ready;
+   * `subject` says what was stopped (`pid 123`, or the pod and container); `acceptingMs` is when the
+   * database accepted connections again (postgres only).
    */
-  outage(component: 'idp' | 'postgres', holdMs: number): Promise<{ pid: number; downMs: number; upMs: number; acceptingMs?: number }>;
+  outage(component: 'idp' | 'postgres', holdMs: number): Promise<{ subject: string; downMs: number; upMs: number; acceptingMs?: number }>;
   /** `POST /admin/refresh-tokens` (every sidecar drops its token and fetches a new one). */
   refreshAllTokens(): Promise<void>;
   /** `POST /admin/keys/rotate`: returns the new current kid and the kids the JWKS publishes afterwards. */

@@ -25,6 +25,8 @@ let upExit: Promise<number | null>;
 let endpoints: EndpointsFile;
 /** The page as `authlab up` serves it (with the platform section). */
 let consoleUrl = '';
+/** `authlab up`'s live page and runner series (`/metrics`). */
+let liveUrl = '';
 let browser: Browser;
 let page: Page;
 /** Console errors, CSP violations and uncaught exceptions on the admin page. */
@@ -88,6 +90,8 @@ beforeAll(async () => {
     createInterface({ input: up.stdout! }).on('line', (line) => {
       const ui = /^\s+admin ui\s+(\S+)/.exec(line);
       if (ui) consoleUrl = ui[1]!;
+      const live = /^\s+live\s+(\S+?)\/?\s/.exec(line);
+      if (live) liveUrl = live[1]!;
       if (line.startsWith('  postgres')) res();
     });
     up.on('exit', (code) => rej(new Error(`authlab up exited with ${code} before ready:\n${stderr}`)));
@@ -354,6 +358,9 @@ describe.skipIf(!haveChromium)('admin UI in headless Chromium against `authlab u
     await report.waitForLoadState();
     expect(await report.title()).toMatch(/authlab/i);
     await report.close();
+    // The study counted its responses in `up`'s live series, which the live page and Prometheus read.
+    const series = await (await fetch(`${liveUrl}/metrics`)).text();
+    expect(series).toMatch(/authlab_load_responses_total\{scenario="light",mode="enforce",pair="\d+",outcome="ok"\} [1-9]/);
   }, 200_000);
 
   it('the console starts a study only with the session’s CSRF token from its own origin', async () => {

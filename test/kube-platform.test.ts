@@ -74,10 +74,21 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
     }
   }, 300_000);
 
-  it('study --quick records platform kube and the Kubernetes version, with every run valid; the storm drives the IdP pod', async () => {
+  it('study --quick records platform kube and the Kubernetes version, with every run valid; the storm drives the IdP pod; faults are injected into the pods', async () => {
     const out = join(runs, 'study');
     const r = await runAuthlab(
-      ['study', '--platform', 'kube', '--quick', '--scenarios', 'light,token-storm', '--pairs', '2', '--out', out],
+      [
+        'study',
+        '--platform',
+        'kube',
+        '--quick',
+        '--scenarios',
+        'light,token-storm,idp-outage,db-restart,key-rotation',
+        '--pairs',
+        '2',
+        '--out',
+        out,
+      ],
       { AUTHLAB_RUNS_DIR: runs },
       600_000,
     );
@@ -98,5 +109,18 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
     }
     expect(r.stderr).toMatch(/the cluster's IdP at http:\/\/10\.96\.77\.\d+:\d+ takes the storm/);
     expect(r.stderr).not.toMatch(/storm: postgres up/);
+    // Faults: the IdP container SIGKILLed and p1-b's PostgreSQL stopped by their host pids, restarted
+    // by the kubelet in the same pod; each scenario's target held (the study exits 1 otherwise).
+    const fault = (name: string) => results.faults?.find((f) => f.scenario === name)?.fault;
+    expect(results.faults?.map((f) => f.scenario).sort()).toEqual(['db-restart', 'idp-outage', 'key-rotation']);
+    for (const f of results.faults ?? []) {
+      expect(f.targets.length, f.scenario).toBeGreaterThan(0);
+      expect(
+        f.targets.filter((t) => !t.met),
+        f.scenario,
+      ).toEqual([]);
+    }
+    expect(fault('idp-outage')).toMatch(/SIGKILL of the IdP \(pod authlab-system\/idp-[\w-]+ container idp, host pid \d+\)/);
+    expect(fault('db-restart')).toMatch(/PostgreSQL postmaster \(pod p1-b\/db-[\w-]+ container postgres, host pid \d+\)/);
   }, 600_000);
 });

@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Platform } from '../platforms/platform.js';
+import type { LiveSeries } from '../live/series.js';
+import { teeProgress } from '../live/observe.js';
 import type { ProgressSink } from '../study/types.js';
 
 /** What the page may ask for: a subset of `authlab study` flags. */
@@ -29,7 +31,7 @@ export interface StudyRunner {
  * design over the platform's pairs), output under `<runs>/<study id>/` as `authlab study` writes it.
  * The study switches pair modes as it runs, so the platform's settings change while it does.
  */
-export function platformStudyRunner(platform: Platform, pairs: number, runsDir: string): StudyRunner {
+export function platformStudyRunner(platform: Platform, pairs: number, runsDir: string, live?: LiveSeries): StudyRunner {
   const load = () =>
     Promise.all([import('../study/run-study.js'), import('../../reports/render.js'), import('../study/scenarios.js')] as const);
   return {
@@ -53,10 +55,11 @@ export function platformStudyRunner(platform: Platform, pairs: number, runsDir: 
           design: 'interleaved',
           pairs,
           signal,
+          ...(live ? { live } : {}),
         },
         platform,
-        progress,
-      );
+        live ? teeProgress(progress, live) : progress,
+      ).finally(() => live?.phase('up', null));
       progress.phase('report');
       const dir = join(runsDir, results.study.id);
       await mkdir(dir, { recursive: true });

@@ -35,11 +35,13 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   ]);
   // Unknown scenario names fail here, before seconds are spent provisioning; runStudy gets the result.
   const scenarios = selectScenarios(await discoverScenarios(), args.scenarios, args.quick, args.engine);
-  const fault = scenarios.find((s) => s.kind === 'fault');
-  if (fault && args.platform !== 'local') {
+  // Stopping a component's process needs its pid: the local platform's children, or on kube (whose
+  // node is this host) the container's process; kind's nodes and a --kubeconfig cluster are out of reach.
+  const fault = scenarios.find((s) => s.needs?.includes('outage'));
+  if (fault && args.platform !== 'local' && args.platform !== 'kube') {
     throw new AuthlabError(
       'ERR_SCENARIO_PLATFORM',
-      `scenario '${fault.name}' stops processes by pid, which only the local platform can do; run it with --platform local`,
+      `scenario '${fault.name}' stops a component's process, which the ${args.platform} platform cannot do from here; run it with --platform local or kube`,
     );
   }
   const redisNeeded = scenarios.filter((s) => s.needs?.includes('redis'));

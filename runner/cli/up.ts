@@ -97,13 +97,15 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
         : { ...state, status: 'ready', components: structuredClone((platform as LocalPlatform).status()), events: [] },
     );
     const e = platform.endpoints;
+    // One live series for `up`: a study started from the admin UI counts its responses there too, so
+    // the live page and Prometheus show it while it runs.
+    const live = createLiveSeries();
+    live.phase('up', null);
     adminConsole = await startAdminConsole({
       idpUrl: e.idp.url,
       services: e.services,
-      studies: platformStudyRunner(platform, args.pairs, runs),
+      studies: platformStudyRunner(platform, args.pairs, runs, live),
     });
-    const live = createLiveSeries();
-    live.phase('up', null);
     observation = await startObservation({
       live,
       endpoints: platform.endpoints,

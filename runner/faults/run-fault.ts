@@ -30,10 +30,10 @@ export interface FaultRunOptions {
 export async function runFaultScenario(o: FaultRunOptions): Promise<FaultRecord> {
   const { scenario: s, platform } = o;
   const faults = platform.faults;
-  if (!faults) {
+  if (!faults && s.needs?.includes('outage')) {
     throw new AuthlabError(
       'ERR_SCENARIO_PLATFORM',
-      `scenario '${s.name}' stops processes by pid, which only the local platform can do; run it with --platform local`,
+      `scenario '${s.name}' stops a component's process, which the ${platform.name} platform cannot do from here; run it with --platform local or kube`,
     );
   }
   const profile = o.quick ? s.quick : s.full;
@@ -68,9 +68,10 @@ export async function runFaultScenario(o: FaultRunOptions): Promise<FaultRecord>
     now,
     sleep,
     async outage(component, holdMs) {
+      if (!faults) throw new Error(`scenario '${s.name}' stops a component but does not declare needs: ['outage']`);
       const t = await faults.outage(component, holdMs);
       return {
-        pid: t.pid,
+        subject: t.subject,
         downMs: fromEpoch(t.downAt),
         upMs: fromEpoch(t.upAt),
         ...(t.acceptingAt !== undefined ? { acceptingMs: fromEpoch(t.acceptingAt) } : {}),

@@ -64,8 +64,8 @@ export interface Platform {
    */
   stormEnvironment?(o: StormEnvironmentOptions): Promise<StormEnvironment>;
   /**
-   * Fault injection for the fault scenarios (issue 15); absent on platforms that cannot stop a
-   * component by pid (a fault scenario then exits 2 naming the local platform).
+   * Fault injection for the fault scenarios that stop a component (issue 15); absent on platforms
+   * that cannot stop a component's process (kind, a cluster behind --kubeconfig).
    */
   readonly faults?: PlatformFaults;
   /** Stops every process and removes every temporary file; idempotent. */
@@ -74,8 +74,8 @@ export interface Platform {
 
 /** Times of one injected outage, epoch ms. */
 export interface OutageTimes {
-  /** Pid that was stopped. */
-  pid: number;
+  /** What was stopped: `pid 123` (local), or pod, container and host pid (kube). */
+  subject: string;
   downAt: number;
   /** The component runs again and is ready. */
   upAt: number;
@@ -87,7 +87,8 @@ export interface OutageTimes {
 export interface PlatformFaults {
   /**
    * Stops a component's process by pid (`idp`: SIGKILL; `postgres`: SIGINT to the postmaster, a
-   * fast shutdown), keeps it down `holdMs`, then starts it again (same config, same port).
+   * fast shutdown), keeps it down `holdMs` (where the platform can: Kubernetes restarts a container
+   * on its own schedule), then starts it again (same config, same port).
    */
   outage(component: 'idp' | 'postgres', holdMs: number): Promise<OutageTimes>;
 }

@@ -11,6 +11,8 @@ import { defaultGrants, servicesFor } from '../local/topology.js';
 import type { Platform } from '../platform.js';
 import { createIdentityIssuer } from '../../../system/identity/issuer.js';
 import { KUBE_STORM_ISSUER, kubeStormEnvironment } from './storm.js';
+import { hostNodeFaults } from './faults.js';
+import { KubeConfig } from '@kubernetes/client-node';
 
 /** A platform whose auth system runs in a Kubernetes cluster (kube, kind, any cluster behind `--kubeconfig`). */
 export interface ClusterPlatform extends Platform {
@@ -36,6 +38,11 @@ export interface DeployOnClusterOptions {
   tokenTtlSeconds?: number;
   log: (line: string) => void;
   loadImages: (images: readonly { ref: string; archive: string }[]) => Promise<void>;
+  /**
+   * The cluster's node is this host (kube): its containers' processes are ours to signal, so the
+   * platform offers the fault scenarios' outages ({@link hostNodeFaults}).
+   */
+  hostIsNode?: boolean;
   /** Runs after the namespaces are deleted on close (stop port-forwards, delete a cluster the platform made). */
   afterClose?: () => Promise<void>;
 }
@@ -105,6 +112,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
         });
         await Promise.all([a, b].map((name) => waitForRevision(urlOf(name), localAdminToken, res.revision, name)));
       },
+      ...(o.hostIsNode ? { faults: clusterFaults(o.kubeconfig) } : {}),
       stormEnvironment: (so) => kubeStormEnvironment({ url: endpoints.idp.url, adminToken: endpoints.admin.token }, stormIssuer, so),
       close,
     };
@@ -112,4 +120,14 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
     await close().catch(() => {});
     throw err;
   }
+}
+
+/** Outages on the kube platform: the IdP, and the database of pair 1's target (the pair fault runs load). */
+function clusterFaults(kubeconfig: string) {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return hostNodeFaults(kc, {
+    idp: { namespace: 'authlab-system', app: 'idp', container: 'idp' },
+    postgres: { namespace: 'p1-b', app: 'db', container: 'postgres' },
+  });
 }

@@ -61,6 +61,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     ...(opts.subjectVerifier ? { subjectVerifier: opts.subjectVerifier } : {}),
     ...(opts.tokenTtlSeconds ? { tokenTtlSeconds: opts.tokenTtlSeconds } : {}),
     log,
+    hostIsNode: true,
     afterClose: dropCluster,
   });
 }

@@ -26,7 +26,7 @@ export function localFaults(supervisor: Supervisor, superUrl: string): PlatformF
       await back;
       const upAt = Date.now();
       const acceptingAt = await accepting;
-      const times: OutageTimes = { pid, downAt, upAt };
+      const times: OutageTimes = { subject: `pid ${pid}`, downAt, upAt };
       if (acceptingAt !== undefined) times.acceptingAt = acceptingAt;
       return times;
     },
