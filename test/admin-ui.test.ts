@@ -109,6 +109,25 @@ describe('admin UI server side', () => {
     expect(bad.body).toBe(direct.body);
   });
 
+  it('pages the audit log through the gateway with the API’s cursor, and passes its 400s on verbatim', async () => {
+    const { cookie, csrf } = await signIn();
+    for (const target of ['p3-a', 'p3-b', 'p4-a']) {
+      const put = await ui('PUT', 'grants', { cookie, 'x-csrf-token': csrf }, { caller: 'p1-a', target, roles: ['read'] });
+      expect(put.statusCode).toBe(200);
+    }
+    type Page = { entries: { id: number; after: { target?: string } }[]; nextBefore: number | null };
+    const first = (await ui('GET', 'audit?limit=2', { cookie })).json() as Page;
+    expect(first.entries.map((e) => e.after.target)).toEqual(['p4-a', 'p3-b']);
+    expect(first.nextBefore).toBe(first.entries[1]!.id);
+    const second = (await ui('GET', `audit?limit=2&before=${first.nextBefore}`, { cookie })).json() as Page;
+    expect(second.entries[0]!.after.target).toBe('p3-a');
+    const bad = await ui('GET', 'audit?before=yesterday', { cookie });
+    expect([bad.statusCode, (bad.json() as { error: { code: string; message: string } }).error]).toEqual([
+      400,
+      { code: 'ERR_BAD_REQUEST', message: expect.stringMatching(/^before must be an integer/) },
+    ]);
+  });
+
   it('refuses a change without the CSRF token, from another origin, as a form post, or without a session', async () => {
     const { cookie, csrf } = await signIn();
     const grant = { caller: 'p1-a', target: 'p2-a', roles: ['read'] };

@@ -13,6 +13,7 @@ import { tokenExchangeRoutes } from './routes/token-exchange.js';
 import { SigningKeyRing } from './signing-keys.js';
 import { storeChanges } from './store/changes.js';
 import { PermissionsStore } from './store/permissions-store.js';
+import { TokenLedger } from './token-ledger.js';
 import { JwksIssuerVerifier, type SubjectTokenVerifier, type TrustedIssuer } from './subject-verifier.js';
 
 export interface IdpOptions {
@@ -36,6 +37,8 @@ export interface IdpOptions {
   initialSettings?: Partial<Settings>;
   /** Rotate signing keys every this many seconds. Default: only on `POST /admin/keys/rotate`. */
   keyRotationIntervalSeconds?: number;
+  /** Subjects whose last issued token `GET /admin/status` reports (oldest refresh evicted first). Default 10000. */
+  tokenLedgerCap?: number;
   /** Settings-stream ping interval, ms. Default 15000. */
   pingIntervalMs?: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
@@ -96,6 +99,7 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
       verifier:
         opts.verifier ?? new JwksIssuerVerifier({ trustedIssuers: opts.trustedIssuers ?? [], cacheSize: opts.subjectTokenCacheSize }),
       metrics: createIdpMetrics(),
+      tokens: new TokenLedger(opts.tokenLedgerCap),
       issuer: () => {
         if (!issuer) throw new Error('IdP issuer unknown: pass options.issuer or call listen() first');
         return issuer;

@@ -2,6 +2,7 @@ import type { IdpMetrics } from './metrics.js';
 import type { SigningKeyRing } from './signing-keys.js';
 import type { PermissionsStore } from './store/permissions-store.js';
 import type { SubjectTokenVerifier } from './subject-verifier.js';
+import type { TokenLedger } from './token-ledger.js';
 
 /** What the IdP's route modules share; built once by `buildIdp`. */
 export interface IdpContext {
@@ -9,6 +10,8 @@ export interface IdpContext {
   keys: SigningKeyRing;
   verifier: SubjectTokenVerifier;
   metrics: IdpMetrics;
+  /** Last token issued per subject (bounded, in memory): `GET /admin/status` `tokens`. */
+  tokens: TokenLedger;
   /** `iss` of access tokens and discovery; known once listening when not configured. */
   issuer(): string;
   /** Clock, ms since the epoch. */

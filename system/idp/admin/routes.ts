@@ -4,7 +4,17 @@ import { AuthlabError } from '../../protocol/errors.js';
 import type { IdpContext } from '../context.js';
 import { storeChanges } from '../store/changes.js';
 import type { StreamHub } from '../routes/settings-stream.js';
-import { parseGrant, parseGrantKey, parseGroup, parseGroupKey, parseRefresh, parseRevocation, parseSettingsPatch } from './validate.js';
+import {
+  parseAuditQuery,
+  parseGrant,
+  parseGrantKey,
+  parseGroup,
+  parseGroupKey,
+  parseRefresh,
+  parseRevocation,
+  parseSettingsPatch,
+  parseStatusQuery,
+} from './validate.js';
 
 export interface AdminRouteOptions {
   ctx: IdpContext;
@@ -139,23 +149,40 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
     return { revision, keys: result };
   });
 
-  app.get('/admin/status', async () => {
+  app.get('/admin/status', async (req) => {
+    const q = parseStatusQuery(req.query);
     const s = ctx.store.state;
+    const iso = (ms: number) => new Date(ms).toISOString();
     return {
       revision: s.revision,
       refreshEpoch: s.refreshEpoch,
       connectedSidecars: opts.streams.connected(),
       keys: { previous: ctx.keys.previousKids, current: ctx.keys.currentKid, next: ctx.keys.nextKid },
+      // The IdP's clock, so a page can count down to expiresAt whatever its own clock says.
+      now: iso(ctx.now()),
+      tokenTtlSeconds: s.settings.global.tokenTtlSeconds,
+      tokensTracked: ctx.tokens.size,
+      tokens: ctx.tokens.newest(q.tokens).map((t) => ({
+        subject: t.subject,
+        service: t.service,
+        issuedAt: iso(t.issuedAtMs),
+        expiresAt: iso(t.expiresAtMs),
+        jti: t.jti,
+        kid: t.kid,
+      })),
     };
   });
 
   app.get('/admin/audit', async (req) => {
-    const raw = (req.query as Record<string, unknown>).limit;
-    const limit = raw === undefined ? 100 : Number(raw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new AuthlabError('ERR_BAD_REQUEST', `limit must be an integer 1..1000, got ${JSON.stringify(raw)}`);
-    }
-    return { revision: ctx.store.state.revision, entries: await ctx.store.audit(limit) };
+    const { limit, before } = parseAuditQuery(req.query);
+    // One more than asked says whether an older page exists without a COUNT.
+    const rows = await ctx.store.audit(limit + 1, before);
+    const entries = rows.slice(0, limit);
+    return {
+      revision: ctx.store.state.revision,
+      entries,
+      nextBefore: rows.length > limit ? entries.at(-1)!.id : null,
+    };
   });
 }
 

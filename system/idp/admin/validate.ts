@@ -189,3 +189,51 @@ export function parseRevocation(raw: unknown, nowSeconds: number): RevocationReq
   if (o.subject === undefined) bad('send {"jti": "<token id>"} or {"subject": "<service>", "issuedBefore": <seconds>}');
   return { subject: o.subject, issuedBefore: o.issuedBefore ?? nowSeconds };
 }
+
+/** Most audit entries one `GET /admin/audit` answers. */
+export const AUDIT_LIMIT_MAX = 1000;
+/** Most tokens one `GET /admin/status` lists. */
+export const STATUS_TOKENS_MAX = 10_000;
+
+/**
+ * One query parameter as a whole number in `min..max`, or 400 ERR_BAD_REQUEST naming it. Digits only:
+ * `Number()` would take "", "1e3", " 5" and "0x10".
+ */
+function queryInt(
+  query: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number | undefined,
+): number | undefined {
+  const raw = query[name];
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'string' && /^[0-9]{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    bad(`${name} must be an integer ${min}..${max}${typeof raw === 'string' ? '' : ' given once'} (got ${JSON.stringify(raw)})`);
+  }
+  return n;
+}
+
+/** Only these parameters: a typo (`?befor=`) is an error, not a silently ignored cursor. */
+function onlyParams(query: unknown, allowed: readonly string[], example: string): Record<string, unknown> {
+  const q = (query ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(q)) {
+    if (!allowed.includes(k)) bad(`unknown query parameter ${JSON.stringify(k)}; use ${example}`);
+  }
+  return q;
+}
+
+/** `GET /admin/audit?before=<id>&limit=<n>`: entries with id < before (default: the newest), newest first. */
+export function parseAuditQuery(query: unknown): { limit: number; before?: number } {
+  const q = onlyParams(query, ['limit', 'before'], `?limit=1..${AUDIT_LIMIT_MAX}&before=<id from "nextBefore">`);
+  const limit = queryInt(q, 'limit', 1, AUDIT_LIMIT_MAX, 100)!;
+  const before = queryInt(q, 'before', 1, Number.MAX_SAFE_INTEGER, undefined);
+  return before === undefined ? { limit } : { limit, before };
+}
+
+/** `GET /admin/status?tokens=<n>`: how many issued tokens to list (most recently refreshed first). */
+export function parseStatusQuery(query: unknown): { tokens: number } {
+  const q = onlyParams(query, ['tokens'], `?tokens=0..${STATUS_TOKENS_MAX}`);
+  return { tokens: queryInt(q, 'tokens', 0, STATUS_TOKENS_MAX, 1000)! };
+}

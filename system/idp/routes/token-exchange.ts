@@ -220,7 +220,8 @@ async function exchange(ctx: IdpContext, body: unknown): Promise<TokenResponse> 
     }
   }
   const ttl = state.settings.global.tokenTtlSeconds;
-  const iat = Math.floor(ctx.now() / 1000);
+  const nowMs = ctx.now();
+  const iat = Math.floor(nowMs / 1000);
   const claims: AccessTokenClaims = {
     iss: ctx.issuer(),
     sub: subject.service,
@@ -231,8 +232,17 @@ async function exchange(ctx: IdpContext, body: unknown): Promise<TokenResponse> 
     roles,
     rev: state.revision,
   };
+  const accessToken = ctx.keys.sign(claims);
+  ctx.tokens.record({
+    subject: subject.subject,
+    service: subject.service,
+    issuedAtMs: nowMs,
+    expiresAtMs: claims.exp * 1000,
+    jti: claims.jti,
+    kid: ctx.keys.currentKid,
+  });
   return {
-    access_token: ctx.keys.sign(claims),
+    access_token: accessToken,
     issued_token_type: requested ?? ACCESS_TOKEN_TYPE,
     token_type: 'Bearer',
     expires_in: ttl,

@@ -111,10 +111,19 @@ export class PermissionsStore {
     return { revision: state.revision, result: out.result };
   }
 
-  /** Newest first. `limit` is clamped to 1..1000. */
-  async audit(limit: number): Promise<AuditEntry[]> {
-    const n = Math.max(1, Math.min(1000, Math.floor(limit)));
-    const res = await this.pool.query('SELECT id, at, who, what, before, after, revision FROM idp_audit ORDER BY id DESC LIMIT $1', [n]);
+  /**
+   * Newest first: the `limit` entries (clamped to 1..1001) with id below `beforeId` (default: all).
+   * The primary-key index serves the range, so a page deep in a long log costs the same as the first.
+   */
+  async audit(limit: number, beforeId?: number): Promise<AuditEntry[]> {
+    const n = Math.max(1, Math.min(1001, Math.floor(limit)));
+    const res =
+      beforeId === undefined
+        ? await this.pool.query('SELECT id, at, who, what, before, after, revision FROM idp_audit ORDER BY id DESC LIMIT $1', [n])
+        : await this.pool.query(
+            'SELECT id, at, who, what, before, after, revision FROM idp_audit WHERE id < $2 ORDER BY id DESC LIMIT $1',
+            [n, beforeId],
+          );
     return res.rows.map((r) => ({
       id: Number(r.id),
       at: (r.at as Date).toISOString(),
