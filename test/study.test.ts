@@ -228,7 +228,8 @@ describe('sequential design', () => {
       expect(r.study.design).toBe('sequential');
       expect(r.runs).toHaveLength(8);
       expect(r.runs.map((x) => x.pair)).toEqual(Array(8).fill(1));
-      expect(r.runs.filter((x) => !x.valid).map((x) => `${x.id}: ${x.invalidReason}`)).toEqual([]);
+      // A 0.3 s run on a busy host may fall short of its schedule (latency-only, said so); nothing else.
+      expect(r.runs.filter((x) => !x.valid && x.invalidFor !== 'latency').map((x) => `${x.id}: ${x.invalidReason}`)).toEqual([]);
       for (const t of [1, 2]) expect(new Set(r.runs.filter((x) => x.trial === t).map((x) => x.mode)).size).toBe(4);
       expect([...platform.served.keys()].every((k) => k.startsWith('1/'))).toBe(true);
       expect(r.comparisons.find((c) => c.candidate === 'enforce' && c.stat === 'p50')?.n).toBe(2);
@@ -243,13 +244,21 @@ describe('runs the platform says were disturbed (issue 15, items 2 and 6)', () =
     const fake = await startFakePlatform(2, (mode) => MS[mode]);
     const events: PlatformEvent[] = [];
     let steps = 0;
+    // Steps are counted from the first trial on: priming (prime.ts) switches modes before it.
+    const progress = sink();
+    let inTrials = false;
+    const trial = progress.trial;
+    progress.trial = (i, n) => {
+      inTrials = true;
+      trial(i, n);
+    };
     const platform: Platform = {
       ...fake,
       events: () => events,
       async setPairMode(pair, mode) {
         await fake.setPairMode(pair, mode);
         // The IdP dies during the third run (sequential design: one pair per step).
-        if (++steps === 3)
+        if (inTrials && ++steps === 3)
           setTimeout(
             () => events.push({ at: new Date().toISOString(), component: 'idp', pid: 4242, kind: 'exited', detail: 'signal SIGKILL' }),
             50,
@@ -269,7 +278,7 @@ describe('runs the platform says were disturbed (issue 15, items 2 and 6)', () =
           pairs: 2,
         },
         platform,
-        sink(),
+        progress,
       );
       const invalid = r.runs.filter((x) => !x.valid);
       expect(invalid).toHaveLength(1);

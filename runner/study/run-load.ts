@@ -8,6 +8,7 @@ import { planTrials } from './design.js';
 import { sampleCpu } from './cpu.js';
 import { pairServices } from '../../system/protocol/endpoints.js';
 import { toRunRecord } from './run-record.js';
+import { primePairs } from './prime.js';
 import { faultDuring, modeMismatch } from './run-checks.js';
 import type { ProgressSink, StudyOptions } from './types.js';
 
@@ -46,6 +47,19 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
   progress.log(
     `${s.name}: ${plan.length} trial(s) × ${profile.warmupS}+${profile.durationS} s, ${profile.connections} connection(s), ` +
       `${profile.rateRps ?? 'unlimited'} req/s per target, ${study.design}`,
+  );
+  // A/A: every mode but direct is configured exactly like off (see below).
+  const configuredMode = (mode: RunMode): RunMode => (study.aa && mode !== 'direct' ? 'off' : mode);
+  const primed = await primePairs({
+    platform,
+    pairs: [...new Set(plan.flatMap((t) => t.steps.flatMap((st) => st.map((a) => a.pair))))].sort((a, b) => a - b),
+    modes: [...new Set(modes.map(configuredMode))],
+    bodies: requests.flatMap((r) => Array.from({ length: Math.max(1, Math.round(r.weight)) }, () => r.body)),
+    connections: profile.connections,
+    ...(study.signal ? { signal: study.signal } : {}),
+  });
+  progress.log(
+    `${s.name}: primed every pair in ${primed.perMode.map((m) => `${m.mode} (${m.sent} requests${m.failed ? `, ${m.failed} not 2xx` : ''})`).join(', ')} in ${primed.ms} ms; not measured`,
   );
   for (const trial of plan) {
     progress.trial(trial.trial, plan.length);
