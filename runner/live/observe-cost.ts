@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadScenario } from '../../scenarios/scenario.js';
-import { mulberry32 } from '../../results/stats/index.js';
+import { ALPHA, ciExcludesZero, mulberry32 } from '../../results/stats/index.js';
 import type { Engine } from '../engines/types.js';
 import type { Platform } from '../platforms/platform.js';
 import { pairedTest } from '../study/comparisons.js';
@@ -321,7 +321,8 @@ export function formatSummary(s: CostSummary, trials: number): string[] {
     `runner CPU (load generator + live series, reference): ${f2(s.runnerCpuPct.observed)}% observed arm, ${f2(s.runnerCpuPct.unobserved)}% unobserved arm`,
     `load average (1 min) at run starts: ${s.loadAvg1m[0].toFixed(2)}–${s.loadAvg1m[1].toFixed(2)}`,
     `verdict: observing ${s.p50.significant ? 'DOES' : 'does not'} significantly change light p50 (${s.p50.deltaUs} µs, ` +
-      `CI [${s.p50.ci95Us[0]}, ${s.p50.ci95Us[1]}], p = ${s.p50.pValue.toPrecision(3)}); ` +
+      `CI [${s.p50.ci95Us[0]}, ${s.p50.ci95Us[1]}] ${ciExcludesZero(s.p50.ci95Us) ? 'excludes' : 'includes'} 0, ` +
+      `p = ${s.p50.pValue.toPrecision(3)} ${s.p50.pValue < ALPHA ? '<' : '≥'} ${ALPHA}; the study's rule needs both); ` +
       `scrape CPU ${f2(s.prometheusCpuPct)}% of one core ${cpuMet ? 'meets' : 'misses'} the < ${SCRAPE_CPU_TARGET_PCT}% target`,
   ];
 }
