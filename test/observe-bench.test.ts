@@ -64,7 +64,8 @@ describe.skipIf(!ready)('npm run bench:observe', () => {
     // Balanced: with two trials, one starts observed and one unobserved.
     expect(out).toMatch(/O→U/);
     expect(out).toMatch(/U→O/);
-    expect(out).toMatch(/^p50 observed − unobserved: -?\d+ µs, 95% CI \[-?\d+, -?\d+\], exact signed-rank p = [\d.]+$/m);
+    expect(out).toMatch(/^p50 observed − unobserved: -?[\d.]+ µs, 95% CI \[-?[\d.]+, -?[\d.]+\], exact signed-rank p = [\d.]+$/m);
+    expect(out).toMatch(/^sidecar CPU per response observed − unobserved \(being scraped\): -?[\d.]+ µs, 95% CI .* \(2 trials\)$/m);
     const cpu = /^prometheus CPU \(1 s scrape\): ([\d.]+)% of one core while scraping, ([\d.]+)% while paused$/m.exec(out);
     expect(cpu, out).not.toBeNull();
     // Scraping costs something; a stopped Prometheus costs nothing: the "unobserved" arm really is.

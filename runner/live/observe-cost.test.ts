@@ -29,6 +29,7 @@ describe('summarize', () => {
     wallS: 2,
     prometheusCpuUs: a === 'observed' ? 10_000 : 0,
     runnerCpuUs: 100_000,
+    sidecarUsPerRequest: a === 'observed' ? 60 : 50,
     loadAvg1m: 1,
     ...o,
   });
@@ -53,5 +54,6 @@ describe('summarize', () => {
     expect(s.prometheusCpuPct).toBeCloseTo(0.5, 6);
     expect(s.prometheusPausedCpuPct).toBe(0);
     expect(s.runnerCpuPct.observed).toBeCloseTo(5, 6);
+    expect(s.sidecarCpu).toMatchObject({ deltaUs: 10, n: 2 });
   });
 });

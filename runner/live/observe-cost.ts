@@ -149,6 +149,11 @@ export interface ArmRun {
   prometheusCpuUs: number | undefined;
   /** The runner's CPU (load generator and live series) over the run, µs. */
   runnerCpuUs: number | undefined;
+  /**
+   * Both sidecars' CPU per response over the measured window (the study's run record): what being
+   * scraped costs the targets shows here, not in Prometheus's own CPU. Undefined without counters.
+   */
+  sidecarUsPerRequest: number | undefined;
   /** 1-minute load average at the start of the run. */
   loadAvg1m: number;
 }
@@ -221,6 +226,7 @@ export async function runObserveCost(o: ObserveCostOptions): Promise<CostTrial[]
       wallS,
       prometheusCpuUs: delta(p0, p1),
       runnerCpuUs: delta(r0, r1),
+      sidecarUsPerRequest: record.cpu?.sidecarUsPerRequest,
       loadAvg1m,
     };
   };
@@ -249,6 +255,8 @@ export interface CostSummary {
   /** Observed − unobserved p50, µs: median over trials with its bootstrap 95% CI, and the exact signed-rank p. */
   p50: { deltaUs: number; ci95Us: [number, number]; pValue: number; significant: boolean };
   p99: { deltaUs: number; ci95Us: [number, number]; pValue: number; significant: boolean };
+  /** Observed − unobserved sidecar CPU per response, µs (trials where both runs have it). */
+  sidecarCpu: { deltaUs: number; ci95Us: [number, number]; pValue: number; significant: boolean; n: number };
   /** Prometheus CPU over the observed arm's runs, % of one core. */
   prometheusCpuPct: number | undefined;
   /** Prometheus CPU over the unobserved arm's runs (paused: ≈ 0). */
@@ -274,19 +282,24 @@ const pct = (runs: readonly ArmRun[], cpu: (r: ArmRun) => number | undefined): n
 /** The study's own paired test (runner/study/comparisons.ts) on the per-trial differences. */
 export function summarize(trials: readonly CostTrial[], seed: number): CostSummary {
   const usable = trials.filter((t) => t.observed.valid && t.unobserved.valid);
-  const test = (stat: 'p50Us' | 'p99Us') => {
-    const diffs = usable.map((t) => t.observed[stat] - t.unobserved[stat]);
-    if (diffs.length === 0) return { deltaUs: NaN, ci95Us: [NaN, NaN] as [number, number], pValue: NaN, significant: false };
+  const test = (value: (r: ArmRun) => number | undefined) => {
+    const diffs = usable.flatMap((t) => {
+      const [o, u] = [value(t.observed), value(t.unobserved)];
+      return o === undefined || u === undefined ? [] : [o - u];
+    });
+    if (diffs.length === 0) return { deltaUs: NaN, ci95Us: [NaN, NaN] as [number, number], pValue: NaN, significant: false, n: 0 };
     const { ci, pValue, significant } = pairedTest(diffs, { seed });
-    return { deltaUs: Math.round(ci.estimate), ci95Us: [Math.floor(ci.lo), Math.ceil(ci.hi)] as [number, number], pValue, significant };
+    const ci95Us: [number, number] = [Math.floor(ci.lo * 10) / 10, Math.ceil(ci.hi * 10) / 10];
+    return { deltaUs: Math.round(ci.estimate * 10) / 10, ci95Us, pValue, significant, n: diffs.length };
   };
   const observed = trials.map((t) => t.observed);
   const unobserved = trials.map((t) => t.unobserved);
   const loads = trials.flatMap((t) => [t.observed.loadAvg1m, t.unobserved.loadAvg1m]);
   return {
     n: usable.length,
-    p50: test('p50Us'),
-    p99: test('p99Us'),
+    p50: test((r) => r.p50Us),
+    p99: test((r) => r.p99Us),
+    sidecarCpu: test((r) => r.sidecarUsPerRequest),
     prometheusCpuPct: pct(observed, (r) => r.prometheusCpuUs),
     prometheusPausedCpuPct: pct(unobserved, (r) => r.prometheusCpuUs),
     runnerCpuPct: { observed: pct(observed, (r) => r.runnerCpuUs), unobserved: pct(unobserved, (r) => r.runnerCpuUs) },
@@ -318,6 +331,7 @@ export function formatSummary(s: CostSummary, trials: number): string[] {
     `p50 observed − unobserved: ${diff(s.p50)}`,
     `p99 observed − unobserved: ${diff(s.p99)}`,
     `prometheus CPU (1 s scrape): ${f2(s.prometheusCpuPct)}% of one core while scraping, ${f2(s.prometheusPausedCpuPct)}% while paused`,
+    `sidecar CPU per response observed − unobserved (being scraped): ${diff(s.sidecarCpu)} (${s.sidecarCpu.n} trials)`,
     `runner CPU (load generator + live series, reference): ${f2(s.runnerCpuPct.observed)}% observed arm, ${f2(s.runnerCpuPct.unobserved)}% unobserved arm`,
     `load average (1 min) at run starts: ${s.loadAvg1m[0].toFixed(2)}–${s.loadAvg1m[1].toFixed(2)}`,
     `verdict: observing ${s.p50.significant ? 'DOES' : 'does not'} significantly change light p50 (${s.p50.deltaUs} µs, ` +
