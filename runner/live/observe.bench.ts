@@ -15,6 +15,7 @@ import { randomInt } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import light from '../../scenarios/light.js';
+import { AuthlabError } from '../../system/protocol/errors.js';
 import { onShutdownSignal } from '../cli/shutdown.js';
 import { buildEngine } from '../engines/index.js';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
@@ -109,6 +110,10 @@ try {
   if (shutdown.received()) {
     console.error('bench:observe: interrupted; everything was stopped');
     exitCode = 130;
+  } else if (err instanceof AuthlabError) {
+    // A catalogued error (busy port, Prometheus failed) says what to do in one sentence.
+    console.error(`bench:observe: ${err.code}: ${err.message}`);
+    exitCode = 1;
   } else {
     console.error(`bench:observe: ${(err as Error).stack ?? String(err)}`);
     exitCode = 1;
