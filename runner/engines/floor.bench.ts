@@ -62,7 +62,7 @@ const contenders: { name: string; run: (url: string) => Promise<Histogram> }[] =
   },
   { name: 'minimal client (raw sockets, own process)', run: minimalClient },
   {
-    name: 'autocannon in the caller (before)',
+    name: "autocannon on the caller's event loop",
     run: async (url) => (await latencyProbe(buildAutocannonEngine({ inProcess: true }), url, shape)).latency,
   },
 ];
@@ -110,7 +110,7 @@ try {
   const ratioBefore = us(before, 50) / us(minimal, 50);
   console.log(
     `\nfloor p50 ratio, default engine / minimal client: ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO}) ${ratio <= TARGET_RATIO ? 'PASS' : 'MISS'}` +
-      `; p99 ratio ${(us(engine, 99) / us(minimal, 99)).toFixed(2)}; in-caller autocannon p50 ratio ${ratioBefore.toFixed(2)}`,
+      `; p99 ratio ${(us(engine, 99) / us(minimal, 99)).toFixed(2)}; autocannon on the caller's loop, p50 ratio ${ratioBefore.toFixed(2)}`,
   );
   console.log(
     `load average (1 min) during the run: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} on ${navigator.hardwareConcurrency} cores`,

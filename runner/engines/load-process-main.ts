@@ -16,6 +16,8 @@ const send = (m: FromLoad): void => {
 };
 
 process.on('disconnect', () => process.exit(0));
+// A normal exit on SIGTERM (how LoadProcess.close stops it), so exit hooks run (e.g. `--cpu-prof` via NODE_OPTIONS writes its profile).
+process.on('SIGTERM', () => process.exit(0));
 process.on('message', (m: ToLoad) => {
   if (m.kind === 'stop') {
     controllers.get(m.id)?.abort(new Error('run aborted'));

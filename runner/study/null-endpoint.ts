@@ -18,6 +18,7 @@ const server = require('node:http').createServer((req, res) => {
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
 `;
 
 export interface NullEndpoint {
