@@ -86,7 +86,7 @@ export class LoadProcess {
     if (this.exited) return Promise.reject(new AuthlabError('ERR_LOAD_PROCESS', 'the load process has exited'));
     const id = this.nextId++;
     const signal = runs[0]?.signal;
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new Error('run aborted'));
     const wire: WireRun[] = runs.map(({ signal: _s, onResponse, ...rest }) => ({ ...rest, live: onResponse !== undefined }));
     return new Promise<EngineResult[]>((resolve, reject) => {
       const onAbort = (): void => void this.send({ kind: 'stop', id });
