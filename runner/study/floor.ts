@@ -14,15 +14,17 @@ export interface FloorOptions {
 
 /**
  * What the harness itself costs: the engine against a null endpoint (200 `{"rows":[]}`, no work)
- * started in a process of its own on 127.0.0.1 (null-endpoint.ts). Two probes: latency at the study's load shape (p50/p99, the
- * floor under every latency in the study) and an unlimited closed loop (max requests/s the engine
- * can deliver here).
+ * started in a process of its own on 127.0.0.1 (null-endpoint.ts). Two probes: an unlimited closed
+ * loop (max requests/s the engine can deliver here), then latency at the study's load shape
+ * (p50/p99, the floor under every latency in the study).
  */
 export async function measureFloor(engine: Engine, o: FloorOptions): Promise<HarnessFloor> {
   const endpoint = await startNullEndpoint();
   try {
-    const latency = await latencyProbe(engine, endpoint.url, o);
+    // The unlimited probe first: it also warms the engine (autocannon's load process is new at this
+    // point of a study, its code not yet optimised), so the latency probe sees the engine as the study's runs do.
     const max = await engine.run({ ...probeShape(endpoint.url, o), connections: Math.max(4, o.connections), rateRps: null });
+    const latency = await latencyProbe(engine, endpoint.url, o);
     return {
       engine: engine.name,
       p50Us: Math.round(latency.latency.getValueAtPercentile(50)),
