@@ -4,7 +4,8 @@ import type { Results } from '../../results/schema.js';
 import { startLocalPlatform } from '../platforms/local/index.js';
 import { findRedisServer } from '../platforms/local/redis.js';
 import { setSystemCpus } from '../platforms/local/lifeline.js';
-import { describePinning, pinSelf, planPinning, type PinPlan } from '../study/pinning.js';
+import { describePinning, pinSelf, planPinning, splitLoadGenerator, type PinPlan } from '../study/pinning.js';
+import { setLoadProcessCpus } from '../engines/load-process.js';
 import type { Platform } from '../platforms/platform.js';
 import type { ClusterPlatform } from '../platforms/kube/deployed.js';
 import type { Engine } from '../engines/types.js';
@@ -77,8 +78,15 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         ? planPinning()
         : { pinned: false, reason: `not pinned: the ${args.platform} platform's pods are placed by Kubernetes` };
     if (pinning.pinned) {
-      pinSelf(pinning.loadGenerator);
+      // autocannon's load process gets CPUs apart from the orchestrator's when there are two or more.
+      const split = args.engine === 'autocannon' ? splitLoadGenerator(pinning.loadGenerator) : null;
+      pinSelf(split?.orchestrator ?? pinning.loadGenerator);
+      setLoadProcessCpus(split?.loadProcess ?? null);
       setSystemCpus(pinning.system);
+      if (split && split.loadProcess[0] !== split.orchestrator[0])
+        progress.log(
+          `  autocannon's load process on CPUs ${split.loadProcess.join(',')}, the orchestrator on CPU ${split.orchestrator.join(',')}`,
+        );
     }
     progress.log(describePinning(pinning));
     // The calibration hook is read by each sidecar from its environment at start (system/sidecar/

@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import type { Client } from 'autocannon';
 import { RunRecorder } from './histogram.js';
+import { loadProcess } from './load-process.js';
 import { cycleLength, mixCycle } from './mix.js';
 import { PACING_SUPPORTED, paceClient } from './pacing.js';
 import { mulberry32 } from '../../results/stats/index.js';
@@ -9,22 +10,42 @@ import type { Engine, EngineResult, EngineRunOptions } from './types.js';
 /** Per-request time-out, seconds: a response slower than this is counted as error `timeout`. */
 const TIMEOUT_S = 10;
 
+const REQUEST_HEADERS = { 'content-type': 'application/json' };
+
 interface ClientState {
   serverTiming: string | null;
 }
 
+export interface AutocannonEngineOptions {
+  /**
+   * Run autocannon on the caller's event loop instead of the load process (default false). Only for
+   * measuring what the separate process buys (runner/engines/floor.bench.ts).
+   */
+  inProcess?: boolean;
+}
+
 /**
- * autocannon, in-process, closed loop at fixed connections; with `rateRps`, each connection is paced
- * to its share of the rate (see pacing.ts for why not autocannon's own per-second limiter). autocannon's own histogram is in whole ms and its coordinated-omission
- * correction invents samples under a rate, so it is switched off and every response time is
- * recorded here, in µs, from the client's hrtime measurement.
+ * autocannon, closed loop at fixed connections; with `rateRps`, each connection is paced to its
+ * share of the rate (see pacing.ts for why not autocannon's own per-second limiter). autocannon's
+ * own histogram is in whole ms and its coordinated-omission correction invents samples under a rate,
+ * so it is switched off and every response time is recorded here, in µs, from the client's hrtime
+ * measurement.
+ *
+ * Runs execute in the load process (load-process.ts), a child with its own event loop, so that what
+ * the orchestrator does meanwhile (progress, the live series, a floor's null endpoint, timers) does
+ * not delay sends or response timestamps; results come back in the same shape.
  */
-export function buildAutocannonEngine(): Engine {
+export function buildAutocannonEngine(options: AutocannonEngineOptions = {}): Engine {
+  if (options.inProcess) {
+    return { name: 'autocannon', model: 'closed', unavailable: async () => null, run: (o) => runAutocannon(o) };
+  }
+  const runMany = (runs: readonly EngineRunOptions[]): Promise<EngineResult[]> => loadProcess().runMany(runs);
   return {
     name: 'autocannon',
     model: 'closed',
     unavailable: async () => null,
-    run: (options) => runAutocannon(options),
+    run: async (o) => (await runMany([o]))[0] as EngineResult,
+    runMany,
   };
 }
 
@@ -37,7 +58,8 @@ function headerValue(raw: unknown, name: string): string | null {
   return null;
 }
 
-async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
+/** One autocannon run on this process's event loop (the load process calls it). */
+export async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   const counted = o.requestCount !== undefined;
   // With a rate, connections are paced (pacing.ts). Only if this autocannon cannot be paced do we
   // use its own limiter, which bursts each second's quota: then windows must be whole seconds to
@@ -56,11 +78,10 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   const setupClient = (client: Client): void => {
     const state: ClientState = { serverTiming: null };
     if (paced && o.rateRps) paceClient(client, o.rateRps / connections, phase);
-    // Each connection cycles through its own shuffle of the mix.
-    const bodies = mixCycle(o.requests, length, clientSeed++);
-    let next = 0;
-    const first = bodies[0] as string;
-    client.setBody(first);
+    // Each connection cycles through its own shuffle of the mix. The requests are built once here:
+    // setting the next body from the response handler rebuilt the request (headers, buffer copy) on
+    // every response, which was a third of the engine's CPU in the floor's profile.
+    client.setRequests(mixCycle(o.requests, length, clientSeed++).map((body) => ({ method: 'POST', headers: REQUEST_HEADERS, body })));
     // autocannon's typings omit the client's parser events; they are part of its documented Client.
     const events = client as unknown as NodeJS.EventEmitter;
     events.on('headers', (info: { headers?: unknown }) => {
@@ -70,8 +91,6 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
       const nowMs = performance.now() - t0;
       recorder.record(nowMs - durationMs, durationMs * 1000, status, state.serverTiming);
       state.serverTiming = null;
-      next = (next + 1) % bodies.length;
-      client.setBody(bodies[next] as string);
     });
     events.on('timeout', () => recorder.record(performance.now() - t0 - TIMEOUT_S * 1000, TIMEOUT_S * 1e6, 'timeout'));
     events.on('connError', () => recorder.record(performance.now() - t0, 0, 'connection'));
@@ -80,7 +99,7 @@ async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> {
   const instance = (autocannon as unknown as (opts: autocannon.Options) => Promise<autocannon.Result> & { stop(): void })({
     url: o.url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: REQUEST_HEADERS,
     body: o.requests[0]?.body ?? '{}',
     // autocannon refuses more connections than requests for a fixed count.
     connections,

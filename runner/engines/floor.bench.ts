@@ -1,24 +1,121 @@
 /**
- * Harness floor of both engines on this host: each drives an in-process null endpoint (no work) at
- * the light scenario's load shape, then unlimited, and prints p50/p99 (µs) and max requests/s.
- * Run: `npx tsx runner/engines/floor.bench.ts [durationS]` (default 5 s per probe).
+ * bench:floor — the harness floor (issue 13): the study's default engine, driven exactly as a study's
+ * floor phase drives it (runner/study/floor.ts latencyProbe: light's shape, 4 connections at
+ * 100 req/s on a fixed schedule), beside a minimal client (minimal-client.ts: a separate Node process
+ * on raw keep-alive sockets, same schedule, hrtime) against the same null endpoint (node:http in its
+ * own process, null-endpoint.ts). Also measured: autocannon on the caller's event loop, as the engine
+ * ran before it had a load process. Rounds interleave the contenders (order rotated); histograms are
+ * merged per contender. Prints p50/p99 of each, the p50 ratio against the 1.5× target, PASS/MISS and
+ * the load average at every measurement.
+ *
+ * Run: `npm run bench:floor -- [--rounds 3] [--duration 5] [--warmup 1] [--k6]`
  */
+import { execFile } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import type { Histogram } from 'hdr-histogram-js';
 import { buildAutocannonEngine } from './autocannon.js';
 import { buildK6Engine } from './k6.js';
-import { measureFloor } from '../study/floor.js';
+import { loadProcess } from './load-process.js';
+import { decodeHistogram, mergeHistograms } from '../../results/hdr.js';
+import { latencyProbe, type FloorOptions } from '../study/floor.js';
+import { startNullEndpoint } from '../study/null-endpoint.js';
 import light from '../../scenarios/light.js';
 
-const durationS = Number(process.argv[2] ?? 5);
-if (!(durationS > 0)) {
-  console.error(`duration must be a positive number of seconds (got '${process.argv[2]}')`);
+/** Issue 13: the default engine's floor p50 within this factor of the minimal client's. */
+const TARGET_RATIO = 1.5;
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    k6: { type: 'boolean', default: false },
+  },
+});
+const rounds = Number(values.rounds);
+const durationS = Number(values.duration);
+const warmupS = Number(values.warmup);
+if (!(Number.isInteger(rounds) && rounds > 0) || !(durationS > 0) || !(warmupS >= 0)) {
+  console.error(`--rounds must be a positive integer and --duration/--warmup positive seconds (got ${JSON.stringify(values)})`);
   process.exit(2);
 }
-for (const engine of [buildAutocannonEngine(), buildK6Engine()]) {
-  const missing = await engine.unavailable();
-  if (missing) {
-    console.log(JSON.stringify({ engine: engine.name, skipped: missing }));
-    continue;
+
+const shape: FloorOptions = { connections: light.full.connections, rateRps: light.full.rateRps, durationS, warmupS };
+const rateRps = shape.rateRps ?? 0;
+const endpoint = await startNullEndpoint();
+const minimalEntry = fileURLToPath(new URL('./minimal-client.ts', import.meta.url));
+
+async function minimalClient(url: string): Promise<Histogram> {
+  const args = ['--import', 'tsx', minimalEntry, url, String(shape.connections), String(rateRps), String(durationS), String(warmupS)];
+  const { stdout } = await promisify(execFile)(process.execPath, args);
+  const out = JSON.parse(stdout) as { hdr: string; errors: number };
+  if (out.errors > 0) throw new Error(`the minimal client saw ${out.errors} failed responses`);
+  return decodeHistogram(out.hdr);
+}
+
+const contenders: { name: string; run: (url: string) => Promise<Histogram> }[] = [
+  {
+    name: 'autocannon engine (study default: load process)',
+    run: async (url) => (await latencyProbe(buildAutocannonEngine(), url, shape)).latency,
+  },
+  { name: 'minimal client (raw sockets, own process)', run: minimalClient },
+  {
+    name: "autocannon on the caller's event loop",
+    run: async (url) => (await latencyProbe(buildAutocannonEngine({ inProcess: true }), url, shape)).latency,
+  },
+];
+if (values.k6) {
+  const k6 = buildK6Engine();
+  const missing = await k6.unavailable();
+  if (missing) console.log(`k6 skipped: ${missing}`);
+  else contenders.push({ name: 'k6 engine', run: async (url) => (await latencyProbe(k6, url, shape)).latency });
+}
+
+const la = (): string => loadavg()[0]?.toFixed(2) ?? '?';
+const us = (h: Histogram, p: number): number => Math.round(h.getValueAtPercentile(p));
+const merged = contenders.map(() => [] as Histogram[]);
+const loads: number[] = [];
+console.log(
+  `harness floor: ${shape.connections} connections, ${rateRps} req/s fixed schedule, ${durationS} s measured after ${warmupS} s, ${rounds} rounds; null endpoint node:http in its own process (pid ${endpoint.pid})`,
+);
+try {
+  // Untimed: starts the load process (and tsx in it) so the first round does not pay for it.
+  await latencyProbe(buildAutocannonEngine(), endpoint.url, { ...shape, durationS: 0.5, warmupS: 0 });
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (k + r) % contenders.length;
+      const c = contenders[i];
+      if (!c) continue;
+      const before = loadavg()[0] ?? 0;
+      const h = await c.run(endpoint.url);
+      loads.push(before, loadavg()[0] ?? 0);
+      merged[i]?.push(h);
+      console.log(
+        `round ${r + 1}  ${c.name.padEnd(50)} p50 ${String(us(h, 50)).padStart(5)} µs  p99 ${String(us(h, 99)).padStart(6)} µs  n ${h.totalCount}  load ${before.toFixed(2)}→${la()}`,
+      );
+    }
   }
-  const floor = await measureFloor(engine, { connections: light.full.connections, rateRps: light.full.rateRps, durationS, warmupS: 1 });
-  console.log(JSON.stringify({ ...floor, rateRps: light.full.rateRps }));
+  console.log('\nall rounds merged:');
+  const pooled = merged.map((list) => mergeHistograms(list));
+  contenders.forEach((c, i) => {
+    const h = pooled[i] as Histogram;
+    console.log(
+      `  ${c.name.padEnd(50)} p50 ${String(us(h, 50)).padStart(5)} µs  p99 ${String(us(h, 99)).padStart(6)} µs  n ${h.totalCount}`,
+    );
+  });
+  const [engine, minimal, before] = pooled as [Histogram, Histogram, Histogram];
+  const ratio = us(engine, 50) / us(minimal, 50);
+  const ratioBefore = us(before, 50) / us(minimal, 50);
+  console.log(
+    `\nfloor p50 ratio, default engine / minimal client: ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO}) ${ratio <= TARGET_RATIO ? 'PASS' : 'MISS'}` +
+      `; p99 ratio ${(us(engine, 99) / us(minimal, 99)).toFixed(2)}; autocannon on the caller's loop, p50 ratio ${ratioBefore.toFixed(2)}`,
+  );
+  console.log(
+    `load average (1 min) during the run: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} on ${navigator.hardwareConcurrency} cores`,
+  );
+} finally {
+  await endpoint.close();
+  await loadProcess().close();
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { describePinning, formatCpuList, parseCpuList, planPinning, withAffinity } from './pinning.js';
+import { describePinning, formatCpuList, parseCpuList, planPinning, splitLoadGenerator, withAffinity } from './pinning.js';
 import { setSystemCpus, withParentDeathSignal } from '../platforms/local/lifeline.js';
 import { MachineRecorder } from './machine.js';
 
@@ -18,6 +18,13 @@ describe('planPinning', () => {
     expect(eight).toEqual({ pinned: true, loadGenerator: [0, 1], system: [2, 3, 4, 5, 6, 7] });
     // An affinity mask with holes (a container's cpuset) is split as given.
     expect(planPinning(parseCpuList('2-3,6-7'), true)).toEqual({ pinned: true, loadGenerator: [2], system: [3, 6, 7] });
+  });
+
+  it("pins autocannon's load process away from the orchestrator when the load generator has two CPUs or more", () => {
+    expect(splitLoadGenerator([0])).toEqual({ orchestrator: [0], loadProcess: [0] });
+    expect(splitLoadGenerator([0, 1])).toEqual({ orchestrator: [0], loadProcess: [1] });
+    const eight = planPinning(parseCpuList('0-7'), true);
+    expect(eight.pinned && splitLoadGenerator(eight.loadGenerator)).toEqual({ orchestrator: [0], loadProcess: [1] });
   });
 
   it('does not pin without taskset, and says so', () => {

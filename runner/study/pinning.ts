@@ -55,6 +55,18 @@ export function planPinning(cpus: readonly number[] | null = allowedCpus(), hasT
   return { pinned: true, loadGenerator: cpus.slice(0, k), system: cpus.slice(k) };
 }
 
+/**
+ * The load generator's CPUs split between the orchestrator (the runner, k6 children) and autocannon's
+ * load process (runner/engines/load-process.ts), so the load loop is pinned away from the
+ * orchestrator: with two or more, the orchestrator keeps the first and the load process gets the
+ * rest; with one, both share it (`loadProcess` is then that same CPU). Only for the autocannon
+ * engine: k6 runs as the orchestrator's child and keeps the whole set.
+ */
+export function splitLoadGenerator(loadGenerator: readonly number[]): { orchestrator: number[]; loadProcess: number[] } {
+  if (loadGenerator.length < 2) return { orchestrator: [...loadGenerator], loadProcess: [...loadGenerator] };
+  return { orchestrator: loadGenerator.slice(0, 1), loadProcess: loadGenerator.slice(1) };
+}
+
 /** One sentence for study.machine.pinning. */
 export function describePinning(plan: PinPlan): string {
   return plan.pinned

@@ -93,7 +93,7 @@ export async function runLoadScenario(o: LoadRunOptions): Promise<RunRecord[]> {
       // traffic stay out of it (they made whole-step figures drift by ±50% over a study).
       let cpuBefore: Promise<Map<string, number>> | undefined;
       const warmupTimer = setTimeout(() => (cpuBefore = sampleCpu(pids)), profile.warmupS * 1000);
-      // One k6 process for the whole step (runMany); autocannon runs in-process, one instance each.
+      // One k6 process for the whole step (runMany); autocannon: one message to its load process, one instance per run there.
       const results = await (engine.runMany ? engine.runMany(targets) : Promise.all(targets.map((t) => engine.run(t)))).finally(() =>
         clearTimeout(warmupTimer),
       );

@@ -66,6 +66,8 @@ export const ERROR_CATALOGUE = {
   // CLI and runner
   ERR_USAGE: { exit: 2 },
   ERR_ENGINE_UNAVAILABLE: { exit: 2 },
+  /** The autocannon engine's load process (runner/engines/load-process.ts) exited or failed a run. */
+  ERR_LOAD_PROCESS: { exit: 1 },
   /** `--observe` without Debian's `prometheus` on PATH. */
   ERR_PROMETHEUS_MISSING: { exit: 2 },
   /** Prometheus started but did not become ready, or exited. */
