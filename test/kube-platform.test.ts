@@ -31,8 +31,8 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
     await unlock?.();
   }, 130_000);
 
-  it('up writes endpoints.json (local shape + kubeconfig and namespaces); calls work; down removes the namespaces', async () => {
-    const up = startAuthlab(['up', '--platform', 'kube', '--pairs', '1'], { AUTHLAB_RUNS_DIR: runs });
+  it('up writes endpoints.json (local shape + kubeconfig and namespaces); calls work; --redis gives each service its query cache; down removes the namespaces', async () => {
+    const up = startAuthlab(['up', '--platform', 'kube', '--pairs', '1', '--redis'], { AUTHLAB_RUNS_DIR: runs });
     const exited = new Promise<number | null>((res) => up.on('exit', res));
     try {
       const file = join(runs, 'up', 'endpoints.json');
@@ -57,6 +57,31 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
         body: JSON.stringify({ query: 'light', params: { id: 1 } }),
       });
       expect(res.status).toBe(200);
+
+      // heavy-cached through p1-b's own Redis pod: a miss, then a hit with the same rows, then a
+      // write invalidates it; the target sidecar's counters say so.
+      const post = async (body: unknown) => {
+        const r = await fetch(`${ep!.services[0]!.url}/call/p1-b/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(r.status, await r.clone().text()).toBe(200);
+        return (await r.json()) as { rows: unknown[] };
+      };
+      const heavy = { query: 'heavy-cached', params: { n: 10_000 } };
+      const first = await post(heavy);
+      expect((await post(heavy)).rows).toEqual(first.rows);
+      await post({ query: 'write', params: { note: 'invalidate' } });
+      const metrics = await (await fetch(`${ep!.services[1]!.url}/metrics`)).text();
+      const count = (result: string) =>
+        Number(new RegExp(`^query_cache_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      expect({ hit: count('hit'), miss: count('miss'), invalidated: count('invalidated'), error: count('error') }).toEqual({
+        hit: 1,
+        miss: 1,
+        invalidated: 1,
+        error: 0,
+      });
 
       const down = await runAuthlab(['down'], { AUTHLAB_RUNS_DIR: runs }, 120_000);
       expect(down.code, down.stderr).toBe(0);

@@ -9,6 +9,7 @@ import { directReach, type Reach } from './port-forward.js';
 import { APP_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
 import { serviceNetworkPolicies, systemNetworkPolicies } from './network-policies.js';
 import { PG_PORT, postgresObjects } from './postgres.js';
+import { redisObjects } from './redis.js';
 
 export const SYSTEM_NAMESPACE = 'authlab-system';
 const IN_POD_SA = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -40,6 +41,11 @@ export interface DeployOptions {
    * the token storm's issuer, whose 10,000 virtual services have no ServiceAccount in the cluster.
    */
   extraTrustedIssuers?: { issuer: string; jwks: { keys: readonly object[] } }[];
+  /**
+   * The Redis image: when given, every service namespace also gets its own Redis (the `heavy-cached`
+   * query cache, redis.ts) and its sidecar the matching `redis` config.
+   */
+  redisImage?: { ref: string };
   /** The cluster's addresses (default: the kube platform's node, {@link thisHostProfile}). */
   profile?: ClusterProfile;
   /** How the runner reaches a Service (default: its ClusterIP, as on the kube platform's node). */
@@ -170,7 +176,16 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   await apply(api, 'Secret', idp.secret);
   await apply(api, 'Deployment', idp.deployment);
 
-  // Service databases start while the IdP boots.
+  // Service databases (and query caches) start while the IdP boots.
+  const cache = new Map<string, { url: string; prefix: string }>();
+  if (opts.redisImage) {
+    for (const s of opts.services) {
+      const r = redisObjects(s.name, opts.redisImage.ref);
+      cache.set(s.name, r.sidecarConfig(ip(await apply(api, 'Service', r.service))));
+      await apply(api, 'Secret', r.secret);
+      await apply(api, 'Deployment', r.deployment);
+    }
+  }
   const dbUrl = new Map<string, string>();
   for (const s of opts.services) {
     const pg = postgresObjects(s.name, opts.images.postgres.ref, s.database, s.database, secret());
@@ -203,6 +218,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
       saTokenPath: SA_TOKEN_PATH,
       peers,
       ...(opts.localAdminToken ? { localAdminToken: opts.localAdminToken } : {}),
+      ...(cache.has(s.name) ? { redis: cache.get(s.name)! } : {}),
     });
     await apply(api, 'ServiceAccount', sc.sa);
     await apply(api, 'Secret', sc.secret);
@@ -211,6 +227,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const reached = new Map<string, string>();
   for (const s of opts.services) {
     await waitAvailable(apps, s.name, 'db', timeoutMs);
+    if (cache.has(s.name)) await waitAvailable(apps, s.name, 'redis', timeoutMs);
     await waitAvailable(apps, s.name, 'sidecar', timeoutMs);
     reached.set(s.name, await reach(s.name, 'sidecar', sidecarUrl.get(s.name)!));
     await waitServiceAnswers(`${reached.get(s.name)}/readyz`, `${s.name}'s sidecar`);

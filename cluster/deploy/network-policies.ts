@@ -2,6 +2,7 @@ import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-no
 import type { ClusterProfile } from './cluster-profile.js';
 import { APP_PORT } from './components.js';
 import { PG_PORT } from './postgres.js';
+import { REDIS_PORT } from './redis.js';
 
 const ns = (name: string): V1NetworkPolicyPeer['namespaceSelector'] => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
 const app = (name: string) => ({ matchLabels: { app: name } });
@@ -31,11 +32,18 @@ export function serviceNetworkPolicies(namespace: string, peer: string, idpNames
       policyTypes: ['Ingress'],
       ingress: [{ _from: [{ podSelector: app('sidecar') }], ports: tcp(PG_PORT) }],
     }),
+    // The query cache (deployed with the heavy-cached scenario): like the database, its own sidecar only.
+    policy(namespace, 'redis-from-own-sidecar', {
+      podSelector: app('redis'),
+      policyTypes: ['Ingress'],
+      ingress: [{ _from: [{ podSelector: app('sidecar') }], ports: tcp(REDIS_PORT) }],
+    }),
     policy(namespace, 'sidecar-egress', {
       podSelector: app('sidecar'),
       policyTypes: ['Egress'],
       egress: [
         { to: [{ podSelector: app('db') }], ports: tcp(PG_PORT) },
+        { to: [{ podSelector: app('redis') }], ports: tcp(REDIS_PORT) },
         { to: [{ namespaceSelector: ns(peer), podSelector: app('sidecar') }], ports: tcp(APP_PORT) },
         { to: [{ namespaceSelector: ns(idpNamespace), podSelector: app('idp') }], ports: tcp(APP_PORT) },
         profile.dns,

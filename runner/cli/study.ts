@@ -46,7 +46,8 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     );
   }
   const redisNeeded = scenarios.filter((s) => s.needs?.includes('redis'));
-  if (redisNeeded.length > 0 && args.platform === 'local' && findRedisServer() === null) {
+  // The local platform runs redis-server; kube and kind pack the same binary into their Redis image.
+  if (redisNeeded.length > 0 && findRedisServer() === null) {
     throw new AuthlabError(
       'ERR_TOOL_MISSING',
       `scenario ${redisNeeded[0]!.name} needs redis-server, which is not installed: apt-get install redis-server, or leave it out of --scenarios`,
@@ -94,20 +95,21 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     if (args.calibrateUs !== undefined) process.env.AUTHLAB_CALIBRATE_US = String(args.calibrateUs);
     else delete process.env.AUTHLAB_CALIBRATE_US;
     const log = (l: string) => progress.log(`  ${l}`);
+    const redis = scenarios.some((s) => s.needs?.includes('redis'));
     try {
       platform =
         args.platform === 'kube'
-          ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log })
+          ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis })
           : args.platform === 'kind'
             ? await (
                 await import('../platforms/kind/index.js')
-              ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log })
+              ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log, redis })
             : await startLocalPlatform({
                 pairs: args.pairs,
                 basePort: args.basePort,
                 signal: shutdown.signal,
                 log,
-                redis: scenarios.some((s) => s.needs?.includes('redis')),
+                redis,
               });
     } finally {
       delete process.env.AUTHLAB_CALIBRATE_US;

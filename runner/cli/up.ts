@@ -65,8 +65,10 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
         args.platform === 'kind'
           ? await (
               await import('../platforms/kind/index.js')
-            ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log })
-          : await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log });
+            ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log, redis: args.redis })
+          : await (
+              await import('../platforms/kube/index.js')
+            ).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis: args.redis });
     } else {
       let local: LocalPlatform | undefined;
       local = await startLocalPlatform({

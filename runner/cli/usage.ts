@@ -60,8 +60,9 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
   --base-port P              use ports P… instead of free ones picked by the OS
   --restart on-failure|no    start an exited component again, same config and port (default on-failure;
                              after 5 exits within 60 s it is left down), or leave it down
-  --redis                    also start redis-server (local): each sidecar caches \`heavy-cached\` results
-                             under its own ACL user and key prefix (apt-get install redis-server)
+  --redis                    also start redis-server: each sidecar caches \`heavy-cached\` results under its
+                             own ACL user and key prefix (apt-get install redis-server; kube/kind: one Redis
+                             pod per service namespace, from an image packed with that binary)
   --observe                  also start a local Prometheus (Debian's \`prometheus\`) scraping every component
                              and the runner each second; prints its URL (local platform)
   --live-port P              port of the live page and the runner's /metrics (default: a free one)

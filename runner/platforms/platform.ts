@@ -13,6 +13,8 @@ export interface ProvisionOptions {
   workDir?: string;
   /** Progress / log sink for human-readable lines. */
   log?: (line: string) => void;
+  /** Also provide the `heavy-cached` query cache (Redis, one ACL user and key prefix per service). */
+  redis?: boolean;
 }
 
 /** One thing that happened to a supervised process after start-up. */

@@ -11,7 +11,7 @@ import { findTool, requireKindTools } from '../../../cluster/kind/preflight.js';
 import { clusterPaths, kubeCacheRoot } from '../../../cluster/paths.js';
 import { UsageError } from '../../../system/protocol/errors.js';
 import type { ProvisionOptions } from '../platform.js';
-import { deployOnCluster, type ClusterPlatform } from '../kube/deployed.js';
+import { clusterRedisImage, deployOnCluster, type ClusterPlatform } from '../kube/deployed.js';
 
 export interface KindProvisionOptions extends ProvisionOptions {
   signal?: AbortSignal;
@@ -104,7 +104,8 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
     })());
   try {
     const images = await componentImages(join(kubeCacheRoot(), 'images'), log);
-    const loaded = await target.loader.load([images.idp, images.sidecar, images.postgres]);
+    const redis = await clusterRedisImage(opts.redis, log);
+    const loaded = await target.loader.load([images.idp, images.sidecar, images.postgres, ...(redis ? [redis] : [])]);
     if (loaded.length) log(`loaded ${loaded.join(', ')}`);
     const profile = await discoverProfile(kc);
     const version = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
@@ -120,6 +121,7 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       kubernetesVersion: version,
       profile,
       reach: forwards.reach,
+      ...(redis ? { redisImage: redis } : {}),
       loadImages: async (more) => void (await target.loader.load(more)),
       startedAt: t0,
       ...(opts.subjectVerifier ? { subjectVerifier: opts.subjectVerifier } : {}),

@@ -12,6 +12,11 @@ import type { Platform } from '../platform.js';
 import { createIdentityIssuer } from '../../../system/identity/issuer.js';
 import { KUBE_STORM_ISSUER, kubeStormEnvironment } from './storm.js';
 import { hostNodeFaults } from './faults.js';
+import { join } from 'node:path';
+import { redisImage } from '../../../cluster/images/redis-image.js';
+import { kubeCacheRoot } from '../../../cluster/paths.js';
+import { findRedisServer } from '../local/redis.js';
+import { PlatformError } from '../local/errors.js';
 import { KubeConfig } from '@kubernetes/client-node';
 
 /** A platform whose auth system runs in a Kubernetes cluster (kube, kind, any cluster behind `--kubeconfig`). */
@@ -36,6 +41,8 @@ export interface DeployOnClusterOptions {
   startedAt: number;
   subjectVerifier?: 'tokenreview' | 'jwks';
   tokenTtlSeconds?: number;
+  /** Loaded on the nodes already: every service gets its own Redis query cache (cluster/deploy/redis.ts). */
+  redisImage?: { ref: string };
   log: (line: string) => void;
   loadImages: (images: readonly { ref: string; archive: string }[]) => Promise<void>;
   /**
@@ -77,6 +84,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
     const stormIssuer = createIdentityIssuer({ issuer: KUBE_STORM_ISSUER });
     ep = await deployAuthlab({
       extraTrustedIssuers: [{ issuer: stormIssuer.issuer, jwks: stormIssuer.jwks() }],
+      ...(o.redisImage ? { redisImage: o.redisImage } : {}),
       kubeconfig: o.kubeconfig,
       images: o.images,
       services,
@@ -130,4 +138,22 @@ function clusterFaults(kubeconfig: string) {
     idp: { namespace: 'authlab-system', app: 'idp', container: 'idp' },
     postgres: { namespace: 'p1-b', app: 'db', container: 'postgres' },
   });
+}
+
+/**
+ * The Redis image for `heavy-cached` on a cluster, built from this host's redis-server like the local
+ * platform's; undefined when not asked for.
+ *
+ * @throws PlatformError ERR_TOOL_MISSING (exit 2) when redis-server is not installed.
+ */
+export async function clusterRedisImage(wanted: boolean | undefined, log: (line: string) => void) {
+  if (!wanted) return undefined;
+  const bin = findRedisServer();
+  if (bin === null) {
+    throw new PlatformError(
+      'ERR_TOOL_MISSING',
+      "redis-server is not installed; the heavy-cached scenario packs it into the cluster's Redis image: apt-get install redis-server (Debian), then run again",
+    );
+  }
+  return redisImage(join(kubeCacheRoot(), 'images'), bin, log);
 }

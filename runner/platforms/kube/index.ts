@@ -9,7 +9,7 @@ import { readClusterState } from '../../../cluster/state.js';
 import { clusterUp } from '../../../cluster/up.js';
 import { KUBE_VERSION } from '../../../cluster/versions.js';
 import type { ProvisionOptions } from '../platform.js';
-import { deployOnCluster, type ClusterPlatform } from './deployed.js';
+import { clusterRedisImage, deployOnCluster, type ClusterPlatform } from './deployed.js';
 
 /** The kube platform: the auth system deployed on this host's single-node cluster. */
 export type KubePlatform = ClusterPlatform;
@@ -39,9 +39,11 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     if (ownCluster) await teardownCluster({ log });
   };
   let images;
+  let redis: Awaited<ReturnType<typeof clusterRedisImage>>;
   try {
     images = await componentImages(join(kubeCacheRoot(), 'images'), log);
-    const imported = await importImages('ctr', paths, [images.idp, images.sidecar, images.postgres]);
+    redis = await clusterRedisImage(opts.redis, log);
+    const imported = await importImages('ctr', paths, [images.idp, images.sidecar, images.postgres, ...(redis ? [redis] : [])]);
     if (imported.length) log(`imported ${imported.join(', ')}`);
   } catch (err) {
     await dropCluster().catch(() => {});
@@ -62,6 +64,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     ...(opts.tokenTtlSeconds ? { tokenTtlSeconds: opts.tokenTtlSeconds } : {}),
     log,
     hostIsNode: true,
+    ...(redis ? { redisImage: redis } : {}),
     afterClose: dropCluster,
   });
 }
