@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingBinaries } from '../cluster/build.js';
+import { PROMETHEUS_CLUSTER_ROLE } from '../cluster/deploy/observability.js';
+import { buildPaths, clusterPaths } from '../cluster/paths.js';
+import { readClusterState } from '../cluster/state.js';
+import { runAuthlab, startAuthlab } from './support/cli.js';
+import { acquireClusterLock, kubeSkipReason } from './support/kube.js';
+import { panelProblem, panelQueries, promQuery } from './support/panels.js';
+
+// Issue 14 on the kube platform: `study --observe` deploys Prometheus into the cluster, which finds the
+// pods by Kubernetes discovery; every dashboard panel answers from it while the study runs, and the
+// study leaves no authlab namespace, pod or cluster-wide object behind.
+const run = promisify(execFile);
+const skip =
+  (await kubeSkipReason()) ??
+  ((await missingBinaries(process.env, ['prometheus', 'promtool'])).length
+    ? 'upstream prometheus/promtool are not built; run `authlab cluster build`'
+    : undefined);
+if (skip) console.warn(`SKIP test/kube-observe.test.ts: ${skip}`);
+
+const paths = clusterPaths();
+let unlock: (() => Promise<void>) | undefined;
+let ownCluster = false;
+const findings = {
+  code: null as number | null,
+  stderr: '',
+  prometheusUrl: '',
+  /** Panel queries that answered with their labels at least once during the study. */
+  passed: new Set<string>(),
+  lastProblems: [] as string[],
+  config: '',
+  up: [] as { job: string; service: string; pair: string; value: string }[],
+};
+
+describe.skipIf(!!skip)('study --platform kube --observe', () => {
+  beforeAll(async () => {
+    unlock = await acquireClusterLock();
+    if ((await readClusterState(paths.state))?.status !== 'ready') {
+      const up = await runAuthlab(['cluster', 'up'], {}, 900_000);
+      expect(up.code, up.stderr).toBe(0);
+      ownCluster = true;
+    }
+    const child = startAuthlab(['study', '--platform', 'kube', '--quick', '--scenarios', 'light', '--observe', '--pairs', '2']);
+    child.stdout!.resume();
+    child.stderr!.on('data', (c: Buffer) => (findings.stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    let done = false;
+    void exited.then(() => (done = true));
+    // While the study runs: poll every panel until each has answered once.
+    const queries = panelQueries();
+    while (!done) {
+      await sleep(2000);
+      const m = /prometheus (http:\/\/\S+)\s+\(in the cluster/.exec(findings.stderr);
+      if (!m) continue;
+      findings.prometheusUrl = m[1]!;
+      try {
+        if (!findings.config) {
+          const cfg = (await (await fetch(`${m[1]}/api/v1/status/config`)).json()) as { data: { yaml: string } };
+          findings.config = cfg.data.yaml;
+        }
+        findings.up = (await promQuery(m[1]!, 'up')).map((s) => ({
+          job: s.metric.job ?? '',
+          service: s.metric.service ?? '',
+          pair: s.metric.pair ?? '',
+          value: s.value[1],
+        }));
+        const problems: string[] = [];
+        for (const q of queries) {
+          if (findings.passed.has(q.expr)) continue;
+          const p = await panelProblem(m[1]!, q);
+          if (p) problems.push(p);
+          else findings.passed.add(q.expr);
+        }
+        findings.lastProblems = problems;
+      } catch {
+        // torn down between the check and the query: the study is ending
+      }
+    }
+    findings.code = await exited;
+  }, 1_500_000);
+
+  afterAll(async () => {
+    if (ownCluster) await runAuthlab(['cluster', 'down'], {}, 120_000);
+    await unlock?.();
+  }, 130_000);
+
+  it('the study succeeds and prints the in-cluster Prometheus URL', () => {
+    expect(findings.code, findings.stderr.slice(-3000)).toBe(0);
+    expect(findings.prometheusUrl).toMatch(/^http:\/\/10\.96\.77\.\d+:9090$/);
+  });
+
+  it('Prometheus found the IdP, every sidecar (service, pair) and the runner, all up', () => {
+    const byJob = (job: string) => findings.up.filter((u) => u.job === job);
+    expect(byJob('authlab-idp').map((u) => u.service)).toEqual(['idp']);
+    expect(
+      byJob('authlab-sidecar')
+        .map((u) => `${u.service}/${u.pair}`)
+        .sort(),
+    ).toEqual(['p1-a/1', 'p1-b/1', 'p2-a/2', 'p2-b/2']);
+    expect(byJob('authlab-runner')).toHaveLength(1);
+    expect(
+      findings.up.every((u) => u.value === '1'),
+      JSON.stringify(findings.up),
+    ).toBe(true);
+  });
+
+  it("every panel's PromQL answered with its legend's labels from the in-cluster Prometheus", () => {
+    expect(findings.lastProblems.filter((p) => !findings.passed.has(p))).toEqual([]);
+    expect(findings.passed.size, findings.lastProblems.join('\n')).toBe(panelQueries().length);
+    expect(findings.passed.size).toBeGreaterThanOrEqual(12);
+  });
+
+  it('the config it ran passes the upstream promtool check config', async () => {
+    expect(findings.config).toMatch(/kubernetes_sd_configs/);
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-kube-promcfg-'));
+    try {
+      await writeFile(join(dir, 'prometheus.yml'), findings.config);
+      const { stdout, stderr } = await run(join(buildPaths().bin, 'promtool'), ['check', 'config', join(dir, 'prometheus.yml')]);
+      expect(stdout + stderr).toMatch(/SUCCESS/);
+      expect(stdout + stderr).not.toMatch(/FAILED|WARNING/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no authlab namespace, pod or Prometheus ClusterRole behind', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(paths.kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    const namespaces = (await core.listNamespace()).items.map((n) => n.metadata?.name ?? '');
+    expect(namespaces.filter((n) => n.startsWith('authlab') || /^p\d+-[ab]$/.test(n))).toEqual([]);
+    const pods = (await core.listPodForAllNamespaces()).items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+    expect(pods.filter((p) => !p.startsWith('kube-system/'))).toEqual([]);
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const roles = (await rbac.listClusterRole()).items.map((r) => r.metadata?.name);
+    expect(roles).not.toContain(PROMETHEUS_CLUSTER_ROLE);
+  });
+});
