@@ -36,8 +36,12 @@ const findings = {
   passed: new Set<string>(),
   lastProblems: [] as string[],
   config: '',
-  up: [] as { job: string; service: string; pair: string; value: string }[],
+  /** Per target (`job service pair`): whether a poll saw it up (1); teardown later takes them down. */
+  up: new Map<string, boolean>(),
 };
+// The runner reads PostgreSQL sizes only on the local platform (on kube the service databases accept
+// their own sidecar alone): those panels are not expected here.
+const QUERIES = panelQueries({ withPostgres: false });
 
 describe.skipIf(!!skip)('study --platform kube --observe', () => {
   beforeAll(async () => {
@@ -54,7 +58,6 @@ describe.skipIf(!!skip)('study --platform kube --observe', () => {
     let done = false;
     void exited.then(() => (done = true));
     // While the study runs: poll every panel until each has answered once.
-    const queries = panelQueries();
     while (!done) {
       await sleep(2000);
       const m = /prometheus (http:\/\/\S+)\s+\(in the cluster/.exec(findings.stderr);
@@ -65,14 +68,12 @@ describe.skipIf(!!skip)('study --platform kube --observe', () => {
           const cfg = (await (await fetch(`${m[1]}/api/v1/status/config`)).json()) as { data: { yaml: string } };
           findings.config = cfg.data.yaml;
         }
-        findings.up = (await promQuery(m[1]!, 'up')).map((s) => ({
-          job: s.metric.job ?? '',
-          service: s.metric.service ?? '',
-          pair: s.metric.pair ?? '',
-          value: s.value[1],
-        }));
+        for (const s of await promQuery(m[1]!, 'up')) {
+          const key = `${s.metric.job} ${s.metric.service ?? ''} ${s.metric.pair ?? ''}`.trim();
+          findings.up.set(key, findings.up.get(key) === true || s.value[1] === '1');
+        }
         const problems: string[] = [];
-        for (const q of queries) {
+        for (const q of QUERIES) {
           if (findings.passed.has(q.expr)) continue;
           const p = await panelProblem(m[1]!, q);
           if (p) problems.push(p);
@@ -96,25 +97,20 @@ describe.skipIf(!!skip)('study --platform kube --observe', () => {
     expect(findings.prometheusUrl).toMatch(/^http:\/\/10\.96\.77\.\d+:9090$/);
   });
 
-  it('Prometheus found the IdP, every sidecar (service, pair) and the runner, all up', () => {
-    const byJob = (job: string) => findings.up.filter((u) => u.job === job);
-    expect(byJob('authlab-idp').map((u) => u.service)).toEqual(['idp']);
-    expect(
-      byJob('authlab-sidecar')
-        .map((u) => `${u.service}/${u.pair}`)
-        .sort(),
-    ).toEqual(['p1-a/1', 'p1-b/1', 'p2-a/2', 'p2-b/2']);
-    expect(byJob('authlab-runner')).toHaveLength(1);
-    expect(
-      findings.up.every((u) => u.value === '1'),
-      JSON.stringify(findings.up),
-    ).toBe(true);
+  it('Prometheus found the IdP, every sidecar (service, pair) and the runner, and scraped each', () => {
+    expect(Object.fromEntries([...findings.up].sort())).toEqual({
+      'authlab-idp idp': true,
+      'authlab-runner': true,
+      'authlab-sidecar p1-a 1': true,
+      'authlab-sidecar p1-b 1': true,
+      'authlab-sidecar p2-a 2': true,
+      'authlab-sidecar p2-b 2': true,
+    });
   });
 
   it("every panel's PromQL answered with its legend's labels from the in-cluster Prometheus", () => {
-    expect(findings.lastProblems.filter((p) => !findings.passed.has(p))).toEqual([]);
-    expect(findings.passed.size, findings.lastProblems.join('\n')).toBe(panelQueries().length);
-    expect(findings.passed.size).toBeGreaterThanOrEqual(12);
+    expect(findings.passed.size, findings.lastProblems.join('\n')).toBe(QUERIES.length);
+    expect(findings.passed.size).toBeGreaterThanOrEqual(10);
   });
 
   it('the config it ran passes the upstream promtool check config', async () => {
