@@ -85,6 +85,13 @@ describe.skipIf(!!skip)('study --platform kube --observe', () => {
       }
     }
     findings.code = await exited;
+    // For the record: how long Prometheus took to be built/packed/deployed on this run.
+    console.log(
+      findings.stderr
+        .split('\n')
+        .filter((l) => /prometheus/i.test(l))
+        .join('\n'),
+    );
   }, 1_500_000);
 
   afterAll(async () => {
