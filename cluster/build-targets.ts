@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { COREDNS_VERSION, ETCD_VERSION, KUBE_ROUTER_VERSION, KUBE_VERSION, type ClusterBinary } from './versions.js';
+import { COREDNS_VERSION, ETCD_VERSION, KUBE_ROUTER_VERSION, KUBE_VERSION, PROMETHEUS_VERSION, type ClusterBinary } from './versions.js';
 
 /** Wrapper Go modules shipped in the repo (`cluster/go/<name>`). */
 export const GO_MODULES_DIR = fileURLToPath(new URL('./go/', import.meta.url));
@@ -12,6 +12,8 @@ export interface BuildTarget {
   module?: string;
   pkg: string;
   ldflags: string;
+  /** Go build tags (`-tags`), comma-separated. */
+  tags?: string;
 }
 
 const [major, minor] = KUBE_VERSION.slice(1).split('.');
@@ -57,4 +59,23 @@ export const BUILD_TARGETS: readonly BuildTarget[] = [
     ldflags: `-s -w -X github.com/coredns/coredns/coremain.GitCommit=${COREDNS_VERSION}`,
   },
   { name: 'pause', kind: 'module', module: 'pause', pkg: '.', ldflags: '-s -w' },
+  prometheus('prometheus'),
+  prometheus('promtool'),
 ];
+
+/**
+ * Prometheus and promtool from the wrapper module `cluster/go/prometheus`, with only the Kubernetes
+ * service discovery (`remove_all_sd,enable_kubernetes_sd`; static and file discovery are always built)
+ * and without the web UI's assets (no `builtinassets` tag: the UI answers with a note, the API is whole).
+ */
+function prometheus(name: 'prometheus' | 'promtool'): BuildTarget {
+  const v = 'github.com/prometheus/common/version';
+  return {
+    name,
+    kind: 'module',
+    module: 'prometheus',
+    pkg: `github.com/prometheus/prometheus/cmd/${name}`,
+    tags: 'remove_all_sd,enable_kubernetes_sd',
+    ldflags: `-s -w -X ${v}.Version=${PROMETHEUS_VERSION} -X ${v}.Branch=HEAD -X ${v}.BuildUser=authlab`,
+  };
+}

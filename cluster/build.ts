@@ -7,7 +7,7 @@ import { BUILD_TARGETS, GO_MODULES_DIR, type BuildTarget } from './build-targets
 import { ClusterError } from './errors.js';
 import { execTool } from './exec.js';
 import { buildPaths, type BuildPaths } from './paths.js';
-import { CLUSTER_BINARIES, type ClusterBinary } from './versions.js';
+import { CLUSTER_BINARIES, OBSERVE_BINARIES, type ClusterBinary } from './versions.js';
 
 /** One binary in `build.json`. */
 export interface BuiltBinary {
@@ -33,6 +33,8 @@ export interface BuildOptions {
   heartbeatS?: number;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Build only these binaries (default: every target, the observe ones included). */
+  only?: readonly ClusterBinary[];
 }
 
 export interface BuildResult {
@@ -50,11 +52,17 @@ async function exists(path: string, mode = constants.F_OK): Promise<boolean> {
   }
 }
 
-/** Binaries of {@link CLUSTER_BINARIES} absent from the cache (what `cluster up` would have to build). */
-export async function missingBinaries(env: NodeJS.ProcessEnv = process.env): Promise<ClusterBinary[]> {
+/**
+ * Binaries of `names` (default {@link CLUSTER_BINARIES}: what `cluster up` would have to build) absent
+ * from the cache.
+ */
+export async function missingBinaries(
+  env: NodeJS.ProcessEnv = process.env,
+  names: readonly ClusterBinary[] = CLUSTER_BINARIES,
+): Promise<ClusterBinary[]> {
   const { bin } = buildPaths(env);
   const missing: ClusterBinary[] = [];
-  for (const name of CLUSTER_BINARIES) if (!(await exists(join(bin, name), constants.X_OK))) missing.push(name);
+  for (const name of names) if (!(await exists(join(bin, name), constants.X_OK))) missing.push(name);
   return missing;
 }
 
@@ -145,6 +153,7 @@ export async function buildClusterBinaries(options: BuildOptions): Promise<Build
   const goEnv: NodeJS.ProcessEnv = { ...env, CGO_ENABLED: '0', GOFLAGS: `-mod=mod -buildvcs=false -p=${p}` };
   const todo: { target: BuildTarget; inputs: string }[] = [];
   for (const target of BUILD_TARGETS) {
+    if (options.only && !options.only.includes(target.name)) continue;
     const inputs = await inputsHash(target, go);
     const have = manifest.binaries[target.name];
     if (!options.force && have?.inputs === inputs && (await exists(join(paths.bin, target.name), constants.X_OK)))
@@ -168,7 +177,7 @@ export async function buildClusterBinaries(options: BuildOptions): Promise<Build
       await cp(join(GO_MODULES_DIR, target.module!), src, { recursive: true, force: true });
       for (const f of await readdir(src)) await chmod(join(src, f), 0o644);
       await runGo(
-        ['build', '-trimpath', '-ldflags', target.ldflags, '-o', out, target.pkg],
+        ['build', '-trimpath', ...(target.tags ? ['-tags', target.tags] : []), '-ldflags', target.ldflags, '-o', out, target.pkg],
         src,
         goEnv,
         logFile,
@@ -203,4 +212,23 @@ export async function buildClusterBinaries(options: BuildOptions): Promise<Build
     options.log(`built ${target.name} in ${formatS(seconds)}`);
   }
   return result;
+}
+
+/**
+ * The cached `prometheus` and `promtool` (upstream, with Kubernetes service discovery) for `--observe`
+ * on a cluster, built first when missing (≈ the time of one kube binary; progress through `log`).
+ * Resolves their paths.
+ */
+export async function observeBinaries(
+  log: (line: string) => void,
+  opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+): Promise<Record<(typeof OBSERVE_BINARIES)[number], string>> {
+  const env = opts.env ?? process.env;
+  const missing = await missingBinaries(env, OBSERVE_BINARIES);
+  if (missing.length) {
+    log(`Prometheus ${missing.join(' and ')} not built yet; building once into ${buildPaths(env).bin} (several minutes on 2 cores)…`);
+    await buildClusterBinaries({ log: (l) => log(`  ${l}`), env, only: OBSERVE_BINARIES, ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+  const { bin } = buildPaths(env);
+  return { prometheus: join(bin, 'prometheus'), promtool: join(bin, 'promtool') };
 }

@@ -28,7 +28,7 @@ import { makePki, writeKubeconfigs } from './pki.js';
 import { requireHostTools, requireKernel, requireNoCluster, requirePortsFree, requireRoot } from './preflight.js';
 import { createClusterState, saveClusterState, type ClusterState } from './state.js';
 import { NET, PORTS } from './topology.js';
-import { KUBE_VERSION } from './versions.js';
+import { CLUSTER_BINARIES, KUBE_VERSION } from './versions.js';
 
 export interface UpOptions {
   log: (line: string) => void;
@@ -66,7 +66,13 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
   if ((await missingBinaries(env)).length) {
     log(`Kubernetes ${KUBE_VERSION} binaries are not built yet; building them once into ${buildPaths(env).bin} (about 15 min on 2 cores)…`);
     built = (
-      await buildClusterBinaries({ log: (l) => log(`  ${l}`), env, ...(options.signal ? { signal: options.signal } : {}) })
+      await buildClusterBinaries({
+        log: (l) => log(`  ${l}`),
+        env,
+        // Prometheus (--observe) is built when a study first needs it, not on the way to a node.
+        only: CLUSTER_BINARIES,
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
     ).built.map((b) => b.name);
   }
   const bin = (name: string) => (name.startsWith('/') ? name : join(buildPaths(env).bin, name));

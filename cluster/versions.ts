@@ -15,7 +15,14 @@ export const KUBE_ROUTER_VERSION = 'v2.1.0';
 /** Cluster DNS, with no upstream forwarder: names outside cluster.local are never asked of anyone. */
 export const COREDNS_VERSION = 'v1.15.0';
 
-/** Binaries `authlab cluster build` puts in the cache, in build order (kube-apiserver is the long one). */
+/**
+ * Upstream Prometheus for `--observe` on the kube and kind platforms (v0.316.0 is the Go module of
+ * Prometheus 3.16.0): Debian's `prometheus` is built without Kubernetes service discovery.
+ */
+export const PROMETHEUS_MODULE_VERSION = 'v0.316.0';
+export const PROMETHEUS_VERSION = '3.16.0';
+
+/** Binaries `cluster up` needs, in build order (kube-apiserver is the long one). */
 export const CLUSTER_BINARIES = [
   'kube-apiserver',
   'kube-controller-manager',
@@ -29,4 +36,6 @@ export const CLUSTER_BINARIES = [
   'coredns',
   'pause',
 ] as const;
-export type ClusterBinary = (typeof CLUSTER_BINARIES)[number];
+/** Binaries only `--observe` on a cluster needs: built by `authlab cluster build`, or on first use. */
+export const OBSERVE_BINARIES = ['prometheus', 'promtool'] as const;
+export type ClusterBinary = (typeof CLUSTER_BINARIES)[number] | (typeof OBSERVE_BINARIES)[number];

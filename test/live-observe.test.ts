@@ -11,7 +11,7 @@ import { findTool } from '../runner/live/prometheus.js';
 import { runStudy } from '../runner/study/run-study.js';
 import { discoverScenarios, selectScenarios } from '../runner/study/scenarios.js';
 import { REPO_ROOT } from '../runner/platforms/local/paths.js';
-import { dashboards } from '../cluster/grafana/dashboards.js';
+import { panelProblem, panelQueries } from './support/panels.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -142,22 +142,10 @@ describe.skipIf(!ready)('study --observe on the local platform', () => {
 
   it("every panel's PromQL, variables set to All, answers with the labels its legend names", async () => {
     const url = observation.prometheus!.url;
-    const d = dashboards()['authlab-overview.json']!;
-    const panels = (d.panels ?? []) as { title?: string; targets?: { expr?: string; legendFormat?: string }[] }[];
     let checked = 0;
-    for (const p of panels) {
-      // This study runs no token storm (its quick profile alone takes minutes): that panel is checked by
-      // its metric's presence in the runner's exposition test, not here.
-      if (p.title?.startsWith('token storm')) continue;
-      for (const t of p.targets ?? []) {
-        const expr = t.expr!.replace(/\$__rate_interval/g, '30s').replace(/\$(scenario|mode|pair|service)\b/g, '.*');
-        const result = await query(url, expr);
-        expect(result.length, `${p.title}: ${expr} is empty`).toBeGreaterThan(0);
-        for (const label of [...(t.legendFormat ?? '').matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]!)) {
-          for (const s of result) expect(s.metric[label], `${p.title}: ${expr} lacks label ${label}`).toBeDefined();
-        }
-        checked++;
-      }
+    for (const q of panelQueries()) {
+      expect(await panelProblem(url, q)).toBeUndefined();
+      checked++;
     }
     expect(checked).toBeGreaterThanOrEqual(12);
   });

@@ -9,6 +9,7 @@ const API_VERSION: Record<string, string> = {
   Service: 'v1',
   Deployment: 'apps/v1',
   NetworkPolicy: 'networking.k8s.io/v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1',
   ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
 };
 

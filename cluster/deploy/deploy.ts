@@ -8,6 +8,7 @@ import { thisHostProfile, type ClusterProfile } from './cluster-profile.js';
 import { directReach, type Reach } from './port-forward.js';
 import { APP_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
 import { serviceNetworkPolicies, systemNetworkPolicies } from './network-policies.js';
+import { PROMETHEUS_CLUSTER_ROLE } from './observability.js';
 import { PG_PORT, postgresObjects } from './postgres.js';
 import { redisObjects } from './redis.js';
 
@@ -252,8 +253,8 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
 }
 
 /**
- * Removes what {@link deployAuthlab} made (its namespaces, with everything in them, and the IdP's
- * ClusterRoleBinding) and waits until the namespaces are gone (default 120 000 ms).
+ * Removes what {@link deployAuthlab} made (its namespaces, with everything in them, the IdP's
+ * ClusterRoleBinding and, after `--observe`, Prometheus's ClusterRole and binding) and waits until the namespaces are gone (default 120 000 ms).
  */
 export async function undeployAuthlab(kubeconfig: string, namespaces: readonly string[], timeoutMs = 120_000): Promise<void> {
   const kc = new KubeConfig();
@@ -265,6 +266,8 @@ export async function undeployAuthlab(kubeconfig: string, namespaces: readonly s
   await api
     .delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'authlab:idp-auth-delegator' } })
     .catch(gone);
+  for (const kind of ['ClusterRoleBinding', 'ClusterRole'])
+    await api.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name: PROMETHEUS_CLUSTER_ROLE } }).catch(gone);
   await deleteNamespaces(kc, namespaces, timeoutMs);
 }
 

@@ -53,13 +53,8 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       `scenario ${redisNeeded[0]!.name} needs redis-server, which is not installed: apt-get install redis-server, or leave it out of --scenarios`,
     );
   }
-  if (args.observe) {
-    if (args.platform !== 'local')
-      throw new UsageError(
-        `\`--observe\` starts Prometheus on this host for the local platform; the ${args.platform} platform does not support it yet`,
-      );
-    requirePrometheus();
-  }
+  // Local: Debian's prometheus on this host. kube/kind: upstream Prometheus in the cluster, built on first use.
+  if (args.observe && args.platform === 'local') requirePrometheus();
 
   const renderer = createProgress();
   const live = createLiveSeries();
@@ -123,6 +118,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       live,
       endpoints: platform.endpoints,
       prometheus: args.observe,
+      ...(platform.name !== 'local' ? { cluster: platform as ClusterPlatform } : {}),
       postgresStats: platform.name === 'local',
       ...(args.livePort ? { livePort: args.livePort } : {}),
       signal: shutdown.signal,
@@ -130,6 +126,8 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     progress.log(`live page ${observation.server.url}/  (series at ${observation.server.url}/metrics)`);
     if (observation.prometheus)
       progress.log(`prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
+    if (observation.clusterPrometheus)
+      progress.log(`prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
     results = await runStudy(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
 import type { KubePlatform } from '../platforms/kube/index.js';
+import type { ClusterPlatform } from '../platforms/kube/deployed.js';
 import { startAdminConsole, type AdminConsole } from '../admin-console/console.js';
 import { platformStudyRunner } from '../admin-console/study-runner.js';
 import type { UpArgs } from './args.js';
@@ -23,13 +24,8 @@ import type { CliIo } from './io.js';
 export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   requireLocalPlatform(args.platform);
   await preflightKind(args);
-  if (args.observe) {
-    if (args.platform !== 'local')
-      throw new UsageError(
-        `\`--observe\` starts Prometheus on this host for the local platform; the ${args.platform} platform does not support it yet`,
-      );
-    requirePrometheus();
-  }
+  // Local: Debian's prometheus on this host. kube/kind: upstream Prometheus in the cluster, built on first use.
+  if (args.observe && args.platform === 'local') requirePrometheus();
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
@@ -112,6 +108,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
       live,
       endpoints: platform.endpoints,
       prometheus: args.observe,
+      ...(platform.name !== 'local' ? { cluster: platform as ClusterPlatform } : {}),
       postgresStats: platform.name === 'local',
       ...(args.livePort ? { livePort: args.livePort } : {}),
       signal: shutdown.signal,
@@ -120,6 +117,17 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     io.out(`  live      ${observation.server.url}/  (runner series at /metrics)`);
     if (observation.prometheus)
       io.out(`  prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
+    if (observation.clusterPrometheus)
+      io.out(`  prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s)`);
+    // endpoints.json was written before observation started: add Prometheus's URL.
+    if (observation.prometheusUrl)
+      await writeFile(
+        paths.endpoints,
+        JSON.stringify({ ...platform.endpoints, prometheus: { url: observation.prometheusUrl } }, null, 2) + '\n',
+        {
+          mode: 0o600,
+        },
+      );
     io.out(`  idp       ${e.idp.url}`);
     io.out(`  admin ui  ${adminConsole.url}/admin/ui  (sign in with the admin token; can run studies on this platform)`);
     io.out(`  postgres  ${e.postgres.url.replace(/:[^:@/]+@/, ':***@')}`);

@@ -26,8 +26,9 @@ const STUDY_OPTIONS = `Study options:
                              off by default) and report whether each estimator recovers it
   --aa                       A/A study: observe and enforce configured exactly like off; reports the
                              observed false-positive rate
-  --observe                  also start a local Prometheus (Debian's \`prometheus\`) scraping every component
-                             and the runner each second; prints its URL (local platform)
+  --observe                  also run Prometheus scraping every component and the runner each second; prints
+                             its URL (local: Debian's \`prometheus\`; kube/kind: upstream, deployed in
+                             authlab-system with pod discovery, built by \`authlab cluster build\` or on first use)
   --live-port P              port of the live page and the runner's /metrics (default: a free one)`;
 
 const ENVIRONMENT = `Environment:
@@ -63,8 +64,9 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
   --redis                    also start redis-server: each sidecar caches \`heavy-cached\` results under its
                              own ACL user and key prefix (apt-get install redis-server; kube/kind: one Redis
                              pod per service namespace, from an image packed with that binary)
-  --observe                  also start a local Prometheus (Debian's \`prometheus\`) scraping every component
-                             and the runner each second; prints its URL (local platform)
+  --observe                  also run Prometheus scraping every component and the runner each second; prints
+                             its URL (local: Debian's \`prometheus\`; kube/kind: upstream, deployed in
+                             authlab-system with pod discovery, built by \`authlab cluster build\` or on first use)
   --live-port P              port of the live page and the runner's /metrics (default: a free one)
 
 ${ENVIRONMENT}

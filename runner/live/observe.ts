@@ -1,3 +1,4 @@
+import type { InClusterPrometheus } from '../../cluster/deploy/prometheus.js';
 import type { EndpointsFile } from '../../system/protocol/endpoints.js';
 import type { ProgressSink } from '../study/types.js';
 import { registerPostgresStats } from './postgres-stats.js';
@@ -10,6 +11,10 @@ export interface Observation {
   readonly live: LiveSeries;
   readonly server: LiveServer;
   readonly prometheus?: LocalPrometheus;
+  /** The platform's own Prometheus (kube, kind: in the cluster), when `--observe` deployed one. */
+  readonly clusterPrometheus?: InClusterPrometheus;
+  /** Where Prometheus answers, whichever runs it. */
+  readonly prometheusUrl?: string;
   /** Stops Prometheus (by pid), the live server and the PostgreSQL statistics pools. Idempotent. */
   close(): Promise<void>;
 }
@@ -17,8 +22,16 @@ export interface Observation {
 export interface ObservationOptions {
   live: LiveSeries;
   endpoints: EndpointsFile;
-  /** Start a local Prometheus (`--observe`). */
+  /** Start Prometheus (`--observe`): a local one, or the cluster's when `cluster` is given. */
   prometheus: boolean;
+  /**
+   * A platform that runs Prometheus itself (kube, kind): `startPrometheus` deploys it, scraping the
+   * runner's `/metrics` at `runnerAddress` (a second listener there) when pods can reach the runner.
+   */
+  cluster?: {
+    runnerAddress?: string;
+    startPrometheus(o: { runnerPort?: number; signal?: AbortSignal }): Promise<InClusterPrometheus>;
+  };
   livePort?: number;
   /** Read PostgreSQL sizes and connections (the local platform, whose superuser URL is reachable). */
   postgresStats: boolean;
@@ -35,6 +48,7 @@ export async function startObservation(o: ObservationOptions): Promise<Observati
     : undefined;
   let server: LiveServer | undefined;
   let prometheus: LocalPrometheus | undefined;
+  let clusterPrometheus: InClusterPrometheus | undefined;
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
@@ -43,15 +57,34 @@ export async function startObservation(o: ObservationOptions): Promise<Observati
       await pg?.close();
     })());
   try {
-    server = await startLiveServer({ live: o.live, ...(o.livePort ? { port: o.livePort } : {}) });
-    if (o.prometheus) {
+    const runnerAddress = o.prometheus ? o.cluster?.runnerAddress : undefined;
+    server = await startLiveServer({
+      live: o.live,
+      ...(o.livePort ? { port: o.livePort } : {}),
+      ...(runnerAddress ? { metricsHost: runnerAddress } : {}),
+    });
+    // In the cluster, Prometheus goes with the platform's namespaces: close() has nothing to stop.
+    if (o.prometheus && o.cluster) {
+      clusterPrometheus = await o.cluster.startPrometheus({
+        ...(server.metricsPort ? { runnerPort: server.metricsPort } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
+    } else if (o.prometheus) {
       prometheus = await startLocalPrometheus({ endpoints: o.endpoints, runnerUrl: server.url, ...(o.signal ? { signal: o.signal } : {}) });
     }
   } catch (err) {
     await close();
     throw err;
   }
-  return { live: o.live, server, ...(prometheus ? { prometheus } : {}), close };
+  const prometheusUrl = clusterPrometheus?.url ?? prometheus?.url;
+  return {
+    live: o.live,
+    server,
+    ...(prometheus ? { prometheus } : {}),
+    ...(clusterPrometheus ? { clusterPrometheus } : {}),
+    ...(prometheusUrl ? { prometheusUrl } : {}),
+    close,
+  };
 }
 
 /**

@@ -10,6 +10,8 @@ export interface LiveServer {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** Port of the `/metrics`-only listener on `metricsHost`, when one was asked for. */
+  readonly metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -19,6 +21,11 @@ export interface LiveServerOptions {
   port?: number;
   /** Interval of the SSE messages, ms. Default 1000. */
   intervalMs?: number;
+  /**
+   * Also serve `/metrics` (and nothing else) on this address, port chosen by the OS: the kube
+   * platform's in-cluster Prometheus scrapes the runner at the node address.
+   */
+  metricsHost?: string;
 }
 
 const SECURITY_HEADERS = {
@@ -89,15 +96,40 @@ export async function startLiveServer(o: LiveServerOptions): Promise<LiveServer>
     server.listen({ port: o.port ?? 0, host: '127.0.0.1', exclusive: true }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  let metricsServer: ReturnType<typeof createServer> | undefined;
+  const closeAll = async () => {
+    clearInterval(tick);
+    for (const c of clients) c.end();
+    clients.clear();
+    for (const s of [server, metricsServer]) {
+      if (!s?.listening) continue;
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  };
+  if (o.metricsHost) {
+    metricsServer = createServer((req, res) => {
+      if ((req.url ?? '/').split('?')[0] !== '/metrics') return send(res, 404, 'text/plain; charset=utf-8', 'only /metrics here\n');
+      o.live.registry.metrics().then(
+        (text) => send(res, 200, o.live.registry.contentType, text),
+        (err: unknown) => send(res, 500, 'text/plain; charset=utf-8', `live endpoint failed: ${(err as Error).message}\n`),
+      );
+    });
+    metricsServer.keepAliveTimeout = 5000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        metricsServer!.once('error', reject);
+        metricsServer!.listen({ port: 0, host: o.metricsHost, exclusive: true }, () => resolve());
+      });
+    } catch (err) {
+      await closeAll();
+      throw err;
+    }
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    async close() {
-      clearInterval(tick);
-      for (const c of clients) c.end();
-      clients.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    ...(metricsServer ? { metricsPort: (metricsServer.address() as AddressInfo).port } : {}),
+    close: closeAll,
   };
 }

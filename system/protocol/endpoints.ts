@@ -4,6 +4,8 @@ export interface EndpointsFile {
   admin: { token: string };
   postgres: { url: string };
   services: { name: string; pair: number; url: string; saTokenPath: string; database: string }[];
+  /** With `--observe`: where Prometheus answers (local: on 127.0.0.1; kube: its ClusterIP; kind: a port-forward). */
+  prometheus?: { url: string };
 }
 
 /** Service names of pair i (1-based): `p<i>-a`, `p<i>-b`. */

@@ -110,9 +110,8 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
     const profile = await discoverProfile(kc);
     const version = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
     log(`Kubernetes ${version}; apiserver for pods ${profile.apiServerUrl}; issuer ${profile.issuer}`);
-    // Hook for in-cluster Prometheus and Grafana: cluster/deploy/observability.ts (branch `live`) exports
-    // their builders; once merged, apply them here with `kc` (after the images are loaded, before the
-    // auth system, so its first requests are scraped).
+    // `--observe` deploys Prometheus through the platform's startPrometheus (deployed.ts), reached by a
+    // port-forward; pods cannot reach the runner here, so its own series are not scraped in the cluster.
     return await deployOnCluster({
       name: 'kind',
       kubeconfig: target.kubeconfig,

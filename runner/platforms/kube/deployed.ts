@@ -2,6 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterProfile } from '../../../cluster/deploy/cluster-profile.js';
 import { deployAuthlab, undeployAuthlab, type KubeEndpoints } from '../../../cluster/deploy/deploy.js';
 import type { Reach } from '../../../cluster/deploy/port-forward.js';
+import { deployPrometheus, type InClusterPrometheus } from '../../../cluster/deploy/prometheus.js';
+import { observeBinaries } from '../../../cluster/build.js';
+import { prometheusImage } from '../../../cluster/images/prometheus-image.js';
+import { kubeCacheRoot } from '../../../cluster/paths.js';
+import { join } from 'node:path';
 import type { ComponentImages } from '../../../cluster/images/component-images.js';
 import type { PlatformName } from '../../../results/schema.js';
 import { settingsForRunMode, type RunMode } from '../../../system/protocol/modes.js';
@@ -12,9 +17,7 @@ import type { Platform } from '../platform.js';
 import { createIdentityIssuer } from '../../../system/identity/issuer.js';
 import { KUBE_STORM_ISSUER, kubeStormEnvironment } from './storm.js';
 import { hostNodeFaults } from './faults.js';
-import { join } from 'node:path';
 import { redisImage } from '../../../cluster/images/redis-image.js';
-import { kubeCacheRoot } from '../../../cluster/paths.js';
 import { findRedisServer } from '../local/redis.js';
 import { PlatformError } from '../local/errors.js';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -27,6 +30,14 @@ export interface ClusterPlatform extends Platform {
   readonly startupMs: number;
   /** Puts more image archives on the cluster's nodes, the way the platform loaded its own (e.g. the k6 image). */
   loadImages(images: readonly { ref: string; archive: string }[]): Promise<void>;
+  /**
+   * `--observe`: deploys Prometheus into `authlab-system` (built and packed first when missing) scraping
+   * the IdP and sidecars found by pod discovery, and the runner's `/metrics` at `runnerPort` when pods can
+   * reach the runner (`runnerAddress`); resolves once its API answers. Deleted with the namespaces.
+   */
+  startPrometheus(o: { runnerPort?: number; signal?: AbortSignal }): Promise<InClusterPrometheus>;
+  /** Where pods reach the runner's host (kube: the node address); absent behind port-forwards (kind). */
+  readonly runnerAddress?: string;
 }
 
 export interface DeployOnClusterOptions {
@@ -50,6 +61,8 @@ export interface DeployOnClusterOptions {
    * platform offers the fault scenarios' outages ({@link hostNodeFaults}).
    */
   hostIsNode?: boolean;
+  /** Where pods reach the runner's host (kube: the node address); absent when they cannot (kind). */
+  runnerAddress?: string;
   /** Runs after the namespaces are deleted on close (stop port-forwards, delete a cluster the platform made). */
   afterClose?: () => Promise<void>;
 }
@@ -121,6 +134,21 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
         await Promise.all([a, b].map((name) => waitForRevision(urlOf(name), localAdminToken, res.revision, name)));
       },
       ...(o.hostIsNode ? { faults: clusterFaults(o.kubeconfig) } : {}),
+      ...(o.runnerAddress ? { runnerAddress: o.runnerAddress } : {}),
+      async startPrometheus(po) {
+        const bins = await observeBinaries(o.log, po.signal ? { signal: po.signal } : {});
+        const image = await prometheusImage(join(kubeCacheRoot(), 'images'), bins.prometheus, o.log);
+        await o.loadImages([image]);
+        return deployPrometheus({
+          kubeconfig: o.kubeconfig,
+          image: image.ref,
+          serviceNamespaces: endpoints.services.map((s) => s.namespace),
+          profile: o.profile,
+          reach: o.reach,
+          ...(o.runnerAddress && po.runnerPort ? { runnerTarget: `${o.runnerAddress}:${po.runnerPort}` } : {}),
+          log: o.log,
+        });
+      },
       stormEnvironment: (so) => kubeStormEnvironment({ url: endpoints.idp.url, adminToken: endpoints.admin.token }, stormIssuer, so),
       close,
     };

@@ -8,6 +8,7 @@ import { clusterPaths, kubeCacheRoot } from '../../../cluster/paths.js';
 import { readClusterState } from '../../../cluster/state.js';
 import { clusterUp } from '../../../cluster/up.js';
 import { KUBE_VERSION } from '../../../cluster/versions.js';
+import { NET } from '../../../cluster/topology.js';
 import type { ProvisionOptions } from '../platform.js';
 import { clusterRedisImage, deployOnCluster, type ClusterPlatform } from './deployed.js';
 
@@ -58,6 +59,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     // The host is the node: ClusterIPs answer from here, and the load comes from the node address.
     profile: thisHostProfile(),
     reach: directReach,
+    runnerAddress: NET.nodeIp,
     loadImages: async (more) => void (await importImages('ctr', paths, more)),
     startedAt: t0,
     ...(opts.subjectVerifier ? { subjectVerifier: opts.subjectVerifier } : {}),
