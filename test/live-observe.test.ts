@@ -43,6 +43,10 @@ describe.skipIf(!ready)('study --observe on the local platform', () => {
     const live = createLiveSeries();
     observation = await startObservation({ live, endpoints: platform.endpoints, prometheus: true, postgresStats: true });
     let watching: Promise<void> = Promise.resolve();
+    // Frames are taken once the first trial runs: the harness floor and the priming before it send no
+    // live series, so frames from then would all be the same empty picture.
+    let trialStarted!: () => void;
+    const firstTrial = new Promise<void>((r) => (trialStarted = r));
     if (haveChromium) {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
@@ -55,6 +59,7 @@ describe.skipIf(!ready)('study --observe on the local platform', () => {
       await page.goto(`${observation.server.url}/`);
       // Chart data a few seconds apart while the load runs: the picture must move.
       watching = (async () => {
+        await firstTrial;
         for (let i = 0; i < 4; i++) {
           await page.waitForTimeout(3000);
           pageFindings.frames.push(
@@ -73,7 +78,7 @@ describe.skipIf(!ready)('study --observe on the local platform', () => {
         await page.screenshot({ path: join(dir, 'live-page.png'), fullPage: true });
       })();
     }
-    const noop = { phase: () => {}, trial: () => {}, log: () => {} };
+    const noop = { phase: () => {}, trial: () => trialStarted(), log: () => {} };
     await runStudy(
       {
         engine: 'autocannon',
