@@ -95,3 +95,20 @@ describe('in-cluster observability builders', () => {
     expect(Object.keys(dashboards.data ?? {})).toEqual(['authlab-overview.json']);
   });
 });
+
+describe('Grafana on kind (cluster/deploy/grafana.ts)', () => {
+  it('provisions the committed dashboards and the in-cluster Prometheus, and may reach only Prometheus', async () => {
+    const { committedDashboards, grafanaNetworkPolicies } = await import('../cluster/deploy/grafana.js');
+    const files = await committedDashboards();
+    expect(Object.keys(files)).toContain('authlab-overview.json');
+    for (const text of Object.values(files)) expect((JSON.parse(text) as { uid?: string }).uid).toBeTruthy();
+    const [datasources, , dashboards] = grafanaObjects('authlab-system', files, { prometheusUrl: 'http://10.96.0.9:9090' });
+    expect(datasources.data!['prometheus.yaml']).toMatch(/url: http:\/\/10\.96\.0\.9:9090/);
+    expect(Object.keys(dashboards.data!)).toEqual(Object.keys(files));
+    const [egress, ingress] = grafanaNetworkPolicies('authlab-system');
+    expect(egress!.spec!.egress).toEqual([
+      { to: [{ podSelector: { matchLabels: { app: 'prometheus' } } }], ports: [{ protocol: 'TCP', port: 9090 }] },
+    ]);
+    expect(ingress!.spec!.podSelector).toEqual({ matchLabels: { app: 'prometheus' } });
+  });
+});

@@ -29,6 +29,8 @@ export interface InClusterPrometheus {
   inClusterUrl: string;
   /** The generated prometheus.yml (what the ConfigMap holds). */
   config: string;
+  /** Grafana beside it (kind), when it became ready: the URL the runner reaches it at. */
+  grafana?: { url: string };
 }
 
 /**

@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'prettier';
 import { dashboards } from './dashboards.js';
+import { GRAFANA_DIR } from './paths.js';
 
-/** Where the generated dashboard JSON lives (checked in; Grafana provisioning reads it from here). */
-export const GRAFANA_DIR = dirname(fileURLToPath(import.meta.url));
+export { GRAFANA_DIR };
 
 /** Each dashboard as the exact text committed under cluster/grafana/ (Prettier-formatted JSON). */
 export async function renderDashboards(): Promise<Record<string, string>> {

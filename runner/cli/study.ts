@@ -128,6 +128,8 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       progress.log(`prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
     if (observation.clusterPrometheus)
       progress.log(`prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s)`);
+    if (observation.clusterPrometheus?.grafana)
+      progress.log(`grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
     results = await runStudy(

@@ -119,6 +119,8 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
       io.out(`  prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
     if (observation.clusterPrometheus)
       io.out(`  prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s)`);
+    if (observation.clusterPrometheus?.grafana)
+      io.out(`  grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     // endpoints.json was written before observation started: add Prometheus's URL.
     if (observation.prometheusUrl)
       await writeFile(

@@ -120,6 +120,8 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       kubernetesVersion: version,
       profile,
       reach: forwards.reach,
+      // A kind node pulls from public registries: Grafana's image comes from there (issue 14).
+      grafana: opts.kubeconfig === undefined,
       ...(redis ? { redisImage: redis } : {}),
       loadImages: async (more) => void (await target.loader.load(more)),
       startedAt: t0,

@@ -3,6 +3,7 @@ import type { ClusterProfile } from '../../../cluster/deploy/cluster-profile.js'
 import { deployAuthlab, undeployAuthlab, type KubeEndpoints } from '../../../cluster/deploy/deploy.js';
 import type { Reach } from '../../../cluster/deploy/port-forward.js';
 import { deployPrometheus, type InClusterPrometheus } from '../../../cluster/deploy/prometheus.js';
+import { deployGrafana } from '../../../cluster/deploy/grafana.js';
 import { observeBinaries } from '../../../cluster/build.js';
 import { prometheusImage } from '../../../cluster/images/prometheus-image.js';
 import { kubeCacheRoot } from '../../../cluster/paths.js';
@@ -61,6 +62,8 @@ export interface DeployOnClusterOptions {
    * platform offers the fault scenarios' outages ({@link hostNodeFaults}).
    */
   hostIsNode?: boolean;
+  /** With `--observe`, also Grafana from its public image, datasource and dashboards provisioned (kind). */
+  grafana?: boolean;
   /** Where pods reach the runner's host (kube: the node address); absent when they cannot (kind). */
   runnerAddress?: string;
   /** Runs after the namespaces are deleted on close (stop port-forwards, delete a cluster the platform made). */
@@ -139,7 +142,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
         const bins = await observeBinaries(o.log, po.signal ? { signal: po.signal } : {});
         const image = await prometheusImage(join(kubeCacheRoot(), 'images'), bins.prometheus, o.log);
         await o.loadImages([image]);
-        return deployPrometheus({
+        const prometheus = await deployPrometheus({
           kubeconfig: o.kubeconfig,
           image: image.ref,
           serviceNamespaces: endpoints.services.map((s) => s.namespace),
@@ -148,6 +151,14 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
           ...(o.runnerAddress && po.runnerPort ? { runnerTarget: `${o.runnerAddress}:${po.runnerPort}` } : {}),
           log: o.log,
         });
+        if (!o.grafana) return prometheus;
+        const grafana = await deployGrafana({
+          kubeconfig: o.kubeconfig,
+          prometheusUrl: prometheus.inClusterUrl,
+          reach: o.reach,
+          log: o.log,
+        });
+        return grafana ? { ...prometheus, grafana } : prometheus;
       },
       stormEnvironment: (so) => kubeStormEnvironment({ url: endpoints.idp.url, adminToken: endpoints.admin.token }, stormIssuer, so),
       close,
