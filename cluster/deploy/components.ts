@@ -111,6 +111,8 @@ export function sidecarObjects(
   namespace: string,
   image: string,
   config: object,
+  /** `authlab study --calibrate <µs>`: the sidecar's documented test hook (system/sidecar/calibrate.ts). */
+  calibrateUs?: number,
 ): { sa: V1ServiceAccount; secret: V1Secret; deployment: V1Deployment } {
   return {
     sa: { metadata: { name: 'sidecar', namespace }, automountServiceAccountToken: false },
@@ -126,6 +128,7 @@ export function sidecarObjects(
         },
       ],
       mounts: [{ name: 'sa-token', mountPath: SA_TOKEN_DIR, readOnly: true }],
+      ...(calibrateUs ? { env: [{ name: 'AUTHLAB_CALIBRATE_US', value: String(calibrateUs) }] } : {}),
     }),
   };
 }

@@ -47,6 +47,8 @@ export interface DeployOptions {
    * query cache, redis.ts) and its sidecar the matching `redis` config.
    */
   redisImage?: { ref: string };
+  /** `--calibrate <µs>`: every sidecar busy-waits this long in enforce's verify stage (a test hook). */
+  calibrateUs?: number;
   /** The cluster's addresses (default: the kube platform's node, {@link thisHostProfile}). */
   profile?: ClusterProfile;
   /** How the runner reaches a Service (default: its ClusterIP, as on the kube platform's node). */
@@ -209,18 +211,23 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
 
   for (const s of opts.services) {
     const peers = Object.fromEntries(opts.services.filter((o) => o.name !== s.name).map((o) => [o.name, sidecarUrl.get(o.name)!]));
-    const sc = sidecarObjects(s.name, opts.images.sidecar.ref, {
-      host: '0.0.0.0',
-      port: APP_PORT,
-      service: s.name,
-      pair: s.pair,
-      databaseUrl: dbUrl.get(s.name)!,
-      idpUrl,
-      saTokenPath: SA_TOKEN_PATH,
-      peers,
-      ...(opts.localAdminToken ? { localAdminToken: opts.localAdminToken } : {}),
-      ...(cache.has(s.name) ? { redis: cache.get(s.name)! } : {}),
-    });
+    const sc = sidecarObjects(
+      s.name,
+      opts.images.sidecar.ref,
+      {
+        host: '0.0.0.0',
+        port: APP_PORT,
+        service: s.name,
+        pair: s.pair,
+        databaseUrl: dbUrl.get(s.name)!,
+        idpUrl,
+        saTokenPath: SA_TOKEN_PATH,
+        peers,
+        ...(opts.localAdminToken ? { localAdminToken: opts.localAdminToken } : {}),
+        ...(cache.has(s.name) ? { redis: cache.get(s.name)! } : {}),
+      },
+      opts.calibrateUs,
+    );
     await apply(api, 'ServiceAccount', sc.sa);
     await apply(api, 'Secret', sc.secret);
     await apply(api, 'Deployment', sc.deployment);

@@ -91,14 +91,18 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     else delete process.env.AUTHLAB_CALIBRATE_US;
     const log = (l: string) => progress.log(`  ${l}`);
     const redis = scenarios.some((s) => s.needs?.includes('redis'));
+    // Cluster pods do not inherit the runner's environment: the hook goes into their spec.
+    const calibrate = args.calibrateUs === undefined ? {} : { calibrateUs: args.calibrateUs };
     try {
       platform =
         args.platform === 'kube'
-          ? await (await import('../platforms/kube/index.js')).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis })
+          ? await (
+              await import('../platforms/kube/index.js')
+            ).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis, ...calibrate })
           : args.platform === 'kind'
             ? await (
                 await import('../platforms/kind/index.js')
-              ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log, redis })
+              ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log, redis, ...calibrate })
             : await startLocalPlatform({
                 pairs: args.pairs,
                 basePort: args.basePort,

@@ -15,6 +15,11 @@ export interface ProvisionOptions {
   log?: (line: string) => void;
   /** Also provide the `heavy-cached` query cache (Redis, one ACL user and key prefix per service). */
   redis?: boolean;
+  /**
+   * `--calibrate <µs>` on a cluster, set in the sidecar pods' environment (the local platform's children
+   * inherit the runner's AUTHLAB_CALIBRATE_US instead).
+   */
+  calibrateUs?: number;
 }
 
 /** One thing that happened to a supervised process after start-up. */

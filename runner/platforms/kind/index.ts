@@ -120,6 +120,7 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       kubernetesVersion: version,
       profile,
       reach: forwards.reach,
+      ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
       // A kind node pulls from public registries: Grafana's image comes from there (issue 14).
       grafana: opts.kubeconfig === undefined,
       ...(redis ? { redisImage: redis } : {}),

@@ -53,6 +53,8 @@ export interface DeployOnClusterOptions {
   startedAt: number;
   subjectVerifier?: 'tokenreview' | 'jwks';
   tokenTtlSeconds?: number;
+  /** `--calibrate <µs>` (the sidecars' test hook), set in their pods' environment. */
+  calibrateUs?: number;
   /** Loaded on the nodes already: every service gets its own Redis query cache (cluster/deploy/redis.ts). */
   redisImage?: { ref: string };
   log: (line: string) => void;
@@ -101,6 +103,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
     ep = await deployAuthlab({
       extraTrustedIssuers: [{ issuer: stormIssuer.issuer, jwks: stormIssuer.jwks() }],
       ...(o.redisImage ? { redisImage: o.redisImage } : {}),
+      ...(o.calibrateUs ? { calibrateUs: o.calibrateUs } : {}),
       kubeconfig: o.kubeconfig,
       images: o.images,
       services,

@@ -66,6 +66,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     ...(opts.tokenTtlSeconds ? { tokenTtlSeconds: opts.tokenTtlSeconds } : {}),
     log,
     hostIsNode: true,
+    ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
     ...(redis ? { redisImage: redis } : {}),
     afterClose: dropCluster,
   });
