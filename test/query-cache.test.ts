@@ -66,6 +66,46 @@ describe.skipIf(missing)('heavy-cached through a real Redis with an ACL user per
     }
   });
 
+  it('a miss that overlaps a write does not store its rows: the next read is not served stale', async () => {
+    // The heavy query reads the table before the write commits and finishes after the write's DEL.
+    let version = 1;
+    let releaseRead!: () => void;
+    const readGate = new Promise<void>((r) => (releaseRead = r));
+    let reading!: () => void;
+    const readStarted = new Promise<void>((r) => (reading = r));
+    const pg: ServiceDatabase = {
+      ...countingDb(),
+      async run(q) {
+        if (q.query === 'heavy-cached') {
+          const seen = version;
+          if (seen === 1) {
+            reading();
+            await readGate;
+          }
+          return [{ version: seen }];
+        }
+        version++;
+        return [{ id: version }];
+      },
+    };
+    const results: CacheResult[] = [];
+    const db = withQueryCache(pg, { ...redis.users.get('p1-a')!, onResult: (r) => results.push(r), log: () => {} });
+    await db.connect();
+    try {
+      const q = { query: 'heavy-cached', role: 'read', n: 7 } as const;
+      const slowRead = db.run(q, 'p1-b');
+      await readStarted;
+      await db.run({ query: 'write', role: 'write', note: 'newer' }, 'p1-b');
+      releaseRead();
+      expect(await slowRead).toEqual([{ version: 1 }]); // what it read is what it returns
+      expect(await db.run(q, 'p1-b')).toEqual([{ version: 2 }]); // not the stale rows from the cache
+      expect(await db.run(q, 'p1-b')).toEqual([{ version: 2 }]);
+      expect(results).toEqual(['invalidated', 'miss', 'miss', 'hit']);
+    } finally {
+      await db.close();
+    }
+  });
+
   it("one service's ACL user cannot read or write another service's keys", async () => {
     const b = redis.users.get('p1-b')!;
     const a = redis.users.get('p1-a')!;

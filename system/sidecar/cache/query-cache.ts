@@ -25,6 +25,11 @@ export interface CachedDatabase extends ServiceDatabase {
  * `<prefix>heavy` field `n`, and on a miss runs the query and stores it; `write` deletes the hash
  * after its INSERT, so the next read is a miss. Redis trouble never fails a request: the query is
  * served from PostgreSQL and counted as `error`.
+ *
+ * A miss stores its rows only if no `write` ran at any point while it queried: otherwise a miss that
+ * read the rows before a write committed could store them after the write's DEL, and stale rows would
+ * be served until the TTL. Only this sidecar writes its service's key (its ACL user owns the prefix),
+ * so the writes in flight and a counter of finished ones, both in this process, decide.
  */
 export function withQueryCache(db: ServiceDatabase, o: QueryCacheOptions): CachedDatabase {
   const client = createClient({ url: o.url, disableClientInfo: true, socket: { reconnectStrategy: (n) => Math.min(50 * 2 ** n, 2000) } });
@@ -32,6 +37,9 @@ export function withQueryCache(db: ServiceDatabase, o: QueryCacheOptions): Cache
   const key = `${o.prefix}heavy`;
   const ttl = o.ttlSeconds ?? 300;
   let lastLogMs = -Infinity;
+  // Writes that started, and writes in flight: a miss that saw either change does not store.
+  let writesStarted = 0;
+  let writesInFlight = 0;
   const failed = (err: unknown) => {
     o.onResult('error');
     if (Date.now() - lastLogMs > 10_000) {
@@ -58,25 +66,34 @@ export function withQueryCache(db: ServiceDatabase, o: QueryCacheOptions): Cache
             return db.run(q, caller);
           }
         }
+        const startedBefore = writesStarted;
+        const quiet = writesInFlight === 0;
         const rows = await db.run(q, caller);
         if (client.isReady) {
           o.onResult('miss');
-          await client.multi().hSet(key, String(q.n), JSON.stringify(rows)).expire(key, ttl).exec().catch(failed);
+          if (quiet && writesInFlight === 0 && writesStarted === startedBefore) {
+            await client.multi().hSet(key, String(q.n), JSON.stringify(rows)).expire(key, ttl).exec().catch(failed);
+          }
         } else {
           failed(new Error('Redis is not connected'));
         }
         return rows;
       }
-      const rows = await db.run(q, caller);
-      if (q.query === 'write') {
+      if (q.query !== 'write') return db.run(q, caller);
+      writesStarted++;
+      writesInFlight++;
+      try {
+        const rows = await db.run(q, caller);
         try {
           await client.del(key);
           o.onResult('invalidated');
         } catch (err) {
           failed(err);
         }
+        return rows;
+      } finally {
+        writesInFlight--;
       }
-      return rows;
     },
     async close() {
       await client.quit().catch(() => client.destroy());
