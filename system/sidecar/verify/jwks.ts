@@ -37,6 +37,18 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   let inflight: Promise<void> | null = null;
   let lastFetchAt = -Infinity;
   let count = 0;
+  // The kid of the last token whose signature verified. A valid token under a different kid means the
+  // IdP rotated (its published `next` became current, and it published a new `next`): the store
+  // re-fetches at once, so a second rotation soon after finds its key here instead of meeting the
+  // unknown-kid rate limit (which otherwise refused every token for up to minRefetchIntervalMs).
+  // Only a verified signature triggers it, so a forged kid cannot make the store fetch.
+  let lastVerifiedKid: string | undefined;
+  const verified = (kid: string) => {
+    if (kid === lastVerifiedKid) return;
+    const rotated = lastVerifiedKid !== undefined;
+    lastVerifiedKid = kid;
+    if (rotated) void refresh().catch(() => {});
+  };
 
   async function load(): Promise<void> {
     lastFetchAt = now();
@@ -61,17 +73,20 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       }
       const { kid: _kid, use: _use, alg: _alg, ...keyJwk } = jwk;
       const pem = createPublicKey({ key: keyJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
-      next.set(
-        jwk.kid,
-        createVerifier({
-          key: pem,
-          algorithms: ['ES256'],
-          // Time claims are checked by the caller against its injected clock, with its own skew.
-          ignoreExpiration: true,
-          ignoreNotBefore: true,
-          cache: false,
-        }) as SignatureVerifier,
-      );
+      const verify = createVerifier({
+        key: pem,
+        algorithms: ['ES256'],
+        // Time claims are checked by the caller against its injected clock, with its own skew.
+        ignoreExpiration: true,
+        ignoreNotBefore: true,
+        cache: false,
+      }) as SignatureVerifier;
+      const kid = jwk.kid;
+      next.set(kid, (token) => {
+        const payload = verify(token); // throws on a bad signature: nothing below runs
+        verified(kid);
+        return payload;
+      });
     }
     verifiers = next;
   }
