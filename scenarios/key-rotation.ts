@@ -3,8 +3,9 @@ import type { FaultScenario } from './scenario.js';
 /**
  * Two signing-key rotations under load, each followed by a refresh of every token, so the target
  * verifies tokens signed by a key it has not yet fetched (an unknown `kid` triggers its JWKS
- * re-fetch). The IdP retires a rotated-out key itself once every token it signed has expired
- * (TTL + skew, checked every 60 s), which the run reports by listing the published kids.
+ * re-fetch); then every previous key is retired at once (`POST /admin/keys/retire`, which the IdP
+ * refuses while a service still holds a token the key signed), so the JWKS stops publishing them
+ * mid-run. The IdP would retire them itself only once every token they signed has expired.
  */
 const keyRotation: FaultScenario = {
   kind: 'fault',
@@ -25,11 +26,14 @@ const keyRotation: FaultScenario = {
       steps.push(`current ${r.current}`);
       await a.sleep(1_000);
     }
+    // Retire every previous key now that every service holds a token the current key signed.
+    for (const kid of await a.previousKids()) await a.retireKey(kid);
+    await a.sleep(1_000);
     const last = await a.publishedKids();
     const retired = first.filter((k) => !last.includes(k));
     a.log(`JWKS kids before ${first.join(', ')}; after ${last.join(', ')}`);
     return {
-      fault: `2 × key rotation + refresh-tokens (${steps.join(', ')}); ${retired.length ? `retired ${retired.join(', ')}` : 'no key retired yet (kept until its tokens expire)'}`,
+      fault: `2 × key rotation + refresh-tokens (${steps.join(', ')}), then the previous keys retired: ${retired.length ? retired.join(', ') : 'none'}; JWKS now ${last.join(', ')}`,
       startMs,
       endMs: a.now(),
     };

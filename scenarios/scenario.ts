@@ -161,6 +161,13 @@ export interface FaultActions {
   refreshAllTokens(): Promise<void>;
   /** `POST /admin/keys/rotate`: returns the new current kid and the kids the JWKS publishes afterwards. */
   rotateKeys(): Promise<{ current: string; published: string[] }>;
+  /**
+   * `POST /admin/keys/retire {kid}`: stops publishing a previous key now. While a service still holds
+   * a token it signed (a refresh still under way) the IdP answers 409; this retries that for up to 10 s.
+   */
+  retireKey(kid: string): Promise<{ published: string[] }>;
+  /** Kids `GET /admin/status` lists as previous (published, no longer signing). */
+  previousKids(): Promise<string[]>;
   /** The IdP's access-token lifetime (`PUT /admin/settings {global: {tokenTtlSeconds}}`). */
   setTokenTtl(seconds: number): Promise<void>;
   /** Kids the IdP's JWKS publishes now. */

@@ -64,9 +64,19 @@ describe('fault scenarios on the local platform (quick profiles)', () => {
     expect(r.targets.every((t) => t.met)).toBe(true);
   }, 60_000);
 
-  it('key-rotation: two rotations with token refreshes fail no request', async () => {
+  it('key-rotation: two rotations with token refreshes, then retiring the previous keys, fail no request', async () => {
+    const kids = async () =>
+      ((await (await fetch(`${platform.endpoints.idp.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map(
+        (k) => k.kid,
+      );
+    const before = await kids();
     const r = await run(keyRotation);
     expect(r.targets.every((t) => t.met)).toBe(true);
+    // The keys published before the run that were current or previous are gone from the JWKS mid-run.
+    const after = await kids();
+    expect(r.fault).toMatch(/then the previous keys retired: [\w-]+/);
+    expect(after).toHaveLength(2); // current + next
+    expect(before.filter((k) => after.includes(k)).length).toBeLessThan(before.length);
   }, 60_000);
 
   it('db-restart: requests fail only with 503 and recover within 2 s of the database accepting connections', async () => {

@@ -82,6 +82,20 @@ export async function runFaultScenario(o: FaultRunOptions): Promise<FaultRecord>
       const r = await sendJson<{ keys?: { current?: string } }>('POST', `${idp}/admin/keys/rotate`, admin, {});
       return { current: r.keys?.current ?? '', published: await jwksKids() };
     },
+    async retireKey(kid) {
+      for (const end = Date.now() + 10_000; ;) {
+        try {
+          await sendJson('POST', `${idp}/admin/keys/retire`, admin, { kid });
+          return { published: await jwksKids() };
+        } catch (err) {
+          // 409: a sidecar still holds a token that key signed (its refresh is under way).
+          if (!/409|ERR_CONFLICT/.test((err as Error).message) || Date.now() > end) throw err;
+          await sleep(200);
+        }
+      }
+    },
+    previousKids: async () =>
+      (await sendJson<{ keys: { previous: string[] } }>('GET', `${idp}/admin/status?tokens=0`, admin)).keys.previous,
     setTokenTtl: async (seconds) => void (await setTtl(seconds)),
     publishedKids: jwksKids,
     log: (line) => o.log(`  ${line}`),

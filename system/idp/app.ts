@@ -121,6 +121,34 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
       rotation = run.catch(() => {});
       return run;
     };
+    // Retiring a previous key now, before its tokens would all have expired: refused while the IdP
+    // knows of a service whose latest token it signed and that has not expired (refresh tokens first).
+    const retireKey = (kid: string, who = 'admin') => {
+      const run = rotation.then(async () => {
+        if (kid === keys.currentKid || kid === keys.nextKid) {
+          throw new AuthlabError(
+            'ERR_CONFLICT',
+            `key ${kid} is the ${kid === keys.currentKid ? 'current' : 'next'} signing key; only a previous key can be retired (rotate first)`,
+          );
+        }
+        if (!keys.previousKids.includes(kid)) {
+          throw new AuthlabError('ERR_NOT_FOUND', `no previous signing key ${kid}; GET /admin/status lists keys.previous`);
+        }
+        const held = ctx.tokens.newest().filter((t) => t.kid === kid && t.expiresAtMs > now());
+        if (held.length > 0) {
+          throw new AuthlabError(
+            'ERR_CONFLICT',
+            `${held.length} service(s) still hold a token signed by ${kid} (e.g. ${held[0]!.subject} until ${new Date(held[0]!.expiresAtMs).toISOString()}); POST /admin/refresh-tokens first, then retire`,
+          );
+        }
+        const records = keys.records().filter((r) => r.kid !== kid);
+        const out = await storeChanges(store, who).retireKey(kid, { previous: keys.previousKids }, records);
+        keys.apply(records);
+        return out;
+      });
+      rotation = run.catch(() => {});
+      return run;
+    };
     if (opts.keyRotationIntervalSeconds) {
       const t = setInterval(() => void rotateKeys('timer').catch(() => {}), opts.keyRotationIntervalSeconds * 1000);
       t.unref();
@@ -164,7 +192,14 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     await app.register(tokenExchangeRoutes, { ctx });
     await app.register(stream.routes);
     const adminUi = createAdminUi({ adminToken: opts.adminToken, now });
-    await app.register(adminRoutes, { ctx, adminToken: opts.adminToken, streams: stream.hub, rotateKeys, actorOf: adminUi.actorOf });
+    await app.register(adminRoutes, {
+      ctx,
+      adminToken: opts.adminToken,
+      streams: stream.hub,
+      rotateKeys,
+      retireKey,
+      actorOf: adminUi.actorOf,
+    });
     await app.register(adminUi.routes);
     // SSE responses are hijacked: end them first or server.close() would wait for them forever.
     app.addHook('preClose', async () => stream.hub.closeAll());

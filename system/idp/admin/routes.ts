@@ -14,6 +14,7 @@ import {
   parseRevocation,
   parseSettingsPatch,
   parseStatusQuery,
+  parseRetire,
 } from './validate.js';
 
 export interface AdminRouteOptions {
@@ -22,6 +23,8 @@ export interface AdminRouteOptions {
   streams: StreamHub;
   /** Rotates the signing keys (shared with the rotation timer). */
   rotateKeys(who: string): Promise<{ revision: number; result: unknown }>;
+  /** Stops publishing a previous key now (checked against the tokens the IdP knows are held). */
+  retireKey(kid: string, who: string): Promise<{ revision: number; result: unknown }>;
   /** Who the audit log names for this request, when not the default `admin` (the admin UI's gateway). */
   actorOf?(req: FastifyRequest): string | undefined;
 }
@@ -146,6 +149,12 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRouteOptions)
 
   app.post('/admin/keys/rotate', async (req) => {
     const { revision, result } = await opts.rotateKeys(whoOf(req));
+    return { revision, keys: result };
+  });
+
+  app.post('/admin/keys/retire', async (req) => {
+    const { kid } = parseRetire(req.body);
+    const { revision, result } = await opts.retireKey(kid, whoOf(req));
     return { revision, keys: result };
   });
 

@@ -185,3 +185,34 @@ describe('GET /admin/audit paging', () => {
     expect(idp.store.state.revision).toBe(revision);
   });
 });
+
+describe('POST /admin/keys/retire', () => {
+  const post = (url: string, payload: object) =>
+    idp.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${ADMIN}` }, payload });
+
+  it('retires a previous key once no service holds a token it signed; refuses current, next, unknown and malformed', async () => {
+    const old = decodeProtectedHeader(await exchange('p3-a')).kid!;
+    expect((await post('/admin/keys/rotate', {})).statusCode).toBe(200);
+    const st = (await admin('GET', '/admin/status')).json() as {
+      keys: { previous: string[]; current: string; next: string };
+      tokens: StatusToken[];
+    };
+    expect(st.keys.previous).toContain(old);
+    expect((await post('/admin/keys/retire', { kid: st.keys.current })).statusCode).toBe(409);
+    expect((await post('/admin/keys/retire', { kid: st.keys.next })).statusCode).toBe(409);
+    expect((await post('/admin/keys/retire', { kid: 'no-such-kid' })).statusCode).toBe(404);
+    expect((await post('/admin/keys/retire', { key: old })).statusCode).toBe(400);
+    const busy = await post('/admin/keys/retire', { kid: old });
+    expect(busy.statusCode).toBe(409);
+    expect(busy.json().error.message).toMatch(/still hold a token signed by .*refresh-tokens first/);
+    // Every service holding a token the old key signed gets a new one (signed by the new current key).
+    for (const t of st.tokens.filter((x) => x.kid === old)) await exchange(t.service);
+    const done = await post('/admin/keys/retire', { kid: old });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json().keys).toMatchObject({ retired: old });
+    const jwks = (await idp.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: { kid: string }[] };
+    expect(jwks.keys.map((k) => k.kid)).not.toContain(old);
+    const audit = (await admin('GET', '/admin/audit?limit=1')).json() as { entries: { what: string }[] };
+    expect(audit.entries[0]!.what).toBe('keys.retire');
+  });
+});

@@ -167,6 +167,23 @@ export function parseRefresh(raw: unknown): { service?: string } {
   return o.service === undefined ? {} : { service: o.service };
 }
 
+const RetireBody = body(
+  {
+    kid: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      mustBe: 'must be the kid of a previous signing key (GET /admin/status → keys.previous)',
+    }),
+  },
+  'the key retirement',
+  '{"kid": "<a previous key id>"}',
+);
+
+/** `{"kid"}`: a previous signing key to stop publishing now. */
+export function parseRetire(raw: unknown): { kid: string } {
+  return { kid: check(RetireBody, raw).kid };
+}
+
 export type RevocationRequest = { jti: string } | { subject: string; issuedBefore: number };
 
 const RevocationBody = body(

@@ -127,6 +127,15 @@ export function storeChanges(store: PermissionsStore, who: string) {
       });
     },
 
+    /** Stores the key set without a retired previous key; the caller swaps its ring after this resolves. */
+    retireKey(kid: string, before: { previous: string[] }, records: SigningKeyRecord[]) {
+      return store.mutate(who, 'keys.retire', async (tx) => {
+        await writeKeys(tx, records);
+        const after = { retired: kid, previous: records.filter((r) => r.role === 'previous').map((r) => r.kid) };
+        return { result: after, before, after };
+      });
+    },
+
     /** Stores the rotated key set; the caller swaps its in-memory ring after this resolves. */
     rotateKeys(before: { previous: string[]; current: string; next: string }, records: SigningKeyRecord[]) {
       return store.mutate(who, 'keys.rotate', async (tx) => {
