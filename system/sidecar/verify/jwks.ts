@@ -42,12 +42,14 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
   // re-fetches at once, so a second rotation soon after finds its key here instead of meeting the
   // unknown-kid rate limit (which otherwise refused every token for up to minRefetchIntervalMs).
   // Only a verified signature triggers it, so a forged kid cannot make the store fetch.
+  // A kid the latest fetch was made for (it was unknown) needs none: that JWKS already holds the new `next`.
   let lastVerifiedKid: string | undefined;
+  let fetchedFor: { kid: string; fetch: number } | undefined;
   const verified = (kid: string) => {
     if (kid === lastVerifiedKid) return;
     const rotated = lastVerifiedKid !== undefined;
     lastVerifiedKid = kid;
-    if (rotated) void refresh().catch(() => {});
+    if (rotated && !(fetchedFor?.kid === kid && fetchedFor.fetch === count)) void refresh().catch(() => {});
   };
 
   async function load(): Promise<void> {
@@ -107,7 +109,10 @@ export function createKeyStore(options: KeyStoreOptions): KeyStore {
       const v = verifiers.get(kid);
       if (v) return v;
       if (inflight) await inflight.catch(() => {});
-      else if (now() - lastFetchAt >= minInterval) await refresh().catch(() => {});
+      else if (now() - lastFetchAt >= minInterval) {
+        fetchedFor = { kid, fetch: count + 1 };
+        await refresh().catch(() => {});
+      }
       return verifiers.get(kid);
     },
     kids: () => [...verifiers.keys()],
