@@ -26,9 +26,9 @@ const skip =
 if (skip) console.warn(`SKIP test/kube-observe.test.ts: ${skip}`);
 
 const paths = clusterPaths();
-// The runner reads PostgreSQL sizes only on the local platform (on kube the service databases accept
-// their own sidecar alone): those panels are not expected here.
-const QUERIES = panelQueries({ withPostgres: false });
+// A quick light study runs no token storm. The PostgreSQL panels answer from the IdP's and the
+// sidecars' own series (`postgresStats`): the cluster's databases accept their own component alone.
+const QUERIES = panelQueries({ withStorm: false });
 
 /** What a poller saw from the study's in-cluster Prometheus while the study ran. */
 interface Findings {

@@ -82,7 +82,8 @@ describe.skipIf(!ready)('study --observe on the local platform', () => {
     await runStudy(
       {
         engine: 'autocannon',
-        scenarios: selectScenarios(await discoverScenarios(), ['light'], true, 'autocannon'),
+        // The quick token storm too, so the dashboard's storm panel is checked against real data.
+        scenarios: selectScenarios(await discoverScenarios(), ['light', 'token-storm'], true, 'autocannon'),
         quick: true,
         trials: 4,
         durationS: 2,
@@ -152,7 +153,8 @@ describe.skipIf(!ready)('study --observe on the local platform', () => {
       expect(await panelProblem(url, q)).toBeUndefined();
       checked++;
     }
-    expect(checked).toBeGreaterThanOrEqual(12);
+    expect(checked).toBe(panelQueries().length);
+    expect(checked).toBeGreaterThanOrEqual(13);
   });
 
   it.skipIf(!haveChromium)('the live page moves while the study runs, with no console error and no request off 127.0.0.1', () => {

@@ -26,6 +26,7 @@ function countingDb(): ServiceDatabase & { heavyRuns: number } {
     },
     ping: async () => true,
     sizeBytes: async () => 0,
+    pgStats: async () => ({ db: [], tables: [], conns: [] }),
     countLog: async () => 0,
     close: async () => {},
   };

@@ -58,6 +58,8 @@ beforeAll(async () => {
     peers: {},
     localAdminToken: ADMIN,
     jwksMinRefetchIntervalMs: 200,
+    // As on kube and kind: the sidecar reports its own database's sizes and connections.
+    postgresStats: true,
   });
   a = await startSidecar({
     service: 'p1-a',
@@ -238,6 +240,13 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
       expect(line).toMatch(/pair="1"/);
     }
     const aText = await (await fetch(`${a.url}/metrics`)).text();
+    // postgresStats: size, every user table and the pool's connections, from the service's own role.
+    expect(sample(text, 'authlab_pg_database_bytes', { service: 'p1-b', database: 'p1-b', pair: '1' })).toBeGreaterThan(1_000_000);
+    expect(sample(text, 'authlab_pg_table_bytes', { table: 'public.items', service: 'p1-b' })).toBeGreaterThan(100_000);
+    expect(sample(text, 'authlab_pg_table_bytes', { table: 'public.log', service: 'p1-b' })).toBeGreaterThan(0);
+    expect(sample(text, 'authlab_pg_connections', { state: 'idle', service: 'p1-b' })).toBeGreaterThanOrEqual(1);
+    // Without it (the local platform, where the runner reads them), none.
+    expect(aText).not.toMatch(/^authlab_pg_/m);
     expect(sample(aText, 'auth_signed_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
     expect(sample(aText, 'token_issued_total', { result: 'ok', service: 'p1-a', pair: '1' })).toBeGreaterThan(0);
     expect(

@@ -172,6 +172,8 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     adminToken,
     trustedIssuers: [trusted, ...(opts.extraTrustedIssuers ?? [])],
     tokenTtlSeconds: ttl,
+    // The runner cannot reach the cluster's databases: the components export their sizes themselves.
+    postgresStats: true,
     initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: ttl }, services: {} },
   });
   await apply(api, 'ServiceAccount', idp.sa);
@@ -225,6 +227,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
         peers,
         ...(opts.localAdminToken ? { localAdminToken: opts.localAdminToken } : {}),
         ...(cache.has(s.name) ? { redis: cache.get(s.name)! } : {}),
+        postgresStats: true,
       },
       opts.calibrateUs,
     );

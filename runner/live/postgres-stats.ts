@@ -1,7 +1,6 @@
 import pg from 'pg';
 import type { Registry } from 'prom-client';
-import { RUNNER_METRICS } from '../../system/protocol/metrics.js';
-import { customMetric, type Sample } from './custom-metric.js';
+import { readPgStats, registerPgStats, type PgStatsReading } from '../../system/runtime/pg-stats.js';
 
 /** Which database belongs to which service (from endpoints.json). */
 export interface ServiceDatabaseRef {
@@ -10,10 +9,11 @@ export interface ServiceDatabaseRef {
 }
 
 /**
- * PostgreSQL sizes and connections per service, read from the database itself at scrape time (no exporter
- * binary): `pg_database_size`, `pg_total_relation_size` of every user table (one connection per database,
- * as the superuser), and `pg_stat_activity` by state. One query round per scrape, shared by the three
- * gauges; a database that cannot be reached yields no samples rather than a failed scrape.
+ * PostgreSQL sizes and connections per service on the local platform, read by the runner as the
+ * superuser (one connection per database, system/runtime/pg-stats.ts; its own connection is not
+ * counted). On kube and kind the IdP and sidecar pods export the same series about their own
+ * databases (`postgresStats` in their configs): those databases accept their own component alone.
+ * A database that cannot be reached yields no samples rather than a failed scrape.
  */
 export function registerPostgresStats(
   registry: Registry,
@@ -32,58 +32,22 @@ export function registerPostgresStats(
     }
     return p;
   };
-  let pending: Promise<{ db: Sample[]; tables: Sample[]; conns: Sample[] }> | null = null;
-  const read = async () => {
-    const db: Sample[] = [];
-    const tables: Sample[] = [];
-    const conns: Sample[] = [];
-    await Promise.all(
-      services.map(async ({ service, database }) => {
-        try {
-          const pool = poolFor(database);
-          const size = await pool.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
-          db.push({ labels: { service, database }, value: Number(size.rows[0]?.size ?? 0) });
-          const t = await pool.query<{ name: string; size: string }>(
-            `SELECT schemaname || '.' || relname AS name, pg_total_relation_size(relid)::text AS size FROM pg_stat_user_tables`,
-          );
-          for (const r of t.rows) tables.push({ labels: { service, database, table: r.name }, value: Number(r.size) });
-          // Our own scrape connection is left out: it is the observer, not the service.
-          const c = await pool.query<{ state: string; n: string }>(
-            `SELECT coalesce(state, 'unknown') AS state, count(*)::text AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1`,
-          );
-          const byState: Record<string, number> = { active: 0, idle: 0 };
-          for (const r of c.rows) byState[r.state] = Number(r.n);
-          for (const [state, n] of Object.entries(byState)) conns.push({ labels: { service, database, state }, value: n });
-        } catch {
-          // Unreachable now (restarting, torn down): no samples this scrape.
-        }
+  registerPgStats(registry, async () => {
+    const out: PgStatsReading = { db: [], tables: [], conns: [] };
+    const readings = await Promise.all(
+      services.map(({ service, database }) => {
+        const pool = poolFor(database);
+        // Unreachable now (restarting, torn down): no samples for it this scrape.
+        return readPgStats((sql) => pool.query(sql), service, 'skip').catch(() => null);
       }),
     );
-    return { db, tables, conns };
-  };
-  // The three gauges are collected in one scrape: read once per scrape, not three times.
-  const once = () => {
-    pending ??= read().finally(() => setTimeout(() => (pending = null), 200));
-    return pending;
-  };
-  customMetric(registry, {
-    name: RUNNER_METRICS.pgDatabaseBytes,
-    help: "Size of a service's database (pg_database_size), bytes",
-    type: 'gauge',
-    samples: async () => (await once()).db,
-  });
-  customMetric(registry, {
-    name: RUNNER_METRICS.pgTableBytes,
-    help: 'Size of a user table with its indexes and TOAST (pg_total_relation_size), bytes',
-    type: 'gauge',
-    samples: async () => (await once()).tables,
-  });
-  customMetric(registry, {
-    name: RUNNER_METRICS.pgConnections,
-    help: "Backends connected to a service's database (pg_stat_activity), by state",
-    type: 'gauge',
-    samples: async () => (await once()).conns,
+    for (const r of readings) {
+      if (!r) continue;
+      out.db.push(...r.db);
+      out.tables.push(...r.tables);
+      out.conns.push(...r.conns);
+    }
+    return out;
   });
   return {
     async close() {

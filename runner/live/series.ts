@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { LIVE_BUCKETS_SECONDS, LOAD_OUTCOMES, RUNNER_METRICS, type LoadOutcome } from '../../system/protocol/metrics.js';
 import { estimateRemainingS } from '../progress.js';
-import { customMetric, type Sample } from './custom-metric.js';
+import { customMetric, type Sample } from '../../system/runtime/custom-metric.js';
 
 /** Called by an engine for every response it receives: time in µs and HTTP status or transport code. */
 export type ResponseObserver = (latencyUs: number, status: number | string) => void;

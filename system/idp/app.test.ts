@@ -243,6 +243,26 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     }
   });
 
+  it('postgresStats: /metrics reports its own database (size, idp_* tables, connections) as service idp; off by default', async () => {
+    expect((await idp.app.inject('/metrics')).body).not.toMatch(/^authlab_pg_/m);
+    const withStats = await buildIdp({
+      issuer: 'http://idp.test',
+      databaseUrl: pg.url,
+      adminToken: ADMIN,
+      postgresStats: true,
+      verifier: { verify: async () => ({ service: 'p1-a', serviceAccount: 'default', subject: 's', issuer: 'i', expiresAt: 0 }) },
+    });
+    try {
+      const text = (await withStats.app.inject('/metrics')).body;
+      const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? -1);
+      expect(value(/^authlab_pg_database_bytes\{service="idp",database="[^"]+"\} (\d+)$/m)).toBeGreaterThan(1_000_000);
+      expect(value(/^authlab_pg_table_bytes\{service="idp",database="[^"]+",table="public\.idp_grants"\} (\d+)$/m)).toBeGreaterThan(0);
+      expect(value(/^authlab_pg_connections\{service="idp",database="[^"]+",state="idle"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await withStats.close();
+    }
+  });
+
   it('keeps its state and signing keys across a restart on the same database', async () => {
     const kid = idp.keys.currentKid;
     const rev = revision();

@@ -14,6 +14,7 @@ import { SigningKeyRing } from './signing-keys.js';
 import { storeChanges } from './store/changes.js';
 import { PermissionsStore } from './store/permissions-store.js';
 import { TokenLedger } from './token-ledger.js';
+import { PG_STATS_INTERVAL_MS, readPgStats, registerPgStats } from '../runtime/pg-stats.js';
 import { JwksIssuerVerifier, type SubjectTokenVerifier, type TrustedIssuer } from './subject-verifier.js';
 
 export interface IdpOptions {
@@ -29,6 +30,8 @@ export interface IdpOptions {
   trustedIssuers?: TrustedIssuer[];
   /** Verified SA tokens cached until their exp (entries; 0 disables). Default 10000. */
   subjectTokenCacheSize?: number;
+  /** Export `authlab_pg_*` of the permissions store's database on `/metrics` (service `idp`). */
+  postgresStats?: boolean;
   /** Replaces the JWKS verifier (e.g. a TokenReview verifier). */
   verifier?: SubjectTokenVerifier;
   /** Initial access-token lifetime, seconds (first start only; then `PUT /admin/settings`). Default 300. */
@@ -107,6 +110,9 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
       now,
       maxTokenTtlSeconds: () => Math.min(TOKEN_TTL_MAX_SECONDS, maxTtl),
     };
+    if (opts.postgresStats) {
+      registerPgStats(ctx.metrics.registry, () => readPgStats((sql) => pool.query(sql), 'idp', 'idle'), PG_STATS_INTERVAL_MS);
+    }
 
     // Rotations run one at a time: each computes the new key set from the ring the previous one left.
     let rotation: Promise<unknown> = Promise.resolve();

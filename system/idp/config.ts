@@ -27,6 +27,8 @@ export interface IdpConfig {
   keyRotationIntervalSeconds?: number;
   /** Verified SA tokens remembered until their exp (entries; 0 disables). Default 10000. */
   subjectTokenCacheSize?: number;
+  /** Export `authlab_pg_*` of its own database (kube and kind, where the runner cannot reach it). */
+  postgresStats?: boolean;
 }
 
 const HTTP_URL = '^https?://[^\\s]+$';
@@ -82,6 +84,7 @@ const IdpConfigSchema = Type.Object(
     initialSettings: Type.Optional(Type.Unknown()),
     keyRotationIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, mustBe: 'must be a positive integer' })),
     subjectTokenCacheSize: Type.Optional(Type.Integer({ minimum: 0, mustBe: 'must be an integer >= 0 (0 disables the cache)' })),
+    postgresStats: Type.Optional(Type.Boolean({ mustBe: 'must be true or false' })),
   },
   { mustBe: 'must be a JSON object' },
 );

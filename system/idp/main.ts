@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     initialSettings: config.initialSettings,
     keyRotationIntervalSeconds: config.keyRotationIntervalSeconds,
     subjectTokenCacheSize: config.subjectTokenCacheSize,
+    postgresStats: config.postgresStats,
   });
   const url = await idp.listen({ host: config.host, port: config.port });
   const line: ListeningLine = { event: 'listening', service: 'idp', url };

@@ -16,6 +16,7 @@ import { createSettingsState, type SettingsState } from './settings/settings-sta
 import type { Clock } from './token/token-source.js';
 import { createRevocationList } from './verify/revocations.js';
 import { createVerifyCache } from './verify/verify-cache.js';
+import { PG_STATS_INTERVAL_MS, registerPgStats } from '../runtime/pg-stats.js';
 
 /** Config plus knobs for tests and studies. */
 export interface SidecarOptions extends SidecarConfig {
@@ -56,6 +57,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
   const log = options.log ?? ((m: string) => process.stderr.write(`[sidecar ${options.service}] ${m}\n`));
   const pgDb = createServiceDatabase(options.databaseUrl, options.dbPoolSize ?? 10, log);
   const metrics = createSidecarMetrics({ service: options.service, pair: options.pair, databaseSize: () => pgDb.sizeBytes() });
+  if (options.postgresStats) registerPgStats(metrics.registry, () => pgDb.pgStats(options.service), PG_STATS_INTERVAL_MS);
   const cached = options.redis
     ? withQueryCache(pgDb, { url: options.redis.url, prefix: options.redis.prefix, onResult: (r) => metrics.cache(r), log })
     : null;

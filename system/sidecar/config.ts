@@ -30,6 +30,12 @@ export interface SidecarConfig {
    * may use. Without it `heavy-cached` runs like `heavy`.
    */
   redis?: { url: string; prefix: string };
+  /**
+   * Export `authlab_pg_*` (size, table sizes, connections) of its own database, read at most every
+   * 5 s at scrape time. Set on kube and kind, where the runner cannot reach the service databases;
+   * on the local platform the runner reads them as the superuser instead.
+   */
+  postgresStats?: boolean;
 }
 
 /** An absolute URL, as `new URL()` accepts it. */
@@ -68,6 +74,7 @@ const SidecarConfigSchema = Type.Object(
       ),
     ),
     localAdminToken: Type.Optional(Type.String({ minLength: 1, mustBe: 'must be a non-empty string', secret: true })),
+    postgresStats: Type.Optional(Type.Boolean({ mustBe: 'must be true or false' })),
     redis: Type.Optional(
       Type.Object(
         { url: absoluteUrl(true), prefix: nonEmpty() },

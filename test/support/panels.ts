@@ -9,18 +9,16 @@ export interface PanelQuery {
 
 /**
  * Every panel query of `authlab-overview` with `$scenario`/`$mode`/`$pair`/`$service` as `.*` and
- * `$__rate_interval` as 30s. The token-storm panel is left out: a quick light study runs no storm
- * (its metric is checked in the runner's exposition test). `withPostgres: false` leaves out the
- * `authlab_pg_*` panels too (the runner reads those sizes only on the local platform).
+ * `$__rate_interval` as 30s. `withStorm: false` leaves out the token-storm panel, for a study that
+ * runs no token storm.
  */
-export function panelQueries(o: { withPostgres?: boolean } = {}): PanelQuery[] {
+export function panelQueries(o: { withStorm?: boolean } = {}): PanelQuery[] {
   const d = dashboards()['authlab-overview.json']!;
   const panels = (d.panels ?? []) as { title?: string; targets?: { expr?: string; legendFormat?: string }[] }[];
   const out: PanelQuery[] = [];
   for (const p of panels) {
-    if (p.title?.startsWith('token storm')) continue;
+    if (o.withStorm === false && p.title?.startsWith('token storm')) continue;
     for (const t of p.targets ?? []) {
-      if (o.withPostgres === false && t.expr!.includes('authlab_pg_')) continue;
       out.push({
         title: p.title ?? '',
         expr: t.expr!.replace(/\$__rate_interval/g, '30s').replace(/\$(scenario|mode|pair|service)\b/g, '.*'),

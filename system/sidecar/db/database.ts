@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { AuthlabError } from '../../protocol/errors.js';
+import { readPgStats, type PgStatsReading } from '../../runtime/pg-stats.js';
 import type { ParsedQuery } from '../query-catalogue.js';
 
 /** The service's own database, reached with its own role through a pool of connections. */
@@ -13,6 +14,8 @@ export interface ServiceDatabase {
   run(q: ParsedQuery, caller: string | null): Promise<unknown[]>;
   ping(): Promise<boolean>;
   sizeBytes(): Promise<number>;
+  /** `authlab_pg_*` of this database read over the service's own pool (`postgresStats` in the config). */
+  pgStats(service: string): Promise<PgStatsReading>;
   /** Rows in `log` (tests and status). */
   countLog(): Promise<number>;
   close(): Promise<void>;
@@ -122,6 +125,8 @@ export function createServiceDatabase(
       const { rows } = await query<{ size: string }>({ text: 'SELECT pg_database_size(current_database())::text AS size' });
       return Number(rows[0]?.size ?? 0);
     },
+    // Straight on the pool: a scrape while the database is down is no samples, not a log line.
+    pgStats: (service) => readPgStats((sql) => pool.query(sql), service, 'idle'),
     async countLog() {
       const { rows } = await query<{ n: number }>({ text: 'SELECT count(*)::int AS n FROM log' });
       return rows[0]?.n ?? 0;
