@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { panelProblem, panelQueries, promQuery } from '../../test/support/panels.js';
 import { freePort } from '../platforms/local/ports.js';
+import { startObservation } from './observe.js';
 import { findTool, startLocalPrometheus, type LocalPrometheus } from './prometheus.js';
 import { encodeWriteRequest, startRemoteWrite, toSeries, type PushedSeries } from './remote-write.js';
 import { createLiveSeries } from './series.js';
@@ -203,5 +204,44 @@ describe.skipIf(!prometheusBin)('remote write into a real Prometheus (--web.enab
     // 50 responses of 0.8–1.29 ms per push: the median is about a millisecond.
     expect(Number(p50[0]?.value[1])).toBeGreaterThan(0.0008);
     expect(Number(p50[0]?.value[1])).toBeLessThan(0.0013);
+  });
+
+  it("on a cluster platform whose pods cannot reach the runner (kind), startObservation pushes the runner's series until close()", async () => {
+    const live = createLiveSeries();
+    live.phase('scenario light (1 of 1)', 'light');
+    live.trial(2, 3);
+    const endpoints = { idp: { url: 'http://127.0.0.1:9' }, admin: { token: '' }, postgres: { url: '' }, services: [] };
+    const inCluster = { url: prometheus.url, inClusterUrl: 'http://10.97.0.10:9090', config: '' };
+    const kind = await startObservation({
+      live,
+      endpoints,
+      prometheus: true,
+      cluster: { startPrometheus: async () => inCluster },
+      postgresStats: false,
+    });
+    // kube: pods reach the runner at runnerAddress, Prometheus scrapes it there; nothing is pushed.
+    const kube = await startObservation({
+      live: createLiveSeries(),
+      endpoints,
+      prometheus: true,
+      cluster: { runnerAddress: '127.0.0.2', startPrometheus: async () => inCluster },
+      postgresStats: false,
+    });
+    try {
+      expect(kind.remoteWrite?.writeUrl).toBe(`${prometheus.url}/api/v1/write`);
+      expect(kube.remoteWrite).toBeUndefined();
+      expect(kube.server.metricsPort).toBeGreaterThan(0);
+    } finally {
+      await kind.close();
+      await kube.close();
+    }
+    // close() made a last push and stopped the timer.
+    expect(kind.remoteWrite!.failures).toBe(0);
+    const pushes = kind.remoteWrite!.pushes;
+    expect(pushes).toBeGreaterThanOrEqual(2);
+    const trial = await promQuery(prometheus.url, 'authlab_study_trial{scenario="light"}');
+    expect(trial.map((s) => [s.metric.job, s.metric.instance, s.value[1]])).toEqual([['authlab-runner', 'runner', '2']]);
+    await sleep(1200);
+    expect(kind.remoteWrite!.pushes).toBe(pushes);
   });
 });
