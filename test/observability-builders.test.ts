@@ -57,6 +57,8 @@ describe('in-cluster observability builders', () => {
     expect(pod?.serviceAccountName).toBe('prometheus');
     expect(pod?.containers[0]?.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false });
     expect(pod?.containers[0]?.imagePullPolicy).toBe('Never');
+    // It scrapes the runner: no writes to accept.
+    expect(pod?.containers[0]?.args).not.toContain('--web.enable-remote-write-receiver');
   });
 
   it('opens exactly the scrape paths through the default-deny policies (kube: runner on the node)', () => {
@@ -78,15 +80,16 @@ describe('in-cluster observability builders', () => {
     });
   });
 
-  it('kind (port-forwards, runner unreachable from pods): no runner rule, no ingress rule, no runner job', () => {
+  it('kind (port-forwards, runner unreachable from pods): no runner rule, no ingress rule, no runner job; the runner pushes instead', () => {
     const policies = prometheusNetworkPolicies('authlab-system', {
       apiServerEndpoints: [{ ip: '172.18.0.2', port: 6443 }],
       runnerPeers: [],
     });
     expect(policies.map((p) => p.metadata?.name)).toEqual(['prometheus-egress']);
     expect(policies[0]!.spec!.egress!.length).toBe(3);
-    const [, , , config] = prometheusObjects('authlab-system', 'localhost/authlab/prometheus:dev');
+    const [, , , config, deployment] = prometheusObjects('authlab-system', 'localhost/authlab/prometheus:dev');
     expect(config.data?.['prometheus.yml']).not.toMatch(/authlab-runner/);
+    expect(deployment.spec?.template.spec?.containers[0]?.args).toContain('--web.enable-remote-write-receiver');
   });
 
   it('provisions Grafana with the datasource and dashboards', () => {

@@ -24,11 +24,16 @@ export const GRAFANA_PORT = 3000;
 export const GRAFANA_IMAGE = 'docker.io/grafana/grafana:12.1.0';
 /** Cluster-scoped objects of {@link prometheusObjects}: `undeployAuthlab` deletes them (namespaces take the rest). */
 export const PROMETHEUS_CLUSTER_ROLE = 'authlab:prometheus';
+/** Scrape and evaluation interval of the in-cluster Prometheus, seconds; the runner's remote writes follow it. */
+export const IN_CLUSTER_SCRAPE_INTERVAL_S = 1;
 
 export interface InClusterPrometheusOptions {
-  /** Scrape and evaluation interval, seconds (default 1, as the local Prometheus). */
+  /** Scrape and evaluation interval, seconds (default IN_CLUSTER_SCRAPE_INTERVAL_S, as the local Prometheus). */
   scrapeIntervalS?: number;
-  /** `host:port` of the runner's live `/metrics` as pods reach it (kube: the node address); absent: no runner job. */
+  /**
+   * `host:port` of the runner's live `/metrics` as pods reach it (kube: the node address); absent (kind):
+   * no runner job, and Prometheus accepts the runner's remote writes instead (runner/live/remote-write.ts).
+   */
   runnerTarget?: string;
 }
 
@@ -40,7 +45,7 @@ export interface InClusterPrometheusOptions {
  * Only pods labelled `app` idp/sidecar in namespaces labelled `authlab.dev/role` system/service, port APP_PORT, are kept.
  */
 export function inClusterPrometheusConfig(o: InClusterPrometheusOptions = {}): string {
-  const interval = o.scrapeIntervalS ?? 1;
+  const interval = o.scrapeIntervalS ?? IN_CLUSTER_SCRAPE_INTERVAL_S;
   const job = (name: string, app: string, honor: boolean, labels: string) => `  - job_name: ${name}
 ${honor ? '    honor_labels: true\n' : ''}    kubernetes_sd_configs:
       - role: pod
@@ -73,7 +78,11 @@ scrape_configs:
 ${job('authlab-idp', 'idp', false, idpLabels)}${job('authlab-sidecar', 'sidecar', true, sidecarLabels)}${runner}`;
 }
 
-/** Prometheus in `namespace`: service account + cluster-wide read of pods/services/endpoints, config, Deployment, Service. */
+/**
+ * Prometheus in `namespace`: service account + cluster-wide read of pods/services/endpoints, config,
+ * Deployment, Service. Without a `runnerTarget` it also runs `--web.enable-remote-write-receiver`: the
+ * runner, which it cannot scrape, pushes its series to `/api/v1/write` through its port-forward.
+ */
 export function prometheusObjects(
   namespace: string,
   image: string,
@@ -124,6 +133,7 @@ export function prometheusObjects(
                   `--web.listen-address=:${PROMETHEUS_PORT}`,
                   '--storage.tsdb.retention.time=1d',
                   '--log.level=warn',
+                  ...(config.runnerTarget ? [] : ['--web.enable-remote-write-receiver']),
                 ],
                 ports: [{ containerPort: PROMETHEUS_PORT }],
                 readinessProbe: { httpGet: { path: '/-/ready', port: PROMETHEUS_PORT }, periodSeconds: 1 },

@@ -125,13 +125,16 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       ...(platform.name !== 'local' ? { cluster: platform as ClusterPlatform } : {}),
       postgresStats: platform.name === 'local',
       ...(args.livePort ? { livePort: args.livePort } : {}),
+      log,
       signal: shutdown.signal,
     });
     progress.log(`live page ${observation.server.url}/  (series at ${observation.server.url}/metrics)`);
     if (observation.prometheus)
       progress.log(`prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
     if (observation.clusterPrometheus)
-      progress.log(`prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s)`);
+      progress.log(
+        `prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s${observation.remoteWrite ? "; the runner's series pushed by remote write" : ''})`,
+      );
     if (observation.clusterPrometheus?.grafana)
       progress.log(`grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);

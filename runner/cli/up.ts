@@ -111,6 +111,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
       ...(platform.name !== 'local' ? { cluster: platform as ClusterPlatform } : {}),
       postgresStats: platform.name === 'local',
       ...(args.livePort ? { livePort: args.livePort } : {}),
+      log,
       signal: shutdown.signal,
     });
     io.out(`authlab up: ready in ${platform.startupMs} ms`);
@@ -118,7 +119,9 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     if (observation.prometheus)
       io.out(`  prometheus ${observation.prometheus.url}  (pid ${observation.prometheus.pid}, scraping every 1 s)`);
     if (observation.clusterPrometheus)
-      io.out(`  prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s)`);
+      io.out(
+        `  prometheus ${observation.clusterPrometheus.url}  (in the cluster: authlab-system/prometheus, scraping every 1 s${observation.remoteWrite ? "; the runner's series pushed by remote write" : ''})`,
+      );
     if (observation.clusterPrometheus?.grafana)
       io.out(`  grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     // endpoints.json was written before observation started: add Prometheus's URL.

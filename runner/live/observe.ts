@@ -1,8 +1,10 @@
+import { IN_CLUSTER_SCRAPE_INTERVAL_S } from '../../cluster/deploy/observability.js';
 import type { InClusterPrometheus } from '../../cluster/deploy/prometheus.js';
 import type { EndpointsFile } from '../../system/protocol/endpoints.js';
 import type { ProgressSink } from '../study/types.js';
 import { registerPostgresStats } from './postgres-stats.js';
 import { startLocalPrometheus, type LocalPrometheus } from './prometheus.js';
+import { startRemoteWrite, type RemoteWrite } from './remote-write.js';
 import { createLiveSeries, type LiveSeries } from './series.js';
 import { startLiveServer, type LiveServer } from './server.js';
 
@@ -15,7 +17,9 @@ export interface Observation {
   readonly clusterPrometheus?: InClusterPrometheus;
   /** Where Prometheus answers, whichever runs it. */
   readonly prometheusUrl?: string;
-  /** Stops Prometheus (by pid), the live server and the PostgreSQL statistics pools. Idempotent. */
+  /** The runner's series pushed into the cluster's Prometheus, where it cannot scrape the runner (kind). */
+  readonly remoteWrite?: RemoteWrite;
+  /** Stops the remote writes (a last push), Prometheus (by pid), the live server and the PostgreSQL statistics pools. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -26,7 +30,8 @@ export interface ObservationOptions {
   prometheus: boolean;
   /**
    * A platform that runs Prometheus itself (kube, kind): `startPrometheus` deploys it, scraping the
-   * runner's `/metrics` at `runnerAddress` (a second listener there) when pods can reach the runner.
+   * runner's `/metrics` at `runnerAddress` (a second listener there) when pods can reach the runner;
+   * without one the runner pushes its series there by remote write, every scrape interval.
    */
   cluster?: {
     runnerAddress?: string;
@@ -35,6 +40,8 @@ export interface ObservationOptions {
   livePort?: number;
   /** Read PostgreSQL sizes and connections (the local platform, whose superuser URL is reachable). */
   postgresStats: boolean;
+  /** Where a failed remote write is reported (once). */
+  log?: (line: string) => void;
   signal?: AbortSignal;
 }
 
@@ -49,9 +56,12 @@ export async function startObservation(o: ObservationOptions): Promise<Observati
   let server: LiveServer | undefined;
   let prometheus: LocalPrometheus | undefined;
   let clusterPrometheus: InClusterPrometheus | undefined;
+  let remoteWrite: RemoteWrite | undefined;
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
+      // First, while the port-forward and Prometheus are still there for its last push.
+      await remoteWrite?.stop();
       await prometheus?.stop();
       await server?.close();
       await pg?.close();
@@ -63,12 +73,20 @@ export async function startObservation(o: ObservationOptions): Promise<Observati
       ...(o.livePort ? { port: o.livePort } : {}),
       ...(runnerAddress ? { metricsHost: runnerAddress } : {}),
     });
-    // In the cluster, Prometheus goes with the platform's namespaces: close() has nothing to stop.
+    // In the cluster, Prometheus goes with the platform's namespaces: close() stops only the remote writes.
     if (o.prometheus && o.cluster) {
       clusterPrometheus = await o.cluster.startPrometheus({
         ...(server.metricsPort ? { runnerPort: server.metricsPort } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       });
+      // Pods cannot reach the runner (kind): its series go to Prometheus through the runner's own way in.
+      if (!runnerAddress)
+        remoteWrite = startRemoteWrite({
+          registry: o.live.registry,
+          url: clusterPrometheus.url,
+          intervalMs: IN_CLUSTER_SCRAPE_INTERVAL_S * 1000,
+          ...(o.log ? { log: o.log } : {}),
+        });
     } else if (o.prometheus) {
       prometheus = await startLocalPrometheus({ endpoints: o.endpoints, runnerUrl: server.url, ...(o.signal ? { signal: o.signal } : {}) });
     }
@@ -83,6 +101,7 @@ export async function startObservation(o: ObservationOptions): Promise<Observati
     ...(prometheus ? { prometheus } : {}),
     ...(clusterPrometheus ? { clusterPrometheus } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),
+    ...(remoteWrite ? { remoteWrite } : {}),
     close,
   };
 }

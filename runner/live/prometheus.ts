@@ -108,6 +108,8 @@ export interface LocalPrometheusOptions {
   /** Port on 127.0.0.1 (default: a free one). */
   port?: number;
   binary?: string;
+  /** Also accept remote-write 1.0 pushes at `/api/v1/write` (`--web.enable-remote-write-receiver`). */
+  remoteWriteReceiver?: boolean;
   signal?: AbortSignal;
 }
 
@@ -136,6 +138,7 @@ export async function startLocalPrometheus(o: LocalPrometheusOptions): Promise<L
       `--web.listen-address=127.0.0.1:${port}`,
       '--storage.tsdb.retention.time=1d',
       '--log.level=warn',
+      ...(o.remoteWriteReceiver ? ['--web.enable-remote-write-receiver'] : []),
     ];
     const wrapped = withParentDeathSignal(bin, args, 'TERM');
     let tail = '';

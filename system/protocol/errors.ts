@@ -72,6 +72,8 @@ export const ERROR_CATALOGUE = {
   ERR_PROMETHEUS_MISSING: { exit: 2 },
   /** Prometheus started but did not become ready, or exited. */
   ERR_PROMETHEUS_FAILED: { exit: 1 },
+  /** A push of the runner's live series to the in-cluster Prometheus (remote write, kind) failed: logged once, never fatal. */
+  ERR_REMOTE_WRITE: {},
   ERR_SCENARIO_UNKNOWN: { exit: 2 },
   ERR_SCENARIO_INVALID: { exit: 2 },
   ERR_SCENARIO_DUPLICATE: { exit: 2 },
