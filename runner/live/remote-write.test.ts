@@ -189,7 +189,7 @@ describe.skipIf(!prometheusBin)('remote write into a real Prometheus (--web.enab
     }
     await rw.stop();
     expect(rw.failures).toBe(0);
-    const runnerPanels = panelQueries({ withPostgres: false }).filter((q) => /authlab_(load|study)_/.test(q.expr));
+    const runnerPanels = panelQueries().filter((q) => /authlab_(load|study)_/.test(q.expr));
     expect(runnerPanels.length).toBeGreaterThanOrEqual(5);
     const problems: string[] = [];
     for (const q of runnerPanels) {
