@@ -37,7 +37,8 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
     try {
       const file = join(runs, 'up', 'endpoints.json');
       let ep: KubeEndpoints | undefined;
-      for (let i = 0; i < 600 && !ep; i++) {
+      // Up to 5 min: the first deploy after a change to the system's code packs its images first.
+      for (let i = 0; i < 1500 && !ep && up.exitCode === null; i++) {
         await sleep(200);
         ep = await readFile(file, 'utf8').then(
           (t) => JSON.parse(t) as KubeEndpoints,
@@ -97,7 +98,7 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
         await exited;
       }
     }
-  }, 300_000);
+  }, 480_000);
 
   it('study --quick records platform kube and the Kubernetes version, with every run valid; the storm drives the IdP pod; faults are injected into the pods', async () => {
     const out = join(runs, 'study');

@@ -133,6 +133,39 @@ describe.skipIf(missing)('heavy-cached through a real Redis with an ACL user per
   });
 });
 
+describe.skipIf(missing)('closing the cache after Redis went away', () => {
+  it('close() resolves at once and closes the database too: a pod whose Redis stopped first is not held until the kubelet kills it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-redis-gone-'));
+    const own = await startRedis({ dir, port: await freePort(), services: ['p1-a'] });
+    let dbClosed = false;
+    const db = withQueryCache(
+      { ...countingDb(), close: async () => void (dbClosed = true) },
+      {
+        ...own.users.get('p1-a')!,
+        onResult: () => {},
+        log: () => {},
+      },
+    );
+    try {
+      await db.connect();
+      await own.stop(); // as when the namespace's Redis pod is stopped in the same breath
+      // the client notices and starts reconnecting; a QUIT now would wait for a Redis that is gone
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = performance.now();
+      const closed = await Promise.race([
+        db.close().then(() => 'closed'),
+        new Promise((r) => setTimeout(() => r('still closing after 5 s'), 5000)),
+      ]);
+      expect(closed).toBe('closed');
+      expect(performance.now() - t0).toBeLessThan(5000);
+      expect(dbClosed).toBe(true);
+    } finally {
+      await own.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+});
+
 describe.skipIf(missing)('heavy-cached on the local platform with Redis', () => {
   it('serves the second heavy-cached from the cache, a write invalidates it, and the counters say so', async () => {
     const { startLocalPlatform } = await import('../runner/platforms/local/index.js');

@@ -7,6 +7,9 @@ import type { ListeningLine } from '../protocol/endpoints.js';
 import { buildSidecar } from './app.js';
 import { loadSidecarConfig } from './config.js';
 
+/** How long a SIGTERM/SIGINT may take to drain before the sidecar exits anyway. */
+const CLOSE_DEADLINE_MS = 10_000;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   if (!values.config) {
@@ -20,6 +23,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`[sidecar ${config.service}] ${signal}: closing\n`);
+    // A close that waits on something gone (a peer, Redis, the database) must not hold the process
+    // until its supervisor (the kubelet after its grace period, `authlab down`) kills it.
+    setTimeout(() => {
+      process.stderr.write(`[sidecar ${config.service}] close did not finish within ${CLOSE_DEADLINE_MS / 1000} s; exiting\n`);
+      process.exit(1);
+    }, CLOSE_DEADLINE_MS).unref();
     sidecar.close().then(
       () => process.exit(0),
       (err: unknown) => {

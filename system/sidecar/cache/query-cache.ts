@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import type { ServiceDatabase } from '../db/database.js';
 import type { CacheResult } from '../metrics.js';
@@ -13,6 +14,9 @@ export interface QueryCacheOptions {
   onResult(result: CacheResult): void;
   log(message: string): void;
 }
+
+/** How long `close()` waits for a connected Redis to acknowledge the goodbye. */
+const CLOSE_WAIT_MS = 1000;
 
 /** A service database whose `heavy-cached` goes through Redis; `close()` also closes the Redis client. */
 export interface CachedDatabase extends ServiceDatabase {
@@ -96,7 +100,12 @@ export function withQueryCache(db: ServiceDatabase, o: QueryCacheOptions): Cache
       }
     },
     async close() {
-      await client.quit().catch(() => client.destroy());
+      // QUIT waits for an answer, and a client that lost Redis queues it until it reconnects, which
+      // it never does when Redis went first (a namespace deleted on Kubernetes stops every pod at
+      // once): the sidecar hung in close until the kubelet killed it after the grace period. Say
+      // goodbye only to a connected Redis, briefly; otherwise drop the socket.
+      if (client.isReady) await Promise.race([client.close().catch(() => {}), sleep(CLOSE_WAIT_MS)]);
+      if (client.isOpen) client.destroy();
       await db.close();
     },
   };
