@@ -13,7 +13,7 @@ import {
   strayProcesses,
   unmountOwn,
 } from './host-cleanup.js';
-import { bridgeExists, deleteBridge, removeOwnChains, removeOwnIpsets, restoreSysctls } from './host-net.js';
+import { bridgeExists, deleteBridge, removeEmptyNewTables, removeOwnChains, removeOwnIpsets, restoreSysctls } from './host-net.js';
 import { clusterPaths } from './paths.js';
 import { readClusterState, type ClusterState } from './state.js';
 import { NET } from './topology.js';
@@ -98,6 +98,10 @@ export async function teardownCluster(options: DownOptions): Promise<DownReport>
   const chains = await removeOwnChains();
   report.chains = chains.length;
   report.ipsets = (await removeOwnIpsets()).length;
+  if (state?.nftTablesBefore) {
+    const tables = await removeEmptyNewTables(state.nftTablesBefore);
+    if (tables.length) log(`deleted the now empty nf_tables tables it created: ${tables.join(', ')}`);
+  }
 
   const netnsBefore = state?.netnsBefore ?? [];
   const mounts = await unmountOwn(paths.dir, netnsBefore);

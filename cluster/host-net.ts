@@ -156,3 +156,43 @@ export async function removeOwnIpsets(): Promise<string[]> {
   for (const s of sets) if ((await execTool('ipset', ['destroy', s])).code === 0) removed.push(s);
   return removed;
 }
+
+/** `nft list tables` as `<family> <name>` lines (iptables-nft keeps its tables there). */
+export async function listNftTables(): Promise<string[]> {
+  const r = await execTool('nft', ['list', 'tables']);
+  if (r.code !== 0) return [];
+  return [...r.stdout.matchAll(/^table (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
+}
+
+interface NftItem {
+  chain?: { hook?: string; policy?: string };
+  rule?: unknown;
+  set?: unknown;
+  map?: unknown;
+}
+
+/**
+ * Deletes the nf_tables tables that did not exist before `up` (kubelet, kube-proxy and our guard make
+ * `iptables -t mangle|raw|nat|filter` create them on a fresh host) once they are empty again: only
+ * base chains with policy accept, no rule, no set. Such a table changes nothing, but it was not there
+ * before, and `down` puts the host back as it was. A table that still holds anything is left alone.
+ */
+export async function removeEmptyNewTables(before: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const t of await listNftTables()) {
+    if (before.includes(t)) continue;
+    const [family, name] = t.split(' ') as [string, string];
+    if (!['ip', 'ip6'].includes(family) || !(TABLES as readonly string[]).includes(name)) continue;
+    const r = await execTool('nft', ['-j', 'list', 'table', family, name]);
+    if (r.code !== 0) continue;
+    let items: NftItem[];
+    try {
+      items = (JSON.parse(r.stdout) as { nftables: NftItem[] }).nftables;
+    } catch {
+      continue;
+    }
+    const empty = items.every((i) => !i.rule && !i.set && !i.map && (!i.chain || (i.chain.hook && i.chain.policy === 'accept')));
+    if (empty && (await execTool('nft', ['delete', 'table', family, name])).code === 0) removed.push(t);
+  }
+  return removed;
+}

@@ -28,6 +28,8 @@ export interface ClusterState {
   bridgeCreated: boolean;
   /** Entries of /run/netns before `up` (down removes only the others). */
   netnsBefore: string[];
+  /** `nft list tables` before `up` (down deletes the others once they are empty again). Absent in state files from before it was recorded. */
+  nftTablesBefore?: string[];
   /** Which of host-cleanup's HOST_DIRS existed before `up` (down removes only the others). */
   hostDirsBefore: string[];
   /** Milliseconds from `up` start to node Ready (set when ready). */

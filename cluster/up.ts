@@ -18,7 +18,7 @@ import { isRunning, logTail, startDaemon } from './daemons.js';
 import { teardownCluster } from './down.js';
 import { ClusterError } from './errors.js';
 import { existingHostDirs, netnsEntries } from './host-cleanup.js';
-import { createBridge, installGuard, readSysctls, setSysctl } from './host-net.js';
+import { createBridge, installGuard, listNftTables, readSysctls, setSysctl } from './host-net.js';
 import { cachedImage } from './images/image-cache.js';
 import { pauseImage } from './images/pause-image.js';
 import { mustExec } from './exec.js';
@@ -90,6 +90,7 @@ export async function clusterUp(options: UpOptions): Promise<UpResult> {
     sysctls: await readSysctls(),
     bridgeCreated: false,
     netnsBefore: await netnsEntries(),
+    nftTablesBefore: await listNftTables(),
     hostDirsBefore: await existingHostDirs(),
   };
   await createClusterState(paths.state, state);
