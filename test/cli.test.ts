@@ -118,12 +118,13 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
   });
 
   it('says which port is busy and exits 2 without leaving a temporary directory', async () => {
-    const server: Server = createServer();
-    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-    const port = (server.address() as { port: number }).port;
+    // The busy port is the third of the block (the IdP's): the check must cover the whole block. The
+    // block is below the ephemeral range, so no other test's connection or listener lands on its other
+    // ports meanwhile (one did, on CI, and the CLI rightly named that port instead).
+    const { server, base } = await holdThirdOfFreeBlock();
+    const port = base + 2;
     try {
-      // The busy port is the third of the block (the IdP's): the check must cover the whole block.
-      const r = await runAuthlab(['up', '--pairs', '1', '--base-port', String(port - 2)], { AUTHLAB_RUNS_DIR: join(runs, 'busy') });
+      const r = await runAuthlab(['up', '--pairs', '1', '--base-port', String(base)], { AUTHLAB_RUNS_DIR: join(runs, 'busy') });
       expect(r.code).toBe(2);
       const last = r.stderr.trim().split('\n').at(-1)!;
       expect(last).toMatch(new RegExp(`^authlab: port ${port} on 127\\.0\\.0\\.1 is already in use; free it or pick another --base-port`));
@@ -141,6 +142,31 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
     expect(r.stdout).toMatch(/not running.*nothing to stop/);
   });
 });
+
+/** Listens on the third port of a 5-port block in 20000–32767 whose other four ports are free. */
+async function holdThirdOfFreeBlock(): Promise<{ server: Server; base: number }> {
+  const listen = (port: number) =>
+    new Promise<Server | null>((res) => {
+      const s = createServer();
+      s.once('error', () => res(null));
+      s.listen(port, '127.0.0.1', () => res(s));
+    });
+  const close = (s: Server) => new Promise((res) => s.close(res));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + 5 * Math.floor(Math.random() * 2_500);
+    const held = await listen(base + 2);
+    if (!held) continue;
+    let free = true;
+    for (const p of [base, base + 1, base + 3, base + 4]) {
+      const probe = await listen(p);
+      if (!probe) free = false;
+      else await close(probe);
+    }
+    if (free) return { server: held, base };
+    await close(held);
+  }
+  throw new Error('no free 5-port block in 20000–32767');
+}
 
 function escape(s: string) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
