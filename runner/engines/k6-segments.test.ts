@@ -45,7 +45,7 @@ describe.skipIf(!k6)('two real k6 processes splitting one arrival rate by segmen
     const rate = 60;
     const durationS = 3;
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/query`;
-    const targets = [{ url, bodies: ['{}'], model: 'open', rate, vus: 4, maxVus: 8, durationS, warmupS: 1, count: 0 }];
+    const targets = [{ url, bodies: ['{}'], model: 'open', rate, vus: 8, maxVus: 64, durationS, warmupS: 1, count: 0 }];
     const env = { ...process.env, AUTHLAB_TARGETS: JSON.stringify(targets), K6_CSV_TIME_FORMAT: 'unix_micro', K6_NO_USAGE_REPORT: 'true' };
     const segs = executionSegments(2);
     const files = segs.map((_, i) => join(dir, `runner-${i}.csv`));
@@ -73,11 +73,15 @@ describe.skipIf(!k6)('two real k6 processes splitting one arrival rate by segmen
     const [both] = await foldCsv(files, [plan]);
     const whole = rate * durationS;
     // Each half carries half the arrivals; k6 may start or end one iteration either side of a boundary.
-    for (const half of [alone0!, alone1!]) expect(Math.abs(half.ok - whole / 2)).toBeLessThanOrEqual(2);
+    // An arrival k6 could not start (every VU busy: on CI this host also runs a cluster, and a stall of
+    // a few hundred ms once cost 5 arrivals with 8 VUs) is still one of the runner's share, counted as
+    // dropped; with 64 VUs only a stall of over 2 s drops one.
+    for (const half of [alone0!, alone1!]) expect(Math.abs(half.ok + half.droppedIterations - whole / 2)).toBeLessThanOrEqual(2);
     expect(both!.ok).toBe(alone0!.ok + alone1!.ok);
+    expect(both!.droppedIterations).toBe(alone0!.droppedIterations + alone1!.droppedIterations);
     expect(both!.latency.totalCount).toBe(both!.ok);
-    expect(both!.droppedIterations).toBe(0);
-    expect(both!.valid).toBe(true);
+    expect(both!.droppedIterations).toBeLessThanOrEqual(whole * 0.05);
+    expect(both!.valid).toBe(both!.droppedIterations === 0); // a dropped arrival invalidates the run
     expect((await readFile(files[0]!, 'utf8')).split('\n')[0]).toMatch(/^metric_name,timestamp,metric_value/);
   }, 60_000);
 });
