@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findRedisServer, startRedis, type LocalRedis } from '../runner/platforms/local/redis.js';
+import { findRedisServer, redisAnswers, startRedis, type LocalRedis } from '../runner/platforms/local/redis.js';
 import { freePort } from '../runner/platforms/local/ports.js';
 import { withQueryCache } from '../system/sidecar/cache/query-cache.js';
 import type { ServiceDatabase } from '../system/sidecar/db/database.js';
@@ -131,6 +131,22 @@ describe.skipIf(missing)('heavy-cached through a real Redis with an ACL user per
       await asB.quit();
     }
   });
+});
+
+describe('the start-up probe of the local Redis', () => {
+  it('answers false, without throwing, while nothing listens yet, and true once Redis answers', async () => {
+    const port = await freePort();
+    expect(await redisAnswers(`redis://127.0.0.1:${port}`)).toBe(false);
+    if (missing) return;
+    const dir = await mkdtemp(join(tmpdir(), 'authlab-redis-probe-'));
+    const own = await startRedis({ dir, port, services: ['p1-a'] });
+    try {
+      expect(await redisAnswers(own.users.get('p1-a')!.url)).toBe(true);
+    } finally {
+      await own.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });
 
 describe.skipIf(missing)('closing the cache after Redis went away', () => {

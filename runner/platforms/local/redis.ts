@@ -90,14 +90,7 @@ export async function startRedis(o: { dir: string; port: number; services: reado
       throw new PlatformError('ERR_REDIS', `redis-server exited during start-up: ${output.trim().slice(-400)}`);
     }
     if (first === undefined) break;
-    const c = createClient({ url: first.url, disableClientInfo: true, socket: { reconnectStrategy: false } });
-    c.on('error', () => {});
-    const ok = await c.connect().then(
-      async () => (await c.ping()) === 'PONG',
-      () => false,
-    );
-    await c.quit().catch(() => c.destroy());
-    if (ok) break;
+    if (await redisAnswers(first.url)) break;
     if (Date.now() > deadline) {
       await stop();
       throw new PlatformError(
@@ -108,4 +101,22 @@ export async function startRedis(o: { dir: string; port: number; services: reado
     await new Promise((r) => setTimeout(r, 50));
   }
   return { pid: child.pid ?? -1, port: o.port, users, stop };
+}
+
+/**
+ * One start-up probe: connects once (no reconnect) and PINGs. Resolves false, never throws, when
+ * redis-server is not listening yet. (Closing a client whose connect had failed threw "The client is
+ * closed" and failed the whole `study --scenarios heavy-cached` whenever the first probe came too early.)
+ */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const c = createClient({ url, disableClientInfo: true, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return (await c.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    if (c.isOpen) c.destroy();
+  }
 }
