@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertPortsFree } from '../runner/platforms/local/ports.js';
 import { runAuthlab } from './support/cli.js';
 
 let runs: string;
@@ -156,12 +157,11 @@ async function holdThirdOfFreeBlock(): Promise<{ server: Server; base: number }>
     const base = 20_000 + 5 * Math.floor(Math.random() * 2_500);
     const held = await listen(base + 2);
     if (!held) continue;
-    let free = true;
-    for (const p of [base, base + 1, base + 3, base + 4]) {
-      const probe = await listen(p);
-      if (!probe) free = false;
-      else await close(probe);
-    }
+    // The same bind check the CLI makes, on the block's other four ports.
+    const free = await assertPortsFree([base, base + 1, base + 3, base + 4], '').then(
+      () => true,
+      () => false,
+    );
     if (free) return { server: held, base };
     await close(held);
   }
