@@ -133,26 +133,36 @@ describe.skipIf(missing)('heavy-cached through a real Redis with an ACL user per
   });
 });
 
+/** A Redis of the test's own (one ACL user, p1-a) in a temporary directory; `cleanup` stops it and removes the directory. */
+async function ownRedis(port: number): Promise<LocalRedis & { cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'authlab-redis-own-'));
+  const redis = await startRedis({ dir, port, services: ['p1-a'] });
+  return {
+    ...redis,
+    async cleanup() {
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('the start-up probe of the local Redis', () => {
   it('answers false, without throwing, while nothing listens yet, and true once Redis answers', async () => {
     const port = await freePort();
     expect(await redisAnswers(`redis://127.0.0.1:${port}`)).toBe(false);
     if (missing) return;
-    const dir = await mkdtemp(join(tmpdir(), 'authlab-redis-probe-'));
-    const own = await startRedis({ dir, port, services: ['p1-a'] });
+    const own = await ownRedis(port);
     try {
       expect(await redisAnswers(own.users.get('p1-a')!.url)).toBe(true);
     } finally {
-      await own.stop();
-      await rm(dir, { recursive: true, force: true });
+      await own.cleanup();
     }
   }, 20_000);
 });
 
 describe.skipIf(missing)('closing the cache after Redis went away', () => {
   it('close() resolves at once and closes the database too: a pod whose Redis stopped first is not held until the kubelet kills it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'authlab-redis-gone-'));
-    const own = await startRedis({ dir, port: await freePort(), services: ['p1-a'] });
+    const own = await ownRedis(await freePort());
     let dbClosed = false;
     const db = withQueryCache(
       { ...countingDb(), close: async () => void (dbClosed = true) },
@@ -176,8 +186,7 @@ describe.skipIf(missing)('closing the cache after Redis went away', () => {
       expect(performance.now() - t0).toBeLessThan(5000);
       expect(dbClosed).toBe(true);
     } finally {
-      await own.stop();
-      await rm(dir, { recursive: true, force: true });
+      await own.cleanup();
     }
   }, 20_000);
 });
