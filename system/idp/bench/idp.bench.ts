@@ -3,22 +3,28 @@
  * system/idp/main.ts), driven over HTTP on 127.0.0.1 by autocannon in this process with pre-minted SA
  * tokens; printed beside the raw node:crypto limit measured in the same run (one ES256 sign + one
  * RS256 verify per token, one core) and their ratio. Two runs: the SA-token cache off (every exchange
- * verifies: the figure to compare with the raw limit) and on (the default). Not a test: it prints figures.
+ * verifies: the figure to compare with the raw limit) and on (the default). Each is followed by the Node
+ * ceiling doing the same crypto (bare-exchange.ts: node:http and parsed keys, nothing else), so the
+ * report separates what the IdP adds from what Node's HTTP stack and loopback TCP cost on this host.
+ * Not a test: it prints figures.
  *
  * Flags: --duration <s> (default 10), --warmup <s> (2), --connections <n> (16), --tokens <n> (200),
  * --cpu-prof <dir> (write a V8 CPU profile of the IdP process there).
  */
+import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
 import { startTempPostgres } from '../../../runner/platforms/local/postgres.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer } from '../../identity/server.js';
 import type { IdpConfig } from '../config.js';
-import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
+import { spawnComponent, stopProcess, type Component } from '../../../runner/platforms/local/child.js';
 import { componentEntry } from '../../../runner/platforms/local/paths.js';
 
 function flag(name: string, def: number): number {
@@ -99,9 +105,38 @@ interface Phase {
   errors: number;
 }
 
-/** Starts an IdP child with `config`, drives it (warm-up, then the measured run), stops it. */
-async function measure(label: string, config: IdpConfig, dir: string, bodies: string[]): Promise<Phase> {
-  const idp = await startIdp(config, dir);
+/** A server under test: its base URL, pid (for its CPU) and stop. */
+interface Server {
+  url: string;
+  pid: number | undefined;
+  stop(): Promise<unknown>;
+}
+
+/**
+ * Starts the Node ceiling (bare-exchange.ts: node:http + parsed-KeyObject crypto, nothing else) and
+ * waits for its listening line.
+ */
+async function startBare(jwksUri: string, verifyEvery: boolean): Promise<Server> {
+  const entry = fileURLToPath(new URL('./bare-exchange.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, JWKS_URL: jwksUri, VERIFY: verifyEvery ? '1' : '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`bare-exchange exited with ${code}`)));
+      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
+    });
+    return { url, pid: child.pid, stop: () => stopProcess(child) };
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+}
+
+/** Starts a server (an IdP child, or the Node ceiling), drives it (warm-up, then the measured run), stops it. */
+async function measure(label: string, start: () => Promise<Server>, bodies: string[]): Promise<Phase> {
+  const idp = await start();
   try {
     let next = 0;
     const base: autocannon.Options = {
@@ -192,11 +227,17 @@ async function main(): Promise<void> {
     );
     console.log(`${tokenCount} pre-minted SA tokens`);
 
+    const jwksUri = `${identityUrl}/openid/v1/jwks`;
+    // Each IdP phase is followed by the Node ceiling doing the same crypto, so drift hits both.
+    const cold = await measure('verify every token', () => startIdp({ ...config, subjectTokenCacheSize: 0 }, dir), bodies);
+    const coldBare = await measure('  Node ceiling, verify every token', () => startBare(jwksUri, true), bodies);
+    const warm = await measure('SA-token cache on (default)', () => startIdp(config, dir), bodies);
+    const warmBare = await measure('  Node ceiling, sign only', () => startBare(jwksUri, false), bodies);
     const phases = [
       // Every exchange verifies the SA token: the figure to hold against the raw crypto limit.
-      { ...(await measure('verify every token', { ...config, subjectTokenCacheSize: 0 }, dir, bodies)), targetRatio: 0.4 },
+      { ...cold, targetRatio: 0.4, bare: coldBare },
       // Default: a re-presented SA token is a cache hit (sidecars re-exchange the same token until the kubelet rewrites it).
-      { ...(await measure('SA-token cache on (default)', config, dir, bodies)), targetRatio: 0.6 },
+      { ...warm, targetRatio: 0.6, bare: warmBare },
     ];
 
     console.log('');
@@ -215,13 +256,20 @@ async function main(): Promise<void> {
         );
         const ratio = p.perCpuS / raw.perCpuS;
         console.log(`  target (issue 13) ≥ ${p.targetRatio}× raw per CPU-second: ${ratio >= p.targetRatio ? 'PASS' : 'MISS'}`);
+        if (p.bare.perCpuS !== null) {
+          // What node:http + loopback TCP cost around the same crypto: the most a Node IdP could reach here.
+          console.log(
+            `  Node ceiling (bare node:http, same crypto, no framework/grants/ledger/metrics): ${p.bare.perCpuS.toFixed(0)} per CPU-second, ` +
+              `ratio to raw ${(p.bare.perCpuS / raw.perCpuS).toFixed(2)}; the IdP reaches ${(p.perCpuS / p.bare.perCpuS).toFixed(2)} of it`,
+          );
+        }
       }
       console.log(
         `  latency ms p50 ${p.res.latency.p50}  p99 ${p.res.latency.p99}  max ${p.res.latency.max}   errors ${p.errors} (non-2xx ${p.res.non2xx})`,
       );
       console.log(`  target >= 4000 tokens/s on 2 cores (load generator included): ${p.tokensPerS >= 4000 ? 'met' : 'NOT met'}`);
     }
-    if (phases.some((p) => p.errors > 0)) process.exitCode = 1;
+    if (phases.some((p) => p.errors > 0 || p.bare.errors > 0)) process.exitCode = 1;
   } finally {
     await cleanup();
   }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:hop` — what one forwarding hop costs: the sidecar's outbound `/call/<target>/query`
- * (sign off) beside nginx `proxy_pass` with upstream keep-alive, both in front of the SAME null
- * upstream (a second nginx answering `/query` with a fixed body), measured in the same run.
+ * (sign off) beside nginx `proxy_pass` with upstream keep-alive and beside the Node ceiling (a bare
+ * node:http + undici forwarder, minimal-proxy.ts), all in front of the SAME null upstream (a second
+ * nginx answering `/query` with a fixed body), measured in the same run.
  *
  * - added p50/p99 at fixed rates (k6 constant-arrival-rate): hop p50 − direct-to-upstream p50;
  * - CPU per 1k rps of the hop process (sidecar process / nginx worker, from /proc/<pid>/stat);
@@ -12,6 +13,10 @@
  * Flags: --rates 500,2000 --duration 8 --warmup 2 --rounds 2 --connections 32 --max-duration 5
  *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { stopProcess } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
 import { startNginx, type Nginx } from './nginx.js';
@@ -27,7 +32,7 @@ const BODY = '{"query":"light","params":{"id":42}}';
 const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
 
 interface Target {
-  name: 'direct' | 'nginx' | 'sidecar';
+  name: 'direct' | 'nginx' | 'node' | 'sidecar';
   url: string;
   pids: () => Promise<number[]>;
 }
@@ -66,12 +71,24 @@ async function main(): Promise<void> {
     const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, stringFlag('cpu-prof'));
     await stack.setModes('off', 'off');
 
+    const entry = fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url));
+    const node = spawn(process.execPath, ['--import', 'tsx', entry], {
+      env: { ...process.env, UPSTREAM: `http://127.0.0.1:${upPort}` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    cleanups.push(() => stopProcess(node));
+    const nodeUrl = await new Promise<string>((resolve, reject) => {
+      node.once('exit', (code) => reject(new Error(`minimal proxy exited with ${code}`)));
+      createInterface({ input: node.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
+    });
+
     const targets: Target[] = [
       { name: 'direct', url: `http://127.0.0.1:${upPort}/query`, pids: () => upstream.workerPids() },
       { name: 'nginx', url: `http://127.0.0.1:${proxyPort}/call/null/query`, pids: () => proxy.workerPids() },
+      { name: 'node', url: `${nodeUrl}/call/null/query`, pids: async () => (node.pid === undefined ? [] : [node.pid]) },
       { name: 'sidecar', url: `${sidecar.url}/call/null/query`, pids: async () => [sidecar.component.pid] },
     ];
-    const probe = await fetch(targets[2]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    const probe = await fetch(targets[3]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
     if (probe.status !== 200) throw new Error(`sidecar hop answered ${probe.status}: ${await probe.text()}`);
     await probe.text();
 
@@ -109,7 +126,9 @@ async function main(): Promise<void> {
       }
     }
 
-    console.log('\nfigure                         | authlab sidecar        | nginx proxy_pass       | ratio (median) | target        |');
+    console.log(
+      '\nfigure                         | authlab sidecar        | nginx proxy_pass       | ratio (median) | target        | Node ceiling (bare node:http + undici) |',
+    );
     let pass = true;
     const verdict = (ok: boolean) => {
       pass &&= ok;
@@ -122,28 +141,37 @@ async function main(): Promise<void> {
       for (const p of ['p50Us', 'p99Us'] as const) {
         const s = added('sidecar', p);
         const n = added('nginx', p);
+        const b = added('node', p);
         const ratio = median(s) / Math.max(1, median(n));
         // p99 differences of two noisy tails can be negative: reported, not compared.
         const target = p === 'p50Us' ? `≤ 1.5× ${verdict(ratio <= 1.5)}` : '(reported)';
         console.log(
           `added ${p.slice(0, 3)} at ${rate} rps, µs`.padEnd(31) +
-            `| ${range(s, us).padEnd(22)} | ${range(n, us).padEnd(22)} | ${(p === 'p50Us' ? ratio.toFixed(2) : '—').padEnd(14)} | ${target.padEnd(13)} |`,
+            `| ${range(s, us).padEnd(22)} | ${range(n, us).padEnd(22)} | ${(p === 'p50Us' ? ratio.toFixed(2) : '—').padEnd(14)} | ${target.padEnd(13)} | ${range(b, us)} |`,
         );
       }
       const sc = fixed.get(`sidecar@${rate}`)!.cpuPer1k;
       const nc = fixed.get(`nginx@${rate}`)!.cpuPer1k;
+      const bc = fixed.get(`node@${rate}`)!.cpuPer1k;
       const f = (x: number) => x.toFixed(3);
       console.log(
         `vCPU per 1k rps at ${rate} rps`.padEnd(31) +
-          `| ${range(sc, f).padEnd(22)} | ${range(nc, f).padEnd(22)} | ${(median(sc) / median(nc)).toFixed(2).padEnd(14)} | ${`≤ 0.150 ${verdict(median(sc) <= 0.15)}`.padEnd(13)} |`,
+          `| ${range(sc, f).padEnd(22)} | ${range(nc, f).padEnd(22)} | ${(median(sc) / median(nc)).toFixed(2).padEnd(14)} | ${`≤ 0.150 ${verdict(median(sc) <= 0.15)}`.padEnd(13)} | ${range(bc, f)} |`,
       );
     }
     const sm = maxRps.get('sidecar')!;
     const nm = maxRps.get('nginx')!;
+    const bm = maxRps.get('node')!;
     const ratio = median(sm) / median(nm);
     console.log(
       'max rps (closed loop)'.padEnd(31) +
-        `| ${range(sm, (x) => x.toFixed(0)).padEnd(22)} | ${range(nm, (x) => x.toFixed(0)).padEnd(22)} | ${ratio.toFixed(2).padEnd(14)} | ${`≥ 0.6× ${verdict(ratio >= 0.6)}`.padEnd(13)} |`,
+        `| ${range(sm, (x) => x.toFixed(0)).padEnd(22)} | ${range(nm, (x) => x.toFixed(0)).padEnd(22)} | ${ratio.toFixed(2).padEnd(14)} | ${`≥ 0.6× ${verdict(ratio >= 0.6)}`.padEnd(13)} | ${range(bm, (x) => x.toFixed(0))} |`,
+    );
+    // How much of the gap to nginx is Node's own: the sidecar against the bare Node forwarder.
+    const atTop = rates.at(-1)!;
+    console.log(
+      `sidecar / Node ceiling: vCPU per 1k rps at ${atTop} rps ${(median(fixed.get(`sidecar@${atTop}`)!.cpuPer1k) / median(fixed.get(`node@${atTop}`)!.cpuPer1k)).toFixed(2)}×, ` +
+        `max rps ${(median(sm) / median(bm)).toFixed(2)}×; Node ceiling / nginx: max rps ${(median(bm) / median(nm)).toFixed(2)}×`,
     );
     console.log(`direct-to-upstream max rps: ${range(maxRps.get('direct')!, (x) => x.toFixed(0))} (the load generator's own ceiling)`);
     const failed = [...fixed.values()].reduce((a, r) => a + r.failed, 0);
