@@ -1,5 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { balancedOrder, summarize, type ArmRun, type CostTrial } from './observe-cost.js';
+import { processCpuUs } from '../study/cpu.js';
+import { allThreadsStopped, balancedOrder, prometheusSwitch, summarize, type ArmRun, type CostTrial } from './observe-cost.js';
 
 describe('balancedOrder', () => {
   it('starts half the trials with each arm, in an order the seed replays', () => {
@@ -55,5 +62,53 @@ describe('summarize', () => {
     expect(s.prometheusPausedCpuPct).toBe(0);
     expect(s.runnerCpuPct.observed).toBeCloseTo(5, 6);
     expect(s.sidecarCpu).toMatchObject({ deltaUs: 10, n: 2 });
+  });
+});
+
+describe('allThreadsStopped', () => {
+  it("is false while any thread still runs, even when the leader's own state says stopped", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'authlab-proc-'));
+    try {
+      const task = async (tid: number, state: string) => {
+        await mkdir(join(root, '42', 'task', String(tid)), { recursive: true });
+        await writeFile(join(root, '42', 'task', String(tid), 'stat'), `${tid} (prometheus) ${state} 1 42 42 0 -1`);
+      };
+      await task(42, 'T'); // the leader: what /proc/42/stat reports for the whole process
+      await task(43, 'R'); // a Go runtime thread still running out its timeslice
+      expect(await allThreadsStopped(42, root)).toBe(false);
+      await task(43, 'T');
+      expect(await allThreadsStopped(42, root)).toBe(true);
+      expect(await allThreadsStopped(7, root)).toBe(false); // no such process
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('prometheusSwitch', () => {
+  it('resolves pause() only once every thread has stopped, so a paused process gains no CPU', async () => {
+    // A process whose leader idles while a second thread spins: the leader alone stops at once.
+    const child = spawn(
+      process.execPath,
+      ['-e', "const { Worker } = require('node:worker_threads'); new Worker('for (;;) {}', { eval: true }); setInterval(() => {}, 1000);"],
+      { stdio: 'ignore' },
+    );
+    const sw = prometheusSwitch(child.pid!);
+    try {
+      await sleep(300); // the worker is up and spinning
+      await sw.pause();
+      expect(await allThreadsStopped(child.pid!)).toBe(true);
+      const before = await processCpuUs(child.pid!);
+      await sleep(300);
+      expect(await processCpuUs(child.pid!)).toBe(before);
+      sw.resume();
+      await sleep(300);
+      expect(await allThreadsStopped(child.pid!)).toBe(false);
+      expect(await processCpuUs(child.pid!)).toBeGreaterThan(before!);
+    } finally {
+      sw.dispose();
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadScenario } from '../../scenarios/scenario.js';
@@ -36,7 +36,7 @@ const TICK_US = 10_000;
  * `dispose()` (and the process's `exit` event, for a runner that exits on an error) sends SIGCONT.
  */
 export interface PrometheusSwitch {
-  /** SIGSTOP; resolves once /proc says the process is stopped (state `T`). */
+  /** SIGSTOP; resolves once /proc says every thread of the process is stopped (state `T`). */
   pause(): Promise<void>;
   /** SIGCONT. */
   resume(): void;
@@ -53,6 +53,31 @@ export async function processState(pid: number): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * True once every thread of `pid` is stopped (`T`). A group stop reaches each thread as it next handles
+ * signals: the leader's /proc/<pid>/stat can say `T` while a Go runtime thread still runs out its
+ * timeslice, and that CPU (one 10 ms tick of Prometheus over a paused arm, seen in CI) would be charged
+ * to the arm that claims a Prometheus doing nothing.
+ */
+export async function allThreadsStopped(pid: number, procRoot = '/proc'): Promise<boolean> {
+  let tids: string[];
+  try {
+    tids = await readdir(`${procRoot}/${pid}/task`);
+  } catch {
+    return false;
+  }
+  const states = await Promise.all(
+    tids.map((tid) =>
+      readFile(`${procRoot}/${pid}/task/${tid}/stat`, 'utf8').then(
+        (stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0],
+        () => undefined,
+      ),
+    ),
+  );
+  // A thread that exited between readdir and its stat is not running either.
+  return states.every((st) => st === 'T' || st === undefined) && states.some((st) => st === 'T');
 }
 
 export function prometheusSwitch(pid: number): PrometheusSwitch {
@@ -74,8 +99,8 @@ export function prometheusSwitch(pid: number): PrometheusSwitch {
     async pause() {
       process.kill(pid, 'SIGSTOP');
       paused = true;
-      for (let i = 0; i < 100 && (await processState(pid)) !== 'T'; i++) await sleep(10);
-      if ((await processState(pid)) !== 'T') throw new Error(`prometheus (pid ${pid}) did not stop on SIGSTOP`);
+      for (let i = 0; i < 100 && !(await allThreadsStopped(pid)); i++) await sleep(10);
+      if (!(await allThreadsStopped(pid))) throw new Error(`prometheus (pid ${pid}) did not stop on SIGSTOP (every thread)`);
     },
     resume: resumeNow,
     dispose() {
