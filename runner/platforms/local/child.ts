@@ -273,3 +273,35 @@ export async function spawnComponent(opts: SpawnOptions): Promise<Component> {
   const pending = await prespawnComponent({ ...opts, early: false });
   return pending.configure(opts.config, { timeoutMs: opts.timeoutMs, signal: opts.signal });
 }
+
+/** A plain TypeScript server started by {@link spawnListening}. */
+export interface ListeningChild {
+  readonly child: ChildProcess;
+  readonly pid: number | undefined;
+  /** Its base URL, from its `{"event":"listening","url":...}` line. */
+  readonly url: string;
+  /** SIGTERM, SIGKILL after 5 s; resolves once it is gone. */
+  stop(): Promise<'exited' | 'killed'>;
+}
+
+/**
+ * Starts `node --import tsx <entry>` with `env` added to this process's, and resolves with its URL
+ * once it prints its listening line (system/runtime/announce.ts); a server that exits first rejects,
+ * and is stopped. For the benches' reference servers, which take no config file.
+ */
+export async function spawnListening(entry: string, env: Record<string, string> = {}): Promise<ListeningChild> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`${entry} exited with ${code} before listening`)));
+      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
+    });
+    return { child, pid: child.pid, url, stop: () => stopProcess(child) };
+  } catch (err) {
+    await stopProcess(child);
+    throw err;
+  }
+}

@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopProcess } from '../../../runner/platforms/local/child.js';
+import { spawnListening, type ListeningChild } from '../../../runner/platforms/local/child.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer } from '../../identity/server.js';
 
@@ -13,23 +11,20 @@ import { buildIdentityServer } from '../../identity/server.js';
 describe('bench:idp Node ceiling (bare-exchange.ts)', () => {
   let issuer: IdentityIssuer | undefined;
   const identity = buildIdentityServer({ issuer: () => issuer! });
-  let child: ChildProcess;
+  let bare: ListeningChild | undefined;
   let url: string;
 
   beforeAll(async () => {
     const identityUrl = await identity.listen({ host: '127.0.0.1', port: 0 });
     issuer = createIdentityIssuer({ issuer: identityUrl, ttlSeconds: 600 });
-    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bare-exchange.ts', import.meta.url))], {
-      env: { ...process.env, JWKS_URL: `${identityUrl}/openid/v1/jwks`, VERIFY: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    bare = await spawnListening(fileURLToPath(new URL('./bare-exchange.ts', import.meta.url)), {
+      JWKS_URL: `${identityUrl}/openid/v1/jwks`,
+      VERIFY: '1',
     });
-    url = await new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`bare-exchange exited with ${code}`)));
-      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
-    });
+    url = bare.url;
   });
   afterAll(async () => {
-    if (child) await stopProcess(child);
+    await bare?.stop();
     await identity.close();
   });
 

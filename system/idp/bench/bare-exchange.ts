@@ -11,6 +11,7 @@
  */
 import { createPublicKey, generateKeyPairSync, randomUUID, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
+import { announceListening } from '../../runtime/announce.js';
 
 const jwksUrl = process.env.JWKS_URL;
 if (!jwksUrl) {
@@ -60,14 +61,4 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(answer);
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${port}` })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  process.exit(0);
-});
+announceListening(server);

@@ -11,12 +11,10 @@
  * Flags: --duration <s> (default 10), --warmup <s> (2), --connections <n> (16), --tokens <n> (200),
  * --cpu-prof <dir> (write a V8 CPU profile of the IdP process there).
  */
-import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
@@ -24,7 +22,7 @@ import { startTempPostgres } from '../../../runner/platforms/local/postgres.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer } from '../../identity/server.js';
 import type { IdpConfig } from '../config.js';
-import { spawnComponent, stopProcess, type Component } from '../../../runner/platforms/local/child.js';
+import { spawnComponent, spawnListening, type Component } from '../../../runner/platforms/local/child.js';
 import { componentEntry } from '../../../runner/platforms/local/paths.js';
 
 function flag(name: string, def: number): number {
@@ -116,22 +114,11 @@ interface Server {
  * Starts the Node ceiling (bare-exchange.ts: node:http + parsed-KeyObject crypto, nothing else) and
  * waits for its listening line.
  */
-async function startBare(jwksUri: string, verifyEvery: boolean): Promise<Server> {
-  const entry = fileURLToPath(new URL('./bare-exchange.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...process.env, JWKS_URL: jwksUri, VERIFY: verifyEvery ? '1' : '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+function startBare(jwksUri: string, verifyEvery: boolean): Promise<Server> {
+  return spawnListening(fileURLToPath(new URL('./bare-exchange.ts', import.meta.url)), {
+    JWKS_URL: jwksUri,
+    VERIFY: verifyEvery ? '1' : '0',
   });
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`bare-exchange exited with ${code}`)));
-      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
-    });
-    return { url, pid: child.pid, stop: () => stopProcess(child) };
-  } catch (err) {
-    await stopProcess(child);
-    throw err;
-  }
 }
 
 /** Starts a server (an IdP child, or the Node ceiling), drives it (warm-up, then the measured run), stops it. */

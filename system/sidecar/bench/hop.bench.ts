@@ -13,10 +13,8 @@
  * Flags: --rates 500,2000 --duration 8 --warmup 2 --rounds 2 --connections 32 --max-duration 5
  *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { stopProcess } from '../../../runner/platforms/local/child.js';
+import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
 import { startNginx, type Nginx } from './nginx.js';
@@ -71,16 +69,11 @@ async function main(): Promise<void> {
     const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, stringFlag('cpu-prof'));
     await stack.setModes('off', 'off');
 
-    const entry = fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url));
-    const node = spawn(process.execPath, ['--import', 'tsx', entry], {
-      env: { ...process.env, UPSTREAM: `http://127.0.0.1:${upPort}` },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const node = await spawnListening(fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)), {
+      UPSTREAM: `http://127.0.0.1:${upPort}`,
     });
-    cleanups.push(() => stopProcess(node));
-    const nodeUrl = await new Promise<string>((resolve, reject) => {
-      node.once('exit', (code) => reject(new Error(`minimal proxy exited with ${code}`)));
-      createInterface({ input: node.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
-    });
+    cleanups.push(() => node.stop());
+    const nodeUrl = node.url;
 
     const targets: Target[] = [
       { name: 'direct', url: `http://127.0.0.1:${upPort}/query`, pids: () => upstream.workerPids() },

@@ -1,16 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopProcess } from '../../../runner/platforms/local/child.js';
+import { spawnListening, type ListeningChild } from '../../../runner/platforms/local/child.js';
 
 /** bench:hop compares the sidecar with this forwarder: it is only a fair ceiling if every request crosses the hop. */
 describe('bench:hop Node ceiling (minimal-proxy.ts)', () => {
   const seen: string[] = [];
   let upstream: Server;
-  let child: ChildProcess;
+  let proxy: ListeningChild | undefined;
   let url: string;
 
   beforeAll(async () => {
@@ -24,17 +22,11 @@ describe('bench:hop Node ceiling (minimal-proxy.ts)', () => {
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const port = (upstream.address() as AddressInfo).port;
-    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url))], {
-      env: { ...process.env, UPSTREAM: `http://127.0.0.1:${port}` },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`minimal-proxy exited with ${code}`)));
-      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
-    });
+    proxy = await spawnListening(fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)), { UPSTREAM: `http://127.0.0.1:${port}` });
+    url = proxy.url;
   });
   afterAll(async () => {
-    if (child) await stopProcess(child);
+    await proxy?.stop();
     upstream.closeAllConnections();
     await new Promise((resolve) => upstream.close(resolve));
   });

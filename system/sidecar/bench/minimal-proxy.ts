@@ -8,6 +8,7 @@
  */
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
+import { announceListening } from '../../runtime/announce.js';
 import { forward } from '../routes/forward.js';
 
 const upstream = process.env.UPSTREAM;
@@ -27,14 +28,4 @@ const server = createServer((req, res) => {
     );
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${port}` })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  void pool.close().then(() => process.exit(0));
-});
+announceListening(server, () => pool.close());

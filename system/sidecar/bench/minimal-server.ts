@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:http';
 import pg from 'pg';
+import { announceListening } from '../../runtime/announce.js';
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10, idleTimeoutMillis: 0 });
 const LIGHT = 'SELECT id, data FROM items WHERE id = $1';
@@ -31,14 +32,4 @@ const server = createServer((req, res) => {
     );
   });
 });
-server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${port}` })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  void pool.end().then(() => process.exit(0));
-});
+announceListening(server, () => pool.end());

@@ -7,10 +7,8 @@
  *
  * Flags: --rounds 3 --duration 5 --connections 32 --cpu-prof <dir> (V8 CPU profile of the sidecar process).
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { stopProcess } from '../../../runner/platforms/local/child.js';
+import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { saturate } from './load.js';
 import { cpuSecondsOf, loadAverage, numberFlag, startBenchStack, stringFlag } from './stack.js';
 
@@ -35,16 +33,11 @@ async function main(): Promise<void> {
     const sidecar = await stack.sidecar('p1-b', {}, stringFlag('cpu-prof'));
     const token = await stack.accessToken('p1-a');
 
-    const entry = fileURLToPath(new URL('./minimal-server.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-      env: { ...process.env, DATABASE_URL: sidecar.databaseUrl },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const minimal = await spawnListening(fileURLToPath(new URL('./minimal-server.ts', import.meta.url)), {
+      DATABASE_URL: sidecar.databaseUrl,
     });
-    cleanups.push(() => stopProcess(child));
-    const minimalUrl = await new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`minimal server exited with ${code}`)));
-      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
-    });
+    cleanups.push(() => minimal.stop());
+    const minimalUrl = minimal.url;
 
     type Name = 'minimal' | 'off' | 'enforce';
     const runs: Record<Name, { rps: number[]; cpuUs: number[]; load: string[] }> = {
@@ -58,7 +51,7 @@ async function main(): Promise<void> {
       for (const name of names.map((_, i) => names[(i + round) % names.length]!)) {
         if (name !== 'minimal') await stack.setModes(name === 'off' ? 'off' : 'on', name);
         const url = name === 'minimal' ? `${minimalUrl}/query` : `${sidecar.url}/query`;
-        const pid = name === 'minimal' ? child.pid : sidecar.component.pid;
+        const pid = name === 'minimal' ? minimal.pid : sidecar.component.pid;
         const cpu0 = await cpuSecondsOf(pid);
         const r = await saturate(url, BODY, connections, durationS, name === 'enforce' ? `Bearer ${token}` : undefined);
         const cpu1 = await cpuSecondsOf(pid);
