@@ -46,9 +46,14 @@ export interface PrometheusSwitch {
 }
 
 /** The state letter of /proc/<pid>/stat (`R`, `S`, `T`, …); undefined when the process is gone. */
-export async function processState(pid: number): Promise<string | undefined> {
+export function processState(pid: number): Promise<string | undefined> {
+  return statState(`/proc/${pid}/stat`);
+}
+
+/** The state letter of a /proc `stat` file (a process's or one thread's); undefined when it is gone. */
+async function statState(path: string): Promise<string | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = await readFile(path, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   } catch {
     return undefined;
@@ -68,14 +73,7 @@ export async function allThreadsStopped(pid: number, procRoot = '/proc'): Promis
   } catch {
     return false;
   }
-  const states = await Promise.all(
-    tids.map((tid) =>
-      readFile(`${procRoot}/${pid}/task/${tid}/stat`, 'utf8').then(
-        (stat) => stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0],
-        () => undefined,
-      ),
-    ),
-  );
+  const states = await Promise.all(tids.map((tid) => statState(`${procRoot}/${pid}/task/${tid}/stat`)));
   // A thread that exited between readdir and its stat is not running either.
   return states.every((st) => st === 'T' || st === undefined) && states.some((st) => st === 'T');
 }

@@ -3,6 +3,9 @@ import { trialsForFamily } from '../../results/stats/index.js';
 import { discoverScenarios } from './scenarios.js';
 import { COMPARED } from './comparisons.js';
 
+/** What one heavy aggregate took, at most, when four pairs' heavies overlapped on the 2-core reference host (alone: 210–330 ms). */
+const HEAVY_OVERLAPPED_MS = 1600;
+
 describe('default scenario profiles', () => {
   it('give every default scenario enough trials for one real effect to pass Holm over the default study', async () => {
     const all = [...(await discoverScenarios()).values()];
@@ -26,9 +29,7 @@ describe('default scenario profiles', () => {
       for (const p of [s.quick, s.full]) {
         if (p.rateRps === null) continue;
         const intervalMs = 1000 / (p.rateRps / p.connections);
-        // A heavy aggregate takes 210–330 ms alone on the 2-core reference host and up to ~1 s when
-        // four pairs' heavies overlap.
-        const heaviest = s.mix.some((m) => m.query === 'heavy') ? 1000 : 40;
+        const heaviest = s.mix.some((m) => m.query === 'heavy') ? HEAVY_OVERLAPPED_MS : 40;
         expect({ scenario: s.name, intervalMs: Math.max(intervalMs, heaviest) }).toEqual({ scenario: s.name, intervalMs });
       }
     }
@@ -38,7 +39,6 @@ describe('default scenario profiles', () => {
     const all = [...(await discoverScenarios()).values()];
     const PAIRS = 4;
     const HEAVY_CPU_S = 0.3; // upper end of a heavy aggregate alone on the reference host
-    const HEAVY_OVERLAPPED_S = 1.6; // what one took when four pairs' overlapped
     for (const s of all) {
       if (s.kind !== 'load') continue;
       const total = s.mix.reduce((a, m) => a + m.weight, 0);
@@ -51,7 +51,7 @@ describe('default scenario profiles', () => {
         const cores = PAIRS * p.rateRps * heavyShare * HEAVY_CPU_S;
         expect({ scenario: s.name, profile, heavyCores: Math.min(cores, 1.2) }).toEqual({ scenario: s.name, profile, heavyCores: cores });
         // A quick run that ends before any heavy could finish has no successful response: invalid.
-        expect({ scenario: s.name, profile, durationS: Math.max(p.durationS, HEAVY_OVERLAPPED_S) }).toEqual({
+        expect({ scenario: s.name, profile, durationS: Math.max(p.durationS, HEAVY_OVERLAPPED_MS / 1000) }).toEqual({
           scenario: s.name,
           profile,
           durationS: p.durationS,
