@@ -7,7 +7,7 @@ const est = (estimator: Estimate['estimator'], delta: number, ci95: [number, num
   baseline: 'off',
   candidate: 'enforce',
   estimator,
-  unit: estimator === 'cpu' ? 'cpu-us-per-request' : 'us',
+  unit: estimator === 'cpu' || estimator === 'in-band-auth-cpu' ? 'cpu-us-per-request' : 'us',
   baselineValue: 100,
   candidateValue: 100 + delta,
   delta,
@@ -45,6 +45,22 @@ describe('auth cost rows and findings', () => {
     expect(s).toMatch(/^\+29 µs \[25, 33\] µs per request, by in-band: time inside the sidecars/);
     expect(s).toContain('resolution ±4 µs');
     expect(s).toContain('CPU: +40 CPU µs/request (+0.040 vCPU per 1,000 req/s)');
+  });
+
+  it('gives the CPU cost by the process counters when they resolve it, else by the auth stages’ own CPU', () => {
+    const unresolved = authCostRows(
+      results([est('in-band-sidecar', 29, [25, 33], 0.01), est('in-band-auth-cpu', 31, [29, 33], 0.01), est('cpu', 36, [-15, 105], 0.3)]),
+    );
+    expect(leadingRow(unresolved, 'cpu-us-per-request')?.estimator).toBe('in-band-auth-cpu');
+    const s = findingSentence(unresolved)!;
+    expect(s).toContain(
+      'CPU: +31 CPU µs/request (+0.031 vCPU per 1,000 req/s) [29, 33] by in-band CPU: sidecar CPU in the sign + verify stages (resolution ±2 CPU µs/request)',
+    );
+    // The whole-process figure is still said, with how little it resolves.
+    expect(s).toContain('CPU: sidecar CPU time per request: n.s. [-15, 105] CPU µs/request, resolution ±60 CPU µs/request');
+
+    const resolved = authCostRows(results([est('in-band-auth-cpu', 31, [29, 33], 0.01), est('cpu', 40, [36, 44], 0.01)]));
+    expect(leadingRow(resolved, 'cpu-us-per-request')?.estimator).toBe('cpu');
   });
 
   it('says what was ruled out, with the finest resolution, when nothing is significant after adjustment', () => {

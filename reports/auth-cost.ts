@@ -25,12 +25,15 @@ export interface CostRow {
 export const ESTIMATOR_LABEL: Record<CostEstimator, string> = {
   'in-band-sidecar': 'in-band: time inside the sidecars (Server-Timing, per-run p50)',
   'in-band-auth': 'in-band: sign + verify stages (Server-Timing, per-run p50)',
+  'in-band-auth-cpu': 'in-band CPU: sidecar CPU in the sign + verify stages (Server-Timing, per-run p50)',
   cpu: 'CPU: sidecar CPU time per request',
   'end-to-end': 'end-to-end p50 (load generator)',
 };
 
 /** Which latency estimator answers "what does auth cost per request", most complete first. */
 const PREFERENCE: readonly CostEstimator[] = ['in-band-sidecar', 'in-band-auth', 'end-to-end'];
+/** The same for CPU: the whole processes' CPU first (indirect costs included), then the auth stages' own. */
+const CPU_PREFERENCE: readonly CostEstimator[] = ['cpu', 'in-band-auth-cpu'];
 
 const judged = (p: number, pAdj: number | undefined, ci: readonly [number, number], writerSaid: boolean): boolean =>
   writerSaid && isSignificantDifference(ci[0], ci[1], pAdj ?? p);
@@ -96,13 +99,13 @@ export function authCostRows(results: Results): CostRow[] {
  * verdict is significant (in-sidecar time, then sign + verify, then end-to-end); when none is,
  * the one with the finest resolution, so the finding can say how small an effect was ruled out.
  */
-export function leadingRow(rows: readonly CostRow[]): CostRow | undefined {
-  const latency = rows.filter((r) => r.unit === 'us');
-  for (const name of PREFERENCE) {
-    const r = latency.find((x) => x.estimator === name && x.significant);
+export function leadingRow(rows: readonly CostRow[], unit: CostRow['unit'] = 'us'): CostRow | undefined {
+  const mine = rows.filter((r) => r.unit === unit);
+  for (const name of unit === 'us' ? PREFERENCE : CPU_PREFERENCE) {
+    const r = mine.find((x) => x.estimator === name && x.significant);
     if (r) return r;
   }
-  return [...latency].sort((a, b) => a.resolution - b.resolution)[0];
+  return [...mine].sort((a, b) => a.resolution - b.resolution)[0];
 }
 
 /** "+31 µs [26, 35] µs", or for CPU "+40 CPU µs/request (+0.040 vCPU per 1,000 req/s) [36, 44]". */
@@ -156,14 +159,21 @@ export function findingSentence(rows: readonly CostRow[]): string | null {
   const others = rows
     .filter((r) => r !== lead && r.unit === 'us')
     .map((r) => `${ESTIMATOR_LABEL[r.estimator].split(' (')[0]}: ${formatCost(r)}, resolution ${formatResolution(r)}`);
-  const cpu = rows.find((r) => r.unit === 'cpu-us-per-request');
+  const cpu = leadingRow(rows, 'cpu-us-per-request');
+  const otherCpu = rows
+    .filter((r) => r !== cpu && r.unit === 'cpu-us-per-request')
+    .map((r) => `${ESTIMATOR_LABEL[r.estimator].split(' (')[0]}: ${formatCost(r)}, resolution ${formatResolution(r)}`);
   const head = lead.significant
     ? `${formatCost(lead)} per request, by ${which} (resolution ${formatResolution(lead)}, Holm-adjusted p ${formatP(lead.pAdjusted ?? lead.pValue)})`
     : lead.ci95[0] > 0 || lead.ci95[1] < 0
       ? `not significant after adjustment: ${formatCost(lead, false)} by ${which} (resolution ${formatResolution(lead)}, adjusted p ${formatP(lead.pAdjusted ?? lead.pValue)})`
       : `no cost resolved: within ${formatResolution(lead)} by ${which}`;
   const adjusted = lead.pAdjusted === undefined && lead.pValue < ALPHA ? ' (p not adjusted for multiplicity)' : '';
-  return `${head}${adjusted}${cpu ? `; CPU: ${formatCost(cpu)}` : ''}${others.length ? `. Also ${others.join('; ')}` : ''}.`;
+  const cpuPart = cpu
+    ? `; CPU: ${formatCost(cpu)} by ${ESTIMATOR_LABEL[cpu.estimator].split(' (')[0]} (resolution ${formatResolution(cpu)})`
+    : '';
+  const also = [...others, ...otherCpu];
+  return `${head}${adjusted}${cpuPart}${also.length ? `. Also ${also.join('; ')}` : ''}.`;
 }
 
 /**
@@ -193,7 +203,7 @@ export function calibrationChecks(results: Results): CalibrationCheck[] {
   return authCostRows(results)
     .filter((r) => r.baseline === 'observe' && r.candidate === 'enforce')
     .map((row) => {
-      const slack = row.estimator === 'in-band-auth' || row.estimator === 'in-band-sidecar' ? IN_BAND_QUANTUM_US : 0;
+      const slack = row.estimator.startsWith('in-band') ? IN_BAND_QUANTUM_US : 0;
       return {
         scenario: row.scenario,
         estimator: row.estimator,

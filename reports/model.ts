@@ -3,7 +3,7 @@ import { RUN_MODES } from '../system/protocol/modes.js';
 import { decodeHistogram, mergeHistograms, quantilesUs, summarize } from '../results/hdr.js';
 import type { Histogram } from '../results/hdr.js';
 import type { Comparison, LatencySummaryUs, Results, RunRecord } from '../results/schema.js';
-import { DERIVED_STAGE } from '../results/schema.js';
+import { DERIVED_STAGE, isCpuStage } from '../results/schema.js';
 import { stageParts } from './stages.js';
 
 /** One scenario × mode, pooled over its valid runs. */
@@ -103,8 +103,9 @@ function modeModel(mode: string, all: readonly RunRecord[], hist: Histogram | un
     }
   }
   // Derived figures (auth, in-sidecar) overlap the stages: they are estimators, not parts of a request.
+  // CPU entries (`verify-cpu`, ...) are not wall-clock time: no part of a request's response time either.
   const derived = new Set<string>(Object.values(DERIVED_STAGE));
-  const stageNames = [...new Set(valid.flatMap((r) => Object.keys(r.serverTimingUs)))].filter((s) => !derived.has(s));
+  const stageNames = [...new Set(valid.flatMap((r) => Object.keys(r.serverTimingUs)))].filter((s) => !derived.has(s) && !isCpuStage(s));
   const stagesP50Us: Record<string, number> = {};
   for (const s of stageNames) {
     const vals = valid.map((r) => r.serverTimingUs[s]?.p50).filter((v): v is number => v !== undefined);

@@ -31,10 +31,14 @@ function literalUnion<T extends string>(values: readonly T[]): TUnion<TLiteral<T
 /**
  * Per-request figures the engines derive from Server-Timing and record beside the sidecar's own
  * stages in `runs[].serverTimingUs` (runner/engines/histogram.ts `derivedStages`): `auth` = sign +
- * verify, `in-sidecar` = all time inside the two sidecars but the database and the hop between them.
+ * verify, `in-sidecar` = all time inside the two sidecars but the database and the hop between them,
+ * `auth-cpu` = the CPU µs the sidecars' processes spent in sign + verify (`sign-cpu` + `verify-cpu`).
  * Not parts of a request: reports keep them out of the stage breakdown.
  */
-export const DERIVED_STAGE = { auth: 'auth', inSidecar: 'in-sidecar' } as const;
+export const DERIVED_STAGE = { auth: 'auth', inSidecar: 'in-sidecar', authCpu: 'auth-cpu' } as const;
+
+/** Server-Timing entries that carry CPU time rather than wall-clock time (`verify-cpu`, `peer-sign-cpu`, ...). */
+export const isCpuStage = (name: string): boolean => name.endsWith('-cpu');
 
 const Num = Type.Number();
 const Ci95 = Type.Tuple([Num, Num]);
@@ -200,7 +204,7 @@ export const ComparisonSchema = Type.Object({
 export type Comparison = Static<typeof ComparisonSchema>;
 
 /** Auth-cost estimators beside the end-to-end comparisons (`estimates[].estimator`). */
-export const ESTIMATOR_NAMES = ['in-band-auth', 'in-band-sidecar', 'cpu'] as const;
+export const ESTIMATOR_NAMES = ['in-band-auth', 'in-band-sidecar', 'in-band-auth-cpu', 'cpu'] as const;
 export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
 
 /**
@@ -210,6 +214,8 @@ export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
  * - `in-band-auth` (µs): per-request `auth` Server-Timing figure (sign + verify), per-run p50;
  * - `in-band-sidecar` (µs): per-request `in-sidecar` figure (all time inside the two sidecars but
  *   the database and the hop), per-run p50;
+ * - `in-band-auth-cpu` (CPU µs per request): per-request `auth-cpu` figure — the sidecar processes' CPU
+ *   time read around the sign and verify stages (`sign-cpu` + `verify-cpu`) — per-run p50;
  * - `cpu` (CPU µs per request): the pair's two sidecar processes' CPU time over the run's measured window
  *   divided by the requests they served; ÷ 1000 = vCPU per 1,000 requests/s.
  */

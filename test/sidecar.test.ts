@@ -101,7 +101,7 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(r.json.rows[0].id).toBe(42);
     expect(r.json.rows[0].data).toMatch(/^[0-9a-f]{32}$/);
     expect(r.headers.get('server-timing')).toMatch(
-      /^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/,
+      /^sign;dur=\d+\.\d{3}, sign-cpu;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-verify-cpu;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/,
     );
 
     const heavy = await post(`${a.url}/call/p1-b/query`, { query: 'heavy', params: { n: 1000 } });
@@ -110,7 +110,9 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const token = await a.sidecar.link.tokenSource()!.get();
     const direct = await post(`${b.url}/query`, { query: 'light', params: { id: 7 } }, { authorization: `Bearer ${token}` });
     expect(direct.status).toBe(200);
-    expect(direct.headers.get('server-timing')).toMatch(/^verify;dur=\d+\.\d{3}, db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/);
+    expect(direct.headers.get('server-timing')).toMatch(
+      /^verify;dur=\d+\.\d{3}, verify-cpu;dur=\d+\.\d{3}, db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/,
+    );
   });
 
   it('write inserts exactly one row recording the caller; a caller without the role inserts none', async () => {
@@ -145,6 +147,8 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect((await status(a.url)).verifyMode).toBe('enforce');
     const r = await post(`${b.url}/query`, { query: 'light', params: { id: 3 } });
     expect(r.status).toBe(200);
+    // Nothing verified, so neither its time nor its CPU is reported.
+    expect(r.headers.get('server-timing')).toMatch(/^db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/);
     const snap2 = idp.publish((s) => delete s.settings.services['p1-b']);
     await waitFor('p1-b back to enforce', async () => (await status(b.url)).revision === snap2.revision);
     expect((await post(`${b.url}/query`, { query: 'light' })).status).toBe(401);

@@ -55,8 +55,19 @@ describe('runStudy on the local platform', () => {
       const stages = Object.keys(r.serverTimingUs);
       if (r.mode === 'direct') expect(stages, r.id).toContain('db');
       else expect(stages, r.id).toContain('upstream');
-      if (r.mode === 'observe' || r.mode === 'enforce') expect(stages, r.id).toContain('sign');
-      else expect(stages, r.id).not.toContain('sign');
+      if (r.mode === 'observe' || r.mode === 'enforce') {
+        expect(stages, r.id).toContain('sign');
+        // Their CPU too: verifying costs CPU at the target (the in-band CPU estimator's figure).
+        expect(stages, r.id).toEqual(expect.arrayContaining(['sign-cpu', 'peer-verify-cpu']));
+        expect(r.serverTimingUs['auth-cpu']!.p50, r.id).toBeGreaterThan(0);
+      } else {
+        expect(stages, r.id).not.toContain('sign');
+        expect(
+          stages.filter((s) => s.endsWith('verify-cpu') || s === 'sign-cpu'),
+          r.id,
+        ).toEqual([]);
+        expect(r.serverTimingUs['auth-cpu']?.p50 ?? 0, r.id).toBe(0);
+      }
     }
   });
 

@@ -61,14 +61,15 @@ export function authCostSection(results: Results): string {
     )}`;
   });
   return `<section id="auth-cost"><h2>Auth cost by estimator</h2>
-<p>Three ways to measure what auth costs, set side by side with their resolution (half the 95% CI): the sidecars'
+<p>Four ways to measure what auth costs, set side by side with their resolution (half the 95% CI): the sidecars'
 own Server-Timing stages per request (in-band: the sign + verify stages, and all time inside the two sidecars but the
-database and the hop), the sidecars' CPU time per request from the processes' CPU counters (÷ 1000 = vCPU per 1,000
-requests/s, the figure Istio publishes for its proxy), and the end-to-end p50 the load generator saw. End-to-end
-includes everything but carries the whole request's noise; in-band and CPU see only the sidecars, with far less
-noise. All are paired by trial; verdicts use the Holm-adjusted p. The sidecar times its <code>sign</code> stage from
-the request's start, so it includes parsing the body, which happens with auth off too: sign + verify overstates
-auth's share, and the time inside the sidecars is the figure Key findings lead with.</p>
+database and the hop); the CPU the sidecar processes spent inside the sign + verify stages, read from the process CPU
+clock around each stage and sent beside their time (<code>sign-cpu</code>, <code>verify-cpu</code>; in-band CPU); the
+sidecars' whole CPU time per request from the processes' CPU counters (÷ 1000 = vCPU per 1,000 requests/s, the figure
+Istio publishes for its proxy: it includes indirect costs such as longer headers, and every wake-up's noise); and the
+end-to-end p50 the load generator saw. End-to-end includes everything but carries the whole request's noise; in-band
+and CPU see only the sidecars, with far less noise. All are paired by trial; verdicts use the Holm-adjusted p. The
+<code>sign</code> stage is the auth work alone (token, egress check), not the body validation every mode does.</p>
 ${idpCpuText(results)}
 ${tables.join('\n')}</section>`;
 }

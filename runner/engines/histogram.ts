@@ -36,11 +36,13 @@ export function parseServerTiming(header: string): [string, number][] {
  *   through a caller; `verify` on the direct path); 0 when auth is off.
  * - `in-sidecar`: all time spent inside sidecars, excluding the database and the hop between them —
  *   `(total − upstream) + (peer-total − peer-db)` through a caller, `total − db` direct.
+ * - `authCpu`: CPU time in the same stages, `sign-cpu` + `verify-cpu` (+ `peer-verify-cpu`); 0 when auth is off.
  * Null when the response carries no `total` (not a sidecar's answer).
  */
-export function derivedStages(stages: readonly (readonly [string, number])[]): { auth: number; inSidecar: number } | null {
+export function derivedStages(stages: readonly (readonly [string, number])[]): { auth: number; inSidecar: number; authCpu: number } | null {
   let sign = 0;
   let verify = 0;
+  let authCpu = 0;
   let total: number | undefined;
   let upstream: number | undefined;
   let db = 0;
@@ -54,10 +56,11 @@ export function derivedStages(stages: readonly (readonly [string, number])[]): {
     else if (name === 'db') db = us;
     else if (name === 'peer-total') peerTotal = us;
     else if (name === 'peer-db') peerDb = us;
+    else if (name === 'sign-cpu' || name === 'verify-cpu' || name === 'peer-verify-cpu') authCpu += us;
   }
   if (total === undefined) return null;
   const inSidecar = upstream !== undefined ? total - upstream + (peerTotal !== undefined ? peerTotal - peerDb : 0) : total - db;
-  return { auth: sign + verify, inSidecar: Math.max(0, inSidecar) };
+  return { auth: sign + verify, inSidecar: Math.max(0, inSidecar), authCpu };
 }
 
 /**
@@ -124,6 +127,7 @@ export class RunRecorder {
       if (derived) {
         this.recordStage(DERIVED_STAGE.auth, derived.auth, 0);
         this.recordStage(DERIVED_STAGE.inSidecar, derived.inSidecar, 0);
+        this.recordStage(DERIVED_STAGE.authCpu, derived.authCpu, 0);
       }
     }
   }

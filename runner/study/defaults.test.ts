@@ -11,9 +11,10 @@ describe('default scenario profiles', () => {
     const all = [...(await discoverScenarios()).values()];
     for (const quick of [true, false]) {
       const loads = all.flatMap((s) => (s.kind === 'load' && s.defaultIn[quick ? 'quick' : 'full'] ? [s] : []));
-      // Per scenario: p50 and p99 of each comparison, and 8 auth-cost estimates (in-band-auth skips
-      // direct → off); a calibration study adds observe → enforce (2 comparisons, 3 estimates).
-      const perScenario = COMPARED.length * 2 + 8 + 5;
+      // Per scenario: p50 and p99 of each comparison, and 10 auth-cost estimates (in-band-auth and
+      // in-band-auth-cpu skip direct → off); a calibration study adds observe → enforce (2 comparisons,
+      // 4 estimates).
+      const perScenario = COMPARED.length * 2 + 10 + 6;
       const m = loads.length * perScenario;
       for (const s of loads) {
         const n = (quick ? s.quick : s.full).trials;

@@ -4,7 +4,7 @@ import type { RunRecord } from '../../results/schema.js';
 import { estimateAuthCost } from './estimators.js';
 import { derivedStages, parseServerTiming } from '../engines/histogram.js';
 
-function run(mode: RunMode, trial: number, authUs: number, inSidecarUs: number, cpuUs?: number): RunRecord {
+function run(mode: RunMode, trial: number, authUs: number, inSidecarUs: number, cpuUs?: number, authCpuUs?: number): RunRecord {
   return {
     id: `light-t${trial}-${mode}`,
     scenario: 'light',
@@ -19,7 +19,11 @@ function run(mode: RunMode, trial: number, authUs: number, inSidecarUs: number, 
     warmupS: 0,
     requests: { ok: 200, errors: {} },
     latencyUs: { p50: 900, p90: 1500, p99: 3000, p999: 3000, max: 3000, mean: 1000, count: 200, hdr: '' },
-    serverTimingUs: { auth: { p50: authUs, p99: authUs }, 'in-sidecar': { p50: inSidecarUs, p99: inSidecarUs } },
+    serverTimingUs: {
+      auth: { p50: authUs, p99: authUs },
+      'in-sidecar': { p50: inSidecarUs, p99: inSidecarUs },
+      ...(authCpuUs === undefined ? {} : { 'auth-cpu': { p50: authCpuUs, p99: authCpuUs } }),
+    },
     ...(cpuUs === undefined ? {} : { cpu: { sidecarUs: cpuUs * 200, requests: 200, sidecarUsPerRequest: cpuUs } }),
     valid: true,
     invalidReason: null,
@@ -31,7 +35,10 @@ describe('estimateAuthCost', () => {
     const runs: RunRecord[] = [];
     for (let t = 1; t <= 10; t++) {
       const drift = t * 20; // a slower host trial after trial; pairing cancels it
-      runs.push(run('off', t, 0, 150 + drift, 300 + drift), run('enforce', t, 6 + (t % 2), 180 + drift + (t % 3), 340 + drift));
+      runs.push(
+        run('off', t, 0, 150 + drift, 300 + drift, 0),
+        run('enforce', t, 6 + (t % 2), 180 + drift + (t % 3), 340 + drift, 4 + (t % 2)),
+      );
     }
     const est = estimateAuthCost(runs, { seed: 1 });
     const by = (name: string) => est.find((e) => e.baseline === 'off' && e.candidate === 'enforce' && e.estimator === name);
@@ -41,6 +48,11 @@ describe('estimateAuthCost', () => {
     expect(by('in-band-sidecar')!.delta).toBeGreaterThanOrEqual(30);
     expect(by('in-band-sidecar')!.delta).toBeLessThanOrEqual(32);
     expect(by('cpu')).toMatchObject({ unit: 'cpu-us-per-request', delta: 40, ci95: [40, 40] });
+    expect(by('in-band-auth-cpu')).toMatchObject({ unit: 'cpu-us-per-request', n: 10, significant: true, baselineValue: 0 });
+    expect(by('in-band-auth-cpu')!.delta).toBeGreaterThanOrEqual(4);
+    expect(by('in-band-auth-cpu')!.delta).toBeLessThanOrEqual(5);
+    // Auth is 0 in both direct and off: no in-band auth estimate (time or CPU) of direct → off.
+    expect(est.filter((e) => e.baseline === 'direct').map((e) => e.estimator)).not.toContain('in-band-auth-cpu');
     // Modes that were not run give no estimate.
     expect(est.some((e) => e.candidate === 'observe')).toBe(false);
   });
@@ -57,11 +69,19 @@ describe('derivedStages', () => {
     const stages = parseServerTiming(
       'sign;dur=0.004, upstream;dur=0.900, total;dur=0.950, peer-verify;dur=0.008, peer-db;dur=0.500, peer-total;dur=0.600',
     );
-    expect(derivedStages(stages)).toEqual({ auth: 12, inSidecar: 50 + 100 });
+    expect(derivedStages(stages)).toEqual({ auth: 12, inSidecar: 50 + 100, authCpu: 0 });
+  });
+
+  it('sums the CPU of the sign and verify stages as auth-cpu, apart from their time', () => {
+    const stages = parseServerTiming(
+      'sign;dur=0.004, sign-cpu;dur=0.003, upstream;dur=0.900, total;dur=0.950, ' +
+        'peer-verify;dur=0.030, peer-verify-cpu;dur=0.021, peer-db;dur=0.500, peer-total;dur=0.600',
+    );
+    expect(derivedStages(stages)).toEqual({ auth: 34, inSidecar: 50 + 100, authCpu: 24 });
   });
 
   it('reads the direct path (no caller) and auth off (no sign, no verify)', () => {
-    expect(derivedStages(parseServerTiming('db;dur=0.300, total;dur=0.340'))).toEqual({ auth: 0, inSidecar: 40 });
+    expect(derivedStages(parseServerTiming('db;dur=0.300, total;dur=0.340'))).toEqual({ auth: 0, inSidecar: 40, authCpu: 0 });
     expect(derivedStages(parseServerTiming('db;dur=0.300'))).toBeNull();
   });
 });

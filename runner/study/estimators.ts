@@ -14,6 +14,12 @@ const ESTIMATORS: readonly {
   // Sign + verify is 0 in both direct and off: comparing them would only lengthen the family.
   { name: 'in-band-auth', unit: 'us', value: (r) => r.serverTimingUs[DERIVED_STAGE.auth]?.p50, applies: (_b, c) => c !== 'off' },
   { name: 'in-band-sidecar', unit: 'us', value: (r) => r.serverTimingUs[DERIVED_STAGE.inSidecar]?.p50 },
+  {
+    name: 'in-band-auth-cpu',
+    unit: 'cpu-us-per-request',
+    value: (r) => r.serverTimingUs[DERIVED_STAGE.authCpu]?.p50,
+    applies: (_b, c) => c !== 'off',
+  },
   { name: 'cpu', unit: 'cpu-us-per-request', value: (r) => r.cpu?.sidecarUsPerRequest },
 ];
 

@@ -33,12 +33,19 @@ const STAGES = [
   'peer-upstream',
   'peer-sign',
   'peer-total',
+  'verify-cpu',
+  'sign-cpu',
+  'peer-verify-cpu',
   'auth',
   'in-sidecar',
+  'auth-cpu',
 ];
 
-/** `auth` = sign + verify; `in-sidecar` = (total − upstream) + (peer-total − peer-db), or total − db direct; ms. */
-function derived(ms: Record<string, number>): [number, number] | null {
+/**
+ * `auth` = sign + verify; `in-sidecar` = (total − upstream) + (peer-total − peer-db), or total − db direct;
+ * `auth-cpu` = sign-cpu + verify-cpu + peer-verify-cpu; ms.
+ */
+function derived(ms: Record<string, number>): [number, number, number] | null {
   const total = ms['total'];
   if (total === undefined) return null;
   const auth = (ms['sign'] ?? 0) + (ms['verify'] ?? 0) + (ms['peer-verify'] ?? 0);
@@ -46,7 +53,8 @@ function derived(ms: Record<string, number>): [number, number] | null {
   const peerTotal = ms['peer-total'];
   const inSidecar =
     upstream !== undefined ? total - upstream + (peerTotal !== undefined ? peerTotal - (ms['peer-db'] ?? 0) : 0) : total - (ms['db'] ?? 0);
-  return [auth, Math.max(0, inSidecar)];
+  const authCpu = (ms['sign-cpu'] ?? 0) + (ms['verify-cpu'] ?? 0) + (ms['peer-verify-cpu'] ?? 0);
+  return [auth, Math.max(0, inSidecar), authCpu];
 }
 
 interface Target {
@@ -156,6 +164,7 @@ export function makeScript(defaultBodies: string[]): { options: Record<string, u
       if (d) {
         stageTrends['auth']?.add(d[0]);
         stageTrends['in-sidecar']?.add(d[1]);
+        stageTrends['auth-cpu']?.add(d[2]);
       }
     },
   };

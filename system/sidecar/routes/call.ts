@@ -7,7 +7,7 @@ import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { rawJsonBody } from '../http/json-body.js';
 import { parseQueryBody, type ParsedQuery } from '../query-catalogue.js';
-import { serverTiming } from '../server-timing.js';
+import { cpuNowUs, serverTiming } from '../server-timing.js';
 import { forward } from './forward.js';
 
 /** Keep-alive connections per peer sidecar. */
@@ -64,7 +64,11 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     const s = settings.current();
     let authorization: string | undefined;
     let signMs = -1;
+    let signCpuMs = -1;
     if (s.signMode === 'on') {
+      // The sign stage is the auth work alone (token, egress check): body validation above runs in every mode.
+      const tSign = performance.now();
+      const c0 = cpuNowUs();
       const ts = link.tokenSource();
       const held = ts?.current();
       try {
@@ -75,7 +79,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
         authorization = `Bearer ${token}`;
       } catch (err) {
         metrics.signed('no_token');
-        reply.header('server-timing', timing(performance.now() - t0, -1));
+        reply.header('server-timing', timing(performance.now() - tSign, -1));
         const e = err instanceof AuthlabError ? err : new AuthlabError('ERR_NO_TOKEN', String(err));
         return sendError(reply, e.code, e.message);
       }
@@ -87,7 +91,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       if (s.verifyMode !== 'off' && !audienceOf(authorization.slice(7)).has(target)) {
         if (s.verifyMode === 'enforce') {
           metrics.signed('no_grant');
-          reply.header('server-timing', timing(performance.now() - t0, -1));
+          reply.header('server-timing', timing(performance.now() - tSign, -1));
           return sendError(
             reply,
             'ERR_FORBIDDEN',
@@ -96,7 +100,8 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
         }
         signResult = 'observe_no_grant';
       }
-      signMs = performance.now() - t0;
+      signMs = performance.now() - tSign;
+      signCpuMs = (cpuNowUs() - c0) / 1000;
       metrics.signed(signResult);
     } else {
       metrics.signed('skipped');
@@ -130,7 +135,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     const t1 = performance.now();
     metrics.request('outbound', q.query, s.verifyMode, s.signMode, (t1 - t0) / 1000);
     if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate);
-    let timingValue = serverTiming(-1, -1, t1 - tUp, signMs, t1 - t0);
+    let timingValue = serverTiming(-1, -1, t1 - tUp, signMs, t1 - t0, -1, signCpuMs);
     // The target's own stages, renamed `peer-<stage>`, so one response splits the whole chain.
     if (typeof peerTiming === 'string') timingValue += `, peer-${peerTiming.replaceAll(', ', ', peer-')}`;
     reply.header('server-timing', timingValue);

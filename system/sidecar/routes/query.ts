@@ -5,7 +5,7 @@ import type { ParsedQuery } from '../query-catalogue.js';
 import { parseQueryBody } from '../query-catalogue.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
-import { serverTiming } from '../server-timing.js';
+import { cpuNowUs, serverTiming } from '../server-timing.js';
 import { calibrationWait } from '../calibrate.js';
 import { ROLE_BITS } from '../verify/verify-cache.js';
 import { FAILURES, type VerifyOutcome } from '../verify/verifier.js';
@@ -49,7 +49,9 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
     const mode = s.verifyMode;
     let outcome: VerifyOutcome | null = null;
     let verifyMs = -1;
+    let verifyCpuMs = -1;
     if (mode !== 'off') {
+      const c0 = cpuNowUs();
       const verifier = link.verifier();
       if (verifier === null) {
         if (mode === 'enforce') {
@@ -66,6 +68,7 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
         outcome = v instanceof Promise ? await v : v;
         calibrationWait(mode); // test hook, off unless AUTHLAB_CALIBRATE_US is set (../calibrate.ts)
         verifyMs = performance.now() - t0;
+        verifyCpuMs = (cpuNowUs() - c0) / 1000;
         if (mode === 'enforce' && !outcome.ok) {
           metrics.verified(outcome.result);
           return fail(reply, t0, verifyMs, new AuthlabError(outcome.code, outcome.message), true);
@@ -115,7 +118,7 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
     const totalMs = t1 - t0;
     metrics.db(q.query, dbMs / 1000);
     metrics.request('inbound', q.query, mode, s.signMode, totalMs / 1000);
-    reply.header('server-timing', serverTiming(verifyMs, dbMs, -1, -1, totalMs));
+    reply.header('server-timing', serverTiming(verifyMs, dbMs, -1, -1, totalMs, verifyCpuMs));
     return { rows };
   });
 }
