@@ -57,7 +57,7 @@ describe('auth cost rows and findings', () => {
       'CPU: +31 CPU µs/request (+0.031 vCPU per 1,000 req/s) [29, 33] by in-band CPU: sidecar CPU in the sign + verify stages (resolution ±2 CPU µs/request)',
     );
     // The whole-process figure is still said, with how little it resolves.
-    expect(s).toContain('CPU: sidecar CPU time per request: n.s. [-15, 105] CPU µs/request, resolution ±60 CPU µs/request');
+    expect(s).toContain('CPU: sidecar CPU time per request: n.s. [−15, 105] CPU µs/request, resolution ±60 CPU µs/request');
 
     const resolved = authCostRows(results([est('in-band-auth-cpu', 31, [29, 33], 0.01), est('cpu', 40, [36, 44], 0.01)]));
     expect(leadingRow(resolved, 'cpu-us-per-request')?.estimator).toBe('cpu');

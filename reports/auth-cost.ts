@@ -109,14 +109,17 @@ export function leadingRow(rows: readonly CostRow[], unit: CostRow['unit'] = 'us
 }
 
 /** "+31 µs [26, 35] µs", or for CPU "+40 CPU µs/request (+0.040 vCPU per 1,000 req/s) [36, 44]". */
+/** "[−38.5, 136.7]": a CPU CI with a true minus sign, as the µs ones have. */
+const cpuCi = (ci: readonly [number, number]): string => `[${ci.map((v) => (v < 0 ? `−${-v}` : String(v))).join(', ')}]`;
+
 export function formatCost(r: CostRow, withSign = r.significant): string {
   if (r.unit === 'cpu-us-per-request') {
-    if (!withSign) return `n.s. [${r.ci95[0]}, ${r.ci95[1]}] CPU µs/request`;
+    if (!withSign) return `n.s. ${cpuCi(r.ci95)} CPU µs/request`;
     const v = withSign ? `${r.delta > 0 ? '+' : r.delta < 0 ? '−' : ''}${Math.abs(r.delta)}` : 'n.s.';
     const vcpu = withSign
       ? ` (${r.delta > 0 ? '+' : r.delta < 0 ? '−' : ''}${(Math.abs(r.delta) / 1000).toFixed(3)} vCPU per 1,000 req/s)`
       : '';
-    return `${v} CPU µs/request${vcpu} [${r.ci95[0]}, ${r.ci95[1]}]`;
+    return `${v} CPU µs/request${vcpu} ${cpuCi(r.ci95)}`;
   }
   return `${withSign ? formatDeltaUs(r.delta) : 'n.s.'} ${formatCiUs(r.ci95[0], r.ci95[1])}`;
 }
@@ -132,7 +135,7 @@ export function costCells(r: CostRow): string[] {
   return [
     ESTIMATOR_LABEL[r.estimator],
     formatCost(r).split(' [')[0] as string,
-    r.unit === 'us' ? formatCiUs(r.ci95[0], r.ci95[1]) : `[${r.ci95[0]}, ${r.ci95[1]}]`,
+    r.unit === 'us' ? formatCiUs(r.ci95[0], r.ci95[1]) : cpuCi(r.ci95),
     formatResolution(r),
     formatP(r.pValue),
     r.pAdjusted === undefined ? '—' : formatP(r.pAdjusted),
