@@ -31,14 +31,20 @@ function literalUnion<T extends string>(values: readonly T[]): TUnion<TLiteral<T
 /**
  * Per-request figures the engines derive from Server-Timing and record beside the sidecar's own
  * stages in `runs[].serverTimingUs` (runner/engines/histogram.ts `derivedStages`): `auth` = sign +
- * verify, `in-sidecar` = all time inside the two sidecars but the database and the hop between them,
- * `auth-cpu` = the CPU µs the sidecars' processes spent in sign + verify (`sign-cpu` + `verify-cpu`).
+ * verify, `in-sidecar` = all time inside the two sidecars but the database and the hop between them.
  * Not parts of a request: reports keep them out of the stage breakdown.
  */
-export const DERIVED_STAGE = { auth: 'auth', inSidecar: 'in-sidecar', authCpu: 'auth-cpu' } as const;
+export const DERIVED_STAGE = { auth: 'auth', inSidecar: 'in-sidecar' } as const;
 
-/** Server-Timing entries that carry CPU time rather than wall-clock time (`verify-cpu`, `peer-sign-cpu`, ...). */
+/**
+ * Server-Timing entries that carry CPU time rather than wall-clock time: `sign-cpu` (caller),
+ * `verify-cpu` (target; `peer-verify-cpu` through the caller). Each sidecar measures one request in
+ * eight (system/sidecar/server-timing.ts); such a response is recorded only in its CPU entries.
+ */
 export const isCpuStage = (name: string): boolean => name.endsWith('-cpu');
+
+/** The CPU entries whose per-run p50s add up to the `in-band-auth-cpu` figure. */
+export const AUTH_CPU_STAGES = ['sign-cpu', 'verify-cpu', 'peer-verify-cpu'] as const;
 
 const Num = Type.Number();
 const Ci95 = Type.Tuple([Num, Num]);
@@ -214,8 +220,9 @@ export type EstimatorName = (typeof ESTIMATOR_NAMES)[number];
  * - `in-band-auth` (µs): per-request `auth` Server-Timing figure (sign + verify), per-run p50;
  * - `in-band-sidecar` (µs): per-request `in-sidecar` figure (all time inside the two sidecars but
  *   the database and the hop), per-run p50;
- * - `in-band-auth-cpu` (CPU µs per request): per-request `auth-cpu` figure — the sidecar processes' CPU
- *   time read around the sign and verify stages (`sign-cpu` + `verify-cpu`) — per-run p50;
+ * - `in-band-auth-cpu` (CPU µs per request): the sidecar processes' CPU time read around the sign and
+ *   verify stages, per-run p50 of `sign-cpu` plus that of `(peer-)verify-cpu` (each side samples its
+ *   own requests, so the two are not of the same request; 0 with auth off);
  * - `cpu` (CPU µs per request): the pair's two sidecar processes' CPU time over the run's measured window
  *   divided by the requests they served; ÷ 1000 = vCPU per 1,000 requests/s.
  */

@@ -57,16 +57,15 @@ describe('runStudy on the local platform', () => {
       else expect(stages, r.id).toContain('upstream');
       if (r.mode === 'observe' || r.mode === 'enforce') {
         expect(stages, r.id).toContain('sign');
-        // Their CPU too: verifying costs CPU at the target (the in-band CPU estimator's figure).
+        // Their CPU too, on the sampled requests: verifying costs CPU at the target (in-band CPU estimator).
         expect(stages, r.id).toEqual(expect.arrayContaining(['sign-cpu', 'peer-verify-cpu']));
-        expect(r.serverTimingUs['auth-cpu']!.p50, r.id).toBeGreaterThan(0);
+        expect(r.serverTimingUs['peer-verify-cpu']!.p50, r.id).toBeGreaterThan(0);
       } else {
         expect(stages, r.id).not.toContain('sign');
         expect(
-          stages.filter((s) => s.endsWith('verify-cpu') || s === 'sign-cpu'),
+          stages.filter((s) => s.endsWith('-cpu')),
           r.id,
         ).toEqual([]);
-        expect(r.serverTimingUs['auth-cpu']?.p50 ?? 0, r.id).toBe(0);
       }
     }
   });

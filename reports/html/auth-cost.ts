@@ -64,7 +64,9 @@ export function authCostSection(results: Results): string {
 <p>Four ways to measure what auth costs, set side by side with their resolution (half the 95% CI): the sidecars'
 own Server-Timing stages per request (in-band: the sign + verify stages, and all time inside the two sidecars but the
 database and the hop); the CPU the sidecar processes spent inside the sign + verify stages, read from the process CPU
-clock around each stage and sent beside their time (<code>sign-cpu</code>, <code>verify-cpu</code>; in-band CPU); the
+clock around each stage on one request in eight per sidecar and sent beside their time (<code>sign-cpu</code>,
+<code>verify-cpu</code>; in-band CPU; those responses are left out of the time figures, which the clock's reads
+lengthen); the
 sidecars' whole CPU time per request from the processes' CPU counters (÷ 1000 = vCPU per 1,000 requests/s, the figure
 Istio publishes for its proxy: it includes indirect costs such as longer headers, and every wake-up's noise); and the
 end-to-end p50 the load generator saw. End-to-end includes everything but carries the whole request's noise; in-band

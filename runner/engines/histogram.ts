@@ -1,6 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
-import { DERIVED_STAGE, type TimelinePoint } from '../../results/schema.js';
+import { DERIVED_STAGE, isCpuStage, type TimelinePoint } from '../../results/schema.js';
 import type { EngineResult } from './types.js';
 
 /** Highest latency a run tracks, µs (10 minutes); higher values are clamped, never dropped. */
@@ -36,13 +36,11 @@ export function parseServerTiming(header: string): [string, number][] {
  *   through a caller; `verify` on the direct path); 0 when auth is off.
  * - `in-sidecar`: all time spent inside sidecars, excluding the database and the hop between them —
  *   `(total − upstream) + (peer-total − peer-db)` through a caller, `total − db` direct.
- * - `authCpu`: CPU time in the same stages, `sign-cpu` + `verify-cpu` (+ `peer-verify-cpu`); 0 when auth is off.
  * Null when the response carries no `total` (not a sidecar's answer).
  */
-export function derivedStages(stages: readonly (readonly [string, number])[]): { auth: number; inSidecar: number; authCpu: number } | null {
+export function derivedStages(stages: readonly (readonly [string, number])[]): { auth: number; inSidecar: number } | null {
   let sign = 0;
   let verify = 0;
-  let authCpu = 0;
   let total: number | undefined;
   let upstream: number | undefined;
   let db = 0;
@@ -56,11 +54,10 @@ export function derivedStages(stages: readonly (readonly [string, number])[]): {
     else if (name === 'db') db = us;
     else if (name === 'peer-total') peerTotal = us;
     else if (name === 'peer-db') peerDb = us;
-    else if (name === 'sign-cpu' || name === 'verify-cpu' || name === 'peer-verify-cpu') authCpu += us;
   }
   if (total === undefined) return null;
   const inSidecar = upstream !== undefined ? total - upstream + (peerTotal !== undefined ? peerTotal - peerDb : 0) : total - db;
-  return { auth: sign + verify, inSidecar: Math.max(0, inSidecar), authCpu };
+  return { auth: sign + verify, inSidecar: Math.max(0, inSidecar) };
 }
 
 /**
@@ -122,12 +119,17 @@ export class RunRecorder {
     bucket.hist.recordValue(us);
     if (serverTiming) {
       const stages = parseServerTiming(serverTiming);
+      // A response whose CPU was measured (`sign-cpu`, `peer-verify-cpu`: one request in eight per
+      // sidecar) gives only that: reading the CPU clock lengthened its stages, so its times stay out.
+      if (stages.some(([stage]) => isCpuStage(stage))) {
+        for (const [stage, stageUs] of stages) if (isCpuStage(stage)) this.recordStage(stage, stageUs, 0);
+        return;
+      }
       for (const [stage, stageUs] of stages) this.recordStage(stage, stageUs);
       const derived = derivedStages(stages);
       if (derived) {
         this.recordStage(DERIVED_STAGE.auth, derived.auth, 0);
         this.recordStage(DERIVED_STAGE.inSidecar, derived.inSidecar, 0);
-        this.recordStage(DERIVED_STAGE.authCpu, derived.authCpu, 0);
       }
     }
   }

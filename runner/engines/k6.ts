@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { RunRecorder } from './histogram.js';
 import { cycleLength, mixCycle } from './mix.js';
 import type { Engine, EngineResult, EngineRunOptions } from './types.js';
-import { DERIVED_STAGE } from '../../results/schema.js';
+import { DERIVED_STAGE, isCpuStage } from '../../results/schema.js';
 
 /** Folder of the k6 scripts (scenarios/k6). */
 export const K6_SCRIPTS_DIR = fileURLToPath(new URL('../../scenarios/k6/', import.meta.url));
@@ -253,8 +253,8 @@ function toResult(plan: Plan, s: Samples): EngineResult {
   const recorder = new RunRecorder(0, Number.POSITIVE_INFINITY, plan.onResponse);
   for (const r of s.requests) recorder.record(Math.max(0, (r.endUs - r.ms * 1000 - s.firstUs) / 1000), r.ms * 1000, r.status);
   for (const [stage, values] of Object.entries(s.stages)) {
-    // Derived figures (DERIVED_STAGE) may be 0 (auth off); measured stages keep the 1 µs floor.
-    const floorUs = DERIVED.has(stage) ? 0 : 1;
+    // Derived figures (DERIVED_STAGE) may be 0 (auth off), CPU entries too; measured stages keep the 1 µs floor.
+    const floorUs = DERIVED.has(stage) || isCpuStage(stage) ? 0 : 1;
     for (const ms of values) recorder.recordStage(stage, ms * 1000, floorUs);
   }
   // measuredS/warmupS report the windows k6 really ran, so the run record states them.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunMode } from '../../system/protocol/modes.js';
 import type { RunRecord } from '../../results/schema.js';
 import { estimateAuthCost } from './estimators.js';
-import { derivedStages, parseServerTiming } from '../engines/histogram.js';
+import { derivedStages, parseServerTiming, RunRecorder } from '../engines/histogram.js';
 
 function run(mode: RunMode, trial: number, authUs: number, inSidecarUs: number, cpuUs?: number, authCpuUs?: number): RunRecord {
   return {
@@ -22,7 +22,8 @@ function run(mode: RunMode, trial: number, authUs: number, inSidecarUs: number, 
     serverTimingUs: {
       auth: { p50: authUs, p99: authUs },
       'in-sidecar': { p50: inSidecarUs, p99: inSidecarUs },
-      ...(authCpuUs === undefined ? {} : { 'auth-cpu': { p50: authCpuUs, p99: authCpuUs } }),
+      // Each side's sampled CPU entry: the caller's sign and the target's verify.
+      ...(authCpuUs ? { 'sign-cpu': { p50: 1, p99: 1 }, 'peer-verify-cpu': { p50: authCpuUs - 1, p99: authCpuUs - 1 } } : {}),
     },
     ...(cpuUs === undefined ? {} : { cpu: { sidecarUs: cpuUs * 200, requests: 200, sidecarUsPerRequest: cpuUs } }),
     valid: true,
@@ -69,19 +70,34 @@ describe('derivedStages', () => {
     const stages = parseServerTiming(
       'sign;dur=0.004, upstream;dur=0.900, total;dur=0.950, peer-verify;dur=0.008, peer-db;dur=0.500, peer-total;dur=0.600',
     );
-    expect(derivedStages(stages)).toEqual({ auth: 12, inSidecar: 50 + 100, authCpu: 0 });
+    expect(derivedStages(stages)).toEqual({ auth: 12, inSidecar: 50 + 100 });
   });
 
-  it('sums the CPU of the sign and verify stages as auth-cpu, apart from their time', () => {
-    const stages = parseServerTiming(
-      'sign;dur=0.004, sign-cpu;dur=0.003, upstream;dur=0.900, total;dur=0.950, ' +
-        'peer-verify;dur=0.030, peer-verify-cpu;dur=0.021, peer-db;dur=0.500, peer-total;dur=0.600',
+  it('records a response whose CPU was measured only in its CPU entries, the others in their times', () => {
+    const rec = new RunRecorder(0, 10_000);
+    rec.record(
+      1,
+      1000,
+      200,
+      'sign;dur=0.004, upstream;dur=0.900, total;dur=0.950, peer-verify;dur=0.030, peer-db;dur=0.500, peer-total;dur=0.600',
     );
-    expect(derivedStages(stages)).toEqual({ auth: 34, inSidecar: 50 + 100, authCpu: 24 });
+    // Sampled on both sides: its times are longer by the CPU clock's reads, so only its CPU counts.
+    rec.record(
+      2,
+      1100,
+      200,
+      'sign;dur=0.020, sign-cpu;dur=0.003, upstream;dur=0.990, total;dur=1.050, ' +
+        'peer-verify;dur=0.045, peer-verify-cpu;dur=0.021, peer-db;dur=0.500, peer-total;dur=0.620',
+    );
+    const seen = Object.fromEntries(
+      Object.entries(rec.serverTiming).map(([stage, h]) => [stage, [h.totalCount, h.getValueAtPercentile(50)]]),
+    );
+    expect(seen).toMatchObject({ sign: [1, 4], 'peer-verify': [1, 30], auth: [1, 34], 'sign-cpu': [1, 3], 'peer-verify-cpu': [1, 21] });
+    expect(seen['upstream']).toEqual([1, 900]);
   });
 
   it('reads the direct path (no caller) and auth off (no sign, no verify)', () => {
-    expect(derivedStages(parseServerTiming('db;dur=0.300, total;dur=0.340'))).toEqual({ auth: 0, inSidecar: 40, authCpu: 0 });
+    expect(derivedStages(parseServerTiming('db;dur=0.300, total;dur=0.340'))).toEqual({ auth: 0, inSidecar: 40 });
     expect(derivedStages(parseServerTiming('db;dur=0.300'))).toBeNull();
   });
 });

@@ -1,7 +1,16 @@
 import { median } from 'simple-statistics';
 import type { RunMode } from '../../system/protocol/modes.js';
-import { DERIVED_STAGE, type Estimate, type EstimatorName, type RunRecord } from '../../results/schema.js';
+import { AUTH_CPU_STAGES, DERIVED_STAGE, type Estimate, type EstimatorName, type RunRecord } from '../../results/schema.js';
 import { COMPARED, pairedDiffs, pairedTest, perTrial } from './comparisons.js';
+
+/**
+ * The run's auth CPU per request: the per-run p50 of each side's sampled CPU entry, added (0 when no
+ * request carried one: auth off); undefined when the engine read no Server-Timing at all.
+ */
+function authCpuUs(r: RunRecord): number | undefined {
+  if (Object.keys(r.serverTimingUs).length === 0) return undefined;
+  return AUTH_CPU_STAGES.reduce((sum, stage) => sum + (r.serverTimingUs[stage]?.p50 ?? 0), 0);
+}
 
 /** How each estimator reads its per-run figure, and in which unit. */
 const ESTIMATORS: readonly {
@@ -17,7 +26,7 @@ const ESTIMATORS: readonly {
   {
     name: 'in-band-auth-cpu',
     unit: 'cpu-us-per-request',
-    value: (r) => r.serverTimingUs[DERIVED_STAGE.authCpu]?.p50,
+    value: authCpuUs,
     applies: (_b, c) => c !== 'off',
   },
   { name: 'cpu', unit: 'cpu-us-per-request', value: (r) => r.cpu?.sidecarUsPerRequest },

@@ -38,14 +38,10 @@ const STAGES = [
   'peer-verify-cpu',
   'auth',
   'in-sidecar',
-  'auth-cpu',
 ];
 
-/**
- * `auth` = sign + verify; `in-sidecar` = (total − upstream) + (peer-total − peer-db), or total − db direct;
- * `auth-cpu` = sign-cpu + verify-cpu + peer-verify-cpu; ms.
- */
-function derived(ms: Record<string, number>): [number, number, number] | null {
+/** `auth` = sign + verify; `in-sidecar` = (total − upstream) + (peer-total − peer-db), or total − db direct; ms. */
+function derived(ms: Record<string, number>): [number, number] | null {
   const total = ms['total'];
   if (total === undefined) return null;
   const auth = (ms['sign'] ?? 0) + (ms['verify'] ?? 0) + (ms['peer-verify'] ?? 0);
@@ -53,8 +49,7 @@ function derived(ms: Record<string, number>): [number, number, number] | null {
   const peerTotal = ms['peer-total'];
   const inSidecar =
     upstream !== undefined ? total - upstream + (peerTotal !== undefined ? peerTotal - (ms['peer-db'] ?? 0) : 0) : total - (ms['db'] ?? 0);
-  const authCpu = (ms['sign-cpu'] ?? 0) + (ms['verify-cpu'] ?? 0) + (ms['peer-verify-cpu'] ?? 0);
-  return [auth, Math.max(0, inSidecar), authCpu];
+  return [auth, Math.max(0, inSidecar)];
 }
 
 interface Target {
@@ -150,21 +145,25 @@ export function makeScript(defaultBodies: string[]): { options: Record<string, u
       const header = res.headers['Server-Timing'];
       if (!header) return;
       const ms: Record<string, number> = {};
+      let cpuMeasured = false;
       for (const part of header.split(',')) {
         const semi = part.indexOf(';');
         const at = part.indexOf('dur=');
         if (semi < 0 || at < 0) continue;
         const name = part.slice(0, semi).trim();
-        const value = parseFloat(part.slice(at + 4));
-        ms[name] = value;
-        const trend = stageTrends[name];
-        if (trend) trend.add(value);
+        ms[name] = parseFloat(part.slice(at + 4));
+        if (name.endsWith('-cpu')) cpuMeasured = true;
       }
-      const d = derived(ms);
+      // As runner/engines/histogram.ts: a response whose CPU was measured gives only its CPU entries
+      // (reading the CPU clock lengthened its stages); the others give their times and derived figures.
+      for (const name of Object.keys(ms)) {
+        if (cpuMeasured !== name.endsWith('-cpu')) continue;
+        stageTrends[name]?.add(ms[name] as number);
+      }
+      const d = cpuMeasured ? null : derived(ms);
       if (d) {
         stageTrends['auth']?.add(d[0]);
         stageTrends['in-sidecar']?.add(d[1]);
-        stageTrends['auth-cpu']?.add(d[2]);
       }
     },
   };

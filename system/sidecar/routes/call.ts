@@ -7,7 +7,7 @@ import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
 import { rawJsonBody } from '../http/json-body.js';
 import { parseQueryBody, type ParsedQuery } from '../query-catalogue.js';
-import { cpuNowUs, serverTiming } from '../server-timing.js';
+import { CpuStage, serverTiming } from '../server-timing.js';
 import { forward } from './forward.js';
 
 /** Keep-alive connections per peer sidecar. */
@@ -43,6 +43,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
   }
   const { metrics, settings, link } = ctx;
   const audienceOf = audienceReader();
+  const signCpu = new CpuStage();
 
   app.post<{ Params: { target: string } }>('/call/:target/query', async (request, reply) => {
     const t0 = performance.now();
@@ -68,7 +69,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     if (s.signMode === 'on') {
       // The sign stage is the auth work alone (token, egress check): body validation above runs in every mode.
       const tSign = performance.now();
-      const c0 = cpuNowUs();
+      const c0 = signCpu.start();
       const ts = link.tokenSource();
       const held = ts?.current();
       try {
@@ -101,7 +102,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
         signResult = 'observe_no_grant';
       }
       signMs = performance.now() - tSign;
-      signCpuMs = (cpuNowUs() - c0) / 1000;
+      signCpuMs = signCpu.ms(c0);
       metrics.signed(signResult);
     } else {
       metrics.signed('skipped');

@@ -5,7 +5,7 @@ import type { ParsedQuery } from '../query-catalogue.js';
 import { parseQueryBody } from '../query-catalogue.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
-import { cpuNowUs, serverTiming } from '../server-timing.js';
+import { CpuStage, serverTiming } from '../server-timing.js';
 import { calibrationWait } from '../calibrate.js';
 import { ROLE_BITS } from '../verify/verify-cache.js';
 import { FAILURES, type VerifyOutcome } from '../verify/verifier.js';
@@ -36,6 +36,7 @@ export function hasRepeatedAuthorization(rawHeaders: readonly string[]): boolean
  */
 export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): void {
   const { settings, metrics, link } = ctx;
+  const verifyCpu = new CpuStage();
 
   function fail(reply: FastifyReply, t0: number, verifyMs: number, err: AuthlabError, unauthenticated: boolean) {
     reply.header('server-timing', serverTiming(verifyMs, -1, -1, -1, performance.now() - t0));
@@ -51,7 +52,7 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
     let verifyMs = -1;
     let verifyCpuMs = -1;
     if (mode !== 'off') {
-      const c0 = cpuNowUs();
+      const c0 = verifyCpu.start();
       const verifier = link.verifier();
       if (verifier === null) {
         if (mode === 'enforce') {
@@ -68,7 +69,7 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
         outcome = v instanceof Promise ? await v : v;
         calibrationWait(mode); // test hook, off unless AUTHLAB_CALIBRATE_US is set (../calibrate.ts)
         verifyMs = performance.now() - t0;
-        verifyCpuMs = (cpuNowUs() - c0) / 1000;
+        verifyCpuMs = verifyCpu.ms(c0);
         if (mode === 'enforce' && !outcome.ok) {
           metrics.verified(outcome.result);
           return fail(reply, t0, verifyMs, new AuthlabError(outcome.code, outcome.message), true);
