@@ -41,19 +41,26 @@ export const CPU_SAMPLE_EVERY = 8;
  */
 export class CpuStage {
   private n = 0;
+  /** What one warm read adds to a window, µs: measured on each sampled request, taken off its stage. */
+  private readUs = 0;
 
   /** Whether to measure this request; if so, the CPU clock read at the stage's start, µs; else -1. */
   start(): number {
     if (++this.n < CPU_SAMPLE_EVERY) return -1;
     this.n = 0;
-    // The first read after a wake-up takes the cold path's cost; the second, warm one opens the window.
+    // The first read after a wake-up takes the cold path's cost; the next two are warm. The window
+    // from one reading to the next holds the tail of one read and the head of the next — one read's
+    // cost, as the stage's window does — so the empty one's width is taken off the stage's.
     process.cpuUsage();
-    return cpuNowUs();
+    const a = cpuNowUs();
+    const b = cpuNowUs();
+    this.readUs = b - a;
+    return b;
   }
 
-  /** The CPU ms since `start()`'s reading, or -1 when this request is not measured. */
+  /** The CPU ms of the stage since `start()`'s reading, or -1 when this request is not measured. */
   ms(startUs: number): number {
-    return startUs < 0 ? -1 : (cpuNowUs() - startUs) / 1000;
+    return startUs < 0 ? -1 : Math.max(0, cpuNowUs() - startUs - this.readUs) / 1000;
   }
 }
 
