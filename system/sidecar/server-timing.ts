@@ -41,10 +41,11 @@ export const CPU_SAMPLE_EVERY = 8;
  */
 export class CpuStage {
   private n = 0;
-  /** What one warm read adds to a window, µs: measured on each sampled request, taken off its stage. */
-  private readUs = 0;
 
-  /** Whether to measure this request; if so, the CPU clock read at the stage's start, µs; else -1. */
+  /**
+   * Whether to measure this request: if so, the stage's CPU origin, µs (the clock at its start plus
+   * one warm read's cost, so that nothing is shared between requests); else -1.
+   */
   start(): number {
     if (++this.n < CPU_SAMPLE_EVERY) return -1;
     this.n = 0;
@@ -54,13 +55,12 @@ export class CpuStage {
     process.cpuUsage();
     const a = cpuNowUs();
     const b = cpuNowUs();
-    this.readUs = b - a;
-    return b;
+    return b + (b - a);
   }
 
-  /** The CPU ms of the stage since `start()`'s reading, or -1 when this request is not measured. */
-  ms(startUs: number): number {
-    return startUs < 0 ? -1 : Math.max(0, cpuNowUs() - startUs - this.readUs) / 1000;
+  /** The CPU ms of the stage since `start()`, or -1 when this request is not measured. */
+  ms(originUs: number): number {
+    return originUs < 0 ? -1 : Math.max(0, cpuNowUs() - originUs) / 1000;
   }
 }
 
