@@ -154,28 +154,26 @@ function verdictWords(r: CostRow): string {
   return `no difference beyond ${formatResolution(r)}`;
 }
 
+/** An estimator's label without its parenthesised detail: "in-band: sign + verify stages". */
+export const shortLabel = (e: CostEstimator): string => ESTIMATOR_LABEL[e].split(' (')[0] as string;
+
 /** One sentence for Key findings: what the leading estimator found and which one it is. */
 export function findingSentence(rows: readonly CostRow[]): string | null {
   const lead = leadingRow(rows);
   if (!lead) return null;
   const which = ESTIMATOR_LABEL[lead.estimator];
-  const others = rows
-    .filter((r) => r !== lead && r.unit === 'us')
-    .map((r) => `${ESTIMATOR_LABEL[r.estimator].split(' (')[0]}: ${formatCost(r)}, resolution ${formatResolution(r)}`);
   const cpu = leadingRow(rows, 'cpu-us-per-request');
-  const otherCpu = rows
-    .filter((r) => r !== cpu && r.unit === 'cpu-us-per-request')
-    .map((r) => `${ESTIMATOR_LABEL[r.estimator].split(' (')[0]}: ${formatCost(r)}, resolution ${formatResolution(r)}`);
+  // The rest, latency first, then CPU: each by its short name, with its resolution.
+  const also = [...rows.filter((r) => r.unit === 'us'), ...rows.filter((r) => r.unit !== 'us')]
+    .filter((r) => r !== lead && r !== cpu)
+    .map((r) => `${shortLabel(r.estimator)}: ${formatCost(r)}, resolution ${formatResolution(r)}`);
   const head = lead.significant
     ? `${formatCost(lead)} per request, by ${which} (resolution ${formatResolution(lead)}, Holm-adjusted p ${formatP(lead.pAdjusted ?? lead.pValue)})`
     : lead.ci95[0] > 0 || lead.ci95[1] < 0
       ? `not significant after adjustment: ${formatCost(lead, false)} by ${which} (resolution ${formatResolution(lead)}, adjusted p ${formatP(lead.pAdjusted ?? lead.pValue)})`
       : `no cost resolved: within ${formatResolution(lead)} by ${which}`;
   const adjusted = lead.pAdjusted === undefined && lead.pValue < ALPHA ? ' (p not adjusted for multiplicity)' : '';
-  const cpuPart = cpu
-    ? `; CPU: ${formatCost(cpu)} by ${ESTIMATOR_LABEL[cpu.estimator].split(' (')[0]} (resolution ${formatResolution(cpu)})`
-    : '';
-  const also = [...others, ...otherCpu];
+  const cpuPart = cpu ? `; CPU: ${formatCost(cpu)} by ${shortLabel(cpu.estimator)} (resolution ${formatResolution(cpu)})` : '';
   return `${head}${adjusted}${cpuPart}${also.length ? `. Also ${also.join('; ')}` : ''}.`;
 }
 

@@ -1,13 +1,5 @@
 import { esc, formatPct } from '../format.js';
-import {
-  aaFalsePositives,
-  authCostRows,
-  calibrationChecks,
-  calibrationWords,
-  costCells,
-  ESTIMATOR_LABEL,
-  formatCost,
-} from '../auth-cost.js';
+import { aaFalsePositives, authCostRows, calibrationChecks, calibrationWords, costCells, formatCost, shortLabel } from '../auth-cost.js';
 import type { Results } from '../../results/schema.js';
 import { table } from './tables.js';
 
@@ -82,7 +74,7 @@ export function calibrationItems(results: Results): string[] {
   const checks = calibrationChecks(results);
   for (const scenario of [...new Set(checks.map((c) => c.scenario))]) {
     const mine = checks.filter((c) => c.scenario === scenario);
-    const parts = mine.map((c) => `${ESTIMATOR_LABEL[c.estimator].split(' (')[0]}: ${formatCost(c.row, true)} — ${calibrationWords(c)}`);
+    const parts = mine.map((c) => `${shortLabel(c.estimator)}: ${formatCost(c.row, true)} — ${calibrationWords(c)}`);
     items.push(
       `<li><strong>${esc(scenario)}</strong>, calibration (enforce − observe, true value ${mine[0]!.truthUs} µs injected): ${esc(parts.join('; '))}.</li>`,
     );
