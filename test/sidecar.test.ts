@@ -102,7 +102,7 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(r.json.rows[0].id).toBe(42);
     expect(r.json.rows[0].data).toMatch(/^[0-9a-f]{32}$/);
     expect(r.headers.get('server-timing')).toMatch(
-      /^sign;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/,
+      /^sign;dur=\d+\.\d{3}, (sign-cpu;dur=\d+\.\d{3}, )?upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}, peer-verify;dur=\d+\.\d{3}, (peer-verify-cpu;dur=\d+\.\d{3}, )?peer-db;dur=\d+\.\d{3}, peer-total;dur=\d+\.\d{3}$/,
     );
 
     const heavy = await post(`${a.url}/call/p1-b/query`, { query: 'heavy', params: { n: 1000 } });
@@ -111,7 +111,7 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const token = await a.sidecar.link.tokenSource()!.get();
     const direct = await post(`${b.url}/query`, { query: 'light', params: { id: 7 } }, { authorization: `Bearer ${token}` });
     expect(direct.status).toBe(200);
-    expect(direct.headers.get('server-timing')).toMatch(/^verify;dur=\d+\.\d{3}, db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/);
+    expect(direct.headers.get('server-timing')).toMatch(/^verify;dur=\d+\.\d{3}, (verify-cpu;dur=\d+\.\d{3}, )?db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/);
   });
 
   it(`measures the CPU of the sign and verify stages on one request in ${CPU_SAMPLE_EVERY} per sidecar`, async () => {
@@ -123,8 +123,12 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     }
     const signCpu = timings.filter((t) => /(^|, )sign-cpu;dur=\d+\.\d{3}/.test(t));
     const verifyCpu = timings.filter((t) => /, peer-verify-cpu;dur=\d+\.\d{3}/.test(t));
-    expect(signCpu).toHaveLength(4);
-    expect(verifyCpu).toHaveLength(4);
+    // One in each block of 8 per sidecar; earlier tests' requests shifted where the blocks start, so 32
+    // in a row hold 3–5 measured ones.
+    for (const measured of [signCpu, verifyCpu]) {
+      expect(measured.length).toBeGreaterThanOrEqual(3);
+      expect(measured.length).toBeLessThanOrEqual(5);
+    }
     // Beside their stage: `sign, sign-cpu`, `peer-verify, peer-verify-cpu`.
     for (const t of signCpu) expect(t).toMatch(/^sign;dur=\d+\.\d{3}, sign-cpu;dur=\d+\.\d{3}, upstream;/);
     for (const t of verifyCpu) expect(t).toMatch(/, peer-verify;dur=\d+\.\d{3}, peer-verify-cpu;dur=\d+\.\d{3}, peer-db;/);
