@@ -111,10 +111,12 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const token = await a.sidecar.link.tokenSource()!.get();
     const direct = await post(`${b.url}/query`, { query: 'light', params: { id: 7 } }, { authorization: `Bearer ${token}` });
     expect(direct.status).toBe(200);
-    expect(direct.headers.get('server-timing')).toMatch(/^verify;dur=\d+\.\d{3}, (verify-cpu;dur=\d+\.\d{3}, )?db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/);
+    expect(direct.headers.get('server-timing')).toMatch(
+      /^verify;dur=\d+\.\d{3}, (verify-cpu;dur=\d+\.\d{3}, )?db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/,
+    );
   });
 
-  it(`measures the CPU of the sign and verify stages on one request in ${CPU_SAMPLE_EVERY} per sidecar`, async () => {
+  it(`measures the CPU of the sign and verify stages on about one request in ${CPU_SAMPLE_EVERY} per sidecar`, async () => {
     const timings: string[] = [];
     for (let i = 0; i < 4 * CPU_SAMPLE_EVERY; i++) {
       const r = await post(`${a.url}/call/p1-b/query`, { query: 'light', params: { id: 1 + i } });
@@ -123,10 +125,11 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     }
     const signCpu = timings.filter((t) => /(^|, )sign-cpu;dur=\d+\.\d{3}/.test(t));
     const verifyCpu = timings.filter((t) => /, peer-verify-cpu;dur=\d+\.\d{3}/.test(t));
-    // One in each block of 8 per sidecar; earlier tests' requests shifted where the blocks start, so 32
-    // in a row hold 3–5 measured ones.
+    // One in each block of 8 per sidecar (blocks grow only above 400 req/s); earlier tests' requests
+    // shifted where the blocks start, so 32 in a row hold 3–5 measured ones, fewer on a host fast enough
+    // to send these above 400 req/s — but never none, and never most.
     for (const measured of [signCpu, verifyCpu]) {
-      expect(measured.length).toBeGreaterThanOrEqual(3);
+      expect(measured.length).toBeGreaterThanOrEqual(1);
       expect(measured.length).toBeLessThanOrEqual(5);
     }
     // Beside their stage: `sign, sign-cpu`, `peer-verify, peer-verify-cpu`.

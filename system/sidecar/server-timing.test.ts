@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CPU_SAMPLE_EVERY, CpuStage, serverTiming } from './server-timing.js';
+import { CPU_SAMPLE_EVERY, CPU_SAMPLES_PER_S, CpuStage, serverTiming } from './server-timing.js';
 
 describe('serverTiming', () => {
   it('writes each stage run, CPU entries beside their stage, total last', () => {
@@ -32,14 +32,31 @@ describe('CpuStage', () => {
   });
 
   it(`measures exactly one request in each block of ${CPU_SAMPLE_EVERY}, at a place that varies`, () => {
-    const stage = new CpuStage();
+    let clockMs = 0;
+    const stage = new CpuStage(Math.random, () => (clockMs += 80)); // a block of 8 every 80 ms: 100 req/s
     const blocks = 2000;
     const measured = Array.from({ length: blocks * CPU_SAMPLE_EVERY }, () => stage.start() >= 0);
-    for (let b = 0; b < blocks; b++) expect(measured.slice(b * CPU_SAMPLE_EVERY, (b + 1) * CPU_SAMPLE_EVERY).filter(Boolean)).toHaveLength(1);
+    for (let b = 0; b < blocks; b++)
+      expect(measured.slice(b * CPU_SAMPLE_EVERY, (b + 1) * CPU_SAMPLE_EVERY).filter(Boolean)).toHaveLength(1);
     // Four paced connections arrive in turn: each one's requests must be measured about as often as the
     // others' (every 8th would measure only one connection's, all run long). Expected 500 each of 2,000.
     const byConnection = [0, 1, 2, 3].map((c) => measured.filter((m, i) => m && i % 4 === c).length);
     for (const count of byConnection) expect(count).toBeGreaterThan(350);
     expect(stage.ms(-1)).toBe(-1);
+  });
+
+  it(`grows its blocks above ${CPU_SAMPLES_PER_S * CPU_SAMPLE_EVERY} req/s, so a busy sidecar measures about ${CPU_SAMPLES_PER_S} a second`, () => {
+    let clockMs = 0;
+    const stage = new CpuStage(Math.random, () => clockMs);
+    const measuredIn = (requests: number, gapMs: number) =>
+      Array.from({ length: requests }, () => ((clockMs += gapMs), stage.start())).filter((o) => o >= 0).length;
+    expect(measuredIn(CPU_SAMPLE_EVERY, 1 / 8)).toBe(1); // 8,000 req/s
+    expect(stage.blockSize()).toBe(8000 / CPU_SAMPLES_PER_S);
+    expect(measuredIn(10 * stage.blockSize(), 1 / 8)).toBe(10);
+    expect(stage.blockSize()).toBe(8000 / CPU_SAMPLES_PER_S);
+    // Slow again (100 req/s): back to one in 8.
+    measuredIn(stage.blockSize(), 10);
+    expect(stage.blockSize()).toBe(CPU_SAMPLE_EVERY);
+    expect(measuredIn(8 * CPU_SAMPLE_EVERY, 10)).toBe(8);
   });
 });

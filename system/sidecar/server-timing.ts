@@ -26,19 +26,31 @@ export function serverTiming(
 }
 
 /**
- * One request in this many, per sidecar (at a random place in each block: {@link CpuStage}), has the CPU of its auth stage measured. Reading the process
- * CPU clock is not free on the request path: when a request wakes an idle sidecar, the first
- * `process.cpuUsage()` costs 9–16 µs here (cold kernel and V8 paths; 2 µs warm), and four per request
- * added ~20 µs to the in-sidecar time of every auth request in a quick study. Sampling keeps that cost
- * off most requests, and the engines leave a response that carries a CPU entry out of every
- * wall-clock stage figure (runner/engines/histogram.ts), so the in-band time estimators never see it.
+ * One request in this many (at least), per sidecar, has the CPU of its auth stage measured, at a random
+ * place in each block ({@link CpuStage}). Reading the process CPU clock is not free on the request
+ * path: when a request wakes an idle sidecar, the first `process.cpuUsage()` costs 9–16 µs here (cold
+ * kernel and V8 paths; 2 µs warm), and four per request added ~20 µs to the in-sidecar time of every
+ * auth request in a quick study. Sampling keeps that cost off most requests, and the engines leave a
+ * response that carries a CPU entry out of every wall-clock stage figure (runner/engines/histogram.ts),
+ * so the in-band time estimators never see it.
  */
 export const CPU_SAMPLE_EVERY = 8;
 
 /**
- * Says which requests a sidecar measures — exactly one in each block of {@link CPU_SAMPLE_EVERY}, at a
- * random place in the block — and reads the stage's CPU: {@link CpuStage.start} before the stage,
- * {@link CpuStage.ms} after it.
+ * At most about this many measured requests per second per stage: above 400 req/s the blocks grow
+ * (one per block still), so a sidecar at saturation does not pay the reads on one request in eight.
+ * A profile of `bench:sidecar` (enforce, ~4,000 req/s) put 1.4 % of the sidecar's busy time in them,
+ * most in the discarded cold read; a study's 100 req/s per pair keeps blocks of 8.
+ */
+export const CPU_SAMPLES_PER_S = 50;
+
+/** The largest block: one measured request in this many, however fast the requests come. */
+const MAX_BLOCK = 4096;
+
+/**
+ * Says which requests a sidecar measures — exactly one in each block of {@link CPU_SAMPLE_EVERY}
+ * requests (more at high rates: {@link CPU_SAMPLES_PER_S}), at a random place in the block — and reads
+ * the stage's CPU: {@link CpuStage.start} before the stage, {@link CpuStage.ms} after it.
  *
  * Why not simply every 8th request: the light scenario's 4 paced connections arrive in a fixed order,
  * so every 8th request is always the same connection's, and whether that connection's request finds
@@ -46,19 +58,33 @@ export const CPU_SAMPLE_EVERY = 8;
  * phases. A full study at every-8th showed it: in a quarter of the runs both sidecars of the pair read
  * ~5 (sign) and ~15 (verify) CPU µs less than in the rest, while their wall-clock stages did not move,
  * and that split made most of the estimator's CI width. A random place in each block samples every
- * connection alike, and the count stays exact (k in k·8 requests).
+ * connection alike, and the count stays exact (one per block).
  */
 export class CpuStage {
   private n = 0;
+  private size = CPU_SAMPLE_EVERY;
   private pick: number;
+  private blockStartMs: number;
 
-  /** @param rand uniform [0, 1) source for the place of the measured request in each block */
-  constructor(private readonly rand: () => number = Math.random) {
+  /**
+   * @param rand uniform [0, 1) source for the place of the measured request in each block
+   * @param nowMs monotonic clock, ms (the block size follows the request rate it measures)
+   */
+  constructor(
+    private readonly rand: () => number = Math.random,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
     this.pick = this.place();
+    this.blockStartMs = nowMs();
   }
 
   private place(): number {
-    return Math.min(CPU_SAMPLE_EVERY - 1, Math.floor(this.rand() * CPU_SAMPLE_EVERY));
+    return Math.min(this.size - 1, Math.floor(this.rand() * this.size));
+  }
+
+  /** Requests per block: the last block's rate over {@link CPU_SAMPLES_PER_S}, never under 8. */
+  blockSize(): number {
+    return this.size;
   }
 
   /**
@@ -67,7 +93,11 @@ export class CpuStage {
    */
   start(): number {
     const measure = this.n === this.pick;
-    if (++this.n === CPU_SAMPLE_EVERY) {
+    if (++this.n === this.size) {
+      const now = this.nowMs();
+      const perS = (this.size * 1000) / Math.max(now - this.blockStartMs, 1e-3);
+      this.size = Math.min(MAX_BLOCK, Math.max(CPU_SAMPLE_EVERY, Math.ceil(perS / CPU_SAMPLES_PER_S)));
+      this.blockStartMs = now;
       this.n = 0;
       this.pick = this.place();
     }
