@@ -58,6 +58,19 @@ describe('estimateAuthCost', () => {
     expect(est.some((e) => e.candidate === 'observe')).toBe(false);
   });
 
+  it('leaves out of the in-band CPU estimate a run whose auth ran but had no request measured', () => {
+    const runs: RunRecord[] = [];
+    for (let t = 1; t <= 6; t++) {
+      const enforce = run('enforce', t, 6, 180, undefined, t === 3 ? undefined : 40);
+      // Auth ran (its time stages are there); only trial 3's few requests all missed the CPU sample.
+      enforce.serverTimingUs.sign = { p50: 8, p99: 8 };
+      enforce.serverTimingUs['peer-verify'] = { p50: 30, p99: 30 };
+      runs.push(run('off', t, 0, 150), enforce);
+    }
+    const cpu = estimateAuthCost(runs, { seed: 1 }).find((e) => e.estimator === 'in-band-auth-cpu');
+    expect(cpu).toMatchObject({ n: 5, delta: 40, baselineValue: 0, candidateValue: 40 });
+  });
+
   it('adds the extra comparisons it is asked for (calibration: observe → enforce)', () => {
     const runs = [1, 2, 3].flatMap((t) => [run('observe', t, 5, 160), run('enforce', t, 55, 210)]);
     const est = estimateAuthCost(runs, { seed: 1, extra: [['observe', 'enforce']] });

@@ -3,13 +3,22 @@ import type { RunMode } from '../../system/protocol/modes.js';
 import { AUTH_CPU_STAGES, DERIVED_STAGE, type Estimate, type EstimatorName, type RunRecord } from '../../results/schema.js';
 import { COMPARED, pairedDiffs, pairedTest, perTrial } from './comparisons.js';
 
+/** Wall-clock auth stages: a run that has one ran auth. */
+const AUTH_TIME_STAGES = ['sign', 'verify', 'peer-verify'] as const;
+
 /**
- * The run's auth CPU per request: the per-run p50 of each side's sampled CPU entry, added (0 when no
- * request carried one: auth off); undefined when the engine read no Server-Timing at all.
+ * The run's auth CPU per request: the per-run p50 of each side's sampled CPU entry, added; 0 when auth
+ * did not run (no auth stage at all: off, direct); undefined when the engine read no Server-Timing, or
+ * when auth ran but none of the run's requests had its CPU measured (a run of a few requests: a heavy
+ * quick run has 2) — not measured is not free.
  */
 function authCpuUs(r: RunRecord): number | undefined {
-  if (Object.keys(r.serverTimingUs).length === 0) return undefined;
-  return AUTH_CPU_STAGES.reduce((sum, stage) => sum + (r.serverTimingUs[stage]?.p50 ?? 0), 0);
+  const st = r.serverTimingUs;
+  if (Object.keys(st).length === 0) return undefined;
+  if (AUTH_CPU_STAGES.some((stage) => st[stage] !== undefined)) {
+    return AUTH_CPU_STAGES.reduce((sum, stage) => sum + (st[stage]?.p50 ?? 0), 0);
+  }
+  return AUTH_TIME_STAGES.some((stage) => st[stage] !== undefined) ? undefined : 0;
 }
 
 /** How each estimator reads its per-run figure, and in which unit. */
