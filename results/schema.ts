@@ -39,11 +39,15 @@ export const DERIVED_STAGE = { auth: 'auth', inSidecar: 'in-sidecar' } as const;
 /**
  * Server-Timing entries that carry CPU time rather than wall-clock time: `sign-cpu` (caller),
  * `verify-cpu` (target; `peer-verify-cpu` through the caller). Each sidecar measures one request in
- * eight (system/sidecar/server-timing.ts); such a response is recorded only in its CPU entries.
+ * each block of eight, at a random place (larger blocks above 400 req/s: system/sidecar/server-timing.ts);
+ * such a response is recorded only in its CPU entries.
  */
 export const isCpuStage = (name: string): boolean => name.endsWith('-cpu');
 
-/** The CPU entries whose per-run p50s add up to the `in-band-auth-cpu` figure. */
+/** The wall-clock auth stages: a run that carries one ran auth. */
+export const AUTH_STAGES = ['sign', 'verify', 'peer-verify'] as const;
+
+/** The CPU entries whose per-run p50s add up to the `in-band-auth-cpu` figure: the auth stages' twins. */
 export const AUTH_CPU_STAGES = ['sign-cpu', 'verify-cpu', 'peer-verify-cpu'] as const;
 
 const Num = Type.Number();

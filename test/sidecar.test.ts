@@ -126,8 +126,8 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     const signCpu = timings.filter((t) => /(^|, )sign-cpu;dur=\d+\.\d{3}/.test(t));
     const verifyCpu = timings.filter((t) => /, peer-verify-cpu;dur=\d+\.\d{3}/.test(t));
     // One in each block of 8 per sidecar (blocks grow only above 400 req/s); earlier tests' requests
-    // shifted where the blocks start, so 32 in a row hold 3–5 measured ones, fewer on a host fast enough
-    // to send these above 400 req/s — but never none, and never most.
+    // shifted where the blocks start, so 32 in a row hold 3–5 measured ones — fewer only on a host fast
+    // enough to send these one-at-a-time requests above 400 req/s, and never most.
     for (const measured of [signCpu, verifyCpu]) {
       expect(measured.length).toBeGreaterThanOrEqual(1);
       expect(measured.length).toBeLessThanOrEqual(5);

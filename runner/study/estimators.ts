@@ -1,10 +1,7 @@
 import { median } from 'simple-statistics';
 import type { RunMode } from '../../system/protocol/modes.js';
-import { AUTH_CPU_STAGES, DERIVED_STAGE, type Estimate, type EstimatorName, type RunRecord } from '../../results/schema.js';
+import { AUTH_CPU_STAGES, AUTH_STAGES, DERIVED_STAGE, type Estimate, type EstimatorName, type RunRecord } from '../../results/schema.js';
 import { COMPARED, pairedDiffs, pairedTest, perTrial } from './comparisons.js';
-
-/** Wall-clock auth stages: a run that has one ran auth. */
-const AUTH_TIME_STAGES = ['sign', 'verify', 'peer-verify'] as const;
 
 /**
  * The run's auth CPU per request: the per-run p50 of each side's sampled CPU entry, added; 0 when auth
@@ -18,7 +15,7 @@ function authCpuUs(r: RunRecord): number | undefined {
   if (AUTH_CPU_STAGES.some((stage) => st[stage] !== undefined)) {
     return AUTH_CPU_STAGES.reduce((sum, stage) => sum + (st[stage]?.p50 ?? 0), 0);
   }
-  return AUTH_TIME_STAGES.some((stage) => st[stage] !== undefined) ? undefined : 0;
+  return AUTH_STAGES.some((stage) => st[stage] !== undefined) ? undefined : 0;
 }
 
 /** How each estimator reads its per-run figure, and in which unit. */
