@@ -12,7 +12,11 @@ describe('token storm against the real IdP', () => {
     const lines: string[] = [];
     const details = await runTokenStormDetailed({
       services: 200,
-      ttlSeconds: 10,
+      // 20 s, not the IdP's 10 s floor: the window policy refreshes as late as 90 % of the lifetime,
+      // and at 10 s that left 1 s for the exchange — a loaded CI host (every test file at once on 2
+      // cores) stalled past it and a few tokens lapsed. 2 s of slack keeps the lapse check a check
+      // of the policies, not of the host.
+      ttlSeconds: 20,
       policies: ['window', 'kubelet'],
       steadyLifetimes: 1,
       log: (l) => lines.push(l),
@@ -21,25 +25,25 @@ describe('token storm against the real IdP', () => {
     for (const d of details) {
       const r = d.record;
       expect(r.services).toBe(200);
-      expect(r.ttlS).toBe(10);
+      expect(r.ttlS).toBe(20);
       expect(d.holdersAfterColdStart).toBe(200);
       expect(d.holdersAtEnd).toBe(200);
       // No token lapsed at any point: every refresh came back before its token expired.
-      expect(d.minHolders).toBe(200);
+      expect(d.minHolders, lines.join('\n')).toBe(200);
       expect(r.failed).toBe(0);
       // Cold start (200) plus at least one refresh each within the lifetime that follows.
       expect(r.issued).toBeGreaterThanOrEqual(400);
       // The IdP's own counter saw exactly the exchanges the fleet made.
       expect(d.idpCountedRequests, lines.join('\n')).toBe(r.issued + r.failed);
       expect(r.timeToAllTokensMs).toBeGreaterThan(0);
-      expect(r.timeToAllTokensMs).toBeLessThan(10_000);
+      expect(r.timeToAllTokensMs).toBeLessThan(20_000);
       // One lifetime of 1 s buckets, starting at the first whole second after the cold start.
-      expect(r.idpRpsSeries.length).toBe(10);
+      expect(r.idpRpsSeries.length).toBe(20);
       expect(r.idpRpsSeries[0]![0]).toBeGreaterThanOrEqual(r.timeToAllTokensMs);
       const total = r.idpRpsSeries.reduce((n, [, rps]) => n + rps, 0);
       expect(total).toBeGreaterThan(150); // the refresh wave falls inside the window
       expect(r.peakIdpRps).toBeGreaterThanOrEqual(r.meanIdpRps);
-      expect(r.meanIdpRps).toBeCloseTo(total / 10, 0);
+      expect(r.meanIdpRps).toBeCloseTo(total / 20, 0);
       // Nothing failed or queued for long, so what was asked and what was answered match in total.
       expect(Math.abs(d.sentMeanRps - r.meanIdpRps)).toBeLessThan(0.15 * r.meanIdpRps);
     }
@@ -47,7 +51,7 @@ describe('token storm against the real IdP', () => {
     await expect(request(`${details[0]!.idpUrl}/metrics`)).rejects.toThrow();
     expect(await stormDirs()).toEqual(dirsBefore);
     expect(lines.some((l) => l.includes('cold start 200/200'))).toBe(true);
-  }, 120_000);
+  }, 180_000);
 
   it('rejects bad options before starting anything, saying what to pass', async () => {
     const base = { services: 10, ttlSeconds: 10, policies: ['window'], steadyLifetimes: 1 };
