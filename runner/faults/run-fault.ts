@@ -4,6 +4,7 @@ import type { FaultActions, FaultScenario } from '../../scenarios/scenario.js';
 import { sendJson } from '../platforms/local/http.js';
 import type { Platform } from '../platforms/platform.js';
 import { startDriver } from './driver.js';
+import { waitSidecarsReady } from './ready.js';
 import { summariseFault } from './summary.js';
 
 /** The pair a fault run loads (the fault itself may reach every pair: IdP and PostgreSQL are shared). */
@@ -56,6 +57,13 @@ export async function runFaultScenario(o: FaultRunOptions): Promise<FaultRecord>
     await sleep(1_000);
   }
   o.signal?.throwIfAborted();
+  // Start from a healthy pair: the previous fault may have left a sidecar reconnecting to the IdP.
+  const pairUrls = Object.fromEntries(
+    platform.endpoints.services.filter((x) => x.pair === FAULT_PAIR).map((x) => [x.name, x.url] as const),
+  );
+  const waitedMs = await waitSidecarsReady({ sidecars: pairUrls, ...(o.signal ? { signal: o.signal } : {}) });
+  if (waitedMs >= 1_000)
+    o.log(`${s.name}: waited ${(waitedMs / 1000).toFixed(1)} s for ${Object.keys(pairUrls).join(' and ')} to be ready`);
   const eventsBefore = platform.events?.().length ?? 0;
   const url = platform.targetUrl(FAULT_PAIR, MODE);
   o.log(
