@@ -3,6 +3,7 @@ import { formatCiUs, formatDeltaUs, formatP, formatPct, formatUs } from './forma
 import { mergedByScenarioMode, modeOrder, scenarioOrder } from './model.js';
 import { mdTable } from './markdown.js';
 import type { Results } from '../results/schema.js';
+import { RUN_MODES, type RunMode } from '../system/protocol/modes.js';
 import { bootstrapMedianDiffCI, isSignificantDifference, rankSumTest } from '../results/stats/index.js';
 
 export type CompareStat = 'p50' | 'p99';
@@ -71,14 +72,25 @@ export interface CompareRow {
 /** Runs per side below which no verdict is given: with 3 v 3 the smallest possible rank-test p is 0.1. */
 const MIN_RUNS = 3;
 
+/**
+ * True when `mode` comes before `reference` in the chain direct → off → observe → enforce: its
+ * overhead is then the reference's over it (off over direct is the sidecar path's cost), so that a
+ * larger value is a costlier system for every row of the gate.
+ */
+export function precedes(mode: string, reference: string): boolean {
+  const [a, b] = [RUN_MODES.indexOf(mode as RunMode), RUN_MODES.indexOf(reference as RunMode)];
+  return a >= 0 && b >= 0 && a < b;
+}
+
 function perRun(results: Results, scenario: string, mode: string, stat: CompareStat, relativeTo?: string): number[] {
   const runs = results.runs.filter((r) => r.valid && r.scenario === scenario);
   const of = (m: string) => runs.filter((r) => r.mode === m);
   if (relativeTo === undefined) return of(mode).map((r) => r.latencyUs[stat]);
   const ref = new Map(of(relativeTo).map((r) => [r.trial, r.latencyUs[stat]]));
+  const sign = precedes(mode, relativeTo) ? -1 : 1;
   return of(mode).flatMap((r) => {
     const v = ref.get(r.trial);
-    return v === undefined ? [] : [r.latencyUs[stat] - v];
+    return v === undefined ? [] : [sign * (r.latencyUs[stat] - v)];
   });
 }
 
@@ -221,6 +233,10 @@ export function formatCompare(
   const legend =
     opts.relativeTo === undefined
       ? 'Base/New: merged-histogram quantiles. Δ: difference of per-run medians; CI: bootstrap over runs; p: Mann–Whitney.'
-      : `Relative to ${opts.relativeTo}: each value is a mode's run minus the same trial's ${opts.relativeTo} run (its overhead); Base/New: median of those per-trial overheads; Δ %: of the base's ${opts.relativeTo} latency. CI: bootstrap over runs; p: Mann–Whitney.`;
+      : `Relative to ${opts.relativeTo}: each value is a mode's run minus the same trial's ${opts.relativeTo} run (its overhead)` +
+        (rows.some((r) => precedes(r.mode, opts.relativeTo!))
+          ? `, and for a mode before it in the chain (${[...new Set(rows.filter((r) => precedes(r.mode, opts.relativeTo!)).map((r) => r.mode))].join(', ')}) the ${opts.relativeTo} run minus the mode's (the cost of what ${opts.relativeTo} adds), so larger is costlier in every row`
+          : '') +
+        `; Base/New: median of those per-trial overheads; Δ %: of the base's ${opts.relativeTo} latency. CI: bootstrap over runs; p: Mann–Whitney.`;
   return `${table}\n\n${legend}\n${tail}\n`;
 }

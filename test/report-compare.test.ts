@@ -118,4 +118,28 @@ describe('compare --relative-to off (the CI gate)', () => {
       /Relative to off: each value is a mode's run minus the same trial's off run/,
     );
   });
+
+  it('judges direct by what off adds over it: a cheaper sidecar path is no regression, a costlier one is', () => {
+    // The direct runs slower (or the sidecar path cheaper): off − direct shrinks, which CI once failed as
+    // "direct regressed" because direct − off grew.
+    const directSlower = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light'], extraUs: { light: { direct: 2000 } } });
+    const cheaper = compareResults(lightBase, directSlower, { stats: ['p50'], relativeTo: 'off' });
+    expect(cheaper.filter((r) => r.regression)).toEqual([]);
+    expect(cheaper.find((r) => r.mode === 'direct')!.verdict).toBe('improved');
+    // Every sidecar mode 2 ms slower and direct not: the path (off over direct) costs 2 ms more.
+    const pathSlower = buildSampleResults({
+      seed: 2,
+      noInvalid: true,
+      scenarios: ['light'],
+      extraUs: { light: { off: 2000, observe: 2000, enforce: 2000 } },
+    });
+    const costlier = compareResults(lightBase, pathSlower, { stats: ['p50'], relativeTo: 'off' });
+    expect(costlier.filter((r) => r.regression).map((r) => r.mode)).toEqual(['direct']);
+    const d = costlier.find((r) => r.mode === 'direct')!;
+    expect(d.baseUs!).toBeGreaterThan(0);
+    expect(d.newUs! - d.baseUs!).toBeGreaterThan(1500);
+    expect(formatCompare(costlier, { relativeTo: 'off' })).toMatch(
+      /for a mode before it in the chain \(direct\) the off run minus the mode's/,
+    );
+  });
 });

@@ -125,7 +125,8 @@ Print the differences between two studies with 95% CIs; exit 1 on a significant 
   --threshold-us N           ...and N µs (default 0)
   --stats p50,p99            per-run statistics to compare (default both)
   --relative-to MODE         compare each mode's overhead over MODE (e.g. off), per trial, instead of
-                             absolute latency: a host that is slower as a whole cancels out
+                             absolute latency: a host that is slower as a whole cancels out (a mode
+                             before MODE, such as direct before off, is judged by MODE's overhead over it)
 
 ${EXIT_CODES}
 `,
