@@ -1,19 +1,17 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config.js';
 import type { SidecarContext } from './context.js';
 import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
 import { withQueryCache } from './cache/query-cache.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
-import { BODY_LIMIT, fastPath, type RouteHandler } from './http/fast-path.js';
 import { installJsonParser } from './http/json-body.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
 import { ITEM_ROWS } from './query-catalogue.js';
-import { callRoute } from './routes/call.js';
+import { registerCallRoute } from './routes/call.js';
 import { registerLocalRoutes } from './routes/local.js';
-import { queryRoute } from './routes/query.js';
+import { registerQueryRoute } from './routes/query.js';
 import { createSettingsState, type SettingsState } from './settings/settings-state.js';
 import type { Clock } from './token/token-source.js';
 import { createRevocationList } from './verify/revocations.js';
@@ -98,19 +96,9 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     log,
   });
 
-  // The data path's two routes, served by the fast path (plain node:http) for a plain JSON POST and by
-  // fastify for everything else; filled in once the context exists, below.
-  const data: { query?: RouteHandler; call?: RouteHandler } = {};
-  const fast = fastPath({
-    query: (request, reply) => data.query!(request, reply),
-    call: (request, reply) => data.call!(request, reply),
-    log,
-  });
   const app = Fastify({
     logger: options.logger ?? false,
-    // fastify's own handler gets every request the fast path does not take (docs/ARCHITECTURE.md).
-    serverFactory: (handler) => createServer((req, res) => fast(req, res) || handler(req, res)),
-    bodyLimit: BODY_LIMIT,
+    bodyLimit: 64 * 1024,
     clientErrorHandler,
     frameworkErrors,
     // Peers and load generators keep connections open; close idle ones only after a minute.
@@ -136,12 +124,8 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     peers: options.peers,
     random: options.random ?? Math.random,
   };
-  data.query = queryRoute(ctx);
-  const call = callRoute(ctx);
-  data.call = call.handler;
-  const pools = call.pools;
-  app.post<{ Params: { target?: string } }>('/query', data.query);
-  app.post<{ Params: { target?: string } }>('/call/:target/query', data.call);
+  registerQueryRoute(app, ctx);
+  const pools = registerCallRoute(app, ctx);
   registerLocalRoutes(app, ctx);
 
   let url: string | null = null;
