@@ -9,6 +9,8 @@ export interface LoggedRequest {
   latencyUs: number;
   /** The error body's `error.code` for a failed request (`ERR_DB_UNAVAILABLE`), or `timeout` / `network`. */
   code?: string;
+  /** For `network`: what the connection did (`ECONNREFUSED`, `ECONNRESET`, `UND_ERR_SOCKET`, …). */
+  cause?: string;
 }
 
 export interface DriverOptions {
@@ -63,6 +65,7 @@ export function startDriver(o: DriverOptions): Driver {
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       entry.code = code.includes('TIMEOUT') ? 'timeout' : 'network';
+      if (entry.code === 'network') entry.cause = code || (err as Error).name || 'error';
     }
     entry.latencyUs = Math.round((performance.now() - start) * 1000);
     log.push(entry);

@@ -37,4 +37,23 @@ describe('summariseFault', () => {
     expect(s.timeToRecoverMs).toBeNull();
     expect(s.tokenLapsed).toBe(true);
   });
+
+  it('names what the connection did when no response came', () => {
+    const refused = (tMs: number): LoggedRequest => ({ ...req(tMs, 0, 'network'), cause: 'ECONNREFUSED' });
+    const log = [req(0, 200), refused(100), refused(200), { ...req(300, 0, 'network'), cause: 'UND_ERR_SOCKET' }, req(400, 503)];
+    const s = summariseFault(
+      log,
+      { fault: 'x', startMs: 250, endMs: 450, dbAcceptingMs: 450 },
+      {
+        kind: 'fail-only-then-recover',
+        statuses: [503],
+        withinMs: 2000,
+      },
+    );
+    expect(s.phases.before.failed).toEqual({ network: 2 });
+    expect(s.targets[0]).toMatchObject({
+      met: false,
+      measured: '4 failed (1 × 503, 3 × network (2 × ECONNREFUSED, 1 × UND_ERR_SOCKET)) of 5',
+    });
+  });
 });

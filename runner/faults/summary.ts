@@ -42,7 +42,7 @@ export function summariseFault(log: readonly LoggedRequest[], w: FaultWindow, ta
     lastFailure === null || lastFailure <= ref ? 0 : last && last.status !== 200 ? null : Math.round(lastFailure - ref);
   const tokenLapsed = log.some((r) => r.code !== undefined && LAPSE_CODES.has(r.code));
   const byStatus = phase(failures).failed;
-  const failedText = failures.length === 0 ? '0 failed' : `${failures.length} failed (${describe(byStatus)})`;
+  const failedText = failures.length === 0 ? '0 failed' : `${failures.length} failed (${describe(byStatus, failures)})`;
   const targets: FaultTarget[] = [];
   if (target.kind === 'no-failures') {
     targets.push({
@@ -85,8 +85,15 @@ export function summariseFault(log: readonly LoggedRequest[], w: FaultWindow, ta
   };
 }
 
-function describe(byStatus: Record<string, number>): string {
+/** `33 × 503, 13 × network (13 × ECONNREFUSED)`: a connection failure says what the connection did. */
+function describe(byStatus: Record<string, number>, failures: readonly LoggedRequest[]): string {
   return Object.entries(byStatus)
-    .map(([k, n]) => `${n} × ${k}`)
+    .map(([k, n]) => {
+      if (k !== 'network') return `${n} × ${k}`;
+      const causes = new Map<string, number>();
+      for (const r of failures)
+        if (r.status === 0 && r.code === 'network') causes.set(r.cause ?? '?', (causes.get(r.cause ?? '?') ?? 0) + 1);
+      return `${n} × network (${[...causes].map(([c, m]) => `${m} × ${c}`).join(', ')})`;
+    })
     .join(', ');
 }
