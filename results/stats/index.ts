@@ -10,3 +10,5 @@ export type { RankTestResult } from './signed-rank.js';
 export { rankSumTest } from './rank-sum.js';
 export { ALPHA, ciExcludesZero, isSignificantDifference } from './significance.js';
 export { holmAdjust, trialsForFamily } from './holm.js';
+export { checkTarget, describeInterval, describeTarget } from './target.js';
+export type { TargetBound, TargetCheck, TargetVerdict } from './target.js';
