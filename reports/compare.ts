@@ -230,13 +230,15 @@ export function formatCompare(
       `\nNot measured: ${[...new Set(unmeasured.map((r) => `${r.scenario}/${r.mode}`))].join(', ')} ran in the new study with fewer than ` +
       `${MIN_RUNS} valid runs (see each run's invalidReason in its results.json); the gate fails rather than pass what it could not measure.`;
   }
+  const ref = opts.relativeTo;
+  const before = ref === undefined ? [] : [...new Set(rows.map((r) => r.mode).filter((m) => precedes(m, ref)))];
   const legend =
-    opts.relativeTo === undefined
+    ref === undefined
       ? 'Base/New: merged-histogram quantiles. Δ: difference of per-run medians; CI: bootstrap over runs; p: Mann–Whitney.'
-      : `Relative to ${opts.relativeTo}: each value is a mode's run minus the same trial's ${opts.relativeTo} run (its overhead)` +
-        (rows.some((r) => precedes(r.mode, opts.relativeTo!))
-          ? `, and for a mode before it in the chain (${[...new Set(rows.filter((r) => precedes(r.mode, opts.relativeTo!)).map((r) => r.mode))].join(', ')}) the ${opts.relativeTo} run minus the mode's (the cost of what ${opts.relativeTo} adds), so larger is costlier in every row`
+      : `Relative to ${ref}: each value is a mode's run minus the same trial's ${ref} run (its overhead)` +
+        (before.length > 0
+          ? `, and for a mode before it in the chain (${before.join(', ')}) the ${ref} run minus the mode's (the cost of what ${ref} adds), so larger is costlier in every row`
           : '') +
-        `; Base/New: median of those per-trial overheads; Δ %: of the base's ${opts.relativeTo} latency. CI: bootstrap over runs; p: Mann–Whitney.`;
+        `; Base/New: median of those per-trial overheads; Δ %: of the base's ${ref} latency. CI: bootstrap over runs; p: Mann–Whitney.`;
   return `${table}\n\n${legend}\n${tail}\n`;
 }
