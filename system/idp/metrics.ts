@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { bindCounter, bindHistogram, type BoundCounter, type BoundHistogram } from '../protocol/bound-metrics.js';
 import { collectDefaultProcessMetrics } from '../runtime/default-metrics.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
 
@@ -42,14 +43,12 @@ export function createIdpMetrics(): IdpMetrics {
     help: 'Token exchanges in progress',
     registers: [registry],
   });
-  // Label-object calls hash the labels on every call; the token endpoint binds each result's children once.
-  const children = new Map<
-    TokenResult,
-    { count: ReturnType<typeof tokenResult.labels>; duration: ReturnType<typeof issueDuration.labels> }
-  >();
+  // prom-client's own children hash their labels on every call; the token endpoint binds each
+  // result's children once (protocol/bound-metrics.ts).
+  const children = new Map<TokenResult, { count: BoundCounter; duration: BoundHistogram }>();
   const exchanged = (result: TokenResult, seconds: number): void => {
     let c = children.get(result);
-    if (!c) children.set(result, (c = { count: tokenResult.labels(result), duration: issueDuration.labels(result) }));
+    if (!c) children.set(result, (c = { count: bindCounter(tokenResult, { result }), duration: bindHistogram(issueDuration, { result }) }));
     c.count.inc();
     c.duration.observe(seconds);
   };

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { bindCounter, bindHistogram, type BoundCounter, type BoundHistogram } from '../protocol/bound-metrics.js';
 import { collectDefaultProcessMetrics } from '../runtime/default-metrics.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS, type VerifyResult } from '../protocol/metrics.js';
 import type { SignMode, VerifyMode } from '../protocol/modes.js';
@@ -100,22 +101,24 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
     registers: [registry],
   });
 
-  // Label lookups hash the label set on every call; bound children once per label combination.
-  const verifiedChildren = new Map<string, ReturnType<typeof verified.labels>>();
-  const signedChildren = new Map<string, ReturnType<typeof signed.labels>>();
-  const requestChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
-  const dbChildren = new Map<string, ReturnType<typeof requestDuration.labels>>();
+  // prom-client's own children hash their label set on every call; bound children do it once
+  // (protocol/bound-metrics.ts), one per label combination.
+  const verifiedChildren = new Map<string, BoundCounter>();
+  const signedChildren = new Map<string, BoundCounter>();
+  const cacheChildren = new Map<string, BoundCounter>();
+  const requestChildren = new Map<string, BoundHistogram>();
+  const dbChildren = new Map<string, BoundHistogram>();
 
   return {
     registry,
     verified(result) {
       let c = verifiedChildren.get(result);
-      if (!c) verifiedChildren.set(result, (c = verified.labels(result)));
+      if (!c) verifiedChildren.set(result, (c = bindCounter(verified, { result })));
       c.inc();
     },
     signed(result) {
       let c = signedChildren.get(result);
-      if (!c) signedChildren.set(result, (c = signed.labels(result)));
+      if (!c) signedChildren.set(result, (c = bindCounter(signed, { result })));
       c.inc();
     },
     tokenIssued(result, seconds) {
@@ -126,13 +129,18 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
     request(direction, query, verifyMode, signMode, seconds) {
       const key = `${direction}|${query}|${verifyMode}|${signMode}`;
       let h = requestChildren.get(key);
-      if (!h) requestChildren.set(key, (h = requestDuration.labels(direction, query, verifyMode, signMode)));
+      if (!h)
+        requestChildren.set(key, (h = bindHistogram(requestDuration, { direction, query, verify_mode: verifyMode, sign_mode: signMode })));
       h.observe(seconds);
     },
-    cache: (result) => cacheTotal.labels(result).inc(),
+    cache(result) {
+      let c = cacheChildren.get(result);
+      if (!c) cacheChildren.set(result, (c = bindCounter(cacheTotal, { result })));
+      c.inc();
+    },
     db(query, seconds) {
       let h = dbChildren.get(query);
-      if (!h) dbChildren.set(query, (h = dbDuration.labels(query)));
+      if (!h) dbChildren.set(query, (h = bindHistogram(dbDuration, { query })));
       h.observe(seconds);
     },
   };
