@@ -44,6 +44,10 @@ describe('checkTarget', () => {
     expect(describeTarget(checkTarget([0.69, 0.87, 0.91, 0.96, 1.21], 0.9, 'at-least'))).toBe(
       '0.91 [0.69, 1.21] (94% CI, 5 rounds) target ≥ 0.90: UNRESOLVED (the interval spans the target: run more rounds)',
     );
+    // An end that would print as the target gets a third decimal, so a MISS never reads "0.90 ≥ 0.90".
+    expect(describeTarget(checkTarget([0.74, 0.81, 0.899], 0.9, 'at-least'))).toBe(
+      '0.810 [0.740, 0.899] (75% CI, 3 rounds) target ≥ 0.900: MISS',
+    );
     expect(describeTarget(checkTarget([0.293, 0.311], 0.15, 'at-most'), (x) => x.toFixed(3))).toBe(
       '0.302 [0.293, 0.311] (50% CI, 2 rounds) target ≤ 0.150: MISS',
     );

@@ -65,13 +65,19 @@ export function checkTarget(values: readonly number[], target: number, bound: Ta
   return { estimate: median(xs), lo, hi, confidence, rounds: n, target, bound, verdict };
 }
 
+/** Two decimals, or three when an end of the interval would print as the target (0.899 vs 0.90). */
+function defaultFormat(c: TargetCheck): (x: number) => string {
+  const two = (x: number) => x.toFixed(2);
+  return two(c.lo) === two(c.target) || two(c.hi) === two(c.target) ? (x) => x.toFixed(3) : two;
+}
+
 /** `0.86 [0.71, 0.97] (94% CI, 5 rounds)`: the median and its interval. */
-export function describeInterval(c: TargetCheck, format: (x: number) => string = (x) => x.toFixed(2)): string {
+export function describeInterval(c: TargetCheck, format: (x: number) => string = defaultFormat(c)): string {
   return `${format(c.estimate)} [${format(c.lo)}, ${format(c.hi)}] (${Math.round(c.confidence * 100)}% CI, ${c.rounds} rounds)`;
 }
 
 /** `0.86 [0.71, 0.97] (94% CI, 5 rounds) target ≥ 0.90: UNRESOLVED (…)` — one line for a bench's output. */
-export function describeTarget(c: TargetCheck, format: (x: number) => string = (x) => x.toFixed(2)): string {
+export function describeTarget(c: TargetCheck, format: (x: number) => string = defaultFormat(c)): string {
   const why =
     c.verdict === 'UNRESOLVED'
       ? c.rounds < 2
