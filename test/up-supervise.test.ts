@@ -93,12 +93,14 @@ describe('`authlab up` supervises its children', () => {
       expect(await alivePids([now])).toEqual([now]);
       // The log line is printed as the restart happens; state.json follows by an atomic rename queued
       // behind earlier writes, so on a loaded host `status` can lag the log by a moment.
-      const shows = async () => {
-        const c = (await u.state()).components![name]!;
-        return c.pid === now && c.state === 'running' && c.restarts === 1;
-      };
-      for (const end = Date.now() + 5_000; !(await shows()) && Date.now() < end;) await sleep(50);
-      expect((await u.state()).components![name]).toMatchObject({ pid: now, state: 'running', restarts: 1 });
+      await eventually(
+        `state.json to show ${name} running as pid ${now}, restarted once`,
+        async () => {
+          const c = (await u.state()).components![name]!;
+          return c.pid === now && c.state === 'running' && c.restarts === 1;
+        },
+        5_000,
+      );
       // Sidecars reconnect to the new IdP / database on their own: everything is ready again.
       await eventually('every component ready', async () => (await status(u.runs)).code === 0);
     }
