@@ -12,7 +12,7 @@
  * --cpu-prof <dir> (write a V8 CPU profile of the IdP process there).
  */
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,20 +24,17 @@ import { buildIdentityServer } from '../../identity/server.js';
 import type { IdpConfig } from '../config.js';
 import { spawnComponent, spawnListening, type Component } from '../../../runner/platforms/local/child.js';
 import { componentEntry } from '../../../runner/platforms/local/paths.js';
+import { benchFlags } from '../../runtime/bench-flags.js';
+import { BENCH_ADMIN as ADMIN, cpuSecondsOf, loadAverage } from '../../sidecar/bench/stack.js';
 
-function flag(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number (got '${process.argv[i + 1]}')`);
-  return v;
-}
-
-const durationS = flag('duration', 10);
-const warmupS = flag('warmup', 2);
-const connections = flag('connections', 16);
-const tokenCount = flag('tokens', 200);
-const ADMIN = 'bench-admin-token-0123456789abcdef';
+const flags = benchFlags('bench:idp', {
+  numbers: { duration: 10, warmup: 2, connections: { default: 16, integer: true }, tokens: { default: 200, integer: true } },
+  strings: ['cpu-prof'],
+});
+const durationS = flags.numbers.duration;
+const warmupS = flags.numbers.warmup;
+const connections = flags.numbers.connections;
+const tokenCount = flags.numbers.tokens;
 
 /**
  * Raw limit: one ES256 sign + one RS256 verify per token with parsed KeyObjects, on one core, for `ms`.
@@ -78,23 +75,10 @@ function rawRs256SignCpuUs(n: number): number {
 
 /** Starts an IdP child (optionally under `--cpu-prof`) and waits for its listening line. */
 function startIdp(config: IdpConfig, dir: string): Promise<Component> {
-  const p = process.argv.indexOf('--cpu-prof');
-  const prof = p >= 0 && process.argv[p + 1] ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[p + 1]}`] : [];
+  const profDir = flags.strings['cpu-prof'];
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const entry = componentEntry('idp');
   return spawnComponent({ name: 'idp', entry, nodeArgs: [...prof, '--import', 'tsx', entry], configPath: join(dir, 'idp.json'), config });
-}
-
-/** CPU seconds (user+system) a process has used, from /proc (Linux); null elsewhere. */
-async function cpuSecondsOf(pid: number | undefined): Promise<number | null> {
-  if (pid === undefined) return null;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (clock ticks, 100 Hz).
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return null;
-  }
 }
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
@@ -173,7 +157,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    console.log(`load average at start ${(await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ')}`);
+    console.log(`load average at start ${await loadAverage()}`);
     console.log(`bench:idp — ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}`);
     console.log('measuring the raw node:crypto limit (ES256 sign + RS256 verify per token, one core) ...');
     const raw = rawCryptoTokensPerSecond(2000);

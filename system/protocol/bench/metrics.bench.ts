@@ -6,20 +6,13 @@
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 import { bindCounter, bindHistogram } from '../bound-metrics.js';
+import { benchFlags } from '../../runtime/bench-flags.js';
 import { LATENCY_BUCKETS_SECONDS } from '../metrics.js';
 
-function flag(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`--${name} must be a positive integer (got '${process.argv[i + 1]}')`);
-    process.exit(2);
-  }
-  return v;
-}
-const ops = flag('ops', 500_000);
-const rounds = flag('rounds', 5);
+const { numbers } = benchFlags('bench:metrics', {
+  numbers: { ops: { default: 500_000, integer: true }, rounds: { default: 5, integer: true } },
+});
+const { ops, rounds } = numbers;
 
 const registry = new Registry();
 const histogram = new Histogram({

@@ -22,15 +22,30 @@ import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
 import { startNginx, type Nginx } from './nginx.js';
-import { cpuSecondsOfAll, loadAverage, numberFlag, startBenchStack, stringFlag } from './stack.js';
+import { benchFlags } from '../../runtime/bench-flags.js';
+import { cpuSecondsOfAll, loadAverage, startBenchStack } from './stack.js';
 
-const rates = (stringFlag('rates') ?? '500,2000').split(',').map(Number);
-const durationS = numberFlag('duration', 8);
-const warmupS = numberFlag('warmup', 2);
 // Three rounds: [min, max] of three covers the median with 75 % confidence (two: 50 %).
-const rounds = numberFlag('rounds', 3);
-const connections = numberFlag('connections', 32);
-const maxDurationS = numberFlag('max-duration', 5);
+const flags = benchFlags('bench:hop', {
+  numbers: {
+    duration: 8,
+    warmup: 2,
+    rounds: { default: 3, integer: true },
+    connections: { default: 32, integer: true },
+    'max-duration': 5,
+  },
+  strings: ['rates', 'cpu-prof'],
+});
+const rates = (flags.strings.rates ?? '500,2000').split(',').map(Number);
+if (!rates.every((r) => Number.isFinite(r) && r > 0)) {
+  console.error(`bench:hop: --rates must be positive numbers separated by commas (got '${flags.strings.rates}')`);
+  process.exit(2);
+}
+const durationS = flags.numbers.duration;
+const warmupS = flags.numbers.warmup;
+const rounds = flags.numbers.rounds;
+const connections = flags.numbers.connections;
+const maxDurationS = flags.numbers['max-duration'];
 const BODY = '{"query":"light","params":{"id":42}}';
 const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
 
@@ -71,7 +86,7 @@ async function main(): Promise<void> {
 
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
-    const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, stringFlag('cpu-prof'));
+    const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, flags.strings['cpu-prof']);
     await stack.setModes('off', 'off');
 
     const node = await spawnListening(fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)), {
@@ -86,7 +101,11 @@ async function main(): Promise<void> {
       { name: 'node', url: `${nodeUrl}/call/null/query`, pids: async () => (node.pid === undefined ? [] : [node.pid]) },
       { name: 'sidecar', url: `${sidecar.url}/call/null/query`, pids: async () => [sidecar.component.pid] },
     ];
-    const probe = await fetch(targets[3]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+    const probe = await fetch(targets.find((t) => t.name === 'sidecar')!.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    });
     if (probe.status !== 200) throw new Error(`sidecar hop answered ${probe.status}: ${await probe.text()}`);
     await probe.text();
 

@@ -11,6 +11,7 @@ import { sendJson, waitForOk } from '../../../runner/platforms/local/http.js';
 import { componentEntry } from '../../../runner/platforms/local/paths.js';
 import { startTempPostgres, type LocalPostgres } from '../../../runner/platforms/local/postgres.js';
 import { defaultGrants } from '../../../runner/platforms/local/topology.js';
+import { processCpuUs } from '../../../runner/study/cpu.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../identity/server.js';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
@@ -18,35 +19,10 @@ import type { SignMode, VerifyMode } from '../../protocol/modes.js';
 
 export const BENCH_ADMIN = 'bench-admin-token-0123456789abcdef';
 
-/** Value of `--name <number>` on the command line, or `def`. */
-export function numberFlag(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`--${name} must be a positive number (got '${process.argv[i + 1] ?? ''}')`);
-    process.exit(2);
-  }
-  return v;
-}
-
-/** Value of `--name <string>`, or undefined. */
-export function stringFlag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (Linux, 100 Hz ticks); null elsewhere. */
+/** CPU seconds a process has used, all threads (runner/study/cpu.ts: schedstat, exact); null when it cannot be read. */
 export async function cpuSecondsOf(pid: number | undefined): Promise<number | null> {
-  if (pid === undefined) return null;
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // utime and stime are fields 14 and 15, counted after the parenthesised command name.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return null;
-  }
+  const us = pid === undefined ? undefined : await processCpuUs(pid);
+  return us === undefined ? null : us / 1e6;
 }
 
 /** Summed CPU seconds of several processes (null when one cannot be read). */

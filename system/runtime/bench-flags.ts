@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+
+/** A number flag's default; `integer` refuses fractions (`--rounds 2.5`). */
+export type NumberFlag = number | { default: number; integer: true };
+
+export interface FlagSpec<N extends string, S extends string> {
+  /** `--name <positive number>`, with its default. */
+  numbers: Record<N, NumberFlag>;
+  /** `--name <text>`, undefined when absent. */
+  strings?: readonly S[];
+}
+
+export interface Flags<N extends string, S extends string> {
+  numbers: Record<N, number>;
+  strings: Record<S, string | undefined>;
+}
+
+/**
+ * The benches' flags (system/*\/bench): strict, so a mistyped `--round 9` is refused instead of silently
+ * running the default. Throws an Error whose message is one sentence naming the flag and the known ones.
+ */
+export function parseBenchFlags<N extends string, S extends string = never>(spec: FlagSpec<N, S>, argv: readonly string[]): Flags<N, S> {
+  const numberNames = Object.keys(spec.numbers) as N[];
+  const stringNames = [...(spec.strings ?? [])];
+  const known = [...numberNames, ...stringNames].map((n) => `--${n}`).join(', ') || 'none';
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries([...numberNames, ...stringNames].map((n) => [n, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }) as { values: Record<string, string | undefined> });
+  } catch (err) {
+    throw new Error(`${(err as Error).message.split('\n')[0]!.replace(/\. To specify.*$/, '')} (flags: ${known})`, { cause: err });
+  }
+  const numbers = {} as Record<N, number>;
+  for (const name of numberNames) {
+    const s = spec.numbers[name];
+    const def = typeof s === 'number' ? s : s.default;
+    const integer = typeof s !== 'number';
+    const text = values[name];
+    if (text === undefined) {
+      numbers[name] = def;
+      continue;
+    }
+    const v = Number(text);
+    if (text.trim() === '' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+      throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got '${text}')`);
+    }
+    numbers[name] = v;
+  }
+  const strings = {} as Record<S, string | undefined>;
+  for (const name of stringNames) strings[name] = values[name];
+  return { numbers, strings };
+}
+
+/** {@link parseBenchFlags} on this process's arguments; a mistake prints one sentence and exits 2. */
+export function benchFlags<N extends string, S extends string = never>(bench: string, spec: FlagSpec<N, S>): Flags<N, S> {
+  try {
+    return parseBenchFlags(spec, process.argv.slice(2));
+  } catch (err) {
+    console.error(`${bench}: ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
