@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { bindCounter, bindHistogram, type BoundCounter, type BoundHistogram } from '../protocol/bound-metrics.js';
+import { bindCounter, bindHistogram, perKey } from '../protocol/bound-metrics.js';
 import { collectDefaultProcessMetrics } from '../runtime/default-metrics.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
 
@@ -45,10 +45,12 @@ export function createIdpMetrics(): IdpMetrics {
   });
   // prom-client's own children hash their labels on every call; the token endpoint binds each
   // result's children once (protocol/bound-metrics.ts).
-  const children = new Map<TokenResult, { count: BoundCounter; duration: BoundHistogram }>();
+  const children = perKey((result: TokenResult) => ({
+    count: bindCounter(tokenResult, { result }),
+    duration: bindHistogram(issueDuration, { result }),
+  }));
   const exchanged = (result: TokenResult, seconds: number): void => {
-    let c = children.get(result);
-    if (!c) children.set(result, (c = { count: bindCounter(tokenResult, { result }), duration: bindHistogram(issueDuration, { result }) }));
+    const c = children(result);
     c.count.inc();
     c.duration.observe(seconds);
   };

@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { bindCounter, bindHistogram } from './bound-metrics.js';
+import { bindCounter, bindHistogram, perKey } from './bound-metrics.js';
 import { LATENCY_BUCKETS_SECONDS } from './metrics.js';
 
 function twin() {
@@ -92,5 +92,17 @@ describe('bound prom-client children', () => {
     expect(() => h.observe(Number.POSITIVE_INFINITY)).toThrow(/not a valid number/); // bound path
     const wrong = bindCounter(a.counter, { nope: 'x' } as never);
     expect(() => wrong.inc()).toThrow(/label/i);
+  });
+});
+
+describe('perKey', () => {
+  it('makes a value once per key and returns that same value after, nested per label', () => {
+    const made: string[] = [];
+    const child = perKey((a: string) => perKey((b: string) => (made.push(`${a}/${b}`), { a, b })));
+    const first = child('inbound')('light');
+    expect(child('inbound')('light')).toBe(first);
+    expect(child('inbound')('heavy')).not.toBe(first);
+    expect(child('outbound')('light')).toEqual({ a: 'outbound', b: 'light' });
+    expect(made).toEqual(['inbound/light', 'inbound/heavy', 'outbound/light']);
   });
 });

@@ -133,3 +133,17 @@ export function bindCounter<T extends string>(counter: Counter<T>, labels: Label
     },
   };
 }
+
+/**
+ * `make(key)` on a key's first call, the same value after: one bound child per label value, found by a
+ * Map lookup on the value itself. Nest it for several labels (`perKey((a) => perKey((b) => ...))`), so a
+ * request builds no composite key string.
+ */
+export function perKey<K, V>(make: (key: K) => V): (key: K) => V {
+  const made = new Map<K, V>();
+  return (key) => {
+    let v = made.get(key);
+    if (v === undefined) made.set(key, (v = make(key)));
+    return v;
+  };
+}

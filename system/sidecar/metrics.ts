@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { bindCounter, bindHistogram, type BoundCounter, type BoundHistogram } from '../protocol/bound-metrics.js';
+import { bindCounter, bindHistogram, perKey } from '../protocol/bound-metrics.js';
 import { collectDefaultProcessMetrics } from '../runtime/default-metrics.js';
 import { LATENCY_BUCKETS_SECONDS, METRICS, type VerifyResult } from '../protocol/metrics.js';
 import type { SignMode, VerifyMode } from '../protocol/modes.js';
@@ -102,46 +102,30 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
   });
 
   // prom-client's own children hash their label set on every call; bound children do it once
-  // (protocol/bound-metrics.ts), one per label combination.
-  const verifiedChildren = new Map<string, BoundCounter>();
-  const signedChildren = new Map<string, BoundCounter>();
-  const cacheChildren = new Map<string, BoundCounter>();
-  const requestChildren = new Map<string, BoundHistogram>();
-  const dbChildren = new Map<string, BoundHistogram>();
+  // (protocol/bound-metrics.ts), one per label combination, found without building a key per request.
+  const verifiedChild = perKey((result: VerifyResult) => bindCounter(verified, { result }));
+  const signedChild = perKey((result: string) => bindCounter(signed, { result }));
+  const cacheChild = perKey((result: CacheResult) => bindCounter(cacheTotal, { result }));
+  const requestChild = perKey((direction: Direction) =>
+    perKey((query: string) =>
+      perKey((verifyMode: VerifyMode) =>
+        perKey((signMode: SignMode) => bindHistogram(requestDuration, { direction, query, verify_mode: verifyMode, sign_mode: signMode })),
+      ),
+    ),
+  );
+  const dbChild = perKey((query: string) => bindHistogram(dbDuration, { query }));
 
   return {
     registry,
-    verified(result) {
-      let c = verifiedChildren.get(result);
-      if (!c) verifiedChildren.set(result, (c = bindCounter(verified, { result })));
-      c.inc();
-    },
-    signed(result) {
-      let c = signedChildren.get(result);
-      if (!c) signedChildren.set(result, (c = bindCounter(signed, { result })));
-      c.inc();
-    },
+    verified: (result) => verifiedChild(result).inc(),
+    signed: (result) => signedChild(result).inc(),
     tokenIssued(result, seconds) {
       issued.labels(result).inc();
       fetchDuration.observe(seconds);
     },
     tokenAlert: (on) => alert.set(on ? 1 : 0),
-    request(direction, query, verifyMode, signMode, seconds) {
-      const key = `${direction}|${query}|${verifyMode}|${signMode}`;
-      let h = requestChildren.get(key);
-      if (!h)
-        requestChildren.set(key, (h = bindHistogram(requestDuration, { direction, query, verify_mode: verifyMode, sign_mode: signMode })));
-      h.observe(seconds);
-    },
-    cache(result) {
-      let c = cacheChildren.get(result);
-      if (!c) cacheChildren.set(result, (c = bindCounter(cacheTotal, { result })));
-      c.inc();
-    },
-    db(query, seconds) {
-      let h = dbChildren.get(query);
-      if (!h) dbChildren.set(query, (h = bindHistogram(dbDuration, { query })));
-      h.observe(seconds);
-    },
+    request: (direction, query, verifyMode, signMode, seconds) => requestChild(direction)(query)(verifyMode)(signMode).observe(seconds),
+    cache: (result) => cacheChild(result).inc(),
+    db: (query, seconds) => dbChild(query).observe(seconds),
   };
 }
