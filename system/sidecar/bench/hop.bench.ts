@@ -1,8 +1,10 @@
 /**
  * `npm run bench:hop` — what one forwarding hop costs: the sidecar's outbound `/call/<target>/query`
- * (sign off) beside nginx `proxy_pass` with upstream keep-alive and beside the Node ceiling (a bare
- * node:http + undici forwarder, minimal-proxy.ts), all in front of the SAME null upstream (a second
- * nginx answering `/query` with a fixed body), measured in the same run.
+ * (sign off) beside nginx `proxy_pass` with upstream keep-alive, beside the Node ceiling (a bare
+ * node:http + undici forwarder, minimal-proxy.ts) and beside the native ceiling (nginx + njs doing the
+ * sidecar's body checks, njs/hop.js; left out with a note when Debian's libnginx-mod-http-js is not
+ * installed), all in front of the SAME null upstream (a second nginx answering `/query` with a fixed
+ * body), measured in the same run.
  *
  * - added p50/p99 at fixed rates (k6 constant-arrival-rate): hop p50 − direct-to-upstream p50;
  * - CPU per 1k rps of the hop process (sidecar process / nginx worker, from /proc/<pid>/stat);
@@ -21,7 +23,7 @@ import { checkTarget, describeTarget, type TargetCheck } from '../../../results/
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
-import { startNginx, type Nginx } from './nginx.js';
+import { startNginx, startNjsForwarder, type Nginx } from './nginx.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
 import { cpuSecondsOfAll, loadAverage, startBenchStack } from './stack.js';
 
@@ -50,7 +52,7 @@ const BODY = '{"query":"light","params":{"id":42}}';
 const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
 
 interface Target {
-  name: 'direct' | 'nginx' | 'node' | 'sidecar';
+  name: 'direct' | 'nginx' | 'node' | 'native' | 'sidecar';
   url: string;
   pids: () => Promise<number[]>;
 }
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void Promise.all(cleanups.reverse().map((c) => c().catch(() => {}))).then(() => process.exit(130)));
   try {
     console.log(`bench:hop — node ${process.version}; load average at start ${await loadAverage()}`);
-    const [upPort, proxyPort] = await freePorts(2);
+    const [upPort, proxyPort, njsPort] = await freePorts(3);
     const upstream: Nginx = await startNginx(
       'null-upstream',
       `  server { listen 127.0.0.1:${upPort}; location / { default_type application/json; return 200 '${NULL_ANSWER}'; } }`,
@@ -83,6 +85,10 @@ async function main(): Promise<void> {
       `http://127.0.0.1:${proxyPort}/call/null/query`,
     );
     cleanups.push(() => proxy.stop());
+
+    const native = await startNjsForwarder(`http://127.0.0.1:${upPort}`, njsPort!);
+    if (native.nginx) cleanups.push(() => native.nginx.stop());
+    else console.log(`native ceiling (nginx + njs) left out: ${native.reason}`);
 
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
@@ -101,6 +107,7 @@ async function main(): Promise<void> {
       { name: 'node', url: `${nodeUrl}/call/null/query`, pids: async () => (node.pid === undefined ? [] : [node.pid]) },
       { name: 'sidecar', url: `${sidecar.url}/call/null/query`, pids: async () => [sidecar.component.pid] },
     ];
+    if (native.nginx) targets.push({ name: 'native', url: native.url, pids: () => native.nginx.workerPids() });
     const probe = await fetch(targets.find((t) => t.name === 'sidecar')!.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -211,6 +218,22 @@ async function main(): Promise<void> {
     const failed = [...fixed.values()].reduce((a, r) => a + r.failed, 0);
     console.log('\ntargets, judged per round (median, interval):');
     for (const c of checks) console.log(`  ${c.label.padEnd(40)} ${describeTarget(c.check, c.format)}`);
+    if (native.nginx) {
+      // The same targets applied to the native ceiling: reported beside the sidecar's, not part of its verdict.
+      console.log("\nnative ceiling (nginx + njs: the sidecar's body checks, no token, no metrics) against the same targets:");
+      const f = (x: number) => x.toFixed(3);
+      for (const rate of rates) {
+        const d = fixed.get(`direct@${rate}`)!.p50Us;
+        const n = fixed.get(`nginx@${rate}`)!.p50Us.map((v, i) => v - d[i]!);
+        const a = fixed.get(`native@${rate}`)!.p50Us.map((v, i) => (v - d[i]!) / Math.max(1, n[i]!));
+        console.log(`  ${`added p50 at ${rate} rps, native / nginx`.padEnd(40)} ${describeTarget(checkTarget(a, 1.5, 'at-most'))}`);
+        console.log(
+          `  ${`vCPU per 1k rps at ${rate} rps, native`.padEnd(40)} ${describeTarget(checkTarget(fixed.get(`native@${rate}`)!.cpuPer1k, 0.15, 'at-most'), f)}`,
+        );
+      }
+      const am = maxRps.get('native')!.map((x, i) => x / nm[i]!);
+      console.log(`  ${'max rps, native / nginx'.padEnd(40)} ${describeTarget(checkTarget(am, 0.6, 'at-least'))}`);
+    }
     const verdicts = checks.map((c) => c.check.verdict);
     const overall = verdicts.includes('MISS') ? 'MISS' : verdicts.includes('UNRESOLVED') ? 'UNRESOLVED' : 'PASS';
     console.log(`failed or dropped requests: ${failed}; load average at end ${await loadAverage()}; overall ${overall}`);
