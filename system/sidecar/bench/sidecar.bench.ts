@@ -1,13 +1,15 @@
 /**
  * `npm run bench:sidecar` — one sidecar at saturation on `/query` light (closed loop, autocannon in
  * this process), verify off and enforce, beside a minimal node:http + pg server on the same query and
- * the same database (minimal-server.ts), measured in the same run, rounds interleaved with the order
- * rotated. Targets (issue 13): sidecar off ≥ 0.9× the minimal server; enforce ≥ 0.95× off, each the
- * median over rounds of the round's own ratio with its order-statistic interval (results/stats/target.ts):
- * PASS or MISS only when the whole interval is on one side, UNRESOLVED when the host's noise spans it.
- * Also prints each process's CPU per request (/proc/<pid>/stat) and the paired CPU ratio.
+ * the same database (minimal-server.ts), measured in the same run, rounds interleaved in a balanced
+ * order (ORDERS). Targets (issue 13): sidecar off ≥ 0.9× the minimal server; enforce ≥ 0.95× off, each
+ * the median over rounds of the round's own ratio with its order-statistic interval
+ * (results/stats/target.ts): PASS or MISS only when the whole interval is on one side, UNRESOLVED when
+ * the host's noise spans it. Also prints each process's CPU per request over the measured run (its
+ * warm-up excluded; schedstat) and the paired CPU ratios off/minimal and enforce/off.
  *
- * Flags: --rounds 6 --duration 5 --connections 32 --cpu-prof <dir> (V8 CPU profile of the sidecar process).
+ * Flags: --rounds 6 (a multiple of 6 keeps the order balanced) --duration 5 --connections 32
+ *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).
  */
 import { fileURLToPath } from 'node:url';
 import { checkTarget, describeInterval, describeTarget } from '../../../results/stats/index.js';
@@ -16,7 +18,8 @@ import { saturate } from './load.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
 import { cpuSecondsOf, loadAverage, startBenchStack } from './stack.js';
 
-// Six rounds: the fewest whose [min, max] reaches 95 % coverage for the median (5 reach 93.8 %).
+// Six rounds: the fewest whose [min, max] reaches 95 % coverage for the median (5 reach 93.8 %), and
+// one pass through ORDERS.
 const flags = benchFlags('bench:sidecar', {
   numbers: { rounds: { default: 6, integer: true }, duration: 5, connections: { default: 32, integer: true } },
   strings: ['cpu-prof'],
@@ -27,6 +30,25 @@ const connections = flags.numbers.connections;
 const BODY = '{"query":"light","params":{"id":42}}';
 
 const range = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+
+type Name = 'minimal' | 'off' | 'enforce';
+
+/**
+ * The contenders' order in round r is ORDERS[r mod 6]: every order once per six rounds, so each is
+ * measured right after each other one equally often — within a round and across the round boundary
+ * (a Williams design). A rotation (ABC, BCA, CAB) measured `off` right after the idle-sidecar `minimal`
+ * run in two rounds of three and `enforce` in one, and counted the warm-up's CPU: one run read
+ * enforce/off at 1.10 [1.00, 1.34] req/s and 0.93 CPU per request — auth cheaper than none. With this
+ * order and CPU over the measured run only, the next run (12 rounds) read 1.01 [0.91, 1.17] and 1.02.
+ */
+const ORDERS: readonly (readonly Name[])[] = [
+  ['minimal', 'off', 'enforce'],
+  ['off', 'enforce', 'minimal'],
+  ['enforce', 'minimal', 'off'],
+  ['minimal', 'enforce', 'off'],
+  ['enforce', 'off', 'minimal'],
+  ['off', 'minimal', 'enforce'],
+];
 
 async function main(): Promise<void> {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -44,7 +66,6 @@ async function main(): Promise<void> {
     cleanups.push(() => minimal.stop());
     const minimalUrl = minimal.url;
 
-    type Name = 'minimal' | 'off' | 'enforce';
     const runs: Record<Name, { rps: number[]; cpuUs: number[]; load: string[] }> = {
       minimal: { rps: [], cpuUs: [], load: [] },
       off: { rps: [], cpuUs: [], load: [] },
@@ -53,17 +74,17 @@ async function main(): Promise<void> {
     const names: Name[] = ['minimal', 'off', 'enforce'];
     let errors = 0;
     for (let round = 0; round < rounds; round++) {
-      for (const name of names.map((_, i) => names[(i + round) % names.length]!)) {
+      for (const name of ORDERS[round % ORDERS.length]!) {
         if (name !== 'minimal') await stack.setModes(name === 'off' ? 'off' : 'on', name);
         const url = name === 'minimal' ? `${minimalUrl}/query` : `${sidecar.url}/query`;
         const pid = name === 'minimal' ? minimal.pid : sidecar.component.pid;
-        const cpu0 = await cpuSecondsOf(pid);
-        const r = await saturate(url, BODY, connections, durationS, name === 'enforce' ? `Bearer ${token}` : undefined);
-        const cpu1 = await cpuSecondsOf(pid);
+        const r = await saturate(url, BODY, connections, durationS, {
+          authorization: name === 'enforce' ? `Bearer ${token}` : undefined,
+          cpuSeconds: () => cpuSecondsOf(pid),
+        });
         errors += r.errors;
         runs[name].rps.push(r.rps);
-        // CPU of the warm-up second too, over its requests as well: approximately per request.
-        if (cpu0 !== null && cpu1 !== null) runs[name].cpuUs.push(((cpu1 - cpu0) / (r.rps * (durationS + 1))) * 1e6);
+        if (r.cpuUsPerRequest !== undefined) runs[name].cpuUs.push(r.cpuUsPerRequest);
         runs[name].load.push(await loadAverage());
         console.log(`round ${round + 1} ${name.padEnd(8)} ${r.rps.toFixed(0)} rps (${r.errors} errors), load ${runs[name].load.at(-1)}`);
       }
