@@ -11,7 +11,7 @@ import { prespawnComponent, type Component, type PendingComponent } from './chil
 import { PlatformError } from './errors.js';
 import { componentEntry } from './paths.js';
 import { sendJson, waitForOk } from './http.js';
-import { assertPortsFree, freePorts, LOOPBACK } from './ports.js';
+import { assertPortsFree, freePorts, LOOPBACK, retryOnBusyPort } from './ports.js';
 import { findSetpriv } from './lifeline.js';
 import { startPostgres, type LocalPostgres, type ServiceDatabase } from './postgres.js';
 import { defaultGrants, servicesFor, type ServiceSpec } from './topology.js';
@@ -34,7 +34,9 @@ export { PlatformError } from './errors.js';
 export interface LocalPlatformOptions extends ProvisionOptions {
   /**
    * First of a block of fixed ports (PostgreSQL, identity, IdP, then one per sidecar, 3 + 2 × pairs in
-   * all). Default: free ports picked by the OS. A busy port fails start-up with `ERR_PORT_BUSY`.
+   * all); a busy one fails start-up with `ERR_PORT_BUSY`. Default: free ports picked at random below the
+   * kernel's ephemeral range (`freePorts`); if another program takes one before its component binds it,
+   * start-up is torn down and begins again on other ports (at most 3 times, `retryOnBusyPort`).
    */
   basePort?: number;
   /** Cancels start-up (everything started so far is torn down). */
@@ -78,6 +80,12 @@ const token = () => randomBytes(24).toString('base64url');
  */
 export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<LocalPlatform> {
   const t0 = performance.now();
+  // Fixed ports are the user's choice: a busy one is their error. Picked ones are picked again.
+  if (opts.basePort) return startOnce(opts, t0);
+  return retryOnBusyPort(() => startOnce(opts, t0), { signal: opts.signal, log: opts.log });
+}
+
+async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalPlatform> {
   const log = opts.log ?? (() => {});
   const services = servicesFor(opts.pairs);
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
