@@ -1,10 +1,9 @@
 import { access } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { AuthlabError } from '../../protocol/errors.js';
 import { parseQueryBody } from '../query-catalogue.js';
+import { startEchoUpstream, type EchoUpstream } from './echo-upstream.js';
 import { nginxBinary, njsModule, startNjsForwarder, type Nginx } from './nginx.js';
 
 const missing = await Promise.all(
@@ -24,32 +23,22 @@ if (absent.length) console.warn(`SKIP njs-forwarder.test.ts: ${absent.join(', ')
  * sidecar's /call refuses it (same status and error code).
  */
 describe.skipIf(absent.length > 0)('bench:hop native ceiling (nginx + njs/hop.js)', () => {
-  const seen: string[] = [];
-  let upstream: Server;
+  let upstream: EchoUpstream;
   let nginx: Nginx | undefined;
   let url: string;
 
   beforeAll(async () => {
-    upstream = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        seen.push(`${req.method} ${req.url} ${body}`);
-        res.writeHead(201, { 'content-type': 'application/json' }).end(`{"echo":${body}}`);
-      });
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstream = await startEchoUpstream();
     const [port] = await freePorts(1);
-    const started = await startNjsForwarder(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, port!);
+    const started = await startNjsForwarder(upstream.url, port!);
     if (!started.nginx) throw new Error(started.reason);
     nginx = started.nginx;
     url = started.url;
-    seen.length = 0; // the readiness probe's request
+    upstream.seen.length = 0; // the readiness probe's request
   });
   afterAll(async () => {
     await nginx?.stop();
-    upstream.closeAllConnections();
-    await new Promise((resolve) => upstream.close(resolve));
+    await upstream?.close();
   });
 
   const post = (body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -61,12 +50,12 @@ describe.skipIf(absent.length > 0)('bench:hop native ceiling (nginx + njs/hop.js
       expect(res.headers.get('server-timing')).toMatch(/^total;dur=\d+$/);
       expect(await res.json()).toEqual({ echo: JSON.parse(body) });
     }
-    expect(seen).toHaveLength(3);
-    expect(seen[0]).toBe('POST /query {"query":"light","params":{"id":7}}');
+    expect(upstream.seen).toHaveLength(3);
+    expect(upstream.seen[0]).toBe('POST /query {"query":"light","params":{"id":7}}');
   });
 
   it('refuses what the sidecar refuses, with its status and error code, and forwards none of it', async () => {
-    const before = seen.length;
+    const before = upstream.seen.length;
     const cases: [string, string][] = [
       ['not json', 'ERR_BODY_NOT_JSON'],
       ['[1]', 'ERR_BAD_REQUEST'],
@@ -94,6 +83,6 @@ describe.skipIf(absent.length > 0)('bench:hop native ceiling (nginx + njs/hop.js
       expect(res.status, body).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code, body).toBe(code);
     }
-    expect(seen).toHaveLength(before);
+    expect(upstream.seen).toHaveLength(before);
   });
 });
