@@ -9,6 +9,7 @@ export default defineConfig({
       'results/**/*.test.ts',
       'reports/**/*.test.ts',
       'test/**/*.test.ts',
+      'scripts/**/*.test.ts',
     ],
     exclude: ['node_modules/**', 'runs/**'],
     // Two cores: tests that start PostgreSQL and servers contend for CPU, so keep concurrency low.
