@@ -1,21 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchFlags } from './bench-flags.js';
 
-const spec = { numbers: { duration: 8, rounds: { default: 3, integer: true as const } }, strings: ['rates'] as const };
+const spec = {
+  numbers: { duration: 8, rounds: { default: 3, integer: true as const } },
+  strings: ['rates'] as const,
+  booleans: ['k6'] as const,
+};
 
 describe('parseBenchFlags (the benches’ command lines)', () => {
   it('gives the defaults when a flag is absent and the value when it is given', () => {
-    expect(parseBenchFlags(spec, [])).toEqual({ numbers: { duration: 8, rounds: 3 }, strings: { rates: undefined } });
-    expect(parseBenchFlags(spec, ['--duration', '2.5', '--rounds', '9', '--rates', '500,2000'])).toEqual({
+    expect(parseBenchFlags(spec, [])).toEqual({
+      numbers: { duration: 8, rounds: 3 },
+      strings: { rates: undefined },
+      booleans: { k6: false },
+    });
+    expect(parseBenchFlags(spec, ['--duration', '2.5', '--rounds', '9', '--rates', '500,2000', '--k6'])).toEqual({
       numbers: { duration: 2.5, rounds: 9 },
       strings: { rates: '500,2000' },
+      booleans: { k6: true },
     });
     expect(parseBenchFlags(spec, ['--rounds=4']).numbers.rounds).toBe(4);
   });
 
   it('refuses a mistyped flag instead of running the default, naming the flags it knows', () => {
-    expect(() => parseBenchFlags(spec, ['--round', '9'])).toThrow("Unknown option '--round' (flags: --duration, --rounds, --rates)");
-    expect(() => parseBenchFlags(spec, ['9'])).toThrow(/Unexpected argument '9'.*\(flags: --duration, --rounds, --rates\)/);
+    expect(() => parseBenchFlags(spec, ['--round', '9'])).toThrow("Unknown option '--round' (flags: --duration, --rounds, --rates, --k6)");
+    expect(() => parseBenchFlags(spec, ['9'])).toThrow(/Unexpected argument '9'.*\(flags: --duration, --rounds, --rates, --k6\)/);
+    expect(() => parseBenchFlags(spec, ['--k6=yes'])).toThrow(/--k6.*does not take an argument/);
   });
 
   it('refuses a value that is not a positive number, or a fraction where a count is asked', () => {
