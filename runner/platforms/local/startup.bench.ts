@@ -1,11 +1,12 @@
 /**
- * Start-up to ready of the local platform: `node --import tsx runner/platforms/local/startup.bench.ts [pairs] [repeats]`.
+ * Start-up to ready of the local platform: `npm run bench:startup -- [--pairs 4] [--repeats 3]`.
  * Prints each phase's time and the total per repeat, then the median; every platform is closed again.
  */
+import { benchFlags } from '../../../system/runtime/bench-flags.js';
 import { startLocalPlatform } from './index.js';
 
-const pairs = Number(process.argv[2] ?? 4);
-const repeats = Number(process.argv[3] ?? 3);
+const flags = benchFlags('bench:startup', { numbers: { pairs: { default: 4, integer: true }, repeats: { default: 3, integer: true } } });
+const { pairs, repeats } = flags.numbers;
 const totals: number[] = [];
 for (let i = 0; i < repeats; i++) {
   const t0 = performance.now();

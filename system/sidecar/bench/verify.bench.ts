@@ -1,6 +1,7 @@
 /**
  * Verification cost per token: cold (signature + claims, a token never seen) and warm (cache hit),
- * beside raw node:crypto ES256 verify in the same process. Run: `npm run bench:verify`.
+ * beside raw node:crypto ES256 verify in the same process. Run: `npm run bench:verify -- [--cold-tokens 3000]
+ * [--warm-ops 300000]`.
  * Targets (issue 3): warm ≤ 5 µs/op; cold ≤ 1.5× raw.
  */
 import { createServer } from 'node:http';
@@ -8,13 +9,17 @@ import { generateKeyPairSync, randomUUID, verify as cryptoVerify, type KeyObject
 import type { AddressInfo } from 'node:net';
 import { createSigner } from 'fast-jwt';
 import { toLowS } from '../../protocol/es256.js';
+import { benchFlags } from '../../runtime/bench-flags.js';
 import { createKeyStore } from '../verify/jwks.js';
 import { createRevocationList } from '../verify/revocations.js';
 import { createVerifyCache } from '../verify/verify-cache.js';
 import { createTokenVerifier } from '../verify/verifier.js';
 
-const COLD_TOKENS = Number(process.env.BENCH_COLD_TOKENS ?? 3000);
-const WARM_OPS = Number(process.env.BENCH_WARM_OPS ?? 300_000);
+const flags = benchFlags('bench:verify', {
+  numbers: { 'cold-tokens': { default: 3000, integer: true }, 'warm-ops': { default: 300_000, integer: true } },
+});
+const COLD_TOKENS = flags.numbers['cold-tokens'];
+const WARM_OPS = flags.numbers['warm-ops'];
 const ISSUER = 'http://127.0.0.1/bench-idp';
 
 function mintTokens(privateKey: KeyObject, n: number): string[] {
