@@ -163,13 +163,17 @@ async function main(): Promise<void> {
       return check.verdict;
     };
     const us = (x: number) => x.toFixed(0);
+    const f = (x: number) => x.toFixed(3);
+    /** Per round, what `name`'s hop adds over going straight to the upstream at `rate`, µs. */
+    const added = (name: Target['name'], rate: number, p: 'p50Us' | 'p99Us') => {
+      const d = fixed.get(`direct@${rate}`)![p];
+      return fixed.get(`${name}@${rate}`)![p].map((v, i) => v - d[i]!);
+    };
     for (const rate of rates) {
-      const d = fixed.get(`direct@${rate}`)!;
-      const added = (name: string, p: 'p50Us' | 'p99Us') => fixed.get(`${name}@${rate}`)![p].map((v, i) => v - d[p][i]!);
       for (const p of ['p50Us', 'p99Us'] as const) {
-        const s = added('sidecar', p);
-        const n = added('nginx', p);
-        const b = added('node', p);
+        const s = added('sidecar', rate, p);
+        const n = added('nginx', rate, p);
+        const b = added('node', rate, p);
         const ratio = median(s) / Math.max(1, median(n));
         // p99 differences of two noisy tails can be negative: reported, not compared.
         // "added p50 ≤ 1.5× nginx's" is judged as sidecar − 1.5 × nginx ≤ 0 µs per round: the same
@@ -187,7 +191,6 @@ async function main(): Promise<void> {
       const sc = fixed.get(`sidecar@${rate}`)!.cpuPer1k;
       const nc = fixed.get(`nginx@${rate}`)!.cpuPer1k;
       const bc = fixed.get(`node@${rate}`)!.cpuPer1k;
-      const f = (x: number) => x.toFixed(3);
       console.log(
         `vCPU per 1k rps at ${rate} rps`.padEnd(31) +
           `| ${range(sc, f).padEnd(22)} | ${range(nc, f).padEnd(22)} | ${(median(sc) / median(nc)).toFixed(2).padEnd(14)} | ${`≤ 0.150 ${verdict(`vCPU per 1k rps at ${rate} rps, sidecar`, checkTarget(sc, 0.15, 'at-most'), f)}`.padEnd(18)} | ${range(bc, f)} |`,
@@ -221,13 +224,11 @@ async function main(): Promise<void> {
     if (native.nginx) {
       // The same targets applied to the native ceiling: reported beside the sidecar's, not part of its verdict.
       console.log("\nnative ceiling (nginx + njs: the sidecar's body checks, no token, no metrics) against the same targets:");
-      const f = (x: number) => x.toFixed(3);
       for (const rate of rates) {
-        const d = fixed.get(`direct@${rate}`)!.p50Us;
-        const n = fixed.get(`nginx@${rate}`)!.p50Us.map((v, i) => v - d[i]!);
-        const a = fixed.get(`native@${rate}`)!.p50Us.map((v, i) => v - d[i]!);
+        const a = added('native', rate, 'p50Us');
+        const n = added('nginx', rate, 'p50Us');
         console.log(
-          `  ${`added p50 at ${rate} rps, native − 1.5× nginx, µs`.padEnd(40)} ${describeTarget(checkTarget(excessOver(a, n), 0, 'at-most'), (x) => x.toFixed(0))}`,
+          `  ${`added p50 at ${rate} rps, native − 1.5× nginx, µs`.padEnd(40)} ${describeTarget(checkTarget(excessOver(a, n), 0, 'at-most'), us)}`,
         );
         console.log(
           `  ${`vCPU per 1k rps at ${rate} rps, native`.padEnd(40)} ${describeTarget(checkTarget(fixed.get(`native@${rate}`)!.cpuPer1k, 0.15, 'at-most'), f)}`,
