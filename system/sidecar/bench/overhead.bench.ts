@@ -90,14 +90,16 @@ async function main(): Promise<void> {
     console.log(
       `bench:overhead — node ${process.version}, ${connections} connections, ${rounds} rounds × ${duration} s per mode (+${warmup} s warm-up)`,
     );
+    /** Auth off is sign off + verify off; on is sign on + verify enforce. */
+    const apply = (mode: Mode) => stack.setModes(mode === 'off' ? 'off' : 'on', mode);
     for (const mode of MODES) {
-      await stack.setModes(mode === 'off' ? 'off' : 'on', mode);
+      await apply(mode);
       await loop(prime, null);
     }
     for (let round = 0; round < rounds; round++) {
       const order: readonly Mode[] = round % 2 === 0 ? MODES : [...MODES].reverse();
       for (const mode of order) {
-        await stack.setModes(mode === 'off' ? 'off' : 'on', mode);
+        await apply(mode);
         await loop(warmup, null);
         const h = histogram();
         const cpu0 = await cpuSecondsOfAll(pids);
