@@ -1,7 +1,7 @@
 /**
  * The reference of `bench:sidecar`: the least a Node server can do to answer `/query` light — node:http,
- * a pg pool of the sidecar's size, the same prepared statement on the same database, JSON in and
- * out — with no framework, no auth, no metrics. `DATABASE_URL=... node --import tsx minimal-server.ts`
+ * a pg pool of the sidecar's size, the same prepared statement submitted the sidecar's way on the same
+ * database, JSON in and out — with no framework, no auth, no metrics. `DATABASE_URL=... node --import tsx minimal-server.ts`
  * prints `{"event":"listening","url":...}` and stops on SIGTERM.
  */
 import { createServer } from 'node:http';
@@ -26,7 +26,10 @@ const server = createServer((req, res) => {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad id"}');
       return;
     }
-    pool.query({ name: 'light', text: LIGHT, values: [id] }).then(
+    // The sidecar's way (db/database.ts `submit`): a Query built from text skips pg's per-call config copy.
+    const q = new pg.Query(LIGHT, [id]);
+    (q as { name?: string }).name = 'light';
+    (pool.query(q) as unknown as Promise<pg.QueryResult>).then(
       (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ rows: r.rows })),
       () => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"database"}'),
     );
