@@ -184,6 +184,35 @@ export function compareResults(base: Results, next: Results, opts: CompareOption
   return rows;
 }
 
+/** A scenario and statistic whose every mode moved significantly in one direction between two studies. */
+export interface MovedTogether {
+  scenario: string;
+  stat: CompareStat;
+  direction: 'regressed' | 'improved';
+}
+
+/**
+ * The scenarios and statistics of an absolute comparison where every mode moved significantly the same
+ * way, a mode without auth (direct, off) among them: the mark of a host faster or slower as a whole
+ * between the two studies, not of auth. (Two quick studies of the same code minutes apart on a busy
+ * host read light p50 +675 to +1,240 µs in every mode; relative to off, no difference.)
+ */
+export function movedTogether(rows: readonly CompareRow[]): MovedTogether[] {
+  const groups = new Map<string, CompareRow[]>();
+  for (const r of rows) {
+    const key = `${r.scenario}\u0000${r.stat}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const out: MovedTogether[] = [];
+  for (const g of groups.values()) {
+    const direction = g[0]!.verdict;
+    if (g.length < 2 || (direction !== 'regressed' && direction !== 'improved')) continue;
+    if (!g.every((r) => r.verdict === direction) || !g.some((r) => r.mode === 'direct' || r.mode === 'off')) continue;
+    out.push({ scenario: g[0]!.scenario, stat: g[0]!.stat, direction });
+  }
+  return out;
+}
+
 function verdictText(r: CompareRow): string {
   if (r.regression) return 'REGRESSED (beyond threshold)';
   if (r.verdict === 'regressed') return 'regressed (not clearly beyond threshold)';
@@ -229,6 +258,14 @@ export function formatCompare(
     tail +=
       `\nNot measured: ${[...new Set(unmeasured.map((r) => `${r.scenario}/${r.mode}`))].join(', ')} ran in the new study with fewer than ` +
       `${MIN_RUNS} valid runs (see each run's invalidReason in its results.json); the gate fails rather than pass what it could not measure.`;
+  }
+  const together = opts.relativeTo === undefined ? movedTogether(rows) : [];
+  if (together.length > 0) {
+    tail +=
+      `\nEvery mode moved the same way, the modes without auth too (` +
+      together.map((t) => `${t.scenario} ${t.stat} ${t.direction === 'regressed' ? 'slower' : 'faster'}`).join(', ') +
+      `): that is the host (busier, slower, another machine) between the two studies, not auth. ` +
+      `Compare with --relative-to off, which takes each trial's own off run away and cancels it.`;
   }
   const ref = opts.relativeTo;
   const before = ref === undefined ? [] : [...new Set(rows.map((r) => r.mode).filter((m) => precedes(m, ref)))];

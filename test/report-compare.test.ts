@@ -110,6 +110,20 @@ describe('compare --relative-to off (the CI gate)', () => {
     expect(rows.filter((r) => r.regression)).toEqual([]);
   });
 
+  it('says when every mode moved together (the host, not auth) and points to --relative-to off', () => {
+    const text = formatCompare(compareResults(lightBase, hostSlower, { stats: ['p50'] }));
+    expect(text).toMatch(/Every mode moved the same way, the modes without auth too \(light p50 slower\)/);
+    expect(text).toMatch(/--relative-to off/);
+    // A slowdown of enforce alone is auth's (the fixture's second seed drifted heavy by −5 % in every
+    // mode, which is named), and relative comparisons have cancelled the host already.
+    const enforceOnly = formatCompare(compareResults(base, slower));
+    expect(enforceOnly).not.toMatch(/light p(50|99) slower/);
+    expect(enforceOnly).toMatch(/\(heavy p50 faster\)/);
+    expect(formatCompare(compareResults(hostSlower, lightBase, { stats: ['p50'] }))).toMatch(/\(light p50 faster\)/);
+    const relative = compareResults(lightBase, hostSlower, { stats: ['p50'], relativeTo: 'off' });
+    expect(formatCompare(relative, { relativeTo: 'off' })).not.toMatch(/Every mode moved/);
+  });
+
   it('a slower enforce is a regression of its overhead, and the table says what the numbers are', () => {
     const slowEnforce = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light'], extraUs: { light: { enforce: 2000 } } });
     const rows = compareResults(lightBase, slowEnforce, { stats: ['p50'], relativeTo: 'off' });
