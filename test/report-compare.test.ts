@@ -112,7 +112,7 @@ describe('compare --relative-to off (the CI gate)', () => {
 
   it('says when every mode moved together (the host, not auth) and points to --relative-to off', () => {
     const text = formatCompare(compareResults(lightBase, hostSlower, { stats: ['p50'] }));
-    expect(text).toMatch(/Every mode moved the same way, the modes without auth too \(light p50 slower\)/);
+    expect(text).toMatch(/Every mode moved the same way, direct \(no sidecar\) too \(light p50 slower\)/);
     expect(text).toMatch(/--relative-to off/);
     // A slowdown of enforce alone is auth's (the fixture's second seed drifted heavy by −5 % in every
     // mode, which is named), and relative comparisons have cancelled the host already.
@@ -120,6 +120,18 @@ describe('compare --relative-to off (the CI gate)', () => {
     expect(enforceOnly).not.toMatch(/light p(50|99) slower/);
     expect(enforceOnly).toMatch(/\(heavy p50 faster\)/);
     expect(formatCompare(compareResults(hostSlower, lightBase, { stats: ['p50'] }))).toMatch(/\(light p50 faster\)/);
+    // Every sidecar mode slower in studies without direct: the host or the sidecar path, so the note, which
+    // blames the host, stays out.
+    const pathSlower = buildSampleResults({
+      seed: 2,
+      noInvalid: true,
+      scenarios: ['light'],
+      extraUs: { light: { off: 2000, observe: 2000, enforce: 2000 } },
+    });
+    const noDirect = (r: typeof lightBase) => ({ ...r, runs: r.runs.filter((run) => run.mode !== 'direct') });
+    const sidecarRows = compareResults(noDirect(lightBase), noDirect(pathSlower), { stats: ['p50'] });
+    expect(sidecarRows.every((r) => r.verdict === 'regressed')).toBe(true);
+    expect(formatCompare(sidecarRows)).not.toMatch(/Every mode moved/);
     const relative = compareResults(lightBase, hostSlower, { stats: ['p50'], relativeTo: 'off' });
     expect(formatCompare(relative, { relativeTo: 'off' })).not.toMatch(/Every mode moved/);
   });
