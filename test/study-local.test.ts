@@ -98,7 +98,13 @@ describe('runStudy on the local platform', () => {
       // test files; sequential A-B once differed by 1.7 ms) loads both engines alike.
       const ac = buildAutocannonEngine();
       const k6e = buildK6Engine();
-      const runs = [await ac.run(shape), await k6e.run(shape), await k6e.run(shape), await ac.run(shape)];
+      const abba = async () => [await ac.run(shape), await k6e.run(shape), await k6e.run(shape), await ac.run(shape)];
+      let runs = await abba();
+      // k6 marks a run invalid when it dropped arrivals: with 50 VUs pre-allocated at 100 req/s that
+      // takes a stall of over half a second, which a CI host running other test files beside this one
+      // has shown (load 4–5). Such a run says nothing about the engines, so the sequence is measured
+      // once more; the second must be valid, and only a valid sequence is compared.
+      if (!runs[1]!.valid || !runs[2]!.valid) runs = await abba();
       for (const r of runs) expect(r.errors).toEqual({});
       for (const r of [runs[1]!, runs[2]!]) expect(r.valid, r.invalidReason ?? '').toBe(true);
       const p50 = (r: (typeof runs)[number]) => r.latency.getValueAtPercentile(50);
@@ -107,6 +113,6 @@ describe('runStudy on the local platform', () => {
       // Same system, same rate: the engines' medians agree to within 1.5 ms or half the median.
       expect(Math.abs(a - b)).toBeLessThan(Math.max(1_500, 0.5 * Math.min(a, b)));
     },
-    60_000,
+    90_000,
   );
 });
