@@ -199,11 +199,7 @@ export interface MovedTogether {
  * read light p50 +675 to +1,240 µs in every mode; relative to off, no difference.
  */
 export function movedTogether(rows: readonly CompareRow[]): MovedTogether[] {
-  const groups = new Map<string, CompareRow[]>();
-  for (const r of rows) {
-    const key = `${r.scenario}\u0000${r.stat}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
+  const groups = Map.groupBy(rows, (r) => `${r.scenario}\u0000${r.stat}`);
   const out: MovedTogether[] = [];
   for (const g of groups.values()) {
     const direction = g[0]!.verdict;

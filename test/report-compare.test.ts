@@ -102,6 +102,13 @@ describe('compare --relative-to off (the CI gate)', () => {
   const all = (us: number) => ({ direct: us, off: us, observe: us, enforce: us });
   const hostSlower = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light'], extraUs: { light: all(2000) } });
   const lightBase = buildSampleResults({ seed: 1, noInvalid: true, scenarios: ['light'] });
+  // Every sidecar mode 2 ms slower and direct not: the sidecar path (off over direct) costs 2 ms more.
+  const pathSlower = buildSampleResults({
+    seed: 2,
+    noInvalid: true,
+    scenarios: ['light'],
+    extraUs: { light: { off: 2000, observe: 2000, enforce: 2000 } },
+  });
 
   it('a host slower as a whole fails the absolute comparison but not the per-trial overhead over off', () => {
     expect(compareResults(lightBase, hostSlower, { stats: ['p50'] }).some((r) => r.regression)).toBe(true);
@@ -122,12 +129,6 @@ describe('compare --relative-to off (the CI gate)', () => {
     expect(formatCompare(compareResults(hostSlower, lightBase, { stats: ['p50'] }))).toMatch(/\(light p50 faster\)/);
     // Every sidecar mode slower in studies without direct: the host or the sidecar path, so the note, which
     // blames the host, stays out.
-    const pathSlower = buildSampleResults({
-      seed: 2,
-      noInvalid: true,
-      scenarios: ['light'],
-      extraUs: { light: { off: 2000, observe: 2000, enforce: 2000 } },
-    });
     const noDirect = (r: typeof lightBase) => ({ ...r, runs: r.runs.filter((run) => run.mode !== 'direct') });
     const sidecarRows = compareResults(noDirect(lightBase), noDirect(pathSlower), { stats: ['p50'] });
     expect(sidecarRows.every((r) => r.verdict === 'regressed')).toBe(true);
@@ -152,13 +153,6 @@ describe('compare --relative-to off (the CI gate)', () => {
     const cheaper = compareResults(lightBase, directSlower, { stats: ['p50'], relativeTo: 'off' });
     expect(cheaper.filter((r) => r.regression)).toEqual([]);
     expect(cheaper.find((r) => r.mode === 'direct')!.verdict).toBe('improved');
-    // Every sidecar mode 2 ms slower and direct not: the path (off over direct) costs 2 ms more.
-    const pathSlower = buildSampleResults({
-      seed: 2,
-      noInvalid: true,
-      scenarios: ['light'],
-      extraUs: { light: { off: 2000, observe: 2000, enforce: 2000 } },
-    });
     const costlier = compareResults(lightBase, pathSlower, { stats: ['p50'], relativeTo: 'off' });
     expect(costlier.filter((r) => r.regression).map((r) => r.mode)).toEqual(['direct']);
     const d = costlier.find((r) => r.mode === 'direct')!;
