@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureIdp, generateSigningKey, type FixtureIdp } from './support/fixture-idp.js';
 import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
-import type { Sidecar } from '../system/sidecar/app.js';
+import { KEEP_ALIVE_MS, type Sidecar } from '../system/sidecar/app.js';
 import { freePort, startTestPostgres, type TestPostgres } from './support/pg.js';
 import { CPU_SAMPLE_EVERY } from '../system/sidecar/server-timing.js';
 
@@ -114,6 +115,26 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(direct.headers.get('server-timing')).toMatch(
       /^verify;dur=\d+\.\d{3}, (verify-cpu;dur=\d+\.\d{3}, )?db;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/,
     );
+  });
+
+  it('keeps idle connections open for 65 s on the data path and on every other route', async () => {
+    // The data path runs on its own node:http server (http/fast-path.ts), whose timeouts fastify does not
+    // set: Node's 5 s default would close a peer's pooled connection between two calls of a slow study.
+    const keepAlive = (path: string, method: string, body?: string) =>
+      new Promise<string | undefined>((resolve, reject) => {
+        const u = new URL(path, b.url);
+        const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+        const req = httpRequest(u, { method, headers, agent: new Agent({ keepAlive: true }) }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(String(res.headers['keep-alive'])));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await keepAlive('/query', 'POST', '{"query":"light","params":{"id":1}}')).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
+    expect(await keepAlive('/healthz', 'GET')).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
+    expect(KEEP_ALIVE_MS).toBe(65_000);
+    expect(b.sidecar.app.server.requestTimeout).toBe(0);
   });
 
   it(`measures the CPU of the sign and verify stages on about one request in ${CPU_SAMPLE_EVERY} per sidecar`, async () => {

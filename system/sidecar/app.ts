@@ -1,22 +1,27 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config.js';
 import type { SidecarContext } from './context.js';
 import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
 import { withQueryCache } from './cache/query-cache.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
+import { BODY_LIMIT, fastPath, type RouteHandler } from './http/fast-path.js';
 import { installJsonParser } from './http/json-body.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
 import { ITEM_ROWS } from './query-catalogue.js';
-import { registerCallRoute } from './routes/call.js';
+import { callRoute } from './routes/call.js';
 import { registerLocalRoutes } from './routes/local.js';
-import { registerQueryRoute } from './routes/query.js';
+import { queryRoute } from './routes/query.js';
 import { createSettingsState, type SettingsState } from './settings/settings-state.js';
 import type { Clock } from './token/token-source.js';
 import { createRevocationList } from './verify/revocations.js';
 import { createVerifyCache } from './verify/verify-cache.js';
 import { PG_STATS_INTERVAL_MS, registerPgStats } from '../runtime/pg-stats.js';
+
+/** How long an idle keep-alive connection stays open, ms. */
+export const KEEP_ALIVE_MS = 65_000;
 
 /** Config plus knobs for tests and studies. */
 export interface SidecarOptions extends SidecarConfig {
@@ -96,13 +101,29 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     log,
   });
 
+  // The data path's two routes, served by the fast path (plain node:http) for a plain JSON POST and by
+  // fastify for everything else; filled in once the context exists, below.
+  const data: { query?: RouteHandler; call?: RouteHandler } = {};
+  const fast = fastPath({
+    query: (request, reply) => data.query!(request, reply),
+    call: (request, reply) => data.call!(request, reply),
+    log,
+  });
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: 64 * 1024,
+    // fastify's own handler gets every request the fast path does not take (docs/ARCHITECTURE.md).
+    // fastify leaves a factory's server as it comes, so its timeouts are set here, as fastify sets its own.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => fast(req, res) || handler(req, res));
+      // Peers and load generators keep connections open; close idle ones only after a minute (Node's
+      // default, 5 s, would close a peer's pooled connection between two calls of a slow study).
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.requestTimeout = 0; // fastify's default: no limit on a request in flight
+      return server;
+    },
+    bodyLimit: BODY_LIMIT,
     clientErrorHandler,
     frameworkErrors,
-    // Peers and load generators keep connections open; close idle ones only after a minute.
-    keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
   });
   installErrorHandlers(app);
@@ -124,8 +145,12 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     peers: options.peers,
     random: options.random ?? Math.random,
   };
-  registerQueryRoute(app, ctx);
-  const pools = registerCallRoute(app, ctx);
+  data.query = queryRoute(ctx);
+  const call = callRoute(ctx);
+  data.call = call.handler;
+  const pools = call.pools;
+  app.post<{ Params: { target?: string } }>('/query', data.query);
+  app.post<{ Params: { target?: string } }>('/call/:target/query', data.call);
   registerLocalRoutes(app, ctx);
 
   let url: string | null = null;

@@ -2,10 +2,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Socket } from 'node:net';
 import { AuthlabError, type ErrorCode, httpStatus } from '../../protocol/errors.js';
 import { excerpt } from '../../protocol/excerpt.js';
+import type { RouteReply } from './fast-path.js';
 
 /** Sends `{"error":{"code","message"}}` with the code's status. */
-export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(httpStatus(code)).type('application/json').send({ error: { code, message } });
+export function sendError<R extends RouteReply>(reply: R, code: ErrorCode, message: string): R {
+  return reply.code(httpStatus(code)).type('application/json').send({ error: { code, message } }) as R;
 }
 
 /** Maps fastify's own errors (body parsing, limits) to the catalogue, so nothing leaks as a 500 with a stack. */

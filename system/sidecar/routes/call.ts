@@ -1,11 +1,10 @@
-import type { FastifyInstance } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { AuthlabError } from '../../protocol/errors.js';
 import { excerpt } from '../../protocol/excerpt.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
-import { rawJsonBody } from '../http/json-body.js';
+import { rawJsonOf, type RouteHandler } from '../http/fast-path.js';
 import { parseQueryBody, type ParsedQuery } from '../query-catalogue.js';
 import { CpuStage, serverTiming } from '../server-timing.js';
 import { forward } from './forward.js';
@@ -36,7 +35,7 @@ function audienceReader(): (token: string) => ReadonlySet<string> {
  * signMode is on, forwards over a pooled keep-alive connection and relays the target's answer.
  * Returns the pools so the sidecar can close them.
  */
-export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Map<string, Pool> {
+export function callRoute(ctx: SidecarContext): { handler: RouteHandler; pools: Map<string, Pool> } {
   const pools = new Map<string, Pool>();
   for (const [name, url] of Object.entries(ctx.peers)) {
     pools.set(name, new Pool(url, { connections: PEER_CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 }));
@@ -45,14 +44,15 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
   const audienceOf = audienceReader();
   const signCpu = new CpuStage();
 
-  app.post<{ Params: { target: string } }>('/call/:target/query', async (request, reply) => {
+  const handler: RouteHandler = async (request, reply) => {
     const t0 = performance.now();
-    const pool = pools.get(request.params.target);
+    const target = request.params.target ?? '';
+    const pool = pools.get(target);
     const timing = (signMs: number, upMs: number) => serverTiming(-1, -1, upMs, signMs, performance.now() - t0);
     if (pool === undefined) {
       reply.header('server-timing', timing(-1, -1));
       const known = [...pools.keys()].join(', ') || 'none configured';
-      return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target ${excerpt(request.params.target)}; known peers: ${known}.`);
+      return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target ${excerpt(target)}; known peers: ${known}.`);
     }
     let q: ParsedQuery;
     try {
@@ -87,7 +87,6 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       // Egress authorization: a token that does not name the target is a missing grant (403), found here
       // without a network hop. It follows this sidecar's verifyMode: enforce refuses, observe counts and
       // forwards (the target then counts it too), off skips the check.
-      const target = request.params.target;
       let signResult: 'ok' | 'observe_no_grant' = 'ok';
       if (s.verifyMode !== 'off' && !audienceOf(authorization.slice(7)).has(target)) {
         if (s.verifyMode === 'enforce') {
@@ -119,7 +118,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
         method: 'POST',
         headers: authorization ? { 'content-type': 'application/json', authorization } : { 'content-type': 'application/json' },
         // The validated body as received (http/json-body.ts), not re-stringified.
-        body: rawJsonBody(request) ?? JSON.stringify(request.body),
+        body: rawJsonOf(request) ?? JSON.stringify(request.body),
       });
       status = res.status;
       wwwAuthenticate = res.headers['www-authenticate'];
@@ -127,11 +126,7 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
       body = res.body;
     } catch (err) {
       reply.header('server-timing', timing(signMs, performance.now() - tUp));
-      return sendError(
-        reply,
-        'ERR_UPSTREAM_UNREACHABLE',
-        `Target sidecar "${request.params.target}" unreachable: ${(err as Error).message}.`,
-      );
+      return sendError(reply, 'ERR_UPSTREAM_UNREACHABLE', `Target sidecar "${target}" unreachable: ${(err as Error).message}.`);
     }
     const t1 = performance.now();
     metrics.request('outbound', q.query, s.verifyMode, s.signMode, (t1 - t0) / 1000);
@@ -141,6 +136,6 @@ export function registerCallRoute(app: FastifyInstance, ctx: SidecarContext): Ma
     if (typeof peerTiming === 'string') timingValue += `, peer-${peerTiming.replaceAll(', ', ', peer-')}`;
     reply.header('server-timing', timingValue);
     return reply.code(status).type('application/json').send(body);
-  });
-  return pools;
+  };
+  return { handler, pools };
 }

@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { AuthlabError } from '../../protocol/errors.js';
 import type { ParsedQuery } from '../query-catalogue.js';
 import { parseQueryBody } from '../query-catalogue.js';
 import type { SidecarContext } from '../context.js';
 import { sendError } from '../http/errors.js';
+import type { RouteHandler, RouteReply } from '../http/fast-path.js';
 import { CpuStage, serverTiming } from '../server-timing.js';
 import { calibrationWait } from '../calibrate.js';
 import { ROLE_BITS } from '../verify/verify-cache.js';
@@ -32,19 +32,20 @@ export function hasRepeatedAuthorization(rawHeaders: readonly string[]): boolean
 
 /**
  * Inbound `POST /query`: verify (per verifyMode) → validate → authorize → database. Nothing touches
- * the database before authorization is decided.
+ * the database before authorization is decided. The handler serves both fastify and the fast path
+ * (http/fast-path.ts).
  */
-export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): void {
+export function queryRoute(ctx: SidecarContext): RouteHandler {
   const { settings, metrics, link } = ctx;
   const verifyCpu = new CpuStage();
 
-  function fail(reply: FastifyReply, t0: number, verifyMs: number, err: AuthlabError, unauthenticated: boolean) {
+  function fail(reply: RouteReply, t0: number, verifyMs: number, err: AuthlabError, unauthenticated: boolean) {
     reply.header('server-timing', serverTiming(verifyMs, -1, -1, -1, performance.now() - t0));
     if (unauthenticated) reply.header('www-authenticate', err.status === 400 ? WWW_AUTHENTICATE_REQUEST : WWW_AUTHENTICATE);
     return sendError(reply, err.code, err.message);
   }
 
-  app.post('/query', async (request, reply) => {
+  return async (request, reply) => {
     const t0 = performance.now();
     const s = settings.current();
     const mode = s.verifyMode;
@@ -121,5 +122,5 @@ export function registerQueryRoute(app: FastifyInstance, ctx: SidecarContext): v
     metrics.request('inbound', q.query, mode, s.signMode, totalMs / 1000);
     reply.header('server-timing', serverTiming(verifyMs, dbMs, -1, -1, totalMs, verifyCpuMs));
     return { rows };
-  });
+  };
 }
