@@ -1,21 +1,48 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test files whose assertions rest on measured latency and delivered rate (a study on the local
+ * platform, both engines against each other). Beside another file starting a Kubernetes node or a
+ * browser they failed CI twice with the host at load 5–11 ("delivered 66 of 100 scheduled requests",
+ * engines' medians 5.8 ms apart), so they run after the rest, one at a time.
+ */
+const MEASURING = ['test/study-local.test.ts'];
+
 export default defineConfig({
   test: {
-    include: [
-      'system/**/*.test.ts',
-      'scenarios/**/*.test.ts',
-      'runner/**/*.test.ts',
-      'results/**/*.test.ts',
-      'reports/**/*.test.ts',
-      'test/**/*.test.ts',
-      'scripts/**/*.test.ts',
-    ],
     exclude: ['node_modules/**', 'runs/**'],
     // Two cores: tests that start PostgreSQL and servers contend for CPU, so keep concurrency low.
     pool: 'forks',
-    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'functional',
+          include: [
+            'system/**/*.test.ts',
+            'scenarios/**/*.test.ts',
+            'runner/**/*.test.ts',
+            'results/**/*.test.ts',
+            'reports/**/*.test.ts',
+            'test/**/*.test.ts',
+            'scripts/**/*.test.ts',
+          ],
+          exclude: ['node_modules/**', 'runs/**', ...MEASURING],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'measuring',
+          include: MEASURING,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
