@@ -120,11 +120,12 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
   it('keeps idle connections open for 65 s on the data path and on every other route', async () => {
     // The data path runs on its own node:http server (http/fast-path.ts), whose timeouts fastify does not
     // set: Node's 5 s default would close a peer's pooled connection between two calls of a slow study.
+    const agent = new Agent({ keepAlive: true });
     const keepAlive = (path: string, method: string, body?: string) =>
       new Promise<string | undefined>((resolve, reject) => {
         const u = new URL(path, b.url);
         const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-        const req = httpRequest(u, { method, headers, agent: new Agent({ keepAlive: true }) }, (res) => {
+        const req = httpRequest(u, { method, headers, agent }, (res) => {
           res.resume();
           res.on('end', () => resolve(String(res.headers['keep-alive'])));
         });
@@ -133,6 +134,7 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
       });
     expect(await keepAlive('/query', 'POST', '{"query":"light","params":{"id":1}}')).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
     expect(await keepAlive('/healthz', 'GET')).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
+    agent.destroy();
     expect(KEEP_ALIVE_MS).toBe(65_000);
     expect(b.sidecar.app.server.requestTimeout).toBe(0);
   });

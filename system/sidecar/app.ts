@@ -6,7 +6,7 @@ import type { SidecarContext } from './context.js';
 import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
 import { withQueryCache } from './cache/query-cache.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
-import { BODY_LIMIT, fastPath, type RouteHandler } from './http/fast-path.js';
+import { BODY_LIMIT, fastPath } from './http/fast-path.js';
 import { installJsonParser } from './http/json-body.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
@@ -101,14 +101,22 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     log,
   });
 
+  const ctx: SidecarContext = {
+    service: options.service,
+    pair: options.pair,
+    db,
+    link,
+    settings,
+    metrics,
+    localAdminToken: options.localAdminToken,
+    peers: options.peers,
+    random: options.random ?? Math.random,
+  };
   // The data path's two routes, served by the fast path (plain node:http) for a plain JSON POST and by
-  // fastify for everything else; filled in once the context exists, below.
-  const data: { query?: RouteHandler; call?: RouteHandler } = {};
-  const fast = fastPath({
-    query: (request, reply) => data.query!(request, reply),
-    call: (request, reply) => data.call!(request, reply),
-    log,
-  });
+  // fastify for everything else.
+  const query = queryRoute(ctx);
+  const { handler: call, pools } = callRoute(ctx);
+  const fast = fastPath({ query, call, log });
   const app = Fastify({
     logger: options.logger ?? false,
     // fastify's own handler gets every request the fast path does not take (docs/ARCHITECTURE.md).
@@ -134,23 +142,8 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     done(null, payload);
   });
 
-  const ctx: SidecarContext = {
-    service: options.service,
-    pair: options.pair,
-    db,
-    link,
-    settings,
-    metrics,
-    localAdminToken: options.localAdminToken,
-    peers: options.peers,
-    random: options.random ?? Math.random,
-  };
-  data.query = queryRoute(ctx);
-  const call = callRoute(ctx);
-  data.call = call.handler;
-  const pools = call.pools;
-  app.post<{ Params: { target?: string } }>('/query', data.query);
-  app.post<{ Params: { target?: string } }>('/call/:target/query', data.call);
+  app.post<{ Params: { target?: string } }>('/query', query);
+  app.post<{ Params: { target?: string } }>('/call/:target/query', call);
   registerLocalRoutes(app, ctx);
 
   let url: string | null = null;
