@@ -77,8 +77,9 @@ export function faultSection(results: Results, charts: ChartSpec[]): string {
   });
   return `<section id="faults"><h2>Faults</h2>
 <p>Each fault scenario keeps steady load on one pair (a light read through both sidecars, enforce mode), logs every
-request, and injects the fault mid-run. Before / during / after split the requests by start time; time to recover
-runs from the fault's end (db-restart: from the database accepting connections again) to the last failed request.</p>
+request, and injects the fault mid-run. A request counts before the fault if it completed before the fault began,
+after it if it started once the fault was over, and during otherwise (one in flight when the fault began is during);
+time to recover runs from the fault's end (db-restart: from the database accepting connections again) to the last failed request.</p>
 ${table(
   [
     { head: 'Scenario' },

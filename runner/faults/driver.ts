@@ -2,7 +2,7 @@ import { Pool } from 'undici';
 
 /** One request of a fault run. */
 export interface LoggedRequest {
-  /** Start, ms since the driver started. */
+  /** Start, ms since the driver started (to the µs: the phases are split at the fault's start to the µs). */
   tMs: number;
   /** HTTP status; 0 when no response came (timeout or connection error). */
   status: number;
@@ -49,7 +49,7 @@ export function startDriver(o: DriverOptions): Driver {
 
   async function one(): Promise<void> {
     const start = performance.now();
-    const entry: LoggedRequest = { tMs: Math.round(start - t0), status: 0, latencyUs: 0 };
+    const entry: LoggedRequest = { tMs: Math.round((start - t0) * 1000) / 1000, status: 0, latencyUs: 0 };
     try {
       const res = await pool.request({
         method: 'POST',

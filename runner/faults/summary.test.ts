@@ -5,13 +5,26 @@ import type { LoggedRequest } from './driver.js';
 const req = (tMs: number, status: number, code?: string): LoggedRequest => ({ tMs, status, latencyUs: 1000, ...(code ? { code } : {}) });
 
 describe('summariseFault', () => {
-  it('splits requests by start time and counts failures by status', () => {
+  it('splits requests into before, during and after the fault and counts failures by status', () => {
     const log = [req(0, 200), req(100, 503, 'ERR_DB_UNAVAILABLE'), req(200, 0, 'timeout'), req(300, 200)];
     const s = summariseFault(log, { fault: 'x', startMs: 100, endMs: 250 }, { kind: 'no-failures' });
     expect(s.phases.before).toEqual({ sent: 1, ok: 1, failed: {} });
     expect(s.phases.during).toEqual({ sent: 2, ok: 0, failed: { '503': 1, timeout: 1 } });
     expect(s.phases.after).toEqual({ sent: 1, ok: 1, failed: {} });
     expect(s.targets[0]!.met).toBe(false);
+  });
+
+  it('counts a request in flight when the fault began as during, not as a failure of the baseline', () => {
+    const inFlight: LoggedRequest = { tMs: 99.6, status: 503, latencyUs: 24_500, code: 'ERR_DB_UNAVAILABLE' };
+    const done: LoggedRequest = { tMs: 99.2, status: 200, latencyUs: 700 };
+    const s = summariseFault(
+      [req(0, 200), done, inFlight, req(300, 200)],
+      { fault: 'x', startMs: 100, endMs: 250 },
+      { kind: 'no-failures' },
+    );
+    expect(s.phases.before).toEqual({ sent: 2, ok: 2, failed: {} });
+    expect(s.phases.during).toEqual({ sent: 1, ok: 0, failed: { '503': 1 } });
+    expect(s.phases.after).toEqual({ sent: 1, ok: 1, failed: {} });
   });
 
   it('measures recovery from the database accepting connections, and misses a late or foreign failure', () => {

@@ -23,16 +23,20 @@ export type FaultSummary = Pick<
 > & { dbAcceptingMs?: number | null };
 
 /**
- * Splits a fault run's request log into before / during / after (by start time), finds the last
- * failure and the time to recover, and judges the scenario's target on those figures.
+ * Splits a fault run's request log into before / during / after, finds the last failure and the time
+ * to recover, and judges the scenario's target on those figures. A request is *before* when it
+ * completed before the fault began, *after* when it started once the fault was over, and *during*
+ * otherwise — every request the fault could touch, including one in flight when it began (a read
+ * started a millisecond before PostgreSQL's fast shutdown fails with it; counted before, it read as
+ * a failure of the healthy baseline).
  *
  * Time to recover is measured from the fault's end, or for db-restart from the database accepting
  * connections again: the last failed request's completion minus that point (0 when nothing failed
  * after it; null when the run ended on a failure, so recovery was never seen).
  */
 export function summariseFault(log: readonly LoggedRequest[], w: FaultWindow, target: FaultTargetSpec): FaultSummary {
-  const before = log.filter((r) => r.tMs < w.startMs);
-  const during = log.filter((r) => r.tMs >= w.startMs && r.tMs < w.endMs);
+  const before = log.filter((r) => endMs(r) < w.startMs);
+  const during = log.filter((r) => endMs(r) >= w.startMs && r.tMs < w.endMs);
   const after = log.filter((r) => r.tMs >= w.endMs);
   const failures = log.filter((r) => r.status !== 200);
   const lastFailure = failures.length > 0 ? Math.max(...failures.map(endMs)) : null;
