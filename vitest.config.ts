@@ -7,10 +7,12 @@ import { defineConfig } from 'vitest/config';
  * engines' medians 5.8 ms apart), so they run after the rest, one at a time.
  */
 const MEASURING = ['test/study-local.test.ts'];
+/** Never test files: dependencies and generated output. A project's `exclude` replaces this one, so it repeats it. */
+const NOT_TESTS = ['node_modules/**', 'runs/**'];
 
 export default defineConfig({
   test: {
-    exclude: ['node_modules/**', 'runs/**'],
+    exclude: NOT_TESTS,
     // Two cores: tests that start PostgreSQL and servers contend for CPU, so keep concurrency low.
     pool: 'forks',
     testTimeout: 60_000,
@@ -29,7 +31,7 @@ export default defineConfig({
             'test/**/*.test.ts',
             'scripts/**/*.test.ts',
           ],
-          exclude: ['node_modules/**', 'runs/**', ...MEASURING],
+          exclude: [...NOT_TESTS, ...MEASURING],
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
