@@ -8,7 +8,13 @@
  * the host's noise spans it. Also prints each process's CPU per request over the measured run (its
  * warm-up excluded; schedstat) and the paired CPU ratios off/minimal and enforce/off.
  *
- * Flags: --rounds 6 (a multiple of 6 keeps the order balanced) --duration 5 --connections 32
+ * Pinned by default (`--shared` turns it off): the server under test (the sidecar or the minimal
+ * server) runs alone on the last CPU and everything else (autocannon in this process, PostgreSQL, the IdP) on the others, re-pinned before
+ * every run (PostgreSQL's backends are forked as connections open): saturation is then the server's own
+ * core, each run prints how busy that core was, and the ratio is the servers' per-request cost instead of
+ * how the host's scheduler shared two cores between a server, its database and its load generator.
+ *
+ * Flags: --rounds 6 (a multiple of 6 keeps the order balanced) --duration 5 --connections 32 --shared
  *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).
  */
 import { fileURLToPath } from 'node:url';
@@ -16,18 +22,25 @@ import { checkTarget, describeInterval, describeTarget } from '../../../results/
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { saturate } from './load.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { cpuSecondsOf, loadAverage, startBenchStack } from './stack.js';
+import { cpuSecondsOf, loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
+import { formatCpuList } from '../../../runner/study/pinning.js';
 
 // Six rounds: the fewest whose [min, max] reaches 95 % coverage for the median (5 reach 93.8 %), and
 // one pass through ORDERS.
 const flags = benchFlags('bench:sidecar', {
   numbers: { rounds: { default: 6, integer: true }, duration: 5, connections: { default: 32, integer: true } },
   strings: ['cpu-prof'],
+  booleans: ['shared'],
 });
+const pinning = flags.booleans.shared ? { reason: 'not pinned (--shared)' } : serverPinPlan();
+const pinPlan = 'reason' in pinning ? null : pinning;
 const rounds = flags.numbers.rounds;
 const durationS = flags.numbers.duration;
 const connections = flags.numbers.connections;
 const BODY = '{"query":"light","params":{"id":42}}';
+
+/** A pinned server whose core is busier than this was the bottleneck of its run. */
+const SATURATED = 0.9;
 
 const range = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 
@@ -55,6 +68,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void Promise.all(cleanups.reverse().map((c) => c().catch(() => {}))).then(() => process.exit(130)));
   try {
     console.log(`bench:sidecar — node ${process.version}; load average at start ${await loadAverage()}`);
+    console.log(
+      'reason' in pinning
+        ? `${pinning.reason}: the server under test, PostgreSQL and the load generator share the CPUs`
+        : `pinned: the server under test on CPU ${formatCpuList(pinning.server)}; load generator, PostgreSQL and IdP on CPU ${formatCpuList(pinning.rest)}`,
+    );
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
     const sidecar = await stack.sidecar('p1-b', {}, flags.strings['cpu-prof']);
@@ -73,11 +91,19 @@ async function main(): Promise<void> {
     };
     const names: Name[] = ['minimal', 'off', 'enforce'];
     let errors = 0;
+    let leastBusy = Infinity;
     for (let round = 0; round < rounds; round++) {
       for (const name of ORDERS[round % ORDERS.length]!) {
         if (name !== 'minimal') await stack.setModes(name === 'off' ? 'off' : 'on', name);
         const url = name === 'minimal' ? `${minimalUrl}/query` : `${sidecar.url}/query`;
         const pid = name === 'minimal' ? minimal.pid : sidecar.component.pid;
+        if (pinPlan !== null) {
+          await pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
+          await pinPids(
+            [minimal.pid, sidecar.component.pid].filter((p) => p !== undefined),
+            pinPlan.server,
+          );
+        }
         const r = await saturate(url, BODY, connections, durationS, {
           authorization: name === 'enforce' ? `Bearer ${token}` : undefined,
           cpuSeconds: () => cpuSecondsOf(pid),
@@ -86,7 +112,13 @@ async function main(): Promise<void> {
         runs[name].rps.push(r.rps);
         if (r.cpuUsPerRequest !== undefined) runs[name].cpuUs.push(r.cpuUsPerRequest);
         runs[name].load.push(await loadAverage());
-        console.log(`round ${round + 1} ${name.padEnd(8)} ${r.rps.toFixed(0)} rps (${r.errors} errors), load ${runs[name].load.at(-1)}`);
+        // CPU per request × requests per second: how busy the server kept (its share of) the cores.
+        const busyCpu = r.cpuUsPerRequest === undefined ? undefined : (r.cpuUsPerRequest * r.rps) / 1e6;
+        if (busyCpu !== undefined) leastBusy = Math.min(leastBusy, busyCpu);
+        const busy = busyCpu === undefined ? '' : `, server busy ${busyCpu.toFixed(2)} CPU`;
+        console.log(
+          `round ${round + 1} ${name.padEnd(8)} ${r.rps.toFixed(0)} rps (${r.errors} errors)${busy}, load ${runs[name].load.at(-1)}`,
+        );
       }
     }
     console.log('\nfigure                              | requests/s    | CPU µs/request |');
@@ -107,6 +139,12 @@ async function main(): Promise<void> {
       const cpu = (a: Name, b: Name) => describeInterval(checkTarget(perRound(a, b, 'cpuUs'), 1, 'at-most'));
       console.log(`CPU per request, sidecar off / minimal:  ${cpu('off', 'minimal')} (reported, no target)`);
       console.log(`CPU per request, enforce / off:          ${cpu('enforce', 'off')} (reported, no target)`);
+    }
+    if (pinPlan !== null && leastBusy < SATURATED) {
+      console.log(
+        `note: a pinned server's core was only ${leastBusy.toFixed(2)} busy in some run (< ${SATURATED}): the load side, not the server, ` +
+          "limited it, and its ratios understate the servers' difference",
+      );
     }
     console.log(`errors: ${errors}; load average at end ${await loadAverage()}`);
     if (errors > 0) process.exitCode = 1;

@@ -3,7 +3,9 @@
  * the IdP and sidecars as child processes, so each has its own pid and its own CPU account), process
  * CPU from /proc, and cleanup in reverse order. Benches print figures; they are not tests.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
@@ -12,6 +14,7 @@ import { componentEntry } from '../../../runner/platforms/local/paths.js';
 import { startTempPostgres, type LocalPostgres } from '../../../runner/platforms/local/postgres.js';
 import { defaultGrants } from '../../../runner/platforms/local/topology.js';
 import { processCpuUs } from '../../../runner/study/cpu.js';
+import { allowedCpus, formatCpuList } from '../../../runner/study/pinning.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../identity/server.js';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
@@ -45,6 +48,45 @@ export async function loadAverage(): Promise<string> {
   }
 }
 
+/** A process and every descendant it has now (/proc/<pid>/task/<tid>/children), pid first. */
+export async function processTree(pid: number): Promise<number[]> {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const tids = await readdir(`/proc/${out[i]}/task`).catch(() => [] as string[]); // [] when gone meanwhile
+    for (const tid of tids) {
+      const children = await readFile(`/proc/${out[i]}/task/${tid}/children`, 'utf8').catch(() => '');
+      for (const c of children.split(' ')) if (c.trim() !== '') out.push(Number(c));
+    }
+  }
+  return out;
+}
+
+/**
+ * Where bench:sidecar pins its processes: the server under test alone on the last CPU this process
+ * may use, everything else (the load generator in this process, PostgreSQL, the IdP) on the rest.
+ * Null with the reason when it cannot (fewer than 2 CPUs, no taskset).
+ */
+export function serverPinPlan(cpus = allowedCpus()): { server: number[]; rest: number[] } | { reason: string } {
+  if (cpus === null || cpus.length < 2)
+    return { reason: `not pinned: pinning needs at least 2 CPUs and this process may use ${cpus?.length ?? 'an unknown number of'}` };
+  return { server: cpus.slice(-1), rest: cpus.slice(0, -1) };
+}
+
+const execFileP = promisify(execFile);
+
+/** Sets the CPU affinity of every thread of each pid (`taskset -a -p -c`); a pid gone meanwhile is skipped. */
+export async function pinPids(pids: readonly number[], cpus: readonly number[]): Promise<void> {
+  for (const pid of pids) {
+    try {
+      await execFileP('taskset', ['-a', '-p', '-c', formatCpuList(cpus), String(pid)]);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT')
+        throw new Error('pinning needs taskset (util-linux) on PATH; run with --shared to measure without it', { cause: err });
+      // exited between listing and pinning
+    }
+  }
+}
+
 export interface BenchSidecar {
   service: string;
   url: string;
@@ -64,6 +106,8 @@ export interface BenchStack {
   setModes(signMode: SignMode, verifyMode: VerifyMode): Promise<void>;
   /** An access token of `caller` (naming its granted targets), from the IdP's token exchange. */
   accessToken(caller: string): Promise<string>;
+  /** Pids of what serves the servers under test: PostgreSQL (postmaster and every backend now) and the IdP. */
+  supportPids(): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -151,6 +195,9 @@ export async function startBenchStack(): Promise<BenchStack> {
         });
         if (!res.ok) throw new Error(`token exchange for ${caller} failed: ${res.status} ${await res.text()}`);
         return ((await res.json()) as { access_token: string }).access_token;
+      },
+      async supportPids() {
+        return [...(await processTree(pg.pid)), ...(idp.pid !== undefined ? [idp.pid] : [])];
       },
       close,
     };

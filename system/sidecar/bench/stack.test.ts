@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { allowedCpus } from '../../../runner/study/pinning.js';
+import { pinPids, processTree, serverPinPlan } from './stack.js';
+
+const affinityOf = async (pid: number) => /Cpus_allowed_list:\s*(\S+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+
+describe('bench:sidecar pinning', () => {
+  it('puts the server alone on the last CPU, or says why it cannot', () => {
+    expect(serverPinPlan([0, 1, 2, 3])).toEqual({ server: [3], rest: [0, 1, 2] });
+    expect(serverPinPlan([0, 1])).toEqual({ server: [1], rest: [0] });
+    expect(serverPinPlan([0])).toEqual({ reason: 'not pinned: pinning needs at least 2 CPUs and this process may use 1' });
+  });
+
+  it.skipIf((allowedCpus()?.length ?? 0) < 2)("finds a process's descendants and pins every one of them", async () => {
+    // sh → sleep: the grandchild exists before we look, so the tree must reach two levels down.
+    const sh = spawn('sh', ['-c', 'sleep 30 & wait'], { stdio: 'ignore' });
+    try {
+      let tree: number[] = [];
+      for (let i = 0; i < 50 && tree.length < 2; i++) {
+        tree = await processTree(sh.pid!);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(tree[0]).toBe(sh.pid);
+      expect(tree).toHaveLength(2);
+      const cpu = allowedCpus()!.at(-1)!;
+      await pinPids(tree, [cpu]);
+      for (const pid of tree) expect(await affinityOf(pid)).toBe(String(cpu));
+      expect(await affinityOf(process.pid)).not.toBe(String(cpu));
+    } finally {
+      const tree = await processTree(sh.pid!);
+      for (const pid of tree.reverse()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+});
