@@ -9,10 +9,11 @@
  * warm-up excluded; schedstat) and the paired CPU ratios off/minimal and enforce/off.
  *
  * Pinned by default (`--shared` turns it off): the server under test (the sidecar or the minimal
- * server) runs alone on the last CPU and everything else (autocannon in this process, PostgreSQL, the IdP) on the others, re-pinned before
- * every run (PostgreSQL's backends are forked as connections open): saturation is then the server's own
- * core, each run prints how busy that core was, and the ratio is the servers' per-request cost instead of
- * how the host's scheduler shared two cores between a server, its database and its load generator.
+ * server) runs alone on the last CPU and everything else (autocannon in this process, PostgreSQL, the
+ * IdP) on the others, re-pinned before every run (PostgreSQL's backends are forked as connections
+ * open): saturation is then the server's own core, each run prints how busy that core was, and the
+ * ratio is the servers' per-request cost instead of how the host's scheduler shared two cores between
+ * a server, its database and its load generator.
  *
  * Flags: --rounds 6 (a multiple of 6 keeps the order balanced) --duration 5 --connections 32 --shared
  *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).

@@ -64,7 +64,7 @@ export async function processTree(pid: number): Promise<number[]> {
 /**
  * Where bench:sidecar pins its processes: the server under test alone on the last CPU this process
  * may use, everything else (the load generator in this process, PostgreSQL, the IdP) on the rest.
- * Null with the reason when it cannot (fewer than 2 CPUs, no taskset).
+ * The reason instead when there are fewer than 2 CPUs ({@link pinPids} says so when taskset is missing).
  */
 export function serverPinPlan(cpus = allowedCpus()): { server: number[]; rest: number[] } | { reason: string } {
   if (cpus === null || cpus.length < 2)
