@@ -10,10 +10,10 @@
  *
  * Pinned by default (`--shared` turns it off): the server under test (the sidecar or the minimal
  * server) runs alone on the last CPU and everything else (autocannon in this process, PostgreSQL, the
- * IdP) on the others, re-pinned before every run (PostgreSQL's backends are forked as connections
- * open): saturation is then the server's own core, each run prints how busy that core was, and the
- * ratio is the servers' per-request cost instead of how the host's scheduler shared two cores between
- * a server, its database and its load generator.
+ * IdP) on the others, pinned once before the rounds (PostgreSQL's backends, forked as connections
+ * open, inherit the postmaster's mask): saturation is then the server's own core, each run prints how
+ * busy that core was, and the ratio is the servers' per-request cost instead of how the host's
+ * scheduler shared two cores between a server, its database and its load generator.
  *
  * Flags: --rounds 6 (a multiple of 6 keeps the order balanced) --duration 5 --connections 32 --shared
  *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).
@@ -84,6 +84,14 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => minimal.stop());
     const minimalUrl = minimal.url;
+    if (pinPlan !== null) {
+      // Once: what forks later (PostgreSQL's backends as connections open) inherits its parent's mask.
+      await pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
+      await pinPids(
+        [minimal.pid, sidecar.component.pid].filter((p) => p !== undefined),
+        pinPlan.server,
+      );
+    }
 
     const runs: Record<Name, { rps: number[]; cpuUs: number[]; load: string[] }> = {
       minimal: { rps: [], cpuUs: [], load: [] },
@@ -98,13 +106,6 @@ async function main(): Promise<void> {
         if (name !== 'minimal') await stack.setModes(name === 'off' ? 'off' : 'on', name);
         const url = name === 'minimal' ? `${minimalUrl}/query` : `${sidecar.url}/query`;
         const pid = name === 'minimal' ? minimal.pid : sidecar.component.pid;
-        if (pinPlan !== null) {
-          await pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
-          await pinPids(
-            [minimal.pid, sidecar.component.pid].filter((p) => p !== undefined),
-            pinPlan.server,
-          );
-        }
         const r = await saturate(url, BODY, connections, durationS, {
           authorization: name === 'enforce' ? `Bearer ${token}` : undefined,
           cpuSeconds: () => cpuSecondsOf(pid),
