@@ -1,7 +1,7 @@
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AuthlabError } from '../../system/protocol/errors.js';
-import { formatCpuList } from '../study/pinning.js';
+import { pinProcess } from '../study/pinning.js';
 import { fromWire, type WireResult } from './result-wire.js';
 import type { EngineResult, EngineRunOptions } from './types.js';
 
@@ -33,8 +33,7 @@ export function setLoadProcessCpus(cpus: readonly number[] | null): void {
 }
 
 function pin(pid: number): void {
-  if (loadCpus && loadCpus.length > 0)
-    execFileSync('taskset', ['-a', '-p', '-c', formatCpuList(loadCpus), String(pid)], { stdio: 'ignore' });
+  if (loadCpus && loadCpus.length > 0) pinProcess(pid, loadCpus);
 }
 
 let shared: LoadProcess | undefined;

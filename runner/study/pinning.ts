@@ -89,7 +89,15 @@ function tasksetAvailable(): boolean {
   }
 }
 
+/**
+ * Pins every thread of `pid` to `cpus` (`taskset -a -p -c`); what it forks or starts later inherits
+ * the mask. Throws when taskset is missing (code ENOENT) or fails (the pid is gone).
+ */
+export function pinProcess(pid: number, cpus: readonly number[]): void {
+  execFileSync('taskset', ['-a', '-p', '-c', formatCpuList(cpus), String(pid)], { stdio: 'ignore' });
+}
+
 /** Pins every thread of this process (the load generator) to `cpus`; later children inherit it. */
 export function pinSelf(cpus: readonly number[]): void {
-  execFileSync('taskset', ['-a', '-p', '-c', formatCpuList(cpus), String(process.pid)], { stdio: 'ignore' });
+  pinProcess(process.pid, cpus);
 }

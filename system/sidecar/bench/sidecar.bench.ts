@@ -86,8 +86,8 @@ async function main(): Promise<void> {
     const minimalUrl = minimal.url;
     if (pinPlan !== null) {
       // Once: what forks later (PostgreSQL's backends as connections open) inherits its parent's mask.
-      await pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
-      await pinPids(
+      pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
+      pinPids(
         [minimal.pid, sidecar.component.pid].filter((p) => p !== undefined),
         pinPlan.server,
       );

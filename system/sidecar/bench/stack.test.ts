@@ -25,7 +25,7 @@ describe('bench:sidecar pinning', () => {
       expect(tree[0]).toBe(sh.pid);
       expect(tree).toHaveLength(2);
       const cpu = allowedCpus()!.at(-1)!;
-      await pinPids(tree, [cpu]);
+      pinPids(tree, [cpu]);
       for (const pid of tree) expect(await affinityOf(pid)).toBe(String(cpu));
       expect(await affinityOf(process.pid)).not.toBe(String(cpu));
     } finally {

@@ -3,9 +3,7 @@
  * the IdP and sidecars as child processes, so each has its own pid and its own CPU account), process
  * CPU from /proc, and cleanup in reverse order. Benches print figures; they are not tests.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
@@ -14,7 +12,7 @@ import { componentEntry } from '../../../runner/platforms/local/paths.js';
 import { startTempPostgres, type LocalPostgres } from '../../../runner/platforms/local/postgres.js';
 import { defaultGrants } from '../../../runner/platforms/local/topology.js';
 import { processCpuUs } from '../../../runner/study/cpu.js';
-import { allowedCpus, formatCpuList } from '../../../runner/study/pinning.js';
+import { allowedCpus, pinProcess } from '../../../runner/study/pinning.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../identity/server.js';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
@@ -72,13 +70,11 @@ export function serverPinPlan(cpus = allowedCpus()): { server: number[]; rest: n
   return { server: cpus.slice(-1), rest: cpus.slice(0, -1) };
 }
 
-const execFileP = promisify(execFile);
-
-/** Sets the CPU affinity of every thread of each pid (`taskset -a -p -c`); a pid gone meanwhile is skipped. */
-export async function pinPids(pids: readonly number[], cpus: readonly number[]): Promise<void> {
+/** Sets the CPU affinity of every thread of each pid ({@link pinProcess}); a pid gone meanwhile is skipped. */
+export function pinPids(pids: readonly number[], cpus: readonly number[]): void {
   for (const pid of pids) {
     try {
-      await execFileP('taskset', ['-a', '-p', '-c', formatCpuList(cpus), String(pid)]);
+      pinProcess(pid, cpus);
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT')
         throw new Error('pinning needs taskset (util-linux) on PATH; run with --shared to measure without it', { cause: err });
