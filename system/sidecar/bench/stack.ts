@@ -17,6 +17,7 @@ import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../identity/server.js';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
 import type { SignMode, VerifyMode } from '../../protocol/modes.js';
+import type { ServiceSettings } from '../../protocol/settings.js';
 
 export const BENCH_ADMIN = 'bench-admin-token-0123456789abcdef';
 
@@ -98,8 +99,11 @@ export interface BenchStack {
   dir: string;
   /** Starts `service` as a child process (`--cpu-prof` into `profDir` when given) and waits for /readyz. */
   sidecar(service: string, peers: Record<string, string>, profDir?: string): Promise<BenchSidecar>;
-  /** Puts global settings on the IdP and waits until every started sidecar has applied them. */
-  setModes(signMode: SignMode, verifyMode: VerifyMode): Promise<void>;
+  /**
+   * Puts global modes (and per-service overrides, merged into the IdP's, which win over the global ones)
+   * on the IdP and waits until every started sidecar has applied them.
+   */
+  setModes(signMode: SignMode, verifyMode: VerifyMode, services?: Record<string, ServiceSettings>): Promise<void>;
   /** An access token of `caller` (naming its granted targets), from the IdP's token exchange. */
   accessToken(caller: string): Promise<string>;
   /** Pids of what serves the servers under test: PostgreSQL (postmaster and every backend now) and the IdP. */
@@ -167,9 +171,10 @@ export async function startBenchStack(): Promise<BenchStack> {
         started.push(s);
         return s;
       },
-      async setModes(signMode, verifyMode) {
+      async setModes(signMode, verifyMode, services = {}) {
         const { revision } = await sendJson<{ revision: number }>('PUT', `${idp.url}/admin/settings`, BENCH_ADMIN, {
           global: { signMode, verifyMode },
+          services,
         });
         const end = Date.now() + 20_000;
         for (const s of started) {

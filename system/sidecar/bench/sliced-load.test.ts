@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { messageEnd, openSlicedLoad } from './sliced-load.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+/** A server counting what it receives; `chunked` answers the way node:http does after writeHead. */
+async function counting(opts: { chunked: boolean; status?: number }): Promise<{ url: string; hits: () => number; inFlight: () => number }> {
+  let hits = 0;
+  let inFlight = 0;
+  const server = createServer((req, res) => {
+    hits++;
+    inFlight++;
+    req.resume();
+    req.on('end', () =>
+      setTimeout(() => {
+        inFlight--;
+        const body = JSON.stringify({ rows: [{ id: 42, data: 'x'.repeat(100) }] });
+        if (opts.chunked) res.writeHead(opts.status ?? 200, { 'content-type': 'application/json' }).end(body);
+        else res.writeHead(opts.status ?? 200, { 'content-length': Buffer.byteLength(body) }).end(body);
+      }, 1),
+    );
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/query`, hits: () => hits, inFlight: () => inFlight };
+}
+
+describe('sliced load', () => {
+  it('finds where a response ends, by Content-Length or by its last chunk', () => {
+    const cl = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1');
+    expect(messageEnd(cl, cl.indexOf('\r\n\r\n'))).toBe(cl.indexOf('hello') + 5);
+    const chunked = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n');
+    expect(messageEnd(chunked, chunked.indexOf('\r\n\r\n'))).toBe(chunked.length);
+    const cut = chunked.subarray(0, chunked.length - 2);
+    expect(messageEnd(cut, cut.indexOf('\r\n\r\n'))).toBe('incomplete');
+    const bare = Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello');
+    expect(messageEnd(bare, bare.indexOf('\r\n\r\n'))).toBe('unframed');
+  });
+
+  it('loads one server per slice, drains it before returning, and counts its answers', async () => {
+    const a = await counting({ chunked: true });
+    const b = await counting({ chunked: false });
+    const load = await openSlicedLoad(
+      [
+        { url: a.url, body: '{}', pid: process.pid },
+        { url: b.url, body: '{}', pid: process.pid },
+      ],
+      4,
+    );
+    try {
+      const r = await load.slice(0, 60);
+      expect(b.hits()).toBe(0);
+      expect(a.inFlight()).toBe(0);
+      expect(r.responses).toBe(a.hits());
+      expect(r.responses).toBeGreaterThan(4);
+      expect(r.errors).toBe(0);
+      expect(r.seconds).toBeGreaterThanOrEqual(0.06);
+      expect(r.cpuSeconds).toBeGreaterThan(0);
+      const before = a.hits();
+      const s = await load.slice(1, 30);
+      expect(a.hits()).toBe(before);
+      expect(s.responses).toBe(b.hits());
+    } finally {
+      load.close();
+    }
+  });
+
+  it('counts answers that are not 2xx as errors', async () => {
+    const bad = await counting({ chunked: true, status: 503 });
+    const load = await openSlicedLoad([{ url: bad.url, body: '{}', pid: process.pid }], 2);
+    try {
+      const r = await load.slice(0, 20);
+      expect(r.responses).toBe(0);
+      expect(r.errors).toBe(bad.hits());
+    } finally {
+      load.close();
+    }
+  });
+
+  it('fails the next slice once a server has closed one of its connections', async () => {
+    const a = await counting({ chunked: true });
+    const load = await openSlicedLoad([{ url: a.url, body: '{}', pid: process.pid }], 2);
+    try {
+      await load.slice(0, 10);
+      servers[0]!.closeAllConnections();
+      await new Promise((r) => setTimeout(r, 50));
+      await expect(load.slice(0, 10)).rejects.toThrow(/closed a connection/);
+    } finally {
+      load.close();
+    }
+  });
+});
