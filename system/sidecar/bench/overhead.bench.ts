@@ -1,35 +1,37 @@
 /**
  * `npm run bench:overhead` — what auth costs per request across one hop, both ends: a closed loop of
- * `--connections` workers (undici, in this process) calls p1-a `/call/p1-b/query` (light), through
- * two real sidecars (child processes of bench/stack.ts, with the real IdP and PostgreSQL), auth off
- * (sign off, verify off) against auth on (sign on, verify enforce). Modes alternate within a round and
- * their order flips every round (off-on, on-off, ...), each run after its own warm-up. Per round and
- * mode: p50 (HDR, µs) and the CPU µs per request of the two sidecar processes together (schedstat,
- * the client excluded). Prints enforce − off per round as the median with its order-statistic
- * interval (results/stats/target.ts): the same question as the study's auth-overhead rows, on one
- * pair, in a minute. Not a test: it prints figures.
+ * `--connections` connections (raw sockets, in this process: sliced-load.ts) calls `/call/<b>/query`
+ * (light) on a caller's sidecar, through two real sidecars (child processes of bench/stack.ts, with the
+ * real IdP and PostgreSQL), auth off (sign off, verify off: pair 2, p2-a → p2-b, per-service overrides)
+ * against auth on (sign on, verify enforce: pair 1, p1-a → p1-b, the global modes). The two pairs are
+ * loaded in turn, one at a time, in slices of `--slice` ms; a round is eight slices in the order
+ * off, on, on, off, on, off, off, on (each mode follows each equally often, and starts a round as often),
+ * so both pairs see the same seconds of the host. Per round and mode: p50 (HDR, µs) and the CPU µs per
+ * request of the pair's two sidecar processes together (schedstat, the client excluded). Prints
+ * enforce − off per round as the median with its order-statistic interval (results/stats/target.ts):
+ * the same question as the study's auth-overhead rows, on one pair, in a minute. Not a test: it prints
+ * figures.
  *
- * Flags: --rounds 6 --duration 3 (s per mode and round) --warmup 0.5 (s, before each run) --prime 3 (s per mode,
- * once before the rounds: the children's JIT is cold, and a first run read 2× the later ones) --connections 4
- * --mode off|enforce (that mode only) --cpu-prof <dir> (V8 CPU profiles of both sidecars, written when they stop)
+ * Flags: --rounds 24 --slice 250 (ms) --prime 3 (s per mode of slices before the rounds, not counted: the
+ * children's JIT is cold, and a first run read 2× the later ones) --connections 4
+ * --mode off|enforce (that mode only) --cpu-prof <dir> (V8 CPU profiles of all four sidecars, written when they stop)
  */
 import { build, type Histogram } from 'hdr-histogram-js';
-import { Pool } from 'undici';
 import { checkTarget, describeInterval } from '../../../results/stats/index.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { cpuSecondsOfAll, loadAverage, startBenchStack } from './stack.js';
+import { openSlicedLoad } from './sliced-load.js';
+import { loadAverage, startBenchStack } from './stack.js';
 
 const flags = benchFlags('bench:overhead', {
   numbers: {
-    rounds: { default: 6, integer: true },
-    duration: 3,
-    warmup: 0.5,
+    rounds: { default: 24, integer: true },
+    slice: 250,
     prime: 3,
     connections: { default: 4, integer: true },
   },
   strings: ['mode', 'cpu-prof'],
 });
-const { rounds, duration, warmup, prime, connections } = flags.numbers;
+const { rounds, slice: sliceMs, prime, connections } = flags.numbers;
 const BOTH = ['off', 'enforce'] as const;
 type Mode = (typeof BOTH)[number];
 const only = flags.strings.mode;
@@ -38,6 +40,9 @@ if (only !== undefined && !BOTH.includes(only as Mode)) {
   process.exit(2);
 }
 const MODES: readonly Mode[] = only === undefined ? BOTH : [only as Mode];
+/** One round: ABBA BAAB — each mode follows each mode equally often, also across rounds. */
+const ROUND: readonly Mode[] =
+  only === undefined ? ['off', 'enforce', 'enforce', 'off', 'enforce', 'off', 'off', 'enforce'] : Array(8).fill(only);
 const BODY = '{"query":"light","params":{"id":42}}';
 
 const histogram = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
@@ -45,42 +50,37 @@ const histogram = () => build({ lowestDiscernibleValue: 1, highestTrackableValue
 async function main(): Promise<void> {
   const stack = await startBenchStack();
   process.once('SIGINT', () => void stack.close().then(() => process.exit(130)));
+  let load: { close(): void } | undefined;
   try {
     const prof = flags.strings['cpu-prof'];
-    const b = await stack.sidecar('p1-b', {}, prof);
-    const a = await stack.sidecar('p1-a', { 'p1-b': b.url }, prof);
-    const pids = [a.component.pid, b.component.pid];
-    const client = new Pool(a.url, { connections });
+    const pairs: Record<Mode, { caller: string; target: string }> = {
+      off: { caller: 'p2-a', target: 'p2-b' },
+      enforce: { caller: 'p1-a', target: 'p1-b' },
+    };
+    const targets = [];
+    for (const mode of MODES) {
+      const { caller, target } = pairs[mode];
+      const b = await stack.sidecar(target, {}, prof);
+      const a = await stack.sidecar(caller, { [target]: b.url }, prof);
+      const pids = [a.component.pid, b.component.pid].filter((p) => p !== undefined);
+      if (pids.length < 2) throw new Error(`a sidecar of ${caller} → ${target} has no pid: its CPU cannot be read`);
+      targets.push({ url: `${a.url}/call/${target}/query`, body: BODY, pids });
+    }
+    // Auth off is sign off + verify off; on is sign on + verify enforce.
+    await stack.setModes('on', 'enforce', {
+      'p2-a': { signMode: 'off', verifyMode: 'off' },
+      'p2-b': { signMode: 'off', verifyMode: 'off' },
+    });
+    const sliced = await openSlicedLoad(targets, connections);
+    load = sliced;
     let errors = 0;
-    /** Requests answered 200 since the sidecars started (primes and warm-ups too): what a --cpu-prof profile covers. */
-    let answered = 0;
-
-    /** Runs the closed loop for `seconds`; records each 200's latency (µs) into `h` when given. Returns requests answered 200. */
-    const loop = async (seconds: number, h: Histogram | null): Promise<number> => {
-      const end = performance.now() + seconds * 1000;
-      let ok = 0;
-      await Promise.all(
-        Array.from({ length: connections }, async () => {
-          while (performance.now() < end) {
-            const t0 = performance.now();
-            const res = await client.request({
-              path: '/call/p1-b/query',
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: BODY,
-            });
-            await res.body.text();
-            if (res.statusCode !== 200) {
-              errors++;
-              continue;
-            }
-            ok++;
-            answered++;
-            h?.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-          }
-        }),
-      );
-      return ok;
+    /** Requests answered 200 since the sidecars started (primes too): what a --cpu-prof profile covers. */
+    const answered: Record<Mode, number> = { off: 0, enforce: 0 };
+    const run = async (mode: Mode, h: Histogram | null) => {
+      const r = await sliced.slice(MODES.indexOf(mode), sliceMs, h ? (us) => h.recordValue(Math.max(1, Math.round(us))) : undefined);
+      errors += r.errors;
+      answered[mode] += r.responses;
+      return r;
     };
 
     const merged: Record<Mode, Histogram> = { off: histogram(), enforce: histogram() };
@@ -88,34 +88,32 @@ async function main(): Promise<void> {
     const cpuUs = { off: [] as number[], enforce: [] as number[] };
     console.log(`load average at start ${await loadAverage()}`);
     console.log(
-      `bench:overhead — node ${process.version}, ${connections} connections, ${rounds} rounds × ${duration} s per mode (+${warmup} s warm-up)`,
+      `bench:overhead — node ${process.version}, ${connections} connections, ${rounds} rounds of 8 slices of ${sliceMs} ms ` +
+        `(${MODES.join(' and ')} in turn), after ${prime} s of slices per mode not counted`,
     );
-    /** Auth off is sign off + verify off; on is sign on + verify enforce. */
-    const apply = (mode: Mode) => stack.setModes(mode === 'off' ? 'off' : 'on', mode);
-    for (const mode of MODES) {
-      await apply(mode);
-      await loop(prime, null);
-    }
+    for (let i = 0; i < Math.ceil((prime * 1000) / sliceMs); i++) for (const mode of MODES) await run(mode, null);
     for (let round = 0; round < rounds; round++) {
-      const order: readonly Mode[] = round % 2 === 0 ? MODES : [...MODES].reverse();
-      for (const mode of order) {
-        await apply(mode);
-        await loop(warmup, null);
-        const h = histogram();
-        const cpu0 = await cpuSecondsOfAll(pids);
-        const n = await loop(duration, h);
-        const cpu1 = await cpuSecondsOfAll(pids);
-        const cpu = cpu0 !== null && cpu1 !== null && n > 0 ? ((cpu1 - cpu0) * 1e6) / n : null;
-        p50[mode].push(h.getValueAtPercentile(50));
-        if (cpu !== null) cpuUs[mode].push(cpu);
-        merged[mode].add(h);
-        console.log(
-          `round ${round + 1} ${mode.padEnd(8)} ${n} requests, p50 ${h.getValueAtPercentile(50)} µs, p99 ${h.getValueAtPercentile(99)} µs, ` +
-            `sidecars' CPU ${cpu === null ? 'n/a' : cpu.toFixed(0)} µs/request; load ${await loadAverage()}`,
+      const h: Record<Mode, Histogram> = { off: histogram(), enforce: histogram() };
+      const sum: Record<Mode, { n: number; cpu: number | null }> = { off: { n: 0, cpu: 0 }, enforce: { n: 0, cpu: 0 } };
+      for (const mode of ROUND) {
+        const r = await run(mode, h[mode]);
+        sum[mode].n += r.responses;
+        sum[mode].cpu = sum[mode].cpu === null || r.cpuSeconds === undefined ? null : sum[mode].cpu + r.cpuSeconds;
+      }
+      const line: string[] = [];
+      for (const mode of MODES) {
+        const { n, cpu } = sum[mode];
+        const perRequest = cpu !== null && n > 0 ? (cpu * 1e6) / n : null;
+        p50[mode].push(h[mode].getValueAtPercentile(50));
+        if (perRequest !== null) cpuUs[mode].push(perRequest);
+        merged[mode].add(h[mode]);
+        line.push(
+          `${mode} ${n} requests, p50 ${h[mode].getValueAtPercentile(50)} µs, p99 ${h[mode].getValueAtPercentile(99)} µs, ` +
+            `sidecars' CPU ${perRequest === null ? 'n/a' : perRequest.toFixed(0)} µs/request`,
         );
       }
+      console.log(`round ${String(round + 1).padStart(2)}: ${line.join('; ')}; load ${await loadAverage()}`);
     }
-    await client.close();
 
     console.log('');
     for (const m of MODES) {
@@ -139,10 +137,15 @@ async function main(): Promise<void> {
         console.log('auth CPU: the sidecars’ CPU could not be read (/proc/<pid>/task/*/schedstat)');
       }
     }
-    console.log(`errors (non-200): ${errors}; load average at end ${await loadAverage()}`);
-    if (flags.strings['cpu-prof']) console.log(`profiles cover ${answered} requests answered 200 (primes and warm-ups included)`);
+    console.log(`errors (non-2xx): ${errors}; load average at end ${await loadAverage()}`);
+    if (prof) {
+      console.log(
+        `profiles cover ${MODES.map((m) => `${pairs[m].caller} → ${pairs[m].target} (${m}) ${answered[m]} requests answered 2xx`).join(', ')}, primes included`,
+      );
+    }
     if (errors > 0) process.exitCode = 1;
   } finally {
+    load?.close();
     await stack.close();
   }
 }

@@ -101,9 +101,9 @@ async function main(): Promise<void> {
     }
     const load = await openSlicedLoad(
       [
-        { url: `${minimal.url}/query`, body: BODY, pid: pids.minimal },
-        { url: `${off.url}/query`, body: BODY, pid: pids.off },
-        { url: `${enforce.url}/query`, body: BODY, headers: { authorization: `Bearer ${token}` }, pid: pids.enforce },
+        { url: `${minimal.url}/query`, body: BODY, pids: [pids.minimal] },
+        { url: `${off.url}/query`, body: BODY, pids: [pids.off] },
+        { url: `${enforce.url}/query`, body: BODY, headers: { authorization: `Bearer ${token}` }, pids: [pids.enforce] },
       ],
       connections,
     );

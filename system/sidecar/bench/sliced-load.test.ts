@@ -19,13 +19,16 @@ async function counting(opts: { chunked: boolean; status?: number }): Promise<{ 
     hits++;
     inFlight++;
     req.resume();
+    const arrived = performance.now();
+    // Answers once 1 ms has passed by the clock the client times with (a timer may fire early by it).
+    const later = (f: () => void): void => void (performance.now() - arrived >= 1 ? f() : setImmediate(() => later(f)));
     req.on('end', () =>
-      setTimeout(() => {
+      later(() => {
         inFlight--;
         const body = JSON.stringify({ rows: [{ id: 42, data: 'x'.repeat(100) }] });
         if (opts.chunked) res.writeHead(opts.status ?? 200, { 'content-type': 'application/json' }).end(body);
         else res.writeHead(opts.status ?? 200, { 'content-length': Buffer.byteLength(body) }).end(body);
-      }, 1),
+      }),
     );
   });
   servers.push(server);
@@ -51,13 +54,16 @@ describe('sliced load', () => {
     const b = await counting({ chunked: false });
     const load = await openSlicedLoad(
       [
-        { url: a.url, body: '{}', pid: process.pid },
-        { url: b.url, body: '{}', pid: process.pid },
+        { url: a.url, body: '{}', pids: [process.pid] },
+        { url: b.url, body: '{}', pids: [process.pid] },
       ],
       4,
     );
     try {
-      const r = await load.slice(0, 60);
+      const latencies: number[] = [];
+      const r = await load.slice(0, 60, (us) => latencies.push(us));
+      expect(latencies).toHaveLength(r.responses);
+      expect(Math.min(...latencies)).toBeGreaterThanOrEqual(1000); // the server answers after 1 ms
       expect(b.hits()).toBe(0);
       expect(a.inFlight()).toBe(0);
       expect(r.responses).toBe(a.hits());
@@ -74,9 +80,19 @@ describe('sliced load', () => {
     }
   });
 
+  it('reads no CPU when a process it is told to watch is gone', async () => {
+    const a = await counting({ chunked: false });
+    const load = await openSlicedLoad([{ url: a.url, body: '{}', pids: [process.pid, 2 ** 22 + 1] }], 1);
+    try {
+      expect((await load.slice(0, 10)).cpuSeconds).toBeUndefined();
+    } finally {
+      load.close();
+    }
+  });
+
   it('counts answers that are not 2xx as errors', async () => {
     const bad = await counting({ chunked: true, status: 503 });
-    const load = await openSlicedLoad([{ url: bad.url, body: '{}', pid: process.pid }], 2);
+    const load = await openSlicedLoad([{ url: bad.url, body: '{}', pids: [process.pid] }], 2);
     try {
       const r = await load.slice(0, 20);
       expect(r.responses).toBe(0);
@@ -88,7 +104,7 @@ describe('sliced load', () => {
 
   it('fails the next slice once a server has closed one of its connections', async () => {
     const a = await counting({ chunked: true });
-    const load = await openSlicedLoad([{ url: a.url, body: '{}', pid: process.pid }], 2);
+    const load = await openSlicedLoad([{ url: a.url, body: '{}', pids: [process.pid] }], 2);
     try {
       await load.slice(0, 10);
       servers[0]!.closeAllConnections();

@@ -13,14 +13,14 @@
  * on 2026-12-02, docs/ARCHITECTURE.md).
  */
 import { connect, type Socket } from 'node:net';
-import { processCpuUs } from '../../../runner/study/cpu.js';
+import { cpuSecondsOfAll } from './stack.js';
 
 export interface SliceTarget {
   url: string;
   body: string;
   headers?: Record<string, string>;
-  /** The server's pid: its CPU over each slice is read from /proc. */
-  pid: number;
+  /** The server's processes (a sidecar pair: both): their CPU over each slice is read from /proc, summed. */
+  pids: readonly number[];
 }
 
 export interface SliceResult {
@@ -30,7 +30,7 @@ export interface SliceResult {
   errors: number;
   /** First send to last answer. */
   seconds: number;
-  /** The server's CPU over the slice; undefined when /proc could not be read. */
+  /** The servers' CPU over the slice; undefined when /proc could not be read. */
   cpuSeconds: number | undefined;
 }
 
@@ -108,8 +108,11 @@ function open(url: URL, fail: (err: Error) => void): Promise<Connection> {
 }
 
 export interface SlicedLoad {
-  /** Loads target `index` alone for `ms` (then drains it); throws when a connection failed. */
-  slice(index: number, ms: number): Promise<SliceResult>;
+  /**
+   * Loads target `index` alone for `ms` (then drains it); throws when a connection failed.
+   * `latencyUs`, when given, hears each 2xx answer's time from send to its last byte, µs.
+   */
+  slice(index: number, ms: number, latencyUs?: (us: number) => void): Promise<SliceResult>;
   close(): void;
 }
 
@@ -138,12 +141,12 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
   });
   let closing = false;
   return {
-    async slice(index, ms) {
+    async slice(index, ms, latencyUs) {
       if (failure) throw failure;
       const target = targets[index]!;
       const conns = all[index]!;
       const request = requests[index]!;
-      const cpu0 = await processCpuUs(target.pid);
+      const cpu0 = await cpuSecondsOfAll(target.pids);
       let responses = 0;
       let errors = 0;
       const t0 = performance.now();
@@ -158,10 +161,13 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
           }
         }, 50);
         const send = (c: Connection): void => {
+          const sentAt = performance.now();
           c.onResponse = (ok) => {
             last = performance.now();
-            if (ok) responses++;
-            else errors++;
+            if (ok) {
+              responses++;
+              latencyUs?.((last - sentAt) * 1000);
+            } else errors++;
             if (last < until) send(c);
             else if (--active === 0) {
               clearInterval(check);
@@ -172,12 +178,12 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
         };
         for (const c of conns) send(c);
       });
-      const cpu1 = await processCpuUs(target.pid);
+      const cpu1 = await cpuSecondsOfAll(target.pids);
       return {
         responses,
         errors,
         seconds: (last - t0) / 1000,
-        cpuSeconds: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / 1e6,
+        cpuSeconds: cpu0 === null || cpu1 === null ? undefined : cpu1 - cpu0,
       };
     },
     close() {

@@ -111,7 +111,7 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-/** Starts PostgreSQL, the identity issuer, the IdP (child) with pair 1's grants. */
+/** Starts PostgreSQL, the identity issuer, the IdP (child) with pairs 1 and 2's grants (bench:overhead runs both pairs). */
 export async function startBenchStack(): Promise<BenchStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
@@ -141,7 +141,7 @@ export async function startBenchStack(): Promise<BenchStack> {
       },
     });
     cleanups.push(() => idp.stop());
-    for (const g of defaultGrants(1)) await sendJson('PUT', `${idp.url}/admin/grants`, BENCH_ADMIN, g);
+    for (const g of defaultGrants(2)) await sendJson('PUT', `${idp.url}/admin/grants`, BENCH_ADMIN, g);
     const started: BenchSidecar[] = [];
     const revisionOf = async (s: BenchSidecar): Promise<number> => {
       const res = await fetch(`${s.url}/local/status`);
@@ -163,7 +163,7 @@ export async function startBenchStack(): Promise<BenchStack> {
           entry,
           nodeArgs: [...prof, '--import', 'tsx', entry],
           configPath: join(dir, `${service}.json`),
-          config: { service, pair: 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
+          config: { service, pair: Number(/^p(\d+)-/.exec(service)?.[1] ?? 1), databaseUrl, idpUrl: idp.url, saTokenPath, peers },
         });
         cleanups.push(() => component.stop());
         await waitForOk(`${component.url}/readyz`, { name: service });
