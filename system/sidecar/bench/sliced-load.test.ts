@@ -75,6 +75,10 @@ describe('sliced load', () => {
       const s = await load.slice(1, 30);
       expect(a.hits()).toBe(before);
       expect(s.responses).toBe(b.hits());
+      // The watched process (this one) worked while b was loaded: a's next slice reports that CPU apart.
+      expect(r.betweenCpuSeconds).toBeUndefined();
+      const again = await load.slice(0, 10);
+      expect(again.betweenCpuSeconds).toBeGreaterThan(0);
     } finally {
       load.close();
     }

@@ -32,6 +32,12 @@ export interface SliceResult {
   seconds: number;
   /** The servers' CPU over the slice; undefined when /proc could not be read. */
   cpuSeconds: number | undefined;
+  /**
+   * The servers' CPU from the end of this target's previous slice to the start of this one, while
+   * other targets were loaded: its garbage collection finishing, its timers. Undefined for its first
+   * slice or when /proc could not be read.
+   */
+  betweenCpuSeconds: number | undefined;
 }
 
 interface Connection {
@@ -140,6 +146,8 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
     );
   });
   let closing = false;
+  /** Each target's CPU when its last slice ended (null: unreadable; undefined: no slice yet). */
+  const lastCpu: (number | null | undefined)[] = targets.map(() => undefined);
   return {
     async slice(index, ms, latencyUs) {
       if (failure) throw failure;
@@ -147,6 +155,7 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
       const conns = all[index]!;
       const request = requests[index]!;
       const cpu0 = await cpuSecondsOfAll(target.pids);
+      const previousEnd = lastCpu[index];
       let responses = 0;
       let errors = 0;
       const t0 = performance.now();
@@ -179,11 +188,13 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
         for (const c of conns) send(c);
       });
       const cpu1 = await cpuSecondsOfAll(target.pids);
+      lastCpu[index] = cpu1;
       return {
         responses,
         errors,
         seconds: (last - t0) / 1000,
         cpuSeconds: cpu0 === null || cpu1 === null ? undefined : cpu1 - cpu0,
+        betweenCpuSeconds: cpu0 === null || previousEnd == null ? undefined : cpu0 - previousEnd,
       };
     },
     close() {
