@@ -7,7 +7,8 @@
  * loaded in turn, one at a time, in slices of `--slice` ms; a round is eight slices in the order
  * off, on, on, off, on, off, off, on (each mode follows each equally often, and starts a round as often),
  * so both pairs see the same seconds of the host. Per round and mode: p50 (HDR, µs) and the CPU µs per
- * request of the pair's two sidecar processes together (schedstat, the client excluded). Prints
+ * request of the pair's two sidecar processes together (schedstat, the client excluded; what they use
+ * between their slices counts in the round of the slice it precedes, and is printed apart). Prints
  * enforce − off per round as the median with its order-statistic interval (results/stats/target.ts):
  * the same question as the study's auth-overhead rows, on one pair, in a minute. Not a test: it prints
  * figures.
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     const merged: Record<Mode, Histogram> = { off: histogram(), enforce: histogram() };
     const p50 = { off: [] as number[], enforce: [] as number[] };
     const cpuUs = { off: [] as number[], enforce: [] as number[] };
+    const betweenTotal: Record<Mode, { cpu: number; n: number }> = { off: { cpu: 0, n: 0 }, enforce: { cpu: 0, n: 0 } };
     console.log(`load average at start ${await loadAverage()}`);
     console.log(
       `bench:overhead — node ${process.version}, ${connections} connections, ${rounds} rounds of 8 slices of ${sliceMs} ms ` +
@@ -94,16 +96,24 @@ async function main(): Promise<void> {
     for (let i = 0; i < Math.ceil((prime * 1000) / sliceMs); i++) for (const mode of MODES) await run(mode, null);
     for (let round = 0; round < rounds; round++) {
       const h: Record<Mode, Histogram> = { off: histogram(), enforce: histogram() };
-      const sum: Record<Mode, { n: number; cpu: number | null }> = { off: { n: 0, cpu: 0 }, enforce: { n: 0, cpu: 0 } };
+      // A pair's CPU over its slices and between them (its GC finishing, its timers, while the other
+      // pair was loaded): the latter counts in the round of the slice it precedes.
+      const sum: Record<Mode, { n: number; cpu: number | null; between: number }> = {
+        off: { n: 0, cpu: 0, between: 0 },
+        enforce: { n: 0, cpu: 0, between: 0 },
+      };
       for (const mode of ROUND) {
         const r = await run(mode, h[mode]);
         sum[mode].n += r.responses;
         sum[mode].cpu = sum[mode].cpu === null || r.cpuSeconds === undefined ? null : sum[mode].cpu + r.cpuSeconds;
+        if (r.betweenCpuSeconds !== undefined) sum[mode].between += r.betweenCpuSeconds;
       }
       const line: string[] = [];
       for (const mode of MODES) {
-        const { n, cpu } = sum[mode];
-        const perRequest = cpu !== null && n > 0 ? (cpu * 1e6) / n : null;
+        const { n, cpu, between } = sum[mode];
+        const perRequest = cpu !== null && n > 0 ? ((cpu + between) * 1e6) / n : null;
+        betweenTotal[mode].cpu += between;
+        betweenTotal[mode].n += n;
         p50[mode].push(h[mode].getValueAtPercentile(50));
         if (perRequest !== null) cpuUs[mode].push(perRequest);
         merged[mode].add(h[mode]);
@@ -133,6 +143,8 @@ async function main(): Promise<void> {
         console.log(
           `auth CPU (enforce − off), both sidecars, per round: ${describeInterval(checkTarget(diff(cpuUs), 0, 'at-most'), us)} µs/request`,
         );
+        const betweenUs = (m: Mode) => `${m} ${((betweenTotal[m].cpu / betweenTotal[m].n) * 1e6).toFixed(2)}`;
+        console.log(`of which between a pair's slices (its GC finishing, its timers), µs/request: ${MODES.map(betweenUs).join(', ')}`);
       } else {
         console.log('auth CPU: the sidecars’ CPU could not be read (/proc/<pid>/task/*/schedstat)');
       }
