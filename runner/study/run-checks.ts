@@ -1,6 +1,7 @@
 import type { RunMode } from '../../system/protocol/modes.js';
 import type { EngineResult } from '../engines/types.js';
 import type { PlatformEvent } from '../platforms/platform.js';
+import { pairOf } from '../../system/protocol/endpoints.js';
 
 /**
  * Why a run did not run in the mode it was planned in, or null. A pair left on the previous trial's
@@ -40,8 +41,8 @@ export function modeMismatch(mode: RunMode, r: Pick<EngineResult, 'ok' | 'errors
  */
 export function faultDuring(events: readonly PlatformEvent[], pair: number): string | null {
   const relevant = events.filter((e) => {
-    const m = /^p(\d+)-[ab]$/.exec(e.component);
-    return m === null || Number(m[1]) === pair;
+    const own = pairOf(e.component);
+    return own === null || own === pair;
   });
   if (relevant.length === 0) return null;
   return `during the run ${relevant.map((e) => `${e.component} ${e.kind} (${e.detail})`).join('; ')}`;

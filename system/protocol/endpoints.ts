@@ -13,6 +13,12 @@ export function pairServices(pair: number): [string, string] {
   return [`p${pair}-a`, `p${pair}-b`];
 }
 
+/** The pair a service name `p<i>-a|b` belongs to ({@link pairServices} reversed), or null for any other name. */
+export function pairOf(service: string): number | null {
+  const m = /^p([1-9]\d*)-[ab]$/.exec(service);
+  return m === null ? null : Number(m[1]);
+}
+
 /** Path of the settings stream on the IdP (SSE). */
 export const SETTINGS_STREAM_PATH = '/v1/settings/stream';
 

@@ -117,17 +117,14 @@ async function main(): Promise<void> {
     };
     for (let i = 0; i < WARMUP_SLICES; i++) for (const name of NAMES) await slice(name);
 
-    const runs: Record<Name, { rps: number[]; cpuUs: number[]; busy: number[] }> = {
-      minimal: { rps: [], cpuUs: [], busy: [] },
-      off: { rps: [], cpuUs: [], busy: [] },
-      enforce: { rps: [], cpuUs: [], busy: [] },
-    };
+    // Per round and server: answers, req/s, CPU µs per answer, how busy its slices kept it, and the CPU
+    // it used between its own slices (its GC finishing, its timers) — that counts in its CPU per request
+    // (the round of the slice it precedes), not in how busy it kept its slices, and is printed apart too.
+    type PerRound = { responses: number[]; rps: number[]; cpuUs: number[]; busy: number[]; between: number[] };
+    const emptyRounds = (): PerRound => ({ responses: [], rps: [], cpuUs: [], busy: [], between: [] });
+    const runs: Record<Name, PerRound> = { minimal: emptyRounds(), off: emptyRounds(), enforce: emptyRounds() };
     let errors = 0;
     let cpuRead = true;
-    // CPU a server used between its own slices (its GC finishing, its timers) counts in its CPU per
-    // request (the round of the slice it precedes), not in how busy it kept its slices; printed apart too.
-    const between: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
-    const counted: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
     for (let round = 0; round < rounds; round++) {
       const sum: Record<Name, { responses: number; seconds: number; cpu: number; between: number }> = {
         minimal: { responses: 0, seconds: 0, cpu: 0, between: 0 },
@@ -142,19 +139,17 @@ async function main(): Promise<void> {
           sum[name].seconds += r.seconds;
           if (r.cpuSeconds === undefined) cpuRead = false;
           else sum[name].cpu += r.cpuSeconds;
-          if (r.betweenCpuSeconds !== undefined) {
-            sum[name].between += r.betweenCpuSeconds;
-            between[name] += r.betweenCpuSeconds;
-          }
-          counted[name] += r.responses;
+          if (r.betweenCpuSeconds !== undefined) sum[name].between += r.betweenCpuSeconds;
         }
       }
       const line: string[] = [];
       for (const name of NAMES) {
-        const { responses, seconds, cpu } = sum[name];
+        const { responses, seconds, cpu, between } = sum[name];
+        runs[name].responses.push(responses);
         runs[name].rps.push(responses / seconds);
+        runs[name].between.push(between);
         if (cpuRead) {
-          runs[name].cpuUs.push(((cpu + sum[name].between) / responses) * 1e6);
+          runs[name].cpuUs.push(((cpu + between) / responses) * 1e6);
           runs[name].busy.push(cpu / seconds);
         }
         line.push(`${name} ${(responses / seconds).toFixed(0)} rps${cpuRead ? ` (busy ${(cpu / seconds).toFixed(2)})` : ''}`);
@@ -169,7 +164,8 @@ async function main(): Promise<void> {
       console.log(`${label.padEnd(36)}| ${range(runs[n].rps).padEnd(14)}| ${cpu.padEnd(15)}| ${busy.padEnd(12)}|`);
     }
     if (cpuRead) {
-      const perRequest = (n: Name) => `${n} ${((between[n] / counted[n]) * 1e6).toFixed(2)}`;
+      const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      const perRequest = (n: Name) => `${n} ${((total(runs[n].between) / total(runs[n].responses)) * 1e6).toFixed(2)}`;
       console.log(`of which between a server's slices (its GC finishing, its timers), µs per request: ${NAMES.map(perRequest).join(', ')}`);
     }
     // A round's contenders share that round's seconds of the host; the verdict is read from those

@@ -16,6 +16,7 @@ import { allowedCpus, pinProcess } from '../../../runner/study/pinning.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../identity/server.js';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
+import { pairOf } from '../../protocol/endpoints.js';
 import type { SignMode, VerifyMode } from '../../protocol/modes.js';
 import type { ServiceSettings } from '../../protocol/settings.js';
 
@@ -163,7 +164,7 @@ export async function startBenchStack(): Promise<BenchStack> {
           entry,
           nodeArgs: [...prof, '--import', 'tsx', entry],
           configPath: join(dir, `${service}.json`),
-          config: { service, pair: Number(/^p(\d+)-/.exec(service)?.[1] ?? 1), databaseUrl, idpUrl: idp.url, saTokenPath, peers },
+          config: { service, pair: pairOf(service) ?? 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
         });
         cleanups.push(() => component.stop());
         await waitForOk(`${component.url}/readyz`, { name: service });
