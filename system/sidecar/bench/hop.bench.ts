@@ -18,7 +18,8 @@
  * UNRESOLVED when it spans the target.
  *
  * Flags: --rates 500,2000 --duration 8 --warmup 2 --rounds 3 --connections 32 --max-duration 5
- *        --cpu-prof <dir> (V8 CPU profile of the sidecar process).
+ *        --cpu-prof <dir> (V8 CPU profiles of the sidecar and of the Node ceiling, written when they stop;
+ *        the bench prints how many requests each covers, for scripts/profile-diff.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { checkTarget, describeTarget, type TargetCheck } from '../../../results/stats/index.js';
@@ -97,10 +98,14 @@ async function main(): Promise<void> {
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
     const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, flags.strings['cpu-prof']);
+    /** Requests sent to each target, warm-ups included: what a --cpu-prof profile covers (the probe too). */
+    const sent = new Map<string, number>([['sidecar', 1]]);
     await stack.setModes('off', 'off');
 
+    const profDir = flags.strings['cpu-prof'];
     const node = await spawnListening(fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)), {
       UPSTREAM: `http://127.0.0.1:${upPort}`,
+      ...(profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim() } : {}),
     });
     cleanups.push(() => node.stop());
     const nodeUrl = node.url;
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
           const cpu0 = await cpuSecondsOfAll(pids);
           const r = await k6FixedRate({ url: t.url, body: BODY, rateRps: rate, durationS, warmupS });
           const cpu1 = await cpuSecondsOfAll(pids);
+          sent.set(t.name, (sent.get(t.name) ?? 0) + r.allRequests);
           const key = `${t.name}@${rate}`;
           const row = fixed.get(key) ?? { p50Us: [], p99Us: [], cpuPer1k: [], load: [], failed: 0 };
           row.p50Us.push(r.p50Us);
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
       for (const t of order) {
         const s = await saturate(t.url, BODY, connections, maxDurationS);
         maxRps.set(t.name, [...(maxRps.get(t.name) ?? []), s.rps]);
+        sent.set(t.name, (sent.get(t.name) ?? 0) + s.allRequests);
         console.log(
           `round ${round + 1} ${t.name.padEnd(7)} max: ${s.rps.toFixed(0)} rps (${s.errors} errors), load ${await loadAverage()}`,
         );
@@ -240,6 +247,12 @@ async function main(): Promise<void> {
     const verdicts = checks.map((c) => c.check.verdict);
     const overall = verdicts.includes('MISS') ? 'MISS' : verdicts.includes('UNRESOLVED') ? 'UNRESOLVED' : 'PASS';
     console.log(`failed or dropped requests: ${failed}; load average at end ${await loadAverage()}; overall ${overall}`);
+    if (profDir) {
+      console.log(
+        `profiles in ${profDir} (written as the processes stop): sidecar (pid ${sidecar.component.pid}) ${sent.get('sidecar')} requests, ` +
+          `Node ceiling (pid ${node.pid}) ${sent.get('node')}, warm-ups included`,
+      );
+    }
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   }

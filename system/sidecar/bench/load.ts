@@ -70,6 +70,8 @@ export interface SaturationResult {
   p50Ms: number;
   /** CPU µs per request of the measured run alone (not its warm-up), when `cpuSeconds` was given. */
   cpuUsPerRequest?: number;
+  /** Requests sent, warm-up included (what a CPU profile of the server covers). */
+  allRequests: number;
 }
 
 /**
@@ -90,11 +92,17 @@ export async function saturate(
     new Promise<autocannon.Result>((resolve, reject) =>
       autocannon({ url, method: 'POST', headers, body, connections, pipelining: 1, duration }, (e, r) => (e ? reject(e) : resolve(r))),
     );
-  await run(1);
+  const warm = await run(1);
   const cpu0 = await opts.cpuSeconds?.();
   const r = await run(durationS);
   const cpu1 = await opts.cpuSeconds?.();
   const errors = r.non2xx + r.errors + r.timeouts;
   const cpuUsPerRequest = cpu0 != null && cpu1 != null && r.requests.total > 0 ? ((cpu1 - cpu0) / r.requests.total) * 1e6 : undefined;
-  return { rps: (r.requests.total - errors) / durationS, errors, p50Ms: r.latency.p50, cpuUsPerRequest };
+  return {
+    rps: (r.requests.total - errors) / durationS,
+    errors,
+    p50Ms: r.latency.p50,
+    cpuUsPerRequest,
+    allRequests: warm.requests.total + r.requests.total,
+  };
 }
