@@ -12,6 +12,15 @@ import { forward } from './forward.js';
 /** Keep-alive connections per peer sidecar. */
 const PEER_CONNECTIONS = 256;
 
+/**
+ * `Server-Timing` of an answer that ends before the upstream's (sign and upstream stages when run).
+ * Module-level, not a closure in the handler: under tsx (esbuild's keepNames) a closure made per request
+ * costs a `__name` call each time, 0.8 µs per request in the hop's profile.
+ */
+function timingSince(t0: number, signMs: number, upMs: number): string {
+  return serverTiming(-1, -1, upMs, signMs, performance.now() - t0);
+}
+
 /** The `aud` of the held token, decoded once per token (the hot path compares a string and probes a Set). */
 function audienceReader(): (token: string) => ReadonlySet<string> {
   let lastToken = '';
@@ -48,9 +57,8 @@ export function callRoute(ctx: SidecarContext): { handler: RouteHandler; pools: 
     const t0 = performance.now();
     const target = request.params.target ?? '';
     const pool = pools.get(target);
-    const timing = (signMs: number, upMs: number) => serverTiming(-1, -1, upMs, signMs, performance.now() - t0);
     if (pool === undefined) {
-      reply.header('server-timing', timing(-1, -1));
+      reply.header('server-timing', timingSince(t0, -1, -1));
       const known = [...pools.keys()].join(', ') || 'none configured';
       return sendError(reply, 'ERR_UNKNOWN_TARGET', `Unknown target ${excerpt(target)}; known peers: ${known}.`);
     }
@@ -58,7 +66,7 @@ export function callRoute(ctx: SidecarContext): { handler: RouteHandler; pools: 
     try {
       q = parseQueryBody(request.body, ctx.random);
     } catch (err) {
-      reply.header('server-timing', timing(-1, -1));
+      reply.header('server-timing', timingSince(t0, -1, -1));
       if (err instanceof AuthlabError) return sendError(reply, err.code, err.message);
       throw err;
     }
@@ -80,7 +88,7 @@ export function callRoute(ctx: SidecarContext): { handler: RouteHandler; pools: 
         authorization = `Bearer ${token}`;
       } catch (err) {
         metrics.signed('no_token');
-        reply.header('server-timing', timing(performance.now() - tSign, -1));
+        reply.header('server-timing', timingSince(t0, performance.now() - tSign, -1));
         const e = err instanceof AuthlabError ? err : new AuthlabError('ERR_NO_TOKEN', String(err));
         return sendError(reply, e.code, e.message);
       }
@@ -91,7 +99,7 @@ export function callRoute(ctx: SidecarContext): { handler: RouteHandler; pools: 
       if (s.verifyMode !== 'off' && !audienceOf(authorization.slice(7)).has(target)) {
         if (s.verifyMode === 'enforce') {
           metrics.signed('no_grant');
-          reply.header('server-timing', timing(performance.now() - tSign, -1));
+          reply.header('server-timing', timingSince(t0, performance.now() - tSign, -1));
           return sendError(
             reply,
             'ERR_FORBIDDEN',
@@ -125,7 +133,7 @@ export function callRoute(ctx: SidecarContext): { handler: RouteHandler; pools: 
       peerTiming = res.headers['server-timing'];
       body = res.body;
     } catch (err) {
-      reply.header('server-timing', timing(signMs, performance.now() - tUp));
+      reply.header('server-timing', timingSince(t0, signMs, performance.now() - tUp));
       return sendError(reply, 'ERR_UPSTREAM_UNREACHABLE', `Target sidecar "${target}" unreachable: ${(err as Error).message}.`);
     }
     const t1 = performance.now();
