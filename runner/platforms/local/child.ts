@@ -285,12 +285,16 @@ export interface ListeningChild {
 }
 
 /**
- * Starts `node --import tsx <entry>` with `env` added to this process's, and resolves with its URL
- * once it prints its listening line (system/runtime/announce.ts); a server that exits first rejects,
+ * Starts `node [nodeArgs] --import tsx <entry>` with `env` added to this process's, and resolves with its
+ * URL once it prints its listening line (system/runtime/announce.ts); a server that exits first rejects,
  * and is stopped. For the benches' reference servers, which take no config file.
  */
-export async function spawnListening(entry: string, env: Record<string, string> = {}): Promise<ListeningChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+export async function spawnListening(
+  entry: string,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Promise<ListeningChild> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -25,7 +25,7 @@ import type { IdpConfig } from '../config.js';
 import { spawnComponent, spawnListening, type Component } from '../../../runner/platforms/local/child.js';
 import { componentEntry } from '../../../runner/platforms/local/paths.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { BENCH_ADMIN as ADMIN, cpuSecondsOf, loadAverage } from '../../sidecar/bench/stack.js';
+import { BENCH_ADMIN as ADMIN, cpuProfArgs, cpuSecondsOf, loadAverage } from '../../sidecar/bench/stack.js';
 
 const flags = benchFlags('bench:idp', {
   numbers: { duration: 10, warmup: 2, connections: { default: 16, integer: true }, tokens: { default: 200, integer: true } },
@@ -75,10 +75,9 @@ function rawRs256SignCpuUs(n: number): number {
 
 /** Starts an IdP child (optionally under `--cpu-prof`) and waits for its listening line. */
 function startIdp(config: IdpConfig, dir: string): Promise<Component> {
-  const profDir = flags.strings['cpu-prof'];
-  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
   const entry = componentEntry('idp');
-  return spawnComponent({ name: 'idp', entry, nodeArgs: [...prof, '--import', 'tsx', entry], configPath: join(dir, 'idp.json'), config });
+  const nodeArgs = [...cpuProfArgs(flags.strings['cpu-prof']), '--import', 'tsx', entry];
+  return spawnComponent({ name: 'idp', entry, nodeArgs, configPath: join(dir, 'idp.json'), config });
 }
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {

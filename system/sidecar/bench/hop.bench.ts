@@ -28,7 +28,7 @@ import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
 import { startNginx, startNjsForwarder, type Nginx } from './nginx.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { cpuSecondsOfAll, loadAverage, startBenchStack } from './stack.js';
+import { cpuProfArgs, cpuSecondsOfAll, loadAverage, startBenchStack } from './stack.js';
 
 // Three rounds: [min, max] of three covers the median with 75 % confidence (two: 50 %).
 const flags = benchFlags('bench:hop', {
@@ -97,16 +97,17 @@ async function main(): Promise<void> {
 
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
-    const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, flags.strings['cpu-prof']);
+    const profDir = flags.strings['cpu-prof'];
+    const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, profDir);
     /** Requests sent to each target, warm-ups included: what a --cpu-prof profile covers (the probe too). */
     const sent = new Map<string, number>([['sidecar', 1]]);
     await stack.setModes('off', 'off');
 
-    const profDir = flags.strings['cpu-prof'];
-    const node = await spawnListening(fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)), {
-      UPSTREAM: `http://127.0.0.1:${upPort}`,
-      ...(profDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim() } : {}),
-    });
+    const node = await spawnListening(
+      fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)),
+      { UPSTREAM: `http://127.0.0.1:${upPort}` },
+      cpuProfArgs(profDir),
+    );
     cleanups.push(() => node.stop());
     const nodeUrl = node.url;
 

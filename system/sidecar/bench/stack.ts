@@ -112,6 +112,11 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
+/** Node flags that write a V8 CPU profile into `dir` when the process exits; none without a dir. */
+export function cpuProfArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Starts PostgreSQL, the identity issuer, the IdP (child) with pairs 1 and 2's grants (bench:overhead runs both pairs). */
 export async function startBenchStack(): Promise<BenchStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -157,12 +162,11 @@ export async function startBenchStack(): Promise<BenchStack> {
         const saTokenPath = join(dir, `${service}.token`);
         await writeFile(saTokenPath, issuer!.mint({ namespace: service, serviceAccount: service }));
         const entry = componentEntry('sidecar');
-        const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
         const databaseUrl = (await pg.createDatabase(service)).url;
         const component = await spawnComponent({
           name: service,
           entry,
-          nodeArgs: [...prof, '--import', 'tsx', entry],
+          nodeArgs: [...cpuProfArgs(profDir), '--import', 'tsx', entry],
           configPath: join(dir, `${service}.json`),
           config: { service, pair: pairOf(service) ?? 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
         });
