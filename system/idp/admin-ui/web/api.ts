@@ -19,7 +19,28 @@ export function whenSignedOut(f: (why: string) => void): void {
   onSignedOut = f;
 }
 
-export async function call<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<T> {
+/** The calls still on their way: sign-out waits for them (see `idle`). */
+const pending = new Set<Promise<unknown>>();
+
+/**
+ * Resolves once no call is on its way. Sign-out ends the session only after the views' last polls
+ * are answered: a poll the IdP saw after the session ended would be refused with a 401.
+ */
+export async function idle(): Promise<void> {
+  while (pending.size > 0) await Promise.allSettled([...pending]);
+}
+
+export function call<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<T> {
+  const p = send<T>(method, url, body);
+  pending.add(p);
+  p.then(
+    () => pending.delete(p),
+    () => pending.delete(p),
+  );
+  return p;
+}
+
+async function send<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   if (body !== undefined) headers['content-type'] = 'application/json';

@@ -1,4 +1,4 @@
-import { ApiError, call, setCsrf, whenSignedOut } from './api.js';
+import { ApiError, call, idle, setCsrf, whenSignedOut } from './api.js';
 import { field, h } from './dom.js';
 import { actionsView } from './views/actions.js';
 import { auditView } from './views/audit.js';
@@ -101,7 +101,16 @@ function show(): void {
 whenSignedOut((why) => signInView(why));
 window.addEventListener('hashchange', show);
 signOutButton.addEventListener('click', () => {
-  call('DELETE', '/admin/ui/session').finally(() => signInView('Signed out.'));
+  // Stop the polling views first and let their requests in flight be answered, then end the session:
+  // a poll that reached the IdP after it would be refused (401) and logged by the browser as an error.
+  signedIn = false;
+  generation++;
+  void idle()
+    .then(() => call('DELETE', '/admin/ui/session'))
+    .then(
+      () => signInView('Signed out.'),
+      (err: unknown) => signInView(`Sign-out did not reach the IdP (${(err as Error).message}); the session may still be open.`),
+    );
 });
 
 call<SessionInfo>('GET', '/admin/ui/session').then(
