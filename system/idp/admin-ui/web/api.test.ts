@@ -24,4 +24,13 @@ describe('admin page calls', () => {
     expect(isIdle).toBe(true);
     await expect(idle()).resolves.toBeUndefined();
   });
+
+  it('idle() gives up waiting after its cap: a call that never ends does not hold sign-out', async () => {
+    vi.stubGlobal('fetch', () => new Promise<Response>(() => {}));
+    void call('GET', '/admin/ui/platform/services');
+    const t0 = performance.now();
+    await idle(50);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
 });

@@ -23,11 +23,19 @@ export function whenSignedOut(f: (why: string) => void): void {
 const pending = new Set<Promise<unknown>>();
 
 /**
- * Resolves once no call is on its way. Sign-out ends the session only after the views' last polls
- * are answered: a poll the IdP saw after the session ended would be refused with a 401.
+ * Resolves once no call is on its way, or after `capMs` whatever is still pending. Sign-out ends the
+ * session only after the views' last polls are answered: a poll the IdP saw after the session ended
+ * would be refused with a 401. The cap keeps a hung call from holding sign-out (the console's own
+ * calls to the sidecars give up after 2 s).
  */
-export async function idle(): Promise<void> {
-  while (pending.size > 0) await Promise.allSettled([...pending]);
+export async function idle(capMs = 5000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cap = new Promise<void>((r) => (timer = setTimeout(r, capMs)));
+  const drained = (async () => {
+    while (pending.size > 0) await Promise.allSettled([...pending]);
+  })();
+  await Promise.race([drained, cap]);
+  clearTimeout(timer);
 }
 
 export function call<T>(method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<T> {
