@@ -32,9 +32,14 @@ const signOutButton = document.getElementById('sign-out') as HTMLButtonElement;
 let generation = 0;
 let signedIn = false;
 
-function signInView(reason?: string): void {
+/** Stops the polling views: each checks `signedIn` and its generation before its next call. */
+function stopViews(): void {
   signedIn = false;
   generation++;
+}
+
+function signInView(reason?: string): void {
+  stopViews();
   nav.hidden = true;
   signOutButton.hidden = true;
   whoami.textContent = '';
@@ -103,8 +108,7 @@ window.addEventListener('hashchange', show);
 signOutButton.addEventListener('click', () => {
   // Stop the polling views first and let their requests in flight be answered, then end the session:
   // a poll that reached the IdP after it would be refused (401) and logged by the browser as an error.
-  signedIn = false;
-  generation++;
+  stopViews();
   void idle()
     .then(() => call('DELETE', '/admin/ui/session'))
     .then(
