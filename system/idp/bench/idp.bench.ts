@@ -185,8 +185,14 @@ interface Contender {
   target?: number;
   server: Server;
   rounds: Measured[];
-  /** This contender's tokens per CPU-second over the raw limit of the same round. */
-  ratios: number[];
+}
+
+/** Per round, `c`'s tokens per CPU-second over `over(round)`; rounds where either is unknown are left out. */
+function ratiosOver(c: Contender, over: (round: number) => number | null): number[] {
+  return c.rounds.flatMap((m, k) => {
+    const d = over(k);
+    return m.perCpuS !== null && d !== null ? [m.perCpuS / d] : [];
+  });
 }
 
 async function main(): Promise<void> {
@@ -258,7 +264,7 @@ async function main(): Promise<void> {
     const add = async (key: Contender['key'], label: string, start: () => Promise<Server>, target?: number) => {
       const server = await start();
       cleanups.push(() => server.stop());
-      contenders.push({ key, label, ...(target !== undefined ? { target } : {}), server, rounds: [], ratios: [] });
+      contenders.push({ key, label, ...(target !== undefined ? { target } : {}), server, rounds: [] });
     };
     // Every exchange verifies the SA token: the figure to hold against the raw crypto limit.
     await add(
@@ -303,10 +309,6 @@ async function main(): Promise<void> {
       }
       const raw = (before + rawPerCpuS(1000)) / 2;
       raws.push(raw);
-      for (const c of contenders) {
-        const m = c.rounds.at(-1)!;
-        if (m.perCpuS !== null) c.ratios.push(m.perCpuS / raw);
-      }
       console.log(
         `round ${r + 1}/${rounds}: raw ${raw.toFixed(0)} tokens per CPU-second; ${parts.join(', ')}; load ${await loadAverage()}`,
       );
@@ -319,12 +321,13 @@ async function main(): Promise<void> {
     );
     console.log('targets, judged per round (tokens per CPU-second of the server over the raw limit of its round; median, interval):');
     const checks: TargetCheck[] = [];
+    const overRaw = (c: Contender) => ratiosOver(c, (k) => raws[k]!);
     for (const c of contenders.filter((x) => x.target !== undefined)) {
-      if (c.ratios.length === 0) {
+      if (overRaw(c).length === 0) {
         line(c.label, 'its CPU could not be read (no /proc): no verdict');
         continue;
       }
-      const check = checkTarget(c.ratios, c.target!, 'at-least');
+      const check = checkTarget(overRaw(c), c.target!, 'at-least');
       checks.push(check);
       line(c.label, describeTarget(check));
     }
@@ -335,12 +338,9 @@ async function main(): Promise<void> {
     ] as const) {
       const b = by(bare);
       const i = by(idp);
-      if (b.ratios.length > 0) line(`${b.label} / raw`, describeInterval(checkTarget(b.ratios, 0, 'at-least')));
+      if (overRaw(b).length > 0) line(`${b.label} / raw`, describeInterval(checkTarget(overRaw(b), 0, 'at-least')));
       // What node:http + loopback TCP cost around the same crypto: the most a Node IdP could reach here.
-      const paired = i.rounds.flatMap((m, k) => {
-        const ceiling = b.rounds[k]!.perCpuS;
-        return m.perCpuS !== null && ceiling !== null ? [m.perCpuS / ceiling] : [];
-      });
+      const paired = ratiosOver(i, (k) => b.rounds[k]!.perCpuS);
       if (paired.length > 0) line(i.label.replace('IdP, ', 'IdP / Node ceiling, '), describeInterval(checkTarget(paired, 0, 'at-least')));
     }
     for (const c of contenders) {
