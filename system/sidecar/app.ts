@@ -1,5 +1,4 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config.js';
 import type { SidecarContext } from './context.js';
@@ -7,6 +6,7 @@ import { createServiceDatabase, type ServiceDatabase } from './db/database.js';
 import { withQueryCache } from './cache/query-cache.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http/errors.js';
 import { BODY_LIMIT, fastPath } from './http/fast-path.js';
+import { fastServerFactory } from '../runtime/fast-http.js';
 import { installJsonParser } from './http/json-body.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
@@ -120,15 +120,10 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
   const app = Fastify({
     logger: options.logger ?? false,
     // fastify's own handler gets every request the fast path does not take (docs/ARCHITECTURE.md).
-    // fastify leaves a factory's server as it comes, so its timeouts are set here, as fastify sets its own.
-    serverFactory: (handler) => {
-      const server = createServer((req, res) => fast(req, res) || handler(req, res));
-      // Peers and load generators keep connections open; close idle ones only after a minute (Node's
-      // default, 5 s, would close a peer's pooled connection between two calls of a slow study).
-      server.keepAliveTimeout = KEEP_ALIVE_MS;
-      server.requestTimeout = 0; // fastify's default: no limit on a request in flight
-      return server;
-    },
+    serverFactory: fastServerFactory(fast),
+    // Peers and load generators keep connections open; close idle ones only after a minute (Node's
+    // default, 5 s, would close a peer's pooled connection between two calls of a slow study).
+    keepAliveTimeout: KEEP_ALIVE_MS,
     bodyLimit: BODY_LIMIT,
     clientErrorHandler,
     frameworkErrors,

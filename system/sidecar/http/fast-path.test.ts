@@ -1,12 +1,10 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTakeServer, type TakeServer } from '../../../test/support/fast-take.js';
 import { AuthlabError } from '../../protocol/errors.js';
 import { fastPath, rawJsonOf, type RouteRequest } from './fast-path.js';
 
-let server: Server;
-let port = 0;
+let taken: TakeServer;
 const seen: { route: string; request: RouteRequest }[] = [];
 const logged: string[] = [];
 
@@ -26,24 +24,11 @@ beforeAll(async () => {
     log: (m) => logged.push(m),
   });
   // What the fast path declines goes on here, as fastify's handler does in the sidecar.
-  server = createServer((req, res) => fast(req, res) || res.writeHead(299, { 'content-type': 'text/plain' }).end('fallback'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
+  taken = await startTakeServer(fast);
 });
-afterAll(() => new Promise((r) => server.close(r)));
+afterAll(() => taken?.close());
+const send: TakeServer['send'] = (...args) => taken.send(...args);
 
-function send(method: string, path: string, body: string, headers: Record<string, string | number>) {
-  return new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 const json = (body: string, extra: Record<string, string | number> = {}) => ({
   'content-type': 'application/json',
   'content-length': Buffer.byteLength(body),
@@ -118,7 +103,7 @@ describe('the sidecar fast path (plain node:http for the data path)', () => {
   it('shrugs off a client that leaves mid-body, and serves the next request', async () => {
     const before = seen.length;
     await new Promise<void>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
+      const socket = connect(taken.port, '127.0.0.1', () => {
         socket.write('POST /query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":');
         setTimeout(() => socket.destroy(), 50);
       });
