@@ -47,27 +47,30 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     idp.app.inject({ method, url, headers: { authorization: auth }, ...(payload === undefined ? {} : { payload: payload as object }) });
   const revision = () => idp.store.state.revision;
 
+  /** Malformed token requests: name, form body, the RFC error expected. */
+  const malformed = (): [string, string, string][] => [
+    ['no body', '', 'invalid_request'],
+    ['missing grant_type', form({ subject_token: sa('p1-a'), subject_token_type: JWT_TOKEN_TYPE }), 'invalid_request'],
+    ['unknown grant_type', form({ ...good(), grant_type: 'client_credentials' }), 'unsupported_grant_type'],
+    ['repeated grant_type', form({ ...good(), grant_type: [TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT] }), 'invalid_request'],
+    ['missing subject_token', form({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token_type: JWT_TOKEN_TYPE }), 'invalid_request'],
+    ['wrong subject_token_type', form({ ...good(), subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }), 'invalid_request'],
+    ['wrong requested_token_type', form({ ...good(), requested_token_type: 'urn:x' }), 'invalid_request'],
+    ['garbage subject_token', form({ ...good(), subject_token: 'garbage' }), 'invalid_grant'],
+    ['oversized subject_token', form({ ...good(), subject_token: 'x'.repeat(9000) }), 'invalid_request'],
+    [
+      'expired subject_token',
+      form({
+        ...good(),
+        subject_token: issuer.mint({ namespace: 'p1-a', serviceAccount: 'default', ttlSeconds: 10, offsetSeconds: -60 }),
+      }),
+      'invalid_grant',
+    ],
+    ['broken form encoding', 'grant_type=%E0%A4%A&subject_token', 'invalid_request'],
+  ];
+
   it('turns every malformed token request into a 400 RFC error and no token', async () => {
-    const cases: [string, string, string][] = [
-      ['no body', '', 'invalid_request'],
-      ['missing grant_type', form({ subject_token: sa('p1-a'), subject_token_type: JWT_TOKEN_TYPE }), 'invalid_request'],
-      ['unknown grant_type', form({ ...good(), grant_type: 'client_credentials' }), 'unsupported_grant_type'],
-      ['repeated grant_type', form({ ...good(), grant_type: [TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_GRANT] }), 'invalid_request'],
-      ['missing subject_token', form({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token_type: JWT_TOKEN_TYPE }), 'invalid_request'],
-      ['wrong subject_token_type', form({ ...good(), subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }), 'invalid_request'],
-      ['wrong requested_token_type', form({ ...good(), requested_token_type: 'urn:x' }), 'invalid_request'],
-      ['garbage subject_token', form({ ...good(), subject_token: 'garbage' }), 'invalid_grant'],
-      ['oversized subject_token', form({ ...good(), subject_token: 'x'.repeat(9000) }), 'invalid_request'],
-      [
-        'expired subject_token',
-        form({
-          ...good(),
-          subject_token: issuer.mint({ namespace: 'p1-a', serviceAccount: 'default', ttlSeconds: 10, offsetSeconds: -60 }),
-        }),
-        'invalid_grant',
-      ],
-      ['broken form encoding', 'grant_type=%E0%A4%A&subject_token', 'invalid_request'],
-    ];
+    const cases = malformed();
     for (const [name, payload, error] of cases) {
       const res = await token(payload);
       expect({ name, status: res.statusCode, error: res.json().error }).toEqual({ name, status: 400, error });
@@ -91,6 +94,38 @@ describe('IdP token endpoint and admin API (real PostgreSQL, HTTP via inject)', 
     expect(huge.statusCode).toBe(413);
     expect(huge.json().error).toBe('invalid_request');
     expect(huge.json().access_token).toBeUndefined();
+  });
+
+  it('answers a plain form POST over a socket (its fast path) as fastify answers it in-process', async () => {
+    const url = await idp.listen();
+    const post = (payload: string, contentType = 'application/x-www-form-urlencoded') =>
+      fetch(`${url}/oauth2/token`, { method: 'POST', headers: { 'content-type': contentType }, body: payload });
+    for (const [name, payload] of malformed()) {
+      const [viaFastify, viaSocket] = [await token(payload), await post(payload)];
+      expect({ name, status: viaSocket.status, body: await viaSocket.json(), cache: viaSocket.headers.get('cache-control') }).toEqual({
+        name,
+        status: viaFastify.statusCode,
+        body: viaFastify.json(),
+        cache: viaFastify.headers['cache-control'],
+      });
+    }
+    // Issued: the same fields and headers (the token itself differs: its jti, maybe its iat).
+    const viaFastify = await token(form(good()));
+    const headersOf = (h: Iterable<[string, string]>) => Object.fromEntries([...h].filter(([k]) => k !== 'date' && k !== 'content-length'));
+    for (const type of ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8']) {
+      const viaSocket = await post(form(good()), type);
+      expect(viaSocket.status).toBe(200);
+      const body = (await viaSocket.json()) as Record<string, unknown>;
+      expect({ ...body, access_token: 'x' }).toEqual({ ...viaFastify.json(), access_token: 'x' });
+      const { jti: _a, iat: _b, exp: _c, ...claims } = decodeJwt(body.access_token as string);
+      const { jti: _d, iat: _e, exp: _f, ...expected } = decodeJwt(viaFastify.json().access_token);
+      expect(claims).toEqual(expected);
+      expect(headersOf(viaSocket.headers)).toEqual({
+        ...headersOf(Object.entries(viaFastify.headers as Record<string, string>)),
+        connection: 'keep-alive',
+        'keep-alive': 'timeout=72',
+      });
+    }
   });
 
   it('scopes aud and roles to grants, expands groups, narrows by audience, rejects ungranted audiences', async () => {

@@ -9,7 +9,8 @@ import type { IdpContext } from './context.js';
 import { createIdpMetrics } from './metrics.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { settingsStream } from './routes/settings-stream.js';
-import { tokenExchangeRoutes } from './routes/token-exchange.js';
+import { tokenExchangeRoutes, tokenFastPath } from './routes/token-exchange.js';
+import { fastServerFactory, type FastTake } from '../runtime/fast-http.js';
 import { SigningKeyRing } from './signing-keys.js';
 import { storeChanges } from './store/changes.js';
 import { PermissionsStore } from './store/permissions-store.js';
@@ -86,7 +87,10 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
   pool.on('error', onPoolError);
   const now = opts.now ?? Date.now;
   let issuer = opts.issuer;
-  const app = Fastify({ logger: false });
+  // The token endpoint's plain form POSTs are answered on plain node:http (routes/token-exchange.ts),
+  // everything else by fastify; the fast path is set once the context exists, before the server listens.
+  let fast: FastTake = () => false;
+  const app = Fastify({ logger: false, serverFactory: fastServerFactory((req, res) => fast(req, res)) });
   const timers: NodeJS.Timeout[] = [];
   try {
     const store = await PermissionsStore.open({ pool, initialSettings: initialSettingsOf(opts) });
@@ -110,6 +114,7 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
       now,
       maxTokenTtlSeconds: () => Math.min(TOKEN_TTL_MAX_SECONDS, maxTtl),
     };
+    fast = tokenFastPath(ctx);
     if (opts.postgresStats) {
       registerPgStats(ctx.metrics.registry, () => readPgStats((sql) => pool.query(sql), 'idp', 'idle'), PG_STATS_INTERVAL_MS);
     }

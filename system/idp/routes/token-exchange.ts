@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { ACCESS_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, type AccessTokenClaims } from '../../protocol/claims.js';
 import { AuthlabError, oauthBody, type OAuthCode } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/roles.js';
 import type { IdpContext } from '../context.js';
+import { FastReply, plainBody, readBody, type FastTake, type RouteReply } from '../../runtime/fast-http.js';
 import type { TokenResult } from '../metrics.js';
 import { SubjectTokenError } from '../subject-verifier.js';
 
@@ -88,7 +89,6 @@ function single(body: Record<string, unknown>, name: string, required: boolean):
  */
 export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: IdpContext }): Promise<void> {
   const { ctx } = opts;
-  const { metrics } = ctx;
   app.removeAllContentTypeParsers();
   // Own parser rather than @fastify/formbody's lenient fast-querystring: malformed bodies must be refused.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
@@ -100,38 +100,82 @@ export async function tokenExchangeRoutes(app: FastifyInstance, opts: { ctx: Idp
   });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, _body, done) => done(null, NOT_FORM));
 
-  app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) {
-      metrics.tokenResult.inc({ result: 'server_error' });
-      return sendError(reply, new ExchangeError('ERR_OAUTH_SERVER_ERROR', 'server_error', 'internal error; retry later'));
-    }
-    metrics.tokenResult.inc({ result: 'invalid_request' });
-    if (status === 413) {
-      // HTTP says what is wrong (413), the body stays an RFC 6749 error so OAuth clients can read it.
-      const why = `request body is larger than ${BODY_LIMIT_BYTES} bytes; a token request is a few KiB`;
-      return sendError(reply, new ExchangeError('ERR_OAUTH_BODY_TOO_LARGE', 'invalid_request', why));
-    }
-    return sendError(reply, new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `malformed request: ${err.message}`));
-  });
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => refuse(ctx, reply, err));
+  app.post(TOKEN_PATH, { bodyLimit: BODY_LIMIT_BYTES }, (req, reply) => answer(ctx, req.body, reply));
+}
 
-  app.post(TOKEN_PATH, { bodyLimit: BODY_LIMIT_BYTES }, async (req, reply) => {
-    const t0 = performance.now();
-    metrics.inflight.inc();
-    let result: TokenResult = 'issued';
-    try {
-      const token = await exchange(ctx, req.body);
-      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-      return token;
-    } catch (err) {
-      const e = toExchangeError(err);
-      result = e.result;
-      return sendError(reply, e);
-    } finally {
-      metrics.inflight.dec();
-      metrics.exchanged(result, (performance.now() - t0) / 1000);
-    }
-  });
+/**
+ * The token endpoint on plain node:http (`system/runtime/fast-http.ts`; registered by app.ts): takes a
+ * `POST /oauth2/token` with exactly `Content-Type: application/x-www-form-urlencoded`, a Content-Length
+ * within the body limit and no Transfer-Encoding — what every authlab client sends — and answers it with
+ * the same parser and handler as the fastify route above, without fastify's request and reply objects,
+ * hooks and serializer per exchange. Everything else (other content types or methods, a query string,
+ * chunked or oversized bodies) is declined untouched, so fastify keeps refusing it as before.
+ */
+export function tokenFastPath(ctx: IdpContext): FastTake {
+  return (req, res) => {
+    if (req.method !== 'POST' || req.url !== TOKEN_PATH) return false;
+    const type = req.headers['content-type'];
+    if (type === undefined || type.length !== FORM_TYPE.length || type.toLowerCase() !== FORM_TYPE) return false;
+    if (!plainBody(req, BODY_LIMIT_BYTES)) return false;
+    readBody(req, (text) => {
+      const reply = new FastReply(res);
+      let form: Record<string, string | string[]>;
+      try {
+        form = parseForm(text);
+      } catch (err) {
+        refuse(ctx, reply, err as { statusCode?: number; message?: string });
+        return;
+      }
+      answer(ctx, form, reply).then(
+        (token) => {
+          if (token !== reply) reply.send(token);
+        },
+        (err: unknown) => {
+          if (!reply.sent) refuse(ctx, reply, { statusCode: 500, message: (err as Error)?.message });
+        },
+      );
+    });
+    return true;
+  };
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** One exchange, answered: the token (for the caller to send) or the RFC error already sent; counted either way. */
+async function answer(ctx: IdpContext, body: unknown, reply: RouteReply): Promise<TokenResponse | RouteReply> {
+  const { metrics } = ctx;
+  const t0 = performance.now();
+  metrics.inflight.inc();
+  let result: TokenResult = 'issued';
+  try {
+    const token = await exchange(ctx, body);
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    return token;
+  } catch (err) {
+    const e = toExchangeError(err);
+    result = e.result;
+    return sendError(reply, e);
+  } finally {
+    metrics.inflight.dec();
+    metrics.exchanged(result, (performance.now() - t0) / 1000);
+  }
+}
+
+/** A request refused before the exchange (a body that is not a form, too large, ...): an RFC error, counted. */
+function refuse(ctx: IdpContext, reply: RouteReply, err: { statusCode?: number; message?: string }): RouteReply {
+  const status = err.statusCode ?? 500;
+  if (status >= 500) {
+    ctx.metrics.tokenResult.inc({ result: 'server_error' });
+    return sendError(reply, new ExchangeError('ERR_OAUTH_SERVER_ERROR', 'server_error', 'internal error; retry later'));
+  }
+  ctx.metrics.tokenResult.inc({ result: 'invalid_request' });
+  if (status === 413) {
+    // HTTP says what is wrong (413), the body stays an RFC 6749 error so OAuth clients can read it.
+    const why = `request body is larger than ${BODY_LIMIT_BYTES} bytes; a token request is a few KiB`;
+    return sendError(reply, new ExchangeError('ERR_OAUTH_BODY_TOO_LARGE', 'invalid_request', why));
+  }
+  return sendError(reply, new ExchangeError('ERR_OAUTH_INVALID_REQUEST', 'invalid_request', `malformed request: ${err.message}`));
 }
 
 function toExchangeError(err: unknown): ExchangeError {
@@ -145,7 +189,7 @@ function toExchangeError(err: unknown): ExchangeError {
   return new ExchangeError('ERR_OAUTH_SERVER_ERROR', 'server_error', `internal error: ${(err as Error)?.message ?? String(err)}`);
 }
 
-function sendError(reply: FastifyReply, e: ExchangeError): FastifyReply {
+function sendError(reply: RouteReply, e: ExchangeError): RouteReply {
   const body = oauthBody(e.code, e.message);
   reply.code(e.status).header('cache-control', 'no-store');
   if (e.status === 503) reply.header('retry-after', '1');
