@@ -14,6 +14,9 @@ export const TOKEN_PATH = '/oauth2/token';
 /** Largest accepted request body, bytes (the SA token itself is limited to 8 KiB by the verifier). */
 const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** The one content type the token endpoint's fast path takes (in any case, without parameters). */
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
 /** Marks a body that arrived with a content type other than form encoding. */
 const NOT_FORM = Symbol('not-form');
 
@@ -139,8 +142,6 @@ export function tokenFastPath(ctx: IdpContext): FastTake {
     return true;
   };
 }
-
-const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** One exchange, answered: the token (for the caller to send) or the RFC error already sent; counted either way. */
 async function answer(ctx: IdpContext, body: unknown, reply: RouteReply): Promise<TokenResponse | RouteReply> {
