@@ -184,6 +184,8 @@ interface Contender {
   label: string;
   target?: number;
   server: Server;
+  /** Requests sent while priming (a profile covers them too). */
+  primed: number;
   rounds: Measured[];
 }
 
@@ -264,7 +266,7 @@ async function main(): Promise<void> {
     const add = async (key: Contender['key'], label: string, start: () => Promise<Server>, target?: number) => {
       const server = await start();
       cleanups.push(() => server.stop());
-      contenders.push({ key, label, ...(target !== undefined ? { target } : {}), server, rounds: [] });
+      contenders.push({ key, label, ...(target !== undefined ? { target } : {}), server, primed: 0, rounds: [] });
     };
     // Every exchange verifies the SA token: the figure to hold against the raw crypto limit.
     await add(
@@ -289,11 +291,10 @@ async function main(): Promise<void> {
     rawPerCpuS(500);
     // A fresh IdP's first seconds are its JIT's: in two runs without this, the cache-off IdP's first
     // round read 0.7–0.8× its third.
-    const primed = new Map<Contender['key'], number>();
     let failed = 0;
     for (const c of contenders) {
       const warm = await run({ ...exchanges(c.server.url, bodies), duration: primeS });
-      primed.set(c.key, warm.requests.total);
+      c.primed = warm.requests.total;
       failed += warm.non2xx + warm.errors + warm.timeouts;
     }
     const raws: number[] = [];
@@ -365,9 +366,7 @@ async function main(): Promise<void> {
       // The servers write their profiles as they stop (below); the counts are what each covers.
       console.log(
         `profiles in ${profDir} (written as the processes stop): ` +
-          contenders
-            .map((c) => `${c.label} (pid ${c.server.pid}) ${c.rounds.reduce((n, m) => n + m.sent, primed.get(c.key)!)} requests`)
-            .join(', ') +
+          contenders.map((c) => `${c.label} (pid ${c.server.pid}) ${c.rounds.reduce((n, m) => n + m.sent, c.primed)} requests`).join(', ') +
           ', primes and warm-ups included',
       );
     }
