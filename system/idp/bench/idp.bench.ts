@@ -324,11 +324,12 @@ async function main(): Promise<void> {
     const checks: TargetCheck[] = [];
     const overRaw = (c: Contender) => ratiosOver(c, (k) => raws[k]!);
     for (const c of contenders.filter((x) => x.target !== undefined)) {
-      if (overRaw(c).length === 0) {
+      const ratios = overRaw(c);
+      if (ratios.length === 0) {
         line(c.label, 'its CPU could not be read (no /proc): no verdict');
         continue;
       }
-      const check = checkTarget(overRaw(c), c.target!, 'at-least');
+      const check = checkTarget(ratios, c.target!, 'at-least');
       checks.push(check);
       line(c.label, describeTarget(check));
     }
@@ -339,24 +340,23 @@ async function main(): Promise<void> {
     ] as const) {
       const b = by(bare);
       const i = by(idp);
-      if (overRaw(b).length > 0) line(`${b.label} / raw`, describeInterval(checkTarget(overRaw(b), 0, 'at-least')));
+      const bareRatios = overRaw(b);
+      if (bareRatios.length > 0) line(`${b.label} / raw`, describeInterval(checkTarget(bareRatios, 0, 'at-least')));
       // What node:http + loopback TCP cost around the same crypto: the most a Node IdP could reach here.
       const paired = ratiosOver(i, (k) => b.rounds[k]!.perCpuS);
       if (paired.length > 0) line(i.label.replace('IdP, ', 'IdP / Node ceiling, '), describeInterval(checkTarget(paired, 0, 'at-least')));
     }
     for (const c of contenders) {
       const last = c.rounds.at(-1)!;
-      line(
-        `${c.label}, tokens/s`,
-        `${describeInterval(
-          checkTarget(
-            c.rounds.map((m) => m.tokensPerS),
-            0,
-            'at-least',
-          ),
-          (x) => x.toFixed(0),
-        )}; ` + `last round's latency p50 ${last.p50Ms} ms, p99 ${last.p99Ms} ms`,
+      const rate = describeInterval(
+        checkTarget(
+          c.rounds.map((m) => m.tokensPerS),
+          0,
+          'at-least',
+        ),
+        (x) => x.toFixed(0),
       );
+      line(`${c.label}, tokens/s`, `${rate}; last round's latency p50 ${last.p50Ms} ms, p99 ${last.p99Ms} ms`);
     }
     const verdicts = checks.map((c) => c.verdict);
     const overall = verdicts.includes('MISS') ? 'MISS' : verdicts.includes('UNRESOLVED') || verdicts.length < 2 ? 'UNRESOLVED' : 'PASS';
