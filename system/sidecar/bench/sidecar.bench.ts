@@ -9,7 +9,9 @@
  * sidecar off ≥ 0.9× the minimal server; enforce ≥ 0.95× off, each the median over rounds of the round's
  * own ratio with its order-statistic interval (results/stats/target.ts): PASS or MISS only when the
  * whole interval is on one side, UNRESOLVED when the host's noise spans it. Also prints the paired CPU
- * ratios off/minimal and enforce/off.
+ * ratios off/minimal and enforce/off. A round with any non-2xx answer stops the bench (a refusing server
+ * would otherwise read as a slow one), and enforce's bearer token is renewed between rounds before it
+ * expires (the IdP's default token lives 300 s; `--rounds 96` runs ~8 min).
  *
  * verify off and enforce are two sidecar processes (p1-a with a per-service override to off, p1-b
  * under the global enforce), so neither waits for a settings change between slices.
@@ -26,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { checkTarget, describeInterval, describeTarget } from '../../../results/stats/index.js';
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { openSlicedLoad, type SliceResult } from './sliced-load.js';
+import { openSlicedLoad, type SliceResult, type SliceTarget } from './sliced-load.js';
 import { loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
 import { formatCpuList } from '../../../runner/study/pinning.js';
 
@@ -69,6 +71,16 @@ const ORDERS: readonly (readonly Name[])[] = [
   ['off', 'minimal', 'enforce'],
 ];
 
+/** One request to `t` by hand, for the message of a failed round: e.g. `401 {"error":{...}}`. */
+async function probe(t: SliceTarget): Promise<string> {
+  try {
+    const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers }, body: t.body });
+    return `e.g. ${res.status} ${(await res.text()).slice(0, 300)}`;
+  } catch (err) {
+    return `a request by hand failed too: ${(err as Error).message}`;
+  }
+}
+
 async function main(): Promise<void> {
   const cleanups: (() => Promise<unknown>)[] = [];
   process.once('SIGINT', () => void Promise.all(cleanups.reverse().map((c) => c().catch(() => {}))).then(() => process.exit(130)));
@@ -84,7 +96,7 @@ async function main(): Promise<void> {
     const off = await stack.sidecar('p1-a', {}, flags.strings['cpu-prof']);
     const enforce = await stack.sidecar('p1-b', {}, flags.strings['cpu-prof']);
     await stack.setModes('on', 'enforce', { 'p1-a': { signMode: 'off', verifyMode: 'off' } });
-    const token = await stack.accessToken('p1-a'); // p1-a's grant names p1-b: enforce admits it
+    let token = await stack.accessToken('p1-a'); // p1-a's grant names p1-b: enforce admits it
 
     const minimal = await spawnListening(fileURLToPath(new URL('./minimal-server.ts', import.meta.url)), {
       DATABASE_URL: enforce.databaseUrl,
@@ -99,14 +111,13 @@ async function main(): Promise<void> {
       pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
       pinPids(Object.values(pids) as number[], pinPlan.server);
     }
-    const load = await openSlicedLoad(
-      [
-        { url: `${minimal.url}/query`, body: BODY, pids: [pids.minimal] },
-        { url: `${off.url}/query`, body: BODY, pids: [pids.off] },
-        { url: `${enforce.url}/query`, body: BODY, headers: { authorization: `Bearer ${token}` }, pids: [pids.enforce] },
-      ],
-      connections,
-    );
+    // In NAMES' order; enforce's headers are replaced when its token is renewed.
+    const targets: SliceTarget[] = [
+      { url: `${minimal.url}/query`, body: BODY, pids: [pids.minimal] },
+      { url: `${off.url}/query`, body: BODY, pids: [pids.off] },
+      { url: `${enforce.url}/query`, body: BODY, headers: { authorization: `Bearer ${token.token}` }, pids: [pids.enforce] },
+    ];
+    const load = await openSlicedLoad(targets, connections);
     cleanups.push(async () => load.close());
     // Every answer, warm-up included: what a profile (--cpu-prof) covers, for scripts/profile-diff.ts.
     const served: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
@@ -125,7 +136,19 @@ async function main(): Promise<void> {
     const runs: Record<Name, PerRound> = { minimal: emptyRounds(), off: emptyRounds(), enforce: emptyRounds() };
     let errors = 0;
     let cpuRead = true;
+    // The token lives the IdP's tokenTtlSeconds (300 s by default), shorter than a long run (--rounds 96:
+    // ~8 min): renewed between rounds while a round and a minute's margin remain, so that enforce never
+    // refuses an expired token in the middle of a round. The new token costs enforce one uncached verify.
+    let roundMs = ORDERS.length * NAMES.length * sliceMs * 2;
     for (let round = 0; round < rounds; round++) {
+      if (Date.now() + roundMs + 60_000 > token.expiresAtMs) {
+        token = await stack.accessToken('p1-a');
+        const i = NAMES.indexOf('enforce');
+        targets[i] = { ...targets[i]!, headers: { authorization: `Bearer ${token.token}` } };
+        load.setHeaders(i, targets[i].headers!);
+      }
+      const roundStart = performance.now();
+      const roundErrors: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
       const sum: Record<Name, { responses: number; seconds: number; cpu: number; between: number }> = {
         minimal: { responses: 0, seconds: 0, cpu: 0, between: 0 },
         off: { responses: 0, seconds: 0, cpu: 0, between: 0 },
@@ -135,6 +158,7 @@ async function main(): Promise<void> {
         for (const name of order) {
           const r: SliceResult = await slice(name);
           errors += r.errors;
+          roundErrors[name] += r.errors;
           sum[name].responses += r.responses;
           sum[name].seconds += r.seconds;
           if (r.cpuSeconds === undefined) cpuRead = false;
@@ -155,6 +179,17 @@ async function main(): Promise<void> {
         line.push(`${name} ${(responses / seconds).toFixed(0)} rps${cpuRead ? ` (busy ${(cpu / seconds).toFixed(2)})` : ''}`);
       }
       console.log(`round ${String(round + 1).padStart(2)}: ${line.join(', ')}; load ${await loadAverage()}`);
+      // A refused or failed answer is not a served one: its round's ratios would read a broken server as a slow one.
+      const failing = NAMES.filter((n) => roundErrors[n] > 0);
+      if (failing.length > 0) {
+        const why = await Promise.all(
+          failing.map(
+            async (n) => `${n} answered ${roundErrors[n]} requests with a non-2xx status (${await probe(targets[NAMES.indexOf(n)]!)})`,
+          ),
+        );
+        throw new Error(`round ${round + 1}: ${why.join('; ')}; its figures would be wrong, so the bench stops`);
+      }
+      roundMs = Math.max(roundMs, performance.now() - roundStart);
     }
     console.log(`\nfigure                              | requests/s    | CPU µs/request | server busy |`);
     for (const n of NAMES) {

@@ -106,6 +106,42 @@ describe('sliced load', () => {
     }
   });
 
+  it('sends the headers it is given from the next slice on, to that target only', async () => {
+    // A server that accepts only the current token, as the enforce sidecar does once the old one expired.
+    let accepted = 'Bearer one';
+    const seen = new Set<string>();
+    const server = createServer((req, res) => {
+      seen.add(String(req.headers.authorization));
+      req.resume();
+      req.on('end', () => res.writeHead(req.headers.authorization === accepted ? 200 : 401, { 'content-length': 2 }).end('{}'));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/query`;
+    const other = await counting({ chunked: false });
+    const load = await openSlicedLoad(
+      [
+        { url, body: '{}', headers: { authorization: 'Bearer one' }, pids: [process.pid] },
+        { url: other.url, body: '{}', pids: [process.pid] },
+      ],
+      2,
+    );
+    try {
+      expect((await load.slice(0, 20)).errors).toBe(0);
+      accepted = 'Bearer two';
+      expect((await load.slice(0, 20)).responses).toBe(0);
+      load.setHeaders(0, { authorization: 'Bearer two' });
+      const r = await load.slice(0, 20);
+      expect(r.errors).toBe(0);
+      expect(r.responses).toBeGreaterThan(0);
+      expect([...seen].sort()).toEqual(['Bearer one', 'Bearer two']);
+      expect((await load.slice(1, 20)).errors).toBe(0);
+      expect(() => load.setHeaders(2, {})).toThrow(/no target 2/);
+    } finally {
+      load.close();
+    }
+  });
+
   it('fails the next slice once a server has closed one of its connections', async () => {
     const a = await counting({ chunked: true });
     const load = await openSlicedLoad([{ url: a.url, body: '{}', pids: [process.pid] }], 2);

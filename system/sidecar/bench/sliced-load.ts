@@ -119,7 +119,19 @@ export interface SlicedLoad {
    * `latencyUs`, when given, hears each 2xx answer's time from send to its last byte, µs.
    */
   slice(index: number, ms: number, latencyUs?: (us: number) => void): Promise<SliceResult>;
+  /** Replaces target `index`'s extra headers from its next slice on (a renewed bearer token). */
+  setHeaders(index: number, headers: Record<string, string>): void;
   close(): void;
+}
+
+/** The one request a target's connections send, bytes ready for the socket. */
+function requestOf(t: SliceTarget): Buffer {
+  const url = new URL(t.url);
+  const headers = { 'content-type': 'application/json', ...t.headers };
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+  return Buffer.from(
+    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n${lines.join('')}Content-Length: ${Buffer.byteLength(t.body)}\r\n\r\n${t.body}`,
+  );
 }
 
 /** Opens `connections` keep-alive connections to every target. */
@@ -137,14 +149,7 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
     for (const c of all.flat()) c.socket.destroy();
     throw err;
   }
-  const requests = targets.map((t) => {
-    const url = new URL(t.url);
-    const headers = { 'content-type': 'application/json', ...t.headers };
-    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
-    return Buffer.from(
-      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n${lines.join('')}Content-Length: ${Buffer.byteLength(t.body)}\r\n\r\n${t.body}`,
-    );
-  });
+  const requests = targets.map(requestOf);
   let closing = false;
   /** Each target's CPU when its last slice ended (null: unreadable; undefined: no slice yet). */
   const lastCpu: (number | null | undefined)[] = targets.map(() => undefined);
@@ -196,6 +201,11 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
         cpuSeconds: cpu0 === null || cpu1 === null ? undefined : cpu1 - cpu0,
         betweenCpuSeconds: cpu0 === null || previousEnd == null ? undefined : cpu0 - previousEnd,
       };
+    },
+    setHeaders(index, headers) {
+      const target = targets[index];
+      if (target === undefined) throw new RangeError(`no target ${index}: the load has ${targets.length}`);
+      requests[index] = requestOf({ ...target, headers });
     },
     close() {
       if (closing) return;

@@ -105,8 +105,11 @@ export interface BenchStack {
    * on the IdP and waits until every started sidecar has applied them.
    */
   setModes(signMode: SignMode, verifyMode: VerifyMode, services?: Record<string, ServiceSettings>): Promise<void>;
-  /** An access token of `caller` (naming its granted targets), from the IdP's token exchange. */
-  accessToken(caller: string): Promise<string>;
+  /**
+   * An access token of `caller` (naming its granted targets), from the IdP's token exchange, and when it
+   * expires (ms since epoch, by this process's clock: the time of the request plus `expires_in`).
+   */
+  accessToken(caller: string): Promise<{ token: string; expiresAtMs: number }>;
   /** Pids of what serves the servers under test: PostgreSQL (postmaster and every backend now) and the IdP. */
   supportPids(): Promise<number[]>;
   close(): Promise<void>;
@@ -190,6 +193,7 @@ export async function startBenchStack(): Promise<BenchStack> {
         }
       },
       async accessToken(caller) {
+        const asked = Date.now();
         const res = await fetch(`${idp.url}/oauth2/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -200,7 +204,8 @@ export async function startBenchStack(): Promise<BenchStack> {
           }).toString(),
         });
         if (!res.ok) throw new Error(`token exchange for ${caller} failed: ${res.status} ${await res.text()}`);
-        return ((await res.json()) as { access_token: string }).access_token;
+        const body = (await res.json()) as { access_token: string; expires_in: number };
+        return { token: body.access_token, expiresAtMs: asked + body.expires_in * 1000 };
       },
       async supportPids() {
         return [...(await processTree(pg.pid)), ...(idp.pid !== undefined ? [idp.pid] : [])];
