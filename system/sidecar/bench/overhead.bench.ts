@@ -10,8 +10,8 @@
  * request of the pair's two sidecar processes together (schedstat, the client excluded; what they use
  * between their slices counts in the round of the slice it precedes, and is printed apart). Prints
  * enforce − off per round as the median with its order-statistic interval (results/stats/target.ts):
- * the same question as the study's auth-overhead rows, on one pair, in a minute. Not a test: it prints
- * figures.
+ * the same question as the study's auth-overhead rows, on one pair, in a minute. A round with any non-2xx
+ * answer stops the bench (sliced-load.ts's stopOnFailedRound). Not a test: it prints figures.
  *
  * Flags: --rounds 24 --slice 250 (ms) --prime 3 (s per mode of slices before the rounds, not counted: the
  * children's JIT is cold, and a first run read 2× the later ones) --connections 4
@@ -20,7 +20,7 @@
 import { build, type Histogram } from 'hdr-histogram-js';
 import { checkTarget, describeInterval } from '../../../results/stats/index.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { openSlicedLoad } from './sliced-load.js';
+import { openSlicedLoad, stopOnFailedRound } from './sliced-load.js';
 import { loadAverage, startBenchStack } from './stack.js';
 
 const flags = benchFlags('bench:overhead', {
@@ -102,8 +102,10 @@ async function main(): Promise<void> {
         off: { n: 0, cpu: 0, between: 0 },
         enforce: { n: 0, cpu: 0, between: 0 },
       };
+      const roundErrors: Record<Mode, number> = { off: 0, enforce: 0 };
       for (const mode of ROUND) {
         const r = await run(mode, h[mode]);
+        roundErrors[mode] += r.errors;
         sum[mode].n += r.responses;
         sum[mode].cpu = sum[mode].cpu === null || r.cpuSeconds === undefined ? null : sum[mode].cpu + r.cpuSeconds;
         if (r.betweenCpuSeconds !== undefined) sum[mode].between += r.betweenCpuSeconds;
@@ -123,6 +125,12 @@ async function main(): Promise<void> {
         );
       }
       console.log(`round ${String(round + 1).padStart(2)}: ${line.join('; ')}; load ${await loadAverage()}`);
+      await stopOnFailedRound(
+        round + 1,
+        MODES,
+        targets,
+        MODES.map((m) => roundErrors[m]),
+      );
     }
 
     console.log('');

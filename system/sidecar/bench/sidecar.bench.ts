@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { checkTarget, describeInterval, describeTarget } from '../../../results/stats/index.js';
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { openSlicedLoad, type SliceResult, type SliceTarget } from './sliced-load.js';
+import { openSlicedLoad, stopOnFailedRound, type SliceResult, type SliceTarget } from './sliced-load.js';
 import { loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
 import { formatCpuList } from '../../../runner/study/pinning.js';
 
@@ -70,16 +70,6 @@ const ORDERS: readonly (readonly Name[])[] = [
   ['enforce', 'off', 'minimal'],
   ['off', 'minimal', 'enforce'],
 ];
-
-/** One request to `t` by hand, for the message of a failed round: e.g. `401 {"error":{...}}`. */
-async function probe(t: SliceTarget): Promise<string> {
-  try {
-    const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers }, body: t.body });
-    return `e.g. ${res.status} ${(await res.text()).slice(0, 300)}`;
-  } catch (err) {
-    return `a request by hand failed too: ${(err as Error).message}`;
-  }
-}
 
 async function main(): Promise<void> {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -179,16 +169,12 @@ async function main(): Promise<void> {
         line.push(`${name} ${(responses / seconds).toFixed(0)} rps${cpuRead ? ` (busy ${(cpu / seconds).toFixed(2)})` : ''}`);
       }
       console.log(`round ${String(round + 1).padStart(2)}: ${line.join(', ')}; load ${await loadAverage()}`);
-      // A refused or failed answer is not a served one: its round's ratios would read a broken server as a slow one.
-      const failing = NAMES.filter((n) => roundErrors[n] > 0);
-      if (failing.length > 0) {
-        const why = await Promise.all(
-          failing.map(
-            async (n) => `${n} answered ${roundErrors[n]} requests with a non-2xx status (${await probe(targets[NAMES.indexOf(n)]!)})`,
-          ),
-        );
-        throw new Error(`round ${round + 1}: ${why.join('; ')}; its figures would be wrong, so the bench stops`);
-      }
+      await stopOnFailedRound(
+        round + 1,
+        NAMES,
+        targets,
+        NAMES.map((n) => roundErrors[n]),
+      );
       roundMs = Math.max(roundMs, performance.now() - roundStart);
     }
     console.log(`\nfigure                              | requests/s    | CPU µs/request | server busy |`);

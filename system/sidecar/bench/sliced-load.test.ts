@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { messageEnd, openSlicedLoad } from './sliced-load.js';
+import { messageEnd, openSlicedLoad, stopOnFailedRound } from './sliced-load.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -140,6 +140,22 @@ describe('sliced load', () => {
     } finally {
       load.close();
     }
+  });
+
+  it('stops a round with non-2xx answers, naming the server and what it answers', async () => {
+    const good = await counting({ chunked: false });
+    const bad = await counting({ chunked: true, status: 503 });
+    const targets = [
+      { url: good.url, body: '{}', pids: [process.pid] },
+      { url: bad.url, body: '{}', pids: [process.pid] },
+    ];
+    await expect(stopOnFailedRound(3, ['good', 'bad'], targets, [0, 0])).resolves.toBeUndefined();
+    const hits = bad.hits();
+    await expect(stopOnFailedRound(3, ['good', 'bad'], targets, [0, 7])).rejects.toThrow(
+      /^round 3: bad answered 7 requests with a non-2xx status \(e\.g\. 503 \{"rows".*\); its figures would be wrong/,
+    );
+    expect(bad.hits()).toBe(hits + 1);
+    expect(good.hits()).toBe(0);
   });
 
   it('fails the next slice once a server has closed one of its connections', async () => {

@@ -215,3 +215,31 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
     },
   };
 }
+
+/**
+ * Throws when a round had non-2xx answers (`errors[i]` for `targets[i]`, named `names[i]`): a refusing
+ * or failing server would read as a slow one in that round's ratios. The message carries one request
+ * to each such target made by hand: its status and the start of its body.
+ */
+export async function stopOnFailedRound(
+  round: number,
+  names: readonly string[],
+  targets: readonly SliceTarget[],
+  errors: readonly number[],
+): Promise<void> {
+  const failing = names.flatMap((name, i) => (errors[i]! > 0 ? [i] : []));
+  if (failing.length === 0) return;
+  const why = await Promise.all(
+    failing.map(async (i) => `${names[i]} answered ${errors[i]} requests with a non-2xx status (${await byHand(targets[i]!)})`),
+  );
+  throw new Error(`round ${round}: ${why.join('; ')}; its figures would be wrong, so the bench stops`);
+}
+
+async function byHand(t: SliceTarget): Promise<string> {
+  try {
+    const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.headers }, body: t.body });
+    return `e.g. ${res.status} ${(await res.text()).slice(0, 300)}`;
+  } catch (err) {
+    return `a request by hand failed too: ${(err as Error).message}`;
+  }
+}
