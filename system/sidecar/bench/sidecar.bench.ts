@@ -13,15 +13,21 @@
  * would otherwise read as a slow one), and enforce's bearer token is renewed between rounds before it
  * expires (the IdP's default token lives 300 s; `--rounds 96` runs ~8 min).
  *
- * verify off and enforce are two sidecar processes (p1-a with a per-service override to off, p1-b
- * under the global enforce), so neither waits for a settings change between slices.
+ * verify off and enforce are two sidecar processes (p1-a and p1-b, per-service overrides), so neither
+ * waits for a settings change between slices — and which of the two is verify off alternates between
+ * rounds (a crossover): two 96-round runs with fixed roles on one afternoon read enforce / off
+ * 0.91 [0.89, 0.93] and 0.99 [0.97, 1.02], each interval far narrower than the gap between them, so a
+ * process's own speed (its JIT's choices, its memory layout) weighed as much as auth did. The enforce /
+ * off figures are then taken per pair of rounds, one with each sidecar off, as the geometric mean of the
+ * two rounds' ratios, and each process's own enforce / off is printed apart. `--cpu-prof` keeps p1-a
+ * off and p1-b enforcing, so that each profile is one mode.
  *
  * Pinned by default (`--shared` turns it off): the servers under test run on the last CPU and everything
  * else (the load in this process, PostgreSQL, the IdP) on the others, pinned once before the rounds
  * (PostgreSQL's backends, forked as connections open, inherit the postmaster's mask): saturation is then
  * the server's own core, and each round prints how busy the loaded server kept it.
  *
- * Flags: --rounds 24 --slice 250 (ms) --connections 32 --shared
+ * Flags: --rounds 24 (even) --slice 250 (ms) --connections 32 --shared
  *        --cpu-prof <dir> (V8 CPU profiles of the two sidecar processes).
  */
 import { fileURLToPath } from 'node:url';
@@ -41,6 +47,13 @@ const flags = benchFlags('bench:sidecar', {
 const pinning = flags.booleans.shared ? { reason: 'not pinned (--shared)' } : serverPinPlan();
 const pinPlan = 'reason' in pinning ? null : pinning;
 const rounds = flags.numbers.rounds;
+const profDir = flags.strings['cpu-prof'];
+/** Which sidecar process is verify off alternates between rounds; a profile (--cpu-prof) keeps one mode per process. */
+const crossover = profDir === undefined;
+if (crossover && rounds % 2 !== 0) {
+  console.error(`bench:sidecar: --rounds must be even (got ${rounds}): consecutive rounds swap which sidecar is verify off`);
+  process.exit(2);
+}
 const sliceMs = flags.numbers.slice;
 const connections = flags.numbers.connections;
 const BODY = '{"query":"light","params":{"id":42}}';
@@ -83,60 +96,84 @@ async function main(): Promise<void> {
     );
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
-    const off = await stack.sidecar('p1-a', {}, flags.strings['cpu-prof']);
-    const enforce = await stack.sidecar('p1-b', {}, flags.strings['cpu-prof']);
-    await stack.setModes('on', 'enforce', { 'p1-a': { signMode: 'off', verifyMode: 'off' } });
-    let token = await stack.accessToken('p1-a'); // p1-a's grant names p1-b: enforce admits it
-
+    // Two sidecar processes; which one is verify off alternates between rounds (below).
+    const sidecars = [await stack.sidecar('p1-a', {}, profDir), await stack.sidecar('p1-b', {}, profDir)] as const;
     const minimal = await spawnListening(fileURLToPath(new URL('./minimal-server.ts', import.meta.url)), {
-      DATABASE_URL: enforce.databaseUrl,
+      DATABASE_URL: sidecars[1].databaseUrl,
     });
     cleanups.push(() => minimal.stop());
-    const pids: Record<Name, number | undefined> = { minimal: minimal.pid, off: off.component.pid, enforce: enforce.component.pid };
-    if (pids.minimal === undefined || pids.off === undefined || pids.enforce === undefined) {
-      throw new Error('a server under test has no pid: its CPU cannot be read');
-    }
+    const serverPids = [minimal.pid, sidecars[0].component.pid, sidecars[1].component.pid];
+    if (serverPids.some((p) => p === undefined)) throw new Error('a server under test has no pid: its CPU cannot be read');
+    const [minimalPid, pidA, pidB] = serverPids as [number, number, number];
     if (pinPlan !== null) {
       // Once: what forks later (PostgreSQL's backends as connections open) inherits its parent's mask.
       pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
-      pinPids(Object.values(pids) as number[], pinPlan.server);
+      pinPids(serverPids as number[], pinPlan.server);
     }
-    // In NAMES' order; enforce's headers are replaced when its token is renewed.
+    // One load target per process: the minimal server, p1-a, p1-b. The enforcing sidecar's target carries
+    // a bearer token of its peer (whose grant names it: p1-a → p1-b read/write, p1-b → p1-a read), the
+    // off sidecar's none — what auth off costs a user.
     const targets: SliceTarget[] = [
-      { url: `${minimal.url}/query`, body: BODY, pids: [pids.minimal] },
-      { url: `${off.url}/query`, body: BODY, pids: [pids.off] },
-      { url: `${enforce.url}/query`, body: BODY, headers: { authorization: `Bearer ${token.token}` }, pids: [pids.enforce] },
+      { url: `${minimal.url}/query`, body: BODY, pids: [minimalPid] },
+      { url: `${sidecars[0].url}/query`, body: BODY, pids: [pidA] },
+      { url: `${sidecars[1].url}/query`, body: BODY, pids: [pidB] },
     ];
     const load = await openSlicedLoad(targets, connections);
     cleanups.push(async () => load.close());
-    // Every answer, warm-up included: what a profile (--cpu-prof) covers, for scripts/profile-diff.ts.
-    const served: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
-    const slice = async (name: Name) => {
-      const r = await load.slice(NAMES.indexOf(name), sliceMs);
-      served[name] += r.responses + r.errors;
+    // Tokens by the sidecar they are sent to, renewed before they expire (the IdP's default token lives
+    // 300 s; --rounds 96 runs ~8 min): a round and a minute's margin must remain when a round starts.
+    const tokens: ({ token: string; expiresAtMs: number } | undefined)[] = [undefined, undefined];
+    let roundMs = ORDERS.length * NAMES.length * sliceMs * 2;
+    let offNow: 0 | 1 | undefined;
+    /** Makes sidecar `off` (0: p1-a, 1: p1-b) verify off and the other enforce, and points the load at them. */
+    const assign = async (off: 0 | 1) => {
+      const on = (1 - off) as 0 | 1;
+      if (off !== offNow) {
+        await stack.setModes('on', 'enforce', {
+          [sidecars[off].service]: { signMode: 'off', verifyMode: 'off' },
+          [sidecars[on].service]: { signMode: 'on', verifyMode: 'enforce' },
+        });
+        offNow = off;
+      }
+      const held = tokens[on];
+      if (held === undefined || Date.now() + roundMs + 60_000 > held.expiresAtMs) {
+        tokens[on] = await stack.accessToken(sidecars[off].service);
+      }
+      targets[1 + on] = { ...targets[1 + on]!, headers: { authorization: `Bearer ${tokens[on]!.token}` } };
+      targets[1 + off] = { ...targets[1 + off]!, headers: {} };
+      load.setHeaders(1 + on, targets[1 + on]!.headers!);
+      load.setHeaders(1 + off, {});
+    };
+    /** The load target of a contender while sidecar `off` is verify off. */
+    const indexOf = (name: Name, off: 0 | 1) => (name === 'minimal' ? 0 : name === 'off' ? 1 + off : 2 - off);
+    // Every answer, warm-up included, by process: what a profile (--cpu-prof) covers, for scripts/profile-diff.ts.
+    const served: [number, number, number] = [0, 0, 0];
+    const slice = async (name: Name, off: 0 | 1) => {
+      const i = indexOf(name, off);
+      const r = await load.slice(i, sliceMs);
+      served[i as 0 | 1 | 2] += r.responses + r.errors;
       return r;
     };
-    for (let i = 0; i < WARMUP_SLICES; i++) for (const name of NAMES) await slice(name);
+    // Both assignments warmed (crossover), ending with round 1's.
+    for (const off of crossover ? ([1, 0] as const) : ([0] as const)) {
+      await assign(off);
+      for (let i = 0; i < WARMUP_SLICES; i++) for (const name of NAMES) await slice(name, off);
+    }
 
-    // Per round and server: answers, req/s, CPU µs per answer, how busy its slices kept it, and the CPU
+    // Per round and contender: answers, req/s, CPU µs per answer, how busy its slices kept it, and the CPU
     // it used between its own slices (its GC finishing, its timers) — that counts in its CPU per request
     // (the round of the slice it precedes), not in how busy it kept its slices, and is printed apart too.
     type PerRound = { responses: number[]; rps: number[]; cpuUs: number[]; busy: number[]; between: number[] };
     const emptyRounds = (): PerRound => ({ responses: [], rps: [], cpuUs: [], busy: [], between: [] });
     const runs: Record<Name, PerRound> = { minimal: emptyRounds(), off: emptyRounds(), enforce: emptyRounds() };
+    /** Per round: which sidecar was verify off. */
+    const offIn: (0 | 1)[] = [];
     let errors = 0;
     let cpuRead = true;
-    // The token lives the IdP's tokenTtlSeconds (300 s by default), shorter than a long run (--rounds 96:
-    // ~8 min): renewed between rounds while a round and a minute's margin remain, so that enforce never
-    // refuses an expired token in the middle of a round. The new token costs enforce one uncached verify.
-    let roundMs = ORDERS.length * NAMES.length * sliceMs * 2;
     for (let round = 0; round < rounds; round++) {
-      if (Date.now() + roundMs + 60_000 > token.expiresAtMs) {
-        token = await stack.accessToken('p1-a');
-        const i = NAMES.indexOf('enforce');
-        targets[i] = { ...targets[i]!, headers: { authorization: `Bearer ${token.token}` } };
-        load.setHeaders(i, targets[i].headers!);
-      }
+      const off = crossover ? ((round % 2) as 0 | 1) : 0;
+      await assign(off);
+      offIn.push(off);
       const roundStart = performance.now();
       const roundErrors: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
       const sum: Record<Name, { responses: number; seconds: number; cpu: number; between: number }> = {
@@ -146,7 +183,7 @@ async function main(): Promise<void> {
       };
       for (const order of ORDERS) {
         for (const name of order) {
-          const r: SliceResult = await slice(name);
+          const r: SliceResult = await slice(name, off);
           errors += r.errors;
           roundErrors[name] += r.errors;
           sum[name].responses += r.responses;
@@ -168,11 +205,12 @@ async function main(): Promise<void> {
         }
         line.push(`${name} ${(responses / seconds).toFixed(0)} rps${cpuRead ? ` (busy ${(cpu / seconds).toFixed(2)})` : ''}`);
       }
-      console.log(`round ${String(round + 1).padStart(2)}: ${line.join(', ')}; load ${await loadAverage()}`);
+      const who = crossover ? ` [off: ${sidecars[off].service}]` : '';
+      console.log(`round ${String(round + 1).padStart(2)}${who}: ${line.join(', ')}; load ${await loadAverage()}`);
       await stopOnFailedRound(
         round + 1,
         NAMES,
-        targets,
+        NAMES.map((n) => targets[indexOf(n, off)]!),
         NAMES.map((n) => roundErrors[n]),
       );
       roundMs = Math.max(roundMs, performance.now() - roundStart);
@@ -192,11 +230,22 @@ async function main(): Promise<void> {
     // A round's contenders share that round's seconds of the host; the verdict is read from those
     // paired ratios — their median and its order-statistic interval — not from the pooled figures
     // (the host's drift between runs moved one server's CPU per request by 64–99 µs in one session).
-    const perRound = (a: Name, b: Name, f: 'rps' | 'cpuUs' = 'rps') => runs[a][f].map((x, i) => x / runs[b][f][i]!);
-    console.log(`sidecar off / minimal, req/s (median): ${describeTarget(checkTarget(perRound('off', 'minimal'), 0.9, 'at-least'))}`);
-    console.log(`enforce / off, req/s (median):         ${describeTarget(checkTarget(perRound('enforce', 'off'), 0.95, 'at-least'))}`);
+    // With the crossover, two consecutive rounds (one with each sidecar off) make one figure, the geometric
+    // mean of their ratios: what one process costs more than the other cancels out of enforce / off.
+    const roundRatios = (a: Name, b: Name, f: 'rps' | 'cpuUs') => runs[a][f].map((x, i) => x / runs[b][f][i]!);
+    const perRound = (a: Name, b: Name, f: 'rps' | 'cpuUs' = 'rps') => {
+      const r = roundRatios(a, b, f);
+      return crossover ? Array.from({ length: r.length >> 1 }, (_, k) => Math.sqrt(r[2 * k]! * r[2 * k + 1]!)) : r;
+    };
+    const inPairs = (text: string) => (crossover ? text.replace(/ rounds\)/, ' pairs of rounds)') : text);
+    console.log(
+      `sidecar off / minimal, req/s (median): ${inPairs(describeTarget(checkTarget(perRound('off', 'minimal'), 0.9, 'at-least')))}`,
+    );
+    console.log(
+      `enforce / off, req/s (median):         ${inPairs(describeTarget(checkTarget(perRound('enforce', 'off'), 0.95, 'at-least')))}`,
+    );
     if (cpuRead) {
-      const cpu = (a: Name, b: Name) => describeInterval(checkTarget(perRound(a, b, 'cpuUs'), 1, 'at-most'));
+      const cpu = (a: Name, b: Name) => inPairs(describeInterval(checkTarget(perRound(a, b, 'cpuUs'), 1, 'at-most')));
       console.log(`CPU per request, sidecar off / minimal:  ${cpu('off', 'minimal')} (reported, no target)`);
       console.log(`CPU per request, enforce / off:          ${cpu('enforce', 'off')} (reported, no target)`);
       const leastBusy = Math.min(...NAMES.flatMap((n) => runs[n].busy));
@@ -207,10 +256,21 @@ async function main(): Promise<void> {
         );
       }
     }
-    if (flags.strings['cpu-prof'] !== undefined) {
+    if (crossover) {
+      // The two processes apart: how far one sidecar process differs from the other one, same code and load.
+      const by = (off: 0 | 1, f: 'rps' | 'cpuUs') => roundRatios('enforce', 'off', f).filter((_, i) => offIn[i] === off);
+      for (const off of [1, 0] as const) {
+        const cpu = cpuRead ? `, CPU per request ${describeInterval(checkTarget(by(off, 'cpuUs'), 1, 'at-most'))}` : '';
+        console.log(
+          `  ${sidecars[1 - off]!.service} enforcing, ${sidecars[off].service} off: enforce / off req/s ` +
+            `${describeInterval(checkTarget(by(off, 'rps'), 0.95, 'at-least'))}${cpu}`,
+        );
+      }
+    }
+    if (profDir !== undefined) {
       console.log(
-        `profiles in ${flags.strings['cpu-prof']}: verify off (pid ${pids.off}) answered ${served.off} requests, ` +
-          `enforce (pid ${pids.enforce}) ${served.enforce}, warm-up included`,
+        `profiles in ${profDir}: verify off (pid ${pidA}) answered ${served[1]} requests, ` +
+          `enforce (pid ${pidB}) ${served[2]}, warm-up included`,
       );
     }
     console.log(`errors: ${errors}; load average at end ${await loadAverage()}`);
