@@ -15,7 +15,7 @@
  *
  * verify off and enforce are two sidecar processes (p1-a and p1-b, per-service overrides), so neither
  * waits for a settings change between slices — and which of the two is verify off alternates between
- * rounds (a crossover): two 96-round runs with fixed roles on one afternoon read enforce / off
+ * rounds (a crossover): two 96-round runs with fixed roles one morning read enforce / off
  * 0.91 [0.89, 0.93] and 0.99 [0.97, 1.02], each interval far narrower than the gap between them, so a
  * process's own speed (its JIT's choices, its memory layout) weighed as much as auth did. The enforce /
  * off figures are then taken per pair of rounds, one with each sidecar off, as the geometric mean of the
