@@ -10,17 +10,21 @@
  * request of the pair's two sidecar processes together (schedstat, the client excluded; what they use
  * between their slices counts in the round of the slice it precedes, and is printed apart). Prints
  * enforce − off per round as the median with its order-statistic interval (results/stats/target.ts):
- * the same question as the study's auth-overhead rows, on one pair, in a minute. A round with any non-2xx
+ * the same question as the study's auth-overhead rows, on one pair, in a minute. The two pairs swap modes
+ * between rounds (a crossover, as bench:sidecar's: per-service overrides, both assignments primed), and
+ * enforce − off is read per pair of rounds, the mean of the two rounds' differences, so that what one
+ * pair of processes costs more than the other cancels; each way is printed apart. `--mode` and
+ * `--cpu-prof` keep p2 off and p1 on (one mode per process). A round with any non-2xx
  * answer stops the bench (sliced-load.ts's stopOnFailedRound). Not a test: it prints figures.
  *
- * Flags: --rounds 24 --slice 250 (ms) --prime 3 (s per mode of slices before the rounds, not counted: the
+ * Flags: --rounds 24 (even) --slice 250 (ms) --prime 3 (s per mode of slices before the rounds, not counted: the
  * children's JIT is cold, and a first run read 2× the later ones) --connections 4
  * --mode off|enforce (that mode only) --cpu-prof <dir> (V8 CPU profiles of all four sidecars, written when they stop)
  */
 import { build, type Histogram } from 'hdr-histogram-js';
 import { checkTarget, describeInterval } from '../../../results/stats/index.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { openSlicedLoad, stopOnFailedRound } from './sliced-load.js';
+import { openSlicedLoad, stopOnFailedRound, type SliceTarget } from './sliced-load.js';
 import { loadAverage, startBenchStack } from './stack.js';
 
 const flags = benchFlags('bench:overhead', {
@@ -41,6 +45,12 @@ if (only !== undefined && !BOTH.includes(only as Mode)) {
   process.exit(2);
 }
 const MODES: readonly Mode[] = only === undefined ? BOTH : [only as Mode];
+/** Both modes, no profile: the two pairs swap modes between rounds (a crossover; a profile keeps one mode per process). */
+const crossover = only === undefined && flags.strings['cpu-prof'] === undefined;
+if (crossover && rounds % 2 !== 0) {
+  console.error(`bench:overhead: --rounds must be even (got ${rounds}): consecutive rounds swap which pair runs auth off`);
+  process.exit(2);
+}
 /** One round: ABBA BAAB — each mode follows each mode equally often, also across rounds. */
 const ROUND: readonly Mode[] =
   only === undefined ? ['off', 'enforce', 'enforce', 'off', 'enforce', 'off', 'off', 'enforce'] : Array(8).fill(only);
@@ -58,7 +68,7 @@ async function main(): Promise<void> {
       off: { caller: 'p2-a', target: 'p2-b' },
       enforce: { caller: 'p1-a', target: 'p1-b' },
     };
-    const targets = [];
+    const targets: SliceTarget[] = [];
     for (const mode of MODES) {
       const { caller, target } = pairs[mode];
       const b = await stack.sidecar(target, {}, prof);
@@ -67,18 +77,32 @@ async function main(): Promise<void> {
       if (pids.length < 2) throw new Error(`a sidecar of ${caller} → ${target} has no pid: its CPU cannot be read`);
       targets.push({ url: `${a.url}/call/${target}/query`, body: BODY, pids });
     }
-    // Auth off is sign off + verify off; on is sign on + verify enforce.
-    await stack.setModes('on', 'enforce', {
-      'p2-a': { signMode: 'off', verifyMode: 'off' },
-      'p2-b': { signMode: 'off', verifyMode: 'off' },
-    });
+    // Auth off is sign off + verify off; on is sign on + verify enforce. Swapped (crossover, odd rounds):
+    // p1 runs auth off and p2 auth on. Target i is the pair that runs MODES[i] unswapped.
+    let swappedNow: boolean | undefined;
+    const assign = async (swapped: boolean) => {
+      if (swapped === swappedNow) return;
+      const off = { signMode: 'off', verifyMode: 'off' } as const;
+      const on = { signMode: 'on', verifyMode: 'enforce' } as const;
+      const [p1, p2] = swapped ? [off, on] : [on, off];
+      await stack.setModes('on', 'enforce', { 'p1-a': p1, 'p1-b': p1, 'p2-a': p2, 'p2-b': p2 });
+      swappedNow = swapped;
+    };
+    const pairName = (mode: Mode, swapped: boolean) => {
+      const p = pairs[swapped ? (mode === 'off' ? 'enforce' : 'off') : mode];
+      return `${p.caller} → ${p.target}`;
+    };
     const sliced = await openSlicedLoad(targets, connections);
     load = sliced;
     let errors = 0;
     /** Requests answered 200 since the sidecars started (primes too): what a --cpu-prof profile covers. */
     const answered: Record<Mode, number> = { off: 0, enforce: 0 };
-    const run = async (mode: Mode, h: Histogram | null) => {
-      const r = await sliced.slice(MODES.indexOf(mode), sliceMs, h ? (us) => h.recordValue(Math.max(1, Math.round(us))) : undefined);
+    const run = async (mode: Mode, h: Histogram | null, swapped = false) => {
+      const r = await sliced.slice(
+        swapped ? 1 - MODES.indexOf(mode) : MODES.indexOf(mode),
+        sliceMs,
+        h ? (us) => h.recordValue(Math.max(1, Math.round(us))) : undefined,
+      );
       errors += r.errors;
       answered[mode] += r.responses;
       return r;
@@ -93,8 +117,17 @@ async function main(): Promise<void> {
       `bench:overhead — node ${process.version}, ${connections} connections, ${rounds} rounds of 8 slices of ${sliceMs} ms ` +
         `(${MODES.join(' and ')} in turn), after ${prime} s of slices per mode not counted`,
     );
-    for (let i = 0; i < Math.ceil((prime * 1000) / sliceMs); i++) for (const mode of MODES) await run(mode, null);
+    // Both assignments primed (crossover), ending with round 1's.
+    for (const swapped of crossover ? [true, false] : [false]) {
+      await assign(swapped);
+      for (let i = 0; i < Math.ceil((prime * 1000) / sliceMs); i++) for (const mode of MODES) await run(mode, null, swapped);
+    }
+    /** Per round: whether the pairs ran swapped. */
+    const swappedIn: boolean[] = [];
     for (let round = 0; round < rounds; round++) {
+      const swapped = crossover && round % 2 === 1;
+      await assign(swapped);
+      swappedIn.push(swapped);
       const h: Record<Mode, Histogram> = { off: histogram(), enforce: histogram() };
       // A pair's CPU over its slices and between them (its GC finishing, its timers, while the other
       // pair was loaded): the latter counts in the round of the slice it precedes.
@@ -104,7 +137,7 @@ async function main(): Promise<void> {
       };
       const roundErrors: Record<Mode, number> = { off: 0, enforce: 0 };
       for (const mode of ROUND) {
-        const r = await run(mode, h[mode]);
+        const r = await run(mode, h[mode], swapped);
         roundErrors[mode] += r.errors;
         sum[mode].n += r.responses;
         sum[mode].cpu = sum[mode].cpu === null || r.cpuSeconds === undefined ? null : sum[mode].cpu + r.cpuSeconds;
@@ -124,11 +157,12 @@ async function main(): Promise<void> {
             `sidecars' CPU ${perRequest === null ? 'n/a' : perRequest.toFixed(0)} µs/request`,
         );
       }
-      console.log(`round ${String(round + 1).padStart(2)}: ${line.join('; ')}; load ${await loadAverage()}`);
+      const who = crossover ? ` [off: ${pairName('off', swapped)}]` : '';
+      console.log(`round ${String(round + 1).padStart(2)}${who}: ${line.join('; ')}; load ${await loadAverage()}`);
       await stopOnFailedRound(
         round + 1,
         MODES,
-        targets,
+        MODES.map((_, i) => targets[swapped ? 1 - i : i]!),
         MODES.map((m) => roundErrors[m]),
       );
     }
@@ -140,16 +174,36 @@ async function main(): Promise<void> {
         `${m.padEnd(8)} all rounds: n=${h.totalCount}  p50 ${h.getValueAtPercentile(50)} µs  p90 ${h.getValueAtPercentile(90)} µs  p99 ${h.getValueAtPercentile(99)} µs`,
       );
     }
-    const diff = (xs: Record<Mode, number[]>) => xs.enforce.map((v, i) => v - xs.off[i]!);
+    const roundDiffs = (xs: Record<Mode, number[]>) => xs.enforce.map((v, i) => v - xs.off[i]!);
+    // Crossover: one figure per pair of rounds (one each way), the mean of their differences, in which what
+    // one pair of processes costs more than the other cancels.
+    const diff = (xs: Record<Mode, number[]>) => {
+      const d = roundDiffs(xs);
+      return crossover ? Array.from({ length: d.length >> 1 }, (_, k) => (d[2 * k]! + d[2 * k + 1]!) / 2) : d;
+    };
+    const per = crossover ? 'per pair of rounds' : 'per round';
+    const inPairs = (text: string) => (crossover ? text.replace(/ rounds\)/, ' pairs of rounds)') : text);
     const us = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
     // checkTarget's interval only: the issue sets no target for the pair's auth cost.
     if (MODES.length < 2) {
       console.log(`one mode only (--mode ${only}): no difference to print`);
     } else {
-      console.log(`auth cost (enforce − off) at p50, per round:       ${describeInterval(checkTarget(diff(p50), 0, 'at-most'), us)} µs`);
-      if (cpuUs.off.length === rounds && cpuUs.enforce.length === rounds) {
+      const cpuRead = cpuUs.off.length === rounds && cpuUs.enforce.length === rounds;
+      console.log(`auth cost (enforce − off) at p50, ${per}: ${inPairs(describeInterval(checkTarget(diff(p50), 0, 'at-most'), us))} µs`);
+      if (crossover) {
+        // Each way apart: how far one pair of sidecar processes differs from the other, same code and load.
+        for (const swapped of [false, true]) {
+          const way = (xs: Record<Mode, number[]>) => roundDiffs(xs).filter((_, i) => swappedIn[i] === swapped);
+          const cpu = cpuRead ? `, CPU ${describeInterval(checkTarget(way(cpuUs), 0, 'at-most'), us)} µs/request` : '';
+          console.log(
+            `  auth on ${pairName('enforce', swapped)}, off ${pairName('off', swapped)}: p50 ` +
+              `${describeInterval(checkTarget(way(p50), 0, 'at-most'), us)} µs${cpu}`,
+          );
+        }
+      }
+      if (cpuRead) {
         console.log(
-          `auth CPU (enforce − off), both sidecars, per round: ${describeInterval(checkTarget(diff(cpuUs), 0, 'at-most'), us)} µs/request`,
+          `auth CPU (enforce − off), both sidecars, ${per}: ${inPairs(describeInterval(checkTarget(diff(cpuUs), 0, 'at-most'), us))} µs/request`,
         );
         const betweenUs = (m: Mode) => `${m} ${((betweenTotal[m].cpu / betweenTotal[m].n) * 1e6).toFixed(2)}`;
         console.log(`of which between a pair's slices (its GC finishing, its timers), µs/request: ${MODES.map(betweenUs).join(', ')}`);
