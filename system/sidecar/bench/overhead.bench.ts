@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       await stopOnFailedRound(
         round + 1,
         MODES,
-        MODES.map((_, i) => targets[swapped ? 1 - i : i]!),
+        MODES.map((_, i) => sliced.target(swapped ? 1 - i : i)),
         MODES.map((m) => roundErrors[m]),
       );
     }

@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { checkTarget, describeInterval, describeTarget } from '../../../results/stats/index.js';
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { openSlicedLoad, stopOnFailedRound, type SliceResult, type SliceTarget } from './sliced-load.js';
+import { openSlicedLoad, stopOnFailedRound, type SliceResult } from './sliced-load.js';
 import { loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
 import { formatCpuList } from '../../../runner/study/pinning.js';
 
@@ -113,12 +113,14 @@ async function main(): Promise<void> {
     // One load target per process: the minimal server, p1-a, p1-b. The enforcing sidecar's target carries
     // a bearer token of its peer (whose grant names it: p1-a → p1-b read/write, p1-b → p1-a read), the
     // off sidecar's none — what auth off costs a user.
-    const targets: SliceTarget[] = [
-      { url: `${minimal.url}/query`, body: BODY, pids: [minimalPid] },
-      { url: `${sidecars[0].url}/query`, body: BODY, pids: [pidA] },
-      { url: `${sidecars[1].url}/query`, body: BODY, pids: [pidB] },
-    ];
-    const load = await openSlicedLoad(targets, connections);
+    const load = await openSlicedLoad(
+      [
+        { url: `${minimal.url}/query`, body: BODY, pids: [minimalPid] },
+        { url: `${sidecars[0].url}/query`, body: BODY, pids: [pidA] },
+        { url: `${sidecars[1].url}/query`, body: BODY, pids: [pidB] },
+      ],
+      connections,
+    );
     cleanups.push(async () => load.close());
     // Tokens by the sidecar they are sent to, renewed before they expire (the IdP's default token lives
     // 300 s; --rounds 96 runs ~8 min): a round and a minute's margin must remain when a round starts.
@@ -139,9 +141,7 @@ async function main(): Promise<void> {
       if (held === undefined || Date.now() + roundMs + 60_000 > held.expiresAtMs) {
         tokens[on] = await stack.accessToken(sidecars[off].service);
       }
-      targets[1 + on] = { ...targets[1 + on]!, headers: { authorization: `Bearer ${tokens[on]!.token}` } };
-      targets[1 + off] = { ...targets[1 + off]!, headers: {} };
-      load.setHeaders(1 + on, targets[1 + on]!.headers!);
+      load.setHeaders(1 + on, { authorization: `Bearer ${tokens[on]!.token}` });
       load.setHeaders(1 + off, {});
     };
     /** The load target of a contender while sidecar `off` is verify off. */
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
       await stopOnFailedRound(
         round + 1,
         NAMES,
-        NAMES.map((n) => targets[indexOf(n, off)]!),
+        NAMES.map((n) => load.target(indexOf(n, off))),
         NAMES.map((n) => roundErrors[n]),
       );
       roundMs = Math.max(roundMs, performance.now() - roundStart);

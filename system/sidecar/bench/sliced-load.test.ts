@@ -119,24 +119,26 @@ describe('sliced load', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/query`;
     const other = await counting({ chunked: false });
-    const load = await openSlicedLoad(
-      [
-        { url, body: '{}', headers: { authorization: 'Bearer one' }, pids: [process.pid] },
-        { url: other.url, body: '{}', pids: [process.pid] },
-      ],
-      2,
-    );
+    const given = [
+      { url, body: '{}', headers: { authorization: 'Bearer one' }, pids: [process.pid] },
+      { url: other.url, body: '{}', pids: [process.pid] },
+    ];
+    const load = await openSlicedLoad(given, 2);
     try {
       expect((await load.slice(0, 20)).errors).toBe(0);
       accepted = 'Bearer two';
       expect((await load.slice(0, 20)).responses).toBe(0);
       load.setHeaders(0, { authorization: 'Bearer two' });
+      // What a failed round's message sends by hand is the target as now sent; the caller's array is left as given.
+      expect(load.target(0).headers).toEqual({ authorization: 'Bearer two' });
+      expect(given[0]!.headers).toEqual({ authorization: 'Bearer one' });
       const r = await load.slice(0, 20);
       expect(r.errors).toBe(0);
       expect(r.responses).toBeGreaterThan(0);
       expect([...seen].sort()).toEqual(['Bearer one', 'Bearer two']);
       expect((await load.slice(1, 20)).errors).toBe(0);
       expect(() => load.setHeaders(2, {})).toThrow(/no target 2/);
+      expect(() => load.target(2)).toThrow(/no target 2/);
     } finally {
       load.close();
     }

@@ -121,6 +121,8 @@ export interface SlicedLoad {
   slice(index: number, ms: number, latencyUs?: (us: number) => void): Promise<SliceResult>;
   /** Replaces target `index`'s extra headers from its next slice on (a renewed bearer token). */
   setHeaders(index: number, headers: Record<string, string>): void;
+  /** Target `index` as its next slice sends it (headers as last set). */
+  target(index: number): SliceTarget;
   close(): void;
 }
 
@@ -149,14 +151,16 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
     for (const c of all.flat()) c.socket.destroy();
     throw err;
   }
-  const requests = targets.map(requestOf);
+  // The targets as they are sent now: setHeaders replaces an entry, the caller's array stays as given.
+  const current = [...targets];
+  const requests = current.map(requestOf);
   let closing = false;
   /** Each target's CPU when its last slice ended (null: unreadable; undefined: no slice yet). */
   const lastCpu: (number | null | undefined)[] = targets.map(() => undefined);
   return {
     async slice(index, ms, latencyUs) {
       if (failure) throw failure;
-      const target = targets[index]!;
+      const target = current[index]!;
       const conns = all[index]!;
       const request = requests[index]!;
       const cpu0 = await cpuSecondsOfAll(target.pids);
@@ -203,9 +207,15 @@ export async function openSlicedLoad(targets: readonly SliceTarget[], connection
       };
     },
     setHeaders(index, headers) {
-      const target = targets[index];
-      if (target === undefined) throw new RangeError(`no target ${index}: the load has ${targets.length}`);
-      requests[index] = requestOf({ ...target, headers });
+      const target = current[index];
+      if (target === undefined) throw new RangeError(`no target ${index}: the load has ${current.length}`);
+      current[index] = { ...target, headers };
+      requests[index] = requestOf(current[index]);
+    },
+    target(index) {
+      const target = current[index];
+      if (target === undefined) throw new RangeError(`no target ${index}: the load has ${current.length}`);
+      return target;
     },
     close() {
       if (closing) return;
