@@ -22,38 +22,62 @@
  * two rounds' ratios, and each process's own enforce / off is printed apart. `--cpu-prof` keeps p1-a
  * off and p1-b enforcing, so that each profile is one mode.
  *
+ * Forks (`--forks`, as JMH calls them): the crossover cancels a process's own speed out of enforce / off,
+ * but not out of off / minimal (two programs), so one run's interval there holds only the rounds of one
+ * draw of each process (96 rounds read off / minimal 0.90 [0.88, 0.91] one morning, 0.97 [0.95, 0.99] and
+ * 0.94 [0.92, 0.96] the day before). With `--forks K` the rounds are split over K sets of fresh processes
+ * (the two sidecars restarted, the minimal server started again, each warmed), each fork's figure is the
+ * median of its own rounds, and the verdicts are read over the K fork figures — the process is then the
+ * unit of replication, and the interval holds what a new process changes.
+ *
  * Pinned by default (`--shared` turns it off): the servers under test run on the last CPU and everything
  * else (the load in this process, PostgreSQL, the IdP) on the others, pinned once before the rounds
  * (PostgreSQL's backends, forked as connections open, inherit the postmaster's mask): saturation is then
  * the server's own core, and each round prints how busy the loaded server kept it.
  *
- * Flags: --rounds 24 (even) --slice 250 (ms) --connections 32 --shared
- *        --cpu-prof <dir> (V8 CPU profiles of the two sidecar processes).
+ * Flags: --rounds 24 (in all, even per fork) --forks 1 --slice 250 (ms) --connections 32 --shared
+ *        --cpu-prof <dir> (V8 CPU profiles of the two sidecar processes; one fork).
  */
 import { fileURLToPath } from 'node:url';
+import { median } from 'simple-statistics';
 import { checkTarget, describeInterval, describeTarget } from '../../../results/stats/index.js';
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { openSlicedLoad, stopOnFailedRound, type SliceResult } from './sliced-load.js';
+import { openSlicedLoad, stopOnFailedRound, type SlicedLoad, type SliceResult } from './sliced-load.js';
 import { loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
 import { formatCpuList } from '../../../runner/study/pinning.js';
 
 // 24 rounds of 18 slices of 250 ms: about two minutes, like the design it replaced (6 runs × 3 × 6 s).
 const flags = benchFlags('bench:sidecar', {
-  numbers: { rounds: { default: 24, integer: true }, slice: 250, connections: { default: 32, integer: true } },
+  numbers: {
+    rounds: { default: 24, integer: true },
+    forks: { default: 1, integer: true },
+    slice: 250,
+    connections: { default: 32, integer: true },
+  },
   strings: ['cpu-prof'],
   booleans: ['shared'],
 });
 const pinning = flags.booleans.shared ? { reason: 'not pinned (--shared)' } : serverPinPlan();
 const pinPlan = 'reason' in pinning ? null : pinning;
 const rounds = flags.numbers.rounds;
+const forks = flags.numbers.forks;
 const profDir = flags.strings['cpu-prof'];
 /** Which sidecar process is verify off alternates between rounds; a profile (--cpu-prof) keeps one mode per process. */
 const crossover = profDir === undefined;
-if (crossover && rounds % 2 !== 0) {
-  console.error(`bench:sidecar: --rounds must be even (got ${rounds}): consecutive rounds swap which sidecar is verify off`);
+const usage = (message: string): never => {
+  console.error(`bench:sidecar: ${message}`);
   process.exit(2);
+};
+if (profDir !== undefined && forks !== 1) usage('--cpu-prof profiles one process per mode: run it with --forks 1');
+if (rounds % (crossover ? 2 * forks : forks) !== 0) {
+  usage(
+    crossover
+      ? `--rounds must be an even number per fork (got ${rounds} over ${forks} fork(s)): consecutive rounds swap which sidecar is verify off`
+      : `--rounds must be a multiple of --forks (got ${rounds} over ${forks})`,
+  );
 }
+const roundsPerFork = rounds / forks;
 const sliceMs = flags.numbers.slice;
 const connections = flags.numbers.connections;
 const BODY = '{"query":"light","params":{"id":42}}';
@@ -98,32 +122,42 @@ async function main(): Promise<void> {
     cleanups.push(() => stack.close());
     // Two sidecar processes; which one is verify off alternates between rounds (below).
     const sidecars = [await stack.sidecar('p1-a', {}, profDir), await stack.sidecar('p1-b', {}, profDir)] as const;
-    const minimal = await spawnListening(fileURLToPath(new URL('./minimal-server.ts', import.meta.url)), {
-      DATABASE_URL: sidecars[1].databaseUrl,
-    });
-    cleanups.push(() => minimal.stop());
-    const serverPids = [minimal.pid, sidecars[0].component.pid, sidecars[1].component.pid];
-    if (serverPids.some((p) => p === undefined)) throw new Error('a server under test has no pid: its CPU cannot be read');
-    const [minimalPid, pidA, pidB] = serverPids as [number, number, number];
-    if (pinPlan !== null) {
-      // Once: what forks later (PostgreSQL's backends as connections open) inherits its parent's mask.
-      pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
-      pinPids(serverPids as number[], pinPlan.server);
-    }
-    // One load target per process: the minimal server, p1-a, p1-b. The enforcing sidecar's target carries
-    // a bearer token of its peer (whose grant names it: p1-a → p1-b read/write, p1-b → p1-a read), the
-    // off sidecar's none — what auth off costs a user.
-    const load = await openSlicedLoad(
-      [
-        { url: `${minimal.url}/query`, body: BODY, pids: [minimalPid] },
-        { url: `${sidecars[0].url}/query`, body: BODY, pids: [pidA] },
-        { url: `${sidecars[1].url}/query`, body: BODY, pids: [pidB] },
-      ],
-      connections,
-    );
-    cleanups.push(async () => load.close());
-    // Tokens by the sidecar they are sent to, renewed before they expire (the IdP's default token lives
-    // 300 s; --rounds 96 runs ~8 min): a round and a minute's margin must remain when a round starts.
+    const minimalEntry = fileURLToPath(new URL('./minimal-server.ts', import.meta.url));
+    let minimal: Awaited<ReturnType<typeof spawnListening>> | undefined;
+    cleanups.push(async () => minimal?.stop());
+    let load: SlicedLoad | undefined;
+    cleanups.push(async () => load?.close());
+    /** Pids of the minimal server, p1-a and p1-b in the current fork. */
+    let serverPids: [number, number, number] = [0, 0, 0];
+    /**
+     * Starts fork `fork`'s processes (fork 0 keeps the sidecars just started; later ones restart both and
+     * start a new minimal server), pins them and opens a load on them. One load target per process: the
+     * minimal server, p1-a, p1-b.
+     */
+    const startFork = async (fork: number) => {
+      if (fork > 0) {
+        load!.close();
+        await minimal!.stop();
+        for (const s of sidecars) await s.restart();
+      }
+      minimal = await spawnListening(minimalEntry, { DATABASE_URL: sidecars[1].databaseUrl });
+      const pids = [minimal.pid, sidecars[0].component.pid, sidecars[1].component.pid];
+      if (pids.some((p) => p === undefined)) throw new Error('a server under test has no pid: its CPU cannot be read');
+      serverPids = pids as [number, number, number];
+      if (pinPlan !== null) {
+        // What forks later (PostgreSQL's backends as connections open) inherits its parent's mask.
+        pinPids([process.pid, ...(await stack.supportPids())], pinPlan.rest);
+        pinPids(serverPids, pinPlan.server);
+      }
+      load = await openSlicedLoad(
+        serverPids.map((pid, i) => ({ url: `${[minimal!, ...sidecars][i]!.url}/query`, body: BODY, pids: [pid] })),
+        connections,
+      );
+    };
+    // The enforcing sidecar's target carries a bearer token of its peer (whose grant names it: p1-a → p1-b
+    // read/write, p1-b → p1-a read), the off sidecar's none — what auth off costs a user. Tokens by the
+    // sidecar they are sent to, renewed before they expire (the IdP's default token lives 300 s; --rounds
+    // 96 runs ~8 min): a round and a minute's margin must remain when a round starts.
     const tokens: ({ token: string; expiresAtMs: number } | undefined)[] = [undefined, undefined];
     let roundMs = ORDERS.length * NAMES.length * sliceMs * 2;
     let offNow: 0 | 1 | undefined;
@@ -141,8 +175,8 @@ async function main(): Promise<void> {
       if (held === undefined || Date.now() + roundMs + 60_000 > held.expiresAtMs) {
         tokens[on] = await stack.accessToken(sidecars[off].service);
       }
-      load.setHeaders(1 + on, { authorization: `Bearer ${tokens[on]!.token}` });
-      load.setHeaders(1 + off, {});
+      load!.setHeaders(1 + on, { authorization: `Bearer ${tokens[on]!.token}` });
+      load!.setHeaders(1 + off, {});
     };
     /** The load target of a contender while sidecar `off` is verify off. */
     const indexOf = (name: Name, off: 0 | 1) => (name === 'minimal' ? 0 : name === 'off' ? 1 + off : 2 - off);
@@ -150,15 +184,10 @@ async function main(): Promise<void> {
     const served: [number, number, number] = [0, 0, 0];
     const slice = async (name: Name, off: 0 | 1) => {
       const i = indexOf(name, off);
-      const r = await load.slice(i, sliceMs);
+      const r = await load!.slice(i, sliceMs);
       served[i as 0 | 1 | 2] += r.responses + r.errors;
       return r;
     };
-    // Both assignments warmed (crossover), ending with round 1's.
-    for (const off of crossover ? ([1, 0] as const) : ([0] as const)) {
-      await assign(off);
-      for (let i = 0; i < WARMUP_SLICES; i++) for (const name of NAMES) await slice(name, off);
-    }
 
     // Per round and contender: answers, req/s, CPU µs per answer, how busy its slices kept it, and the CPU
     // it used between its own slices (its GC finishing, its timers) — that counts in its CPU per request
@@ -170,50 +199,62 @@ async function main(): Promise<void> {
     const offIn: (0 | 1)[] = [];
     let errors = 0;
     let cpuRead = true;
-    for (let round = 0; round < rounds; round++) {
-      const off = crossover ? ((round % 2) as 0 | 1) : 0;
-      await assign(off);
-      offIn.push(off);
-      const roundStart = performance.now();
-      const roundErrors: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
-      const sum: Record<Name, { responses: number; seconds: number; cpu: number; between: number }> = {
-        minimal: { responses: 0, seconds: 0, cpu: 0, between: 0 },
-        off: { responses: 0, seconds: 0, cpu: 0, between: 0 },
-        enforce: { responses: 0, seconds: 0, cpu: 0, between: 0 },
-      };
-      for (const order of ORDERS) {
-        for (const name of order) {
-          const r: SliceResult = await slice(name, off);
-          errors += r.errors;
-          roundErrors[name] += r.errors;
-          sum[name].responses += r.responses;
-          sum[name].seconds += r.seconds;
-          if (r.cpuSeconds === undefined) cpuRead = false;
-          else sum[name].cpu += r.cpuSeconds;
-          if (r.betweenCpuSeconds !== undefined) sum[name].between += r.betweenCpuSeconds;
-        }
+    for (let fork = 0; fork < forks; fork++) {
+      await startFork(fork);
+      if (forks > 1) {
+        console.log(`fork ${fork + 1} of ${forks}: minimal pid ${serverPids[0]}, p1-a pid ${serverPids[1]}, p1-b pid ${serverPids[2]}`);
       }
-      const line: string[] = [];
-      for (const name of NAMES) {
-        const { responses, seconds, cpu, between } = sum[name];
-        runs[name].responses.push(responses);
-        runs[name].rps.push(responses / seconds);
-        runs[name].between.push(between);
-        if (cpuRead) {
-          runs[name].cpuUs.push(((cpu + between) / responses) * 1e6);
-          runs[name].busy.push(cpu / seconds);
-        }
-        line.push(`${name} ${(responses / seconds).toFixed(0)} rps${cpuRead ? ` (busy ${(cpu / seconds).toFixed(2)})` : ''}`);
+      // Both assignments warmed (crossover), ending with the fork's first round's.
+      for (const off of crossover ? ([1, 0] as const) : ([0] as const)) {
+        await assign(off);
+        for (let i = 0; i < WARMUP_SLICES; i++) for (const name of NAMES) await slice(name, off);
       }
-      const who = crossover ? ` [off: ${sidecars[off].service}]` : '';
-      console.log(`round ${String(round + 1).padStart(2)}${who}: ${line.join(', ')}; load ${await loadAverage()}`);
-      await stopOnFailedRound(
-        round + 1,
-        NAMES,
-        NAMES.map((n) => load.target(indexOf(n, off))),
-        NAMES.map((n) => roundErrors[n]),
-      );
-      roundMs = Math.max(roundMs, performance.now() - roundStart);
+      for (let inFork = 0; inFork < roundsPerFork; inFork++) {
+        const round = fork * roundsPerFork + inFork;
+        const off = crossover ? ((inFork % 2) as 0 | 1) : 0;
+        await assign(off);
+        offIn.push(off);
+        const roundStart = performance.now();
+        const roundErrors: Record<Name, number> = { minimal: 0, off: 0, enforce: 0 };
+        const sum: Record<Name, { responses: number; seconds: number; cpu: number; between: number }> = {
+          minimal: { responses: 0, seconds: 0, cpu: 0, between: 0 },
+          off: { responses: 0, seconds: 0, cpu: 0, between: 0 },
+          enforce: { responses: 0, seconds: 0, cpu: 0, between: 0 },
+        };
+        for (const order of ORDERS) {
+          for (const name of order) {
+            const r: SliceResult = await slice(name, off);
+            errors += r.errors;
+            roundErrors[name] += r.errors;
+            sum[name].responses += r.responses;
+            sum[name].seconds += r.seconds;
+            if (r.cpuSeconds === undefined) cpuRead = false;
+            else sum[name].cpu += r.cpuSeconds;
+            if (r.betweenCpuSeconds !== undefined) sum[name].between += r.betweenCpuSeconds;
+          }
+        }
+        const line: string[] = [];
+        for (const name of NAMES) {
+          const { responses, seconds, cpu, between } = sum[name];
+          runs[name].responses.push(responses);
+          runs[name].rps.push(responses / seconds);
+          runs[name].between.push(between);
+          if (cpuRead) {
+            runs[name].cpuUs.push(((cpu + between) / responses) * 1e6);
+            runs[name].busy.push(cpu / seconds);
+          }
+          line.push(`${name} ${(responses / seconds).toFixed(0)} rps${cpuRead ? ` (busy ${(cpu / seconds).toFixed(2)})` : ''}`);
+        }
+        const who = crossover ? ` [off: ${sidecars[off].service}]` : '';
+        console.log(`round ${String(round + 1).padStart(2)}${who}: ${line.join(', ')}; load ${await loadAverage()}`);
+        await stopOnFailedRound(
+          round + 1,
+          NAMES,
+          NAMES.map((n) => load!.target(indexOf(n, off))),
+          NAMES.map((n) => roundErrors[n]),
+        );
+        roundMs = Math.max(roundMs, performance.now() - roundStart);
+      }
     }
     console.log(`\nfigure                              | requests/s    | CPU µs/request | server busy |`);
     for (const n of NAMES) {
@@ -232,12 +273,32 @@ async function main(): Promise<void> {
     // (the host's drift between runs moved one server's CPU per request by 64–99 µs in one session).
     // With the crossover, two consecutive rounds (one with each sidecar off) make one figure, the geometric
     // mean of their ratios: what one process costs more than the other cancels out of enforce / off.
+    // With forks, each fork's figure is the median of its own rounds (pairs of rounds), and the verdicts are
+    // read over the forks: rounds of one process are not independent draws of what a new process does.
     const roundRatios = (a: Name, b: Name, f: 'rps' | 'cpuUs') => runs[a][f].map((x, i) => x / runs[b][f][i]!);
     const perRound = (a: Name, b: Name, f: 'rps' | 'cpuUs' = 'rps') => {
       const r = roundRatios(a, b, f);
-      return crossover ? Array.from({ length: r.length >> 1 }, (_, k) => Math.sqrt(r[2 * k]! * r[2 * k + 1]!)) : r;
+      const units = crossover ? Array.from({ length: r.length >> 1 }, (_, k) => Math.sqrt(r[2 * k]! * r[2 * k + 1]!)) : r;
+      if (forks === 1) return units;
+      const perFork = units.length / forks;
+      return Array.from({ length: forks }, (_, k) => median(units.slice(k * perFork, (k + 1) * perFork)));
     };
-    const inPairs = (text: string) => (crossover ? text.replace(/ rounds\)/, ' pairs of rounds)') : text);
+    const unit = forks > 1 ? ' forks)' : crossover ? ' pairs of rounds)' : ' rounds)';
+    const inPairs = (text: string) => text.replace(/ rounds\)/, unit);
+    if (forks > 1) {
+      const fig = (a: Name, b: Name, f: 'rps' | 'cpuUs') => perRound(a, b, f).map((x) => x.toFixed(2));
+      const rps = [fig('off', 'minimal', 'rps'), fig('enforce', 'off', 'rps')];
+      const cpu = cpuRead ? [fig('off', 'minimal', 'cpuUs'), fig('enforce', 'off', 'cpuUs')] : null;
+      for (let k = 0; k < forks; k++) {
+        const cpuText = cpu ? `; CPU per request ${cpu[0]![k]}, ${cpu[1]![k]}` : '';
+        console.log(`fork ${k + 1}: off / minimal ${rps[0]![k]}, enforce / off ${rps[1]![k]} req/s (medians)${cpuText}`);
+      }
+    } else {
+      console.log(
+        'one fork: the intervals below hold the rounds of one process per contender, not what a new process changes ' +
+          '(off / minimal pairs two programs, which no crossover cancels); --forks K reads them over K sets of fresh processes',
+      );
+    }
     console.log(
       `sidecar off / minimal, req/s (median): ${inPairs(describeTarget(checkTarget(perRound('off', 'minimal'), 0.9, 'at-least')))}`,
     );
@@ -269,8 +330,8 @@ async function main(): Promise<void> {
     }
     if (profDir !== undefined) {
       console.log(
-        `profiles in ${profDir}: verify off (pid ${pidA}) answered ${served[1]} requests, ` +
-          `enforce (pid ${pidB}) ${served[2]}, warm-up included`,
+        `profiles in ${profDir}: verify off (pid ${serverPids[1]}) answered ${served[1]} requests, ` +
+          `enforce (pid ${serverPids[2]}) ${served[2]}, warm-up included`,
       );
     }
     console.log(`errors: ${errors}; load average at end ${await loadAverage()}`);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { allowedCpus } from '../../../runner/study/pinning.js';
-import { pinPids, processTree, serverPinPlan } from './stack.js';
+import { pinPids, processTree, serverPinPlan, startBenchStack } from './stack.js';
 
 const affinityOf = async (pid: number) => /Cpus_allowed_list:\s*(\S+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
 
@@ -39,4 +39,34 @@ describe('bench:sidecar pinning', () => {
       }
     }
   });
+});
+
+describe('bench stack', () => {
+  it('restarts a sidecar as a new process that keeps its settings, serves, and is stopped by close', async () => {
+    const stack = await startBenchStack();
+    const query = (url: string) =>
+      fetch(`${url}/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"light","params":{"id":1}}',
+      });
+    try {
+      const s = await stack.sidecar('p1-a', {});
+      await stack.setModes('on', 'enforce', { 'p1-a': { signMode: 'off', verifyMode: 'off' } });
+      const before = s.component;
+      await s.restart();
+      expect(before.exited).toBe(true);
+      expect(s.component.pid).not.toBe(before.pid);
+      expect(s.component.exited).toBe(false);
+      // The new process read its override from the IdP: verify off, so a request without a token is served.
+      const status = (await (await fetch(`${s.url}/local/status`)).json()) as { verifyMode: string };
+      expect(status.verifyMode).toBe('off');
+      expect((await query(s.url)).status).toBe(200);
+      // setModes waits for the new process too, which then refuses a request without a token.
+      await stack.setModes('on', 'enforce', { 'p1-a': { signMode: 'on', verifyMode: 'enforce' } });
+      expect((await query(s.url)).status).toBe(401);
+    } finally {
+      await stack.close();
+    }
+  }, 120_000);
 });

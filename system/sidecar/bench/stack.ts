@@ -86,11 +86,19 @@ export function pinPids(pids: readonly number[], cpus: readonly number[]): void 
 }
 
 export interface BenchSidecar {
-  service: string;
-  url: string;
+  readonly service: string;
+  /** Its current process's base URL (a restart listens on a new port). */
+  readonly url: string;
   /** Its own database (a reference server can query the same rows). */
-  databaseUrl: string;
-  component: Component;
+  readonly databaseUrl: string;
+  /** Its current process. */
+  readonly component: Component;
+  /**
+   * Stops this process and starts a fresh one of the same service — same config, database, grants and
+   * settings (its overrides stay on the IdP), a new pid and port — and waits for its /readyz: a new draw
+   * of what is fixed for a process's life (its JIT's choices, its memory layout).
+   */
+  restart(): Promise<void>;
 }
 
 export interface BenchStack {
@@ -166,16 +174,33 @@ export async function startBenchStack(): Promise<BenchStack> {
         await writeFile(saTokenPath, issuer!.mint({ namespace: service, serviceAccount: service }));
         const entry = componentEntry('sidecar');
         const databaseUrl = (await pg.createDatabase(service)).url;
-        const component = await spawnComponent({
-          name: service,
-          entry,
-          nodeArgs: [...cpuProfArgs(profDir), '--import', 'tsx', entry],
-          configPath: join(dir, `${service}.json`),
-          config: { service, pair: pairOf(service) ?? 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
-        });
-        cleanups.push(() => component.stop());
-        await waitForOk(`${component.url}/readyz`, { name: service });
-        const s = { service, url: component.url, databaseUrl, component };
+        const spawn = async () => {
+          const component = await spawnComponent({
+            name: service,
+            entry,
+            nodeArgs: [...cpuProfArgs(profDir), '--import', 'tsx', entry],
+            configPath: join(dir, `${service}.json`),
+            config: { service, pair: pairOf(service) ?? 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
+          });
+          cleanups.push(() => component.stop());
+          await waitForOk(`${component.url}/readyz`, { name: service });
+          return component;
+        };
+        let component = await spawn();
+        const s: BenchSidecar = {
+          service,
+          databaseUrl,
+          get url() {
+            return component.url;
+          },
+          get component() {
+            return component;
+          },
+          async restart() {
+            await component.stop();
+            component = await spawn();
+          },
+        };
         started.push(s);
         return s;
       },
