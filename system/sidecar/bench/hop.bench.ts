@@ -12,7 +12,12 @@
  * Targets (issue 13): added p50 ≤ 1.5× nginx's (judged as sidecar − 1.5 × nginx ≤ 0 µs per round), CPU ≤ 0.15
  * vCPU per 1k rps, max rps ≥ 0.6× nginx's.
  * Rounds interleave the forwarders (each its own process), order rotated so each is measured in every
- * position, so drift on a shared host hits all of them; every k6 run starts with its own warm-up.
+ * position, so drift on a shared host hits all of them; every k6 run starts with its own warm-up. Every
+ * round after the first starts the forwarders afresh (nginx `proxy_pass` and the native ceiling on their
+ * ports, the Node ceiling, the sidecar: new processes, as in `bench:sidecar`'s forks): a process's own
+ * speed stays fixed for its life, so rounds of the same processes would not be independent draws of what
+ * a forwarder costs. The null upstream stays (it is every contender's, and the `direct` reference).
+ * `--cpu-prof` keeps one process of each for the whole run (one profile each).
  * Each target is judged on per-round figures (paired within a round) by their median and its
  * order-statistic interval (results/stats/target.ts): PASS / MISS only when the whole interval agrees,
  * UNRESOLVED when it spans the target.
@@ -56,7 +61,8 @@ const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"
 
 interface Target {
   name: 'direct' | 'nginx' | 'node' | 'native' | 'sidecar';
-  url: string;
+  /** Where it listens now (a restarted Node process listens on a new port). */
+  url: () => string;
   pids: () => Promise<number[]>;
 }
 
@@ -80,20 +86,22 @@ async function main(): Promise<void> {
       `http://127.0.0.1:${upPort}/query`,
     );
     cleanups.push(() => upstream.stop());
-    const proxy: Nginx = await startNginx(
-      'proxy',
-      `  upstream null { server 127.0.0.1:${upPort}; keepalive 256; }
+    const startProxy = () =>
+      startNginx(
+        'proxy',
+        `  upstream null { server 127.0.0.1:${upPort}; keepalive 256; }
   server {
     listen 127.0.0.1:${proxyPort};
     location / { proxy_pass http://null/query; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }`,
-      `http://127.0.0.1:${proxyPort}/call/null/query`,
-    );
+        `http://127.0.0.1:${proxyPort}/call/null/query`,
+      );
+    let proxy: Nginx = await startProxy();
     cleanups.push(() => proxy.stop());
 
-    const native = await startNjsForwarder(`http://127.0.0.1:${upPort}`, njsPort!);
-    if (native.nginx) cleanups.push(() => native.nginx.stop());
-    else console.log(`native ceiling (nginx + njs) left out: ${native.reason}`);
+    let native = await startNjsForwarder(`http://127.0.0.1:${upPort}`, njsPort!);
+    cleanups.push(async () => native.nginx?.stop());
+    if (!native.nginx) console.log(`native ceiling (nginx + njs) left out: ${native.reason}`);
 
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
@@ -103,39 +111,61 @@ async function main(): Promise<void> {
     const sent = new Map<string, number>([['sidecar', 1]]);
     await stack.setModes('off', 'off');
 
-    const node = await spawnListening(
-      fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)),
-      { UPSTREAM: `http://127.0.0.1:${upPort}` },
-      cpuProfArgs(profDir),
-    );
+    const startNode = () =>
+      spawnListening(
+        fileURLToPath(new URL('./minimal-proxy.ts', import.meta.url)),
+        { UPSTREAM: `http://127.0.0.1:${upPort}` },
+        cpuProfArgs(profDir),
+      );
+    let node = await startNode();
     cleanups.push(() => node.stop());
-    const nodeUrl = node.url;
 
     const targets: Target[] = [
-      { name: 'direct', url: `http://127.0.0.1:${upPort}/query`, pids: () => upstream.workerPids() },
-      { name: 'nginx', url: `http://127.0.0.1:${proxyPort}/call/null/query`, pids: () => proxy.workerPids() },
-      { name: 'node', url: `${nodeUrl}/call/null/query`, pids: async () => (node.pid === undefined ? [] : [node.pid]) },
-      { name: 'sidecar', url: `${sidecar.url}/call/null/query`, pids: async () => [sidecar.component.pid] },
+      { name: 'direct', url: () => `http://127.0.0.1:${upPort}/query`, pids: () => upstream.workerPids() },
+      { name: 'nginx', url: () => `http://127.0.0.1:${proxyPort}/call/null/query`, pids: () => proxy.workerPids() },
+      { name: 'node', url: () => `${node.url}/call/null/query`, pids: async () => (node.pid === undefined ? [] : [node.pid]) },
+      { name: 'sidecar', url: () => `${sidecar.url}/call/null/query`, pids: async () => [sidecar.component.pid] },
     ];
-    if (native.nginx) targets.push({ name: 'native', url: native.url, pids: () => native.nginx.workerPids() });
-    const probe = await fetch(targets.find((t) => t.name === 'sidecar')!.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: BODY,
-    });
-    if (probe.status !== 200) throw new Error(`sidecar hop answered ${probe.status}: ${await probe.text()}`);
-    await probe.text();
+    if (native.nginx)
+      targets.push({ name: 'native', url: () => ('url' in native ? native.url : ''), pids: async () => native.nginx?.workerPids() ?? [] });
+    const probeSidecar = async () => {
+      const probe = await fetch(`${sidecar.url}/call/null/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODY,
+      });
+      if (probe.status !== 200) throw new Error(`sidecar hop answered ${probe.status}: ${await probe.text()}`);
+      await probe.text();
+    };
+    await probeSidecar();
+    /** New processes for every forwarder (not the null upstream), ports kept where they are fixed. */
+    const startAfresh = async () => {
+      await proxy.stop();
+      proxy = await startProxy();
+      if (native.nginx) {
+        await native.nginx.stop();
+        native = await startNjsForwarder(`http://127.0.0.1:${upPort}`, njsPort!);
+      }
+      await node.stop();
+      node = await startNode();
+      await sidecar.restart();
+      await probeSidecar();
+    };
 
     type Row = { p50Us: number[]; p99Us: number[]; cpuPer1k: number[]; load: string[]; failed: number };
     const fixed = new Map<string, Row>();
     const maxRps = new Map<string, number[]>();
     for (let round = 0; round < rounds; round++) {
+      if (round > 0 && !profDir) {
+        await startAfresh();
+        console.log(`round ${round + 1}: new forwarder processes (sidecar pid ${sidecar.component.pid}, Node ceiling pid ${node.pid})`);
+      }
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const rate of rates) {
         for (const t of order) {
           const pids = await t.pids();
           const cpu0 = await cpuSecondsOfAll(pids);
-          const r = await k6FixedRate({ url: t.url, body: BODY, rateRps: rate, durationS, warmupS });
+          const r = await k6FixedRate({ url: t.url(), body: BODY, rateRps: rate, durationS, warmupS });
           const cpu1 = await cpuSecondsOfAll(pids);
           sent.set(t.name, (sent.get(t.name) ?? 0) + r.allRequests);
           const key = `${t.name}@${rate}`;
@@ -153,7 +183,7 @@ async function main(): Promise<void> {
         }
       }
       for (const t of order) {
-        const s = await saturate(t.url, BODY, connections, maxDurationS);
+        const s = await saturate(t.url(), BODY, connections, maxDurationS);
         maxRps.set(t.name, [...(maxRps.get(t.name) ?? []), s.rps]);
         sent.set(t.name, (sent.get(t.name) ?? 0) + s.allRequests);
         console.log(
