@@ -5,14 +5,16 @@
  * beside the Node ceiling (bare-exchange.ts: node:http and parsed keys, nothing else), so the report
  * separates what the IdP adds from what Node's HTTP stack and loopback TCP cost on this host.
  * Two IdPs: the SA-token cache off (every exchange verifies: the figure to compare with the raw limit)
- * and on (the default), each with its Node ceiling. All four servers start once and are primed; each
+ * and on (the default), each with its Node ceiling. All four servers start and are primed afresh before
+ * every round (new processes: a process's own speed is fixed for its life, so rounds of one process are
+ * not independent draws of what a server costs; `--cpu-prof` keeps one process of each for the run); each
  * round measures the raw limit, each server in turn (warm-up, measured run) and the raw limit again,
  * the servers' order alternating between rounds so that no server always follows the same one. The targets are judged on the rounds' paired
  * ratios (a server's tokens per CPU-second over the raw limit of its round) by their median and its
  * order-statistic interval (results/stats/target.ts): PASS / MISS only when the whole interval is on
  * one side. Not a test: it prints figures.
  *
- * Flags: --rounds <n> (default 5), --prime <s> (3: each server's load before the rounds, not counted),
+ * Flags: --rounds <n> (default 5), --prime <s> (3: each server's load before its rounds, not counted),
  * --duration <s> (5), --warmup <s> (1), --connections <n> (16),
  * --tokens <n> (200), --cpu-prof <dir> (V8 CPU profiles of the two IdPs and the two Node ceilings,
  * written when they stop; the bench prints how many requests each covers, for scripts/profile-diff.ts).
@@ -186,6 +188,8 @@ interface Contender {
   key: 'idp-off' | 'bare-off' | 'idp-on' | 'bare-on';
   label: string;
   target?: number;
+  /** Starts a new process of it. */
+  start: () => Promise<Server>;
   server: Server;
   /** Requests sent while priming (a profile covers them too). */
   primed: number;
@@ -267,9 +271,9 @@ async function main(): Promise<void> {
     const jwksUri = `${identityUrl}/openid/v1/jwks`;
     const contenders: Contender[] = [];
     const add = async (key: Contender['key'], label: string, start: () => Promise<Server>, target?: number) => {
-      const server = await start();
-      cleanups.push(() => server.stop());
-      contenders.push({ key, label, ...(target !== undefined ? { target } : {}), server, primed: 0, rounds: [] });
+      const c: Contender = { key, label, ...(target !== undefined ? { target } : {}), start, server: await start(), primed: 0, rounds: [] };
+      cleanups.push(() => c.server.stop());
+      contenders.push(c);
     };
     // Every exchange verifies the SA token: the figure to hold against the raw crypto limit.
     await add(
@@ -284,9 +288,10 @@ async function main(): Promise<void> {
     await add('bare-on', 'Node ceiling, sign only', () => startBare(jwksUri, false));
     const by = (key: Contender['key']) => contenders.find((c) => c.key === key)!;
 
+    const afresh = flags.strings['cpu-prof'] === undefined;
     console.log(
-      `each server primed for ${primeS}s, then ${rounds} rounds: the raw limit (1 s), each server ${warmupS}s warm-up + ${durationS}s at ${connections} connections, ` +
-        "the raw limit again (1 s); the servers' order reversed every other round",
+      `${rounds} rounds: ${afresh ? 'four new server processes, each' : 'each server (started once, for its profile)'} primed for ${primeS}s, the raw limit (1 s), ` +
+        `each server ${warmupS}s warm-up + ${durationS}s at ${connections} connections, the raw limit again (1 s); the servers' order reversed every other round`,
     );
     // The raw limit is measured before and after each round's servers and averaged, so a round's ratios
     // share its drift; a first measurement warms node:crypto's paths and is dropped.
@@ -296,13 +301,23 @@ async function main(): Promise<void> {
     // round read 0.7–0.8× its third.
     /** Failed exchanges while priming (not measured; a measured run with any stops the bench). */
     let failed = 0;
-    for (const c of contenders) {
-      const warm = await run({ ...exchanges(c.server.url, bodies), duration: primeS });
-      c.primed = warm.requests.total;
-      failed += warm.non2xx + warm.errors + warm.timeouts;
-    }
+    const prime = async () => {
+      for (const c of contenders) {
+        const warm = await run({ ...exchanges(c.server.url, bodies), duration: primeS });
+        c.primed += warm.requests.total;
+        failed += warm.non2xx + warm.errors + warm.timeouts;
+      }
+    };
+    await prime();
     const raws: number[] = [];
     for (let r = 0; r < rounds; r++) {
+      if (r > 0 && afresh) {
+        for (const c of contenders) {
+          await c.server.stop();
+          c.server = await c.start();
+        }
+        await prime();
+      }
       const before = rawPerCpuS(1000);
       const order = r % 2 === 0 ? contenders : [...contenders].reverse();
       const parts: string[] = [];
