@@ -13,13 +13,17 @@ describe('parseBenchFlags (the benches’ command lines)', () => {
       numbers: { duration: 8, rounds: 3 },
       strings: { rates: undefined },
       booleans: { k6: false },
+      given: new Set(),
     });
     expect(parseBenchFlags(spec, ['--duration', '2.5', '--rounds', '9', '--rates', '500,2000', '--k6'])).toEqual({
       numbers: { duration: 2.5, rounds: 9 },
       strings: { rates: '500,2000' },
       booleans: { k6: true },
+      given: new Set(['duration', 'rounds', 'rates', 'k6']),
     });
     expect(parseBenchFlags(spec, ['--rounds=4']).numbers.rounds).toBe(4);
+    // Named at its default value is still named: a bench can tell "--rounds 3" from no --rounds.
+    expect([...parseBenchFlags(spec, ['--rounds', '3']).given]).toEqual(['rounds']);
   });
 
   it('refuses a mistyped flag instead of running the default, naming the flags it knows', () => {

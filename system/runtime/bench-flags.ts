@@ -16,6 +16,8 @@ export interface Flags<N extends string, S extends string, B extends string = ne
   numbers: Record<N, number>;
   strings: Record<S, string | undefined>;
   booleans: Record<B, boolean>;
+  /** The flags the command line named (a number flag at its default value counts when it was named). */
+  given: ReadonlySet<N | S | B>;
 }
 
 /**
@@ -64,7 +66,8 @@ export function parseBenchFlags<N extends string, S extends string = never, B ex
   for (const name of stringNames) strings[name] = values[name] as string | undefined;
   const booleans = {} as Record<B, boolean>;
   for (const name of booleanNames) booleans[name] = values[name] === true;
-  return { numbers, strings, booleans };
+  const given = new Set([...numberNames, ...stringNames, ...booleanNames].filter((n) => values[n] !== undefined));
+  return { numbers, strings, booleans, given };
 }
 
 /** {@link parseBenchFlags} on this process's arguments; a mistake prints one sentence and exits 2. */

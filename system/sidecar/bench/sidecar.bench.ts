@@ -39,7 +39,7 @@
  * the server's own core, and each round prints how busy the loaded server kept it.
  *
  * Flags: --rounds 24 (in all, even per fork) --forks 6 --slice 250 (ms) --connections 32 --shared
- *        --cpu-prof <dir> (V8 CPU profiles of the two sidecar processes; one fork).
+ *        --cpu-prof <dir> (V8 CPU profiles of the two sidecar processes; runs one fork, refuses --forks above 1).
  */
 import { fileURLToPath } from 'node:url';
 import { median } from 'simple-statistics';
@@ -65,8 +65,9 @@ const flags = benchFlags('bench:sidecar', {
 const pinning = flags.booleans.shared ? { reason: 'not pinned (--shared)' } : serverPinPlan();
 const pinPlan = 'reason' in pinning ? null : pinning;
 const rounds = flags.numbers.rounds;
-const forks = flags.numbers.forks;
 const profDir = flags.strings['cpu-prof'];
+// A profile is one process per mode: --cpu-prof alone runs one fork.
+const forks = profDir !== undefined && !flags.given.has('forks') ? 1 : flags.numbers.forks;
 /** Which sidecar process is verify off alternates between rounds; a profile (--cpu-prof) keeps one mode per process. */
 const crossover = profDir === undefined;
 const usage = (message: string): never => {
