@@ -29,9 +29,9 @@
  * (the two sidecars restarted, the minimal server started again, each warmed), each fork's figure is the
  * median of its own rounds, and the verdicts are read over the K fork figures — the process is then the
  * unit of replication, and the interval holds what a new process changes. The first 6-fork run
- * (`--rounds 96 --forks 6`, 2026-12-03 13:40–13:50) had fork medians of off / minimal from 0.92 to 0.99:
- * one fork's interval would have been a third as wide as that spread. Default 6 forks; `--forks 1` is the
- * old single-draw design and says so.
+ * (`--rounds 96 --forks 6`, 2026-12-03 13:40–13:50) had fork medians of off / minimal from 0.92 to 0.99,
+ * a spread about twice as wide as the 96-round one-fork intervals before it (0.03–0.04). Default 6 forks;
+ * `--forks 1` is the old single-draw design and says so.
  *
  * Pinned by default (`--shared` turns it off): the servers under test run on the last CPU and everything
  * else (the load in this process, PostgreSQL, the IdP) on the others, pinned once before the rounds
