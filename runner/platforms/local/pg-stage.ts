@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PlatformError } from './errors.js';
@@ -45,11 +45,28 @@ async function trusted(dir: string): Promise<boolean> {
 }
 
 /**
+ * The name of a staged copy of the binaries under `native` (`<package>/native`): their package's version
+ * and the server executable's size, so every install of one version shares one copy. The executable's
+ * mtime (the key before) changes with every `npm ci`, and each fresh checkout left another ~100 MB copy
+ * in the temp directory. Without a readable version, the size and mtime.
+ */
+export async function stageName(native: string, postgres: string): Promise<string> {
+  const exe = await stat(postgres);
+  try {
+    const { version } = JSON.parse(await readFile(join(dirname(native), 'package.json'), 'utf8')) as { version?: unknown };
+    if (typeof version === 'string' && /^[0-9A-Za-z.+-]{1,64}$/.test(version)) return `authlab-postgres-${version}-${exe.size}`;
+  } catch {
+    // no package.json beside it: fall back below
+  }
+  return `authlab-postgres-${exe.size}-${Math.round(exe.mtimeMs)}`;
+}
+
+/**
  * The PostgreSQL binaries and template cache as the `postgres` user can use them. As root, PostgreSQL
  * runs as `postgres`; a checkout under /root or in a 0700 directory (containers, CI runners) keeps
  * that user out of `node_modules`, and initdb failed with EACCES. When `user` cannot execute the
- * installed binaries, their `native` tree (bin, lib, share: ~60 MB) is copied once per binary version
- * to a root-owned, world-readable directory under the system temp directory, and the template
+ * installed binaries, their `native` tree (bin, lib, share: ~100 MB) is copied once per binary version
+ * ({@link stageName}) to a root-owned, world-readable directory under the system temp directory, and the template
  * cluster is cached beside it. Without `user` (not root) everything stays where it is.
  */
 export async function reachableForPostgres(
@@ -63,9 +80,8 @@ export async function reachableForPostgres(
     return { bin, cacheDir: (await userCan(user, '-x', cacheDir)) ? cacheDir : join(await stagingBase(user), 'authlab-pg-cache') };
   }
   const native = dirname(dirname(bin.initdb));
-  const exe = await stat(bin.postgres);
   const base = await stagingBase(user);
-  let stage = join(base, `authlab-postgres-${exe.size}-${Math.round(exe.mtimeMs)}`);
+  let stage = join(base, await stageName(native, bin.postgres));
   if (!(await trusted(stage))) {
     // Someone else's directory under that name (a shared /tmp) is never used: a fresh one is made.
     if (
