@@ -5,7 +5,7 @@
  * Only meaningful as root; skipped otherwise.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { access, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { PlatformError } from '../runner/platforms/local/errors.js';
 import { freePort } from '../runner/platforms/local/ports.js';
 import { REPO_ROOT } from '../runner/platforms/local/paths.js';
 import { stageName } from '../runner/platforms/local/pg-stage.js';
+import { pathExists } from '../cluster/host-cleanup.js';
 
 const asRoot = process.getuid?.() === 0;
 const run = promisify(execFile);
@@ -38,11 +39,6 @@ describe.skipIf(!asRoot)('PostgreSQL from a checkout the postgres user cannot tr
   /** Where the binaries get staged, and whether a copy was there before this file (a root user's own cache). */
   let staged: string;
   let stagedBefore: boolean;
-  const exists = (path: string) =>
-    access(path).then(
-      () => true,
-      () => false,
-    );
 
   beforeAll(async () => {
     // A 0700 directory standing in for /root/authlab or a CI runner's private work dir, holding the
@@ -55,7 +51,7 @@ describe.skipIf(!asRoot)('PostgreSQL from a checkout the postgres user cannot tr
     await run('cp', ['-a', join(installed, 'native'), native]);
     await run('cp', ['-a', join(installed, 'package.json'), join(native, '..')]);
     staged = join(tmpdir(), await stageName(native, join(native, 'bin', 'postgres')));
-    stagedBefore = await exists(staged);
+    stagedBefore = await pathExists(staged);
   });
   afterAll(async () => {
     if (checkout) await rm(checkout, { recursive: true, force: true });
@@ -67,10 +63,10 @@ describe.skipIf(!asRoot)('PostgreSQL from a checkout the postgres user cannot tr
     const binaries = { initdb: join(native, 'bin', 'initdb'), postgres: join(native, 'bin', 'postgres') };
     expect(postgresCanExecute(binaries.initdb)).toBe(false); // the reported situation
     const server = await startTempPostgres({ binaries, cacheDir: join(checkout, 'node_modules', '.cache', 'authlab') });
-    // Staged once per package version (`authlab-postgres-<version>-<size>`), not per install.
-    expect(staged).toMatch(/authlab-postgres-\d+\.\d+\.\d+[^/]*-\d+$/);
-    expect(await exists(join(staged, 'bin', 'postgres'))).toBe(true);
     try {
+      // Staged once per package version (`authlab-postgres-<version>-<size>`), not per install.
+      expect(staged).toMatch(/authlab-postgres-\d+\.\d+\.\d+[^/]*-\d+$/);
+      expect(await pathExists(join(staged, 'bin', 'postgres'))).toBe(true);
       const client = new pg.Client({ connectionString: server.url });
       await client.connect();
       const { rows } = await client.query<{ one: number }>('SELECT 1 AS one');
