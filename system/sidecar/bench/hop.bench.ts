@@ -178,7 +178,7 @@ async function main(): Promise<void> {
           row.failed += Math.round(r.failedRate * r.requests) + r.dropped;
           fixed.set(key, row);
           console.log(
-            `round ${round + 1} ${t.name.padEnd(7)} ${rate} rps: p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs, ${r.dropped} dropped, load ${row.load.at(-1)}`,
+            `round ${round + 1} ${t.name.padEnd(7)} ${rate} rps: p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs, ${r.dropped} dropped (${r.allDropped - r.dropped} in warm-up), load ${row.load.at(-1)}`,
           );
         }
       }
@@ -277,7 +277,7 @@ async function main(): Promise<void> {
     }
     const verdicts = checks.map((c) => c.check.verdict);
     const overall = verdicts.includes('MISS') ? 'MISS' : verdicts.includes('UNRESOLVED') ? 'UNRESOLVED' : 'PASS';
-    console.log(`failed or dropped requests: ${failed}; load average at end ${await loadAverage()}; overall ${overall}`);
+    console.log(`failed or dropped requests (measured phases): ${failed}; load average at end ${await loadAverage()}; overall ${overall}`);
     if (profDir) {
       console.log(
         `profiles in ${profDir} (written as the processes stop): sidecar (pid ${sidecar.component.pid}) ${sent.get('sidecar')} requests, ` +

@@ -16,7 +16,10 @@ export interface FixedRateResult {
   /** Requests of the warm-up and the measured phase: CPU read around the whole k6 run is divided by this. */
   allRequests: number;
   failedRate: number;
+  /** Iterations k6 could not start on schedule in the measured phase (the target was offered fewer). */
   dropped: number;
+  /** The same over the warm-up and the measured phase (a fresh process's cold start drops some). */
+  allDropped: number;
 }
 
 export interface FixedRateOptions {
@@ -60,6 +63,7 @@ export async function k6FixedRate(o: FixedRateOptions): Promise<FixedRateResult>
     allRequests: number;
     failedRate: number;
     dropped: number;
+    allDropped: number;
   };
   return { ...r, p50Us: r.p50Ms * 1000, p99Us: r.p99Ms * 1000 };
 }
