@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allowedCpus } from '../../../runner/study/pinning.js';
 import { pinPids, processTree, serverPinPlan, startBenchStack } from './stack.js';
@@ -65,6 +66,31 @@ describe('bench stack', () => {
       // setModes waits for the new process too, which then refuses a request without a token.
       await stack.setModes('on', 'enforce', { 'p1-a': { signMode: 'on', verifyMode: 'enforce' } });
       expect((await query(s.url)).status).toBe(401);
+    } finally {
+      await stack.close();
+    }
+  }, 120_000);
+
+  it("keeps a sidecar's token exchange working after its first service-account token expired", async () => {
+    // 3-s tokens: the IdP refuses one 5 s (its skew) after it expires, so at 9 s an exchange succeeds
+    // only with a token written since. The kubelet-like writer rewrites the file at 80 % of a token's life.
+    const stack = await startBenchStack({ saTokenTtlSeconds: 3 });
+    try {
+      const s = await stack.sidecar('p1-a', {});
+      const file = join(stack.dir, 'p1-a', 'token');
+      const first = await readFile(file, 'utf8');
+      await new Promise((r) => setTimeout(r, 9_000));
+      expect(await readFile(file, 'utf8')).not.toBe(first);
+      // The running sidecar exchanges again (as it does when its access token is due)...
+      const t9 = Math.floor(Date.now() / 1000);
+      const refreshed = await fetch(`${s.url}/local/refresh-token`, { method: 'POST' });
+      expect(refreshed.status).toBe(200);
+      expect(((await refreshed.json()) as { token: { iat: number } }).token.iat).toBeGreaterThanOrEqual(t9);
+      // ...and a restarted one exchanges at start-up (restart() waits for /readyz 200).
+      await s.restart();
+      const status = (await (await fetch(`${s.url}/local/status`)).json()) as { ready: boolean; token: { iat: number } | null };
+      expect(status.ready).toBe(true);
+      expect(status.token?.iat).toBeGreaterThanOrEqual(t9);
     } finally {
       await stack.close();
     }

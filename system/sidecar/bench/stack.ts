@@ -3,7 +3,7 @@
  * the IdP and sidecars as child processes, so each has its own pid and its own CPU account), process
  * CPU from /proc, and cleanup in reverse order. Benches print figures; they are not tests.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
@@ -14,6 +14,7 @@ import { defaultGrants } from '../../../runner/platforms/local/topology.js';
 import { processCpuUs } from '../../../runner/study/cpu.js';
 import { allowedCpus, pinProcess } from '../../../runner/study/pinning.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
+import { createTokenFileWriter } from '../../identity/token-files.js';
 import { buildIdentityServer, IDENTITY_JWKS_PATH } from '../../identity/server.js';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
 import { pairOf } from '../../protocol/endpoints.js';
@@ -128,8 +129,16 @@ export function cpuProfArgs(dir: string | undefined): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
+export interface BenchStackOptions {
+  /**
+   * Lifetime of the service-account tokens the identity issuer mints, seconds (default the issuer's
+   * 3,600). Each sidecar's token file is rewritten at 80 % of it, as the kubelet does.
+   */
+  saTokenTtlSeconds?: number;
+}
+
 /** Starts PostgreSQL, the identity issuer, the IdP (child) with pairs 1 and 2's grants (bench:overhead runs both pairs). */
-export async function startBenchStack(): Promise<BenchStack> {
+export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
   const cleanups: (() => Promise<unknown>)[] = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -144,7 +153,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     const identity = buildIdentityServer({ issuer: () => issuer! });
     const issuerUrl = await identity.listen({ host: '127.0.0.1', port: 0 });
     cleanups.push(() => identity.close());
-    issuer = createIdentityIssuer({ issuer: issuerUrl });
+    issuer = createIdentityIssuer({ issuer: issuerUrl, ttlSeconds: options.saTokenTtlSeconds });
     const idp = await spawnComponent({
       name: 'idp',
       entry: componentEntry('idp'),
@@ -170,8 +179,16 @@ export async function startBenchStack(): Promise<BenchStack> {
       issuer,
       dir,
       async sidecar(service, peers, profDir) {
-        const saTokenPath = join(dir, `${service}.token`);
-        await writeFile(saTokenPath, issuer!.mint({ namespace: service, serviceAccount: service }));
+        // Rewritten at 80 % of its life, as the kubelet does: a sidecar exchanges it again whenever its access
+        // token is due, and a restarted one at once, so a bench longer than the token's hour keeps working.
+        const tokenFile = createTokenFileWriter({
+          issuer: issuer!,
+          tokenDir: dir,
+          services: [{ namespace: service, serviceAccount: service }],
+        });
+        await tokenFile.writeAll();
+        cleanups.push(async () => tokenFile.stop());
+        const saTokenPath = tokenFile.pathFor(service);
         const entry = componentEntry('sidecar');
         const databaseUrl = (await pg.createDatabase(service)).url;
         const spawn = async () => {
