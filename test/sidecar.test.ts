@@ -216,6 +216,23 @@ describe('sidecar with fixture IdP, real PostgreSQL', () => {
     expect(idp.counts.tokens).toBe(n2 + 1);
   });
 
+  it('says so when a forced refresh gets no new token, and keeps serving the one it holds', async () => {
+    const held = a.sidecar.link.tokenSource()!.current()!;
+    idp.failTokens(1, 400);
+    const res = await fetch(`${a.url}/local/refresh-token`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('ERR_TOKEN_REFRESH_FAILED');
+    expect(body.error.message).toMatch(/^The IdP issued no new token: .+\. The current token stays in use until \d{4}-/);
+    // Fail-static: the held token is still the one sent on calls and reported.
+    expect(a.sidecar.link.tokenSource()!.current()?.accessToken).toBe(held.accessToken);
+    expect((await status(a.url)).token).toEqual({ exp: Math.floor(held.expiresAt / 1000), iat: Math.floor(held.issuedAt / 1000) });
+    // The next forced refresh, with the IdP answering again, gets a new one.
+    const again = await fetch(`${a.url}/local/refresh-token`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(again.status).toBe(200);
+    expect(a.sidecar.link.tokenSource()!.current()?.accessToken).not.toBe(held.accessToken);
+  });
+
   it('keeps the last settings through an IdP stream outage and reconnects', async () => {
     const snap = idp.publish((s) => (s.settings.services['p1-b'] = { verifyMode: 'observe' }));
     await waitFor('observe applied', async () => (await status(b.url)).revision === snap.revision);

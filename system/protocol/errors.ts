@@ -43,6 +43,8 @@ export const ERROR_CATALOGUE = {
   ERR_NO_TOKEN: { status: 503 },
   ERR_UPSTREAM_UNREACHABLE: { status: 502 },
   ERR_IDP_UNREACHABLE: { status: 503 },
+  /** A forced refresh (`POST /local/refresh-token`) got no new token; the sidecar still holds its current one. */
+  ERR_TOKEN_REFRESH_FAILED: { status: 502 },
   ERR_DB_UNAVAILABLE: { status: 503 },
   /** The database refused a query the sidecar had validated: a sidecar bug, never the client's input. */
   ERR_DB_QUERY: { status: 500 },

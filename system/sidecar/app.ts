@@ -77,7 +77,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
       link
         ?.tokenSource()
         ?.forceRefresh()
-        .catch(() => {});
+        .catch((err: unknown) => log(`token refresh asked by the IdP failed: ${err instanceof Error ? err.message : String(err)}`));
     },
     onStale: (revision, applied) => log(`ignored settings revision ${revision}: revision ${applied} is applied already`),
     onRevocations: (r) => {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SidecarContext } from '../context.js';
+import { AuthlabError } from '../../protocol/errors.js';
 import { sendError } from '../http/errors.js';
 
 function sha256(s: string): Buffer {
@@ -86,7 +87,8 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
     try {
       await ts.forceRefresh();
     } catch (err) {
-      return sendError(reply, 'ERR_NO_TOKEN', (err as Error).message);
+      const e = err instanceof AuthlabError ? err : new AuthlabError('ERR_NO_TOKEN', String(err));
+      return sendError(reply, e.code, e.message);
     }
     const token = ts.current();
     return { refreshed: true, token: token ? { exp: Math.floor(token.expiresAt / 1000), iat: Math.floor(token.issuedAt / 1000) } : null };

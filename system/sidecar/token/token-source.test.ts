@@ -173,7 +173,13 @@ describe('token source', () => {
     expect(await forced).toBe('tok-2');
     expect(await waiting).toBe('tok-2');
     idp.failWith(new TokenFetchError('server', '500'));
-    expect(await ts.forceRefresh()).toBe('tok-2'); // fail-static on the still-valid token
+    // The forced refresh says it got no new token; everyone else is served the still-valid one (fail-static).
+    idp.holdNext();
+    const failing = ts.forceRefresh();
+    const during = ts.get();
+    idp.release();
+    await expect(failing).rejects.toMatchObject({ code: 'ERR_TOKEN_REFRESH_FAILED', message: expect.stringMatching(/: 500\./) });
+    expect(await during).toBe('tok-2');
     expect(ts.current()?.accessToken).toBe('tok-2');
     ts.stop();
   });

@@ -50,7 +50,11 @@ export interface TokenSource {
   get(): Promise<string>;
   /** The current valid token, or null (never fetches). */
   current(): FetchedToken | null;
-  /** Drops the current token from use and fetches a new one now; if that fails, a still-valid old token is kept. */
+  /**
+   * Drops the current token from use and fetches a new one now, resolving to it. If that fetch fails,
+   * a still-valid old token is kept and served to every other caller (fail-static), but this call
+   * rejects: ERR_TOKEN_REFRESH_FAILED while the old token is held, else ERR_NO_TOKEN.
+   */
   forceRefresh(): Promise<string>;
   /** Fetches the first token (errors are retried in the background, not thrown). */
   start(): void;
@@ -79,6 +83,8 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   let timer: unknown = null;
   let dueAt: number | null = null;
   let failures = 0;
+  /** Successful fetches so far: tells a forced refresh whether a new token came. */
+  let fetched = 0;
   let lastError: TokenFetchError | null = null;
   let stopped = false;
 
@@ -108,6 +114,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
         token = fresh;
         fallback = null;
         failures = 0;
+        fetched++;
         lastError = null;
         emit?.({ type: 'fetched', durationMs: now - started, token: fresh, forced });
         const at = policy(fresh.issuedAt, fresh.expiresAt, now, random());
@@ -157,12 +164,23 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     current() {
       return valid(token) ? token : null;
     },
-    forceRefresh() {
+    async forceRefresh() {
       if (valid(token)) fallback = token;
       token = null;
       failures = 0;
-      if (inflight) return inflight;
-      return fetchNow(true);
+      const before = fetched;
+      const got = await (inflight ?? fetchNow(true));
+      if (fetched > before) return got;
+      // The fetch failed and the old token came back: it is still served, but it is not a new one.
+      // (fetchNow set `token` meanwhile: TypeScript still sees the null assigned above.)
+      const kept = token as FetchedToken | null;
+      const exp = kept ? new Date(kept.expiresAt).toISOString() : 'its expiry';
+      const retry = dueAt === null ? '' : ` The sidecar retries on its own in ${Math.max(0, dueAt - clock.now())} ms.`;
+      throw new AuthlabError(
+        'ERR_TOKEN_REFRESH_FAILED',
+        `The IdP issued no new token: ${lastError ? lastError.message : 'the exchange failed'}. The current token stays in use until ${exp}.${retry}`,
+        { cause: lastError },
+      );
     },
     start() {
       stopped = false;
