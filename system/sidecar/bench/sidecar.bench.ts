@@ -146,7 +146,13 @@ async function main(): Promise<void> {
         for (const s of sidecars) await s.restart();
       }
       minimal = await spawnListening(minimalEntry, { DATABASE_URL: sidecars[1].databaseUrl });
-      const pids = [minimal.pid, sidecars[0].component.pid, sidecars[1].component.pid];
+      // The load's targets in this order: 0 the minimal server, 1 p1-a, 2 p1-b (indexOf below).
+      const servers = [
+        { url: minimal.url, pid: minimal.pid },
+        { url: sidecars[0].url, pid: sidecars[0].component.pid },
+        { url: sidecars[1].url, pid: sidecars[1].component.pid },
+      ];
+      const pids = servers.map((s) => s.pid);
       if (pids.some((p) => p === undefined)) throw new Error('a server under test has no pid: its CPU cannot be read');
       serverPids = pids as [number, number, number];
       if (pinPlan !== null) {
@@ -155,7 +161,7 @@ async function main(): Promise<void> {
         pinPids(serverPids, pinPlan.server);
       }
       load = await openSlicedLoad(
-        serverPids.map((pid, i) => ({ url: `${[minimal!, ...sidecars][i]!.url}/query`, body: BODY, pids: [pid] })),
+        servers.map((s) => ({ url: `${s.url}/query`, body: BODY, pids: [s.pid!] })),
         connections,
       );
     };
