@@ -2,8 +2,8 @@
 // open loop) for DURATION seconds after a WARMUP; prints one JSON summary line to stdout.
 // Every VU is allocated before its scenario starts (preAllocatedVUs = maxVUs): a VU made mid-run
 // takes milliseconds to initialise, and at 2,000 requests/s a stall of a few ms in the target needs
-// more than the 20 VUs once preallocated, so k6 itself dropped iterations of the measured phase (28–96
-// per 8-s run, every forwarder, `bench:hop` 2026-12-03) and the target was offered less than RATE;
+// more than the 20 VUs once preallocated, so k6 itself dropped iterations of the measured phase (up to
+// 96 per 8-s run, in nine of ten, `bench:hop` 2026-12-03) and the target was offered less than RATE;
 // against a target answering in 100 ms at 400/s, 403 of the 800 measured iterations (load.test.ts).
 // With all 200 made up front, the same runs dropped none in their measured phase.
 import http from 'k6/http';
