@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { writeReport } from '../reports/render.js';
-import type { Results } from '../results/schema.js';
+import type { Estimate, Results } from '../results/schema.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = resolve('test/fixtures/results.sample.json');
@@ -137,6 +137,52 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
 
     await page.screenshot({ path: join(ARTIFACTS, 'report-screenshot.png'), fullPage: true });
     await page.screenshot({ path: join(ARTIFACTS, 'report-first-screen.png') });
+    await page.close();
+  });
+
+  it("keeps the auth-cost tables readable: a CPU figure breaks before its vCPU part, not the estimator's name", async () => {
+    // The fixture with every estimator for light, enforce − off, as a quick study on this host read them
+    // (2026-12-03): the significant CPU figure "+45.5 CPU µs/request (+0.045 vCPU per 1,000 req/s)", kept
+    // on one line, squeezed the estimator names to six lines each at this width.
+    const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Results;
+    const est = (estimator: Estimate['estimator'], delta: number, ci95: [number, number], significant: boolean): Estimate => ({
+      scenario: 'light',
+      baseline: 'off',
+      candidate: 'enforce',
+      estimator,
+      unit: estimator === 'cpu' || estimator === 'in-band-auth-cpu' ? 'cpu-us-per-request' : 'us',
+      baselineValue: 100,
+      candidateValue: 100 + delta,
+      delta,
+      ci95,
+      pValue: significant ? 0.0005 : 0.4,
+      pAdjusted: significant ? 0.016 : 1,
+      significant,
+      n: 12,
+    });
+    fixture.estimates = [
+      est('in-band-auth', 54.5, [48.5, 56], true),
+      est('in-band-sidecar', 54, [45.5, 56.5], true),
+      est('in-band-auth-cpu', 45.5, [40.5, 50], true),
+      est('cpu', 20, [-27.7, 75.8], false),
+    ];
+    const dir = join(ARTIFACTS, 'with-estimates');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(fixture));
+    const { htmlPath: withEstimates } = await writeReport(join(dir, 'results.json'), dir);
+    const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
+    await page.goto(pathToFileURL(withEstimates).href, { waitUntil: 'load' });
+    // Lines of text per cell: one client rect per line box of the cell's contents.
+    const lines = (await page.evaluate(`Array.from(document.querySelectorAll('#auth-cost tbody tr')).map((tr) => {
+      const count = (el) => { const r = document.createRange(); r.selectNodeContents(el); return new Set(Array.from(r.getClientRects()).map((x) => Math.round(x.top))).size; };
+      return { name: tr.querySelector('th').innerText, nameLines: count(tr.querySelector('th')), delta: tr.querySelector('td').innerText, deltaLines: count(tr.querySelector('td')) };
+    })`)) as { name: string; nameLines: number; delta: string; deltaLines: number }[];
+    const cpu = lines.find((l) => l.delta.includes('vCPU'));
+    expect(cpu?.delta).toMatch(/^\+45\.5 CPU µs\/request\s+\(\+0\.045 vCPU per 1,000 req\/s\)$/);
+    expect(cpu?.deltaLines).toBe(2);
+    expect(lines.find((l) => l.delta === '+54.5 µs')?.deltaLines).toBe(1);
+    for (const l of lines) expect(l.nameLines, l.name).toBeLessThanOrEqual(4);
+    await page.screenshot({ path: join(dir, 'auth-cost.png'), fullPage: true });
     await page.close();
   });
 });

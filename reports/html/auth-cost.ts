@@ -14,6 +14,20 @@ const COMPARISON_WORDS: Record<string, string> = {
  * The IdP's CPU per request over the load scenarios (it serves every pair at once, so it has no
  * per-mode figure): in steady state tokens are cached and it should be near zero.
  */
+/**
+ * A cost row's cells, its Δ able to break before a parenthesis ("+45.5 CPU µs/request" | "(+0.045 vCPU
+ * per 1,000 req/s)"): kept on one line, that figure took the width the estimator's name needs, which then
+ * wrapped over six lines.
+ */
+function deltaWraps(r: Parameters<typeof costCells>[0]): (string | { html: string })[] {
+  const cells: (string | { html: string })[] = costCells(r);
+  const delta = cells[1] as string;
+  const at = delta.indexOf(' (');
+  const parts = at > 0 ? [delta.slice(0, at), delta.slice(at + 1)] : [delta];
+  cells[1] = { html: parts.map((p) => `<span class="nw">${esc(p)}</span>`).join(' ') };
+  return cells;
+}
+
 function idpCpuText(results: Results): string {
   // idpUs is the same for every run of a step: count each step once.
   const steps = new Map<string, { idpUs: number; requests: number }>();
@@ -41,7 +55,7 @@ export function authCostSection(results: Results): string {
     return `<h3>${esc(scenario)}: ${esc(COMPARISON_WORDS[pair] ?? pair)}</h3>${table(
       [
         { head: 'Estimator' },
-        { head: 'Δ', num: true, title: 'Median over trials of the per-trial difference (shown only when significant)' },
+        { head: 'Δ', num: true, wrap: true, title: 'Median over trials of the per-trial difference (shown only when significant)' },
         { head: '95% CI', num: true, title: 'Percentile bootstrap over trials' },
         { head: 'Resolution', num: true, title: 'Half the CI width: the smallest effect this estimator resolves here' },
         { head: 'p', num: true, title: 'Exact Wilcoxon signed-rank, two-sided, unadjusted' },
@@ -49,7 +63,7 @@ export function authCostSection(results: Results): string {
         { head: 'Trials', num: true },
         { head: 'Verdict' },
       ],
-      mine.map(costCells),
+      mine.map(deltaWraps),
     )}`;
   });
   return `<section id="auth-cost"><h2>Auth cost by estimator</h2>

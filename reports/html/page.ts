@@ -50,6 +50,7 @@ th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;verti
 thead th{border-bottom:2px solid #999;white-space:nowrap}
 tbody tr:nth-child(even){background:var(--bg-alt)}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.num.wrap{white-space:normal}.nw{white-space:nowrap}
 tbody th{font-weight:600}
 dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:8px 0}
 dl.kv dt{font-weight:600}dl.kv dd{margin:0}

@@ -1,26 +1,31 @@
 import { esc } from '../format.js';
 
-/** A column: header text, whether it holds numbers (right-aligned, tabular figures), optional tooltip. */
+/**
+ * A column: header text, whether it holds numbers (right-aligned, tabular figures, kept on one line),
+ * optional tooltip. `wrap` lets a number cell break between its `.nw` parts (a long figure would
+ * otherwise take the width its row's label needs).
+ */
 export interface Column {
   head: string;
   num?: boolean;
+  wrap?: boolean;
   title?: string;
 }
+
+const classOf = (c: Column | undefined): string => (c?.num ? (c.wrap ? ' class="num wrap"' : ' class="num"') : '');
 
 /**
  * An HTML table from already-formatted cells. Cells are escaped here; pass `{ html }` for a cell
  * that carries markup built by this module's callers (badges, links).
  */
 export function table(columns: readonly Column[], rows: readonly (string | { html: string })[][], caption?: string): string {
-  const head = columns
-    .map((c) => `<th scope="col"${c.num ? ' class="num"' : ''}${c.title ? ` title="${esc(c.title)}"` : ''}>${esc(c.head)}</th>`)
-    .join('');
+  const head = columns.map((c) => `<th scope="col"${classOf(c)}${c.title ? ` title="${esc(c.title)}"` : ''}>${esc(c.head)}</th>`).join('');
   const body = rows
     .map(
       (r) =>
         `<tr>${r
           .map((cell, i) => {
-            const cls = columns[i]?.num ? ' class="num"' : '';
+            const cls = classOf(columns[i]);
             const content = typeof cell === 'string' ? esc(cell) : cell.html;
             return i === 0 ? `<th scope="row"${cls}>${content}</th>` : `<td${cls}>${content}</td>`;
           })
