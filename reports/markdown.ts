@@ -10,7 +10,7 @@ import {
   formatCost,
 } from './auth-cost.js';
 import { ciExcludesZero } from '../results/stats/index.js';
-import { steadyPeakRps } from './html/studies.js';
+import { STORM_COLUMNS } from './html/studies.js';
 import type { ScenarioModel } from './model.js';
 import type { Results } from '../results/schema.js';
 
@@ -156,30 +156,9 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
     out.push('## Token storm', '');
     out.push(
       mdTable(
-        [
-          'Refresh policy',
-          'Services',
-          'Issued',
-          'Failed',
-          'Peak IdP req/s',
-          'Peak after cold start',
-          'Mean IdP req/s',
-          'Time to all tokens',
-        ],
-        results.tokenStorm.map((t) => {
-          const steady = steadyPeakRps(t);
-          return [
-            t.policy,
-            String(t.services),
-            String(t.issued),
-            String(t.failed),
-            String(t.peakIdpRps),
-            Number.isNaN(steady) ? '—' : String(steady),
-            String(t.meanIdpRps),
-            formatUs(t.timeToAllTokensMs * 1000),
-          ];
-        }),
-        [false, true, true, true, true, true, true, true],
+        STORM_COLUMNS.map((c) => c.head),
+        results.tokenStorm.map((t) => STORM_COLUMNS.map((c) => c.cell(t))),
+        STORM_COLUMNS.map((c) => c.num),
       ),
       '',
     );

@@ -256,10 +256,15 @@ export const TokenStormRecordSchema = Type.Object({
   ttlS: Num,
   issued: Num,
   failed: Num,
+  /**
+   * Highest and mean IdP responses/s (1-s buckets) over the steady window: from the end of the cold start
+   * plus the scenario's settling lifetimes (two in a full study, none in a quick one) — never the cold start.
+   */
   peakIdpRps: Num,
   meanIdpRps: Num,
+  /** From the start until every service held a token; services ÷ this is the cold start's rate. */
   timeToAllTokensMs: Num,
-  /** [milliseconds since start, IdP requests/s in that bucket] */
+  /** [milliseconds since start, IdP requests/s in that bucket], from the end of the cold start on */
   idpRpsSeries: Type.Array(Type.Tuple([Num, Num])),
   /**
    * Whose IdP took the storm: `dedicated` (one started for the storm on the runner's host; the local
