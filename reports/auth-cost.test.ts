@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Comparison, Estimate, Results } from '../results/schema.js';
+import { lightEstimate } from '../test/fixtures/estimate.js';
 import { authCostRows, calibrationChecks, calibrationWords, findingSentence, leadingRow } from './auth-cost.js';
 
-const est = (estimator: Estimate['estimator'], delta: number, ci95: [number, number], pAdjusted: number): Estimate => ({
-  scenario: 'light',
-  baseline: 'off',
-  candidate: 'enforce',
-  estimator,
-  unit: estimator === 'cpu' || estimator === 'in-band-auth-cpu' ? 'cpu-us-per-request' : 'us',
-  baselineValue: 100,
-  candidateValue: 100 + delta,
-  delta,
-  ci95,
-  pValue: 0.0005,
-  pAdjusted,
-  significant: pAdjusted < 0.05,
-  n: 12,
-});
+const est = lightEstimate;
 
 const e2e: Comparison = {
   scenario: 'light',

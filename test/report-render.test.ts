@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { writeReport } from '../reports/render.js';
-import type { Estimate, Results } from '../results/schema.js';
+import type { Results } from '../results/schema.js';
+import { lightEstimate } from './fixtures/estimate.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = resolve('test/fixtures/results.sample.json');
@@ -145,26 +146,11 @@ describe.skipIf(!haveChromium)('report.html in headless Chromium', () => {
     // (2026-12-03): the significant CPU figure "+45.5 CPU µs/request (+0.045 vCPU per 1,000 req/s)", kept
     // on one line, squeezed the estimator names to six lines each at this width.
     const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as Results;
-    const est = (estimator: Estimate['estimator'], delta: number, ci95: [number, number], significant: boolean): Estimate => ({
-      scenario: 'light',
-      baseline: 'off',
-      candidate: 'enforce',
-      estimator,
-      unit: estimator === 'cpu' || estimator === 'in-band-auth-cpu' ? 'cpu-us-per-request' : 'us',
-      baselineValue: 100,
-      candidateValue: 100 + delta,
-      delta,
-      ci95,
-      pValue: significant ? 0.0005 : 0.4,
-      pAdjusted: significant ? 0.016 : 1,
-      significant,
-      n: 12,
-    });
     fixture.estimates = [
-      est('in-band-auth', 54.5, [48.5, 56], true),
-      est('in-band-sidecar', 54, [45.5, 56.5], true),
-      est('in-band-auth-cpu', 45.5, [40.5, 50], true),
-      est('cpu', 20, [-27.7, 75.8], false),
+      lightEstimate('in-band-auth', 54.5, [48.5, 56], 0.016),
+      lightEstimate('in-band-sidecar', 54, [45.5, 56.5], 0.016),
+      lightEstimate('in-band-auth-cpu', 45.5, [40.5, 50], 0.016),
+      lightEstimate('cpu', 20, [-27.7, 75.8], 1),
     ];
     const dir = join(ARTIFACTS, 'with-estimates');
     mkdirSync(dir, { recursive: true });
