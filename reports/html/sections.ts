@@ -182,8 +182,8 @@ export function scenarioSection(s: ScenarioModel, charts: ChartSpec[]): string {
   const id = slug(s.scenario);
   const load =
     s.load.model === 'open'
-      ? `open loop at ${s.load.rate ?? '?'} requests/s`
-      : `closed loop, ${s.load.connections} connection${s.load.connections === 1 ? '' : 's'}${s.load.rate ? `, capped at ${s.load.rate} requests/s` : ''}`;
+      ? `open loop at ${s.load.rate ?? '?'} req/s per pair`
+      : `closed loop per pair: ${s.load.connections} connection${s.load.connections === 1 ? '' : 's'}${s.load.rate ? `, capped at ${s.load.rate} req/s` : ''}`;
   // A chart is drawn only when it has data: runs without timelines (older results, request-count
   // runs) or without Server-Timing get a sentence instead of an empty frame.
   const hasTimeline = s.modes.some((m) => m.timeline.length > 0);
