@@ -1,11 +1,18 @@
 /**
  * Verification cost per token: cold (signature + claims, a token never seen) and warm (cache hit),
  * beside raw node:crypto ES256 verify in the same process. Run: `npm run bench:verify -- [--cold-tokens 3000]
- * [--warm-ops 300000]`.
+ * [--warm-ops 300000] [--paced 150] [--gap-ms 10]`.
  * Targets (issue 3): warm ≤ 5 µs/op; cold ≤ 1.5× raw.
+ *
+ * Paced: a sidecar in a study sees one request every few ms (100 req/s per pair), not a tight loop, and
+ * each request finds the code and data it needs out of the caches. So the bench also times single calls
+ * made `--gap-ms` after a timer, in turn: the warm verify (cache hit), the SHA-256 of the token that its
+ * cache key is, and an empty call (the measuring loop's own floor). On this host (2026-12-03) a SHA-256
+ * that takes 1.4 µs back to back took 45 µs 10 ms after the last one, and a `Buffer.from` of the token 41:
+ * what the study's in-band figures (verify 22–31 µs) measure is mostly that, not the verifier's work.
  */
 import { createServer } from 'node:http';
-import { generateKeyPairSync, randomUUID, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, hash, randomUUID, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createSigner } from 'fast-jwt';
 import { toLowS } from '../../protocol/es256.js';
@@ -16,10 +23,17 @@ import { createVerifyCache } from '../verify/verify-cache.js';
 import { createTokenVerifier } from '../verify/verifier.js';
 
 const flags = benchFlags('bench:verify', {
-  numbers: { 'cold-tokens': { default: 3000, integer: true }, 'warm-ops': { default: 300_000, integer: true } },
+  numbers: {
+    'cold-tokens': { default: 3000, integer: true },
+    'warm-ops': { default: 300_000, integer: true },
+    paced: { default: 150, integer: true },
+    'gap-ms': 10,
+  },
 });
 const COLD_TOKENS = flags.numbers['cold-tokens'];
 const WARM_OPS = flags.numbers['warm-ops'];
+const PACED = flags.numbers.paced;
+const GAP_MS = flags.numbers['gap-ms'];
 const ISSUER = 'http://127.0.0.1/bench-idp';
 
 function mintTokens(privateKey: KeyObject, n: number): string[] {
@@ -118,6 +132,27 @@ async function main(): Promise<void> {
       }),
     );
   }
+  // Paced: each contender's call made alone, GAP_MS after a timer, the contenders in turn.
+  const warmToken = warmHeader.slice(7);
+  const paced: { name: string; fn: () => unknown; us: number[] }[] = [
+    { name: 'nothing (the loop itself)', fn: () => 0, us: [] },
+    { name: 'SHA-256 of the token', fn: () => hash('sha256', warmToken, 'base64'), us: [] },
+    {
+      name: 'sidecar verify, warm (cache hit)',
+      fn: () => ((verifier.verify(warmHeader) as { ok: boolean }).ok !== true ? bad++ : 0),
+      us: [],
+    },
+  ];
+  const backToBackHash = usPerOp(WARM_BLOCK, () => {
+    for (let i = 0; i < WARM_BLOCK; i++) hash('sha256', warmToken, 'base64');
+  });
+  for (let i = 0; i < PACED * paced.length; i++) {
+    const c = paced[i % paced.length]!;
+    await new Promise((r) => setTimeout(r, GAP_MS));
+    const t0 = process.hrtime.bigint();
+    c.fn();
+    c.us.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
   if (bad > 0) throw new Error(`${bad} verifications failed: the benchmark is not measuring success paths`);
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const raw = median(raws);
@@ -135,6 +170,12 @@ async function main(): Promise<void> {
     `sidecar verify, cold           ${fmt(cold)} µs/op  (${ratio.toFixed(2)}× raw, median block ratio; target ≤ 1.5×) ${ratio <= 1.5 ? 'OK' : 'MISSED'}`,
   );
   console.log(`sidecar verify, warm (cached)  ${fmt(warm)} µs/op  (target ≤ 5 µs) ${warm <= 5 ? 'OK' : 'MISSED'}`);
+  const q = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+  console.log(
+    `\npaced: one call ${GAP_MS} ms after a timer, ${PACED} calls each, in turn (a study's sidecar sees one request every few ms)`,
+  );
+  for (const c of paced) console.log(`${c.name.padEnd(32)} p50 ${fmt(q(c.us, 0.5))} µs  p90 ${fmt(q(c.us, 0.9))} µs`);
+  console.log(`SHA-256 of the token, back to back: ${backToBackHash.toFixed(2)} µs/op`);
 }
 
 main().catch((err) => {
