@@ -5,7 +5,7 @@
  * Targets (issue 3): warm ≤ 5 µs/op; cold ≤ 1.5× raw.
  *
  * Paced: a sidecar in a study sees one request every few ms (100 req/s per pair), not a tight loop, and
- * each request finds the code and data it needs out of the caches. So the bench also times single calls
+ * each request costs as if the code and data it needs had left the caches. So the bench also times single calls
  * made `--gap-ms` after a timer, in turn: the warm verify (cache hit), the SHA-256 of the token that its
  * cache key is, and an empty call (the measuring loop's own floor). On this host (2026-12-03) a SHA-256
  * that takes 1.4 µs back to back took 45 µs 10 ms after the last one, and a `Buffer.from` of the token 41:
