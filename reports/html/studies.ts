@@ -54,7 +54,8 @@ export const STORM_COLUMNS: readonly { head: string; num: boolean; title: string
   {
     head: 'Steady peak',
     num: true,
-    title: 'Highest 1-s bucket of the steady window: after the cold start and, in a full study, its first two lifetimes',
+    title:
+      "Highest 1-s bucket of the steady window: after the cold start and the scenario's settling lifetimes (two in a full study, none in a quick one)",
     cell: (t) => rps(t.peakIdpRps),
   },
   {
