@@ -1,5 +1,14 @@
 import { esc, formatPct } from '../format.js';
-import { aaFalsePositives, authCostRows, calibrationChecks, calibrationWords, costCells, formatCost, shortLabel } from '../auth-cost.js';
+import {
+  aaFalsePositives,
+  authCostRows,
+  calibrationChecks,
+  calibrationWords,
+  costCells,
+  formatCost,
+  shortLabel,
+  type CostRow,
+} from '../auth-cost.js';
 import type { Results } from '../../results/schema.js';
 import { table } from './tables.js';
 
@@ -11,15 +20,11 @@ const COMPARISON_WORDS: Record<string, string> = {
 };
 
 /**
- * The IdP's CPU per request over the load scenarios (it serves every pair at once, so it has no
- * per-mode figure): in steady state tokens are cached and it should be near zero.
- */
-/**
  * A cost row's cells, its Δ able to break before a parenthesis ("+45.5 CPU µs/request" | "(+0.045 vCPU
  * per 1,000 req/s)"): kept on one line, that figure took the width the estimator's name needs, which then
  * wrapped over six lines.
  */
-function deltaWraps(r: Parameters<typeof costCells>[0]): (string | { html: string })[] {
+function deltaWraps(r: CostRow): (string | { html: string })[] {
   const cells: (string | { html: string })[] = costCells(r);
   const delta = cells[1] as string;
   const at = delta.indexOf(' (');
@@ -28,6 +33,10 @@ function deltaWraps(r: Parameters<typeof costCells>[0]): (string | { html: strin
   return cells;
 }
 
+/**
+ * The IdP's CPU per request over the load scenarios (it serves every pair at once, so it has no
+ * per-mode figure): in steady state tokens are cached and it should be near zero.
+ */
 function idpCpuText(results: Results): string {
   // idpUs is the same for every run of a step: count each step once.
   const steps = new Map<string, { idpUs: number; requests: number }>();
