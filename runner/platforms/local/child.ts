@@ -274,7 +274,7 @@ export async function spawnComponent(opts: SpawnOptions): Promise<Component> {
   return pending.configure(opts.config, { timeoutMs: opts.timeoutMs, signal: opts.signal });
 }
 
-/** A plain TypeScript server started by {@link spawnListening}. */
+/** A reference server started by {@link spawnListening} or {@link spawnListeningCommand}. */
 export interface ListeningChild {
   readonly child: ChildProcess;
   readonly pid: number | undefined;
@@ -289,23 +289,30 @@ export interface ListeningChild {
  * URL once it prints its listening line (system/runtime/announce.ts); a server that exits first rejects,
  * and is stopped. For the benches' reference servers, which take no config file.
  */
-export async function spawnListening(
-  entry: string,
+export function spawnListening(entry: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<ListeningChild> {
+  return spawnListeningCommand(process.execPath, [...nodeArgs, '--import', 'tsx', entry], env);
+}
+
+/**
+ * Starts `command args` with `env` added to this process's, and resolves once its first stdout line,
+ * `{"event":"listening","url":...}`, gives its URL; one that exits first rejects, and is stopped. For
+ * reference servers that are not Node (bench:hop's Go ceiling).
+ */
+export async function spawnListeningCommand(
+  command: string,
+  args: readonly string[],
   env: Record<string, string> = {},
-  nodeArgs: readonly string[] = [],
 ): Promise<ListeningChild> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`${entry} exited with ${code} before listening`)));
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`${command} exited with ${code} before listening`)));
       createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
     });
     return { child, pid: child.pid, url, stop: () => stopProcess(child) };
   } catch (err) {
-    await stopProcess(child);
+    if (child.pid !== undefined) await stopProcess(child); // no pid: it never started (ENOENT)
     throw err;
   }
 }

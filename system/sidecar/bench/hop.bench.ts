@@ -3,7 +3,8 @@
  * (sign off) beside nginx `proxy_pass` with upstream keep-alive, beside the Node ceiling (a bare
  * node:http + undici forwarder, minimal-proxy.ts) and beside the native ceiling (nginx + njs doing the
  * sidecar's body checks, njs/hop.js; left out with a note when Debian's libnginx-mod-http-js is not
- * installed), all in front of the SAME null upstream (a second nginx answering `/query` with a fixed
+ * installed) and beside the Go ceiling (Go's net/http doing the same checks with one P, go-hop/main.go,
+ * built by the bench; left out with a note when no Go toolchain is on PATH), all in front of the SAME null upstream (a second nginx answering `/query` with a fixed
  * body), measured in the same run.
  *
  * - added p50/p99 at fixed rates (k6 constant-arrival-rate): hop p50 − direct-to-upstream p50;
@@ -14,7 +15,7 @@
  * Rounds interleave the forwarders (each its own process), order rotated so each is measured in every
  * position, so drift on a shared host hits all of them; every k6 run starts with its own warm-up. Every
  * round after the first starts the forwarders afresh (nginx `proxy_pass` and the native ceiling on their
- * ports, the Node ceiling, the sidecar: new processes, as in `bench:sidecar`'s forks): a process's own
+ * ports, the Node and Go ceilings, the sidecar: new processes, as in `bench:sidecar`'s forks): a process's own
  * speed stays fixed for its life, so rounds of the same processes would not be independent draws of what
  * a forwarder costs. The null upstream stays (it is every contender's, and the `direct` reference).
  * `--cpu-prof` keeps one process of each for the whole run (one profile each).
@@ -31,6 +32,7 @@ import { checkTarget, describeTarget, type TargetCheck } from '../../../results/
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
+import { buildGoHop, startGoHop } from './go-hop.js';
 import { startNginx, startNjsForwarder, type Nginx } from './nginx.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
 import { cpuProfArgs, cpuSecondsOfAll, loadAverage, startBenchStack } from './stack.js';
@@ -60,7 +62,7 @@ const BODY = '{"query":"light","params":{"id":42}}';
 const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
 
 interface Target {
-  name: 'direct' | 'nginx' | 'node' | 'native' | 'sidecar';
+  name: 'direct' | 'nginx' | 'node' | 'native' | 'go' | 'sidecar';
   /** Where it listens now (a restarted Node process listens on a new port). */
   url: () => string;
   pids: () => Promise<number[]>;
@@ -102,6 +104,11 @@ async function main(): Promise<void> {
     let native = await startNjsForwarder(`http://127.0.0.1:${upPort}`, njsPort!);
     cleanups.push(async () => native.nginx?.stop());
     if (!native.nginx) console.log(`native ceiling (nginx + njs) left out: ${native.reason}`);
+    const goBuild = await buildGoHop();
+    if (goBuild.binary === null) console.log(`Go ceiling left out: ${goBuild.reason}`);
+    const startGo = () => (goBuild.binary ? startGoHop(goBuild.binary, `http://127.0.0.1:${upPort}`) : Promise.resolve(null));
+    let go = await startGo();
+    cleanups.push(async () => go?.stop());
 
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
@@ -128,6 +135,8 @@ async function main(): Promise<void> {
     ];
     if (native.nginx)
       targets.push({ name: 'native', url: () => ('url' in native ? native.url : ''), pids: async () => native.nginx?.workerPids() ?? [] });
+    if (go)
+      targets.push({ name: 'go', url: () => `${go?.url}/call/null/query`, pids: async () => (go?.pid === undefined ? [] : [go.pid]) });
     const probeSidecar = async () => {
       const probe = await fetch(`${sidecar.url}/call/null/query`, {
         method: 'POST',
@@ -148,6 +157,8 @@ async function main(): Promise<void> {
       }
       await node.stop();
       node = await startNode();
+      await go?.stop();
+      go = await startGo();
       await sidecar.restart();
       await probeSidecar();
     };
@@ -158,7 +169,9 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       if (round > 0 && !profDir) {
         await startAfresh();
-        console.log(`round ${round + 1}: new forwarder processes (sidecar pid ${sidecar.component.pid}, Node ceiling pid ${node.pid})`);
+        console.log(
+          `round ${round + 1}: new forwarder processes (sidecar pid ${sidecar.component.pid}, Node ceiling pid ${node.pid}${go ? `, Go ceiling pid ${go.pid}` : ''})`,
+        );
       }
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const rate of rates) {
@@ -259,21 +272,29 @@ async function main(): Promise<void> {
     const failed = [...fixed.values()].reduce((a, r) => a + r.failed, 0);
     console.log('\ntargets, judged per round (median, interval):');
     for (const c of checks) console.log(`  ${c.label.padEnd(40)} ${describeTarget(c.check, c.format)}`);
-    if (native.nginx) {
-      // The same targets applied to the native ceiling: reported beside the sidecar's, not part of its verdict.
-      console.log("\nnative ceiling (nginx + njs: the sidecar's body checks, no token, no metrics) against the same targets:");
+    // The same targets applied to the native and Go ceilings: reported beside the sidecar's, not part of its verdict.
+    const ceilings = [
+      {
+        name: 'native',
+        shown: native.nginx !== null,
+        what: "native ceiling (nginx + njs: the sidecar's body checks, no token, no metrics)",
+      },
+      { name: 'go', shown: go !== null, what: "Go ceiling (net/http, one P: the sidecar's body checks, no token, no metrics)" },
+    ] as const;
+    for (const c of ceilings.filter((x) => x.shown)) {
+      console.log(`\n${c.what} against the same targets:`);
       for (const rate of rates) {
-        const a = added('native', rate, 'p50Us');
+        const a = added(c.name, rate, 'p50Us');
         const n = added('nginx', rate, 'p50Us');
         console.log(
-          `  ${`added p50 at ${rate} rps, native − 1.5× nginx, µs`.padEnd(40)} ${describeTarget(checkTarget(excessOver(a, n), 0, 'at-most'), us)}`,
+          `  ${`added p50 at ${rate} rps, ${c.name} − 1.5× nginx, µs`.padEnd(40)} ${describeTarget(checkTarget(excessOver(a, n), 0, 'at-most'), us)}`,
         );
         console.log(
-          `  ${`vCPU per 1k rps at ${rate} rps, native`.padEnd(40)} ${describeTarget(checkTarget(fixed.get(`native@${rate}`)!.cpuPer1k, 0.15, 'at-most'), f)}`,
+          `  ${`vCPU per 1k rps at ${rate} rps, ${c.name}`.padEnd(40)} ${describeTarget(checkTarget(fixed.get(`${c.name}@${rate}`)!.cpuPer1k, 0.15, 'at-most'), f)}`,
         );
       }
-      const am = maxRps.get('native')!.map((x, i) => x / nm[i]!);
-      console.log(`  ${'max rps, native / nginx'.padEnd(40)} ${describeTarget(checkTarget(am, 0.6, 'at-least'))}`);
+      const am = maxRps.get(c.name)!.map((x, i) => x / nm[i]!);
+      console.log(`  ${`max rps, ${c.name} / nginx`.padEnd(40)} ${describeTarget(checkTarget(am, 0.6, 'at-least'))}`);
     }
     const verdicts = checks.map((c) => c.check.verdict);
     const overall = verdicts.includes('MISS') ? 'MISS' : verdicts.includes('UNRESOLVED') ? 'UNRESOLVED' : 'PASS';

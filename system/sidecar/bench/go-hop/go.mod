@@ -1,0 +1,3 @@
+module authlab/bench/gohop
+
+go 1.22
