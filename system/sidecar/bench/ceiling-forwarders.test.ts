@@ -121,4 +121,15 @@ for (const ceiling of ceilings)
       }
       expect(upstream.seen).toHaveLength(before);
     });
+
+    it.runIf(ceiling.name.startsWith('Go'))('refuses an unknown target and an oversized body as the sidecar does', async () => {
+      const before = upstream.seen.length;
+      const other = await fetch(url.replace('/call/null/', '/call/elsewhere/'), { method: 'POST', body: '{"query":"light"}' });
+      expect(other.status).toBe(404);
+      expect(((await other.json()) as { error: { code: string } }).error.code).toBe('ERR_UNKNOWN_TARGET');
+      const big = await post(`{"query":"write","params":{"note":"${'x'.repeat(70_000)}"}}`);
+      expect(big.status).toBe(413);
+      expect(((await big.json()) as { error: { code: string } }).error.code).toBe('ERR_BODY_TOO_LARGE');
+      expect(upstream.seen).toHaveLength(before);
+    });
   });

@@ -3,7 +3,7 @@
  * (sign off) beside nginx `proxy_pass` with upstream keep-alive, beside the Node ceiling (a bare
  * node:http + undici forwarder, minimal-proxy.ts) and beside the native ceiling (nginx + njs doing the
  * sidecar's body checks, njs/hop.js; left out with a note when Debian's libnginx-mod-http-js is not
- * installed) and beside the Go ceiling (Go's net/http doing the same checks with one P, go-hop/main.go,
+ * installed) and beside the Go ceiling (fasthttp doing the same checks with one P, go-hop/main.go,
  * built by the bench; left out with a note when no Go toolchain is on PATH), all in front of the SAME null upstream (a second nginx answering `/query` with a fixed
  * body), measured in the same run.
  *
@@ -279,7 +279,7 @@ async function main(): Promise<void> {
         shown: native.nginx !== null,
         what: "native ceiling (nginx + njs: the sidecar's body checks, no token, no metrics)",
       },
-      { name: 'go', shown: go !== null, what: "Go ceiling (net/http, one P: the sidecar's body checks, no token, no metrics)" },
+      { name: 'go', shown: go !== null, what: "Go ceiling (fasthttp, one P: the sidecar's body checks, no token, no metrics)" },
     ] as const;
     for (const c of ceilings.filter((x) => x.shown)) {
       console.log(`\n${c.what} against the same targets:`);

@@ -1,24 +1,21 @@
 // The Go ceiling of `npm run bench:hop` (not part of authlab's data path): what the sidecar's outbound
 // `/call/<target>/query` (sign off) costs when its work runs in a compiled, garbage-collected runtime
-// with shared state — Go's net/http in, the body read whole and checked as the sidecar's query
-// catalogue checks it (the same rules and codes as njs/hop.js and system/sidecar/query-catalogue.ts),
-// forwarded over keep-alive to the upstream's /query, the answer relayed with its status,
-// WWW-Authenticate and a Server-Timing header. It answers "would a Go data path meet issue 13's
-// targets?" with a measurement, beside nginx + njs (which cannot keep state between requests in
-// Debian's njs 0.7) and the Node ceiling. Standard library only, so it builds without a module proxy.
+// with shared state — fasthttp in and out (one keep-alive HostClient to the upstream), the body checked
+// as the sidecar's query catalogue checks it (the same rules and codes as njs/hop.js and
+// system/sidecar/query-catalogue.ts), forwarded to the upstream's /query, the answer relayed with its
+// status, WWW-Authenticate and a Server-Timing header. It answers "would a Go data path meet issue 13's
+// targets?" with a measurement, beside nginx + njs (which keeps no state between requests in Debian's
+// njs 0.7) and the Node ceiling. fasthttp, not Go's own net/http: net/http in and out cost markedly more
+// CPU per request here (docs/ARCHITECTURE.md, "The data path").
 //
 // UPSTREAM=http://127.0.0.1:<port> [PORT=0] go-hop prints {"event":"listening","url":...} on its first
 // line and stops on SIGTERM or SIGINT.
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -26,6 +23,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf16"
+
+	"github.com/valyala/fasthttp"
 )
 
 // The body limit the sidecar's fast path applies (64 KiB).
@@ -93,12 +92,12 @@ func check(text []byte) *refusal {
 	return &refusal{400, "ERR_BAD_PARAMS", `"` + key + `" is out of range or of the wrong type.`}
 }
 
-func refuse(w http.ResponseWriter, r *refusal, t0 time.Time) {
+func refuse(ctx *fasthttp.RequestCtx, r *refusal, t0 time.Time) {
 	msg, _ := json.Marshal(map[string]any{"error": map[string]string{"code": r.code, "message": r.message}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Server-Timing", timing(-1, t0))
-	w.WriteHeader(r.status)
-	w.Write(msg)
+	ctx.Response.Header.Set("Server-Timing", timing(-1, t0))
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(r.status)
+	ctx.SetBody(msg)
 }
 
 // timing is the Server-Timing value: the upstream stage when it ran, and the total, in ms.
@@ -112,73 +111,73 @@ func timing(upMs float64, t0 time.Time) string {
 
 func main() {
 	upstream := os.Getenv("UPSTREAM")
-	if upstream == "" {
-		fmt.Fprintln(os.Stderr, "go-hop: set UPSTREAM to the upstream origin")
+	if !strings.HasPrefix(upstream, "http://") {
+		fmt.Fprintln(os.Stderr, "go-hop: set UPSTREAM to the upstream origin, http://host:port")
 		os.Exit(2)
 	}
-	target := strings.TrimRight(upstream, "/") + "/query"
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     60 * time.Second,
-		DisableCompression:  true,
-	}}
+	host := strings.TrimRight(strings.TrimPrefix(upstream, "http://"), "/")
+	target := "http://" + host + "/query"
+	client := &fasthttp.HostClient{Addr: host, MaxConns: 256, MaxIdleConnDuration: 60 * time.Second}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /call/{target}/query", func(w http.ResponseWriter, req *http.Request) {
+	handler := func(ctx *fasthttp.RequestCtx) {
 		t0 := time.Now()
-		if req.PathValue("target") != "null" {
-			refuse(w, &refusal{404, "ERR_UNKNOWN_TARGET", "Unknown target; known peers: null."}, t0)
+		path := string(ctx.Path())
+		if !ctx.IsPost() || !strings.HasPrefix(path, "/call/") || !strings.HasSuffix(path, "/query") {
+			refuse(ctx, &refusal{404, "ERR_NOT_FOUND", "POST /call/<target>/query is the only route."}, t0)
 			return
 		}
-		text, err := io.ReadAll(io.LimitReader(req.Body, bodyLimit+1))
-		if err != nil {
-			refuse(w, &refusal{400, "ERR_BAD_REQUEST", "The body could not be read."}, t0)
+		if path != "/call/null/query" {
+			refuse(ctx, &refusal{404, "ERR_UNKNOWN_TARGET", "Unknown target; known peers: null."}, t0)
 			return
 		}
-		if len(text) > bodyLimit {
-			refuse(w, &refusal{413, "ERR_BODY_TOO_LARGE", "The body is over 64 KiB."}, t0)
-			return
-		}
+		text := ctx.PostBody()
 		if bad := check(text); bad != nil {
-			refuse(w, bad, t0)
+			refuse(ctx, bad, t0)
 			return
 		}
 		tUp := time.Now()
-		up, err := http.NewRequestWithContext(req.Context(), http.MethodPost, target, bytes.NewReader(text))
-		if err == nil {
-			up.Header.Set("Content-Type", "application/json")
-		}
-		var res *http.Response
-		if err == nil {
-			res, err = client.Do(up)
-		}
-		var answer []byte
-		if err == nil {
-			answer, err = io.ReadAll(res.Body)
-			res.Body.Close()
-		}
-		if err != nil {
-			refuse(w, &refusal{502, "ERR_UPSTREAM_UNREACHABLE", `Target sidecar "null" unreachable: ` + err.Error() + "."}, t0)
+		req := fasthttp.AcquireRequest()
+		res := fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(res)
+		req.SetRequestURI(target)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType("application/json")
+		req.SetBody(text)
+		if err := client.Do(req, res); err != nil {
+			refuse(ctx, &refusal{502, "ERR_UPSTREAM_UNREACHABLE", `Target sidecar "null" unreachable: ` + err.Error() + "."}, t0)
 			return
 		}
 		upMs := float64(time.Since(tUp).Nanoseconds()) / 1e6
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		if v := res.Header.Values("Www-Authenticate"); len(v) > 0 {
-			h["Www-Authenticate"] = v
+		if v := res.Header.Peek("Www-Authenticate"); len(v) > 0 {
+			ctx.Response.Header.SetBytesV("Www-Authenticate", v)
 		}
-		h.Set("Server-Timing", timing(upMs, t0))
-		w.WriteHeader(res.StatusCode)
-		w.Write(answer)
-	})
+		ctx.Response.Header.Set("Server-Timing", timing(upMs, t0))
+		ctx.SetContentType("application/json")
+		ctx.SetStatusCode(res.StatusCode())
+		ctx.SetBody(res.Body())
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+envOr("PORT", "0"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "go-hop:", err)
 		os.Exit(1)
 	}
-	server := &http.Server{Handler: mux, IdleTimeout: 65 * time.Second, ReadHeaderTimeout: 10 * time.Second}
+	server := &fasthttp.Server{
+		Handler:               handler,
+		MaxRequestBodySize:    bodyLimit,
+		IdleTimeout:           65 * time.Second,
+		ReadTimeout:           65 * time.Second,
+		NoDefaultDate:         true,
+		NoDefaultServerHeader: true,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if err == fasthttp.ErrBodyTooLarge {
+				refuse(ctx, &refusal{413, "ERR_BODY_TOO_LARGE", "The body is too large; a query body is a few hundred bytes."}, time.Now())
+				return
+			}
+			refuse(ctx, &refusal{400, "ERR_BAD_REQUEST", "The request could not be read."}, time.Now())
+		},
+	}
 	line, _ := json.Marshal(map[string]string{"event": "listening", "url": "http://" + ln.Addr().String()})
 	fmt.Println(string(line))
 
@@ -186,11 +185,9 @@ func main() {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		<-stop
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		server.Shutdown(ctx)
+		server.Shutdown()
 	}()
-	if err := server.Serve(ln); err != nil && err != http.ErrServerClosed {
+	if err := server.Serve(ln); err != nil {
 		fmt.Fprintln(os.Stderr, "go-hop:", err)
 		os.Exit(1)
 	}
