@@ -55,6 +55,37 @@ describe('bound prom-client children', () => {
     expect(text).toContain('verified_total{result="forbidden",service="p1-b",pair="1"} 3');
   });
 
+  it('add() of bucket counts, sum and count exports what observing the same values exports', async () => {
+    const a = twin();
+    const b = twin();
+    // The Go data plane's snapshot: per bucket the values whose first bound ≥ the value, not cumulative.
+    const counts = LATENCY_BUCKETS_SECONDS.map(
+      (bound, i) => VALUES.filter((v) => v <= bound && (i === 0 || v > LATENCY_BUCKETS_SECONDS[i - 1]!)).length,
+    );
+    const sum = VALUES.reduce((x, y) => x + y, 0);
+    const h = bindHistogram(a.histogram, { direction: 'outbound', query: 'light' });
+    h.observe(0.001);
+    b.histogram.labels('outbound', 'light').observe(0.001);
+    h.add(counts, sum, VALUES.length);
+    for (const v of VALUES) b.histogram.labels('outbound', 'light').observe(v);
+    const fresh = bindHistogram(a.histogram, { direction: 'outbound', query: 'heavy' });
+    fresh.add(counts, sum, VALUES.length); // creates the series
+    for (const v of VALUES) b.histogram.labels('outbound', 'heavy').observe(v);
+    fresh.add(
+      counts.map(() => 0),
+      0,
+      0,
+    ); // nothing happened: no change
+    const c = bindCounter(a.counter, { result: 'ok' });
+    c.add(5);
+    c.inc();
+    c.add(0);
+    b.counter.labels('ok').inc(6);
+    expect(await a.registry.metrics()).toBe(await b.registry.metrics());
+    expect(() => h.add([1], 0.1, 1)).toThrow(/one count per bucket/);
+    expect(() => c.add(-1)).toThrow(/n ≥ 0/);
+  });
+
   it('exports nothing for a label set before its first call, as prom-client does', async () => {
     const a = twin();
     bindHistogram(a.histogram, { direction: 'inbound', query: 'light' });

@@ -36,10 +36,18 @@ interface Internals<S extends Series> {
 
 export interface BoundHistogram {
   observe(value: number): void;
+  /**
+   * Adds observations made elsewhere (the Go data plane's): per bucket the count of values whose first
+   * bound ≥ the value is that bucket's (not cumulative; values above the last bound only in `count`),
+   * their sum and their count. Creates the series at zero on first use, as prom-client's `zero()` does.
+   */
+  add(buckets: readonly number[], sum: number, count: number): void;
 }
 export interface BoundCounter {
   /** Adds 1. */
   inc(): void;
+  /** Adds `n` ≥ 0. */
+  add(n: number): void;
 }
 
 function internals<S extends Series>(metric: object, what: string): Internals<S> {
@@ -115,6 +123,26 @@ export function bindHistogram<T extends string>(histogram: Histogram<T>, labels:
         }
       }
     },
+    add(counts, sum, count) {
+      if (count === 0) return;
+      if (counts.length !== bounds.length || !Number.isFinite(sum) || !(count > 0)) {
+        throw new TypeError(`add() takes one count per bucket (${bounds.length}), a finite sum and a positive count`);
+      }
+      let s = ref.current();
+      if (s === null) {
+        ref.find();
+        s = ref.current();
+      }
+      if (s === null) {
+        histogram.zero(labels);
+        ref.find();
+        s = ref.current()!;
+      }
+      s.sum += sum;
+      s.count += count;
+      const buckets = s.bucketValues as unknown as Record<string, number>;
+      for (let i = 0; i < bounds.length; i++) buckets[keys[i]!]! += counts[i]!;
+    },
   };
 }
 
@@ -130,6 +158,17 @@ export function bindCounter<T extends string>(counter: Counter<T>, labels: Label
         return;
       }
       s.value += 1;
+    },
+    add(n) {
+      if (!(n >= 0) || !Number.isFinite(n)) throw new TypeError(`add() takes a finite n ≥ 0 (got ${n})`);
+      if (n === 0) return;
+      const s = ref.current();
+      if (s === null) {
+        counter.inc(labels, n);
+        ref.find();
+        return;
+      }
+      s.value += n;
     },
   };
 }

@@ -30,4 +30,6 @@ export interface ListeningLine {
   event: 'listening';
   service: string;
   url: string;
+  /** The Go data plane's base URL for outbound calls (`POST <dataPlaneUrl>/call/<target>/query`), when it runs. */
+  dataPlaneUrl?: string;
 }

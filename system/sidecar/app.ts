@@ -8,6 +8,7 @@ import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './htt
 import { BODY_LIMIT, fastPath } from './http/fast-path.js';
 import { fastServerFactory } from '../runtime/fast-http.js';
 import { installJsonParser } from './http/json-body.js';
+import { startDataPlane, type DataPlane } from './data-plane.js';
 import { createIdpLink, type IdpLink } from './idp-link.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
 import { ITEM_ROWS } from './query-catalogue.js';
@@ -51,6 +52,8 @@ export interface Sidecar {
   close(): Promise<void>;
   /** Base URL once listening. */
   url(): string | null;
+  /** The Go data plane's outbound base URL once started (config `dataPlane`), else null. */
+  dataPlaneUrl(): string | null;
   db: ServiceDatabase;
   settings: SettingsState;
   link: IdpLink;
@@ -70,6 +73,9 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
   const cache = createVerifyCache(options.verifyCacheEntries ?? 10_000);
   const revocations = createRevocationList();
   let link: IdpLink | null = null;
+  let dataPlane: DataPlane | null = null;
+  // A push that fails is logged by the data plane's sync and retried by the next change.
+  const syncDataPlane = () => void dataPlane?.sync().catch(() => {});
   const settings = createSettingsState({
     service: options.service,
     onRefreshRequested: () => {
@@ -80,6 +86,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
         .catch((err: unknown) => log(`token refresh asked by the IdP failed: ${err instanceof Error ? err.message : String(err)}`));
     },
     onStale: (revision, applied) => log(`ignored settings revision ${revision}: revision ${applied} is applied already`),
+    onApplied: syncDataPlane,
     onRevocations: (r) => {
       revocations.apply(r);
       // A revoked token must stop working at once, not when its cache entry would expire.
@@ -99,6 +106,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     ...(options.skewSeconds !== undefined ? { skewSeconds: options.skewSeconds } : {}),
     ...(options.jwksMinRefetchIntervalMs !== undefined ? { jwksMinRefetchIntervalMs: options.jwksMinRefetchIntervalMs } : {}),
     log,
+    onToken: syncDataPlane,
   });
 
   const ctx: SidecarContext = {
@@ -111,6 +119,8 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     localAdminToken: options.localAdminToken,
     peers: options.peers,
     random: options.random ?? Math.random,
+    dataPlane: () => dataPlane,
+    log,
   };
   // The data path's two routes, served by the fast path (plain node:http) for a plain JSON POST and by
   // fastify for everything else.
@@ -151,6 +161,7 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
     link: theLink,
     metrics,
     url: () => url,
+    dataPlaneUrl: () => dataPlane?.url ?? null,
     async start() {
       await db.ensureSchema(options.seedRows ?? ITEM_ROWS);
       await cached?.connect();
@@ -158,11 +169,29 @@ export function buildSidecar(options: SidecarOptions): Sidecar {
       const addr = app.server.address() as AddressInfo;
       url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
       theLink.start();
+      if (options.dataPlane) {
+        dataPlane = await startDataPlane({
+          binary: options.dataPlane.binary,
+          service: options.service,
+          peers: options.peers,
+          host: options.host ?? '127.0.0.1',
+          ...(options.dataPlane.port !== undefined ? { port: options.dataPlane.port } : {}),
+          metrics,
+          state: () => {
+            const s = settings.current();
+            const held = theLink.tokenSource()?.current() ?? null;
+            return { revision: s.revision, signMode: s.signMode, verifyMode: s.verifyMode, token: held };
+          },
+          log,
+        });
+        log(`data plane (pid ${dataPlane.pid}) serves outbound calls on ${dataPlane.url}`);
+      }
       return url;
     },
     close() {
       closing ??= (async () => {
         await app.close();
+        await dataPlane?.stop();
         await Promise.all([...pools.values()].map((p) => p.close()));
         await theLink.close();
         await db.close();

@@ -36,6 +36,12 @@ export interface SidecarConfig {
    * on the local platform the runner reads them as the superuser instead.
    */
   postgresStats?: boolean;
+  /**
+   * Serve outbound calls from the Go data plane (system/sidecar/data-plane.ts): `binary` is the built
+   * `dataplane` program, `port` where it listens (default 0: the OS picks; the ListeningLine and
+   * `/local/status` tell the URL). The sidecar's own `/call` keeps working beside it.
+   */
+  dataPlane?: { binary: string; port?: number };
 }
 
 /** An absolute URL, as `new URL()` accepts it. */
@@ -75,6 +81,15 @@ const SidecarConfigSchema = Type.Object(
     ),
     localAdminToken: Type.Optional(Type.String({ minLength: 1, mustBe: 'must be a non-empty string', secret: true })),
     postgresStats: Type.Optional(Type.Boolean({ mustBe: 'must be true or false' })),
+    dataPlane: Type.Optional(
+      Type.Object(
+        {
+          binary: nonEmpty(),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer in 0..65535' })),
+        },
+        { mustBe: 'must be a JSON object {"binary": "<path to the built dataplane program>", "port": 0}' },
+      ),
+    ),
     redis: Type.Optional(
       Type.Object(
         { url: absoluteUrl(true), prefix: nonEmpty() },

@@ -1,3 +1,4 @@
+import type { DataPlane } from './data-plane.js';
 import type { ServiceDatabase } from './db/database.js';
 import type { IdpLink } from './idp-link.js';
 import type { SidecarMetrics } from './metrics.js';
@@ -15,4 +16,8 @@ export interface SidecarContext {
   peers: Record<string, string>;
   /** Uniform [0,1): light's default id. */
   random: () => number;
+  /** Operational messages. */
+  log: (msg: string) => void;
+  /** The Go data plane once started (config `dataPlane`), else null. */
+  dataPlane: () => DataPlane | null;
 }

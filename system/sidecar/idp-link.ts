@@ -34,6 +34,8 @@ export interface IdpLinkOptions {
   /** Periodic JWKS re-fetch, ms, so keys the IdP retired stop being trusted. Default 5 min (±10% jitter). */
   jwksRefreshIntervalMs?: number;
   log?: (msg: string) => void;
+  /** Called when the held token changes: a new one fetched, or the held one expired. */
+  onToken?: () => void;
 }
 
 /** Everything the sidecar learns from and holds with the IdP; null parts are not there yet. */
@@ -113,6 +115,7 @@ export function createIdpLink(options: IdpLinkOptions): IdpLink {
       clock,
       ...(options.refreshPolicy ? { policy: options.refreshPolicy } : {}),
       onMetric(e) {
+        if (e.type === 'fetched' || e.type === 'expired') options.onToken?.();
         if (e.type === 'fetched') {
           metrics.tokenIssued('ok', e.durationMs / 1000);
           metrics.tokenAlert(false);

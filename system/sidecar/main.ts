@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   const url = await sidecar.start();
-  const line: ListeningLine = { event: 'listening', service: config.service, url };
+  const dataPlaneUrl = sidecar.dataPlaneUrl();
+  const line: ListeningLine = { event: 'listening', service: config.service, url, ...(dataPlaneUrl ? { dataPlaneUrl } : {}) };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 

@@ -11,15 +11,22 @@ export type Direction = 'inbound' | 'outbound';
 export interface SidecarMetrics {
   registry: Registry;
   verified(result: VerifyResult): void;
-  signed(result: 'ok' | 'no_token' | 'skipped' | 'no_grant' | 'observe_no_grant'): void;
+  signed(result: SignResult): void;
   tokenIssued(result: 'ok' | 'network' | 'server' | 'throttled' | 'client', durationSeconds: number): void;
   tokenAlert(on: boolean): void;
   /** @param seconds wall time of the whole request */
   request(direction: Direction, query: string, verifyMode: VerifyMode, signMode: SignMode, seconds: number): void;
+  /** Adds outbound requests the Go data plane served (per-bucket counts as bound-metrics.ts `add`). */
+  addOutbound(query: string, verifyMode: VerifyMode, signMode: SignMode, buckets: readonly number[], sum: number, count: number): void;
+  /** Adds `n` signing outcomes the Go data plane counted. */
+  addSigned(result: SignResult, n: number): void;
   db(query: string, seconds: number): void;
   /** The query cache's outcome (`heavy-cached`: hit or miss; `write`: invalidated; Redis failed: error). */
   cache(result: CacheResult): void;
 }
+
+export const SIGN_RESULTS = ['ok', 'no_token', 'skipped', 'no_grant', 'observe_no_grant'] as const;
+export type SignResult = (typeof SIGN_RESULTS)[number];
 
 export type CacheResult = 'hit' | 'miss' | 'invalidated' | 'error';
 
@@ -125,6 +132,9 @@ export function createSidecarMetrics(options: MetricsOptions): SidecarMetrics {
     },
     tokenAlert: (on) => alert.set(on ? 1 : 0),
     request: (direction, query, verifyMode, signMode, seconds) => requestChild(direction)(query)(verifyMode)(signMode).observe(seconds),
+    addOutbound: (query, verifyMode, signMode, buckets, sum, count) =>
+      requestChild('outbound')(query)(verifyMode)(signMode).add(buckets, sum, count),
+    addSigned: (result, n) => signedChild(result).add(n),
     cache: (result) => cacheChild(result).inc(),
     db: (query, seconds) => dbChild(query).observe(seconds),
   };

@@ -280,6 +280,8 @@ export interface ListeningChild {
   readonly pid: number | undefined;
   /** Its base URL, from its `{"event":"listening","url":...}` line. */
   readonly url: string;
+  /** That whole line, parsed (a server may say more than its URL). */
+  readonly line: Readonly<Record<string, unknown>>;
   /** SIGTERM, SIGKILL after 5 s; resolves once it is gone. */
   stop(): Promise<'exited' | 'killed'>;
 }
@@ -305,12 +307,20 @@ export async function spawnListeningCommand(
 ): Promise<ListeningChild> {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
+    const line = await new Promise<Record<string, unknown> & { url: string }>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`${command} exited with ${code} before listening`)));
-      createInterface({ input: child.stdout! }).once('line', (l) => resolve((JSON.parse(l) as { url: string }).url));
+      createInterface({ input: child.stdout! }).once('line', (l) => {
+        try {
+          const parsed = JSON.parse(l) as Record<string, unknown>;
+          if (typeof parsed.url !== 'string') throw new Error('no "url"');
+          resolve(parsed as Record<string, unknown> & { url: string });
+        } catch (err) {
+          reject(new Error(`${command} printed ${JSON.stringify(l.slice(0, 200))}, not its listening line: ${(err as Error).message}`));
+        }
+      });
     });
-    return { child, pid: child.pid, url, stop: () => stopProcess(child) };
+    return { child, pid: child.pid, url: line.url, line, stop: () => stopProcess(child) };
   } catch (err) {
     if (child.pid !== undefined) await stopProcess(child); // no pid: it never started (ENOENT)
     throw err;

@@ -32,6 +32,7 @@ import { checkTarget, describeTarget, type TargetCheck } from '../../../results/
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
+import { buildGoProgram } from '../data-plane.js';
 import { buildGoHop, startGoHop } from './go-hop.js';
 import { startNginx, startNjsForwarder, type Nginx } from './nginx.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
@@ -62,7 +63,7 @@ const BODY = '{"query":"light","params":{"id":42}}';
 const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
 
 interface Target {
-  name: 'direct' | 'nginx' | 'node' | 'native' | 'go' | 'sidecar';
+  name: 'direct' | 'nginx' | 'node' | 'native' | 'go' | 'sidecar' | 'sidecar-go';
   /** Where it listens now (a restarted Node process listens on a new port). */
   url: () => string;
   pids: () => Promise<number[]>;
@@ -114,6 +115,13 @@ async function main(): Promise<void> {
     cleanups.push(() => stack.close());
     const profDir = flags.strings['cpu-prof'];
     const sidecar = await stack.sidecar('p1-a', { null: `http://127.0.0.1:${upPort}` }, profDir);
+    // The sidecar again, serving its outbound calls from its Go data plane (a second service: one database each).
+    const dpBuild = await buildGoProgram('dataplane');
+    if (dpBuild.binary === null) console.log(`sidecar with the Go data plane left out: ${dpBuild.reason}`);
+    const sidecarGo = dpBuild.binary
+      ? await stack.sidecar('p2-a', { null: `http://127.0.0.1:${upPort}` }, profDir, { dataPlane: dpBuild.binary })
+      : null;
+    let dataPlane = (await sidecarGo?.dataPlane()) ?? null;
     /** Requests sent to each target, warm-ups included: what a --cpu-prof profile covers (the probe too). */
     const sent = new Map<string, number>([['sidecar', 1]]);
     await stack.setModes('off', 'off');
@@ -137,6 +145,13 @@ async function main(): Promise<void> {
       targets.push({ name: 'native', url: () => ('url' in native ? native.url : ''), pids: async () => native.nginx?.workerPids() ?? [] });
     if (go)
       targets.push({ name: 'go', url: () => `${go?.url}/call/null/query`, pids: async () => (go?.pid === undefined ? [] : [go.pid]) });
+    if (sidecarGo && dataPlane)
+      targets.push({
+        name: 'sidecar-go',
+        url: () => `${dataPlane?.url}/call/null/query`,
+        // The control plane's CPU counts too: it is part of what the hop costs.
+        pids: async () => [sidecarGo.component.pid, ...(dataPlane ? [dataPlane.pid] : [])],
+      });
     const probeSidecar = async () => {
       const probe = await fetch(`${sidecar.url}/call/null/query`, {
         method: 'POST',
@@ -159,6 +174,10 @@ async function main(): Promise<void> {
       node = await startNode();
       await go?.stop();
       go = await startGo();
+      if (sidecarGo) {
+        await sidecarGo.restart();
+        dataPlane = await sidecarGo.dataPlane();
+      }
       await sidecar.restart();
       await probeSidecar();
     };
@@ -191,7 +210,7 @@ async function main(): Promise<void> {
           row.failed += Math.round(r.failedRate * r.requests) + r.dropped;
           fixed.set(key, row);
           console.log(
-            `round ${round + 1} ${t.name.padEnd(7)} ${rate} rps: p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs, ${r.dropped} dropped (${r.allDropped - r.dropped} in warm-up), load ${row.load.at(-1)}`,
+            `round ${round + 1} ${t.name.padEnd(10)} ${rate} rps: p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs, ${r.dropped} dropped (${r.allDropped - r.dropped} in warm-up), load ${row.load.at(-1)}`,
           );
         }
       }
@@ -200,7 +219,7 @@ async function main(): Promise<void> {
         maxRps.set(t.name, [...(maxRps.get(t.name) ?? []), s.rps]);
         sent.set(t.name, (sent.get(t.name) ?? 0) + s.allRequests);
         console.log(
-          `round ${round + 1} ${t.name.padEnd(7)} max: ${s.rps.toFixed(0)} rps (${s.errors} errors), load ${await loadAverage()}`,
+          `round ${round + 1} ${t.name.padEnd(10)} max: ${s.rps.toFixed(0)} rps (${s.errors} errors), load ${await loadAverage()}`,
         );
       }
     }
@@ -280,6 +299,11 @@ async function main(): Promise<void> {
         what: "native ceiling (nginx + njs: the sidecar's body checks, no token, no metrics)",
       },
       { name: 'go', shown: go !== null, what: "Go ceiling (fasthttp, one P: the sidecar's body checks, no token, no metrics)" },
+      {
+        name: 'sidecar-go',
+        shown: dataPlane !== null,
+        what: 'the sidecar with its Go data plane (token, egress grant, metrics, Server-Timing; CPU of both processes)',
+      },
     ] as const;
     for (const c of ceilings.filter((x) => x.shown)) {
       console.log(`\n${c.what} against the same targets:`);

@@ -94,6 +94,8 @@ export interface BenchSidecar {
   readonly databaseUrl: string;
   /** Its current process. */
   readonly component: Component;
+  /** Its Go data plane's outbound base URL and pid, when it runs one (as `/local/status` tells them). */
+  dataPlane(): Promise<{ url: string; pid: number } | null>;
   /**
    * Stops this process and starts a fresh one of the same service — same config, database, grants and
    * settings (its overrides stay on the IdP), a new pid and port — and waits for its /readyz: a new draw
@@ -108,7 +110,8 @@ export interface BenchStack {
   issuer: IdentityIssuer;
   dir: string;
   /** Starts `service` as a child process (`--cpu-prof` into `profDir` when given) and waits for /readyz. */
-  sidecar(service: string, peers: Record<string, string>, profDir?: string): Promise<BenchSidecar>;
+  /** `dataPlane`: the built Go data plane to serve its outbound calls (data-plane.ts `buildGoProgram`). */
+  sidecar(service: string, peers: Record<string, string>, profDir?: string, opts?: { dataPlane?: string }): Promise<BenchSidecar>;
   /**
    * Puts global modes (and per-service overrides, merged into the IdP's, which win over the global ones)
    * on the IdP and waits until every started sidecar has applied them.
@@ -178,7 +181,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       idpUrl: idp.url,
       issuer,
       dir,
-      async sidecar(service, peers, profDir) {
+      async sidecar(service, peers, profDir, opts = {}) {
         // Rewritten at 80 % of its life, as the kubelet does: a sidecar exchanges it again whenever its access
         // token is due, and a restarted one at once, so a bench longer than the token's hour keeps working.
         const tokenFile = createTokenFileWriter({
@@ -197,7 +200,15 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
             entry,
             nodeArgs: [...cpuProfArgs(profDir), '--import', 'tsx', entry],
             configPath: join(dir, `${service}.json`),
-            config: { service, pair: pairOf(service) ?? 1, databaseUrl, idpUrl: idp.url, saTokenPath, peers },
+            config: {
+              service,
+              pair: pairOf(service) ?? 1,
+              databaseUrl,
+              idpUrl: idp.url,
+              saTokenPath,
+              peers,
+              ...(opts.dataPlane ? { dataPlane: { binary: opts.dataPlane } } : {}),
+            },
           });
           cleanups.push(() => component.stop());
           await waitForOk(`${component.url}/readyz`, { name: service });
@@ -212,6 +223,10 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
           },
           get component() {
             return component;
+          },
+          async dataPlane() {
+            const st = (await (await fetch(`${component.url}/local/status`)).json()) as { dataPlane: { url: string; pid: number } | null };
+            return st.dataPlane ? { url: st.dataPlane.url, pid: st.dataPlane.pid } : null;
           },
           async restart() {
             await component.stop();

@@ -30,9 +30,12 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
     const settings = ctx.settings.current().revision >= 0;
     const database = await ctx.db.ping();
     const idp = ctx.link.streamConnected();
+    const dp = ctx.dataPlane();
+    // With a data plane, it must hold the settings and the token the sidecar holds.
+    const dataPlane = dp ? dp.inSync() && dp.revision() === ctx.settings.current().revision : null;
     return {
-      ready: token !== null && settings && database && idp,
-      checks: { token: token !== null, database, settings, idp },
+      ready: token !== null && settings && database && idp && dataPlane !== false,
+      checks: { token: token !== null, database, settings, idp, ...(dataPlane !== null ? { dataPlane } : {}) },
       tokenExpiresAt: token ? new Date(token.expiresAt).toISOString() : null,
     };
   }
@@ -42,6 +45,8 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
     database: 'its database is unreachable, so it cannot run queries',
     settings: 'it has not received its settings from the IdP yet',
     idp: 'the IdP settings stream is down, so it cannot refresh its token or receive settings and revocations (serving fail-static with what it holds)',
+    dataPlane:
+      'its Go data plane does not hold its current token and settings yet, so outbound calls through it may be signed with the previous ones',
   };
 
   app.get('/healthz', async () => ({ status: 'ok', service: ctx.service }));
@@ -57,6 +62,11 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
   });
 
   app.get('/metrics', async (_request, reply) => {
+    // The data plane's outbound counts join the sidecar's series (one scrape target, as Istio's agent merges Envoy's).
+    await ctx
+      .dataPlane()
+      ?.readMetrics()
+      .catch((err: unknown) => ctx.log(`could not read the data plane's metrics: ${err instanceof Error ? err.message : String(err)}`));
     const text = await ctx.metrics.registry.metrics();
     return reply.type(ctx.metrics.registry.contentType).send(text);
   });
@@ -67,15 +77,18 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
     const s = ctx.settings.current();
     const token = ctx.link.tokenSource()?.current() ?? null;
     const r = await readiness();
+    const dp = ctx.dataPlane();
     return {
       service: ctx.service,
       pair: ctx.pair,
       ready: r.ready,
-      revision: s.revision,
+      // The revision in force on every path: with a data plane, the older of its and the sidecar's.
+      revision: dp ? Math.min(s.revision, dp.revision()) : s.revision,
       signMode: s.signMode,
       verifyMode: s.verifyMode,
       token: token ? { exp: Math.floor(token.expiresAt / 1000), iat: Math.floor(token.issuedAt / 1000) } : null,
       streamConnected: ctx.link.streamConnected(),
+      dataPlane: dp ? { url: dp.url, pid: dp.pid ?? null, revision: dp.revision(), inSync: dp.inSync() } : null,
     };
   });
 
@@ -89,6 +102,16 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
     } catch (err) {
       const e = err instanceof AuthlabError ? err : new AuthlabError('ERR_NO_TOKEN', String(err));
       return sendError(reply, e.code, e.message);
+    }
+    try {
+      // Answer once outbound calls through the data plane carry the new token too.
+      await ctx.dataPlane()?.sync();
+    } catch (err) {
+      return sendError(
+        reply,
+        'ERR_TOKEN_REFRESH_FAILED',
+        `The sidecar holds a new token but could not hand it to its data plane (${err instanceof Error ? err.message : String(err)}); outbound calls through the data plane still carry the previous one. Retry the refresh.`,
+      );
     }
     const token = ts.current();
     return { refreshed: true, token: token ? { exp: Math.floor(token.expiresAt / 1000), iat: Math.floor(token.issuedAt / 1000) } : null };

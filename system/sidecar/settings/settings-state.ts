@@ -28,6 +28,8 @@ export interface SettingsStateOptions {
   onRevocations: (revocations: Revocations) => void;
   /** Called when a snapshot older than the applied one arrives and is ignored. */
   onStale?: (revision: number, appliedRevision: number) => void;
+  /** Called after a snapshot is applied (the settings the hot path reads have been swapped). */
+  onApplied?: (applied: AppliedSettings) => void;
 }
 
 export interface SettingsState {
@@ -66,6 +68,7 @@ export function createSettingsState(options: SettingsStateOptions): SettingsStat
         verifyMode: eff.verifyMode,
         maxTokenTtlSeconds: maxTtl > 0 ? maxTtl : TOKEN_TTL_LIMIT_SECONDS,
       });
+      options.onApplied?.(applied);
       const epoch = snapshot.refresh?.epoch ?? 0;
       const own = snapshot.refresh?.services?.[options.service] ?? 0;
       // The first snapshot of a connection only records the epochs: a fresh sidecar already fetched

@@ -1,4 +1,4 @@
-module authlab/bench/gohop
+module authlab/dataplane
 
 go 1.26.0
 

@@ -1,0 +1,89 @@
+// Package serve holds what the data plane and bench:hop's Go ceiling share: the sidecar's error body,
+// a fasthttp server with the sidecar's limits, and the listening line and signal handling of a child
+// process the Node side starts (runner/platforms/local/child.ts, spawnListeningCommand).
+package serve
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"authlab/dataplane/catalogue"
+	"github.com/valyala/fasthttp"
+)
+
+// Refuse answers with the sidecar's error body, {"error":{"code","message"}}, and the given Server-Timing.
+func Refuse(ctx *fasthttp.RequestCtx, r *catalogue.Refusal, timing string) {
+	msg, _ := json.Marshal(map[string]any{"error": map[string]string{"code": r.Code, "message": r.Message}})
+	ctx.Response.Header.Set("Server-Timing", timing)
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(r.Status)
+	ctx.SetBody(msg)
+}
+
+type discard struct{}
+
+func (discard) Printf(string, ...any) {}
+
+// Server is a fasthttp server for `handler` with the sidecar's body limit and keep-alive (65 s); a
+// request it cannot read is refused as the sidecar refuses it (413 over the limit, else 400).
+func Server(handler fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               handler,
+		MaxRequestBodySize:    catalogue.BodyLimit,
+		IdleTimeout:           65 * time.Second,
+		ReadTimeout:           65 * time.Second,
+		NoDefaultDate:         true,
+		NoDefaultServerHeader: true,
+		// Every error it would log (an oversized body, a malformed request) is answered to the client.
+		Logger: discard{},
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if err == fasthttp.ErrBodyTooLarge {
+				Refuse(ctx, catalogue.New(413, "ERR_BODY_TOO_LARGE", "The body is too large; a query body is a few hundred bytes."), "total;dur=0.000")
+				return
+			}
+			Refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", "The request could not be read as HTTP/1.1."), "total;dur=0.000")
+		},
+	}
+}
+
+// Run prints {"event":"listening","url":...} plus `extra` on stdout's first line, serves `ln` until
+// SIGTERM or SIGINT, then runs `onStop` (may be nil) and shuts the server down. `name` prefixes errors.
+func Run(name string, server *fasthttp.Server, ln net.Listener, extra map[string]string, onStop func()) {
+	fields := map[string]string{"event": "listening", "url": "http://" + ln.Addr().String()}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	line, _ := json.Marshal(fields)
+	fmt.Println(string(line))
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-stop
+		if onStop != nil {
+			onStop()
+		}
+		server.Shutdown()
+	}()
+	if err := server.Serve(ln); err != nil {
+		Fail(name, err)
+	}
+}
+
+// Fail prints `name: err` on stderr and exits 1.
+func Fail(name string, err error) {
+	fmt.Fprintln(os.Stderr, name+":", err)
+	os.Exit(1)
+}
+
+// Env is the variable's value, or `fallback` when it is unset or empty.
+func Env(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
