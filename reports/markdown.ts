@@ -36,6 +36,7 @@ export function renderMarkdown(results: Results, scenarios: readonly ScenarioMod
   out.push(`# authlab study ${study.id}`, '');
   out.push(
     `${study.platform} platform, ${study.engine}, ${study.design} design, ${study.trials} trials on ${study.pairs} pairs` +
+      `${study.dataPlane === 'go' ? ', outbound calls through the Go data plane' : ''}` +
       `${study.quick ? ' (quick)' : ''}; ${study.startedAt}; code ${study.git.commit ? study.git.commit.slice(0, 12) : 'unknown'}` +
       `${study.git.dirty ? ' (dirty)' : ''}; host ${study.env.cpus} CPUs, ${study.env.cpuModel}${study.env.kubernetes ? `, Kubernetes ${study.env.kubernetes}` : ''}` +
       `${study.machine ? `; load average ${study.machine.loadAvgStart[0]} → ${study.machine.loadAvgEnd[0]} (max ${study.machine.loadAvg1mMax}), ${study.machine.pinning}` : ''}.`,

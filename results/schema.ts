@@ -75,6 +75,11 @@ export const StudyInfoSchema = Type.Object({
    * then include observe → enforce, whose true value is exactly this.
    */
   calibrateUs: Type.Optional(Num),
+  /**
+   * Extension: `go` when outbound calls (`/call`) went through each sidecar's Go data plane
+   * (`--data-plane go`); absent when the Node sidecar served them.
+   */
+  dataPlane: Type.Optional(Type.Literal('go')),
   /** Extension: an A/A study (`--aa`): observe and enforce were configured exactly like off. */
   aa: Type.Optional(Type.Boolean()),
   /**

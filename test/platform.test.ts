@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../runner/platforms/local/index.js';
+import { sampleCpu } from '../runner/study/cpu.js';
+import { buildGoProgram } from '../system/sidecar/data-plane.js';
 import { alivePids, descendantPids } from './support/cli.js';
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -49,6 +51,43 @@ describe('local platform, 1 pair', () => {
     expect(await alivePids(pids)).toEqual([]);
     await expect(stat(platform.workDir)).rejects.toThrow(/ENOENT/);
     await expect(fetch(platform.endpoints.idp.url)).rejects.toThrow();
+  });
+});
+
+const dataPlane = await buildGoProgram('dataplane');
+if (dataPlane.binary === null) console.warn(`SKIP local platform with the Go data plane: ${dataPlane.reason}`);
+
+describe.skipIf(dataPlane.binary === null)('local platform, 1 pair, --data-plane go', () => {
+  let platform: LocalPlatform;
+  beforeAll(async () => {
+    platform = await startLocalPlatform({ pairs: 1, dataPlane: { binary: dataPlane.binary! } });
+  }, 60_000);
+  afterAll(() => platform?.close());
+
+  it("sends outbound calls through the caller's data plane, signed, and counts its CPU with the sidecar's", async () => {
+    const [a, b] = platform.endpoints.services;
+    expect(a!.dataPlaneUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(platform.targetUrl(1, 'enforce')).toBe(`${a!.dataPlaneUrl}/call/p1-b/query`);
+    expect(platform.targetUrl(1, 'direct')).toBe(`${b!.url}/query`);
+    await platform.setPairMode(1, 'enforce');
+    expect((await post(platform.targetUrl(1, 'direct'), light)).status).toBe(401);
+    const sidecarPid = platform.componentPid!('p1-a')!;
+    const before = (await sampleCpu(new Map([['p1-a', sidecarPid]]))).get('p1-a')!;
+    const dpPids = await descendantPids(sidecarPid);
+    expect(dpPids).toHaveLength(1);
+    const dpBefore = (await sampleCpu(new Map([['dp', dpPids[0]!]]))).get('dp')!;
+    for (let i = 0; i < 200; i++) expect((await post(platform.targetUrl(1, 'enforce'), light)).status).toBe(200);
+    const dpUsed = (await sampleCpu(new Map([['dp', dpPids[0]!]]))).get('dp')! - dpBefore;
+    const used = (await sampleCpu(new Map([['p1-a', sidecarPid]]))).get('p1-a')! - before;
+    expect(dpUsed).toBeGreaterThan(0);
+    expect(used).toBeGreaterThanOrEqual(dpUsed);
+  });
+
+  it('close() stops the data planes with their sidecars', async () => {
+    const dpPids = (await Promise.all(['p1-a', 'p1-b'].map((n) => descendantPids(platform.componentPid!(n)!)))).flat();
+    expect(dpPids).toHaveLength(2);
+    await platform.close();
+    expect(await alivePids(dpPids)).toEqual([]);
   });
 });
 

@@ -77,6 +77,12 @@ ${keyValues([
   ['When', `${study.startedAt} → ${study.finishedAt} (${durationText(study.startedAt, study.finishedAt)})`],
   ['Platform', PLATFORM_TEXT[study.platform]],
   ['Load engine', study.engine],
+  [
+    'Data plane',
+    study.dataPlane === 'go'
+      ? "outbound calls through each sidecar's Go data plane (--data-plane go); inbound checks in the Node sidecar"
+      : 'the Node sidecar serves inbound and outbound calls',
+  ],
   ['Design', design],
   ['Trials', `${study.trials}${study.quick ? ' (--quick: short runs, wide CIs)' : ''}`],
   ['Multiplicity', multiplicityText(results)],

@@ -45,10 +45,22 @@ describe('parseCli', () => {
       seed: 0,
       basePort: 7000,
       calibrateUs: undefined,
+      dataPlane: 'node',
       aa: false,
       observe: false,
       livePort: undefined,
     });
+  });
+
+  it('takes --data-plane node or go, go on the local platform only', () => {
+    expect(parseCli(['study', '--data-plane', 'go'])).toMatchObject({ platform: 'local', dataPlane: 'go' });
+    expect(parseCli(['study', '--platform', 'kind', '--data-plane', 'node'])).toMatchObject({ dataPlane: 'node' });
+    expect(() => parseCli(['study', '--data-plane', 'envoy'])).toThrow(
+      new UsageError("`--data-plane` must be 'node' or 'go' (got 'envoy')"),
+    );
+    expect(() => parseCli(['study', '--platform', 'kube', '--data-plane', 'go'])).toThrow(
+      /^`--data-plane go` runs on the local platform only: the kube images do not carry the Go data plane yet/,
+    );
   });
 
   it('takes --calibrate <µs> and --aa, one at a time', () => {

@@ -27,6 +27,8 @@ export interface StudyArgs {
   basePort?: number;
   /** `--calibrate <µs>`: busy-wait injected into enforce's verify stage (a test of the estimators). */
   calibrateUs?: number;
+  /** `--data-plane go`: outbound calls go through each sidecar's Go data plane (local platform only). */
+  dataPlane: DataPlaneName;
   /** `--aa`: run enforce and observe configured exactly like off (an A/A study of false positives). */
   aa: boolean;
   /** `--kubeconfig <file>` (kind platform): deploy to this existing cluster instead of creating one. */
@@ -101,6 +103,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 const STUDY_OPTIONS: Options = {
   platform: { type: 'string' },
+  'data-plane': { type: 'string' },
   engine: { type: 'string' },
   scenarios: { type: 'string' },
   quick: { type: 'boolean' },
@@ -285,6 +288,7 @@ function parseStudy(rest: string[]): StudyArgs | HelpArgs {
     seed: intFlag(values, 'seed', 0),
     basePort: intFlag(values, 'base-port', 1024, 65000),
     calibrateUs: calibrateUs(values),
+    dataPlane: dataPlane(values),
     aa: values.aa === true,
     ...clusterTarget(values, 'study'),
     ...k6Runners(values),
@@ -318,6 +322,20 @@ function clusterTarget(values: Values, command: Command): { kubeconfig?: string;
   if (kubeconfig !== undefined && keep)
     throw new UsageError('`--keep-cluster` and `--kubeconfig` exclude each other: a cluster given by `--kubeconfig` is never deleted');
   return { ...(kubeconfig !== undefined ? { kubeconfig } : {}), ...(keep ? { keepCluster: true as const } : {}) };
+}
+
+export const DATA_PLANE_NAMES = ['node', 'go'] as const;
+export type DataPlaneName = (typeof DATA_PLANE_NAMES)[number];
+
+/** `--data-plane node|go` (default node); the Go data plane runs on the local platform only. */
+function dataPlane(values: Values): DataPlaneName {
+  const name = oneOf(values, 'data-plane', DATA_PLANE_NAMES, 'node');
+  const platform = str(values, 'platform') ?? 'local';
+  if (name === 'go' && platform !== 'local')
+    throw new UsageError(
+      `\`--data-plane go\` runs on the local platform only: the ${platform} images do not carry the Go data plane yet (drop --platform or --data-plane)`,
+    );
+  return name;
 }
 
 /** `--calibrate <µs>`: 1..100,000 µs; refused with `--aa` (an A/A study injects nothing). */

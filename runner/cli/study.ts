@@ -55,6 +55,18 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   }
   // Local: Debian's prometheus on this host. kube/kind: upstream Prometheus in the cluster, built on first use.
   if (args.observe && args.platform === 'local') requirePrometheus();
+  // Built before provisioning, so a machine without Go learns it in a second, not after start-up.
+  let dataPlaneBinary: string | undefined;
+  if (args.dataPlane === 'go') {
+    const { buildGoProgram } = await import('../../system/sidecar/data-plane.js');
+    const built = await buildGoProgram('dataplane');
+    if (built.binary === null)
+      throw new AuthlabError(
+        'ERR_TOOL_MISSING',
+        `--data-plane go builds the Go data plane, which failed: ${built.reason}; install Go 1.26 or drop --data-plane`,
+      );
+    dataPlaneBinary = built.binary;
+  }
 
   const renderer = createProgress();
   const live = createLiveSeries();
@@ -109,6 +121,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
                 signal: shutdown.signal,
                 log,
                 redis,
+                ...(dataPlaneBinary ? { dataPlane: { binary: dataPlaneBinary } } : {}),
               });
     } finally {
       delete process.env.AUTHLAB_CALIBRATE_US;
@@ -139,6 +152,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       progress.log(`grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
+    if (dataPlaneBinary) progress.log("data plane: outbound calls go through each sidecar's Go data plane");
     results = await runStudy(
       {
         engine: args.engine,
@@ -154,6 +168,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         seed: args.seed,
         pairs: args.pairs,
         ...(args.calibrateUs === undefined ? {} : { calibrateUs: args.calibrateUs }),
+        ...(args.dataPlane === 'go' ? { dataPlane: 'go' as const } : {}),
         aa: args.aa,
         live,
         signal: shutdown.signal,

@@ -24,6 +24,8 @@ const STUDY_OPTIONS = `Study options:
   --base-port P              use ports P… instead of free ones picked by the OS
   --calibrate US             inject a US µs busy-wait into enforce's verify stage (a sidecar test hook,
                              off by default) and report whether each estimator recovers it
+  --data-plane go            outbound calls through each sidecar's Go data plane instead of its Node
+                             /call (local platform; needs a Go toolchain; default node)
   --aa                       A/A study: observe and enforce configured exactly like off; reports the
                              observed false-positive rate
   --observe                  also run Prometheus scraping every component and the runner each second; prints

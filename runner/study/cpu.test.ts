@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { stopProcess } from '../platforms/local/child.js';
 import { processCpuUs, sampleCpu } from './cpu.js';
 
 describe('processCpuUs', () => {
@@ -20,5 +23,25 @@ describe('processCpuUs', () => {
   it('leaves out a process that does not exist', async () => {
     const m = await sampleCpu(new Map([['gone', 2 ** 22 + 12345]]));
     expect(m.has('gone')).toBe(false);
+  });
+
+  it("counts a process's children with it (a sidecar's Go data plane is the sidecar's CPU)", async () => {
+    if ((await processCpuUs(process.pid)) === undefined) return;
+    const me = new Map([['me', process.pid]]);
+    const before = (await sampleCpu(me)).get('me')!;
+    // A child that burns 300 ms of CPU, says so, and stays alive (a finished child's time leaves the count).
+    const child = spawn(
+      process.execPath,
+      ['-e', 'const t = process.cpuUsage(); while (process.cpuUsage(t).user < 300000); console.log("done"); setInterval(() => {}, 1000);'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await once(child.stdout!, 'data');
+      const after = (await sampleCpu(me)).get('me')!;
+      expect(after - before).toBeGreaterThan(300_000 * 0.8);
+      expect((await sampleCpu(new Map([['child', child.pid!]]))).get('child')!).toBeGreaterThan(300_000 * 0.8);
+    } finally {
+      await stopProcess(child);
+    }
   });
 });

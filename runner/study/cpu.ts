@@ -31,13 +31,25 @@ export async function processCpuUs(pid: number): Promise<number | undefined> {
   }
 }
 
-/** CPU µs of several named processes at once (a name is absent when its pid or counters are). */
+/** The pids of a process's children (/proc/<pid>/task/<pid>/children), or none. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return text.split(' ').filter(Boolean).map(Number);
+}
+
+/**
+ * CPU µs of several named processes at once, each with its child processes (a sidecar's Go data plane is
+ * its child: its CPU is the sidecar's); a name is absent when its pid or counters are.
+ */
 export async function sampleCpu(pids: ReadonlyMap<string, number>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   await Promise.all(
     [...pids].map(async ([name, pid]) => {
       const us = await processCpuUs(pid);
-      if (us !== undefined) out.set(name, us);
+      if (us === undefined) return;
+      let children = 0;
+      for (const child of await childrenOf(pid)) children += (await processCpuUs(child)) ?? 0;
+      out.set(name, us + children);
     }),
   );
   return out;

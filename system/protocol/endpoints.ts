@@ -3,7 +3,15 @@ export interface EndpointsFile {
   idp: { url: string };
   admin: { token: string };
   postgres: { url: string };
-  services: { name: string; pair: number; url: string; saTokenPath: string; database: string }[];
+  services: {
+    name: string;
+    pair: number;
+    url: string;
+    /** Its Go data plane's base URL for outbound calls, when the platform gave it one (`--data-plane go`). */
+    dataPlaneUrl?: string;
+    saTokenPath: string;
+    database: string;
+  }[];
   /** With `--observe`: where Prometheus answers (local: on 127.0.0.1; kube: its ClusterIP; kind: a port-forward). */
   prometheus?: { url: string };
 }

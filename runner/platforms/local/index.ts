@@ -50,6 +50,11 @@ export interface LocalPlatformOptions extends ProvisionOptions {
    * port after the sidecars' when `basePort` is given). Default false: only scenarios that need it.
    */
   redis?: boolean;
+  /**
+   * Give every sidecar its Go data plane (`binary`: the built `dataplane` program, data-plane.ts), on a
+   * port of its own after the sidecars' (and Redis's); `targetUrl` then sends outbound calls through it.
+   */
+  dataPlane?: { binary: string };
   /** Called at once for every supervision event (after the platform's own log line). */
   onEvent?: (event: PlatformEvent, status: Readonly<Record<string, ComponentStatus>>) => void;
 }
@@ -91,13 +96,17 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
   const signal = opts.signal;
 
-  const portCount = 3 + services.length + (opts.redis ? 1 : 0);
+  const dpCount = opts.dataPlane ? services.length : 0;
+  const portCount = 3 + services.length + (opts.redis ? 1 : 0) + dpCount;
   const ports = opts.basePort ? Array.from({ length: portCount }, (_, i) => opts.basePort! + i) : await freePorts(portCount);
   if (opts.basePort)
     await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
   const [pgPort, identityPort, idpPort, ...sidecarPorts] = ports.slice(0, 3 + services.length) as [number, number, number, ...number[]];
-  const redisPort = opts.redis ? ports.at(-1)! : null;
+  const redisPort = opts.redis ? ports[3 + services.length]! : null;
   const sidecarUrl = new Map(services.map((s, i) => [s.name, `http://${LOOPBACK}:${sidecarPorts[i]}`]));
+  // Fixed like the sidecars' own, so a restarted sidecar's data plane listens where the load goes.
+  const dataPlanePorts = ports.slice(portCount - dpCount);
+  const dataPlaneUrl = new Map(services.map((s, i) => [s.name, `http://${LOOPBACK}:${dataPlanePorts[i]}`]));
 
   const workDir = opts.workDir
     ? (await mkdir(opts.workDir, { recursive: true }), opts.workDir)
@@ -300,6 +309,7 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
           peers: peersOf(s.name),
           localAdminToken,
           ...(redisServer ? { redis: redisServer.users.get(s.name)! } : {}),
+          ...(opts.dataPlane ? { dataPlane: { binary: opts.dataPlane.binary, port: dataPlanePorts[i]! } } : {}),
         });
         timings[`${s.name} listening`] = ms(t0);
         await waitForOk(`${c.url}/readyz`, { name: s.name, timeoutMs, signal });
@@ -332,6 +342,7 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
         name: s.name,
         pair: s.pair,
         url: sidecarUrl.get(s.name)!,
+        ...(opts.dataPlane ? { dataPlaneUrl: dataPlaneUrl.get(s.name)! } : {}),
         saTokenPath: saTokenPath(s),
         database: s.database,
       })),
@@ -362,7 +373,8 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
       componentPid: (name: string) => supervisor.status()[name]?.pid ?? pending.get(name)?.pid,
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
-        return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;
+        if (mode === 'direct') return `${urlOf(b)}/query`;
+        return `${opts.dataPlane ? dataPlaneUrl.get(a)! : urlOf(a)}/call/${b}/query`;
       },
       async setPairMode(pair: number, mode: RunMode) {
         const [a, b] = checkPair(pair);
