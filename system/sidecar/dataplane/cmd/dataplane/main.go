@@ -35,6 +35,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf16"
 	"unsafe"
 
 	"authlab/dataplane/catalogue"
@@ -258,7 +259,7 @@ func main() {
 		}
 		p := peers[target]
 		if p == nil {
-			refuse(ctx, catalogue.New(404, "ERR_UNKNOWN_TARGET", fmt.Sprintf("Unknown target %q; known peers: %s.", excerpt(target), known)), serverTiming(-1, -1, -1, t0))
+			refuse(ctx, catalogue.New(404, "ERR_UNKNOWN_TARGET", "Unknown target "+excerpt(target)+"; known peers: "+known+"."), serverTiming(-1, -1, -1, t0))
 			return
 		}
 		mt, _, _ := strings.Cut(string(ctx.Request.Header.ContentType()), ";")
@@ -429,10 +430,14 @@ func controlAPI(secret string, m *metrics) http.Handler {
 	})
 }
 
-// excerpt is at most 64 characters of s, for messages that quote client input.
+// excerpt quotes a client's string as system/protocol/excerpt.ts does: JSON-escaped (encoding/json also
+// escapes <, >, & and the line separators), cut to 32 UTF-16 code units with its length noted.
 func excerpt(s string) string {
-	if len(s) <= 64 {
-		return s
+	units := utf16.Encode([]rune(s))
+	if len(units) <= 32 {
+		q, _ := json.Marshal(s)
+		return string(q)
 	}
-	return s[:64] + "…"
+	q, _ := json.Marshal(string(utf16.Decode(units[:32])))
+	return fmt.Sprintf("%s…\" (%d characters)", q[:len(q)-1], len(units))
 }
