@@ -4,6 +4,8 @@
  * same refusals, the token and modes the sidecar holds, its counts in the sidecar's /metrics — with a real
  * PostgreSQL, a fixture IdP and a Node sidecar as the target.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { buildGoProgram } from '../system/sidecar/data-plane.js';
@@ -209,5 +211,33 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     expect((await post(`${dp}/call/p1-b/query`, '{"query":"light"}')).status).toBe(200);
     await a.sidecar.close();
     await expect(fetch(`${dp}/call/p1-b/query`, { method: 'POST', body: '{}' })).rejects.toThrow();
+  });
+});
+
+describe.skipIf(built.binary === null)('the Go data plane on its own', () => {
+  it('ends when its sidecar is killed with SIGKILL (no orphan left behind)', async () => {
+    // A stand-in sidecar: starts the data plane, prints its pid, and waits to be killed.
+    const parent = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const c = require('node:child_process').spawn(${JSON.stringify(built.binary)}, [], { env: { ...process.env, AUTHLAB_DATAPLANE_SECRET: 's' }, stdio: ['ignore', 'ignore', 'inherit'] });
+         setTimeout(() => console.log(c.pid), 300); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+    const pid = Number(line.toString().trim());
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    parent.kill('SIGKILL');
+    await waitFor('the data plane to end', () => !alive(), 5000);
   });
 });

@@ -51,6 +51,17 @@ func Server(handler fasthttp.RequestHandler) *fasthttp.Server {
 	}
 }
 
+// DieWithParent asks the kernel to send SIGTERM when the parent process (the sidecar, or the bench)
+// ends, however it ends, SIGKILL included, so a data plane never outlives its sidecar (the Node
+// children do the same through setpriv --pdeathsig, runner/platforms/local/lifeline.ts).
+func DieWithParent() {
+	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
+	// The parent may have ended before the call: then this process has been handed to init or a subreaper.
+	if os.Getppid() == 1 {
+		os.Exit(1)
+	}
+}
+
 // Run prints {"event":"listening","url":...} plus `extra` on stdout's first line, serves `ln` until
 // SIGTERM or SIGINT, then runs `onStop` (may be nil) and shuts the server down. `name` prefixes errors.
 func Run(name string, server *fasthttp.Server, ln net.Listener, extra map[string]string, onStop func()) {

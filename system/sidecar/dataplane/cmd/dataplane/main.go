@@ -209,6 +209,7 @@ func audiences(token string) map[string]bool {
 }
 
 func main() {
+	serve.DieWithParent()
 	secret := os.Getenv("AUTHLAB_DATAPLANE_SECRET")
 	if secret == "" {
 		fmt.Fprintln(os.Stderr, "dataplane: set AUTHLAB_DATAPLANE_SECRET (the control API's bearer secret)")

@@ -39,6 +39,7 @@ func timing(upMs float64, t0 time.Time) string {
 }
 
 func main() {
+	serve.DieWithParent()
 	upstream := os.Getenv("UPSTREAM")
 	if !strings.HasPrefix(upstream, "http://") {
 		fmt.Fprintln(os.Stderr, "hop-ceiling: set UPSTREAM to the upstream origin, http://host:port")
