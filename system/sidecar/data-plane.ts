@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnListeningCommand, type ListeningChild } from '../../runner/platforms/local/child.js';
+import { spawnListeningCommand, type ListeningChild } from '../runtime/processes.js';
 import { LATENCY_BUCKETS_SECONDS } from '../protocol/metrics.js';
 import type { SignMode, VerifyMode } from '../protocol/modes.js';
 import { SIGN_RESULTS, type SidecarMetrics } from './metrics.js';
