@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { buildGoProgram } from '../system/sidecar/data-plane.js';
@@ -132,6 +133,11 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
       ['/call/p1-b/query', '{"query":"drop"}'],
       ['/call/p1-b/query', '{"query":"light","params":{"id":10001}}'],
       ['/call/p1-b/query', '{"query":"heavy","params":{"n":"5"}}'],
+      ['/call/p1-b/query', '{"query":"light","__proto__":{"x":1}}'],
+      ['/call/p1-b/query', '{"query":"light","params":{"id":[{"constructor":{"prototype":1}}]}}'],
+      ['/call/p1-b/query', '{"query":"light","params":{"\\u005f_proto__":1}}'],
+      ['/call/p1-b/query', '{"query":"light","params":{"id":1.5}}'],
+      ['/call/p1-b/query', ''],
       ['/call/p1-b/query', `{"query":"write","params":{"note":"${'x'.repeat(201)}"}}`],
       ['/call/p1-b/query', `{"query":"write","params":{"note":"${'x'.repeat(70_000)}"}}`],
       ['/call/p1-b/query', '{"query":"light"}', { 'content-type': 'text/plain' }],
@@ -147,9 +153,44 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
       expect([go.status, go.json.error?.code], `${path} ${body.slice(0, 60)}`).toEqual([node.status, node.json.error?.code]);
       if (path !== '/call/p1-b/query') expect(go.json.error?.message).toBe(node.json.error?.message);
     }
+    // fastify skips a byte order mark; so does the data plane.
+    for (const base of [a.url, dp]) expect((await post(`${base}/call/p1-b/query`, '\ufeff{"query":"light"}')).status).toBe(200);
     const forbidden = await post(`${dp}/call/p9-x/query`, '{"query":"light"}');
     expect(forbidden.json.error?.message).toBe(
       'p1-a holds no grant on p9-x: its access token names p1-b; grant one with PUT /admin/grants on the IdP.',
+    );
+  });
+
+  it('any body: the same status and error code as the Node path (fast-check, 8 s)', async () => {
+    const body = fc.oneof(
+      fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)),
+      fc.string({ maxLength: 256, unit: 'binary' }),
+      fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+      fc
+        .record(
+          {
+            query: fc.oneof(fc.constantFrom('light', 'heavy', 'write', 'heavy-cached'), fc.string()),
+            params: fc.oneof(
+              fc.jsonValue({ maxDepth: 3 }),
+              fc.record({ id: fc.oneof(fc.integer({ min: -2, max: 10_002 }), fc.double(), fc.string()) }, { requiredKeys: [] }),
+              fc.record({ n: fc.oneof(fc.integer({ min: -2, max: 5_000_002 }), fc.double()) }, { requiredKeys: [] }),
+              fc.record({ note: fc.oneof(fc.string({ maxLength: 210, unit: 'grapheme' }), fc.integer()) }, { requiredKeys: [] }),
+            ),
+          },
+          { requiredKeys: [] },
+        )
+        .map((v) => JSON.stringify(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (payload) => {
+        const send = (base: string) =>
+          fetch(`${base}/call/p1-b/query`, { method: 'POST', headers: JSON_HEADERS, body: payload }).then(async (r) => [
+            r.status,
+            ((await r.json()) as Answer['json']).error?.code ?? 'none',
+          ]);
+        expect(await send(dp), String(payload).slice(0, 200)).toEqual(await send(a.url));
+      }),
+      { numRuns: 400, interruptAfterTimeLimit: 8_000, markInterruptAsFailure: false },
     );
   });
 

@@ -5,6 +5,7 @@
 package catalogue
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf16"
 )
@@ -31,8 +32,12 @@ type Refusal struct {
 // Check returns the query's name when the body is one the sidecar forwards; else its refusal.
 func Check(text []byte) (string, *Refusal) {
 	var body any
-	if err := json.Unmarshal(text, &body); err != nil {
+	// fastify's parser skips a leading byte order mark, so a body sent with one is a body.
+	if err := json.Unmarshal(bytes.TrimPrefix(text, []byte("\xef\xbb\xbf")), &body); err != nil {
 		return "", &Refusal{400, "ERR_BODY_NOT_JSON", `The body is not valid JSON; send {"query": "light", "params": {}}.`}
+	}
+	if poisoned(body) {
+		return "", &Refusal{400, "ERR_BODY_NOT_JSON", `The body is not valid JSON (it holds a "__proto__" key, or a "constructor" with a "prototype"); send {"query": "light", "params": {}}.`}
 	}
 	obj, ok := body.(map[string]any)
 	if !ok {
@@ -73,6 +78,35 @@ func Check(text []byte) (string, *Refusal) {
 		return name, nil
 	}
 	return "", &Refusal{400, "ERR_BAD_PARAMS", `"` + key + `" is out of range or of the wrong type.`}
+}
+
+// poisoned says whether fastify's JSON parser (secure-json-parse, protoAction and constructorAction
+// "error") refuses the value: an object anywhere in it with a "__proto__" key, or with a "constructor"
+// key whose value is an object with a "prototype" key. The Node sidecar answers those ERR_BODY_NOT_JSON.
+func poisoned(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		if _, ok := x["__proto__"]; ok {
+			return true
+		}
+		if c, ok := x["constructor"].(map[string]any); ok {
+			if _, ok := c["prototype"]; ok {
+				return true
+			}
+		}
+		for _, e := range x {
+			if poisoned(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if poisoned(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // New is a refusal with `status`, the catalogue's `code` and a `message` saying what to do.
