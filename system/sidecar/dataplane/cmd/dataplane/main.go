@@ -268,7 +268,7 @@ func main() {
 		case "application/json":
 		case "text/plain":
 			// fastify reads text/plain as a string, which the catalogue refuses as not an object.
-			refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", `The body must be a JSON object {"query": ..., "params": {...}} sent as "Content-Type: application/json".`), serverTiming(-1, -1, -1, t0))
+			refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", `The body must be a JSON object {"query": "light|heavy|heavy-cached|write", "params": {...}}.`), serverTiming(-1, -1, -1, t0))
 			return
 		default:
 			refuse(ctx, catalogue.New(415, "ERR_UNSUPPORTED_MEDIA_TYPE", `Send the body as "Content-Type: application/json".`), serverTiming(-1, -1, -1, t0))
