@@ -5,6 +5,7 @@
  * PostgreSQL, a fixture IdP and a Node sidecar as the target.
  */
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +171,41 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     expect(forbidden.json.error?.message).toBe(
       'p1-a holds no grant on p9-x: its access token names p1-b; grant one with PUT /admin/grants on the IdP.',
     );
+  });
+
+  it('refuses a malformed request as the Node sidecar does: header too large, URL too long, bad escape', async () => {
+    // node:http, so nothing client-side refuses the request first.
+    const raw = (base: string, path: string, headers: Record<string, string>) =>
+      new Promise<[number, string]>((resolve, reject) => {
+        const u = new URL(base);
+        const body = '{"query":"light"}';
+        const req = httpRequest(
+          {
+            host: u.hostname,
+            port: u.port,
+            path,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve([res.statusCode ?? 0, (JSON.parse(text) as Answer['json']).error?.code ?? 'none']));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const cases: [string, Record<string, string>][] = [
+      ['/call/p1-b/query', { 'x-pad': 'a'.repeat(20_000) }],
+      ['/call/p1-b/query', { 'x-pad': 'a'.repeat(12_000) }], // within 16 KiB: served by both
+      [`/call/${'y'.repeat(8_000)}/query`, {}],
+      [`/call/%zz${'y'.repeat(100)}/query`, {}],
+      ['/call/p1-b/query/extra', {}],
+    ];
+    for (const [path, headers] of cases) {
+      expect(await raw(dp, path, headers), path.slice(0, 40)).toEqual(await raw(a.url, path, headers));
+    }
   });
 
   it('any body: the same status, error code and message as the Node path (fast-check, 8 s)', async () => {

@@ -5,6 +5,7 @@ package serve
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -33,8 +34,10 @@ func (discard) Printf(string, ...any) {}
 // request it cannot read is refused as the sidecar refuses it (413 over the limit, else 400).
 func Server(handler fasthttp.RequestHandler) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:               handler,
-		MaxRequestBodySize:    catalogue.BodyLimit,
+		Handler:            handler,
+		MaxRequestBodySize: catalogue.BodyLimit,
+		// Node's limit on a request's headers (16 KiB): a request the Node sidecar reads is read here too.
+		ReadBufferSize:        16 << 10,
 		IdleTimeout:           65 * time.Second,
 		ReadTimeout:           65 * time.Second,
 		NoDefaultDate:         true,
@@ -42,6 +45,11 @@ func Server(handler fasthttp.RequestHandler) *fasthttp.Server {
 		// Every error it would log (an oversized body, a malformed request) is answered to the client.
 		Logger: discard{},
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			var small *fasthttp.ErrSmallBuffer
+			if errors.As(err, &small) || errors.Is(err, fasthttp.ErrSmallReadBuffer) {
+				Refuse(ctx, catalogue.New(431, "ERR_HEADER_TOO_LARGE", "Request headers are too large (limit 16 KiB); an access token is well under 2 KiB."), "total;dur=0.000")
+				return
+			}
 			if err == fasthttp.ErrBodyTooLarge {
 				Refuse(ctx, catalogue.New(413, "ERR_BODY_TOO_LARGE", "The body is too large; a query body is a few hundred bytes."), "total;dur=0.000")
 				return

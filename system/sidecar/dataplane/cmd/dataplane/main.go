@@ -26,6 +26,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"sort"
@@ -36,6 +37,7 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf16"
+	"unicode/utf8"
 	"unsafe"
 
 	"authlab/dataplane/catalogue"
@@ -251,16 +253,27 @@ func main() {
 
 	handler := func(ctx *fasthttp.RequestCtx) {
 		t0 := time.Now()
-		path := string(ctx.Path())
-		target, ok := strings.CutPrefix(path, "/call/")
-		target, ok2 := strings.CutSuffix(target, "/query")
-		if !ok || !ok2 || target == "" || strings.Contains(target, "/") || !ctx.IsPost() {
-			refuse(ctx, catalogue.New(404, "ERR_NOT_FOUND", "The data plane serves POST /call/<target>/query only."), serverTiming(-1, -1, -1, t0))
+		// The raw path, routed as fastify routes it (fasthttp's ctx.Path() is decoded and normalised).
+		uri := string(ctx.RequestURI())
+		path, _, _ := strings.Cut(uri, "?")
+		seg, ok := strings.CutPrefix(path, "/call/")
+		seg, ok2 := strings.CutSuffix(seg, "/query")
+		if !ok || !ok2 || seg == "" || strings.Contains(seg, "/") || !ctx.IsPost() {
+			refuse(ctx, catalogue.New(404, "ERR_NOT_FOUND", "No route "+string(ctx.Method())+" "+catalogue.Excerpt(uri)+"; the data plane serves POST /call/<target>/query."), serverTiming(-1, -1, -1, t0))
+			return
+		}
+		target, err := url.PathUnescape(seg)
+		if err != nil || !utf8.ValidString(target) {
+			refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", "The path "+catalogue.Excerpt(uri)+" is not a valid URL (check its percent-escapes)."), serverTiming(-1, -1, -1, t0))
+			return
+		}
+		if len(utf16.Encode([]rune(target))) > 100 {
+			refuse(ctx, catalogue.New(414, "ERR_URL_TOO_LONG", "The path "+catalogue.Excerpt(uri)+" has a segment over 100 characters; a target is a service name."), serverTiming(-1, -1, -1, t0))
 			return
 		}
 		p := peers[target]
 		if p == nil {
-			refuse(ctx, catalogue.New(404, "ERR_UNKNOWN_TARGET", "Unknown target "+excerpt(target)+"; known peers: "+known+"."), serverTiming(-1, -1, -1, t0))
+			refuse(ctx, catalogue.New(404, "ERR_UNKNOWN_TARGET", "Unknown target "+catalogue.Excerpt(target)+"; known peers: "+known+"."), serverTiming(-1, -1, -1, t0))
 			return
 		}
 		mt, _, _ := strings.Cut(string(ctx.Request.Header.ContentType()), ";")
@@ -429,16 +442,4 @@ func controlAPI(secret string, m *metrics) http.Handler {
 			fail(w, 404, "ERR_NOT_FOUND", "The control API has PUT /state and GET /metrics.")
 		}
 	})
-}
-
-// excerpt quotes a client's string as system/protocol/excerpt.ts does: JSON-escaped (encoding/json also
-// escapes <, >, & and the line separators), cut to 32 UTF-16 code units with its length noted.
-func excerpt(s string) string {
-	units := utf16.Encode([]rune(s))
-	if len(units) <= 32 {
-		q, _ := json.Marshal(s)
-		return string(q)
-	}
-	q, _ := json.Marshal(string(utf16.Decode(units[:32])))
-	return fmt.Sprintf("%s…\" (%d characters)", q[:len(q)-1], len(units))
 }
