@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -90,6 +91,24 @@ func Run(name string, server *fasthttp.Server, ln net.Listener, extra map[string
 	}()
 	if err := server.Serve(ln); err != nil {
 		Fail(name, err)
+	}
+}
+
+// CPUProfile starts a pprof CPU profile into `path` (nothing when empty) and returns what stops it.
+func CPUProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		Fail("cpu profile", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		Fail("cpu profile", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 

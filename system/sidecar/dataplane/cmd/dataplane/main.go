@@ -9,7 +9,8 @@
 //
 // Environment: AUTHLAB_DATAPLANE_SECRET (the control API's bearer secret, required), SERVICE (this
 // service's name), PEERS (JSON: service name → that sidecar's base URL), BUCKETS (JSON: the request
-// histogram's upper bounds, seconds), HOST (default 127.0.0.1), PORT (default 0: the OS picks).
+// histogram's upper bounds, seconds), HOST (default 127.0.0.1), PORT (default 0: the OS picks),
+// AUTHLAB_DATAPLANE_CPU_PROFILE (a file: a pprof CPU profile of its life, written as it stops).
 // Prints {"event":"listening","url":...,"control":...} on its first line; stops on SIGTERM or SIGINT.
 //
 // Control API (127.0.0.1 only, `Authorization: Bearer <secret>`):
@@ -378,7 +379,11 @@ func main() {
 	}
 	control := &http.Server{Handler: controlAPI(secret, m), ReadHeaderTimeout: 10 * time.Second}
 	go control.Serve(ctlLn)
-	serve.Run("dataplane", serve.Server(handler), ln, map[string]string{"control": "http://" + ctlLn.Addr().String()}, func() { control.Close() })
+	stopProfile := serve.CPUProfile(os.Getenv("AUTHLAB_DATAPLANE_CPU_PROFILE"))
+	serve.Run("dataplane", serve.Server(handler), ln, map[string]string{"control": "http://" + ctlLn.Addr().String()}, func() {
+		control.Close()
+		stopProfile()
+	})
 }
 
 type statePush struct {
