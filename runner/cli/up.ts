@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startLocalPlatform, type LocalPlatform } from '../platforms/local/index.js';
@@ -87,7 +87,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
       });
       platform = local;
     }
-    await writeFile(paths.endpoints, JSON.stringify(platform.endpoints, null, 2) + '\n', { mode: 0o600 });
+    await writeEndpoints(paths.endpoints, platform.endpoints);
     await updateUpState(
       runs,
       platform.name !== 'local'
@@ -126,13 +126,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
       io.out(`  grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     // endpoints.json was written before observation started: add Prometheus's URL.
     if (observation.prometheusUrl)
-      await writeFile(
-        paths.endpoints,
-        JSON.stringify({ ...platform.endpoints, prometheus: { url: observation.prometheusUrl } }, null, 2) + '\n',
-        {
-          mode: 0o600,
-        },
-      );
+      await writeEndpoints(paths.endpoints, { ...platform.endpoints, prometheus: { url: observation.prometheusUrl } });
     io.out(`  idp       ${e.idp.url}`);
     io.out(`  admin ui  ${adminConsole.url}/admin/ui  (sign in with the admin token; can run studies on this platform)`);
     io.out(`  postgres  ${e.postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
@@ -159,4 +153,14 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     shutdown.dispose();
     if (platform) io.err('authlab up: stopped; no process or temporary file is left');
   }
+}
+
+/**
+ * Writes endpoints.json whole or not at all (temp file + rename): a script or test polling for it, or
+ * reading it while Prometheus's URL is added, never reads half a file (CI once parsed an empty one).
+ */
+async function writeEndpoints(file: string, endpoints: object): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(endpoints, null, 2) + '\n', { mode: 0o600 });
+  await rename(tmp, file);
 }
