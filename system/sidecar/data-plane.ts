@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnListeningCommand, type ListeningChild } from '../runtime/processes.js';
@@ -28,7 +28,15 @@ export async function buildGoProgram(program: GoProgram): Promise<{ binary: stri
   const binary = `${binDir}${program}`;
   try {
     await mkdir(binDir, { recursive: true });
-    await promisify(execFile)(process.env.GO_BIN ?? 'go', ['build', '-o', binary, `./cmd/${program}`], { cwd: moduleDir });
+    // Built beside and renamed over: a test file building it while another runs it (vitest runs two at
+    // once) must neither write into a running binary (ETXTBSY) nor start a half-written one.
+    const tmp = `${binary}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await promisify(execFile)(process.env.GO_BIN ?? 'go', ['build', '-o', tmp, `./cmd/${program}`], { cwd: moduleDir });
+      await rename(tmp, binary);
+    } finally {
+      await rm(tmp, { force: true });
+    }
     return { binary };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };

@@ -48,6 +48,9 @@ func badParams(message string) (string, *Refusal) { return "", New(400, "ERR_BAD
 
 // Check returns the query's name when the body is one the sidecar forwards; else its refusal.
 func Check(text []byte) (string, *Refusal) {
+	if len(text) == 0 { // only no bytes at all: whitespace is invalid JSON, as the Node sidecar words it
+		return "", New(400, "ERR_BODY_NOT_JSON", notJSON+`Body cannot be empty when content-type is set to 'application/json'); send {"query": "light", "params": {}}.`)
+	}
 	// fastify's parser skips a leading byte order mark, so a body sent with one is a body.
 	text = bytes.TrimPrefix(text, []byte("\xef\xbb\xbf"))
 	var body any
@@ -56,9 +59,6 @@ func Check(text []byte) (string, *Refusal) {
 	// decoding into a float64 would fail the whole body. (Nesting deeper than encoding/json's 10,000
 	// levels is ERR_BODY_NOT_JSON here; JSON.parse would read it. A query body is a few hundred bytes.)
 	dec.UseNumber()
-	if len(bytes.Trim(text, " \t\r\n")) == 0 {
-		return "", New(400, "ERR_BODY_NOT_JSON", notJSON+`Body cannot be empty when content-type is set to 'application/json'); send {"query": "light", "params": {}}.`)
-	}
 	if err := dec.Decode(&body); err != nil || len(bytes.Trim(text[dec.InputOffset():], " \t\r\n")) > 0 || poisoned(body) {
 		return "", New(400, "ERR_BODY_NOT_JSON", notJSON+`Body is not valid JSON but content-type is set to 'application/json'); send {"query": "light", "params": {}}.`)
 	}
@@ -66,10 +66,16 @@ func Check(text []byte) (string, *Refusal) {
 	if !ok {
 		return "", New(400, "ERR_BAD_REQUEST", `The body must be a JSON object {"query": "light|heavy|heavy-cached|write", "params": {...}}.`)
 	}
-	top, paramsRaw := keysInOrder(text)
-	for _, k := range top {
-		if k != "query" && k != "params" {
-			return "", New(400, "ERR_BAD_REQUEST", "Unknown top-level field "+Excerpt(k)+`: the body has only "query" and "params".`)
+	_, hasQuery := obj["query"]
+	_, hasParams := obj["params"]
+	// The key order matters only to name an unknown key: a valid body is not walked twice (the walk was
+	// 9 % of the data plane's CPU on bench:hop's profile).
+	if len(obj) > btoi(hasQuery)+btoi(hasParams) {
+		top, _ := keysInOrder(text)
+		for _, k := range top {
+			if k != "query" && k != "params" {
+				return "", New(400, "ERR_BAD_REQUEST", "Unknown top-level field "+Excerpt(k)+`: the body has only "query" and "params".`)
+			}
 		}
 	}
 	q, present := obj["query"]
@@ -86,17 +92,13 @@ func Check(text []byte) (string, *Refusal) {
 	if present && !isObject {
 		return badParams(`"params" must be a JSON object (got ` + excerptValue(raw) + ").")
 	}
-	var order []string
-	if paramsRaw != nil {
-		order, _ = keysInOrder(paramsRaw)
-	}
 	switch name {
 	case "light":
-		return intParam(name, "id", params, order, 1, itemRows)
+		return intParam(name, "id", params, text, 1, itemRows)
 	case "heavy", "heavy-cached":
-		return intParam(name, "n", params, order, 1, heavyNMax)
+		return intParam(name, "n", params, text, 1, heavyNMax)
 	default: // write
-		if r := onlyKey(name, "note", order); r != nil {
+		if r := onlyKey(name, "note", params, text); r != nil {
 			return "", r
 		}
 		v, present := params["note"]
@@ -124,8 +126,14 @@ func known(name string) bool {
 	return false
 }
 
-// onlyKey refuses the first parameter other than `allowed`, in JavaScript's order of the params' keys.
-func onlyKey(query, allowed string, order []string) *Refusal {
+// onlyKey refuses the first parameter other than `allowed`, in JavaScript's order of the params' keys
+// (read from the body's text only when there is one to name).
+func onlyKey(query, allowed string, params map[string]any, text []byte) *Refusal {
+	if _, ok := params[allowed]; len(params) <= btoi(ok) {
+		return nil
+	}
+	_, raw := keysInOrder(text)
+	order, _ := keysInOrder(raw)
 	for _, k := range order {
 		if k != allowed {
 			return New(400, "ERR_BAD_PARAMS", query+": unknown parameter "+Excerpt(k)+" (allowed: "+allowed+").")
@@ -134,8 +142,15 @@ func onlyKey(query, allowed string, order []string) *Refusal {
 	return nil
 }
 
-func intParam(query, key string, params map[string]any, order []string, min, max float64) (string, *Refusal) {
-	if r := onlyKey(query, key, order); r != nil {
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func intParam(query, key string, params map[string]any, text []byte, min, max float64) (string, *Refusal) {
+	if r := onlyKey(query, key, params, text); r != nil {
 		return "", r
 	}
 	v, present := params[key]
