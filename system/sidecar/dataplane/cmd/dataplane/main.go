@@ -137,12 +137,15 @@ func (m *metrics) snapshot() map[string]any {
 // cpuSampler says which requests have their sign stage's CPU measured: one at a random place in each
 // block of 8 (system/sidecar/server-timing.ts, CpuStage, with its fixed block).
 type cpuSampler struct {
+	mu      sync.Mutex // handlers run as goroutines: one count, whatever GOMAXPROCS is
 	n, pick int
 }
 
 const cpuBlock = 8
 
 func (c *cpuSampler) next() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.n == 0 {
 		c.pick = rand.IntN(cpuBlock)
 	}
