@@ -31,15 +31,22 @@ export async function processCpuUs(pid: number): Promise<number | undefined> {
   }
 }
 
-/** The pids of a process's children (/proc/<pid>/task/<pid>/children), or none. */
-async function childrenOf(pid: number): Promise<number[]> {
-  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  return text.split(' ').filter(Boolean).map(Number);
+/** A process and every descendant it has now (/proc/<pid>/task/<tid>/children), pid first. */
+export async function processTree(pid: number): Promise<number[]> {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const tids = await readdir(`/proc/${out[i]}/task`).catch(() => [] as string[]); // [] when gone meanwhile
+    for (const tid of tids) {
+      const children = await readFile(`/proc/${out[i]}/task/${tid}/children`, 'utf8').catch(() => '');
+      for (const c of children.split(' ')) if (c.trim() !== '') out.push(Number(c));
+    }
+  }
+  return out;
 }
 
 /**
- * CPU µs of several named processes at once, each with its child processes (a sidecar's Go data plane is
- * its child: its CPU is the sidecar's); a name is absent when its pid or counters are.
+ * CPU µs of several named processes at once, each with its descendants (a sidecar's Go data plane is its
+ * child: its CPU is the sidecar's); a name is absent when its pid or counters are.
  */
 export async function sampleCpu(pids: ReadonlyMap<string, number>): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -47,9 +54,9 @@ export async function sampleCpu(pids: ReadonlyMap<string, number>): Promise<Map<
     [...pids].map(async ([name, pid]) => {
       const us = await processCpuUs(pid);
       if (us === undefined) return;
-      let children = 0;
-      for (const child of await childrenOf(pid)) children += (await processCpuUs(child)) ?? 0;
-      out.set(name, us + children);
+      let descendants = 0;
+      for (const p of (await processTree(pid)).slice(1)) descendants += (await processCpuUs(p)) ?? 0;
+      out.set(name, us + descendants);
     }),
   );
   return out;

@@ -4,11 +4,12 @@
  * its own pid. One worker process, so its CPU is one process's account.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from '../../../runner/platforms/local/child.js';
+import { processTree } from '../../../runner/study/cpu.js';
 
 export interface Nginx {
   /** The master's pid. */
@@ -97,10 +98,8 @@ ${http}
   const pid = child.pid!;
   return {
     pid,
-    async workerPids() {
-      const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-      return text.split(' ').filter(Boolean).map(Number);
-    },
+    // The master's descendants are its workers (they start no processes of their own).
+    workerPids: async () => (await processTree(pid)).slice(1),
     stop,
   };
 }

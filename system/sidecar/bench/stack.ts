@@ -3,7 +3,7 @@
  * the IdP and sidecars as child processes, so each has its own pid and its own CPU account), process
  * CPU from /proc, and cleanup in reverse order. Benches print figures; they are not tests.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnComponent, type Component } from '../../../runner/platforms/local/child.js';
@@ -11,7 +11,9 @@ import { sendJson, waitForOk } from '../../../runner/platforms/local/http.js';
 import { componentEntry } from '../../../runner/platforms/local/paths.js';
 import { startTempPostgres, type LocalPostgres } from '../../../runner/platforms/local/postgres.js';
 import { defaultGrants } from '../../../runner/platforms/local/topology.js';
-import { processCpuUs } from '../../../runner/study/cpu.js';
+import { processCpuUs, processTree } from '../../../runner/study/cpu.js';
+
+export { processTree };
 import { allowedCpus, pinProcess } from '../../../runner/study/pinning.js';
 import { createIdentityIssuer, type IdentityIssuer } from '../../identity/issuer.js';
 import { createTokenFileWriter } from '../../identity/token-files.js';
@@ -47,19 +49,6 @@ export async function loadAverage(): Promise<string> {
   } catch {
     return '?';
   }
-}
-
-/** A process and every descendant it has now (/proc/<pid>/task/<tid>/children), pid first. */
-export async function processTree(pid: number): Promise<number[]> {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    const tids = await readdir(`/proc/${out[i]}/task`).catch(() => [] as string[]); // [] when gone meanwhile
-    for (const tid of tids) {
-      const children = await readFile(`/proc/${out[i]}/task/${tid}/children`, 'utf8').catch(() => '');
-      for (const c of children.split(' ')) if (c.trim() !== '') out.push(Number(c));
-    }
-  }
-  return out;
 }
 
 /**
