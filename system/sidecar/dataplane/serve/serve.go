@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,6 +27,26 @@ func Refuse(ctx *fasthttp.RequestCtx, r *catalogue.Refusal, timing string) {
 	ctx.SetContentType("application/json")
 	ctx.SetStatusCode(r.Status)
 	ctx.SetBody(msg)
+}
+
+func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Nanoseconds())/1e6, 'f', 3, 64) }
+
+// ServerTiming is system/sidecar/server-timing.ts's value for an outbound hop, in ms with µs precision:
+// the sign stage, its CPU, the upstream stage and the total since t0; a stage that did not run (< 0) is
+// left out.
+func ServerTiming(sign, signCPU, upstream time.Duration, t0 time.Time) string {
+	var b strings.Builder
+	if sign >= 0 {
+		b.WriteString("sign;dur=" + ms(sign) + ", ")
+	}
+	if signCPU >= 0 {
+		b.WriteString("sign-cpu;dur=" + ms(signCPU) + ", ")
+	}
+	if upstream >= 0 {
+		b.WriteString("upstream;dur=" + ms(upstream) + ", ")
+	}
+	b.WriteString("total;dur=" + ms(time.Since(t0)))
+	return b.String()
 }
 
 type discard struct{}

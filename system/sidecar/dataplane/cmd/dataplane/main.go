@@ -31,7 +31,6 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -161,28 +160,6 @@ func threadCPU() int64 {
 	return ts.Nano()
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Nanoseconds())/1e6, 'f', 3, 64) }
-
-// serverTiming is system/sidecar/server-timing.ts's value for this hop: stages not run (< 0) left out.
-func serverTiming(sign, signCPU, upstream time.Duration, t0 time.Time) string {
-	var b strings.Builder
-	if sign >= 0 {
-		b.WriteString("sign;dur=" + ms(sign) + ", ")
-	}
-	if signCPU >= 0 {
-		b.WriteString("sign-cpu;dur=" + ms(signCPU) + ", ")
-	}
-	if upstream >= 0 {
-		b.WriteString("upstream;dur=" + ms(upstream) + ", ")
-	}
-	b.WriteString("total;dur=" + ms(time.Since(t0)))
-	return b.String()
-}
-
-func refuse(ctx *fasthttp.RequestCtx, r *catalogue.Refusal, timing string) {
-	serve.Refuse(ctx, r, timing)
-}
-
 // audiences reads the token's `aud` claim (a string or an array of strings) without verifying it: the
 // token is this sidecar's own, fetched from the IdP by the control plane.
 func audiences(token string) map[string]bool {
@@ -263,21 +240,21 @@ func main() {
 		seg, ok := strings.CutPrefix(path, "/call/")
 		seg, ok2 := strings.CutSuffix(seg, "/query")
 		if !ok || !ok2 || seg == "" || strings.Contains(seg, "/") || !ctx.IsPost() {
-			refuse(ctx, catalogue.New(404, "ERR_NOT_FOUND", "No route "+string(ctx.Method())+" "+catalogue.Excerpt(uri)+"; the data plane serves POST /call/<target>/query."), serverTiming(-1, -1, -1, t0))
+			serve.Refuse(ctx, catalogue.New(404, "ERR_NOT_FOUND", "No route "+string(ctx.Method())+" "+catalogue.Excerpt(uri)+"; the data plane serves POST /call/<target>/query."), serve.ServerTiming(-1, -1, -1, t0))
 			return
 		}
 		target, err := url.PathUnescape(seg)
 		if err != nil || !utf8.ValidString(target) {
-			refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", "The path "+catalogue.Excerpt(uri)+" is not a valid URL (check its percent-escapes)."), serverTiming(-1, -1, -1, t0))
+			serve.Refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", "The path "+catalogue.Excerpt(uri)+" is not a valid URL (check its percent-escapes)."), serve.ServerTiming(-1, -1, -1, t0))
 			return
 		}
 		if len(utf16.Encode([]rune(target))) > 100 {
-			refuse(ctx, catalogue.New(414, "ERR_URL_TOO_LONG", "The path "+catalogue.Excerpt(uri)+" has a segment over 100 characters; a target is a service name."), serverTiming(-1, -1, -1, t0))
+			serve.Refuse(ctx, catalogue.New(414, "ERR_URL_TOO_LONG", "The path "+catalogue.Excerpt(uri)+" has a segment over 100 characters; a target is a service name."), serve.ServerTiming(-1, -1, -1, t0))
 			return
 		}
 		p := peers[target]
 		if p == nil {
-			refuse(ctx, catalogue.New(404, "ERR_UNKNOWN_TARGET", "Unknown target "+catalogue.Excerpt(target)+"; known peers: "+known+"."), serverTiming(-1, -1, -1, t0))
+			serve.Refuse(ctx, catalogue.New(404, "ERR_UNKNOWN_TARGET", "Unknown target "+catalogue.Excerpt(target)+"; known peers: "+known+"."), serve.ServerTiming(-1, -1, -1, t0))
 			return
 		}
 		mt, _, _ := strings.Cut(string(ctx.Request.Header.ContentType()), ";")
@@ -285,16 +262,16 @@ func main() {
 		case "application/json":
 		case "text/plain":
 			// fastify reads text/plain as a string, which the catalogue refuses as not an object.
-			refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", `The body must be a JSON object {"query": "light|heavy|heavy-cached|write", "params": {...}}.`), serverTiming(-1, -1, -1, t0))
+			serve.Refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", `The body must be a JSON object {"query": "light|heavy|heavy-cached|write", "params": {...}}.`), serve.ServerTiming(-1, -1, -1, t0))
 			return
 		default:
-			refuse(ctx, catalogue.New(415, "ERR_UNSUPPORTED_MEDIA_TYPE", `Send the body as "Content-Type: application/json".`), serverTiming(-1, -1, -1, t0))
+			serve.Refuse(ctx, catalogue.New(415, "ERR_UNSUPPORTED_MEDIA_TYPE", `Send the body as "Content-Type: application/json".`), serve.ServerTiming(-1, -1, -1, t0))
 			return
 		}
 		body := ctx.PostBody()
 		query, bad := catalogue.Check(body)
 		if bad != nil {
-			refuse(ctx, bad, serverTiming(-1, -1, -1, t0))
+			serve.Refuse(ctx, bad, serve.ServerTiming(-1, -1, -1, t0))
 			return
 		}
 		s := current.Load()
@@ -314,7 +291,7 @@ func main() {
 					runtime.UnlockOSThread()
 				}
 				m.sign("no_token")
-				refuse(ctx, catalogue.New(503, "ERR_NO_TOKEN", "The sidecar has not reached the IdP yet; retry once /readyz is 200."), serverTiming(time.Since(tSign), -1, -1, t0))
+				serve.Refuse(ctx, catalogue.New(503, "ERR_NO_TOKEN", "The sidecar has not reached the IdP yet; retry once /readyz is 200."), serve.ServerTiming(time.Since(tSign), -1, -1, t0))
 				return
 			}
 			authorization = s.authorization
@@ -325,7 +302,7 @@ func main() {
 						runtime.UnlockOSThread()
 					}
 					m.sign("no_grant")
-					refuse(ctx, catalogue.New(403, "ERR_FORBIDDEN", fmt.Sprintf("%s holds no grant on %s: its access token names %s; grant one with PUT /admin/grants on the IdP.", service, target, s.audNames)), serverTiming(time.Since(tSign), -1, -1, t0))
+					serve.Refuse(ctx, catalogue.New(403, "ERR_FORBIDDEN", fmt.Sprintf("%s holds no grant on %s: its access token names %s; grant one with PUT /admin/grants on the IdP.", service, target, s.audNames)), serve.ServerTiming(time.Since(tSign), -1, -1, t0))
 					return
 				}
 				result = "observe_no_grant"
@@ -353,7 +330,7 @@ func main() {
 		}
 		req.SetBody(body)
 		if err := p.client.Do(req, res); err != nil {
-			refuse(ctx, catalogue.New(502, "ERR_UPSTREAM_UNREACHABLE", fmt.Sprintf("Target sidecar %q unreachable: %s.", target, err)), serverTiming(sign, -1, time.Since(tUp), t0))
+			serve.Refuse(ctx, catalogue.New(502, "ERR_UPSTREAM_UNREACHABLE", fmt.Sprintf("Target sidecar %q unreachable: %s.", target, err)), serve.ServerTiming(sign, -1, time.Since(tUp), t0))
 			return
 		}
 		up := time.Since(tUp)
@@ -361,7 +338,7 @@ func main() {
 		if v := res.Header.Peek("Www-Authenticate"); len(v) > 0 {
 			ctx.Response.Header.SetBytesV("Www-Authenticate", v)
 		}
-		timing := serverTiming(sign, signCPU, up, t0)
+		timing := serve.ServerTiming(sign, signCPU, up, t0)
 		// The target's own stages, renamed `peer-<stage>`, so one response splits the whole chain.
 		if pt := res.Header.Peek("Server-Timing"); len(pt) > 0 {
 			timing += ", peer-" + strings.ReplaceAll(string(pt), ", ", ", peer-")

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,16 +25,7 @@ import (
 )
 
 func refuse(ctx *fasthttp.RequestCtx, r *catalogue.Refusal, t0 time.Time) {
-	serve.Refuse(ctx, r, timing(-1, t0))
-}
-
-// timing is the Server-Timing value: the upstream stage when it ran, and the total, in ms.
-func timing(upMs float64, t0 time.Time) string {
-	total := strconv.FormatFloat(float64(time.Since(t0).Nanoseconds())/1e6, 'f', 3, 64)
-	if upMs < 0 {
-		return "total;dur=" + total
-	}
-	return "upstream;dur=" + strconv.FormatFloat(upMs, 'f', 3, 64) + ", total;dur=" + total
+	serve.Refuse(ctx, r, serve.ServerTiming(-1, -1, -1, t0))
 }
 
 func main() {
@@ -78,11 +68,11 @@ func main() {
 			refuse(ctx, catalogue.New(502, "ERR_UPSTREAM_UNREACHABLE", `Target sidecar "null" unreachable: `+err.Error()+"."), t0)
 			return
 		}
-		upMs := float64(time.Since(tUp).Nanoseconds()) / 1e6
+		up := time.Since(tUp)
 		if v := res.Header.Peek("Www-Authenticate"); len(v) > 0 {
 			ctx.Response.Header.SetBytesV("Www-Authenticate", v)
 		}
-		ctx.Response.Header.Set("Server-Timing", timing(upMs, t0))
+		ctx.Response.Header.Set("Server-Timing", serve.ServerTiming(-1, -1, up, t0))
 		ctx.SetContentType("application/json")
 		ctx.SetStatusCode(res.StatusCode())
 		ctx.SetBody(res.Body())
