@@ -70,9 +70,19 @@ export interface DataPlane {
   stop(): Promise<void>;
 }
 
+/** One label set's cumulative request histogram as the data plane counts it. */
+interface RequestSeries {
+  query: string;
+  verifyMode: VerifyMode;
+  signMode: SignMode;
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
 interface Snapshot {
   signed: Record<string, number>;
-  requests: { query: string; verifyMode: VerifyMode; signMode: SignMode; buckets: number[]; sum: number; count: number }[];
+  requests: RequestSeries[];
 }
 
 export interface DataPlaneOptions {
@@ -142,7 +152,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     return inFlight;
   };
 
-  const last = new Map<string, number[]>();
+  // The last snapshot read, per series: each read adds what was counted since.
+  const last = new Map<string, RequestSeries>();
   const lastSigned = new Map<string, number>();
   try {
     await sync();
@@ -173,13 +184,12 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       }
       for (const r of snap.requests) {
         const key = `${r.query}\0${r.verifyMode}\0${r.signMode}`;
-        const prev = last.get(key) ?? [0, 0, ...r.buckets.map(() => 0)];
-        const fresh = r.count < prev[1]!;
-        const count = fresh ? r.count : r.count - prev[1]!;
-        const sum = fresh ? r.sum : r.sum - prev[0]!;
-        const buckets = r.buckets.map((b, i) => (fresh ? b : b - prev[i + 2]!));
-        opts.metrics.addOutbound(r.query, r.verifyMode, r.signMode, buckets, sum, count);
-        last.set(key, [r.sum, r.count, ...r.buckets]);
+        const prev = last.get(key);
+        // As for the counters: a count below the last one read means everything in it is new.
+        const since = prev && r.count >= prev.count ? prev : { sum: 0, count: 0, buckets: r.buckets.map(() => 0) };
+        const buckets = r.buckets.map((b, i) => b - since.buckets[i]!);
+        opts.metrics.addOutbound(r.query, r.verifyMode, r.signMode, buckets, r.sum - since.sum, r.count - since.count);
+        last.set(key, r);
       }
     },
     async stop() {
