@@ -4,7 +4,8 @@ import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { AuthlabError } from '../../protocol/errors.js';
 import { parseQueryBody } from '../query-catalogue.js';
 import { startEchoUpstream, type EchoUpstream } from './echo-upstream.js';
-import { buildGoHop, startGoHop } from './go-hop.js';
+import { buildGoProgram } from '../data-plane.js';
+import { startGoHop } from './go-hop.js';
 import { nginxBinary, njsModule, startNjsForwarder } from './nginx.js';
 
 const missing = await Promise.all(
@@ -20,7 +21,7 @@ if (absent.length)
   console.warn(
     `SKIP native ceiling in ceiling-forwarders.test.ts: ${absent.join(', ')} missing (apt-get install nginx libnginx-mod-http-js)`,
   );
-const goBuild = await buildGoHop();
+const goBuild = await buildGoProgram('hop-ceiling');
 if (goBuild.binary === null) console.warn(`SKIP Go ceiling in ceiling-forwarders.test.ts: ${goBuild.reason}`);
 
 interface Ceiling {

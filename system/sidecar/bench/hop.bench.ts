@@ -3,7 +3,7 @@
  * (sign off) beside nginx `proxy_pass` with upstream keep-alive, beside the Node ceiling (a bare
  * node:http + undici forwarder, minimal-proxy.ts) and beside the native ceiling (nginx + njs doing the
  * sidecar's body checks, njs/hop.js; left out with a note when Debian's libnginx-mod-http-js is not
- * installed) and beside the Go ceiling (fasthttp doing the same checks with one P, go-hop/main.go,
+ * installed) and beside the Go ceiling (fasthttp doing the same checks with one P, dataplane/cmd/hop-ceiling,
  * built by the bench; left out with a note when no Go toolchain is on PATH), all in front of the SAME null upstream (a second nginx answering `/query` with a fixed
  * body), measured in the same run.
  *
@@ -33,7 +33,7 @@ import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
 import { k6FixedRate, saturate } from './load.js';
 import { buildGoProgram } from '../data-plane.js';
-import { buildGoHop, startGoHop } from './go-hop.js';
+import { startGoHop } from './go-hop.js';
 import { startNginx, startNjsForwarder, type Nginx } from './nginx.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
 import { cpuProfArgs, cpuSecondsOfAll, loadAverage, startBenchStack } from './stack.js';
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     let native = await startNjsForwarder(`http://127.0.0.1:${upPort}`, njsPort!);
     cleanups.push(async () => native.nginx?.stop());
     if (!native.nginx) console.log(`native ceiling (nginx + njs) left out: ${native.reason}`);
-    const goBuild = await buildGoHop();
+    const goBuild = await buildGoProgram('hop-ceiling');
     if (goBuild.binary === null) console.log(`Go ceiling left out: ${goBuild.reason}`);
     const startGo = () => (goBuild.binary ? startGoHop(goBuild.binary, `http://127.0.0.1:${upPort}`) : Promise.resolve(null));
     let go = await startGo();
@@ -291,7 +291,8 @@ async function main(): Promise<void> {
     const failed = [...fixed.values()].reduce((a, r) => a + r.failed, 0);
     console.log('\ntargets, judged per round (median, interval):');
     for (const c of checks) console.log(`  ${c.label.padEnd(40)} ${describeTarget(c.check, c.format)}`);
-    // The same targets applied to the native and Go ceilings: reported beside the sidecar's, not part of its verdict.
+    // The same targets applied to the native and Go ceilings and to the sidecar with its Go data plane: reported
+    // beside the sidecar's, not part of its verdict.
     const ceilings = [
       {
         name: 'native',
