@@ -37,7 +37,7 @@ async function status(url: string) {
     ready: boolean;
     signMode: string;
     verifyMode: string;
-    dataPlane: { url: string; pid: number; revision: number; inSync: boolean } | null;
+    dataPlane: { url: string; pid: number | null; running: boolean; restarts: number; revision: number; inSync: boolean } | null;
   };
 }
 function sample(text: string, name: string, labels: Record<string, string>): number {
@@ -103,7 +103,7 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
   it('is ready once the data plane holds the token and settings, and /local/status says where it listens', async () => {
     expect(dp).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const s = await status(a.url);
-    expect(s).toMatchObject({ ready: true, revision: 1, dataPlane: { url: dp, revision: 1, inSync: true } });
+    expect(s).toMatchObject({ ready: true, revision: 1, dataPlane: { url: dp, running: true, restarts: 0, revision: 1, inSync: true } });
     const ready = (await (await fetch(`${a.url}/readyz`)).json()) as { checks: Record<string, boolean> };
     expect(ready.checks.dataPlane).toBe(true);
   });
@@ -298,6 +298,28 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     expect(after.noGrant - before.noGrant).toBe(1);
     // A second scrape with nothing new adds nothing.
     expect(await read()).toEqual(after);
+  });
+
+  it('restarts a data plane that dies, on the same address, unready until the new one holds the token', async () => {
+    const labels = { direction: 'outbound', query: 'light', verify_mode: 'enforce', sign_mode: 'on', service: 'p1-a' };
+    const count = async () => sample(await (await fetch(`${a.url}/metrics`)).text(), 'sidecar_request_duration_seconds_count', labels);
+    expect((await post(`${dp}/call/p1-b/query`, '{"query":"light"}')).status).toBe(200);
+    const before = await count();
+    const { pid } = (await status(a.url)).dataPlane!;
+    process.kill(pid!, 'SIGKILL');
+    // Until the new process holds the token and settings, readiness says the data plane is not there.
+    await waitFor('readiness to report the data plane down', async () => (await fetch(`${a.url}/readyz`)).status === 503, 2000);
+    const down = (await (await fetch(`${a.url}/readyz`)).json()) as { checks: Record<string, boolean>; message: string };
+    expect(down.checks.dataPlane).toBe(false);
+    expect(down.message).toContain('data plane is being restarted');
+    await waitFor('the data plane restarted and ready', async () => (await fetch(`${a.url}/readyz`)).status === 200, 10_000);
+    const s = await status(a.url);
+    expect(s.dataPlane).toMatchObject({ url: dp, running: true, restarts: 1, revision: s.revision, inSync: true });
+    expect(s.dataPlane!.pid).not.toBe(pid);
+    expect(isAlive(pid!)).toBe(false);
+    // The new process signs with the sidecar's token, and its counts join /metrics from zero.
+    for (let i = 0; i < 2; i++) expect((await post(`${dp}/call/p1-b/query`, '{"query":"light"}')).status).toBe(200);
+    expect((await count()) - before).toBe(2);
   });
 
   it('stops the data plane with the sidecar', async () => {

@@ -56,12 +56,17 @@ export interface DataPlaneState {
 }
 
 export interface DataPlane {
-  /** Its outbound base URL: `POST <url>/call/<target>/query`. */
+  /** Its outbound base URL: `POST <url>/call/<target>/query` (the same after a restart). */
   readonly url: string;
+  /** The running process's pid; undefined while it is being restarted. */
   readonly pid: number | undefined;
-  /** The settings revision the data plane holds (-1 before the first push). */
+  /** Whether a data plane process is up (false from its unexpected exit until its restart holds the state). */
+  running(): boolean;
+  /** How many times it was restarted after exiting on its own. */
+  restarts(): number;
+  /** The settings revision the data plane holds (-1 before the first push, and while it is down). */
   revision(): number;
-  /** Whether it holds the token the sidecar holds now. */
+  /** Whether it holds the token the sidecar holds now (false while it is down). */
   inSync(): boolean;
   /** Pushes `state()` now, or after the push in flight; resolves once a push of the newest state is done. */
   sync(): Promise<void>;
@@ -97,25 +102,59 @@ export interface DataPlaneOptions {
   log: (msg: string) => void;
 }
 
-/** Starts the data plane, pushes the current state once, and resolves when it holds it. */
+/** First wait before restarting a data plane that exited; doubled while it keeps dying young, up to the max. */
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 5000;
+/** A data plane that lived this long before exiting is restarted after the first wait again. */
+const RESTART_RESET_AFTER_MS = 10_000;
+
+/**
+ * Starts the data plane, pushes the current state once, and resolves when it holds it. From then on it
+ * is supervised: one that exits on its own is started again on the same
+ * address (after 100 ms, doubling up to 5 s while it keeps dying within 10 s), and until the new one holds
+ * the token and settings `running()` is false, so the sidecar's readiness says so.
+ */
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const secret = randomBytes(24).toString('base64url');
-  const child: ListeningChild = await spawnListeningCommand(opts.binary, [], {
-    AUTHLAB_DATAPLANE_SECRET: secret,
-    SERVICE: opts.service,
-    PEERS: JSON.stringify(opts.peers),
-    BUCKETS: JSON.stringify(LATENCY_BUCKETS_SECONDS),
-    HOST: opts.host ?? '127.0.0.1',
-    PORT: String(opts.port ?? 0),
-    // One P, as the sidecar has one event loop.
-    GOMAXPROCS: process.env.GOMAXPROCS ?? '1',
-  });
-  const control = await controlUrlOf(child);
+  const spawnOne = (port: number): Promise<ListeningChild> =>
+    spawnListeningCommand(opts.binary, [], {
+      AUTHLAB_DATAPLANE_SECRET: secret,
+      SERVICE: opts.service,
+      PEERS: JSON.stringify(opts.peers),
+      BUCKETS: JSON.stringify(LATENCY_BUCKETS_SECONDS),
+      HOST: opts.host ?? '127.0.0.1',
+      PORT: String(port),
+      // One P, as the sidecar has one event loop.
+      GOMAXPROCS: process.env.GOMAXPROCS ?? '1',
+    });
+  let current: ListeningChild = await spawnOne(opts.port ?? 0);
+  let control: string;
+  try {
+    control = controlUrlOf(current);
+  } catch (err) {
+    await current.stop();
+    throw err;
+  }
+  // A restart listens where the first one did, so the load keeps its address (also when port 0 was asked).
+  const url = current.url;
+  const port = Number(new URL(url).port);
   const headers = { authorization: `Bearer ${secret}` };
+  let up = true;
+  let stopping = false;
+  let restarts = 0;
+  let startedAt = Date.now();
+  let restartWaitMs = RESTART_MIN_MS;
+  let restarting: Promise<void> | null = null;
+  // Bumped by a restart: a metrics read begun against the process before it is discarded.
+  let generation = 0;
   let pushedRevision = -1;
-  let pushedToken: string | null = null;
+  let pushedToken: string | null | undefined;
   let inFlight: Promise<void> | null = null;
   let again = false;
+  // The last snapshot read, per series: each read adds what was counted since (cleared on a restart,
+  // whose process counts from zero).
+  const last = new Map<string, RequestSeries>();
+  const lastSigned = new Map<string, number>();
 
   const pushOnce = async (): Promise<void> => {
     const s = opts.state();
@@ -131,6 +170,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       signal: AbortSignal.timeout(5000),
     });
     if (res.status !== 204) throw new Error(`the data plane refused its state: ${res.status} ${await res.text()}`);
+    if (!up) return; // it exited while this push was answered: the restart pushes again
     pushedRevision = s.revision;
     pushedToken = s.token?.accessToken ?? null;
   };
@@ -152,55 +192,103 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     return inFlight;
   };
 
-  // The last snapshot read, per series: each read adds what was counted since.
-  const last = new Map<string, RequestSeries>();
-  const lastSigned = new Map<string, number>();
+  const restart = async (): Promise<void> => {
+    while (!stopping) {
+      await new Promise((r) => setTimeout(r, restartWaitMs));
+      restartWaitMs = Math.min(restartWaitMs * 2, RESTART_MAX_MS);
+      if (stopping) return;
+      let next: ListeningChild | null = null;
+      try {
+        next = await spawnOne(port);
+        if (stopping) return void (await next.stop());
+        control = controlUrlOf(next);
+        current = next;
+        startedAt = Date.now();
+        last.clear();
+        lastSigned.clear();
+        generation++;
+        up = true;
+        await inFlight?.catch(() => {}); // a push to the process that died
+        await sync();
+        watch(next);
+        restarts++;
+        opts.log(`data plane restarted (pid ${next.pid}) on ${url}`);
+        return;
+      } catch (err) {
+        opts.log(`could not restart the data plane: ${err instanceof Error ? err.message : String(err)}; retrying in ${restartWaitMs} ms`);
+        if (next && next === current) {
+          up = false;
+          await next.stop();
+        } else await next?.stop();
+      }
+    }
+  };
+  const watch = (c: ListeningChild): void => {
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (stopping || c !== current) return;
+      up = false;
+      pushedRevision = -1;
+      pushedToken = undefined;
+      if (Date.now() - startedAt >= RESTART_RESET_AFTER_MS) restartWaitMs = RESTART_MIN_MS;
+      opts.log(`data plane (pid ${c.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${restartWaitMs} ms`);
+      restarting = restart().finally(() => (restarting = null));
+    };
+    if (c.child.exitCode !== null || c.child.signalCode !== null) exited(c.child.exitCode, c.child.signalCode);
+    else c.child.once('exit', exited);
+  };
+
   try {
     await sync();
   } catch (err) {
-    await child.stop();
+    await current.stop();
     throw err;
   }
+  watch(current);
   return {
-    url: child.url,
-    pid: child.pid,
+    url,
+    get pid() {
+      return up ? current.pid : undefined;
+    },
+    running: () => up,
+    restarts: () => restarts,
     revision: () => pushedRevision,
-    inSync: () => pushedToken === (opts.state().token?.accessToken ?? null),
+    inSync: () => up && pushedToken === (opts.state().token?.accessToken ?? null),
     sync: () =>
       sync().catch((err: unknown) => {
         opts.log(`could not push the token and modes to the data plane: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
       }),
     async readMetrics() {
+      if (!up) return; // what the exited one counted since the last read is lost with it
+      const gen = generation;
       const res = await fetch(`${control}/metrics`, { headers, signal: AbortSignal.timeout(5000) });
       if (res.status !== 200) throw new Error(`the data plane's metrics answered ${res.status}`);
       const snap = (await res.json()) as Snapshot;
+      if (gen !== generation) return;
       for (const result of SIGN_RESULTS) {
         const n = snap.signed[result] ?? 0;
-        // A count below the last one read means the data plane restarted: all of it is new.
-        const before = lastSigned.get(result) ?? 0;
-        opts.metrics.addSigned(result, n >= before ? n - before : n);
+        opts.metrics.addSigned(result, n - (lastSigned.get(result) ?? 0));
         lastSigned.set(result, n);
       }
       for (const r of snap.requests) {
         const key = `${r.query}\0${r.verifyMode}\0${r.signMode}`;
-        const prev = last.get(key);
-        // As for the counters: a count below the last one read means everything in it is new.
-        const since = prev && r.count >= prev.count ? prev : { sum: 0, count: 0, buckets: r.buckets.map(() => 0) };
+        const since = last.get(key) ?? { sum: 0, count: 0, buckets: r.buckets.map(() => 0) };
         const buckets = r.buckets.map((b, i) => b - since.buckets[i]!);
         opts.metrics.addOutbound(r.query, r.verifyMode, r.signMode, buckets, r.sum - since.sum, r.count - since.count);
         last.set(key, r);
       }
     },
     async stop() {
-      await child.stop();
+      stopping = true;
+      up = false;
+      await restarting; // a restart under way stops what it started
+      await current.stop();
     },
   };
 }
 
 /** The control URL from the data plane's listening line. */
-async function controlUrlOf(child: ListeningChild): Promise<string> {
+function controlUrlOf(child: ListeningChild): string {
   if (typeof child.line.control === 'string') return child.line.control;
-  await child.stop();
   throw new Error('the data plane did not say where its control API listens');
 }

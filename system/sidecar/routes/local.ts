@@ -46,7 +46,7 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
     settings: 'it has not received its settings from the IdP yet',
     idp: 'the IdP settings stream is down, so it cannot refresh its token or receive settings and revocations (serving fail-static with what it holds)',
     dataPlane:
-      'its Go data plane does not hold its current token and settings yet, so outbound calls through it may be signed with the previous ones',
+      'its Go data plane is being restarted or does not hold its current token and settings yet, so outbound calls through it fail or may be signed with the previous ones',
   };
 
   app.get('/healthz', async () => ({ status: 'ok', service: ctx.service }));
@@ -88,7 +88,9 @@ export function registerLocalRoutes(app: FastifyInstance, ctx: SidecarContext): 
       verifyMode: s.verifyMode,
       token: token ? { exp: Math.floor(token.expiresAt / 1000), iat: Math.floor(token.issuedAt / 1000) } : null,
       streamConnected: ctx.link.streamConnected(),
-      dataPlane: dp ? { url: dp.url, pid: dp.pid ?? null, revision: dp.revision(), inSync: dp.inSync() } : null,
+      dataPlane: dp
+        ? { url: dp.url, pid: dp.pid ?? null, running: dp.running(), restarts: dp.restarts(), revision: dp.revision(), inSync: dp.inSync() }
+        : null,
     };
   });
 
