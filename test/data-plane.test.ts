@@ -324,7 +324,7 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
 
   it('stops the data plane with the sidecar', async () => {
     expect((await post(`${dp}/call/p1-b/query`, '{"query":"light"}')).status).toBe(200);
-    const { pid } = (await status(a.url)).dataPlane!;
+    const pid = (await status(a.url)).dataPlane!.pid!;
     expect(isAlive(pid)).toBe(true);
     await a.sidecar.close();
     // close() resolves once the data plane has exited (SIGTERM, SIGKILL after 5 s).
