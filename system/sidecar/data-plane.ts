@@ -20,9 +20,9 @@ const binDir = fileURLToPath(new URL('../../runs/bin/', import.meta.url));
 export type GoProgram = 'dataplane' | 'hop-ceiling';
 
 /**
- * Builds one of the module's programs into `runs/bin/` with the machine's Go toolchain (Go's build cache
- * makes an unchanged rebuild about a second; fasthttp comes from the module proxy on the first build,
- * pinned by go.sum). Resolves with the binary, or with null and the reason (no Go on PATH, a build error).
+ * Builds one of the module's programs into `runs/bin/` with the machine's Go toolchain, statically linked
+ * (Go's build cache makes an unchanged rebuild about a second; fasthttp comes from the module proxy on
+ * the first build, pinned by go.sum). Resolves with the binary, or with null and the reason (no Go on PATH, a build error).
  */
 export async function buildGoProgram(program: GoProgram): Promise<{ binary: string } | { binary: null; reason: string }> {
   const binary = `${binDir}${program}`;
@@ -32,7 +32,12 @@ export async function buildGoProgram(program: GoProgram): Promise<{ binary: stri
     // once) must neither write into a running binary (ETXTBSY) nor start a half-written one.
     const tmp = `${binary}.${process.pid}.${Date.now()}.tmp`;
     try {
-      await promisify(execFile)(process.env.GO_BIN ?? 'go', ['build', '-o', tmp, `./cmd/${program}`], { cwd: moduleDir });
+      // Static (no cgo) and without this checkout's paths: the same binary runs here and in the sidecar
+      // image of the kube and kind platforms, which carries no C library of its own for it.
+      await promisify(execFile)(process.env.GO_BIN ?? 'go', ['build', '-trimpath', '-o', tmp, `./cmd/${program}`], {
+        cwd: moduleDir,
+        env: { ...process.env, CGO_ENABLED: '0' },
+      });
       await rename(tmp, binary);
     } finally {
       await rm(tmp, { force: true });
