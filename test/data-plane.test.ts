@@ -106,6 +106,10 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     expect(s).toMatchObject({ ready: true, revision: 1, dataPlane: { url: dp, running: true, restarts: 0, revision: 1, inSync: true } });
     const ready = (await (await fetch(`${a.url}/readyz`)).json()) as { checks: Record<string, boolean> };
     expect(ready.checks.dataPlane).toBe(true);
+    // Its liveness answers as the sidecar's does (a cluster's probes and the runner's wait use it).
+    const health = await fetch(`${dp}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe(await (await fetch(`${a.url}/healthz`)).text());
   });
 
   it('signs and forwards a call as /call does: rows, the target verified the token, the stages in Server-Timing', async () => {
@@ -342,6 +346,51 @@ function isAlive(pid: number): boolean {
 }
 
 describe.skipIf(built.binary === null)('the Go data plane on its own', () => {
+  it('runs under a sidecar that is pid 1 (a container), and ends at once when its parent is not the one that started it', async () => {
+    const run = (parentPid: number) =>
+      new Promise<{ code: number | null; stderr: string; line: string }>((resolve) => {
+        const c = spawn(built.binary!, [], {
+          env: { ...process.env, AUTHLAB_DATAPLANE_SECRET: 's', AUTHLAB_PARENT_PID: String(parentPid) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        let line = '';
+        c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        c.stdout!.once('data', (d: Buffer) => {
+          line = d.toString();
+          c.kill('SIGTERM');
+        });
+        c.once('exit', (code) => resolve({ code, stderr, line }));
+      });
+    // Its parent here is this process: it listens (then is stopped).
+    expect((await run(process.pid)).line).toMatch(/^\{.*"event":"listening"/);
+    // A sidecar that is pid 1, as in a pod (a new pid namespace; root only): its data plane listens.
+    if (process.getuid?.() === 0) {
+      const inNamespace = spawn(
+        'unshare',
+        [
+          '--pid',
+          '--fork',
+          '--kill-child',
+          process.execPath,
+          '-e',
+          `const c = require('node:child_process').spawn(${JSON.stringify(built.binary)}, [], { env: { ...process.env, AUTHLAB_DATAPLANE_SECRET: 's', AUTHLAB_PARENT_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'inherit'] });
+           c.stdout.once('data', (d) => { console.log(process.pid + ' ' + d.toString().trim()); c.kill(); });
+           c.once('exit', (code, signal) => { if (code !== null && code !== 0) console.log('exited ' + code); });`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      inNamespace.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await once(inNamespace, 'exit');
+      expect(out).toMatch(/^1 \{.*"event":"listening"/);
+    }
+    // A parent other than the one named (it ended, and this process was handed to a subreaper): exit 1, said why.
+    const orphan = await run(process.pid + 1_000_000);
+    expect(orphan.code).toBe(1);
+    expect(orphan.stderr).toMatch(/ended before this process started/);
+  });
+
   it('ends when its sidecar is killed with SIGKILL (no orphan left behind)', async () => {
     // A stand-in sidecar: starts the data plane, prints its pid, and waits to be killed.
     const parent = spawn(

@@ -38,7 +38,9 @@ export interface ListeningChild {
 }
 
 /**
- * Starts `command args` with `env` added to this process's, and resolves once its first stdout line,
+ * Starts `command args` with `env` added to this process's (and `AUTHLAB_PARENT_PID`, this process's
+ * pid: a Go child that asks to die with its parent checks it is still this one's, serve.DieWithParent),
+ * and resolves once its first stdout line,
  * `{"event":"listening","url":...}`, gives its URL; one that exits first rejects, and is stopped. For
  * reference servers that are not Node (bench:hop's Go ceiling).
  */
@@ -47,7 +49,10 @@ export async function spawnListeningCommand(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<ListeningChild> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, args, {
+    env: { ...process.env, AUTHLAB_PARENT_PID: String(process.pid), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const line = await new Promise<Record<string, unknown> & { url: string }>((resolve, reject) => {
       child.once('error', reject);

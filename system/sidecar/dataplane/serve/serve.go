@@ -85,10 +85,13 @@ func Server(handler fasthttp.RequestHandler) *fasthttp.Server {
 // DieWithParent asks the kernel to send SIGTERM when the parent process (the sidecar, or the bench)
 // ends, however it ends, SIGKILL included, so a data plane never outlives its sidecar (the Node
 // children do the same through setpriv --pdeathsig, runner/platforms/local/lifeline.ts).
+// The parent may have ended before the call, and this process been handed to init or a subreaper: with
+// AUTHLAB_PARENT_PID set (system/runtime/processes.ts sets it) a parent other than that one ends it.
+// Not "a parent of pid 1": in a container the sidecar itself is pid 1.
 func DieWithParent() {
 	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
-	// The parent may have ended before the call: then this process has been handed to init or a subreaper.
-	if os.Getppid() == 1 {
+	if want := os.Getenv("AUTHLAB_PARENT_PID"); want != "" && strconv.Itoa(os.Getppid()) != want {
+		fmt.Fprintln(os.Stderr, "parent", want, "ended before this process started; exiting")
 		os.Exit(1)
 	}
 }

@@ -5,7 +5,8 @@
 // answer relayed with WWW-Authenticate and Server-Timing (this hop's stages, then the target's as
 // `peer-<stage>`) — with the same statuses, error codes and metrics. The Node sidecar stays the control
 // plane: it fetches and refreshes the token, follows the IdP's settings stream, and pushes both here;
-// it reads this process's metrics into its own /metrics.
+// it reads this process's metrics into its own /metrics. `GET /healthz` answers as the sidecar's does
+// (liveness only: what the data plane holds is the sidecar's /readyz).
 //
 // Environment: AUTHLAB_DATAPLANE_SECRET (the control API's bearer secret, required), SERVICE (this
 // service's name), PEERS (JSON: service name → that sidecar's base URL), BUCKETS (JSON: the request
@@ -231,12 +232,23 @@ func main() {
 	current.Store(&state{signMode: "on", verifyMode: "enforce", aud: map[string]bool{}})
 	m := &metrics{bounds: bounds, signed: map[string]uint64{}, requests: map[requestKey]*histogram{}}
 	var cpu cpuSampler
+	healthzBody, _ := json.Marshal(struct {
+		Status  string `json:"status"`
+		Service string `json:"service"`
+	}{"ok", service})
+	healthz := string(healthzBody)
 
 	handler := func(ctx *fasthttp.RequestCtx) {
 		t0 := time.Now()
 		// The raw path, routed as fastify routes it (fasthttp's ctx.Path() is decoded and normalised).
 		uri := string(ctx.RequestURI())
 		path, _, _ := strings.Cut(uri, "?")
+		if path == "/healthz" && ctx.IsGet() {
+			// Liveness, as the sidecar's own /healthz: the process answers (what it holds is /readyz's, on the sidecar).
+			ctx.SetContentType("application/json; charset=utf-8")
+			ctx.SetBodyString(healthz)
+			return
+		}
 		seg, ok := strings.CutPrefix(path, "/call/")
 		seg, ok2 := strings.CutSuffix(seg, "/query")
 		if !ok || !ok2 || seg == "" || strings.Contains(seg, "/") || !ctx.IsPost() {
