@@ -96,7 +96,7 @@ describe.skipIf(!!skip)('study --platform kind --kubeconfig <this host’s kube 
     await unlock?.();
   }, 130_000);
 
-  it('deploys through the kubeconfig, loads through port-forwards, records platform kind, and removes its namespaces', async () => {
+  it('deploys through the kubeconfig, loads through port-forwards (outbound calls through the Go data plane), records platform kind, and removes its namespaces', async () => {
     const out = join(runs, 'study');
     const r = await runAuthlab(
       [
@@ -110,6 +110,8 @@ describe.skipIf(!!skip)('study --platform kind --kubeconfig <this host’s kube 
         'light',
         '--pairs',
         '2',
+        '--data-plane',
+        'go',
         '--out',
         out,
       ],
@@ -120,6 +122,8 @@ describe.skipIf(!!skip)('study --platform kind --kubeconfig <this host’s kube 
     expect(r.stderr).toMatch(/images: ctr images import \(this host's kube cluster\)/);
     const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as Results;
     expect(results.study.platform).toBe('kind');
+    // The sidecar image carried the data plane; every outbound call went through it, port-forwarded.
+    expect(results.study.dataPlane).toBe('go');
     expect(results.study.env.kubernetes).toBe('v1.34.4');
     expect(results.runs.length).toBeGreaterThan(0);
     // Every request answered and every run in its mode; the port-forward path (a websocket through the

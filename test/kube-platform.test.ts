@@ -31,8 +31,8 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
     await unlock?.();
   }, 130_000);
 
-  it('up writes endpoints.json (local shape + kubeconfig and namespaces); calls work; --redis gives each service its query cache; down removes the namespaces', async () => {
-    const up = startAuthlab(['up', '--platform', 'kube', '--pairs', '1', '--redis'], { AUTHLAB_RUNS_DIR: runs });
+  it('up writes endpoints.json (local shape + kubeconfig and namespaces); calls work, also through --data-plane go; --redis gives each service its query cache; down removes the namespaces', async () => {
+    const up = startAuthlab(['up', '--platform', 'kube', '--pairs', '1', '--redis', '--data-plane', 'go'], { AUTHLAB_RUNS_DIR: runs });
     const exited = new Promise<number | null>((res) => up.on('exit', res));
     try {
       const file = join(runs, 'up', 'endpoints.json');
@@ -58,6 +58,22 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
         body: JSON.stringify({ query: 'light', params: { id: 1 } }),
       });
       expect(res.status).toBe(200);
+
+      // --data-plane go: each sidecar pod runs the Go data plane its image carries, on the Service's
+      // second port. A signed call through it passes p1-b's enforce; only the data plane listens there
+      // (the Node sidecar's own routes, such as /readyz, are not served on it).
+      const dataPlane = ep!.services[0]!.dataPlaneUrl!;
+      expect(dataPlane).toMatch(/^http:\/\/10\.96\.\d+\.\d+:8081$/);
+      const viaGo = await fetch(`${dataPlane}/call/p1-b/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'light', params: { id: 2 } }),
+      });
+      expect(viaGo.status, await viaGo.clone().text()).toBe(200);
+      expect(((await viaGo.json()) as { rows: { id: number }[] }).rows[0]!.id).toBe(2);
+      expect(viaGo.headers.get('server-timing')).toMatch(/^sign;dur=[\d.]+, .*peer-verify;dur=/);
+      expect((await fetch(`${dataPlane}/readyz`)).status).toBe(404);
+      expect(await (await fetch(`${dataPlane}/healthz`)).json()).toEqual({ status: 'ok', service: 'p1-a' });
 
       // heavy-cached through p1-b's own Redis pod: a miss, then a hit with the same rows, then a
       // write invalidates it; the target sidecar's counters say so.

@@ -69,6 +69,7 @@ describe.skipIf(dataPlane.binary === null)('local platform, 1 pair, --data-plane
     expect(a!.dataPlaneUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(platform.targetUrl(1, 'enforce')).toBe(`${a!.dataPlaneUrl}/call/p1-b/query`);
     expect(platform.targetUrl(1, 'direct')).toBe(`${b!.url}/query`);
+    expect(platform.dataPlane).toBe('go'); // what results.json records as study.dataPlane
     await platform.setPairMode(1, 'enforce');
     expect((await post(platform.targetUrl(1, 'direct'), light)).status).toBe(401);
     const sidecarPid = platform.componentPid!('p1-a')!;

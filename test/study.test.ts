@@ -232,6 +232,7 @@ describe('sequential design', () => {
         sink(),
       );
       expect(r.study.design).toBe('sequential');
+      expect(r.study.dataPlane).toBeUndefined(); // the platform's outbound calls are the sidecars' own
       expect(r.runs).toHaveLength(8);
       expect(r.runs.map((x) => x.pair)).toEqual(Array(8).fill(1));
       // A 0.3 s run on a busy host may fall short of its schedule (latency-only, said so); nothing else.
@@ -260,6 +261,8 @@ describe('runs the platform says were disturbed (issue 15, items 2 and 6)', () =
     };
     const platform: Platform = {
       ...fake,
+      // A platform whose outbound calls go through the Go data plane: results.json records it.
+      dataPlane: 'go',
       events: () => events,
       async setPairMode(pair, mode) {
         await fake.setPairMode(pair, mode);
@@ -290,6 +293,7 @@ describe('runs the platform says were disturbed (issue 15, items 2 and 6)', () =
       expect(invalid).toHaveLength(1);
       expect(invalid[0]!.id).toBe(r.runs[2]!.id);
       expect(invalid[0]!.invalidReason).toBe('during the run idp exited (signal SIGKILL)');
+      expect(r.study.dataPlane).toBe('go');
     } finally {
       await fake.close();
     }

@@ -12,6 +12,8 @@ import { IMAGE_USERS } from '../images/rootfs.js';
 
 /** Port the IdP and every sidecar listen on inside their pods. */
 export const APP_PORT = 8080;
+/** Port a sidecar's Go data plane serves outbound calls on (`--data-plane go`), in the sidecar's pod. */
+export const DATA_PLANE_PORT = 8081;
 /** Where the sidecar's projected service-account token is mounted. */
 export const SA_TOKEN_DIR = '/var/run/secrets/authlab';
 export const SA_TOKEN_PATH = `${SA_TOKEN_DIR}/token`;
@@ -25,7 +27,7 @@ function appDeployment(
   image: string,
   serviceAccount: string,
   readyPath: string,
-  extra: { volumes?: V1Volume[]; mounts?: V1VolumeMount[]; env?: V1EnvVar[]; automount: boolean },
+  extra: { volumes?: V1Volume[]; mounts?: V1VolumeMount[]; env?: V1EnvVar[]; automount: boolean; ports?: number[] },
 ): V1Deployment {
   const labels = { app: name };
   const uid = IMAGE_USERS.app.uid;
@@ -49,7 +51,7 @@ function appDeployment(
               imagePullPolicy: 'Never',
               args: ['--config', '/etc/authlab/config.json'],
               env: extra.env ?? [],
-              ports: [{ containerPort: APP_PORT }],
+              ports: [APP_PORT, ...(extra.ports ?? [])].map((containerPort) => ({ containerPort })),
               readinessProbe: { httpGet: { path: readyPath, port: APP_PORT }, periodSeconds: 1, failureThreshold: 3 },
               volumeMounts: [{ name: 'config', mountPath: '/etc/authlab', readOnly: true }, ...(extra.mounts ?? [])],
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
@@ -61,10 +63,13 @@ function appDeployment(
   };
 }
 
-function service(namespace: string, name: string): V1Service {
+function service(namespace: string, name: string, more: { name: string; port: number }[] = []): V1Service {
   return {
     metadata: { name, namespace, labels: { app: name } },
-    spec: { selector: { app: name }, ports: [{ name: 'http', port: APP_PORT, targetPort: APP_PORT }] },
+    spec: {
+      selector: { app: name },
+      ports: [{ name: 'http', port: APP_PORT }, ...more].map((p) => ({ name: p.name, port: p.port, targetPort: p.port })),
+    },
   };
 }
 
@@ -73,9 +78,9 @@ export function idpService(namespace: string): V1Service {
   return service(namespace, 'idp');
 }
 
-/** A sidecar's Service in its service namespace. */
-export function sidecarService(namespace: string): V1Service {
-  return service(namespace, 'sidecar');
+/** A sidecar's Service in its service namespace; with a data plane, its port too (`data-plane`). */
+export function sidecarService(namespace: string, dataPlane = false): V1Service {
+  return service(namespace, 'sidecar', dataPlane ? [{ name: 'data-plane', port: DATA_PLANE_PORT }] : []);
 }
 
 /**
@@ -114,6 +119,7 @@ export function sidecarObjects(
   /** `authlab study --calibrate <µs>`: the sidecar's documented test hook (system/sidecar/calibrate.ts). */
   calibrateUs?: number,
 ): { sa: V1ServiceAccount; secret: V1Secret; deployment: V1Deployment } {
+  const dataPlane = (config as { dataPlane?: { port: number } }).dataPlane;
   return {
     sa: { metadata: { name: 'sidecar', namespace }, automountServiceAccountToken: false },
     secret: { metadata: { name: 'sidecar-config', namespace }, stringData: { 'config.json': JSON.stringify(config, null, 2) } },
@@ -128,6 +134,7 @@ export function sidecarObjects(
         },
       ],
       mounts: [{ name: 'sa-token', mountPath: SA_TOKEN_DIR, readOnly: true }],
+      ...(dataPlane ? { ports: [dataPlane.port] } : {}),
       ...(calibrateUs ? { env: [{ name: 'AUTHLAB_CALIBRATE_US', value: String(calibrateUs) }] } : {}),
     }),
   };

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { ClusterError } from '../errors.js';
-import type { ComponentImages } from '../images/component-images.js';
+import { DATA_PLANE_PATH, type ComponentImages } from '../images/component-images.js';
 import { apply, objectApi } from './apply.js';
 import { thisHostProfile, type ClusterProfile } from './cluster-profile.js';
 import { directReach, type Reach } from './port-forward.js';
-import { APP_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
+import { APP_PORT, DATA_PLANE_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
 import { serviceNetworkPolicies, systemNetworkPolicies } from './network-policies.js';
 import { PROMETHEUS_CLUSTER_ROLE } from './observability.js';
 import { PG_PORT, postgresObjects } from './postgres.js';
@@ -53,6 +53,11 @@ export interface DeployOptions {
   profile?: ClusterProfile;
   /** How the runner reaches a Service (default: its ClusterIP, as on the kube platform's node). */
   reach?: Reach;
+  /**
+   * `--data-plane go`: every sidecar starts the Go data plane its image carries (`images.sidecar` must
+   * be built with it) on {@link DATA_PLANE_PORT}, and its Service exposes that port too.
+   */
+  dataPlane?: boolean;
 }
 
 /** The same shape as the local platform's endpoints.json, plus what only a cluster has. */
@@ -60,11 +65,20 @@ export interface KubeEndpoints {
   idp: { url: string };
   admin: { token: string };
   postgres: { url: string };
-  services: { name: string; pair: number; url: string; saTokenPath: string; database: string; namespace: string }[];
+  services: {
+    name: string;
+    pair: number;
+    url: string;
+    /** With `--data-plane go`: where the runner reaches the sidecar's Go data plane (`/call` only). */
+    dataPlaneUrl?: string;
+    saTokenPath: string;
+    database: string;
+    namespace: string;
+  }[];
   kubeconfig: string;
   namespaces: string[];
   /** The same Services as pods reach them (ClusterIP URLs): what in-cluster load generators call. */
-  inCluster: { idp: string; services: Record<string, string> };
+  inCluster: { idp: string; services: Record<string, string>; dataPlanes?: Record<string, string> };
 }
 
 const secret = () => randomBytes(24).toString('hex');
@@ -137,7 +151,12 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const idpIp = ip(await apply(api, 'Service', idpService(sys)));
   const idpUrl = `http://${idpIp}:${APP_PORT}`;
   const sidecarUrl = new Map<string, string>();
-  for (const s of opts.services) sidecarUrl.set(s.name, `http://${ip(await apply(api, 'Service', sidecarService(s.name)))}:${APP_PORT}`);
+  const dataPlaneUrl = new Map<string, string>();
+  for (const s of opts.services) {
+    const sidecarIp = ip(await apply(api, 'Service', sidecarService(s.name, opts.dataPlane)));
+    sidecarUrl.set(s.name, `http://${sidecarIp}:${APP_PORT}`);
+    if (opts.dataPlane) dataPlaneUrl.set(s.name, `http://${sidecarIp}:${DATA_PLANE_PORT}`);
+  }
   for (const p of [
     ...systemNetworkPolicies(sys, profile),
     ...opts.services.flatMap((s) => serviceNetworkPolicies(s.name, s.peer, sys, profile)),
@@ -228,6 +247,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
         ...(opts.localAdminToken ? { localAdminToken: opts.localAdminToken } : {}),
         ...(cache.has(s.name) ? { redis: cache.get(s.name)! } : {}),
         postgresStats: true,
+        ...(opts.dataPlane ? { dataPlane: { binary: DATA_PLANE_PATH, port: DATA_PLANE_PORT } } : {}),
       },
       opts.calibrateUs,
     );
@@ -236,23 +256,35 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     await apply(api, 'Deployment', sc.deployment);
   }
   const reached = new Map<string, string>();
+  const reachedDataPlane = new Map<string, string>();
   for (const s of opts.services) {
     await waitAvailable(apps, s.name, 'db', timeoutMs);
     if (cache.has(s.name)) await waitAvailable(apps, s.name, 'redis', timeoutMs);
     await waitAvailable(apps, s.name, 'sidecar', timeoutMs);
     reached.set(s.name, await reach(s.name, 'sidecar', sidecarUrl.get(s.name)!));
     await waitServiceAnswers(`${reached.get(s.name)}/readyz`, `${s.name}'s sidecar`);
+    // The sidecar is ready only once its data plane holds its token; the Service's second port may
+    // still be a moment behind (kube-proxy).
+    if (opts.dataPlane) {
+      reachedDataPlane.set(s.name, await reach(s.name, 'sidecar', dataPlaneUrl.get(s.name)!));
+      await waitServiceAnswers(`${reachedDataPlane.get(s.name)}/healthz`, `${s.name}'s data plane`);
+    }
   }
   step(`${opts.services.length} services ready`);
   return {
     idp: { url: idpReached },
-    inCluster: { idp: idpUrl, services: Object.fromEntries(sidecarUrl) },
+    inCluster: {
+      idp: idpUrl,
+      services: Object.fromEntries(sidecarUrl),
+      ...(opts.dataPlane ? { dataPlanes: Object.fromEntries(dataPlaneUrl) } : {}),
+    },
     admin: { token: adminToken },
     postgres: { url: idpDbUrl },
     services: opts.services.map((s) => ({
       name: s.name,
       pair: s.pair,
       url: reached.get(s.name)!,
+      ...(reachedDataPlane.has(s.name) ? { dataPlaneUrl: reachedDataPlane.get(s.name)! } : {}),
       saTokenPath: `${s.name}/sidecar:${SA_TOKEN_PATH}`,
       database: s.database,
       namespace: s.name,

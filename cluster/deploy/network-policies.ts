@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type { ClusterProfile } from './cluster-profile.js';
-import { APP_PORT } from './components.js';
+import { APP_PORT, DATA_PLANE_PORT } from './components.js';
 import { PG_PORT } from './postgres.js';
 import { REDIS_PORT } from './redis.js';
 
@@ -54,6 +54,8 @@ export function serviceNetworkPolicies(namespace: string, peer: string, idpNames
       policyTypes: ['Ingress'],
       ingress: [
         { _from: [{ namespaceSelector: ns(peer), podSelector: app('sidecar') }, LOAD, ...profile.runnerPeers], ports: tcp(APP_PORT) },
+        // The Go data plane's outbound port (`--data-plane go`): only the load calls it, as it calls /call.
+        { _from: [LOAD, ...profile.runnerPeers], ports: tcp(DATA_PLANE_PORT) },
       ],
     }),
   ];

@@ -12,6 +12,8 @@ import type { TarEntry } from './tar.js';
 export const PG_PREFIX = '/usr/local/pgsql';
 export const PG_DATA = '/var/lib/postgresql/data';
 export const NODE_PATH = '/usr/local/bin/node';
+/** Where the sidecar image carries the Go data plane (`--data-plane go`), statically linked. */
+export const DATA_PLANE_PATH = '/usr/local/bin/authlab-dataplane';
 
 /** The images a kube deployment runs, by role. */
 export interface ComponentImages {
@@ -83,21 +85,32 @@ async function postgresLayer(pgDir: string): Promise<TarEntry[]> {
 
 /**
  * Builds (or reuses from `cacheDir`) the IdP, sidecar and PostgreSQL images: no Docker daemon, no base
- * image. Each is rebuilt only when its inputs change (Node binary, bundle, PostgreSQL files).
+ * image. Each is rebuilt only when its inputs change (Node binary, bundle, PostgreSQL files, the data
+ * plane). With `dataPlane` (the binary `buildGoProgram('dataplane')` made) the sidecar image also carries
+ * the Go data plane at {@link DATA_PLANE_PATH}: another image (and tag) than the one without it.
  */
 export async function componentImages(
   cacheDir: string,
   log: (line: string) => void,
   nodeBinary = process.execPath,
+  opts: { dataPlane?: string } = {},
 ): Promise<ComponentImages> {
   const node = await readFile(nodeBinary);
   const nodeDigest = digest(node);
+  const dataPlane = opts.dataPlane === undefined ? null : await readFile(opts.dataPlane);
   const images: Partial<ComponentImages> = {};
   for (const component of ['idp', 'sidecar'] as const) {
     const bundle = await bundleComponent(component);
-    images[component] = await cachedImage(cacheDir, component, [nodeDigest, bundle, 'v1'], async () => {
-      log(`building image ${component} (Node ${process.version} + bundled system/${component})…`);
-      const app: TarEntry[] = withParents([{ path: 'app/main.mjs', type: 'file', mode: 0o644, data: bundle }]);
+    const withDataPlane = component === 'sidecar' && dataPlane !== null;
+    const inputs = [nodeDigest, bundle, 'v1', ...(withDataPlane ? [digest(dataPlane), 'data-plane'] : [])];
+    images[component] = await cachedImage(cacheDir, component, inputs, async () => {
+      log(
+        `building image ${component} (Node ${process.version} + bundled system/${component}${withDataPlane ? ' + the Go data plane' : ''})…`,
+      );
+      const app: TarEntry[] = withParents([
+        { path: 'app/main.mjs', type: 'file', mode: 0o644, data: bundle },
+        ...(withDataPlane ? [{ path: DATA_PLANE_PATH.slice(1), type: 'file' as const, mode: 0o755, data: dataPlane }] : []),
+      ]);
       return ociImage(component, [await nodeLayer(nodeBinary), app], {
         user: `${IMAGE_USERS.app.uid}:${IMAGE_USERS.app.uid}`,
         entrypoint: [NODE_PATH, '/app/main.mjs'],

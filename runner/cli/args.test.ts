@@ -52,15 +52,20 @@ describe('parseCli', () => {
     });
   });
 
-  it('takes --data-plane node or go, go on the local platform only', () => {
+  it('takes --data-plane node or go on every platform, for study and up', () => {
     expect(parseCli(['study', '--data-plane', 'go'])).toMatchObject({ platform: 'local', dataPlane: 'go' });
     expect(parseCli(['study', '--platform', 'kind', '--data-plane', 'node'])).toMatchObject({ dataPlane: 'node' });
-    expect(() => parseCli(['study', '--data-plane', 'envoy'])).toThrow(
-      new UsageError("`--data-plane` must be 'node' or 'go' (got 'envoy')"),
-    );
-    expect(() => parseCli(['study', '--platform', 'kube', '--data-plane', 'go'])).toThrow(
-      /^`--data-plane go` runs on the local platform only: the kube images do not carry the Go data plane yet/,
-    );
+    expect(parseCli(['study', '--platform', 'kube', '--data-plane', 'go'])).toMatchObject({ platform: 'kube', dataPlane: 'go' });
+    expect(parseCli(['up', '--platform', 'kind', '--data-plane', 'go'])).toMatchObject({
+      command: 'up',
+      platform: 'kind',
+      dataPlane: 'go',
+    });
+    expect(parseCli(['up'])).toMatchObject({ command: 'up', dataPlane: 'node' });
+    for (const command of ['study', 'up'])
+      expect(() => parseCli([command, '--data-plane', 'envoy'])).toThrow(
+        new UsageError("`--data-plane` must be 'node' or 'go' (got 'envoy')"),
+      );
   });
 
   it('takes --calibrate <µs> and --aa, one at a time', () => {
@@ -88,6 +93,7 @@ describe('parseCli', () => {
       redis: false,
       observe: false,
       livePort: undefined,
+      dataPlane: 'node',
     });
     expect(parseCli(['up', '--redis'])).toMatchObject({ command: 'up', redis: true });
     expect(parseCli([])).toEqual({ command: 'help', usage: USAGE });

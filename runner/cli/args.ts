@@ -27,7 +27,7 @@ export interface StudyArgs {
   basePort?: number;
   /** `--calibrate <µs>`: busy-wait injected into enforce's verify stage (a test of the estimators). */
   calibrateUs?: number;
-  /** `--data-plane go`: outbound calls go through each sidecar's Go data plane (local platform only). */
+  /** `--data-plane go`: outbound calls go through each sidecar's Go data plane. */
   dataPlane: DataPlaneName;
   /** `--aa`: run enforce and observe configured exactly like off (an A/A study of false positives). */
   aa: boolean;
@@ -58,6 +58,8 @@ export interface UpArgs {
   keepCluster?: true;
   observe: boolean;
   livePort?: number;
+  /** `--data-plane go`: every sidecar starts its Go data plane and outbound calls go through it. */
+  dataPlane: DataPlaneName;
 }
 
 /** `authlab report <results.json> [--out DIR]`. */
@@ -134,6 +136,7 @@ const UP_OPTIONS: Options = {
   'keep-cluster': { type: 'boolean' },
   observe: { type: 'boolean' },
   'live-port': { type: 'string' },
+  'data-plane': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 const DOWN_OPTIONS: Options = { help: { type: 'boolean', short: 'h' } };
@@ -327,15 +330,9 @@ function clusterTarget(values: Values, command: Command): { kubeconfig?: string;
 export const DATA_PLANE_NAMES = ['node', 'go'] as const;
 export type DataPlaneName = (typeof DATA_PLANE_NAMES)[number];
 
-/** `--data-plane node|go` (default node); the Go data plane runs on the local platform only. */
+/** `--data-plane node|go` (default node), on every platform. */
 function dataPlane(values: Values): DataPlaneName {
-  const name = oneOf(values, 'data-plane', DATA_PLANE_NAMES, 'node');
-  const platform = str(values, 'platform') ?? 'local';
-  if (name === 'go' && platform !== 'local')
-    throw new UsageError(
-      `\`--data-plane go\` runs on the local platform only: the ${platform} images do not carry the Go data plane yet (drop --platform or --data-plane)`,
-    );
-  return name;
+  return oneOf(values, 'data-plane', DATA_PLANE_NAMES, 'node');
 }
 
 /** `--calibrate <µs>`: 1..100,000 µs; refused with `--aa` (an A/A study injects nothing). */
@@ -359,6 +356,7 @@ function parseUp(rest: string[]): UpArgs | HelpArgs {
     ...clusterTarget(values, 'up'),
     observe: values.observe === true,
     livePort: intFlag(values, 'live-port', 1024, 65535),
+    dataPlane: dataPlane(values),
   };
 }
 

@@ -3,6 +3,7 @@ import { requireKindTools } from '../../cluster/kind/preflight.js';
 import type { PlatformName } from '../../results/schema.js';
 import { findK6 } from '../engines/k6.js';
 import { AuthlabError, UsageError } from '../../system/protocol/errors.js';
+import type { DataPlaneName } from './args.js';
 
 /**
  * `--engine k6` needs a k6 binary, found where the engine itself looks ({@link findK6}); otherwise one
@@ -44,4 +45,21 @@ export async function preflightKind(args: { platform: PlatformName; kubeconfig?:
     return;
   }
   await requireKindTools();
+}
+
+/**
+ * `--data-plane go`: builds the Go data plane before anything is provisioned, so a machine without Go
+ * learns it in a second; resolves the platforms' `dataPlane` option (empty for `node`). The platforms
+ * take the binary as it is (local) or pack it into the sidecar image (kube, kind).
+ */
+export async function dataPlaneOption(name: DataPlaneName): Promise<{ dataPlane?: { binary: string } }> {
+  if (name !== 'go') return {};
+  const { buildGoProgram } = await import('../../system/sidecar/data-plane.js');
+  const built = await buildGoProgram('dataplane');
+  if (built.binary === null)
+    throw new AuthlabError(
+      'ERR_TOOL_MISSING',
+      `--data-plane go builds the Go data plane, which failed: ${built.reason}; install Go 1.26 or drop --data-plane`,
+    );
+  return { dataPlane: { binary: built.binary } };
 }

@@ -13,7 +13,7 @@ import { createProgress } from '../progress.js';
 import type { StudyArgs } from './args.js';
 import { AuthlabError, EXIT, UsageError } from '../../system/protocol/errors.js';
 import type { CliIo } from './io.js';
-import { kindTarget, preflightKind, requireK6, requireLocalPlatform } from './preflight.js';
+import { dataPlaneOption, kindTarget, preflightKind, requireK6, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { runsDir } from './state.js';
 import { calibrationChecks } from '../../reports/auth-cost.js';
@@ -56,17 +56,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   // Local: Debian's prometheus on this host. kube/kind: upstream Prometheus in the cluster, built on first use.
   if (args.observe && args.platform === 'local') requirePrometheus();
   // Built before provisioning, so a machine without Go learns it in a second, not after start-up.
-  let dataPlaneBinary: string | undefined;
-  if (args.dataPlane === 'go') {
-    const { buildGoProgram } = await import('../../system/sidecar/data-plane.js');
-    const built = await buildGoProgram('dataplane');
-    if (built.binary === null)
-      throw new AuthlabError(
-        'ERR_TOOL_MISSING',
-        `--data-plane go builds the Go data plane, which failed: ${built.reason}; install Go 1.26 or drop --data-plane`,
-      );
-    dataPlaneBinary = built.binary;
-  }
+  const dataPlane = await dataPlaneOption(args.dataPlane);
 
   const renderer = createProgress();
   const live = createLiveSeries();
@@ -110,25 +100,26 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         args.platform === 'kube'
           ? await (
               await import('../platforms/kube/index.js')
-            ).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis, ...calibrate })
+            ).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis, ...calibrate, ...dataPlane })
           : args.platform === 'kind'
             ? await (
                 await import('../platforms/kind/index.js')
-              ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log, redis, ...calibrate })
-            : await startLocalPlatform({
+              ).startKindPlatform({
+                ...kindTarget(args),
                 pairs: args.pairs,
-                basePort: args.basePort,
                 signal: shutdown.signal,
                 log,
                 redis,
-                ...(dataPlaneBinary ? { dataPlane: { binary: dataPlaneBinary } } : {}),
-              });
+                ...calibrate,
+                ...dataPlane,
+              })
+            : await startLocalPlatform({ pairs: args.pairs, basePort: args.basePort, signal: shutdown.signal, log, redis, ...dataPlane });
     } finally {
       delete process.env.AUTHLAB_CALIBRATE_US;
     }
     progress.log(`${args.platform} platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
     if (args.k6Runners !== undefined) {
-      inCluster = await inClusterK6(platform as ClusterPlatform, args.k6Runners, k6Binary!, log);
+      inCluster = await inClusterK6(platform as ClusterPlatform, args.k6Runners, k6Binary!, dataPlane, log);
       progress.log(`k6 runs as ${args.k6Runners} pod(s) in the cluster (namespace authlab-load)`);
     }
     observation = await startObservation({
@@ -152,7 +143,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       progress.log(`grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
-    if (dataPlaneBinary) progress.log("data plane: outbound calls go through each sidecar's Go data plane");
+    if (dataPlane.dataPlane) progress.log("data plane: outbound calls go through each sidecar's Go data plane");
     results = await runStudy(
       {
         engine: args.engine,
@@ -168,7 +159,6 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
         seed: args.seed,
         pairs: args.pairs,
         ...(args.calibrateUs === undefined ? {} : { calibrateUs: args.calibrateUs }),
-        ...(args.dataPlane === 'go' ? { dataPlane: 'go' as const } : {}),
         aa: args.aa,
         live,
         signal: shutdown.signal,
@@ -235,6 +225,7 @@ async function inClusterK6(
   platform: ClusterPlatform,
   runners: number,
   k6Binary: string,
+  dataPlane: { dataPlane?: { binary: string } },
   log: (line: string) => void,
 ): Promise<Engine & { close(): Promise<void> }> {
   const [{ k6Image }, { componentImages }, { kubeCacheRoot }, { K6_SCRIPTS_DIR }, { buildK6ClusterEngine }] = await Promise.all([
@@ -247,11 +238,15 @@ async function inClusterK6(
   const cache = join(kubeCacheRoot(), 'images');
   const image = await k6Image(cache, k6Binary, K6_SCRIPTS_DIR, log);
   await platform.loadImages([image]);
-  const { sidecar } = await componentImages(cache, log);
+  // The image the platform deployed (with the data plane when it carries one): already built and cached.
+  const { sidecar } = await componentImages(cache, log, undefined, dataPlane.dataPlane ? { dataPlane: dataPlane.dataPlane.binary } : {});
   const ep = platform.endpoints;
   const bases: [string, string][] = [
     [ep.idp.url, ep.inCluster.idp],
     ...ep.services.map((s): [string, string] => [s.url, ep.inCluster.services[s.name] ?? s.url]),
+    ...ep.services.flatMap((s): [string, string][] =>
+      s.dataPlaneUrl && ep.inCluster.dataPlanes?.[s.name] ? [[s.dataPlaneUrl, ep.inCluster.dataPlanes[s.name]!]] : [],
+    ),
   ];
   return buildK6ClusterEngine({
     kubeconfig: ep.kubeconfig,

@@ -10,7 +10,7 @@ import type { UpArgs } from './args.js';
 import { EXIT, UsageError } from '../../system/protocol/errors.js';
 import { createLiveSeries, startObservation, type Observation } from '../live/observe.js';
 import { requirePrometheus } from '../live/prometheus.js';
-import { kindTarget, preflightKind, requireLocalPlatform } from './preflight.js';
+import { dataPlaneOption, kindTarget, preflightKind, requireLocalPlatform } from './preflight.js';
 import { onShutdownSignal } from './shutdown.js';
 import { describeRecovery, recoverStaleUp } from './recover.js';
 import { acquireUpState, releaseUpState, runsDir, updateUpState, upPaths, type UpState } from './state.js';
@@ -26,6 +26,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   await preflightKind(args);
   // Local: Debian's prometheus on this host. kube/kind: upstream Prometheus in the cluster, built on first use.
   if (args.observe && args.platform === 'local') requirePrometheus();
+  const dataPlane = await dataPlaneOption(args.dataPlane);
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
@@ -61,10 +62,10 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
         args.platform === 'kind'
           ? await (
               await import('../platforms/kind/index.js')
-            ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log, redis: args.redis })
+            ).startKindPlatform({ ...kindTarget(args), pairs: args.pairs, signal: shutdown.signal, log, redis: args.redis, ...dataPlane })
           : await (
               await import('../platforms/kube/index.js')
-            ).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis: args.redis });
+            ).startKubePlatform({ pairs: args.pairs, signal: shutdown.signal, log, redis: args.redis, ...dataPlane });
     } else {
       let local: LocalPlatform | undefined;
       local = await startLocalPlatform({
@@ -73,6 +74,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
         ...(workDir ? { workDir } : {}),
         restart: args.restart,
         redis: args.redis,
+        ...dataPlane,
         signal: shutdown.signal,
         // Every exit or restart goes to the state file at once, for `authlab status`.
         onEvent: (_e, components) => {
@@ -130,7 +132,10 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     io.out(`  idp       ${e.idp.url}`);
     io.out(`  admin ui  ${adminConsole.url}/admin/ui  (sign in with the admin token; can run studies on this platform)`);
     io.out(`  postgres  ${e.postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
-    for (const s of e.services) io.out(`  ${s.name.padEnd(9)} ${s.url}  (pair ${s.pair}, database ${s.database})`);
+    for (const s of e.services)
+      io.out(
+        `  ${s.name.padEnd(9)} ${s.url}  (pair ${s.pair}, database ${s.database}${s.dataPlaneUrl ? `; outbound calls: ${s.dataPlaneUrl}` : ''})`,
+      );
     io.out(`  endpoints ${relative(process.cwd(), paths.endpoints) || paths.endpoints} (admin token and passwords inside)`);
     io.out('Ctrl-C or `authlab down` stops everything.');
     if (!shutdown.signal.aborted) {

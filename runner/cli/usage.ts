@@ -25,7 +25,8 @@ const STUDY_OPTIONS = `Study options:
   --calibrate US             inject a US µs busy-wait into enforce's verify stage (a sidecar test hook,
                              off by default) and report whether each estimator recovers it
   --data-plane go            outbound calls through each sidecar's Go data plane instead of its Node
-                             /call (local platform; needs a Go toolchain; default node)
+                             /call (needs a Go toolchain; kube/kind: packed into the sidecar image, port
+                             8081; default node)
   --aa                       A/A study: observe and enforce configured exactly like off; reports the
                              observed false-positive rate
   --observe                  also run Prometheus scraping every component and the runner each second; prints
@@ -49,7 +50,7 @@ ${ENVIRONMENT}
 ${EXIT_CODES}
 `,
   up: `Usage: authlab up [--platform local|kube|kind] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
-                  [--observe] [--live-port P] [--kubeconfig FILE] [--keep-cluster]
+                  [--observe] [--live-port P] [--kubeconfig FILE] [--keep-cluster] [--data-plane go]
 
 Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
@@ -70,6 +71,8 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
                              its URL (local: Debian's \`prometheus\`; kube/kind: upstream, deployed in
                              authlab-system with pod discovery, built by \`authlab cluster build\` or on first use)
   --live-port P              port of the live page and the runner's /metrics (default: a free one)
+  --data-plane go            every sidecar starts its Go data plane; endpoints.json names each one's
+                             dataPlaneUrl, where outbound calls (POST /call/<target>/query) go
 
 ${ENVIRONMENT}
 

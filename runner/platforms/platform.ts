@@ -20,6 +20,13 @@ export interface ProvisionOptions {
    * inherit the runner's AUTHLAB_CALIBRATE_US instead).
    */
   calibrateUs?: number;
+  /**
+   * `--data-plane go`: every sidecar starts the Go data plane (`binary`, from `buildGoProgram('dataplane')`)
+   * and outbound calls (`targetUrl` of a mode other than direct) go through it. Local: the binary itself,
+   * each on a port of its own after the sidecars' (and Redis's); kube and kind: the sidecar image carries
+   * it, on port 8081 of the sidecar's pod and Service.
+   */
+  dataPlane?: { binary: string };
 }
 
 /** One thing that happened to a supervised process after start-up. */
@@ -41,6 +48,8 @@ export interface PlatformEvent {
 export interface Platform {
   readonly name: PlatformName;
   readonly endpoints: EndpointsFile;
+  /** Set when outbound calls (`targetUrl` of a mode other than direct) go through the sidecars' Go data plane. */
+  readonly dataPlane?: 'go';
   /** The cluster's Kubernetes version, on platforms that run on one (recorded in results.json's env). */
   readonly kubernetesVersion?: string;
   /**

@@ -132,7 +132,7 @@ export async function runStudy(opts: StudyOptions, platform: Platform, studyProg
       scenarios: scenarios.map((s) => s.name),
       quick: opts.quick,
       ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
-      ...(opts.dataPlane ? { dataPlane: opts.dataPlane } : {}),
+      ...(platform.dataPlane ? { dataPlane: platform.dataPlane } : {}),
       ...(opts.aa ? { aa: true } : {}),
       ...(opts.k6Runners ? { k6Runners: opts.k6Runners } : {}),
       machine: machineState,

@@ -30,8 +30,6 @@ export interface StudyOptions {
    * started with it): the study adds enforce − observe, whose true value is exactly this, to its tests.
    */
   calibrateUs?: number;
-  /** Outbound calls went through the sidecars' Go data plane (`--data-plane go`). */
-  dataPlane?: 'go';
   /** A/A study (`--aa`): observe and enforce runs are driven with the pair configured as off. */
   aa?: boolean;
   /** `--k6-runners N`: recorded as `study.k6Runners` (the engine itself comes in `engineInstance`). */

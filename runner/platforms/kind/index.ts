@@ -103,7 +103,12 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       await target.drop?.();
     })());
   try {
-    const images = await componentImages(join(kubeCacheRoot(), 'images'), log);
+    const images = await componentImages(
+      join(kubeCacheRoot(), 'images'),
+      log,
+      undefined,
+      opts.dataPlane ? { dataPlane: opts.dataPlane.binary } : {},
+    );
     const redis = await clusterRedisImage(opts.redis, log);
     const loaded = await target.loader.load([images.idp, images.sidecar, images.postgres, ...(redis ? [redis] : [])]);
     if (loaded.length) log(`loaded ${loaded.join(', ')}`);
@@ -121,6 +126,7 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       profile,
       reach: forwards.reach,
       ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
+      ...(opts.dataPlane ? { dataPlane: true } : {}),
       // A kind node pulls from public registries: Grafana's image comes from there (issue 14).
       grafana: opts.kubeconfig === undefined,
       ...(redis ? { redisImage: redis } : {}),

@@ -55,6 +55,8 @@ export interface DeployOnClusterOptions {
   tokenTtlSeconds?: number;
   /** `--calibrate <µs>` (the sidecars' test hook), set in their pods' environment. */
   calibrateUs?: number;
+  /** `--data-plane go`: the sidecar image carries the data plane, every sidecar starts it, `/call` goes there. */
+  dataPlane?: boolean;
   /** Loaded on the nodes already: every service gets its own Redis query cache (cluster/deploy/redis.ts). */
   redisImage?: { ref: string };
   log: (line: string) => void;
@@ -104,6 +106,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
       extraTrustedIssuers: [{ issuer: stormIssuer.issuer, jwks: stormIssuer.jwks() }],
       ...(o.redisImage ? { redisImage: o.redisImage } : {}),
       ...(o.calibrateUs ? { calibrateUs: o.calibrateUs } : {}),
+      ...(o.dataPlane ? { dataPlane: true } : {}),
       kubeconfig: o.kubeconfig,
       images: o.images,
       services,
@@ -117,19 +120,21 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
     });
     const endpoints = ep;
     const urlOf = (name: string) => endpoints.services.find((s) => s.name === name)?.url ?? '';
+    const callBaseOf = (name: string) => endpoints.services.find((s) => s.name === name)?.dataPlaneUrl ?? urlOf(name);
     const checkPair = (pair: number): [string, string] => {
       if (!Number.isInteger(pair) || pair < 1 || pair > o.pairs) throw new RangeError(`pair must be 1..${o.pairs} (got ${pair})`);
       return [`p${pair}-a`, `p${pair}-b`];
     };
     return {
       name: o.name,
+      ...(o.dataPlane ? { dataPlane: 'go' as const } : {}),
       endpoints,
       kubernetesVersion: o.kubernetesVersion,
       startupMs: Math.round(performance.now() - o.startedAt),
       loadImages: o.loadImages,
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
-        return mode === 'direct' ? `${urlOf(b)}/query` : `${urlOf(a)}/call/${b}/query`;
+        return mode === 'direct' ? `${urlOf(b)}/query` : `${callBaseOf(a)}/call/${b}/query`;
       },
       async setPairMode(pair: number, mode: RunMode) {
         const [a, b] = checkPair(pair);

@@ -42,7 +42,12 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
   let images;
   let redis: Awaited<ReturnType<typeof clusterRedisImage>>;
   try {
-    images = await componentImages(join(kubeCacheRoot(), 'images'), log);
+    images = await componentImages(
+      join(kubeCacheRoot(), 'images'),
+      log,
+      undefined,
+      opts.dataPlane ? { dataPlane: opts.dataPlane.binary } : {},
+    );
     redis = await clusterRedisImage(opts.redis, log);
     const imported = await importImages('ctr', paths, [images.idp, images.sidecar, images.postgres, ...(redis ? [redis] : [])]);
     if (imported.length) log(`imported ${imported.join(', ')}`);
@@ -67,6 +72,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     log,
     hostIsNode: true,
     ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
+    ...(opts.dataPlane ? { dataPlane: true } : {}),
     ...(redis ? { redisImage: redis } : {}),
     afterClose: dropCluster,
   });

@@ -50,11 +50,6 @@ export interface LocalPlatformOptions extends ProvisionOptions {
    * port after the sidecars' when `basePort` is given). Default false: only scenarios that need it.
    */
   redis?: boolean;
-  /**
-   * Give every sidecar its Go data plane (`binary`: the built `dataplane` program, data-plane.ts), on a
-   * port of its own after the sidecars' (and Redis's); `targetUrl` then sends outbound calls through it.
-   */
-  dataPlane?: { binary: string };
   /** Called at once for every supervision event (after the platform's own log line). */
   onEvent?: (event: PlatformEvent, status: Readonly<Record<string, ComponentStatus>>) => void;
 }
@@ -355,6 +350,7 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
 
     return {
       name: 'local',
+      ...(opts.dataPlane ? { dataPlane: 'go' as const } : {}),
       endpoints,
       workDir,
       startupMs,
