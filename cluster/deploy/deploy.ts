@@ -53,6 +53,8 @@ export interface DeployOptions {
   profile?: ClusterProfile;
   /** How the runner reaches a Service (default: its ClusterIP, as on the kube platform's node). */
   reach?: Reach;
+  /** Aborts the waits for pods and Services (Ctrl-C or `authlab down` during start-up): ERR_ABORTED. */
+  signal?: AbortSignal;
   /**
    * `--data-plane go`: every sidecar starts the Go data plane its image carries (`images.sidecar` must
    * be built with it) on {@link DATA_PLANE_PORT}, and its Service exposes that port too.
@@ -83,9 +85,21 @@ export interface KubeEndpoints {
 
 const secret = () => randomBytes(24).toString('hex');
 
-async function waitAvailable(apps: AppsV1Api, namespace: string, name: string, timeoutMs: number): Promise<void> {
+/** Throws ERR_ABORTED once `signal` is aborted (Ctrl-C or `authlab down` during a deploy). */
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ClusterError('ERR_ABORTED', 'the deploy was interrupted');
+}
+
+async function waitAvailable(
+  apps: AppsV1Api,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    checkAborted(signal);
     const d = await apps.readNamespacedDeployment({ name, namespace });
     if ((d.status?.readyReplicas ?? 0) >= 1) return;
     if (Date.now() > deadline)
@@ -102,8 +116,9 @@ async function waitAvailable(apps: AppsV1Api, namespace: string, name: string, t
  * (longer on a busy host), and until then connections are refused. Polls `url` from the host until it
  * answers 2xx (every 200 ms, up to `timeoutMs`, default 30 000 ms).
  */
-async function waitServiceAnswers(url: string, what: string, timeoutMs = 30_000): Promise<void> {
+async function waitServiceAnswers(url: string, what: string, signal: AbortSignal | undefined, timeoutMs = 30_000): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; ;) {
+    checkAborted(signal);
     const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
       (r) => r.ok,
       () => false,
@@ -222,10 +237,10 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     ] as const)
       await apply(api, kind, o);
   }
-  await waitAvailable(apps, sys, 'db', timeoutMs);
-  await waitAvailable(apps, sys, 'idp', timeoutMs);
+  await waitAvailable(apps, sys, 'db', timeoutMs, opts.signal);
+  await waitAvailable(apps, sys, 'idp', timeoutMs, opts.signal);
   const idpReached = await reach(sys, 'idp', idpUrl);
-  await waitServiceAnswers(`${idpReached}/healthz`, 'the IdP');
+  await waitServiceAnswers(`${idpReached}/healthz`, 'the IdP', opts.signal);
   step(`IdP ready at ${idpReached}`);
   for (const g of opts.grants) await sendAdmin(`${idpReached}/admin/grants`, adminToken, 'PUT', g);
   step(`${opts.grants.length} grants set`);
@@ -258,16 +273,16 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const reached = new Map<string, string>();
   const reachedDataPlane = new Map<string, string>();
   for (const s of opts.services) {
-    await waitAvailable(apps, s.name, 'db', timeoutMs);
-    if (cache.has(s.name)) await waitAvailable(apps, s.name, 'redis', timeoutMs);
-    await waitAvailable(apps, s.name, 'sidecar', timeoutMs);
+    await waitAvailable(apps, s.name, 'db', timeoutMs, opts.signal);
+    if (cache.has(s.name)) await waitAvailable(apps, s.name, 'redis', timeoutMs, opts.signal);
+    await waitAvailable(apps, s.name, 'sidecar', timeoutMs, opts.signal);
     reached.set(s.name, await reach(s.name, 'sidecar', sidecarUrl.get(s.name)!));
-    await waitServiceAnswers(`${reached.get(s.name)}/readyz`, `${s.name}'s sidecar`);
+    await waitServiceAnswers(`${reached.get(s.name)}/readyz`, `${s.name}'s sidecar`, opts.signal);
     // The sidecar is ready only once its data plane holds its token; the Service's second port may
     // still be a moment behind (kube-proxy).
     if (opts.dataPlane) {
       reachedDataPlane.set(s.name, await reach(s.name, 'sidecar', dataPlaneUrl.get(s.name)!));
-      await waitServiceAnswers(`${reachedDataPlane.get(s.name)}/healthz`, `${s.name}'s data plane`);
+      await waitServiceAnswers(`${reachedDataPlane.get(s.name)}/healthz`, `${s.name}'s data plane`, opts.signal);
     }
   }
   step(`${opts.services.length} services ready`);

@@ -127,6 +127,7 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       reach: forwards.reach,
       ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
       ...(opts.dataPlane ? { dataPlane: true } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
       // A kind node pulls from public registries: Grafana's image comes from there (issue 14).
       grafana: opts.kubeconfig === undefined,
       ...(redis ? { redisImage: redis } : {}),
