@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { ClusterError } from '../errors.js';
 import { DATA_PLANE_PATH, type ComponentImages } from '../images/component-images.js';
+import type { EndpointsFile } from '../../system/protocol/endpoints.js';
 import { apply, objectApi } from './apply.js';
 import { thisHostProfile, type ClusterProfile } from './cluster-profile.js';
 import { directReach, type Reach } from './port-forward.js';
@@ -62,21 +63,10 @@ export interface DeployOptions {
   dataPlane?: boolean;
 }
 
-/** The same shape as the local platform's endpoints.json, plus what only a cluster has. */
-export interface KubeEndpoints {
-  idp: { url: string };
-  admin: { token: string };
-  postgres: { url: string };
-  services: {
-    name: string;
-    pair: number;
-    url: string;
-    /** With `--data-plane go`: where the runner reaches the sidecar's Go data plane (`/call` only). */
-    dataPlaneUrl?: string;
-    saTokenPath: string;
-    database: string;
-    namespace: string;
-  }[];
+/** The local platform's endpoints.json (`EndpointsFile`), plus what only a cluster has. */
+export interface KubeEndpoints extends Omit<EndpointsFile, 'services' | 'prometheus'> {
+  /** On kind the `url`s (and `dataPlaneUrl`s) are loopback port-forward listeners. */
+  services: (EndpointsFile['services'][number] & { namespace: string })[];
   kubeconfig: string;
   namespaces: string[];
   /** The same Services as pods reach them (ClusterIP URLs): what in-cluster load generators call. */
