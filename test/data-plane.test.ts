@@ -324,6 +324,8 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     // The new process signs with the sidecar's token, and its counts join /metrics from zero.
     for (let i = 0; i < 2; i++) expect((await post(`${dp}/call/p1-b/query`, '{"query":"light"}')).status).toBe(200);
     expect((await count()) - before).toBe(2);
+    // The restart is a series of its own, for a dashboard or an alert on a data plane that keeps dying.
+    expect(sample(await (await fetch(`${a.url}/metrics`)).text(), 'sidecar_data_plane_restarts_total', { service: 'p1-a' })).toBe(1);
   });
 
   it('stops the data plane with the sidecar', async () => {

@@ -15,6 +15,8 @@ export const METRICS = {
   pgDatabaseSizeBytes: 'pg_database_size_bytes',
   /** `query_cache_total{result}`: hit, miss, invalidated (a `write` dropped the cached results), error. */
   queryCacheTotal: 'query_cache_total',
+  /** `sidecar_data_plane_restarts_total`: the Go data plane exited on its own and was started again (only with one). */
+  sidecarDataPlaneRestartsTotal: 'sidecar_data_plane_restarts_total',
 } as const;
 
 /** `auth_verified_total{result}` values. */

@@ -9,7 +9,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnListeningCommand, type ListeningChild } from '../runtime/processes.js';
-import { LATENCY_BUCKETS_SECONDS } from '../protocol/metrics.js';
+import { Counter } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
 import type { SignMode, VerifyMode } from '../protocol/modes.js';
 import { SIGN_RESULTS, type SidecarMetrics } from './metrics.js';
 
@@ -152,6 +153,12 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   let restarting: Promise<void> | null = null;
   // Bumped by a restart: a metrics read begun against the process before it is discarded.
   let generation = 0;
+  // Registered only on a sidecar that has a data plane, so the series means something wherever it exists.
+  const restartsTotal = new Counter({
+    name: METRICS.sidecarDataPlaneRestartsTotal,
+    help: "Times the sidecar's Go data plane exited on its own and the sidecar started it again.",
+    registers: [opts.metrics.registry],
+  });
   let pushedRevision = -1;
   let pushedToken: string | null | undefined;
   let inFlight: Promise<void> | null = null;
@@ -217,6 +224,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
         await sync();
         watch(next);
         restarts++;
+        restartsTotal.inc();
         opts.log(`data plane restarted (pid ${next.pid}) on ${url}`);
         return;
       } catch (err) {
