@@ -116,9 +116,9 @@ const RESTART_RESET_AFTER_MS = 10_000;
 
 /**
  * Starts the data plane, pushes the current state once, and resolves when it holds it. From then on it
- * is supervised: one that exits on its own is started again on the same
- * address (after 100 ms, doubling up to 5 s while it keeps dying within 10 s), and until the new one holds
- * the token and settings `running()` is false, so the sidecar's readiness says so.
+ * is supervised: one that exits on its own is started again on the same address (after 100 ms, doubling
+ * up to 5 s while it keeps dying within 10 s), and until the new one holds the token and settings
+ * `running()` is false, so the sidecar's readiness says so.
  */
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const secret = randomBytes(24).toString('base64url');
@@ -244,7 +244,10 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       pushedToken = undefined;
       if (Date.now() - startedAt >= RESTART_RESET_AFTER_MS) restartWaitMs = RESTART_MIN_MS;
       opts.log(`data plane (pid ${c.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${restartWaitMs} ms`);
-      restarting = restart().finally(() => (restarting = null));
+      const p = restart().finally(() => {
+        if (restarting === p) restarting = null;
+      });
+      restarting = p;
     };
     if (c.child.exitCode !== null || c.child.signalCode !== null) exited(c.child.exitCode, c.child.signalCode);
     else c.child.once('exit', exited);
