@@ -86,18 +86,19 @@ async function postgresLayer(pgDir: string): Promise<TarEntry[]> {
 /**
  * Builds (or reuses from `cacheDir`) the IdP, sidecar and PostgreSQL images: no Docker daemon, no base
  * image. Each is rebuilt only when its inputs change (Node binary, bundle, PostgreSQL files, the data
- * plane). With `dataPlane` (the binary `buildGoProgram('dataplane')` made) the sidecar image also carries
- * the Go data plane at {@link DATA_PLANE_PATH}: another image (and tag) than the one without it.
+ * plane). With `dataPlane` (the binary `buildGoProgram('dataplane')` made; the platforms pass their
+ * provisioning options) the sidecar image also carries the Go data plane at {@link DATA_PLANE_PATH}:
+ * another image (and tag) than the one without it. `nodeBinary` defaults to the runner's own.
  */
 export async function componentImages(
   cacheDir: string,
   log: (line: string) => void,
-  nodeBinary = process.execPath,
-  opts: { dataPlane?: string } = {},
+  opts: { dataPlane?: { binary: string }; nodeBinary?: string } = {},
 ): Promise<ComponentImages> {
+  const nodeBinary = opts.nodeBinary ?? process.execPath;
   const node = await readFile(nodeBinary);
   const nodeDigest = digest(node);
-  const dataPlane = opts.dataPlane === undefined ? null : await readFile(opts.dataPlane);
+  const dataPlane = opts.dataPlane === undefined ? null : await readFile(opts.dataPlane.binary);
   const images: Partial<ComponentImages> = {};
   for (const component of ['idp', 'sidecar'] as const) {
     const bundle = await bundleComponent(component);

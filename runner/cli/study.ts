@@ -119,7 +119,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
     }
     progress.log(`${args.platform} platform ready: ${args.pairs} pair(s) in ${platform.startupMs} ms`);
     if (args.k6Runners !== undefined) {
-      inCluster = await inClusterK6(platform as ClusterPlatform, args.k6Runners, k6Binary!, dataPlane, log);
+      inCluster = await inClusterK6(platform as ClusterPlatform, args.k6Runners, k6Binary!, log);
       progress.log(`k6 runs as ${args.k6Runners} pod(s) in the cluster (namespace authlab-load)`);
     }
     observation = await startObservation({
@@ -225,12 +225,10 @@ async function inClusterK6(
   platform: ClusterPlatform,
   runners: number,
   k6Binary: string,
-  dataPlane: { dataPlane?: { binary: string } },
   log: (line: string) => void,
 ): Promise<Engine & { close(): Promise<void> }> {
-  const [{ k6Image }, { componentImages }, { kubeCacheRoot }, { K6_SCRIPTS_DIR }, { buildK6ClusterEngine }] = await Promise.all([
+  const [{ k6Image }, { kubeCacheRoot }, { K6_SCRIPTS_DIR }, { buildK6ClusterEngine }] = await Promise.all([
     import('../../cluster/images/k6-image.js'),
-    import('../../cluster/images/component-images.js'),
     import('../../cluster/paths.js'),
     import('../engines/k6.js'),
     import('../engines/k6-cluster.js'),
@@ -238,8 +236,6 @@ async function inClusterK6(
   const cache = join(kubeCacheRoot(), 'images');
   const image = await k6Image(cache, k6Binary, K6_SCRIPTS_DIR, log);
   await platform.loadImages([image]);
-  // The image the platform deployed (with the data plane when it carries one): already built and cached.
-  const { sidecar } = await componentImages(cache, log, undefined, dataPlane.dataPlane ? { dataPlane: dataPlane.dataPlane.binary } : {});
   const ep = platform.endpoints;
   const bases: [string, string][] = [
     [ep.idp.url, ep.inCluster.idp],
@@ -252,7 +248,8 @@ async function inClusterK6(
     kubeconfig: ep.kubeconfig,
     runners,
     image: image.ref,
-    nodeImage: sidecar.ref,
+    // Node from the sidecar image the platform deployed and loaded already.
+    nodeImage: platform.images.sidecar.ref,
     inClusterUrl: (url) => {
       const hit = bases.find(([host]) => url === host || url.startsWith(`${host}/`));
       return hit ? hit[1] + url.slice(hit[0].length) : undefined;

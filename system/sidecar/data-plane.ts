@@ -229,10 +229,9 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
         return;
       } catch (err) {
         opts.log(`could not restart the data plane: ${err instanceof Error ? err.message : String(err)}; retrying in ${restartWaitMs} ms`);
-        if (next && next === current) {
-          up = false;
-          await next.stop();
-        } else await next?.stop();
+        // Spawned but not holding the state (its push failed): it is not the data plane to keep.
+        if (next === current) up = false;
+        await next?.stop();
       }
     }
   };

@@ -103,12 +103,7 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       await target.drop?.();
     })());
   try {
-    const images = await componentImages(
-      join(kubeCacheRoot(), 'images'),
-      log,
-      undefined,
-      opts.dataPlane ? { dataPlane: opts.dataPlane.binary } : {},
-    );
+    const images = await componentImages(join(kubeCacheRoot(), 'images'), log, opts);
     const redis = await clusterRedisImage(opts.redis, log);
     const loaded = await target.loader.load([images.idp, images.sidecar, images.postgres, ...(redis ? [redis] : [])]);
     if (loaded.length) log(`loaded ${loaded.join(', ')}`);

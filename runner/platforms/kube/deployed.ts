@@ -39,6 +39,8 @@ export interface ClusterPlatform extends Platform {
   startPrometheus(o: { runnerPort?: number; signal?: AbortSignal }): Promise<InClusterPrometheus>;
   /** Where pods reach the runner's host (kube: the node address); absent behind port-forwards (kind). */
   readonly runnerAddress?: string;
+  /** The images it deployed (the sidecar's with the Go data plane under `--data-plane go`), loaded on the nodes. */
+  readonly images: ComponentImages;
 }
 
 export interface DeployOnClusterOptions {
@@ -133,6 +135,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
       ...(o.dataPlane ? { dataPlane: 'go' as const } : {}),
       endpoints,
       kubernetesVersion: o.kubernetesVersion,
+      images: o.images,
       startupMs: Math.round(performance.now() - o.startedAt),
       loadImages: o.loadImages,
       targetUrl(pair, mode) {

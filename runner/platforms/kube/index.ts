@@ -42,12 +42,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
   let images;
   let redis: Awaited<ReturnType<typeof clusterRedisImage>>;
   try {
-    images = await componentImages(
-      join(kubeCacheRoot(), 'images'),
-      log,
-      undefined,
-      opts.dataPlane ? { dataPlane: opts.dataPlane.binary } : {},
-    );
+    images = await componentImages(join(kubeCacheRoot(), 'images'), log, opts);
     redis = await clusterRedisImage(opts.redis, log);
     const imported = await importImages('ctr', paths, [images.idp, images.sidecar, images.postgres, ...(redis ? [redis] : [])]);
     if (imported.length) log(`imported ${imported.join(', ')}`);
