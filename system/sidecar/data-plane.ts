@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { spawnListeningCommand, type ListeningChild } from '../runtime/processes.js';
+import { startSupervisedChild, type SupervisedChild } from '../runtime/supervised-child.js';
 import { Counter } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
 import type { SignMode, VerifyMode } from '../protocol/modes.js';
@@ -108,57 +108,22 @@ export interface DataPlaneOptions {
   log: (msg: string) => void;
 }
 
-/** First wait before restarting a data plane that exited; doubled while it keeps dying young, up to the max. */
-const RESTART_MIN_MS = 100;
-const RESTART_MAX_MS = 5000;
-/** A data plane that lived this long before exiting is restarted after the first wait again. */
-const RESTART_RESET_AFTER_MS = 10_000;
-
 /**
  * Starts the data plane, pushes the current state once, and resolves when it holds it. From then on it
- * is supervised: one that exits on its own is started again on the same address (after 100 ms, doubling
- * up to 5 s while it keeps dying within 10 s), and until the new one holds the token and settings
- * `running()` is false, so the sidecar's readiness says so.
+ * is supervised (system/runtime/supervised-child.ts): one that exits on its own is started again on the
+ * same address, and until the new one holds the token and settings `running()` is false, so the
+ * sidecar's readiness says so.
  */
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const secret = randomBytes(24).toString('base64url');
-  const spawnOne = (port: number): Promise<ListeningChild> =>
-    spawnListeningCommand(opts.binary, [], {
-      AUTHLAB_DATAPLANE_SECRET: secret,
-      SERVICE: opts.service,
-      PEERS: JSON.stringify(opts.peers),
-      BUCKETS: JSON.stringify(LATENCY_BUCKETS_SECONDS),
-      HOST: opts.host ?? '127.0.0.1',
-      PORT: String(port),
-      // One P, as the sidecar has one event loop.
-      GOMAXPROCS: process.env.GOMAXPROCS ?? '1',
-    });
-  let current: ListeningChild = await spawnOne(opts.port ?? 0);
-  let control: string;
-  try {
-    control = controlUrlOf(current);
-  } catch (err) {
-    await current.stop();
-    throw err;
-  }
-  // A restart listens where the first one did, so the load keeps its address (also when port 0 was asked).
-  const url = current.url;
-  const port = Number(new URL(url).port);
   const headers = { authorization: `Bearer ${secret}` };
-  let up = true;
-  let stopping = false;
-  let restarts = 0;
-  let startedAt = Date.now();
-  let restartWaitMs = RESTART_MIN_MS;
-  let restarting: Promise<void> | null = null;
-  // Bumped by a restart: a metrics read begun against the process before it is discarded.
-  let generation = 0;
   // Registered only on a sidecar that has a data plane, so the series means something wherever it exists.
   const restartsTotal = new Counter({
     name: METRICS.sidecarDataPlaneRestartsTotal,
     help: "Times the sidecar's Go data plane exited on its own and the sidecar started it again.",
     registers: [opts.metrics.registry],
   });
+  let supervised: SupervisedChild | undefined;
   let pushedRevision = -1;
   let pushedToken: string | null | undefined;
   let inFlight: Promise<void> | null = null;
@@ -168,7 +133,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   const last = new Map<string, RequestSeries>();
   const lastSigned = new Map<string, number>();
 
-  const pushOnce = async (): Promise<void> => {
+  const pushOnce = async (control: string): Promise<void> => {
     const s = opts.state();
     const res = await fetch(`${control}/state`, {
       method: 'PUT',
@@ -182,11 +147,11 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       signal: AbortSignal.timeout(5000),
     });
     if (res.status !== 204) throw new Error(`the data plane refused its state: ${res.status} ${await res.text()}`);
-    if (!up) return; // it exited while this push was answered: the restart pushes again
+    if (supervised && !supervised.up()) return; // it exited while this push was answered: the restart pushes again
     pushedRevision = s.revision;
     pushedToken = s.token?.accessToken ?? null;
   };
-  const sync = (): Promise<void> => {
+  const sync = (control?: string): Promise<void> => {
     if (inFlight) {
       again = true;
       return inFlight;
@@ -195,7 +160,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       try {
         do {
           again = false;
-          await pushOnce();
+          await pushOnce(control ?? supervised!.control());
         } while (again);
       } finally {
         inFlight = null;
@@ -204,82 +169,56 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     return inFlight;
   };
 
-  const restart = async (): Promise<void> => {
-    while (!stopping) {
-      await new Promise((r) => setTimeout(r, restartWaitMs));
-      restartWaitMs = Math.min(restartWaitMs * 2, RESTART_MAX_MS);
-      if (stopping) return;
-      let next: ListeningChild | null = null;
-      try {
-        next = await spawnOne(port);
-        if (stopping) return void (await next.stop());
-        control = controlUrlOf(next);
-        current = next;
-        startedAt = Date.now();
-        last.clear();
-        lastSigned.clear();
-        generation++;
-        up = true;
-        await inFlight?.catch(() => {}); // a push to the process that died
-        await sync();
-        watch(next);
-        restarts++;
-        restartsTotal.inc();
-        opts.log(`data plane restarted (pid ${next.pid}) on ${url}`);
-        return;
-      } catch (err) {
-        opts.log(`could not restart the data plane: ${err instanceof Error ? err.message : String(err)}; retrying in ${restartWaitMs} ms`);
-        // Spawned but not holding the state (its push failed): it is not the data plane to keep.
-        if (next === current) up = false;
-        await next?.stop();
-      }
-    }
-  };
-  const watch = (c: ListeningChild): void => {
-    const exited = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (stopping || c !== current) return;
-      up = false;
+  supervised = await startSupervisedChild({
+    name: 'data plane',
+    binary: opts.binary,
+    env: {
+      AUTHLAB_DATAPLANE_SECRET: secret,
+      SERVICE: opts.service,
+      PEERS: JSON.stringify(opts.peers),
+      BUCKETS: JSON.stringify(LATENCY_BUCKETS_SECONDS),
+      // One P, as the sidecar has one event loop.
+      GOMAXPROCS: process.env.GOMAXPROCS ?? '1',
+    },
+    host: opts.host,
+    port: opts.port,
+    prime: async (control) => {
+      await inFlight?.catch(() => {}); // a push to the process that died
+      await sync(control);
+    },
+    onDown: () => {
       pushedRevision = -1;
       pushedToken = undefined;
-      if (Date.now() - startedAt >= RESTART_RESET_AFTER_MS) restartWaitMs = RESTART_MIN_MS;
-      opts.log(`data plane (pid ${c.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${restartWaitMs} ms`);
-      const p = restart().finally(() => {
-        if (restarting === p) restarting = null;
-      });
-      restarting = p;
-    };
-    if (c.child.exitCode !== null || c.child.signalCode !== null) exited(c.child.exitCode, c.child.signalCode);
-    else c.child.once('exit', exited);
-  };
-
-  try {
-    await sync();
-  } catch (err) {
-    await current.stop();
-    throw err;
-  }
-  watch(current);
-  return {
-    url,
-    get pid() {
-      return up ? current.pid : undefined;
     },
-    running: () => up,
-    restarts: () => restarts,
+    onReplaced: () => {
+      last.clear();
+      lastSigned.clear();
+    },
+    onRestarted: () => restartsTotal.inc(),
+    log: opts.log,
+  });
+  const sup = supervised;
+  return {
+    url: sup.url,
+    get pid() {
+      return sup.pid;
+    },
+    running: () => sup.up(),
+    restarts: () => sup.restarts(),
     revision: () => pushedRevision,
-    inSync: () => up && pushedToken === (opts.state().token?.accessToken ?? null),
+    inSync: () => sup.up() && pushedToken === (opts.state().token?.accessToken ?? null),
     sync: () =>
       sync().catch((err: unknown) => {
         opts.log(`could not push the token and modes to the data plane: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
       }),
     async readMetrics() {
-      if (!up) return; // what the exited one counted since the last read is lost with it
-      const gen = generation;
-      const res = await fetch(`${control}/metrics`, { headers, signal: AbortSignal.timeout(5000) });
+      if (!sup.up()) return; // what the exited one counted since the last read is lost with it
+      const gen = sup.generation();
+      const res = await fetch(`${sup.control()}/metrics`, { headers, signal: AbortSignal.timeout(5000) });
       if (res.status !== 200) throw new Error(`the data plane's metrics answered ${res.status}`);
       const snap = (await res.json()) as Snapshot;
-      if (gen !== generation) return;
+      if (gen !== sup.generation()) return;
       for (const result of SIGN_RESULTS) {
         const n = snap.signed[result] ?? 0;
         opts.metrics.addSigned(result, n - (lastSigned.get(result) ?? 0));
@@ -293,17 +232,6 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
         last.set(key, r);
       }
     },
-    async stop() {
-      stopping = true;
-      up = false;
-      await restarting; // a restart under way stops what it started
-      await current.stop();
-    },
+    stop: () => sup.stop(),
   };
-}
-
-/** The control URL from the data plane's listening line. */
-function controlUrlOf(child: ListeningChild): string {
-  if (typeof child.line.control === 'string') return child.line.control;
-  throw new Error('the data plane did not say where its control API listens');
 }
