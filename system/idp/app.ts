@@ -9,7 +9,8 @@ import type { IdpContext } from './context.js';
 import { createIdpMetrics } from './metrics.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { settingsStream } from './routes/settings-stream.js';
-import { tokenExchangeRoutes, tokenFastPath } from './routes/token-exchange.js';
+import { TOKEN_PATH, tokenExchangeRoutes, tokenFastPath } from './routes/token-exchange.js';
+import { startTokenPlane, type TokenPlane, type TokenPlaneState } from './token-plane.js';
 import { fastServerFactory, type FastTake } from '../runtime/fast-http.js';
 import { SigningKeyRing } from './signing-keys.js';
 import { storeChanges } from './store/changes.js';
@@ -47,6 +48,14 @@ export interface IdpOptions {
   pingIntervalMs?: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Start the Go token plane (system/idp/token-plane.ts) when listening: `binary` from
+   * `buildGoProgram('tokenplane')`, on `host` (default the IdP's) and `port` (default 0). Discovery's
+   * `token_endpoint` then names it.
+   */
+  tokenPlane?: { binary: string; host?: string; port?: number };
+  /** Where the token plane's restarts are told. Default stderr. */
+  log?: (msg: string) => void;
 }
 
 export interface Idp {
@@ -55,6 +64,8 @@ export interface Idp {
   keys: SigningKeyRing;
   /** Listens (default 127.0.0.1, port 0) and returns the URL; sets `issuer` to it when none was configured. */
   listen(opts?: { host?: string; port?: number }): Promise<string>;
+  /** The Go token plane, once listening with `tokenPlane`. */
+  tokenPlane(): TokenPlane | undefined;
   /** Rotates the signing keys now (as `POST /admin/keys/rotate`). */
   rotateKeys(who?: string): Promise<{ revision: number; result: unknown }>;
   /** Ends streams, stops timers, closes the server and (if it opened it) the pool. */
@@ -87,6 +98,8 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
   pool.on('error', onPoolError);
   const now = opts.now ?? Date.now;
   let issuer = opts.issuer;
+  let plane: TokenPlane | undefined;
+  const log = opts.log ?? ((msg: string) => process.stderr.write(`idp: ${msg}\n`));
   // The token endpoint's plain form POSTs are answered on plain node:http (routes/token-exchange.ts),
   // everything else by fastify; the fast path is set once the context exists, before the server listens.
   let fast: FastTake = () => false;
@@ -111,10 +124,30 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
         if (!issuer) throw new Error('IdP issuer unknown: pass options.issuer or call listen() first');
         return issuer;
       },
+      tokenEndpoint: () => `${plane ? plane.url : ctx.issuer().replace(/\/$/, '')}${TOKEN_PATH}`,
+      tokenPlane: () => plane,
       now,
       maxTokenTtlSeconds: () => Math.min(TOKEN_TTL_MAX_SECONDS, maxTtl),
     };
     fast = tokenFastPath(ctx);
+    // The token plane decides with what the IdP holds: every change is pushed (no-ops before it starts).
+    const push = () => void plane?.sync().catch(() => {});
+    store.onChange(push);
+    keys.onChange(push);
+    ctx.verifier.onTrustChange?.(push);
+    const planeState = (): TokenPlaneState => {
+      const s = store.state;
+      const grants: TokenPlaneState['grants'] = {};
+      for (const [caller, roles] of s.rolesByCaller) grants[caller] = Object.entries(roles);
+      return {
+        issuer: ctx.issuer(),
+        revision: s.revision,
+        ttlSeconds: s.settings.global.tokenTtlSeconds,
+        signingKey: keys.currentPrivate(),
+        grants,
+        trust: ctx.verifier.trust?.() ?? null,
+      };
+    };
     if (opts.postgresStats) {
       registerPgStats(ctx.metrics.registry, () => readPgStats((sql) => pool.query(sql), 'idp', 'idle'), PG_STATS_INTERVAL_MS);
     }
@@ -214,19 +247,46 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
     await app.register(adminUi.routes);
     // SSE responses are hijacked: end them first or server.close() would wait for them forever.
     app.addHook('preClose', async () => stream.hub.closeAll());
+    if (opts.tokenPlane) {
+      // What the token plane issued is in /metrics and the admin API's token ledger when they are read.
+      app.addHook('onRequest', async (req) => {
+        if (plane && (req.url.startsWith('/metrics') || req.url.startsWith('/admin'))) {
+          await plane.read().catch((err: unknown) => log(`could not read the token plane: ${(err as Error).message}`));
+        }
+      });
+      // An admin change answers once the token plane holds it, so the next exchange is decided with it.
+      app.addHook('onSend', async () => {
+        if (plane) await plane.settled();
+      });
+    }
 
     return {
       app,
       store,
       keys,
       rotateKeys,
+      tokenPlane: () => plane,
       async listen(l = {}) {
         const url = await app.listen({ host: l.host ?? '127.0.0.1', port: l.port ?? 0 });
         issuer ??= url;
+        if (opts.tokenPlane) {
+          await ctx.verifier.prime?.();
+          plane = await startTokenPlane({
+            binary: opts.tokenPlane.binary,
+            nodeUrl: url,
+            host: opts.tokenPlane.host ?? l.host ?? '127.0.0.1',
+            port: opts.tokenPlane.port,
+            state: planeState,
+            metrics: ctx.metrics,
+            tokens: ctx.tokens,
+            log,
+          });
+        }
         return url;
       },
       async close() {
         for (const t of timers) clearInterval(t);
+        await plane?.stop();
         await rotation;
         await app.close();
         store.close();

@@ -29,6 +29,8 @@ export interface IdpConfig {
   subjectTokenCacheSize?: number;
   /** Export `authlab_pg_*` of its own database (kube and kind, where the runner cannot reach it). */
   postgresStats?: boolean;
+  /** Run the Go token plane (its binary; `port` default 0): discovery's `token_endpoint` names it. */
+  tokenPlane?: { binary: string; port?: number };
 }
 
 const HTTP_URL = '^https?://[^\\s]+$';
@@ -85,6 +87,15 @@ const IdpConfigSchema = Type.Object(
     keyRotationIntervalSeconds: Type.Optional(Type.Integer({ minimum: 1, mustBe: 'must be a positive integer' })),
     subjectTokenCacheSize: Type.Optional(Type.Integer({ minimum: 0, mustBe: 'must be an integer >= 0 (0 disables the cache)' })),
     postgresStats: Type.Optional(Type.Boolean({ mustBe: 'must be true or false' })),
+    tokenPlane: Type.Optional(
+      Type.Object(
+        {
+          binary: Type.String({ minLength: 1, mustBe: "must be the path of the token plane's binary (authlab-tokenplane)" }),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer 0..65535' })),
+        },
+        { mustBe: 'must be an object {"binary", "port"?}' },
+      ),
+    ),
   },
   { mustBe: 'must be a JSON object' },
 );

@@ -1,5 +1,5 @@
 import { SubjectTokenError } from './subject-errors.js';
-import type { SubjectTokenVerifier, VerifiedSubject } from './subject-verifier.js';
+import type { SubjectTokenVerifier, TokenPlaneTrust, VerifiedSubject } from './subject-verifier.js';
 
 /**
  * Picks the verifier by the token's (unverified) `iss`, so each trusted issuer can be checked its own
@@ -8,6 +8,28 @@ import type { SubjectTokenVerifier, VerifiedSubject } from './subject-verifier.j
  */
 export class IssuerRoutedVerifier implements SubjectTokenVerifier {
   constructor(private readonly routes: ReadonlyMap<string, SubjectTokenVerifier>) {}
+
+  /** The routed verifiers, each once. */
+  private verifiers(): SubjectTokenVerifier[] {
+    return [...new Set(this.routes.values())];
+  }
+
+  /** The JWKS issuers' trust (TokenReview issuers have none: the Go token plane forwards their tokens). */
+  trust(): TokenPlaneTrust | null {
+    const all = this.verifiers()
+      .map((v) => v.trust?.() ?? null)
+      .filter((t) => t !== null);
+    if (all.length === 0) return null;
+    return { ...all[0]!, issuers: all.flatMap((t) => t.issuers) };
+  }
+
+  onTrustChange(listener: () => void): void {
+    for (const v of this.verifiers()) v.onTrustChange?.(listener);
+  }
+
+  async prime(): Promise<void> {
+    await Promise.all(this.verifiers().map((v) => v.prime?.()));
+  }
 
   async verify(token: string): Promise<VerifiedSubject> {
     let iss: unknown;

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     keyRotationIntervalSeconds: config.keyRotationIntervalSeconds,
     subjectTokenCacheSize: config.subjectTokenCacheSize,
     postgresStats: config.postgresStats,
+    tokenPlane: config.tokenPlane,
   });
   const url = await idp.listen({ host: config.host, port: config.port });
   const line: ListeningLine = { event: 'listening', service: 'idp', url };

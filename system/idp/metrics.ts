@@ -15,6 +15,11 @@ export interface IdpMetrics {
   inflight: Gauge;
   /** Counts one exchange by result and observes its duration (seconds), through children bound once per result. */
   exchanged(result: TokenResult, seconds: number): void;
+  /**
+   * Adds exchanges counted elsewhere (the Go token plane's): per bucket the count of durations whose first
+   * bound ≥ it (not cumulative), their sum (seconds) and their count.
+   */
+  addExchanged(result: TokenResult, buckets: readonly number[], sum: number, count: number): void;
 }
 
 /** The IdP's metrics in their own Registry (not prom-client's global one), so several IdPs can share a process. */
@@ -54,5 +59,10 @@ export function createIdpMetrics(): IdpMetrics {
     c.count.inc();
     c.duration.observe(seconds);
   };
-  return { registry, tokenResult, issueDuration, inflight, exchanged };
+  const addExchanged = (result: TokenResult, buckets: readonly number[], sum: number, count: number): void => {
+    const c = children(result);
+    c.count.add(count);
+    c.duration.add(buckets, sum, count);
+  };
+  return { registry, tokenResult, issueDuration, inflight, exchanged, addExchanged };
 }

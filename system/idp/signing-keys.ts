@@ -60,6 +60,7 @@ export class SigningKeyRing {
   private previous: SigningKey[];
   private current: SigningKey;
   private next: SigningKey;
+  private readonly listeners: (() => void)[] = [];
 
   constructor(records: SigningKeyRecord[]) {
     const cur = records.find((r) => r.role === 'current');
@@ -86,6 +87,17 @@ export class SigningKeyRing {
   /** Signs access-token claims with the current key (`kid` in the header). */
   sign(claims: AccessTokenClaims): string {
     return this.current.sign(claims);
+  }
+
+  /** The current key's private JWK parts (for the IdP's Go token plane, which signs with it too). */
+  currentPrivate(): { kid: string; d: string; x: string; y: string } {
+    const { d, x, y } = this.current.privateJwk;
+    return { kid: this.current.kid, d: d!, x: x!, y: y! };
+  }
+
+  /** Calls `listener` after every `apply` (a rotation, a retired or pruned key). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   /** Published keys: previous, current, next. */
@@ -116,6 +128,7 @@ export class SigningKeyRing {
     const ring = new SigningKeyRing(records);
     // Assign all three at once so a concurrent sign never sees a half-rotated ring.
     [this.previous, this.current, this.next] = [ring.previous, ring.current, ring.next];
+    for (const listener of this.listeners) listener();
   }
 
   records(): SigningKeyRecord[] {

@@ -24,6 +24,24 @@ export interface VerifiedSubject {
  */
 export interface SubjectTokenVerifier {
   verify(token: string): Promise<VerifiedSubject>;
+  /**
+   * What the IdP's Go token plane needs to verify tokens itself (system/idp/token-plane.ts): the JWKS
+   * issuers' keys held now and the checks' parameters. Absent or null: it verifies nothing itself.
+   */
+  trust?(): TokenPlaneTrust | null;
+  /** Calls `listener` whenever `trust()` changes (a JWKS fetch brought other keys). */
+  onTrustChange?(listener: () => void): void;
+  /** Loads every issuer's keys now (inline ones at once, others fetched), so `trust()` holds them. */
+  prime?(): Promise<void>;
+}
+
+/** The JWKS checks as the Go token plane repeats them (its `PUT /state` `trust`). */
+export interface TokenPlaneTrust {
+  audience: string;
+  skewSeconds: number;
+  maxTokenBytes: number;
+  cacheSize: number;
+  issuers: { issuer: string; keys: object[] }[];
 }
 
 /** One cluster whose service-account tokens the IdP accepts. */
@@ -66,6 +84,8 @@ type AllowedAlg = keyof typeof ALLOWED_ALGS;
 
 interface CachedKey {
   kty: string;
+  /** The JWK as published. */
+  jwk: object;
   verify: (token: string) => Record<string, unknown>;
 }
 
@@ -95,6 +115,7 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
   private readonly cacheSize: number;
   /** token → subject; insertion order doubles as eviction order (oldest first). */
   private readonly cache = new Map<string, VerifiedSubject>();
+  private readonly trustListeners: (() => void)[] = [];
 
   constructor(opts: JwksIssuerVerifierOptions) {
     for (const t of opts.trustedIssuers) {
@@ -122,6 +143,24 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
       this.cache.set(token, subject);
     }
     return subject;
+  }
+
+  trust(): TokenPlaneTrust {
+    return {
+      audience: this.audience,
+      skewSeconds: this.skewMs / 1000,
+      maxTokenBytes: this.maxBytes,
+      cacheSize: this.cacheSize,
+      issuers: [...this.issuers.values()].map((s) => ({ issuer: s.trusted.issuer, keys: [...s.keys.values()].map((k) => k.jwk) })),
+    };
+  }
+
+  onTrustChange(listener: () => void): void {
+    this.trustListeners.push(listener);
+  }
+
+  async prime(): Promise<void> {
+    await Promise.all([...this.issuers.values()].map((s) => this.refresh(s)));
   }
 
   private async verifyUncached(token: string): Promise<VerifiedSubject> {
@@ -229,6 +268,7 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
           state.keys = keys;
           state.lastError = null;
           if (dropped) for (const [t, s] of this.cache) if (s.issuer === state.trusted.issuer) this.cache.delete(t);
+          for (const listener of this.trustListeners) listener();
         },
         (err: SubjectTokenError) => {
           state.lastError = err;
@@ -268,6 +308,7 @@ export class JwksIssuerVerifier implements SubjectTokenVerifier {
           .toString();
         keys.set(jwk.kid, {
           kty: jwk.kty,
+          jwk,
           verify: createVerifier({
             key: pem,
             algorithms: [jwk.kty === 'RSA' ? 'RS256' : 'ES256'],

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { TOKEN_EXCHANGE_GRANT } from '../../protocol/claims.js';
 import { SETTINGS_STREAM_PATH } from '../../protocol/endpoints.js';
 import type { IdpContext } from '../context.js';
-import { TOKEN_PATH } from './token-exchange.js';
 
 /** Path of the IdP's JWKS (named in discovery). */
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -14,7 +13,7 @@ export async function discoveryRoutes(app: FastifyInstance, opts: { ctx: IdpCont
     const base = ctx.issuer().replace(/\/$/, '');
     return {
       issuer: ctx.issuer(),
-      token_endpoint: `${base}${TOKEN_PATH}`,
+      token_endpoint: ctx.tokenEndpoint(),
       jwks_uri: `${base}${JWKS_PATH}`,
       grant_types_supported: [TOKEN_EXCHANGE_GRANT],
       token_endpoint_auth_methods_supported: ['none'],
@@ -32,5 +31,12 @@ export async function discoveryRoutes(app: FastifyInstance, opts: { ctx: IdpCont
     reply.header('content-type', ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });
-  app.get('/healthz', async () => ({ ok: true, revision: ctx.store.state.revision }));
+  app.get('/healthz', async (_req, reply) => {
+    const plane = ctx.tokenPlane();
+    if (!plane) return { ok: true, revision: ctx.store.state.revision };
+    // Its token endpoint is the token plane's: while that is being restarted the IdP cannot issue.
+    const tokenPlane = { url: plane.url, pid: plane.pid ?? null, running: plane.running(), restarts: plane.restarts() };
+    if (!tokenPlane.running) reply.code(503);
+    return { ok: tokenPlane.running, revision: ctx.store.state.revision, tokenPlane };
+  });
 }
