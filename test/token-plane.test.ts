@@ -6,6 +6,7 @@
  * the IdP's metrics and token ledger counting what the token plane issued.
  */
 import type { FastifyInstance } from 'fastify';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../system/protocol/claims.js';
@@ -19,6 +20,16 @@ const ADMIN = 'token-plane-admin-token-0123456789';
 const built = await buildGoProgram('tokenplane');
 if (built.binary === null) throw new Error(`the token plane did not build: ${built.reason}`);
 const binary = built.binary;
+
+/** A second trusted issuer whose tokens the test writes byte by byte (repeated keys, escapes, odd headers). */
+const CRAFT_ISSUER = 'https://crafted.test';
+const craftKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const craftJwk = { ...craftKey.publicKey.export({ format: 'jwk' }), kid: 'crafted-1', use: 'sig', alg: 'RS256' };
+/** An RS256 token of the crafted issuer from its header and claims as raw JSON text. */
+function crafted(headerJson: string, claimsJson: string): string {
+  const input = `${Buffer.from(headerJson).toString('base64url')}.${Buffer.from(claimsJson).toString('base64url')}`;
+  return `${input}.${sign('sha256', Buffer.from(input), craftKey.privateKey).toString('base64url')}`;
+}
 
 /** P-256's order: a low-s signature has s ≤ n / 2. */
 const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
@@ -40,7 +51,10 @@ describe('the IdP with its Go token plane', () => {
     idp = await buildIdp({
       databaseUrl: pg.url,
       adminToken: ADMIN,
-      trustedIssuers: [{ issuer: url, jwksUri: `${url}/openid/v1/jwks` }],
+      trustedIssuers: [
+        { issuer: url, jwksUri: `${url}/openid/v1/jwks` },
+        { issuer: CRAFT_ISSUER, jwksUri: 'the inline JWKS of the crafted issuer', jwks: { keys: [craftJwk] } },
+      ],
       tokenTtlSeconds: 120,
       tokenPlane: { binary },
       log: (m) => logs.push(m),
@@ -164,6 +178,47 @@ describe('the IdP with its Go token plane', () => {
     }
     expect(refused).toBe(cases.length - 1); // a form with a charset is a good request, which the IdP answers
     const after = await counts();
+    expect(after.forwarded - before.forwarded).toBe(cases.length);
+    expect(after.issued - before.issued).toBe(0);
+  });
+
+  it('leaves every subject token it cannot read exactly as the IdP reads it to the IdP', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const H = '{"alg":"RS256","kid":"crafted-1"}';
+    const claims = (extra = '', exp = `${now + 600}`) =>
+      `{"iss":"${CRAFT_ISSUER}","sub":"system:serviceaccount:p1-a:default","aud":["authlab-idp"],"iat":${now},"exp":${exp}${extra}}`;
+    const ask = (base: string, subject_token: string) => exchange(base, form({ ...good(), subject_token }));
+    // A token of the crafted issuer the token plane verifies and answers itself.
+    let before = await counts();
+    const plain = await ask(planeUrl, crafted(H, claims()));
+    expect(plain.status, plain.text).toBe(200);
+    expect((await verified(JSON.parse(plain.text).access_token)).sub).toBe('p1-a');
+    let after = await counts();
+    expect([after.issued - before.issued, after.forwarded - before.forwarded]).toEqual([1, 0]);
+
+    const cases: [string, string][] = [
+      // JSON.parse keeps the last of a repeated key: expired here, valid in the next.
+      ['exp repeated, the last expired', crafted(H, claims(`,"exp":${now - 600}`))],
+      ['exp repeated, the last valid', crafted(H, claims(`,"exp":${now + 900}`, `${now - 600}`))],
+      ['an escape in sub', crafted(H, claims().replace('default', 'def\\u0061ult'))],
+      ['a kubernetes.io namespace of another service', crafted(H, claims(',"kubernetes.io":{"namespace":"p2-a"}'))],
+      ['kubernetes.io namespace repeated', crafted(H, claims(',"kubernetes.io":{"namespace":"p1-a","namespace":"p2-a"}'))],
+      ['a crit header', crafted('{"alg":"RS256","kid":"crafted-1","crit":["exp"]}', claims())],
+      ['exp a string', crafted(H, claims('', `"${now + 600}"`))],
+      ['no iat', crafted(H, claims().replace(`"iat":${now},`, ''))],
+      ['aud with a number', crafted(H, claims().replace('["authlab-idp"]', '["authlab-idp",7]'))],
+      ['aud of another service', crafted(H, claims().replace('["authlab-idp"]', '"kubernetes"'))],
+      ['nbf in the future', crafted(H, claims(`,"nbf":${now + 600}`))],
+      ['an unknown kid', crafted('{"alg":"RS256","kid":"crafted-2"}', claims())],
+      ['alg ES256 on an RSA key', crafted('{"alg":"ES256","kid":"crafted-1"}', claims())],
+    ];
+    before = await counts();
+    for (const [name, token] of cases) {
+      const [go, node] = [await ask(planeUrl, token), await ask(nodeUrl, token)];
+      if (node.status === 200) expect({ name, status: go.status }).toEqual({ name, status: 200 });
+      else expect({ name, status: go.status, body: go.text }).toEqual({ name, status: node.status, body: node.text });
+    }
+    after = await counts();
     expect(after.forwarded - before.forwarded).toBe(cases.length);
     expect(after.issued - before.issued).toBe(0);
   });

@@ -2,7 +2,10 @@ module authlab/dataplane
 
 go 1.26.0
 
-require github.com/valyala/fasthttp v1.79.0
+require (
+	github.com/valyala/fasthttp v1.79.0
+	github.com/valyala/fastjson v1.6.10
+)
 
 require (
 	github.com/klauspost/compress v1.20.4 // indirect
