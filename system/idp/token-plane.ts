@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LATENCY_BUCKETS_SECONDS } from '../protocol/metrics.js';
-import { startSupervisedChild, type SupervisedChild } from '../runtime/supervised-child.js';
+import { newestStatePush, startSupervisedChild, type SupervisedChild } from '../runtime/supervised-child.js';
 import type { IdpMetrics } from './metrics.js';
 import type { TokenPlaneTrust } from './subject-verifier.js';
 import type { IssuedToken, TokenLedger } from './token-ledger.js';
@@ -65,8 +65,6 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
   const secret = randomBytes(24).toString('base64url');
   const headers = { authorization: `Bearer ${secret}` };
   let supervised: SupervisedChild | undefined;
-  let inFlight: Promise<void> | null = null;
-  let again = false;
   // The cumulative histogram last read (a restarted process counts from zero).
   let last = { buckets: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
   let lastForwarded = 0;
@@ -81,23 +79,7 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
     });
     if (res.status !== 204) throw new Error(`the token plane refused its state: ${res.status} ${await res.text()}`);
   };
-  const sync = (control?: string): Promise<void> => {
-    if (inFlight) {
-      again = true;
-      return inFlight;
-    }
-    inFlight = (async () => {
-      try {
-        do {
-          again = false;
-          await pushOnce(control ?? supervised!.control());
-        } while (again);
-      } finally {
-        inFlight = null;
-      }
-    })();
-    return inFlight;
-  };
+  const pushes = newestStatePush(pushOnce, () => supervised!.control());
 
   supervised = await startSupervisedChild({
     name: 'token plane',
@@ -111,10 +93,7 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
     },
     host: opts.host,
     port: opts.port,
-    prime: async (control) => {
-      await inFlight?.catch(() => {}); // a push to the process that died
-      await sync(control);
-    },
+    prime: pushes.prime,
     onReplaced: () => {
       last = { buckets: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
       lastForwarded = 0;
@@ -131,11 +110,11 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
     restarts: () => sup.restarts(),
     counts: () => ({ ...counts }),
     sync: () =>
-      sync().catch((err: unknown) => {
+      pushes.sync().catch((err: unknown) => {
         opts.log(`could not push its state to the token plane: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
       }),
-    settled: () => (inFlight ? inFlight.catch(() => {}) : Promise.resolve()),
+    settled: pushes.settled,
     async read() {
       if (!sup.up()) return; // what the exited one issued since the last read is lost with it
       const gen = sup.generation();

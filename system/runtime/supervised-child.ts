@@ -146,3 +146,48 @@ export async function startSupervisedChild(opts: SupervisedChildOptions): Promis
     },
   };
 }
+
+/** What {@link newestStatePush} returns. */
+export interface StatePush {
+  /** Pushes now, or after the push in flight; resolves once a push begun after this call is done. */
+  sync(control?: string): Promise<void>;
+  /** Resolves once no push is in flight. */
+  settled(): Promise<void>;
+  /** A new process's first push (`SupervisedChildOptions.prime`): after the one in flight, to the process that died. */
+  prime(control: string): Promise<void>;
+}
+
+/**
+ * Pushes a component's newest state to its Go child's control API: one push in flight at a time; calls
+ * during it make one more push after it (which reads the state then), so the child ends up with the newest.
+ * `push` sends to the control URL it is given; `control` says the current one.
+ */
+export function newestStatePush(push: (control: string) => Promise<void>, control: () => string): StatePush {
+  let inFlight: Promise<void> | null = null;
+  let again = false;
+  const sync = (to?: string): Promise<void> => {
+    if (inFlight) {
+      again = true;
+      return inFlight;
+    }
+    inFlight = (async () => {
+      try {
+        do {
+          again = false;
+          await push(to ?? control());
+        } while (again);
+      } finally {
+        inFlight = null;
+      }
+    })();
+    return inFlight;
+  };
+  return {
+    sync,
+    settled: () => (inFlight ? inFlight.catch(() => {}) : Promise.resolve()),
+    async prime(to) {
+      await inFlight?.catch(() => {});
+      await sync(to);
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startSupervisedChild, type SupervisedChild } from '../runtime/supervised-child.js';
+import { newestStatePush, startSupervisedChild, type SupervisedChild } from '../runtime/supervised-child.js';
 import { Counter } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS, METRICS } from '../protocol/metrics.js';
 import type { SignMode, VerifyMode } from '../protocol/modes.js';
@@ -126,8 +126,6 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   let supervised: SupervisedChild | undefined;
   let pushedRevision = -1;
   let pushedToken: string | null | undefined;
-  let inFlight: Promise<void> | null = null;
-  let again = false;
   // The last snapshot read, per series: each read adds what was counted since (cleared on a restart,
   // whose process counts from zero).
   const last = new Map<string, RequestSeries>();
@@ -151,23 +149,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     pushedRevision = s.revision;
     pushedToken = s.token?.accessToken ?? null;
   };
-  const sync = (control?: string): Promise<void> => {
-    if (inFlight) {
-      again = true;
-      return inFlight;
-    }
-    inFlight = (async () => {
-      try {
-        do {
-          again = false;
-          await pushOnce(control ?? supervised!.control());
-        } while (again);
-      } finally {
-        inFlight = null;
-      }
-    })();
-    return inFlight;
-  };
+  const pushes = newestStatePush(pushOnce, () => supervised!.control());
 
   supervised = await startSupervisedChild({
     name: 'data plane',
@@ -182,10 +164,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     },
     host: opts.host,
     port: opts.port,
-    prime: async (control) => {
-      await inFlight?.catch(() => {}); // a push to the process that died
-      await sync(control);
-    },
+    prime: pushes.prime,
     onDown: () => {
       pushedRevision = -1;
       pushedToken = undefined;
@@ -208,7 +187,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     revision: () => pushedRevision,
     inSync: () => sup.up() && pushedToken === (opts.state().token?.accessToken ?? null),
     sync: () =>
-      sync().catch((err: unknown) => {
+      pushes.sync().catch((err: unknown) => {
         opts.log(`could not push the token and modes to the data plane: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
       }),

@@ -21,7 +21,6 @@
 package main
 
 import (
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -386,35 +385,20 @@ type statePush struct {
 }
 
 func controlAPI(secret string, m *metrics) http.Handler {
-	want := []byte("Bearer " + secret)
-	answer := func(w http.ResponseWriter, status int, body any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(body)
-	}
-	fail := func(w http.ResponseWriter, status int, code, message string) {
-		answer(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			fail(w, 401, "ERR_ADMIN_UNAUTHORIZED", "Send Authorization: Bearer <the data plane's secret>.")
-			return
-		}
+	return serve.Control(secret, "the data plane", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodPut && r.URL.Path == "/state":
 			var p statePush
-			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&p); err != nil {
-				fail(w, 400, "ERR_BAD_REQUEST", "The body must be {signMode, verifyMode, token, expiresAt}: "+err.Error())
+			if err := serve.DecodeBody(w, r, 64<<10, &p); err != nil {
+				serve.ControlError(w, 400, "ERR_BAD_REQUEST", "The body must be {signMode, verifyMode, token, expiresAt}: "+err.Error())
 				return
 			}
 			if (p.SignMode != "on" && p.SignMode != "off") || (p.VerifyMode != "off" && p.VerifyMode != "observe" && p.VerifyMode != "enforce") {
-				fail(w, 400, "ERR_BAD_REQUEST", `signMode must be "on" or "off", verifyMode "off", "observe" or "enforce".`)
+				serve.ControlError(w, 400, "ERR_BAD_REQUEST", `signMode must be "on" or "off", verifyMode "off", "observe" or "enforce".`)
 				return
 			}
 			if (p.Token == nil) != (p.ExpiresAt == nil) || (p.Token != nil && *p.Token == "") {
-				fail(w, 400, "ERR_BAD_REQUEST", "token and expiresAt come together: a non-empty token and its expiry in ms since the epoch, or both null.")
+				serve.ControlError(w, 400, "ERR_BAD_REQUEST", "token and expiresAt come together: a non-empty token and its expiry in ms since the epoch, or both null.")
 				return
 			}
 			next := &state{signMode: p.SignMode, verifyMode: p.VerifyMode, aud: map[string]bool{}, audNames: "no target"}
@@ -434,9 +418,9 @@ func controlAPI(secret string, m *metrics) http.Handler {
 			current.Store(next)
 			w.WriteHeader(http.StatusNoContent)
 		case r.Method == http.MethodGet && r.URL.Path == "/metrics":
-			answer(w, 200, m.snapshot())
+			serve.Answer(w, 200, m.snapshot())
 		default:
-			fail(w, 404, "ERR_NOT_FOUND", "The control API has PUT /state and GET /metrics.")
+			serve.ControlError(w, 404, "ERR_NOT_FOUND", "The control API has PUT /state and GET /metrics.")
 		}
 	})
 }

@@ -40,7 +40,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -803,33 +802,18 @@ func build(p statePush) (*state, error) {
 }
 
 func controlAPI(secret string, rep *report, subjects *cache) http.Handler {
-	want := []byte("Bearer " + secret)
-	answer := func(w http.ResponseWriter, status int, body any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(body)
-	}
-	fail := func(w http.ResponseWriter, status int, code, message string) {
-		answer(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
-	}
 	var mu sync.Mutex // pushes one at a time, so the cache is emptied against the trust it replaces
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			fail(w, 401, "ERR_ADMIN_UNAUTHORIZED", "Send Authorization: Bearer <the token plane's secret>.")
-			return
-		}
+	return serve.Control(secret, "the token plane", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodPut && r.URL.Path == "/state":
 			var p statePush
-			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&p); err != nil {
-				fail(w, 400, "ERR_BAD_REQUEST", "The body must be {issuer, revision, ttlSeconds, signingKey, grants, trust}: "+err.Error())
+			if err := serve.DecodeBody(w, r, 16<<20, &p); err != nil {
+				serve.ControlError(w, 400, "ERR_BAD_REQUEST", "The body must be {issuer, revision, ttlSeconds, signingKey, grants, trust}: "+err.Error())
 				return
 			}
 			next, err := build(p)
 			if err != nil {
-				fail(w, 400, "ERR_BAD_REQUEST", err.Error())
+				serve.ControlError(w, 400, "ERR_BAD_REQUEST", err.Error())
 				return
 			}
 			mu.Lock()
@@ -843,9 +827,9 @@ func controlAPI(secret string, rep *report, subjects *cache) http.Handler {
 			mu.Unlock()
 			w.WriteHeader(http.StatusNoContent)
 		case r.Method == http.MethodPost && r.URL.Path == "/report":
-			answer(w, 200, rep.drain())
+			serve.Answer(w, 200, rep.drain())
 		default:
-			fail(w, 404, "ERR_NOT_FOUND", "The control API has PUT /state and POST /report.")
+			serve.ControlError(w, 404, "ERR_NOT_FOUND", "The control API has PUT /state and POST /report.")
 		}
 	})
 }
