@@ -75,6 +75,22 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
       expect((await fetch(`${dataPlane}/readyz`)).status).toBe(404);
       expect(await (await fetch(`${dataPlane}/healthz`)).json()).toEqual({ status: 'ok', service: 'p1-a' });
 
+      // ... and the IdP runs its Go token plane on its Service's port 8082, which discovery names as the
+      // token endpoint: the sidecars took their tokens there, and the node reaches it (NetworkPolicy).
+      const idpUrl = ep!.idp.url;
+      const discovery = (await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+      expect(discovery.token_endpoint).toMatch(/^http:\/\/10\.96\.\d+\.\d+:8082\/oauth2\/token$/);
+      expect(await (await fetch(`${idpUrl}/healthz`)).json()).toMatchObject({ ok: true, tokenPlane: { running: true, restarts: 0 } });
+      const refused = await fetch(discovery.token_endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      });
+      expect(refused.status).toBe(400); // the IdP's own refusal, relayed
+      expect(((await refused.json()) as { error: string }).error).toBe('invalid_request');
+      const idpMetrics = await (await fetch(`${idpUrl}/metrics`)).text();
+      expect(Number(/^token_result_total\{result="issued"\} (\d+)/m.exec(idpMetrics)?.[1])).toBeGreaterThanOrEqual(2);
+
       // heavy-cached through p1-b's own Redis pod: a miss, then a hit with the same rows, then a
       // write invalidates it; the target sidecar's counters say so.
       const post = async (body: unknown) => {

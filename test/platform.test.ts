@@ -55,14 +55,27 @@ describe('local platform, 1 pair', () => {
 });
 
 const dataPlane = await buildGoProgram('dataplane');
+const tokenPlane = await buildGoProgram('tokenplane');
 if (dataPlane.binary === null) console.warn(`SKIP local platform with the Go data plane: ${dataPlane.reason}`);
 
-describe.skipIf(dataPlane.binary === null)('local platform, 1 pair, --data-plane go', () => {
+describe.skipIf(dataPlane.binary === null || tokenPlane.binary === null)('local platform, 1 pair, --data-plane go', () => {
   let platform: LocalPlatform;
   beforeAll(async () => {
-    platform = await startLocalPlatform({ pairs: 1, dataPlane: { binary: dataPlane.binary! } });
+    platform = await startLocalPlatform({ pairs: 1, dataPlane: { binary: dataPlane.binary!, tokenPlane: tokenPlane.binary! } });
   }, 60_000);
   afterAll(() => platform?.close());
+
+  it("names the IdP's Go token plane as its token endpoint, through which the sidecars got their tokens", async () => {
+    const idp = platform.endpoints.idp.url;
+    const discovery = (await (await fetch(`${idp}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+    const health = (await (await fetch(`${idp}/healthz`)).json()) as { ok: boolean; tokenPlane: { url: string; running: boolean } };
+    expect(health).toMatchObject({ ok: true, tokenPlane: { running: true } });
+    expect(discovery.token_endpoint).toBe(`${health.tokenPlane.url}/oauth2/token`);
+    expect(health.tokenPlane.url).not.toBe(idp);
+    // Both sidecars are ready, so both hold a token; /metrics reads what the token plane issued.
+    const issued = Number(/^token_result_total\{result="issued"\} (\d+)/m.exec(await (await fetch(`${idp}/metrics`)).text())?.[1]);
+    expect(issued).toBeGreaterThanOrEqual(2);
+  });
 
   it("sends outbound calls through the caller's data plane, signed, and counts its CPU with the sidecar's", async () => {
     const [a, b] = platform.endpoints.services;

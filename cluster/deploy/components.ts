@@ -14,6 +14,8 @@ import { IMAGE_USERS } from '../images/rootfs.js';
 export const APP_PORT = 8080;
 /** Port a sidecar's Go data plane serves outbound calls on (`--data-plane go`), in the sidecar's pod. */
 export const DATA_PLANE_PORT = 8081;
+/** Port the IdP's Go token plane serves the token endpoint on (`--data-plane go`), in the IdP's pod. */
+export const TOKEN_PLANE_PORT = 8082;
 /** Where the sidecar's projected service-account token is mounted. */
 export const SA_TOKEN_DIR = '/var/run/secrets/authlab';
 export const SA_TOKEN_PATH = `${SA_TOKEN_DIR}/token`;
@@ -73,9 +75,9 @@ function service(namespace: string, name: string, more: { name: string; port: nu
   };
 }
 
-/** The IdP's Service (created first: its ClusterIP goes into every config). */
-export function idpService(namespace: string): V1Service {
-  return service(namespace, 'idp');
+/** The IdP's Service (created first: its ClusterIP goes into every config); with a token plane, its port too (`token-plane`). */
+export function idpService(namespace: string, tokenPlane = false): V1Service {
+  return service(namespace, 'idp', tokenPlane ? [{ name: 'token-plane', port: TOKEN_PLANE_PORT }] : []);
 }
 
 /** A sidecar's Service in its service namespace; with a data plane, its port too (`data-plane`). */
@@ -93,6 +95,7 @@ export function idpObjects(
   image: string,
   config: object,
 ): { sa: V1ServiceAccount; binding: V1ClusterRoleBinding; secret: V1Secret; deployment: V1Deployment } {
+  const tokenPlane = (config as { tokenPlane?: { port: number } }).tokenPlane;
   return {
     sa: { metadata: { name: 'idp', namespace } },
     binding: {
@@ -104,6 +107,7 @@ export function idpObjects(
     deployment: appDeployment(namespace, 'idp', image, 'idp', '/healthz', {
       automount: true,
       env: [{ name: 'NODE_EXTRA_CA_CERTS', value: `${IN_POD_SA}/ca.crt` }],
+      ...(tokenPlane ? { ports: [tokenPlane.port] } : {}),
     }),
   };
 }

@@ -2,12 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { ClusterError } from '../errors.js';
-import { DATA_PLANE_PATH, type ComponentImages } from '../images/component-images.js';
+import { DATA_PLANE_PATH, TOKEN_PLANE_PATH, type ComponentImages } from '../images/component-images.js';
 import type { EndpointsFile } from '../../system/protocol/endpoints.js';
 import { apply, objectApi } from './apply.js';
 import { thisHostProfile, type ClusterProfile } from './cluster-profile.js';
 import { directReach, type Reach } from './port-forward.js';
-import { APP_PORT, DATA_PLANE_PORT, idpObjects, idpService, SA_TOKEN_PATH, sidecarObjects, sidecarService } from './components.js';
+import {
+  APP_PORT,
+  DATA_PLANE_PORT,
+  idpObjects,
+  idpService,
+  SA_TOKEN_PATH,
+  sidecarObjects,
+  sidecarService,
+  TOKEN_PLANE_PORT,
+} from './components.js';
 import { serviceNetworkPolicies, systemNetworkPolicies } from './network-policies.js';
 import { PROMETHEUS_CLUSTER_ROLE } from './observability.js';
 import { PG_PORT, postgresObjects } from './postgres.js';
@@ -61,6 +70,11 @@ export interface DeployOptions {
    * be built with it) on {@link DATA_PLANE_PORT}, and its Service exposes that port too.
    */
   dataPlane?: boolean;
+  /**
+   * With it, the IdP starts the Go token plane its image carries (`images.idp` must be built with it) on
+   * {@link TOKEN_PLANE_PORT}, its Service exposes that port, and discovery names it as the token endpoint.
+   */
+  tokenPlane?: boolean;
 }
 
 /** The local platform's endpoints.json (`EndpointsFile`), plus what only a cluster has. */
@@ -153,8 +167,9 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     });
   // Services first: without cluster DNS, every component is configured with ClusterIPs.
   const ip = (svc: V1Service) => svc.spec?.clusterIP ?? '';
-  const idpIp = ip(await apply(api, 'Service', idpService(sys)));
+  const idpIp = ip(await apply(api, 'Service', idpService(sys, opts.tokenPlane)));
   const idpUrl = `http://${idpIp}:${APP_PORT}`;
+  const tokenPlaneUrl = `http://${idpIp}:${TOKEN_PLANE_PORT}`;
   const sidecarUrl = new Map<string, string>();
   const dataPlaneUrl = new Map<string, string>();
   for (const s of opts.services) {
@@ -199,6 +214,8 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
     // The runner cannot reach the cluster's databases: the components export their sizes themselves.
     postgresStats: true,
     initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: ttl }, services: {} },
+    // Discovery names the token plane by its Service address, which is not where it listens in the pod.
+    ...(opts.tokenPlane ? { tokenPlane: { binary: TOKEN_PLANE_PATH, port: TOKEN_PLANE_PORT, url: tokenPlaneUrl } } : {}),
   });
   await apply(api, 'ServiceAccount', idp.sa);
   await apply(api, 'ClusterRoleBinding', idp.binding);
@@ -231,6 +248,8 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   await waitAvailable(apps, sys, 'idp', timeoutMs, opts.signal);
   const idpReached = await reach(sys, 'idp', idpUrl);
   await waitServiceAnswers(`${idpReached}/healthz`, 'the IdP', opts.signal);
+  // Healthy only once its token plane holds the state; the Service's second port may be a moment behind.
+  if (opts.tokenPlane) await waitServiceAnswers(`${await reach(sys, 'idp', tokenPlaneUrl)}/healthz`, "the IdP's token plane", opts.signal);
   step(`IdP ready at ${idpReached}`);
   for (const g of opts.grants) await sendAdmin(`${idpReached}/admin/grants`, adminToken, 'PUT', g);
   step(`${opts.grants.length} grants set`);

@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type { ClusterProfile } from './cluster-profile.js';
-import { APP_PORT, DATA_PLANE_PORT } from './components.js';
+import { APP_PORT, DATA_PLANE_PORT, TOKEN_PLANE_PORT } from './components.js';
 import { PG_PORT } from './postgres.js';
 import { REDIS_PORT } from './redis.js';
 
@@ -45,7 +45,8 @@ export function serviceNetworkPolicies(namespace: string, peer: string, idpNames
         { to: [{ podSelector: app('db') }], ports: tcp(PG_PORT) },
         { to: [{ podSelector: app('redis') }], ports: tcp(REDIS_PORT) },
         { to: [{ namespaceSelector: ns(peer), podSelector: app('sidecar') }], ports: tcp(APP_PORT) },
-        { to: [{ namespaceSelector: ns(idpNamespace), podSelector: app('idp') }], ports: tcp(APP_PORT) },
+        // The IdP, and its Go token plane's token endpoint (`--data-plane go`).
+        { to: [{ namespaceSelector: ns(idpNamespace), podSelector: app('idp') }], ports: [...tcp(APP_PORT), ...tcp(TOKEN_PLANE_PORT)] },
         profile.dns,
       ],
     }),
@@ -79,7 +80,8 @@ export function systemNetworkPolicies(namespace: string, profile: ClusterProfile
             { namespaceSelector: { matchLabels: { 'authlab.dev/role': 'service' } }, podSelector: app('sidecar') },
             ...profile.runnerPeers,
           ],
-          ports: tcp(APP_PORT),
+          // The IdP's port, and its Go token plane's (`--data-plane go`; discovery names it as the token endpoint).
+          ports: [...tcp(APP_PORT), ...tcp(TOKEN_PLANE_PORT)],
         },
       ],
     }),

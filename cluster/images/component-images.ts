@@ -14,6 +14,8 @@ export const PG_DATA = '/var/lib/postgresql/data';
 export const NODE_PATH = '/usr/local/bin/node';
 /** Where the sidecar image carries the Go data plane (`--data-plane go`), statically linked. */
 export const DATA_PLANE_PATH = '/usr/local/bin/authlab-dataplane';
+/** Where the IdP image carries the IdP's Go token plane (`--data-plane go`). */
+export const TOKEN_PLANE_PATH = '/usr/local/bin/authlab-tokenplane';
 
 /** The images a kube deployment runs, by role. */
 export interface ComponentImages {
@@ -87,30 +89,40 @@ async function postgresLayer(pgDir: string): Promise<TarEntry[]> {
  * Builds (or reuses from `cacheDir`) the IdP, sidecar and PostgreSQL images: no Docker daemon, no base
  * image. Each is rebuilt only when its inputs change (Node binary, bundle, PostgreSQL files, the data
  * plane). With `dataPlane` (the binary `buildGoProgram('dataplane')` made; the platforms pass their
- * provisioning options) the sidecar image also carries the Go data plane at {@link DATA_PLANE_PATH}:
- * another image (and tag) than the one without it. `nodeBinary` defaults to the runner's own.
+ * provisioning options) the sidecar image also carries the Go data plane at {@link DATA_PLANE_PATH},
+ * and with its `tokenPlane` (`buildGoProgram('tokenplane')`) the IdP image the token plane at
+ * {@link TOKEN_PLANE_PATH}: each another image (and tag) than the one without it. `nodeBinary` defaults
+ * to the runner's own.
  */
 export async function componentImages(
   cacheDir: string,
   log: (line: string) => void,
-  opts: { dataPlane?: { binary: string }; nodeBinary?: string } = {},
+  opts: { dataPlane?: { binary: string; tokenPlane?: string }; nodeBinary?: string } = {},
 ): Promise<ComponentImages> {
   const nodeBinary = opts.nodeBinary ?? process.execPath;
   const node = await readFile(nodeBinary);
   const nodeDigest = digest(node);
-  const dataPlane = opts.dataPlane === undefined ? null : await readFile(opts.dataPlane.binary);
+  // The Go program each component's image carries, if any: the sidecar's data plane, the IdP's token plane.
+  const goPrograms = {
+    sidecar:
+      opts.dataPlane === undefined
+        ? null
+        : { path: DATA_PLANE_PATH, data: await readFile(opts.dataPlane.binary), name: 'data plane', key: 'data-plane' },
+    idp:
+      opts.dataPlane?.tokenPlane === undefined
+        ? null
+        : { path: TOKEN_PLANE_PATH, data: await readFile(opts.dataPlane.tokenPlane), name: 'token plane', key: 'token-plane' },
+  };
   const images: Partial<ComponentImages> = {};
   for (const component of ['idp', 'sidecar'] as const) {
     const bundle = await bundleComponent(component);
-    const withDataPlane = component === 'sidecar' && dataPlane !== null;
-    const inputs = [nodeDigest, bundle, 'v1', ...(withDataPlane ? [digest(dataPlane), 'data-plane'] : [])];
+    const go = goPrograms[component];
+    const inputs = [nodeDigest, bundle, 'v1', ...(go ? [digest(go.data), go.key] : [])];
     images[component] = await cachedImage(cacheDir, component, inputs, async () => {
-      log(
-        `building image ${component} (Node ${process.version} + bundled system/${component}${withDataPlane ? ' + the Go data plane' : ''})…`,
-      );
+      log(`building image ${component} (Node ${process.version} + bundled system/${component}${go ? ` + the Go ${go.name}` : ''})…`);
       const app: TarEntry[] = withParents([
         { path: 'app/main.mjs', type: 'file', mode: 0o644, data: bundle },
-        ...(withDataPlane ? [{ path: DATA_PLANE_PATH.slice(1), type: 'file' as const, mode: 0o755, data: dataPlane }] : []),
+        ...(go ? [{ path: go.path.slice(1), type: 'file' as const, mode: 0o755, data: go.data }] : []),
       ]);
       return ociImage(component, [await nodeLayer(nodeBinary), app], {
         user: `${IMAGE_USERS.app.uid}:${IMAGE_USERS.app.uid}`,

@@ -48,18 +48,20 @@ export async function preflightKind(args: { platform: PlatformName; kubeconfig?:
 }
 
 /**
- * `--data-plane go`: builds the Go data plane before anything is provisioned, so a machine without Go
+ * `--data-plane go`: builds the Go data plane (and the IdP's token plane) before anything is provisioned, so a machine without Go
  * learns it in a second; resolves the platforms' `dataPlane` option (empty for `node`). The platforms
  * take the binary as it is (local) or pack it into the sidecar image (kube, kind).
  */
-export async function dataPlaneOption(name: DataPlaneName): Promise<{ dataPlane?: { binary: string } }> {
+export async function dataPlaneOption(name: DataPlaneName): Promise<{ dataPlane?: { binary: string; tokenPlane: string } }> {
   if (name !== 'go') return {};
   const { buildGoProgram } = await import('../../system/sidecar/data-plane.js');
-  const built = await buildGoProgram('dataplane');
-  if (built.binary === null)
-    throw new AuthlabError(
-      'ERR_TOOL_MISSING',
-      `--data-plane go builds the Go data plane, which failed: ${built.reason}; install Go 1.26 or drop --data-plane`,
-    );
-  return { dataPlane: { binary: built.binary } };
+  const [built, tokenPlane] = [await buildGoProgram('dataplane'), await buildGoProgram('tokenplane')];
+  for (const b of [built, tokenPlane]) {
+    if (b.binary === null)
+      throw new AuthlabError(
+        'ERR_TOOL_MISSING',
+        `--data-plane go builds the Go data plane and the IdP's token plane, which failed: ${b.reason}; install Go 1.26 or drop --data-plane`,
+      );
+  }
+  return { dataPlane: { binary: built.binary!, tokenPlane: tokenPlane.binary! } };
 }

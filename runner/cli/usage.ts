@@ -25,8 +25,8 @@ const STUDY_OPTIONS = `Study options:
   --calibrate US             inject a US µs busy-wait into enforce's verify stage (a sidecar test hook,
                              off by default) and report whether each estimator recovers it
   --data-plane go            outbound calls through each sidecar's Go data plane instead of its Node
-                             /call (needs a Go toolchain; kube/kind: packed into the sidecar image, port
-                             8081; default node)
+                             /call, token exchanges through the IdP's Go token plane (needs a Go
+                             toolchain; kube/kind: packed into the images, ports 8081 and 8082; default node)
   --aa                       A/A study: observe and enforce configured exactly like off; reports the
                              observed false-positive rate
   --observe                  also run Prometheus scraping every component and the runner each second; prints
@@ -72,7 +72,8 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
                              authlab-system with pod discovery, built by \`authlab cluster build\` or on first use)
   --live-port P              port of the live page and the runner's /metrics (default: a free one)
   --data-plane go            every sidecar starts its Go data plane; endpoints.json names each one's
-                             dataPlaneUrl, where outbound calls (POST /call/<target>/query) go
+                             dataPlaneUrl, where outbound calls (POST /call/<target>/query) go; the IdP
+                             starts its Go token plane, which discovery names as the token endpoint
 
 ${ENVIRONMENT}
 

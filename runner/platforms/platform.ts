@@ -24,9 +24,11 @@ export interface ProvisionOptions {
    * `--data-plane go`: every sidecar starts the Go data plane (`binary`, from `buildGoProgram('dataplane')`)
    * and outbound calls (`targetUrl` of a mode other than direct) go through it. Local: the binary itself,
    * each on a port of its own after the sidecars' (and Redis's); kube and kind: the sidecar image carries
-   * it, on port 8081 of the sidecar's pod and Service.
+   * it, on port 8081 of the sidecar's pod and Service. With `tokenPlane` (from `buildGoProgram('tokenplane')`)
+   * the local platform's IdP also starts its Go token plane (system/idp/token-plane.ts) on a port of its
+   * own, which discovery names as the token endpoint; kube and kind do not pack it yet.
    */
-  dataPlane?: { binary: string };
+  dataPlane?: { binary: string; tokenPlane?: string };
 }
 
 /** One thing that happened to a supervised process after start-up. */

@@ -51,9 +51,9 @@ export interface IdpOptions {
   /**
    * Start the Go token plane (system/idp/token-plane.ts) when listening: `binary` from
    * `buildGoProgram('tokenplane')`, on `host` (default the IdP's) and `port` (default 0). Discovery's
-   * `token_endpoint` then names it.
+   * `token_endpoint` then names it, at `url` when given (where clients reach it, e.g. a Service address).
    */
-  tokenPlane?: { binary: string; host?: string; port?: number };
+  tokenPlane?: { binary: string; host?: string; port?: number; url?: string };
   /** Where the token plane's restarts are told. Default stderr. */
   log?: (msg: string) => void;
 }
@@ -124,7 +124,8 @@ export async function buildIdp(opts: IdpOptions): Promise<Idp> {
         if (!issuer) throw new Error('IdP issuer unknown: pass options.issuer or call listen() first');
         return issuer;
       },
-      tokenEndpoint: () => `${plane ? plane.url : ctx.issuer().replace(/\/$/, '')}${TOKEN_PATH}`,
+      tokenEndpoint: () =>
+        `${plane ? (opts.tokenPlane?.url ?? plane.url).replace(/\/$/, '') : ctx.issuer().replace(/\/$/, '')}${TOKEN_PATH}`,
       tokenPlane: () => plane,
       now,
       maxTokenTtlSeconds: () => Math.min(TOKEN_TTL_MAX_SECONDS, maxTtl),

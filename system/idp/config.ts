@@ -29,8 +29,11 @@ export interface IdpConfig {
   subjectTokenCacheSize?: number;
   /** Export `authlab_pg_*` of its own database (kube and kind, where the runner cannot reach it). */
   postgresStats?: boolean;
-  /** Run the Go token plane (its binary; `port` default 0): discovery's `token_endpoint` names it. */
-  tokenPlane?: { binary: string; port?: number };
+  /**
+   * Run the Go token plane (its binary; `port` default 0): discovery's `token_endpoint` names it, at `url`
+   * when clients reach it elsewhere than where it listens (a Service address; default its listening URL).
+   */
+  tokenPlane?: { binary: string; port?: number; url?: string };
 }
 
 const HTTP_URL = '^https?://[^\\s]+$';
@@ -92,8 +95,9 @@ const IdpConfigSchema = Type.Object(
         {
           binary: Type.String({ minLength: 1, mustBe: "must be the path of the token plane's binary (authlab-tokenplane)" }),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, mustBe: 'must be an integer 0..65535' })),
+          url: Type.Optional(Type.String({ pattern: HTTP_URL, mustBe: 'must be the http(s) base URL clients reach the token plane at' })),
         },
-        { mustBe: 'must be an object {"binary", "port"?}' },
+        { mustBe: 'must be an object {"binary", "port"?, "url"?}' },
       ),
     ),
   },

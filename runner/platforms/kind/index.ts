@@ -122,6 +122,7 @@ export async function startKindPlatform(opts: KindProvisionOptions): Promise<Clu
       reach: forwards.reach,
       ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
       ...(opts.dataPlane ? { dataPlane: true } : {}),
+      ...(opts.dataPlane?.tokenPlane ? { tokenPlane: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       // A kind node pulls from public registries: Grafana's image comes from there (issue 14).
       grafana: opts.kubeconfig === undefined,

@@ -59,6 +59,8 @@ export interface DeployOnClusterOptions {
   calibrateUs?: number;
   /** `--data-plane go`: the sidecar image carries the data plane, every sidecar starts it, `/call` goes there. */
   dataPlane?: boolean;
+  /** The IdP image carries the Go token plane: the IdP starts it (deployAuthlab's `tokenPlane`). */
+  tokenPlane?: boolean;
   /** Ctrl-C or `authlab down` during start-up: the deploy stops waiting, and what it made is removed. */
   signal?: AbortSignal;
   /** Loaded on the nodes already: every service gets its own Redis query cache (cluster/deploy/redis.ts). */
@@ -111,6 +113,7 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
       ...(o.redisImage ? { redisImage: o.redisImage } : {}),
       ...(o.calibrateUs ? { calibrateUs: o.calibrateUs } : {}),
       ...(o.dataPlane ? { dataPlane: true } : {}),
+      ...(o.tokenPlane ? { tokenPlane: true } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       kubeconfig: o.kubeconfig,
       images: o.images,

@@ -68,6 +68,7 @@ export async function startKubePlatform(opts: KubeProvisionOptions): Promise<Kub
     hostIsNode: true,
     ...(opts.calibrateUs ? { calibrateUs: opts.calibrateUs } : {}),
     ...(opts.dataPlane ? { dataPlane: true } : {}),
+    ...(opts.dataPlane?.tokenPlane ? { tokenPlane: true } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(redis ? { redisImage: redis } : {}),
     afterClose: dropCluster,

@@ -92,12 +92,15 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
   const signal = opts.signal;
 
   const dpCount = opts.dataPlane ? services.length : 0;
-  const portCount = 3 + services.length + (opts.redis ? 1 : 0) + dpCount;
+  const tokenPlaneBinary = opts.dataPlane?.tokenPlane;
+  const portCount = 3 + services.length + (opts.redis ? 1 : 0) + (tokenPlaneBinary ? 1 : 0) + dpCount;
   const ports = opts.basePort ? Array.from({ length: portCount }, (_, i) => opts.basePort! + i) : await freePorts(portCount);
   if (opts.basePort)
     await assertPortsFree(ports, `free it or pick another --base-port (the local platform needs ports ${ports[0]}–${ports.at(-1)})`);
   const [pgPort, identityPort, idpPort, ...sidecarPorts] = ports.slice(0, 3 + services.length) as [number, number, number, ...number[]];
   const redisPort = opts.redis ? ports[3 + services.length]! : null;
+  // Fixed too: discovery names it as the token endpoint, and a restarted IdP must name the same one.
+  const tokenPlanePort = tokenPlaneBinary ? ports[3 + services.length + (opts.redis ? 1 : 0)]! : null;
   const sidecarUrl = new Map(services.map((s, i) => [s.name, `http://${LOOPBACK}:${sidecarPorts[i]}`]));
   // Fixed like the sidecars' own, so a restarted sidecar's data plane listens where the load goes.
   const dataPlanePorts = ports.slice(portCount - dpCount);
@@ -266,6 +269,7 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 300,
       // Default modes of a fresh platform: sign on, verify enforce (docs/DESIGN.md §3 "CLI").
       initialSettings: { global: { signMode: 'on', verifyMode: 'enforce', tokenTtlSeconds: opts.tokenTtlSeconds ?? 300 }, services: {} },
+      ...(tokenPlaneBinary ? { tokenPlane: { binary: tokenPlaneBinary, port: tokenPlanePort! } } : {}),
     }).then((c) => ((timings['idp listening'] = ms(t0)), c));
     // Service databases are created while the IdP boots.
     const dbsP = Promise.all(services.map((s) => pgServer.createDatabase(s.database))).then(

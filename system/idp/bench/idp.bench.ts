@@ -5,7 +5,9 @@
  * beside the Node ceiling (bare-exchange.ts: node:http and parsed keys, nothing else), so the report
  * separates what the IdP adds from what Node's HTTP stack and loopback TCP cost on this host.
  * Two IdPs: the SA-token cache off (every exchange verifies: the figure to compare with the raw limit)
- * and on (the default), each with its Node ceiling. All four servers start and are primed afresh before
+ * and on (the default), each with its Node ceiling; and the same two IdPs with their Go token plane
+ * (system/idp/token-plane.ts, what `--data-plane go` runs), driven at the token plane's port, the CPU of
+ * both processes counted. All four servers start and are primed afresh before
  * every round (new processes: a process's own speed is fixed for its life, so rounds of one process are
  * not independent draws of what a server costs; `--cpu-prof` keeps one process of each for the run); each
  * round measures the raw limit, each server in turn (warm-up, measured run) and the raw limit again,
@@ -16,7 +18,7 @@
  *
  * Flags: --rounds <n> (default 5), --prime <s> (3: each server's load before its rounds, not counted),
  * --duration <s> (5), --warmup <s> (1), --connections <n> (16),
- * --tokens <n> (200), --cpu-prof <dir> (V8 CPU profiles of the two IdPs and the two Node ceilings,
+ * --tokens <n> (200), --token-plane off (leave out the IdPs with a token plane), --cpu-prof <dir> (V8 CPU profiles of the two IdPs and the two Node ceilings,
  * written when they stop; the bench prints how many requests each covers, for scripts/profile-diff.ts).
  * A measured run with any failed exchange stops the bench, with one exchange made by hand in the message
  * (the pre-minted SA tokens live 1 h: a run of more than ~130 rounds ends that way).
@@ -35,7 +37,8 @@ import type { IdpConfig } from '../config.js';
 import { spawnComponent, spawnListening, type Component } from '../../../runner/platforms/local/child.js';
 import { componentEntry } from '../../../runner/platforms/local/paths.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
-import { BENCH_ADMIN as ADMIN, cpuProfArgs, cpuSecondsOf, loadAverage } from '../../sidecar/bench/stack.js';
+import { BENCH_ADMIN as ADMIN, cpuProfArgs, cpuSecondsOfAll, loadAverage } from '../../sidecar/bench/stack.js';
+import { buildGoProgram } from '../../sidecar/data-plane.js';
 import { checkTarget, describeInterval, describeTarget, type TargetCheck } from '../../../results/stats/target.js';
 
 const flags = benchFlags('bench:idp', {
@@ -48,7 +51,7 @@ const flags = benchFlags('bench:idp', {
     connections: { default: 16, integer: true },
     tokens: { default: 200, integer: true },
   },
-  strings: ['cpu-prof'],
+  strings: ['cpu-prof', 'token-plane'],
 });
 const rounds = flags.numbers.rounds;
 const primeS = flags.numbers.prime;
@@ -109,23 +112,46 @@ function run(opts: autocannon.Options): Promise<autocannon.Result> {
   });
 }
 
-/** A server under test: its base URL, pid (for its CPU) and stop. */
+/** A server under test: its token endpoint's base URL, its processes' pids (for their CPU) and stop. */
 interface Server {
   url: string;
-  pid: number | undefined;
+  pids: (number | undefined)[];
   stop(): Promise<unknown>;
+}
+
+/** An IdP child as a Server (its own token endpoint). */
+async function idpServer(config: IdpConfig, configPath: string): Promise<Server> {
+  const c = await startIdp(config, configPath, true);
+  return { url: c.url, pids: [c.pid], stop: () => c.stop() };
+}
+
+/**
+ * An IdP child with its Go token plane (system/idp/token-plane.ts): exchanges go to the token plane,
+ * and the CPU counted is both processes' (the IdP pushes, reads back and answers what is forwarded).
+ */
+async function idpWithPlane(config: IdpConfig, configPath: string, binary: string): Promise<Server> {
+  const c = await startIdp({ ...config, tokenPlane: { binary } }, configPath, true);
+  try {
+    const health = (await (await fetch(`${c.url}/healthz`)).json()) as { tokenPlane?: { url: string; pid: number | null } };
+    if (!health.tokenPlane?.pid) throw new Error(`the IdP at ${c.url} reports no running token plane: ${JSON.stringify(health)}`);
+    return { url: health.tokenPlane.url, pids: [c.pid, health.tokenPlane.pid], stop: () => c.stop() };
+  } catch (err) {
+    await c.stop();
+    throw err;
+  }
 }
 
 /**
  * Starts the Node ceiling (bare-exchange.ts: node:http + parsed-KeyObject crypto, nothing else) and
  * waits for its listening line.
  */
-function startBare(jwksUri: string, verifyEvery: boolean): Promise<Server> {
-  return spawnListening(
+async function startBare(jwksUri: string, verifyEvery: boolean): Promise<Server> {
+  const c = await spawnListening(
     fileURLToPath(new URL('./bare-exchange.ts', import.meta.url)),
     { JWKS_URL: jwksUri, VERIFY: verifyEvery ? '1' : '0' },
     cpuProfArgs(flags.strings['cpu-prof']),
   );
+  return { url: c.url, pids: [c.pid], stop: () => c.stop() };
 }
 
 /** One contender's measured run in one round. */
@@ -156,9 +182,11 @@ function exchanges(url: string, bodies: string[]): autocannon.Options {
 async function drive(server: Server, bodies: string[]): Promise<Measured> {
   const base = exchanges(server.url, bodies);
   const warm = await run({ ...base, duration: warmupS });
-  const cpu0 = await cpuSecondsOf(server.pid);
+  const pids = server.pids.filter((p) => p !== undefined);
+  const known = pids.length === server.pids.length;
+  const cpu0 = known ? await cpuSecondsOfAll(pids) : null;
   const res = await run({ ...base, duration: durationS });
-  const cpu1 = await cpuSecondsOf(server.pid);
+  const cpu1 = known ? await cpuSecondsOfAll(pids) : null;
   const errors = warm.non2xx + warm.errors + warm.timeouts + res.non2xx + res.errors + res.timeouts;
   if (errors > 0) {
     // A refusing or failing server would read as a slow one in this round's ratios: stop, as the sliced benches do.
@@ -183,9 +211,9 @@ async function drive(server: Server, bodies: string[]): Promise<Measured> {
   };
 }
 
-/** The four servers a round measures; `target` is issue 13's ratio to raw per CPU-second (IdPs only). */
+/** The servers a round measures; `target` is issue 13's ratio to raw per CPU-second (IdPs only). */
 interface Contender {
-  key: 'idp-off' | 'bare-off' | 'idp-on' | 'bare-on';
+  key: 'idp-off' | 'bare-off' | 'idp-on' | 'bare-on' | 'plane-off' | 'plane-on';
   label: string;
   target?: number;
   /** Starts a new process of it. */
@@ -279,18 +307,38 @@ async function main(): Promise<void> {
     await add(
       'idp-off',
       'IdP, SA-token cache off',
-      () => startIdp({ ...config, subjectTokenCacheSize: 0 }, join(dir, 'idp-cache-off.json'), true),
+      () => idpServer({ ...config, subjectTokenCacheSize: 0 }, join(dir, 'idp-cache-off.json')),
       0.4,
     );
     await add('bare-off', 'Node ceiling, verify every token', () => startBare(jwksUri, true));
     // Default: a re-presented SA token is a cache hit (sidecars re-exchange the same token until the kubelet rewrites it).
-    await add('idp-on', 'IdP, SA-token cache on (default)', () => startIdp(config, join(dir, 'idp-cache-on.json'), true), 0.6);
+    await add('idp-on', 'IdP, SA-token cache on (default)', () => idpServer(config, join(dir, 'idp-cache-on.json')), 0.6);
     await add('bare-on', 'Node ceiling, sign only', () => startBare(jwksUri, false));
+    // The IdP with its Go token plane (`--data-plane go`), both processes' CPU; without Go it is left out.
+    const plane =
+      flags.strings['token-plane'] === 'off' ? { binary: null, reason: '--token-plane off' } : await buildGoProgram('tokenplane');
+    if (plane.binary === null) {
+      console.log(`the IdP with its Go token plane is not measured: ${plane.reason}`);
+    } else {
+      const binary = plane.binary;
+      await add(
+        'plane-off',
+        'IdP + Go token plane, SA-token cache off',
+        () => idpWithPlane({ ...config, subjectTokenCacheSize: 0 }, join(dir, 'plane-cache-off.json'), binary),
+        0.4,
+      );
+      await add(
+        'plane-on',
+        'IdP + Go token plane, SA-token cache on',
+        () => idpWithPlane(config, join(dir, 'plane-cache-on.json'), binary),
+        0.6,
+      );
+    }
     const by = (key: Contender['key']) => contenders.find((c) => c.key === key)!;
 
     const afresh = flags.strings['cpu-prof'] === undefined;
     console.log(
-      `${rounds} rounds: ${afresh ? 'four new server processes, each' : 'each server (started once, for its profile)'} primed for ${primeS}s, the raw limit (1 s), ` +
+      `${rounds} rounds: ${afresh ? `${contenders.length} new servers, each` : 'each server (started once, for its profile)'} primed for ${primeS}s, the raw limit (1 s), ` +
         `each server ${warmupS}s warm-up + ${durationS}s at ${connections} connections, the raw limit again (1 s); the servers' order reversed every other round`,
     );
     // The raw limit is measured before and after each round's servers and averaged, so a round's ratios
@@ -339,7 +387,7 @@ async function main(): Promise<void> {
       `raw node:crypto limit (ES256 sign + RS256 verify, 1 core), per CPU-second: ${describeInterval(checkTarget(raws, 0, 'at-least'), (x) => x.toFixed(0))}`,
     );
     console.log('targets, judged per round (tokens per CPU-second of the server over the raw limit of its round; median, interval):');
-    const checks: TargetCheck[] = [];
+    const checks = new Map<Contender['key'], TargetCheck>();
     const overRaw = (c: Contender) => ratiosOver(c, (k) => raws[k]!);
     for (const c of contenders.filter((x) => x.target !== undefined)) {
       const ratios = overRaw(c);
@@ -348,7 +396,7 @@ async function main(): Promise<void> {
         continue;
       }
       const check = checkTarget(ratios, c.target!, 'at-least');
-      checks.push(check);
+      checks.set(c.key, check);
       line(c.label, describeTarget(check));
     }
     console.log('beside them (no target):');
@@ -376,15 +424,25 @@ async function main(): Promise<void> {
       );
       line(`${c.label}, tokens/s`, `${rate}; last round's latency p50 ${last.p50Ms} ms, p99 ${last.p99Ms} ms`);
     }
-    const verdicts = checks.map((c) => c.verdict);
-    const overall = verdicts.includes('MISS') ? 'MISS' : verdicts.includes('UNRESOLVED') || verdicts.length < 2 ? 'UNRESOLVED' : 'PASS';
-    console.log(`failed exchanges while priming: ${failed}; load average at end ${await loadAverage()}; overall ${overall}`);
+    // One verdict per configuration a user runs: the Node IdP, and the IdP with its token plane.
+    const overall = (keys: Contender['key'][]) => {
+      const verdicts = keys.map((k) => checks.get(k)?.verdict);
+      return verdicts.includes('MISS') ? 'MISS' : verdicts.every((v) => v === 'PASS') ? 'PASS' : 'UNRESOLVED';
+    };
+    const planeVerdict = contenders.some((c) => c.key === 'plane-on')
+      ? `; with its Go token plane ${overall(['plane-off', 'plane-on'])}`
+      : '';
+    console.log(
+      `failed exchanges while priming: ${failed}; load average at end ${await loadAverage()}; overall: the IdP ${overall(['idp-off', 'idp-on'])}${planeVerdict}`,
+    );
     const profDir = flags.strings['cpu-prof'];
     if (profDir) {
       // The servers write their profiles as they stop (below); the counts are what each covers.
       console.log(
         `profiles in ${profDir} (written as the processes stop): ` +
-          contenders.map((c) => `${c.label} (pid ${c.server.pid}) ${c.rounds.reduce((n, m) => n + m.sent, c.primed)} requests`).join(', ') +
+          contenders
+            .map((c) => `${c.label} (pids ${c.server.pids.join(', ')}) ${c.rounds.reduce((n, m) => n + m.sent, c.primed)} requests`)
+            .join(', ') +
           ', primes and warm-ups included',
       );
     }
