@@ -80,6 +80,7 @@ describe.skipIf(!!skip)('authlab up / study --platform kube', () => {
       const idpUrl = ep!.idp.url;
       const discovery = (await (await fetch(`${idpUrl}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
       expect(discovery.token_endpoint).toMatch(/^http:\/\/10\.96\.\d+\.\d+:8082\/oauth2\/token$/);
+      expect(ep!.idp.tokenEndpoint).toBe(discovery.token_endpoint); // the node reaches the ClusterIP as pods do
       expect(await (await fetch(`${idpUrl}/healthz`)).json()).toMatchObject({ ok: true, tokenPlane: { running: true, restarts: 0 } });
       const refused = await fetch(discovery.token_endpoint, {
         method: 'POST',

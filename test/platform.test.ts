@@ -71,6 +71,7 @@ describe.skipIf(dataPlane.binary === null || tokenPlane.binary === null)('local 
     const health = (await (await fetch(`${idp}/healthz`)).json()) as { ok: boolean; tokenPlane: { url: string; running: boolean } };
     expect(health).toMatchObject({ ok: true, tokenPlane: { running: true } });
     expect(discovery.token_endpoint).toBe(`${health.tokenPlane.url}/oauth2/token`);
+    expect(platform.endpoints.idp.tokenEndpoint).toBe(discovery.token_endpoint); // endpoints.json, and the storm's target
     expect(health.tokenPlane.url).not.toBe(idp);
     // Both sidecars are ready, so both hold a token; /metrics reads what the token plane issued.
     const issued = Number(/^token_result_total\{result="issued"\} (\d+)/m.exec(await (await fetch(`${idp}/metrics`)).text())?.[1]);

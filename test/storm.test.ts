@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { runTokenStorm, runTokenStormDetailed } from '../runner/storm/index.js';
+import { provisionStormEnvironment } from '../runner/storm/environment.js';
+import { buildGoProgram } from '../system/sidecar/data-plane.js';
 
 const stormDirs = async () => (await readdir(tmpdir())).filter((d) => d.startsWith('authlab-storm-')).sort();
 
@@ -52,6 +54,30 @@ describe('token storm against the real IdP', () => {
     expect(await stormDirs()).toEqual(dirsBefore);
     expect(lines.some((l) => l.includes('cold start 200/200'))).toBe(true);
   }, 180_000);
+
+  it("with --data-plane go the storm's IdP runs its Go token plane, which takes the storm; the IdP counts what it issued", async () => {
+    const built = await buildGoProgram('tokenplane');
+    if (built.binary === null) throw new Error(`the token plane did not build: ${built.reason}`);
+    const binary = built.binary;
+    const lines: string[] = [];
+    const [d] = await runTokenStormDetailed({
+      services: 100,
+      ttlSeconds: 20,
+      policies: ['window'],
+      steadyLifetimes: 1,
+      environment: (so) => provisionStormEnvironment({ ...so, tokenPlane: binary }),
+      log: (l) => lines.push(l),
+    });
+    const at = lines.find((l) => l.includes("exchanges go to the IdP's Go token plane at"));
+    expect(at, lines.join('\n')).toMatch(/at http:\/\/127\.0\.0\.1:\d+\/oauth2\/token$/);
+    expect(new URL(at!.split(' at ').at(-1)!).port).not.toBe(new URL(d!.idpUrl).port);
+    expect(d!.holdersAtEnd).toBe(100);
+    expect(d!.minHolders, lines.join('\n')).toBe(100);
+    expect(d!.record.failed).toBe(0);
+    expect(d!.record.issued).toBeGreaterThanOrEqual(200);
+    // What the token plane issued reached the IdP's own counter (read back on /metrics).
+    expect(d!.idpCountedRequests, lines.join('\n')).toBe(d!.record.issued + d!.record.failed);
+  }, 120_000);
 
   it('rejects bad options before starting anything, saying what to pass', async () => {
     const base = { services: 10, ttlSeconds: 10, policies: ['window'], steadyLifetimes: 1 };

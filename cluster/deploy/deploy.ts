@@ -4,6 +4,7 @@ import { AppsV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { ClusterError } from '../errors.js';
 import { DATA_PLANE_PATH, TOKEN_PLANE_PATH, type ComponentImages } from '../images/component-images.js';
 import type { EndpointsFile } from '../../system/protocol/endpoints.js';
+import { TOKEN_PATH } from '../../system/idp/routes/token-exchange.js';
 import { apply, objectApi } from './apply.js';
 import { thisHostProfile, type ClusterProfile } from './cluster-profile.js';
 import { directReach, type Reach } from './port-forward.js';
@@ -249,7 +250,8 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   const idpReached = await reach(sys, 'idp', idpUrl);
   await waitServiceAnswers(`${idpReached}/healthz`, 'the IdP', opts.signal);
   // Healthy only once its token plane holds the state; the Service's second port may be a moment behind.
-  if (opts.tokenPlane) await waitServiceAnswers(`${await reach(sys, 'idp', tokenPlaneUrl)}/healthz`, "the IdP's token plane", opts.signal);
+  const tokenPlaneReached = opts.tokenPlane ? await reach(sys, 'idp', tokenPlaneUrl) : undefined;
+  if (tokenPlaneReached) await waitServiceAnswers(`${tokenPlaneReached}/healthz`, "the IdP's token plane", opts.signal);
   step(`IdP ready at ${idpReached}`);
   for (const g of opts.grants) await sendAdmin(`${idpReached}/admin/grants`, adminToken, 'PUT', g);
   step(`${opts.grants.length} grants set`);
@@ -296,7 +298,7 @@ export async function deployAuthlab(opts: DeployOptions): Promise<KubeEndpoints>
   }
   step(`${opts.services.length} services ready`);
   return {
-    idp: { url: idpReached },
+    idp: { url: idpReached, ...(tokenPlaneReached ? { tokenEndpoint: `${tokenPlaneReached}${TOKEN_PATH}` } : {}) },
     inCluster: {
       idp: idpUrl,
       services: Object.fromEntries(sidecarUrl),

@@ -38,6 +38,8 @@ export interface StormEnvironmentOptions {
   ttlSeconds: number;
   /** SA-token lifetime, seconds: must outlast the whole storm, since the fleet reuses its tokens. */
   subjectTtlSeconds: number;
+  /** The dedicated IdP runs its Go token plane (this binary), and the storm's exchanges go to it (`--data-plane go`). */
+  tokenPlane?: string;
   log?: (line: string) => void;
 }
 
@@ -101,6 +103,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
         adminToken,
         trustedIssuers: [{ issuer: issuerUrl, jwksUri: `${issuerUrl}${IDENTITY_JWKS_PATH}` }],
         tokenTtlSeconds: opts.ttlSeconds,
+        ...(opts.tokenPlane ? { tokenPlane: { binary: opts.tokenPlane } } : {}),
       },
       timeoutMs: 30_000,
     });
@@ -116,6 +119,7 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
     log(`idp: listening on ${idp.url} (pid ${idp.pid})`);
 
     const tokenEndpoint = await prepareStormIdp({ url: idp.url, adminToken }, names, opts.ttlSeconds);
+    if (opts.tokenPlane) log(`storm: exchanges go to the IdP's Go token plane at ${tokenEndpoint}`);
 
     const subjectTokens = await minting;
     log(`storm: ${names.length} SA tokens minted, IdP ready (${Math.round(performance.now() - started)} ms after PostgreSQL start)`);
@@ -133,18 +137,27 @@ export async function provisionStormEnvironment(opts: StormEnvironmentOptions): 
  * virtual service and one grant from it (a grant is what makes the IdP issue a token). Resolves with
  * the token endpoint from the IdP's discovery document: clients discover it, never guess it.
  */
-export async function prepareStormIdp(idp: { url: string; adminToken: string }, names: string[], ttlSeconds: number): Promise<string> {
+export async function prepareStormIdp(
+  idp: { url: string; adminToken: string; tokenEndpoint?: string },
+  names: string[],
+  ttlSeconds: number,
+): Promise<string> {
   const admin = <T>(method: string, path: string, body?: unknown) => sendJson<T>(method, `${idp.url}${path}`, idp.adminToken, body);
   await admin('PUT', '/admin/settings', { global: { tokenTtlSeconds: ttlSeconds } });
   await admin('PUT', '/admin/groups', { group: STORM_GROUP, members: names });
   await admin('PUT', '/admin/grants', { caller: STORM_GROUP, target: STORM_TARGET, roles: ['read'] });
+  // The platform knows where this host reaches the token plane (kind: its own port-forward).
+  if (idp.tokenEndpoint) return idp.tokenEndpoint;
   const { token_endpoint: tokenEndpoint } = await admin<{ token_endpoint?: unknown }>('GET', '/.well-known/openid-configuration');
   if (typeof tokenEndpoint !== 'string') throw new Error(`IdP ${idp.url} discovery document has no token_endpoint`);
   // The document names the endpoint as the cluster sees it; through a port-forward (kind, --kubeconfig)
-  // only `idp.url` answers from here, so its path is taken onto the address the runner reaches.
+  // only `idp.url` answers from here, so its path is taken onto the address the runner reaches. On the
+  // same host (a token plane on a port of its own) it is reached as named.
   const discovered = new URL(tokenEndpoint);
   const reachable = new URL(idp.url);
-  return discovered.origin === reachable.origin ? tokenEndpoint : new URL(discovered.pathname + discovered.search, reachable).toString();
+  return discovered.hostname === reachable.hostname
+    ? tokenEndpoint
+    : new URL(discovered.pathname + discovered.search, reachable).toString();
 }
 
 /** One SA token per service (RSA signing is synchronous: yield every 200 so I/O keeps flowing). */

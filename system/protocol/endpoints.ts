@@ -1,6 +1,10 @@
 /** `runs/up/endpoints.json`, written by `authlab up` (docs/DESIGN.md §3 "CLI"). */
 export interface EndpointsFile {
-  idp: { url: string };
+  idp: {
+    url: string;
+    /** `--data-plane go`: the IdP's Go token plane's token endpoint, as this host reaches it (kind: a port-forward). */
+    tokenEndpoint?: string;
+  };
   admin: { token: string };
   postgres: { url: string };
   services: {

@@ -177,7 +177,16 @@ export async function deployOnCluster(o: DeployOnClusterOptions): Promise<Cluste
         });
         return grafana ? { ...prometheus, grafana } : prometheus;
       },
-      stormEnvironment: (so) => kubeStormEnvironment({ url: endpoints.idp.url, adminToken: endpoints.admin.token }, stormIssuer, so),
+      stormEnvironment: (so) =>
+        kubeStormEnvironment(
+          {
+            url: endpoints.idp.url,
+            adminToken: endpoints.admin.token,
+            ...(endpoints.idp.tokenEndpoint ? { tokenEndpoint: endpoints.idp.tokenEndpoint } : {}),
+          },
+          stormIssuer,
+          so,
+        ),
       close,
     };
   } catch (err) {

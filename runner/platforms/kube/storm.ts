@@ -19,7 +19,8 @@ export const KUBE_STORM_ISSUER = 'https://token-storm.authlab.invalid';
  * the grant) and puts the TTL back. No pair carries load during a storm.
  */
 export async function kubeStormEnvironment(
-  idp: { url: string; adminToken: string },
+  /** `tokenEndpoint`: the IdP's Go token plane as this host reaches it (`--data-plane go`). */
+  idp: { url: string; adminToken: string; tokenEndpoint?: string },
   issuer: IdentityIssuer,
   opts: StormEnvironmentOptions,
 ): Promise<StormEnvironment> {
@@ -42,7 +43,7 @@ export async function kubeStormEnvironment(
   try {
     const tokenEndpoint = await prepareStormIdp(idp, names, opts.ttlSeconds);
     const subjectTokens = await minting;
-    log(`storm: ${names.length} SA tokens minted by ${issuer.issuer}; the cluster's IdP at ${idp.url} takes the storm`);
+    log(`storm: ${names.length} SA tokens minted by ${issuer.issuer}; the cluster's IdP at ${idp.url} takes the storm at ${tokenEndpoint}`);
     return { kind: 'platform', idpUrl: idp.url, tokenEndpoint, adminToken: idp.adminToken, subjectTokens, close };
   } catch (err) {
     await close().catch(() => {});

@@ -19,6 +19,8 @@ import { waitForRevision } from './pair-mode.js';
 import { localFaults } from './faults.js';
 import { startRedis, type LocalRedis } from './redis.js';
 import { spawnComponent } from './child.js';
+import { provisionStormEnvironment, type StormEnvironmentOptions } from '../../storm/environment.js';
+import { TOKEN_PATH } from '../../../system/idp/routes/token-exchange.js';
 import {
   createSupervisor,
   describeExit,
@@ -334,7 +336,7 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
     log(`${services.length} sidecars ready; start-up took ${startupMs} ms`);
 
     const endpoints: EndpointsFile = {
-      idp: { url: idp.url },
+      idp: { url: idp.url, ...(tokenPlanePort ? { tokenEndpoint: `http://${LOOPBACK}:${tokenPlanePort}${TOKEN_PATH}` } : {}) },
       admin: { token: adminToken },
       postgres: { url: pgServer.url },
       services: services.map((s) => ({
@@ -371,6 +373,10 @@ async function startOnce(opts: LocalPlatformOptions, t0: number): Promise<LocalP
       status: () => supervisor.status(),
       // The supervisor knows the current pid, also after a restart.
       componentPid: (name: string) => supervisor.status()[name]?.pid ?? pending.get(name)?.pid,
+      // --data-plane go: the storm's own IdP runs a token plane too, so the storm measures what the study runs.
+      ...(tokenPlaneBinary
+        ? { stormEnvironment: (so: StormEnvironmentOptions) => provisionStormEnvironment({ ...so, tokenPlane: tokenPlaneBinary }) }
+        : {}),
       targetUrl(pair, mode) {
         const [a, b] = checkPair(pair);
         if (mode === 'direct') return `${urlOf(b)}/query`;
