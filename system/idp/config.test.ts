@@ -26,7 +26,12 @@ describe('config validation', () => {
         { ...ok, trustedIssuers: [{ issuer: 'x', jwksUri: 'http://x/j', jwks: { keys: [{ kty: 'EC' }] } }] },
         /has both "jwksUri" and "jwks"/,
       ],
+      [{ ...ok, tokenPlane: { port: 8082 } }, /tokenPlane\.binary.*token plane's binary/],
+      [{ ...ok, tokenPlane: { binary: '/bin/tp', port: -1 } }, /tokenPlane\.port/],
+      [{ ...ok, tokenPlane: { binary: '/bin/tp', url: 'idp:8082' } }, /tokenPlane\.url.*http\(s\) base URL/],
     ];
+    const withPlane = { ...ok, tokenPlane: { binary: '/bin/tp', port: 8082, url: 'http://10.96.0.9:8082' } };
+    expect(parseIdpConfig(withPlane)).toEqual(withPlane);
     for (const [cfg, msg] of bad) expect(() => parseIdpConfig(cfg, 'idp.json')).toThrow(msg);
   });
 
