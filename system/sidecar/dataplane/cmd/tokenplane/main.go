@@ -654,12 +654,28 @@ func main() {
 		NoDefaultDate:         true,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
+		Logger:                discardLogger{},
+		// A body too large to forward gets the IdP's own answer to a body over its limit (routes/token-exchange.ts).
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				ctx.Response.Header.Set("Cache-Control", "no-store")
+				ctx.SetContentType("application/json; charset=utf-8")
+				ctx.SetStatusCode(413)
+				ctx.SetBodyString(`{"error":"invalid_request","error_description":"request body is larger than 65536 bytes; a token request is a few KiB"}`)
+				return
+			}
+			ctx.Error("Bad Request", 400)
+		},
 	}
 	serve.Run("tokenplane", server, ln, map[string]string{"control": "http://" + ctlLn.Addr().String()}, func() {
 		control.Close()
 		stopProfile()
 	})
 }
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
 
 type statePush struct {
 	Issuer     string `json:"issuer"`
