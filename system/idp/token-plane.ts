@@ -123,7 +123,8 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
       const r = (await res.json()) as Report;
       // Tokens it issued are the services' whichever process issued them; its counts are since its start.
       for (const t of r.ledger) opts.tokens.record(t);
-      if (gen !== sup.generation()) return;
+      // A report older than the one already applied (two reads at once) adds nothing.
+      if (gen !== sup.generation() || r.issued.count < last.count || r.forwarded < lastForwarded) return;
       const count = r.issued.count - last.count;
       if (count > 0) {
         const buckets = r.issued.buckets.map((b, i) => b - last.buckets[i]!);

@@ -200,12 +200,15 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       if (gen !== sup.generation()) return;
       for (const result of SIGN_RESULTS) {
         const n = snap.signed[result] ?? 0;
+        // A snapshot older than the one already applied (two scrapes at once) adds nothing.
+        if (n < (lastSigned.get(result) ?? 0)) continue;
         opts.metrics.addSigned(result, n - (lastSigned.get(result) ?? 0));
         lastSigned.set(result, n);
       }
       for (const r of snap.requests) {
         const key = `${r.query}\0${r.verifyMode}\0${r.signMode}`;
         const since = last.get(key) ?? { sum: 0, count: 0, buckets: r.buckets.map(() => 0) };
+        if (r.count < since.count) continue;
         const buckets = r.buckets.map((b, i) => b - since.buckets[i]!);
         opts.metrics.addOutbound(r.query, r.verifyMode, r.signMode, buckets, r.sum - since.sum, r.count - since.count);
         last.set(key, r);
