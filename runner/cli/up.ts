@@ -129,7 +129,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
     // endpoints.json was written before observation started: add Prometheus's URL.
     if (observation.prometheusUrl)
       await writeEndpoints(paths.endpoints, { ...platform.endpoints, prometheus: { url: observation.prometheusUrl } });
-    io.out(`  idp       ${e.idp.url}`);
+    io.out(`  idp       ${e.idp.url}${e.idp.tokenEndpoint ? `  (token endpoint: ${e.idp.tokenEndpoint}, its Go token plane)` : ''}`);
     io.out(`  admin ui  ${adminConsole.url}/admin/ui  (sign in with the admin token; can run studies on this platform)`);
     io.out(`  postgres  ${e.postgres.url.replace(/:[^:@/]+@/, ':***@')}`);
     for (const s of e.services)
