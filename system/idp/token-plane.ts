@@ -57,6 +57,8 @@ export interface TokenPlane {
 interface Report {
   issued: { buckets: number[]; sum: number; count: number };
   forwarded: number;
+  /** Bodies over the IdP's 64 KiB, refused by the token plane with the IdP's answer. */
+  tooLarge: number;
   ledger: IssuedToken[];
 }
 
@@ -68,6 +70,7 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
   // The cumulative histogram last read (a restarted process counts from zero).
   let last = { buckets: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
   let lastForwarded = 0;
+  let lastTooLarge = 0;
   const counts = { issued: 0, forwarded: 0 };
 
   const pushOnce = async (control: string): Promise<void> => {
@@ -97,6 +100,7 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
     onReplaced: () => {
       last = { buckets: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
       lastForwarded = 0;
+      lastTooLarge = 0;
     },
     log: opts.log,
   });
@@ -124,7 +128,7 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
       // Tokens it issued are the services' whichever process issued them; its counts are since its start.
       for (const t of r.ledger) opts.tokens.record(t);
       // A report older than the one already applied (two reads at once) adds nothing.
-      if (gen !== sup.generation() || r.issued.count < last.count || r.forwarded < lastForwarded) return;
+      if (gen !== sup.generation() || r.issued.count < last.count || r.forwarded < lastForwarded || r.tooLarge < lastTooLarge) return;
       const count = r.issued.count - last.count;
       if (count > 0) {
         const buckets = r.issued.buckets.map((b, i) => b - last.buckets[i]!);
@@ -132,8 +136,11 @@ export async function startTokenPlane(opts: TokenPlaneOptions): Promise<TokenPla
         counts.issued += count;
       }
       counts.forwarded += r.forwarded - lastForwarded;
+      // Counted as the IdP counts its own refusal of such a body (routes/token-exchange.ts `refuse`).
+      if (r.tooLarge > lastTooLarge) opts.metrics.tokenResult.inc({ result: 'invalid_request' }, r.tooLarge - lastTooLarge);
       last = r.issued;
       lastForwarded = r.forwarded;
+      lastTooLarge = r.tooLarge;
     },
     stop: () => sup.stop(),
   };

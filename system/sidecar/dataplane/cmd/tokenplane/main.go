@@ -28,7 +28,7 @@
 //
 //	PUT  /state   {"issuer","revision","ttlSeconds","signingKey":{"kid","d","x","y"},"grants":{caller:[[target,[role...]]...]},
 //	               "trust":{"audience","skewSeconds","maxTokenBytes","cacheSize","issuers":[{"issuer","keys":[JWK...]}]}|null}
-//	POST /report  {"issued":{"buckets":[...],"sum","count"},"forwarded":n,"ledger":[{"subject","service","issuedAtMs","expiresAtMs","jti","kid"}]}
+//	POST /report  {"issued":{"buckets":[...],"sum","count"},"forwarded":n,"tooLarge":n,"ledger":[{"subject","service","issuedAtMs","expiresAtMs","jti","kid"}]}
 //	              (cumulative counts; the ledger entries since the last report, drained)
 package main
 
@@ -63,13 +63,14 @@ import (
 )
 
 const (
-	tokenPath        = "/oauth2/token"
-	formType         = "application/x-www-form-urlencoded"
-	bodyLimit        = 64 << 10
-	exchangeGrant    = "urn:ietf:params:oauth:grant-type:token-exchange"
-	jwtTokenType     = "urn:ietf:params:oauth:token-type:jwt"
-	accessTokenType  = "urn:ietf:params:oauth:token-type:access_token"
-	marginMs         = 1000
+	tokenPath       = "/oauth2/token"
+	formType        = "application/x-www-form-urlencoded"
+	bodyLimit       = 64 << 10
+	exchangeGrant   = "urn:ietf:params:oauth:grant-type:token-exchange"
+	jwtTokenType    = "urn:ietf:params:oauth:token-type:jwt"
+	accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
+	marginMs        = 1000
+	// Largest answer of the IdP relayed.
 	forwardBodyLimit = 1 << 20
 )
 
@@ -179,7 +180,9 @@ type report struct {
 	sum       float64
 	count     uint64
 	forwarded uint64
-	ledger    map[string]issued
+	// Bodies over the IdP's limit, refused here (token_result_total{result="invalid_request"}).
+	refusedTooLarge uint64
+	ledger          map[string]issued
 }
 
 func (r *report) issue(seconds float64, t issued) {
@@ -202,6 +205,12 @@ func (r *report) forward() {
 	r.mu.Unlock()
 }
 
+func (r *report) tooLarge() {
+	r.mu.Lock()
+	r.refusedTooLarge++
+	r.mu.Unlock()
+}
+
 func (r *report) drain() map[string]any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -214,6 +223,7 @@ func (r *report) drain() map[string]any {
 	return map[string]any{
 		"issued":    map[string]any{"buckets": append([]uint64(nil), r.buckets...), "sum": r.sum, "count": r.count},
 		"forwarded": r.forwarded,
+		"tooLarge":  r.refusedTooLarge,
 		"ledger":    ledger,
 	}
 }
@@ -646,8 +656,10 @@ func main() {
 	go control.Serve(ctlLn)
 	stopProfile := serve.CPUProfile(os.Getenv("AUTHLAB_TOKENPLANE_CPU_PROFILE"))
 	server := &fasthttp.Server{
-		Handler:               handler,
-		MaxRequestBodySize:    forwardBodyLimit,
+		Handler: handler,
+		// The IdP's own limit: a larger body is refused here, as the IdP refuses it (forwarding it would
+		// race the IdP closing the connection on a body it does not read).
+		MaxRequestBodySize:    bodyLimit,
 		ReadBufferSize:        16 << 10,
 		IdleTimeout:           72 * time.Second,
 		ReadTimeout:           72 * time.Second,
@@ -655,9 +667,10 @@ func main() {
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
 		Logger:                discardLogger{},
-		// A body too large to forward gets the IdP's own answer to a body over its limit (routes/token-exchange.ts).
+		// A body over the limit gets the IdP's own answer (routes/token-exchange.ts), counted as the IdP counts it.
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				rep.tooLarge()
 				ctx.Response.Header.Set("Cache-Control", "no-store")
 				ctx.SetContentType("application/json; charset=utf-8")
 				ctx.SetStatusCode(413)
