@@ -3,7 +3,12 @@ package serve
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"net"
 	"net/http"
+	"os"
+	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Answer writes `body` as JSON with `status` (a control API's answer).
@@ -37,3 +42,60 @@ func DecodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
 }
+
+// RunControlled listens on HOST:PORT (default 127.0.0.1 and a port the OS picks) for `server` and on
+// 127.0.0.1 for `control`, writes a pprof CPU profile into the file `$profileEnv` names (if any), prints
+// the listening line with the control URL, and serves both until SIGTERM or SIGINT (Run).
+func RunControlled(name string, server *fasthttp.Server, control http.Handler, profileEnv string) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(Env("HOST", "127.0.0.1"), Env("PORT", "0")))
+	if err != nil {
+		Fail(name, err)
+	}
+	ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		Fail(name, err)
+	}
+	ctl := &http.Server{Handler: control, ReadHeaderTimeout: 10 * time.Second}
+	go ctl.Serve(ctlLn)
+	stopProfile := CPUProfile(os.Getenv(profileEnv))
+	Run(name, server, ln, map[string]string{"control": "http://" + ctlLn.Addr().String()}, func() {
+		ctl.Close()
+		stopProfile()
+	})
+}
+
+// Histogram is a cumulative latency histogram as the control plane reads it: per bucket the count of
+// values whose first bound ≥ the value (not cumulative; values above the last bound only in Count),
+// their sum and their count. The caller holds its lock.
+type Histogram struct {
+	Buckets []uint64 `json:"buckets"`
+	Sum     float64  `json:"sum"`
+	Count   uint64   `json:"count"`
+}
+
+// NewHistogram has one bucket per bound.
+func NewHistogram(bounds []float64) *Histogram {
+	return &Histogram{Buckets: make([]uint64, len(bounds))}
+}
+
+// Observe counts one value against `bounds`.
+func (h *Histogram) Observe(bounds []float64, v float64) {
+	h.Sum += v
+	h.Count++
+	for i, b := range bounds {
+		if v <= b {
+			h.Buckets[i]++
+			return
+		}
+	}
+}
+
+// Copy is a snapshot of h.
+func (h *Histogram) Copy() Histogram {
+	return Histogram{Buckets: append([]uint64(nil), h.Buckets...), Sum: h.Sum, Count: h.Count}
+}
+
+// Discard is a fasthttp logger that drops what it is given (every error is answered to the client).
+type Discard struct{}
+
+func (Discard) Printf(string, ...any) {}

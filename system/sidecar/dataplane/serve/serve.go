@@ -49,10 +49,6 @@ func ServerTiming(sign, signCPU, upstream time.Duration, t0 time.Time) string {
 	return b.String()
 }
 
-type discard struct{}
-
-func (discard) Printf(string, ...any) {}
-
 // Server is a fasthttp server for `handler` with the sidecar's body limit and keep-alive (65 s); a
 // request it cannot read is refused as the sidecar refuses it (413 over the limit, else 400).
 func Server(handler fasthttp.RequestHandler) *fasthttp.Server {
@@ -66,7 +62,7 @@ func Server(handler fasthttp.RequestHandler) *fasthttp.Server {
 		NoDefaultDate:         true,
 		NoDefaultServerHeader: true,
 		// Every error it would log (an oversized body, a malformed request) is answered to the client.
-		Logger: discard{},
+		Logger: Discard{},
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			var small *fasthttp.ErrSmallBuffer
 			if errors.As(err, &small) || errors.Is(err, fasthttp.ErrSmallReadBuffer) {

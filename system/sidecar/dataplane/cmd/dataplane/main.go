@@ -25,7 +25,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -67,19 +66,13 @@ type peer struct {
 
 type requestKey struct{ query, verifyMode, signMode string }
 
-type histogram struct {
-	buckets []uint64
-	sum     float64
-	count   uint64
-}
-
 // metrics counts what call.ts counts (sidecar_auth_signed_total, sidecar_request_duration_seconds for
 // direction outbound); the control plane reads them cumulatively and adds the differences to its own.
 type metrics struct {
 	mu       sync.Mutex
 	bounds   []float64
 	signed   map[string]uint64
-	requests map[requestKey]*histogram
+	requests map[requestKey]*serve.Histogram
 }
 
 func (m *metrics) sign(result string) {
@@ -92,27 +85,18 @@ func (m *metrics) request(k requestKey, seconds float64) {
 	m.mu.Lock()
 	h := m.requests[k]
 	if h == nil {
-		h = &histogram{buckets: make([]uint64, len(m.bounds))}
+		h = serve.NewHistogram(m.bounds)
 		m.requests[k] = h
 	}
-	h.sum += seconds
-	h.count++
-	for i, b := range m.bounds {
-		if seconds <= b {
-			h.buckets[i]++
-			break
-		}
-	}
+	h.Observe(m.bounds, seconds)
 	m.mu.Unlock()
 }
 
 type requestSnapshot struct {
-	Query      string   `json:"query"`
-	VerifyMode string   `json:"verifyMode"`
-	SignMode   string   `json:"signMode"`
-	Buckets    []uint64 `json:"buckets"`
-	Sum        float64  `json:"sum"`
-	Count      uint64   `json:"count"`
+	Query      string `json:"query"`
+	VerifyMode string `json:"verifyMode"`
+	SignMode   string `json:"signMode"`
+	serve.Histogram
 }
 
 func (m *metrics) snapshot() map[string]any {
@@ -124,7 +108,7 @@ func (m *metrics) snapshot() map[string]any {
 	}
 	requests := make([]requestSnapshot, 0, len(m.requests))
 	for k, h := range m.requests {
-		requests = append(requests, requestSnapshot{k.query, k.verifyMode, k.signMode, append([]uint64(nil), h.buckets...), h.sum, h.count})
+		requests = append(requests, requestSnapshot{k.query, k.verifyMode, k.signMode, h.Copy()})
 	}
 	sort.Slice(requests, func(i, j int) bool {
 		a, b := requests[i], requests[j]
@@ -229,7 +213,7 @@ func main() {
 		known = "none configured"
 	}
 	current.Store(&state{signMode: "on", verifyMode: "enforce", aud: map[string]bool{}})
-	m := &metrics{bounds: bounds, signed: map[string]uint64{}, requests: map[requestKey]*histogram{}}
+	m := &metrics{bounds: bounds, signed: map[string]uint64{}, requests: map[requestKey]*serve.Histogram{}}
 	var cpu cpuSampler
 	healthzBody, _ := json.Marshal(struct {
 		Status  string `json:"status"`
@@ -360,21 +344,7 @@ func main() {
 		ctx.SetBody(res.Body())
 	}
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(serve.Env("HOST", "127.0.0.1"), serve.Env("PORT", "0")))
-	if err != nil {
-		serve.Fail("dataplane", err)
-	}
-	ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		serve.Fail("dataplane", err)
-	}
-	control := &http.Server{Handler: controlAPI(secret, m), ReadHeaderTimeout: 10 * time.Second}
-	go control.Serve(ctlLn)
-	stopProfile := serve.CPUProfile(os.Getenv("AUTHLAB_DATAPLANE_CPU_PROFILE"))
-	serve.Run("dataplane", serve.Server(handler), ln, map[string]string{"control": "http://" + ctlLn.Addr().String()}, func() {
-		control.Close()
-		stopProfile()
-	})
+	serve.RunControlled("dataplane", serve.Server(handler), controlAPI(secret, m), "AUTHLAB_DATAPLANE_CPU_PROFILE")
 }
 
 type statePush struct {

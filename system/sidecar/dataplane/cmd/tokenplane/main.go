@@ -45,7 +45,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -93,7 +92,6 @@ type trust struct {
 
 // grant is one caller's roles on one target, pre-rendered as claims fragments.
 type grant struct {
-	target string
 	// `"<target>"` and `"<target>":[roles]`
 	audJSON, rolesJSON string
 }
@@ -176,9 +174,7 @@ type issued struct {
 type report struct {
 	mu        sync.Mutex
 	bounds    []float64
-	buckets   []uint64
-	sum       float64
-	count     uint64
+	issued    *serve.Histogram
 	forwarded uint64
 	// Bodies over the IdP's limit, refused here (token_result_total{result="invalid_request"}).
 	refusedTooLarge uint64
@@ -187,14 +183,7 @@ type report struct {
 
 func (r *report) issue(seconds float64, t issued) {
 	r.mu.Lock()
-	r.sum += seconds
-	r.count++
-	for i, b := range r.bounds {
-		if seconds <= b {
-			r.buckets[i]++
-			break
-		}
-	}
+	r.issued.Observe(r.bounds, seconds)
 	r.ledger[t.Subject] = t
 	r.mu.Unlock()
 }
@@ -221,7 +210,7 @@ func (r *report) drain() map[string]any {
 	r.ledger = map[string]issued{}
 	sort.Slice(ledger, func(i, j int) bool { return ledger[i].IssuedAtMs < ledger[j].IssuedAtMs })
 	return map[string]any{
-		"issued":    map[string]any{"buckets": append([]uint64(nil), r.buckets...), "sum": r.sum, "count": r.count},
+		"issued":    r.issued.Copy(),
 		"forwarded": r.forwarded,
 		"tooLarge":  r.refusedTooLarge,
 		"ledger":    ledger,
@@ -251,7 +240,13 @@ func decodeComponent(s []byte) (string, bool) {
 
 func parseForm(body []byte) (form, bool) {
 	var f form
-	seen := map[string]int{}
+	// Parameters that must not repeat (RFC 6749 §3.2), counted.
+	repeated := false
+	once := func(seen *bool) {
+		repeated = repeated || *seen
+		*seen = true
+	}
+	var grantType, subjectToken, subjectTokenType, requested bool
 	for len(body) > 0 {
 		var pair []byte
 		if i := bytes.IndexByte(body, '&'); i >= 0 {
@@ -274,15 +269,18 @@ func parseForm(body []byte) (form, bool) {
 		if !ok {
 			return f, false
 		}
-		seen[name]++
 		switch name {
 		case "grant_type":
+			once(&grantType)
 			f.grantType = value
 		case "subject_token":
+			once(&subjectToken)
 			f.subjectToken = value
 		case "subject_token_type":
+			once(&subjectTokenType)
 			f.subjectTokenType = value
 		case "requested_token_type":
+			once(&requested)
 			f.requested = value
 		case "audience":
 			if value == "" {
@@ -291,10 +289,8 @@ func parseForm(body []byte) (form, bool) {
 			f.audiences = append(f.audiences, value)
 		}
 	}
-	for _, n := range []string{"grant_type", "subject_token", "subject_token_type", "requested_token_type"} {
-		if seen[n] > 1 {
-			return f, false
-		}
+	if repeated {
+		return f, false
 	}
 	if f.grantType != exchangeGrant || f.subjectToken == "" || f.subjectTokenType != jwtTokenType {
 		return f, false
@@ -553,7 +549,7 @@ func main() {
 	if err := json.Unmarshal([]byte(serve.Env("BUCKETS", "[]")), &bounds); err != nil {
 		serve.Fail("tokenplane", fmt.Errorf("BUCKETS: %w", err))
 	}
-	rep := &report{bounds: bounds, buckets: make([]uint64, len(bounds)), ledger: map[string]issued{}}
+	rep := &report{bounds: bounds, issued: serve.NewHistogram(bounds), ledger: map[string]issued{}}
 	subjects := &cache{m: map[string]subject{}}
 	upstream := &fasthttp.HostClient{Addr: node.Host, MaxConns: 64, MaxResponseBodySize: forwardBodyLimit}
 
@@ -644,17 +640,6 @@ func main() {
 		rep.issue(time.Since(t0).Seconds(), issued{subj.sub, subj.service, nowMs, exp * 1000, jti, st.kid})
 	}
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(serve.Env("HOST", "127.0.0.1"), serve.Env("PORT", "0")))
-	if err != nil {
-		serve.Fail("tokenplane", err)
-	}
-	ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		serve.Fail("tokenplane", err)
-	}
-	control := &http.Server{Handler: controlAPI(secret, rep, subjects), ReadHeaderTimeout: 10 * time.Second}
-	go control.Serve(ctlLn)
-	stopProfile := serve.CPUProfile(os.Getenv("AUTHLAB_TOKENPLANE_CPU_PROFILE"))
 	server := &fasthttp.Server{
 		Handler: handler,
 		// The IdP's own limit: a larger body is refused here, as the IdP refuses it (forwarding it would
@@ -666,7 +651,7 @@ func main() {
 		NoDefaultDate:         true,
 		NoDefaultServerHeader: true,
 		NoDefaultContentType:  true,
-		Logger:                discardLogger{},
+		Logger:                serve.Discard{},
 		// A body over the limit gets the IdP's own answer (routes/token-exchange.ts), counted as the IdP counts it.
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
@@ -680,15 +665,8 @@ func main() {
 			ctx.Error("Bad Request", 400)
 		},
 	}
-	serve.Run("tokenplane", server, ln, map[string]string{"control": "http://" + ctlLn.Addr().String()}, func() {
-		control.Close()
-		stopProfile()
-	})
+	serve.RunControlled("tokenplane", server, controlAPI(secret, rep, subjects), "AUTHLAB_TOKENPLANE_CPU_PROFILE")
 }
-
-type discardLogger struct{}
-
-func (discardLogger) Printf(string, ...any) {}
 
 type statePush struct {
 	Issuer     string `json:"issuer"`
@@ -801,7 +779,7 @@ func build(p statePush) (*state, error) {
 			t, _ := marshal(target)
 			r, _ := marshal(rs)
 			c.byTarget[target] = len(c.grants)
-			c.grants = append(c.grants, grant{target: target, audJSON: t, rolesJSON: t + ":" + r})
+			c.grants = append(c.grants, grant{audJSON: t, rolesJSON: t + ":" + r})
 			aud, roles = append(aud, t), append(roles, t+":"+r)
 		}
 		c.allAud, c.allRoles = strings.Join(aud, ","), strings.Join(roles, ",")
