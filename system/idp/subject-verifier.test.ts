@@ -158,10 +158,13 @@ describe('JwksIssuerVerifier', () => {
         skewSeconds: 0,
         minRefetchIntervalMs: 0,
       });
-      const shortLived = c.issuer().mint({ namespace: 'p5-a', serviceAccount: 'default', ttlSeconds: 2, offsetSeconds: -1 });
+      // exp lies 2–3 s ahead whatever the fraction of the current second: the first verify (which
+      // fetches the JWKS) cannot meet it on a busy machine, and the wait below runs to just past it.
+      const shortLived = c.issuer().mint({ namespace: 'p5-a', serviceAccount: 'default', ttlSeconds: 3 });
+      const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
       expect((await v.verify(shortLived)).service).toBe('p5-a');
       expect((await v.verify(shortLived)).service).toBe('p5-a');
-      await new Promise((r) => setTimeout(r, 1100));
+      await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
       expect(await v.verify(shortLived).catch((e: SubjectTokenError) => e.reason)).toBe('expired');
 
       const old = c.issuer().mint({ namespace: 'p5-a', serviceAccount: 'default' });
