@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import type { FastifyInstance } from 'fastify';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentityIssuer, type IdentityIssuer } from '../identity/issuer.js';
 import { buildIdentityServer } from '../identity/server.js';
@@ -161,7 +162,7 @@ describe('JwksIssuerVerifier', () => {
       // exp lies 2–3 s ahead whatever the fraction of the current second: the first verify (which
       // fetches the JWKS) cannot meet it on a busy machine, and the wait below runs to just past it.
       const shortLived = c.issuer().mint({ namespace: 'p5-a', serviceAccount: 'default', ttlSeconds: 3 });
-      const exp = (JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+      const exp = decodeJwt(shortLived).exp!;
       expect((await v.verify(shortLived)).service).toBe('p5-a');
       expect((await v.verify(shortLived)).service).toBe('p5-a');
       await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
