@@ -17,8 +17,8 @@ import { SIGN_RESULTS, type SidecarMetrics } from './metrics.js';
 const moduleDir = fileURLToPath(new URL('./dataplane/', import.meta.url));
 const binDir = fileURLToPath(new URL('../../runs/bin/', import.meta.url));
 
-/** The Go programs of the data plane's module: the data plane, `bench:hop`'s Go ceiling, the IdP's token plane. */
-export type GoProgram = 'dataplane' | 'hop-ceiling' | 'tokenplane';
+/** The Go programs of the data plane's module: the data plane, `bench:hop`'s Go ceilings (fasthttp, event loop), the IdP's token plane. */
+export type GoProgram = 'dataplane' | 'hop-ceiling' | 'hop-loop' | 'tokenplane';
 
 /**
  * Builds one of the module's programs into `runs/bin/` with the machine's Go toolchain, statically linked

@@ -23,6 +23,8 @@ if (absent.length)
   );
 const goBuild = await buildGoProgram('hop-ceiling');
 if (goBuild.binary === null) console.warn(`SKIP Go ceiling in ceiling-forwarders.test.ts: ${goBuild.reason}`);
+const loopBuild = await buildGoProgram('hop-loop');
+if (loopBuild.binary === null) console.warn(`SKIP Go event-loop ceiling in ceiling-forwarders.test.ts: ${loopBuild.reason}`);
 
 interface Ceiling {
   name: string;
@@ -50,6 +52,15 @@ const ceilings: Ceiling[] = [
     skip: !goBuild.binary,
     async start(upstream) {
       const child = await startGoHop(goBuild.binary!, upstream);
+      return { url: `${child.url}/call/null/query`, stop: child.stop };
+    },
+    timing: /^upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/,
+  },
+  {
+    name: 'Go event-loop ceiling (cmd/hop-loop)',
+    skip: !loopBuild.binary,
+    async start(upstream) {
+      const child = await startGoHop(loopBuild.binary!, upstream);
       return { url: `${child.url}/call/null/query`, stop: child.stop };
     },
     timing: /^upstream;dur=\d+\.\d{3}, total;dur=\d+\.\d{3}$/,

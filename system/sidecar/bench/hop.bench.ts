@@ -4,8 +4,9 @@
  * node:http + undici forwarder, minimal-proxy.ts) and beside the native ceiling (nginx + njs doing the
  * sidecar's body checks, njs/hop.js; left out with a note when Debian's libnginx-mod-http-js is not
  * installed) and beside the Go ceiling (fasthttp doing the same checks with one P, dataplane/cmd/hop-ceiling,
- * built by the bench; left out with a note when no Go toolchain is on PATH), all in front of the SAME null upstream (a second nginx answering `/query` with a fixed
- * body), measured in the same run.
+ * built by the bench; left out with a note when no Go toolchain is on PATH) and the Go event-loop ceiling (the
+ * same work on one epoll loop that owns every socket, as nginx's worker does, dataplane/cmd/hop-loop), all in
+ * front of the SAME null upstream (a second nginx answering `/query` with a fixed body), measured in the same run.
  *
  * - added p50/p99 at fixed rates (k6 constant-arrival-rate): hop p50 − direct-to-upstream p50;
  * - CPU per 1k rps of the hop process (sidecar process / nginx worker; schedstat, runner/study/cpu.ts);
@@ -63,7 +64,7 @@ const BODY = '{"query":"light","params":{"id":42}}';
 const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
 
 interface Target {
-  name: 'direct' | 'nginx' | 'node' | 'native' | 'go' | 'sidecar' | 'sidecar-go';
+  name: 'direct' | 'nginx' | 'node' | 'native' | 'go' | 'go-loop' | 'sidecar' | 'sidecar-go';
   /** Where it listens now (a restarted Node process listens on a new port). */
   url: () => string;
   pids: () => Promise<number[]>;
@@ -110,6 +111,11 @@ async function main(): Promise<void> {
     const startGo = () => (goBuild.binary ? startGoHop(goBuild.binary, `http://127.0.0.1:${upPort}`) : Promise.resolve(null));
     let go = await startGo();
     cleanups.push(async () => go?.stop());
+    const loopBuild = await buildGoProgram('hop-loop');
+    if (loopBuild.binary === null) console.log(`Go event-loop ceiling left out: ${loopBuild.reason}`);
+    const startLoop = () => (loopBuild.binary ? startGoHop(loopBuild.binary, `http://127.0.0.1:${upPort}`) : Promise.resolve(null));
+    let goLoop = await startLoop();
+    cleanups.push(async () => goLoop?.stop());
 
     const stack = await startBenchStack();
     cleanups.push(() => stack.close());
@@ -145,6 +151,12 @@ async function main(): Promise<void> {
       targets.push({ name: 'native', url: () => ('url' in native ? native.url : ''), pids: async () => native.nginx?.workerPids() ?? [] });
     if (go)
       targets.push({ name: 'go', url: () => `${go?.url}/call/null/query`, pids: async () => (go?.pid === undefined ? [] : [go.pid]) });
+    if (goLoop)
+      targets.push({
+        name: 'go-loop',
+        url: () => `${goLoop?.url}/call/null/query`,
+        pids: async () => (goLoop?.pid === undefined ? [] : [goLoop.pid]),
+      });
     if (sidecarGo && dataPlane)
       targets.push({
         name: 'sidecar-go',
@@ -174,6 +186,8 @@ async function main(): Promise<void> {
       node = await startNode();
       await go?.stop();
       go = await startGo();
+      await goLoop?.stop();
+      goLoop = await startLoop();
       if (sidecarGo) {
         await sidecarGo.restart();
         dataPlane = await sidecarGo.dataPlane();
@@ -300,6 +314,11 @@ async function main(): Promise<void> {
         what: "native ceiling (nginx + njs: the sidecar's body checks, no token, no metrics)",
       },
       { name: 'go', shown: go !== null, what: "Go ceiling (fasthttp, one P: the sidecar's body checks, no token, no metrics)" },
+      {
+        name: 'go-loop',
+        shown: goLoop !== null,
+        what: "Go event-loop ceiling (one epoll loop owning every socket, as nginx's worker: the sidecar's body checks, no token, no metrics)",
+      },
       {
         name: 'sidecar-go',
         shown: dataPlane !== null,
