@@ -6,6 +6,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -62,6 +65,38 @@ func RunControlled(name string, server *fasthttp.Server, control http.Handler, p
 		ctl.Close()
 		stopProfile()
 	})
+}
+
+// RunLoop serves `loop` (listening at `url`) on the calling goroutine and `control` (when not nil) on
+// 127.0.0.1 with Go's net/http, writes a pprof CPU profile into the file `$profileEnv` names (if any),
+// prints the listening line with the control URL, and exits 0 on SIGTERM or SIGINT. At least two Ps: the
+// loop holds one, blocked in epoll_wait as a system call; with one P and no idle one sysmon would take it
+// from the loop on every wait, and the control API and the GC would wait for the loop.
+func RunLoop[T any](name string, loop *Loop[T], url string, control http.Handler, profileEnv string) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+	extra := map[string]string{}
+	ctl := &http.Server{Handler: control, ReadHeaderTimeout: 10 * time.Second}
+	if control != nil {
+		ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			Fail(name, err)
+		}
+		go ctl.Serve(ctlLn)
+		extra["control"] = "http://" + ctlLn.Addr().String()
+	}
+	stopProfile := CPUProfile(os.Getenv(profileEnv))
+	announce(url, extra)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-stop
+		ctl.Close()
+		stopProfile()
+		os.Exit(0)
+	}()
+	loop.Run()
 }
 
 // Histogram is a cumulative latency histogram as the control plane reads it: per bucket the count of

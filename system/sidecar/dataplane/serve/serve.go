@@ -20,13 +20,18 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Refuse answers with the sidecar's error body, {"error":{"code","message"}}, and the given Server-Timing.
-func Refuse(ctx *fasthttp.RequestCtx, r *catalogue.Refusal, timing string) {
+// ErrorBody is the sidecar's error body, {"error":{"code","message"}}.
+func ErrorBody(r *catalogue.Refusal) []byte {
 	msg, _ := json.Marshal(map[string]any{"error": map[string]string{"code": r.Code, "message": r.Message}})
+	return msg
+}
+
+// Refuse answers with the sidecar's error body and the given Server-Timing.
+func Refuse(ctx *fasthttp.RequestCtx, r *catalogue.Refusal, timing string) {
 	ctx.Response.Header.Set("Server-Timing", timing)
 	ctx.SetContentType("application/json")
 	ctx.SetStatusCode(r.Status)
-	ctx.SetBody(msg)
+	ctx.SetBody(ErrorBody(r))
 }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Nanoseconds())/1e6, 'f', 3, 64) }
@@ -95,12 +100,7 @@ func DieWithParent() {
 // Run prints {"event":"listening","url":...} plus `extra` on stdout's first line, serves `ln` until
 // SIGTERM or SIGINT, then runs `onStop` (may be nil) and shuts the server down. `name` prefixes errors.
 func Run(name string, server *fasthttp.Server, ln net.Listener, extra map[string]string, onStop func()) {
-	fields := map[string]string{"event": "listening", "url": "http://" + ln.Addr().String()}
-	for k, v := range extra {
-		fields[k] = v
-	}
-	line, _ := json.Marshal(fields)
-	fmt.Println(string(line))
+	announce("http://"+ln.Addr().String(), extra)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -113,6 +113,16 @@ func Run(name string, server *fasthttp.Server, ln net.Listener, extra map[string
 	if err := server.Serve(ln); err != nil {
 		Fail(name, err)
 	}
+}
+
+// announce prints {"event":"listening","url":...} plus `extra` as stdout's first line.
+func announce(url string, extra map[string]string) {
+	fields := map[string]string{"event": "listening", "url": url}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	line, _ := json.Marshal(fields)
+	fmt.Println(string(line))
 }
 
 // CPUProfile starts a pprof CPU profile into `path` (nothing when empty) and returns what stops it.
