@@ -7,10 +7,12 @@
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../system/sidecar/app.js';
 import { buildGoProgram } from '../system/sidecar/data-plane.js';
+import { freePorts } from '../runner/platforms/local/ports.js';
 import { startFixtureIdp, type FixtureIdp } from './support/fixture-idp.js';
 import { startTestPostgres, type TestPostgres } from './support/pg.js';
 import { startSidecar, waitFor, writeSaToken } from './support/sidecar-harness.js';
@@ -59,8 +61,9 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
   beforeAll(async () => {
     pg = await startTestPostgres();
     idp = await startFixtureIdp();
-    // p1-a holds a grant on p1-b only; p9-x is a peer it has none on (the same sidecar, under another name).
-    idp.register('sa-p1-a', 'p1-a', ['p1-b'], { 'p1-b': ['read', 'write'] });
+    // p1-a holds a grant on p1-b and on p0-gone (a peer nothing listens for); p9-x is a peer it has none
+    // on (the same sidecar as p1-b, under another name).
+    idp.register('sa-p1-a', 'p1-a', ['p0-gone', 'p1-b'], { 'p1-b': ['read', 'write'], 'p0-gone': ['read'] });
     idp.register('sa-p1-b', 'p1-b', [], {});
     const saA = await writeSaToken('sa-p1-a');
     const saB = await writeSaToken('sa-p1-b');
@@ -80,7 +83,7 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
       databaseUrl: await pg.createDatabase('p1-a'),
       idpUrl: idp.url,
       saTokenPath: saA.path,
-      peers: { 'p1-b': b.url, 'p9-x': b.url },
+      peers: { 'p1-b': b.url, 'p9-x': b.url, 'p0-gone': `http://127.0.0.1:${(await freePorts(1))[0]}` },
       localAdminToken: ADMIN,
       dataPlane: { binary: built.binary! },
     });
@@ -175,7 +178,7 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     for (const base of [a.url, dp]) expect((await post(`${base}/call/p1-b/query`, '\ufeff{"query":"light"}')).status).toBe(200);
     const forbidden = await post(`${dp}/call/p9-x/query`, '{"query":"light"}');
     expect(forbidden.json.error?.message).toBe(
-      'p1-a holds no grant on p9-x: its access token names p1-b; grant one with PUT /admin/grants on the IdP.',
+      'p1-a holds no grant on p9-x: its access token names p0-gone, p1-b; grant one with PUT /admin/grants on the IdP.',
     );
   });
 
@@ -211,6 +214,85 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     ];
     for (const [path, headers] of cases) {
       expect(await raw(dp, path, headers), path.slice(0, 40)).toEqual(await raw(a.url, path, headers));
+    }
+  });
+
+  it('speaks HTTP/1.1 as the Node sidecar does: pipelining, chunked bodies, 100-continue, Connection: close, HTTP/1.0, HEAD', async () => {
+    // One connection per case, bytes as a client may send them; what counts is the answers' statuses in
+    // order and whether the server closed the connection after them.
+    const exchange = async (base: string, parts: string[], answers: number) => {
+      const u = new URL(base);
+      const socket = connect(Number(u.port), u.hostname);
+      await once(socket, 'connect');
+      let text = '';
+      let closed = false;
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('close', () => (closed = true));
+      socket.on('error', () => (closed = true));
+      const statuses = () => [...text.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => Number(m[1]));
+      for (const [i, part] of parts.entries()) {
+        // A part after the first waits for an interim 100 when the request asked for one, else 50 ms.
+        if (i > 0 && parts[0]!.includes('Expect: 100-continue')) await waitFor('100 Continue', () => statuses().includes(100), 5000);
+        else if (i > 0) await new Promise((r) => setTimeout(r, 50));
+        socket.write(part);
+      }
+      await waitFor(`${answers} answers from ${base}`, () => closed || statuses().filter((s) => s >= 200).length >= answers, 5000).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}; it sent ${JSON.stringify(text)}`);
+        },
+      );
+      await new Promise((r) => setTimeout(r, 150)); // a close that follows the last answer
+      socket.destroy();
+      return { statuses: statuses(), closed };
+    };
+    const query = '{"query":"light","params":{"id":3}}';
+    const post = (extra = '', body = query) =>
+      `POST /call/p1-b/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
+    const cases: [string, string[], number, { statuses: number[]; closed: boolean }][] = [
+      [
+        'three pipelined in one write',
+        [post() + post('', '{"query":"drop"}') + 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'],
+        3,
+        { statuses: [200, 400, 200], closed: false },
+      ],
+      [
+        'a request split across writes',
+        [post().slice(0, 30), post().slice(30, 120), post().slice(120)],
+        1,
+        { statuses: [200], closed: false },
+      ],
+      [
+        'a chunked body',
+        [
+          `POST /call/p1-b/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{"query":\r\n`,
+          `8\r\n"light"}\r\n0\r\n\r\n`,
+        ],
+        1,
+        { statuses: [200], closed: false },
+      ],
+      [
+        'Expect: 100-continue',
+        [post('Expect: 100-continue\r\n').split('\r\n\r\n')[0] + '\r\n\r\n', query],
+        1,
+        { statuses: [100, 200], closed: false },
+      ],
+      ['Connection: close', [post('Connection: close\r\n')], 1, { statuses: [200], closed: true }],
+      ['HTTP/1.0', [post().replace('HTTP/1.1', 'HTTP/1.0')], 1, { statuses: [200], closed: true }],
+      ['HEAD /healthz, then a call', ['HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n' + post()], 2, { statuses: [200, 200], closed: false }],
+      ['not HTTP', ['hello\r\n\r\n'], 1, { statuses: [400], closed: true }],
+    ];
+    for (const [name, parts, answers, want] of cases) {
+      expect(await exchange(a.url, parts, answers), `Node sidecar: ${name}`).toEqual(want);
+      expect(await exchange(dp, parts, answers), `data plane: ${name}`).toEqual(want);
+    }
+  });
+
+  it('answers a peer that does not listen with 502 ERR_UPSTREAM_UNREACHABLE, as the Node sidecar, and goes on serving', async () => {
+    for (const base of [a.url, dp]) {
+      const gone = await post(`${base}/call/p0-gone/query`, '{"query":"light"}');
+      expect([gone.status, gone.json.error?.code], base).toEqual([502, 'ERR_UPSTREAM_UNREACHABLE']);
+      expect(gone.json.error?.message, base).toMatch(/^Target sidecar "p0-gone" unreachable: .*(ECONNREFUSED|connection refused).*\.$/);
+      expect((await post(`${base}/call/p1-b/query`, '{"query":"light"}')).status, base).toBe(200);
     }
   });
 

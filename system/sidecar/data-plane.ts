@@ -159,8 +159,9 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       SERVICE: opts.service,
       PEERS: JSON.stringify(opts.peers),
       BUCKETS: JSON.stringify(LATENCY_BUCKETS_SECONDS),
-      // One P, as the sidecar has one event loop.
-      GOMAXPROCS: process.env.GOMAXPROCS ?? '1',
+      // Two Ps: its requests run on one epoll loop (serve/loop.go), as the sidecar's on one event loop;
+      // the second keeps the loop's P while it waits in epoll_wait, and runs the control API and the GC.
+      GOMAXPROCS: process.env.GOMAXPROCS ?? '2',
     },
     host: opts.host,
     port: opts.port,

@@ -28,8 +28,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,9 +59,10 @@ type state struct {
 // Before the first push: the sidecar's safe defaults (sign on, verify enforce) and no token.
 var current atomic.Pointer[state]
 
+// peer is a target's sidecar: its keep-alive connections (at most 256 open, idle ones closed after 60 s).
 type peer struct {
-	client *fasthttp.HostClient
-	uri    string
+	pool *serve.Pool[call]
+	host string
 }
 
 type requestKey struct{ query, verifyMode, signMode string }
@@ -118,17 +119,14 @@ func (m *metrics) snapshot() map[string]any {
 }
 
 // cpuSampler says which requests have their sign stage's CPU measured: one at a random place in each
-// block of 8 (system/sidecar/server-timing.ts, CpuStage, with its fixed block).
+// block of 8 (system/sidecar/server-timing.ts, CpuStage, with its fixed block). The loop's thread alone uses it.
 type cpuSampler struct {
-	mu      sync.Mutex // handlers run as goroutines: one count, whatever GOMAXPROCS is
 	n, pick int
 }
 
 const cpuBlock = 8
 
 func (c *cpuSampler) next() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.n == 0 {
 		c.pick = rand.IntN(cpuBlock)
 	}
@@ -183,8 +181,8 @@ func main() {
 		os.Exit(2)
 	}
 	service := os.Getenv("SERVICE")
-	var peerURLs map[string]string
-	if err := json.Unmarshal([]byte(serve.Env("PEERS", "{}")), &peerURLs); err != nil {
+	names, peerURLs, err := orderedObject(serve.Env("PEERS", "{}"))
+	if err != nil {
 		fmt.Fprintln(os.Stderr, `dataplane: PEERS must be a JSON object {"<service>": "http://host:port"}:`, err)
 		os.Exit(2)
 	}
@@ -193,158 +191,206 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dataplane: BUCKETS must be a JSON array of upper bounds in seconds:", err)
 		os.Exit(2)
 	}
-	peers := map[string]*peer{}
-	names := make([]string, 0, len(peerURLs))
-	for name, u := range peerURLs {
+	peerHosts := map[string]string{}
+	for _, name := range names {
+		u := peerURLs[name]
 		host, ok := strings.CutPrefix(strings.TrimRight(u, "/"), "http://")
 		if !ok || host == "" || strings.Contains(host, "/") {
 			fmt.Fprintf(os.Stderr, "dataplane: peer %q must be an http://host:port base URL (got %q)\n", name, u)
 			os.Exit(2)
 		}
-		peers[name] = &peer{
-			client: &fasthttp.HostClient{Addr: host, MaxConns: 256, MaxIdleConnDuration: 60 * time.Second},
-			uri:    "http://" + host + "/query",
-		}
-		names = append(names, name)
+		peerHosts[name] = host
 	}
-	sort.Strings(names)
+	// In the sidecar's order (its config's), as its refusal names them.
 	known := strings.Join(names, ", ")
 	if known == "" {
 		known = "none configured"
 	}
 	current.Store(&state{signMode: "on", verifyMode: "enforce", aud: map[string]bool{}})
-	m := &metrics{bounds: bounds, signed: map[string]uint64{}, requests: map[requestKey]*serve.Histogram{}}
-	var cpu cpuSampler
 	healthzBody, _ := json.Marshal(struct {
 		Status  string `json:"status"`
 		Service string `json:"service"`
 	}{"ok", service})
-	healthz := string(healthzBody)
+	pl := &plane{
+		service: service,
+		peers:   map[string]*peer{},
+		known:   known,
+		m:       &metrics{bounds: bounds, signed: map[string]uint64{}, requests: map[requestKey]*serve.Histogram{}},
+		healthz: healthzBody,
+	}
+	loop, url, err := serve.ListenLoop[call](serve.Env("HOST", "127.0.0.1"), serve.Env("PORT", "0"), pl)
+	if err != nil {
+		serve.Fail("dataplane", err)
+	}
+	for name, host := range peerHosts {
+		pl.peers[name] = &peer{pool: loop.NewPool(host, 256), host: host}
+	}
+	serve.RunLoop("dataplane", loop, url, controlAPI(secret, pl.m), "AUTHLAB_DATAPLANE_CPU_PROFILE")
+}
 
-	handler := func(ctx *fasthttp.RequestCtx) {
-		t0 := time.Now()
-		// The raw path, routed as fastify routes it (fasthttp's ctx.Path() is decoded and normalised).
-		uri := string(ctx.RequestURI())
-		path, _, _ := strings.Cut(uri, "?")
-		if path == "/healthz" && ctx.IsGet() {
-			// Liveness, as the sidecar's own /healthz: the process answers (what it holds is /readyz's, on the sidecar).
-			ctx.SetContentType("application/json; charset=utf-8")
-			ctx.SetBodyString(healthz)
+// orderedObject reads a JSON object of strings with its keys in document order.
+func orderedObject(text string) ([]string, map[string]string, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, fmt.Errorf("not an object")
+	}
+	keys, values := []string{}, map[string]string{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		key := t.(string)
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, fmt.Errorf("%q: %w", key, err)
+		}
+		if _, seen := values[key]; !seen {
+			keys = append(keys, key)
+		}
+		values[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	return keys, values, nil
+}
+
+// call is what a forwarded request carries from Serve to Relay.
+type call struct {
+	target, query string
+	s             *state
+	sign, signCPU time.Duration
+	tUp           time.Time
+}
+
+// plane serves `POST /call/<target>/query` and `GET /healthz` on the event loop.
+type plane struct {
+	service string
+	peers   map[string]*peer
+	known   string
+	m       *metrics
+	cpu     cpuSampler
+	healthz []byte
+	request []byte // the upstream request being built
+}
+
+func (pl *plane) Serve(x *serve.Exchange[call]) {
+	t0 := x.T0
+	h := x.Header
+	// The raw path, routed as fastify routes it (not decoded or normalised).
+	uri := string(h.RequestURI())
+	path, _, _ := strings.Cut(uri, "?")
+	if path == "/healthz" && (h.IsGet() || h.IsHead()) { // fastify answers HEAD on a GET route
+		// Liveness, as the sidecar's own /healthz: the process answers (what it holds is /readyz's, on the sidecar).
+		x.Reply(200, "application/json; charset=utf-8", pl.healthz, "", nil)
+		return
+	}
+	seg, ok := strings.CutPrefix(path, "/call/")
+	seg, ok2 := strings.CutSuffix(seg, "/query")
+	if !ok || !ok2 || seg == "" || strings.Contains(seg, "/") || !h.IsPost() {
+		x.Refuse(catalogue.New(404, "ERR_NOT_FOUND", "No route "+string(h.Method())+" "+catalogue.Excerpt(uri)+"; the data plane serves POST /call/<target>/query."), serve.ServerTiming(-1, -1, -1, t0))
+		return
+	}
+	target, err := url.PathUnescape(seg)
+	if err != nil || !utf8.ValidString(target) {
+		x.Refuse(catalogue.New(400, "ERR_BAD_REQUEST", "The path "+catalogue.Excerpt(uri)+" is not a valid URL (check its percent-escapes)."), serve.ServerTiming(-1, -1, -1, t0))
+		return
+	}
+	if len(utf16.Encode([]rune(target))) > 100 {
+		x.Refuse(catalogue.New(414, "ERR_URL_TOO_LONG", "The path "+catalogue.Excerpt(uri)+" has a segment over 100 characters; a target is a service name."), serve.ServerTiming(-1, -1, -1, t0))
+		return
+	}
+	p := pl.peers[target]
+	if p == nil {
+		x.Refuse(catalogue.New(404, "ERR_UNKNOWN_TARGET", "Unknown target "+catalogue.Excerpt(target)+"; known peers: "+pl.known+"."), serve.ServerTiming(-1, -1, -1, t0))
+		return
+	}
+	mt, _, _ := strings.Cut(string(h.ContentType()), ";")
+	switch mt = strings.ToLower(strings.TrimSpace(mt)); mt {
+	case "application/json":
+	case "text/plain":
+		// fastify reads text/plain as a string, which the catalogue refuses as not an object.
+		x.Refuse(catalogue.New(400, "ERR_BAD_REQUEST", `The body must be a JSON object {"query": "light|heavy|heavy-cached|write", "params": {...}}.`), serve.ServerTiming(-1, -1, -1, t0))
+		return
+	default:
+		x.Refuse(catalogue.New(415, "ERR_UNSUPPORTED_MEDIA_TYPE", `Send the body as "Content-Type: application/json".`), serve.ServerTiming(-1, -1, -1, t0))
+		return
+	}
+	body := x.Body
+	query, bad := catalogue.Check(body)
+	if bad != nil {
+		x.Refuse(bad, serve.ServerTiming(-1, -1, -1, t0))
+		return
+	}
+	s := current.Load()
+	sign, signCPU := time.Duration(-1), time.Duration(-1)
+	authorization := ""
+	if s.signMode == "on" {
+		// The sign stage is the auth work alone (token, egress check), as in call.ts.
+		tSign := time.Now()
+		sampled := pl.cpu.next()
+		var c0 int64
+		if sampled {
+			c0 = threadCPU() // the loop runs locked to its thread
+		}
+		if s.authorization == "" || time.Now().UnixMilli() >= s.expiresAtMs {
+			pl.m.sign("no_token")
+			x.Refuse(catalogue.New(503, "ERR_NO_TOKEN", "The sidecar has not reached the IdP yet; retry once /readyz is 200."), serve.ServerTiming(time.Since(tSign), -1, -1, t0))
 			return
 		}
-		seg, ok := strings.CutPrefix(path, "/call/")
-		seg, ok2 := strings.CutSuffix(seg, "/query")
-		if !ok || !ok2 || seg == "" || strings.Contains(seg, "/") || !ctx.IsPost() {
-			serve.Refuse(ctx, catalogue.New(404, "ERR_NOT_FOUND", "No route "+string(ctx.Method())+" "+catalogue.Excerpt(uri)+"; the data plane serves POST /call/<target>/query."), serve.ServerTiming(-1, -1, -1, t0))
-			return
-		}
-		target, err := url.PathUnescape(seg)
-		if err != nil || !utf8.ValidString(target) {
-			serve.Refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", "The path "+catalogue.Excerpt(uri)+" is not a valid URL (check its percent-escapes)."), serve.ServerTiming(-1, -1, -1, t0))
-			return
-		}
-		if len(utf16.Encode([]rune(target))) > 100 {
-			serve.Refuse(ctx, catalogue.New(414, "ERR_URL_TOO_LONG", "The path "+catalogue.Excerpt(uri)+" has a segment over 100 characters; a target is a service name."), serve.ServerTiming(-1, -1, -1, t0))
-			return
-		}
-		p := peers[target]
-		if p == nil {
-			serve.Refuse(ctx, catalogue.New(404, "ERR_UNKNOWN_TARGET", "Unknown target "+catalogue.Excerpt(target)+"; known peers: "+known+"."), serve.ServerTiming(-1, -1, -1, t0))
-			return
-		}
-		mt, _, _ := strings.Cut(string(ctx.Request.Header.ContentType()), ";")
-		switch mt = strings.ToLower(strings.TrimSpace(mt)); mt {
-		case "application/json":
-		case "text/plain":
-			// fastify reads text/plain as a string, which the catalogue refuses as not an object.
-			serve.Refuse(ctx, catalogue.New(400, "ERR_BAD_REQUEST", `The body must be a JSON object {"query": "light|heavy|heavy-cached|write", "params": {...}}.`), serve.ServerTiming(-1, -1, -1, t0))
-			return
-		default:
-			serve.Refuse(ctx, catalogue.New(415, "ERR_UNSUPPORTED_MEDIA_TYPE", `Send the body as "Content-Type: application/json".`), serve.ServerTiming(-1, -1, -1, t0))
-			return
-		}
-		body := ctx.PostBody()
-		query, bad := catalogue.Check(body)
-		if bad != nil {
-			serve.Refuse(ctx, bad, serve.ServerTiming(-1, -1, -1, t0))
-			return
-		}
-		s := current.Load()
-		sign, signCPU := time.Duration(-1), time.Duration(-1)
-		authorization := ""
-		if s.signMode == "on" {
-			// The sign stage is the auth work alone (token, egress check), as in call.ts.
-			tSign := time.Now()
-			sampled := cpu.next()
-			var c0 int64
-			if sampled {
-				runtime.LockOSThread()
-				c0 = threadCPU()
-			}
-			if s.authorization == "" || time.Now().UnixMilli() >= s.expiresAtMs {
-				if sampled {
-					runtime.UnlockOSThread()
-				}
-				m.sign("no_token")
-				serve.Refuse(ctx, catalogue.New(503, "ERR_NO_TOKEN", "The sidecar has not reached the IdP yet; retry once /readyz is 200."), serve.ServerTiming(time.Since(tSign), -1, -1, t0))
+		authorization = s.authorization
+		result := "ok"
+		if s.verifyMode != "off" && !s.aud[target] {
+			if s.verifyMode == "enforce" {
+				pl.m.sign("no_grant")
+				x.Refuse(catalogue.New(403, "ERR_FORBIDDEN", fmt.Sprintf("%s holds no grant on %s: its access token names %s; grant one with PUT /admin/grants on the IdP.", pl.service, target, s.audNames)), serve.ServerTiming(time.Since(tSign), -1, -1, t0))
 				return
 			}
-			authorization = s.authorization
-			result := "ok"
-			if s.verifyMode != "off" && !s.aud[target] {
-				if s.verifyMode == "enforce" {
-					if sampled {
-						runtime.UnlockOSThread()
-					}
-					m.sign("no_grant")
-					serve.Refuse(ctx, catalogue.New(403, "ERR_FORBIDDEN", fmt.Sprintf("%s holds no grant on %s: its access token names %s; grant one with PUT /admin/grants on the IdP.", service, target, s.audNames)), serve.ServerTiming(time.Since(tSign), -1, -1, t0))
-					return
-				}
-				result = "observe_no_grant"
-			}
-			sign = time.Since(tSign)
-			if sampled {
-				signCPU = time.Duration(threadCPU() - c0)
-				runtime.UnlockOSThread()
-			}
-			m.sign(result)
-		} else {
-			m.sign("skipped")
+			result = "observe_no_grant"
 		}
-
-		tUp := time.Now()
-		req := fasthttp.AcquireRequest()
-		res := fasthttp.AcquireResponse()
-		defer fasthttp.ReleaseRequest(req)
-		defer fasthttp.ReleaseResponse(res)
-		req.SetRequestURI(p.uri)
-		req.Header.SetMethod(fasthttp.MethodPost)
-		req.Header.SetContentType("application/json")
-		if authorization != "" {
-			req.Header.Set("Authorization", authorization)
+		sign = time.Since(tSign)
+		if sampled {
+			signCPU = time.Duration(threadCPU() - c0)
 		}
-		req.SetBody(body)
-		if err := p.client.Do(req, res); err != nil {
-			serve.Refuse(ctx, catalogue.New(502, "ERR_UPSTREAM_UNREACHABLE", fmt.Sprintf("Target sidecar %q unreachable: %s.", target, err)), serve.ServerTiming(sign, -1, time.Since(tUp), t0))
-			return
-		}
-		up := time.Since(tUp)
-		m.request(requestKey{query, s.verifyMode, s.signMode}, time.Since(t0).Seconds())
-		if v := res.Header.Peek("Www-Authenticate"); len(v) > 0 {
-			ctx.Response.Header.SetBytesV("Www-Authenticate", v)
-		}
-		timing := serve.ServerTiming(sign, signCPU, up, t0)
-		// The target's own stages, renamed `peer-<stage>`, so one response splits the whole chain.
-		if pt := res.Header.Peek("Server-Timing"); len(pt) > 0 {
-			timing += ", peer-" + strings.ReplaceAll(string(pt), ", ", ", peer-")
-		}
-		ctx.Response.Header.Set("Server-Timing", timing)
-		ctx.SetContentType("application/json")
-		ctx.SetStatusCode(res.StatusCode())
-		ctx.SetBody(res.Body())
+		pl.m.sign(result)
+	} else {
+		pl.m.sign("skipped")
 	}
 
-	serve.RunControlled("dataplane", serve.Server(handler), controlAPI(secret, m), "AUTHLAB_DATAPLANE_CPU_PROFILE")
+	x.Data = call{target: target, query: query, s: s, sign: sign, signCPU: signCPU, tUp: time.Now()}
+	b := append(pl.request[:0], "POST /query HTTP/1.1\r\nHost: "...)
+	b = append(b, p.host...)
+	b = append(b, "\r\nContent-Type: application/json"...)
+	if authorization != "" {
+		b = append(b, "\r\nAuthorization: "...)
+		b = append(b, authorization...)
+	}
+	b = append(b, "\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n\r\n"...)
+	b = append(b, body...)
+	pl.request = b
+	x.Forward(p.pool, b)
+}
+
+func (pl *plane) Relay(x *serve.Exchange[call], res *fasthttp.ResponseHeader, body []byte) {
+	d := &x.Data
+	up := time.Since(d.tUp)
+	pl.m.request(requestKey{d.query, d.s.verifyMode, d.s.signMode}, time.Since(x.T0).Seconds())
+	timing := serve.ServerTiming(d.sign, d.signCPU, up, x.T0)
+	// The target's own stages, renamed `peer-<stage>`, so one response splits the whole chain.
+	if pt := res.Peek("Server-Timing"); len(pt) > 0 {
+		timing += ", peer-" + strings.ReplaceAll(string(pt), ", ", ", peer-")
+	}
+	x.Reply(res.StatusCode(), "application/json", body, timing, res.Peek("Www-Authenticate"))
+	x.Data = call{}
+}
+
+func (pl *plane) Unreachable(x *serve.Exchange[call], err error) {
+	d := &x.Data
+	x.Refuse(catalogue.New(502, "ERR_UPSTREAM_UNREACHABLE", fmt.Sprintf("Target sidecar %q unreachable: %s.", d.target, err)), serve.ServerTiming(d.sign, -1, time.Since(d.tUp), x.T0))
+	x.Data = call{}
 }
 
 type statePush struct {
