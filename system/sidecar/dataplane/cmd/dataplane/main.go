@@ -6,7 +6,8 @@
 // `peer-<stage>`) — with the same statuses, error codes and metrics. The Node sidecar stays the control
 // plane: it fetches and refreshes the token, follows the IdP's settings stream, and pushes both here;
 // it reads this process's metrics into its own /metrics. `GET /healthz` answers as the sidecar's does
-// (liveness only: what the data plane holds is the sidecar's /readyz).
+// (liveness only: what the data plane holds is the sidecar's /readyz). Requests run on serve.Loop, one
+// epoll loop owning every socket ("The data plane on one epoll loop"); the control API on Go's net/http.
 //
 // Environment: AUTHLAB_DATAPLANE_SECRET (the control API's bearer secret, required), SERVICE (this
 // service's name), PEERS (JSON: service name → that sidecar's base URL), BUCKETS (JSON: the request
