@@ -54,17 +54,23 @@ func RunControlled(name string, server *fasthttp.Server, control http.Handler, p
 	if err != nil {
 		Fail(name, err)
 	}
-	ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
+	ctl, ctlURL := serveControl(name, control)
+	stopProfile := CPUProfile(os.Getenv(profileEnv))
+	Run(name, server, ln, map[string]string{"control": ctlURL}, func() {
+		ctl.Close()
+		stopProfile()
+	})
+}
+
+// serveControl serves `control` on 127.0.0.1 (a port the OS picks) with Go's net/http.
+func serveControl(name string, control http.Handler) (*http.Server, string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		Fail(name, err)
 	}
 	ctl := &http.Server{Handler: control, ReadHeaderTimeout: 10 * time.Second}
-	go ctl.Serve(ctlLn)
-	stopProfile := CPUProfile(os.Getenv(profileEnv))
-	Run(name, server, ln, map[string]string{"control": "http://" + ctlLn.Addr().String()}, func() {
-		ctl.Close()
-		stopProfile()
-	})
+	go ctl.Serve(ln)
+	return ctl, "http://" + ln.Addr().String()
 }
 
 // RunLoop serves `loop` (listening at `url`) on the calling goroutine and `control` (when not nil) on
@@ -77,14 +83,9 @@ func RunLoop[T any](name string, loop *Loop[T], url string, control http.Handler
 		runtime.GOMAXPROCS(2)
 	}
 	extra := map[string]string{}
-	ctl := &http.Server{Handler: control, ReadHeaderTimeout: 10 * time.Second}
+	var ctl *http.Server
 	if control != nil {
-		ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			Fail(name, err)
-		}
-		go ctl.Serve(ctlLn)
-		extra["control"] = "http://" + ctlLn.Addr().String()
+		ctl, extra["control"] = serveControl(name, control)
 	}
 	stopProfile := CPUProfile(os.Getenv(profileEnv))
 	announce(url, extra)
@@ -92,7 +93,9 @@ func RunLoop[T any](name string, loop *Loop[T], url string, control http.Handler
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		<-stop
-		ctl.Close()
+		if ctl != nil {
+			ctl.Close()
+		}
 		stopProfile()
 		os.Exit(0)
 	}()

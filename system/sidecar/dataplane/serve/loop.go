@@ -141,14 +141,15 @@ func ListenLoop[T any](host, port string, h Handler[T]) (*Loop[T], string, error
 	if err = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, l.lfd, &syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(l.lfd)}); err != nil {
 		return nil, "", err
 	}
-	var url string
+	var ip net.IP
+	var boundPort int
 	switch b := bound.(type) {
 	case *syscall.SockaddrInet4:
-		url = "http://" + net.JoinHostPort(net.IP(b.Addr[:]).String(), strconv.Itoa(b.Port))
+		ip, boundPort = b.Addr[:], b.Port
 	case *syscall.SockaddrInet6:
-		url = "http://" + net.JoinHostPort(net.IP(b.Addr[:]).String(), strconv.Itoa(b.Port))
+		ip, boundPort = b.Addr[:], b.Port
 	}
-	return l, url, nil
+	return l, "http://" + net.JoinHostPort(ip.String(), strconv.Itoa(boundPort)), nil
 }
 
 func sockaddr(a *net.TCPAddr) (syscall.Sockaddr, int) {
@@ -401,9 +402,7 @@ func (l *Loop[T]) request(c *conn[T]) {
 		c.head, c.closeAfter, c.continued = l.reqHdr.IsHead(), l.reqHdr.ConnectionClose(), false
 		l.h.Serve(x)
 		x.Header, x.Body = nil, nil
-		if !x.answered {
-			x.Reply(500, "application/json", ErrorBody(catalogue.New(500, "ERR_INTERNAL", "The data plane answered nothing.")), refusedTimings, nil)
-		}
+		x.answerUnanswered()
 		if c.closed || c.linger {
 			return
 		}
@@ -465,6 +464,14 @@ func (x *Exchange[T]) Forward(p *Pool[T], request []byte) {
 	}
 }
 
+// answerUnanswered answers 500 an exchange its handler left without an answer (a handler's bug), so its
+// client is not left waiting.
+func (x *Exchange[T]) answerUnanswered() {
+	if !x.answered {
+		x.Refuse(catalogue.New(500, "ERR_INTERNAL", "The data plane answered nothing."), refusedTimings)
+	}
+}
+
 // unanswered hands an exchange that Forward could not send to Unreachable (inside Serve: request() goes on).
 func (x *Exchange[T]) unanswered(err error) {
 	x.answered = false
@@ -512,9 +519,7 @@ func (l *Loop[T]) unreachable(c *conn[T], err error) {
 
 // answered resumes a client whose forwarded request was answered: the next pipelined request, if any.
 func (l *Loop[T]) answered(c *conn[T]) {
-	if !c.x.answered {
-		c.x.Reply(500, "application/json", ErrorBody(catalogue.New(500, "ERR_INTERNAL", "The data plane answered nothing.")), refusedTimings, nil)
-	}
+	c.x.answerUnanswered()
 	if c.closed || c.linger {
 		return
 	}

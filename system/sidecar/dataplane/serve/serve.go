@@ -149,6 +149,17 @@ func Fail(name string, err error) {
 	os.Exit(1)
 }
 
+// UpstreamHost is the host:port of the origin in $UPSTREAM (http://host:port), the upstream of bench:hop's
+// Go ceilings; without one it says so and exits 2.
+func UpstreamHost(name string) string {
+	upstream := os.Getenv("UPSTREAM")
+	if !strings.HasPrefix(upstream, "http://") {
+		fmt.Fprintln(os.Stderr, name+": set UPSTREAM to the upstream origin, http://host:port")
+		os.Exit(2)
+	}
+	return strings.TrimRight(strings.TrimPrefix(upstream, "http://"), "/")
+}
+
 // Env is the variable's value, or `fallback` when it is unset or empty.
 func Env(name, fallback string) string {
 	if v := os.Getenv(name); v != "" {

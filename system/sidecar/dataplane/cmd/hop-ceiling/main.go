@@ -13,9 +13,7 @@
 package main
 
 import (
-	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -30,12 +28,7 @@ func refuse(ctx *fasthttp.RequestCtx, r *catalogue.Refusal, t0 time.Time) {
 
 func main() {
 	serve.DieWithParent()
-	upstream := os.Getenv("UPSTREAM")
-	if !strings.HasPrefix(upstream, "http://") {
-		fmt.Fprintln(os.Stderr, "hop-ceiling: set UPSTREAM to the upstream origin, http://host:port")
-		os.Exit(2)
-	}
-	host := strings.TrimRight(strings.TrimPrefix(upstream, "http://"), "/")
+	host := serve.UpstreamHost("hop-ceiling")
 	target := "http://" + host + "/query"
 	client := &fasthttp.HostClient{Addr: host, MaxConns: 256, MaxIdleConnDuration: 60 * time.Second}
 

@@ -12,10 +12,7 @@ package main
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"authlab/dataplane/catalogue"
@@ -63,16 +60,12 @@ func (h *hop) Unreachable(x *serve.Exchange[time.Time], err error) {
 
 func main() {
 	serve.DieWithParent()
-	upstream := os.Getenv("UPSTREAM")
-	if !strings.HasPrefix(upstream, "http://") {
-		fmt.Fprintln(os.Stderr, "hop-loop: set UPSTREAM to the upstream origin, http://host:port")
-		os.Exit(2)
-	}
+	host := serve.UpstreamHost("hop-loop")
 	h := &hop{}
 	loop, url, err := serve.ListenLoop[time.Time]("127.0.0.1", serve.Env("PORT", "0"), h)
 	if err != nil {
 		serve.Fail("hop-loop", err)
 	}
-	h.pool = loop.NewPool(strings.TrimRight(strings.TrimPrefix(upstream, "http://"), "/"), 256)
+	h.pool = loop.NewPool(host, 256)
 	serve.RunLoop("hop-loop", loop, url, nil, "AUTHLAB_DATAPLANE_CPU_PROFILE")
 }
