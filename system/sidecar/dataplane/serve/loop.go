@@ -106,6 +106,22 @@ const (
 	refusedTimings = "total;dur=0.000"
 )
 
+// AppendQuery appends to b the upstream request every forwarder here sends: POST /query to the pool's
+// host with a JSON body and, when authorization is not empty, that Authorization header.
+func (p *Pool[T]) AppendQuery(b []byte, authorization string, body []byte) []byte {
+	b = append(b, "POST /query HTTP/1.1\r\nHost: "...)
+	b = append(b, p.Addr...)
+	b = append(b, "\r\nContent-Type: application/json"...)
+	if authorization != "" {
+		b = append(b, "\r\nAuthorization: "...)
+		b = append(b, authorization...)
+	}
+	b = append(b, "\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n\r\n"...)
+	return append(b, body...)
+}
+
 // ErrNoFreeConns is Unreachable's reason when a pool has its max connections open, all carrying requests.
 var ErrNoFreeConns = errors.New("no free connections available to host")
 

@@ -30,7 +30,6 @@ import (
 	"net/url"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,7 +62,6 @@ var current atomic.Pointer[state]
 // peer is a target's sidecar: its keep-alive connections (at most 256 open, idle ones closed after 60 s).
 type peer struct {
 	pool *serve.Pool[call]
-	host string
 }
 
 type requestKey struct{ query, verifyMode, signMode string }
@@ -224,7 +222,7 @@ func main() {
 		serve.Fail("dataplane", err)
 	}
 	for name, host := range peerHosts {
-		pl.peers[name] = &peer{pool: loop.NewPool(host, 256), host: host}
+		pl.peers[name] = &peer{pool: loop.NewPool(host, 256)}
 	}
 	serve.RunLoop("dataplane", loop, url, controlAPI(secret, pl.m), "AUTHLAB_DATAPLANE_CPU_PROFILE")
 }
@@ -360,19 +358,8 @@ func (pl *plane) Serve(x *serve.Exchange[call]) {
 	}
 
 	x.Data = call{target: target, query: query, s: s, sign: sign, signCPU: signCPU, tUp: time.Now()}
-	b := append(pl.request[:0], "POST /query HTTP/1.1\r\nHost: "...)
-	b = append(b, p.host...)
-	b = append(b, "\r\nContent-Type: application/json"...)
-	if authorization != "" {
-		b = append(b, "\r\nAuthorization: "...)
-		b = append(b, authorization...)
-	}
-	b = append(b, "\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\n\r\n"...)
-	b = append(b, body...)
-	pl.request = b
-	x.Forward(p.pool, b)
+	pl.request = p.pool.AppendQuery(pl.request[:0], authorization, body)
+	x.Forward(p.pool, pl.request)
 }
 
 func (pl *plane) Relay(x *serve.Exchange[call], res *fasthttp.ResponseHeader, body []byte) {

@@ -12,7 +12,6 @@ package main
 
 import (
 	"bytes"
-	"strconv"
 	"time"
 
 	"authlab/dataplane/catalogue"
@@ -39,15 +38,9 @@ func (h *hop) Serve(x *serve.Exchange[time.Time]) {
 		x.Refuse(bad, serve.ServerTiming(-1, -1, -1, x.T0))
 		return
 	}
-	b := append(h.request[:0], "POST /query HTTP/1.1\r\nHost: "...)
-	b = append(b, h.pool.Addr...)
-	b = append(b, "\r\nContent-Type: application/json\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(x.Body)), 10)
-	b = append(b, "\r\n\r\n"...)
-	b = append(b, x.Body...)
-	h.request = b
+	h.request = h.pool.AppendQuery(h.request[:0], "", x.Body)
 	x.Data = time.Now()
-	x.Forward(h.pool, b)
+	x.Forward(h.pool, h.request)
 }
 
 func (h *hop) Relay(x *serve.Exchange[time.Time], res *fasthttp.ResponseHeader, body []byte) {
