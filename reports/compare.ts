@@ -210,6 +210,30 @@ export function movedTogether(rows: readonly CompareRow[]): MovedTogether[] {
   return out;
 }
 
+/**
+ * What the two studies ran on or with that differs beyond the code: platform, load engine, data plane,
+ * design, host, runtime, calibration, A/A. A difference in the table may come from one of these rather
+ * than from a change; `authlab compare` prints them above its verdict. Empty when the set-ups match.
+ */
+export function setupDifferences(base: Results, next: Results): string[] {
+  const a = base.study;
+  const b = next.study;
+  const dataPlane = (x: Results['study']) => (x.dataPlane === 'go' ? 'Go data plane' : 'Node sidecar');
+  const host = (x: Results['study']) => `${x.env.cpus} CPUs, ${x.env.cpuModel}`;
+  const fields: [string, (x: Results['study']) => string][] = [
+    ['platform', (x) => x.platform],
+    ['load engine', (x) => (x.k6Runners ? `${x.engine} (${x.k6Runners} pods in the cluster)` : x.engine)],
+    ['outbound calls', dataPlane],
+    ['design', (x) => x.design],
+    ['host', host],
+    ['Node', (x) => x.env.node],
+    ['Kubernetes', (x) => x.env.kubernetes ?? 'none'],
+    ['calibration', (x) => (x.calibrateUs === undefined ? 'none' : `${x.calibrateUs} µs in enforce`)],
+    ['A/A', (x) => (x.aa ? 'yes' : 'no')],
+  ];
+  return fields.filter(([, f]) => f(a) !== f(b)).map(([name, f]) => `${name} ${f(a)} → ${f(b)}`);
+}
+
 function verdictText(r: CompareRow): string {
   if (r.regression) return 'REGRESSED (beyond threshold)';
   if (r.verdict === 'regressed') return 'regressed (not clearly beyond threshold)';

@@ -75,6 +75,26 @@ describe('authlab report / compare commands', () => {
     expect(await compareCommand([basePath, slowerPath, '--threshold-pct=50'], collector())).toBe(0);
   });
 
+  it('compare says when the two studies were set up differently (data plane, engine, host), and nothing when they match', async () => {
+    const same = collector();
+    await compareCommand([basePath, samePath], same);
+    expect(same.text).not.toContain('set up differently');
+    const other = buildSampleResults({ seed: 2, noInvalid: true, scenarios: ['light'] });
+    other.study.dataPlane = 'go';
+    other.study.engine = 'k6';
+    other.study.env = { ...other.study.env, cpus: other.study.env.cpus + 2 };
+    const otherPath = join(dir, 'other.json');
+    writeFileSync(otherPath, JSON.stringify(other));
+    const io = collector();
+    expect(await compareCommand([basePath, otherPath], io)).toBe(0); // a note, not a failure
+    const base = JSON.parse(readFileSync(basePath, 'utf8')) as typeof other;
+    expect(io.text).toContain(
+      `The two studies were set up differently (load engine ${base.study.engine} → k6; outbound calls Node sidecar → Go data plane; ` +
+        `host ${base.study.env.cpus} CPUs, ${base.study.env.cpuModel} → ${base.study.env.cpus + 2} CPUs, ${base.study.env.cpuModel}): ` +
+        'a difference above may come from that, not from the code.',
+    );
+  });
+
   it.each([
     ['a missing file', () => [join(dir, 'nope.json'), basePath], /nope\.json does not exist/],
     ['no arguments', () => [], /`authlab compare` takes two results\.json paths, base then new \(got 0\)/],

@@ -1,4 +1,4 @@
-import { compareResults, formatCompare } from '../../reports/compare.js';
+import { compareResults, formatCompare, setupDifferences } from '../../reports/compare.js';
 import { loadResults, writeReport } from '../../reports/render.js';
 import { EXIT } from '../../system/protocol/errors.js';
 import type { CompareArgs, ReportArgs } from './args.js';
@@ -27,6 +27,12 @@ export async function compareCommand(args: CompareArgs, io: CliIo): Promise<numb
     ...(args.relativeTo !== undefined ? { relativeTo: args.relativeTo } : {}),
   };
   const rows = compareResults(base, next, opts);
-  io.out(formatCompare(rows, opts).replace(/\n$/, ''));
+  const differences = setupDifferences(base, next);
+  io.out(
+    formatCompare(rows, opts).replace(/\n$/, '') +
+      (differences.length > 0
+        ? `\nThe two studies were set up differently (${differences.join('; ')}): a difference above may come from that, not from the code.`
+        : ''),
+  );
   return rows.some((r) => r.regression || r.unmeasured) ? EXIT.failure : EXIT.ok;
 }

@@ -126,6 +126,7 @@ ${EXIT_CODES}
                        [--relative-to MODE]
 
 Print the differences between two studies with 95% CIs; exit 1 on a significant regression beyond the threshold.
+What the two ran with that differs (platform, engine, data plane, design, host, Node, calibration) is named below the table.
 
   --threshold-pct N          a regression's CI must clear N% of the base (default 5)
   --threshold-us N           ...and N µs (default 0)
