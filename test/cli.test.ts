@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertPortsFree } from '../runner/platforms/local/ports.js';
-import { runAuthlab } from './support/cli.js';
+import type { EndpointsFile } from '../system/protocol/endpoints.js';
+import { runAuthlab, startAuthlab } from './support/cli.js';
 
 let runs: string;
 beforeAll(async () => {
@@ -43,10 +45,7 @@ describe('authlab CLI: bad input gets one sentence and exit code 2', () => {
       ['study', '--platform', 'kind', '--kubeconfig', '/nonexistent/kubeconfig'],
       "`--kubeconfig` must be a readable kubeconfig file (cannot read '/nonexistent/kubeconfig')",
     ],
-    [
-      ['compare', 'a.json', 'b.json', '--relative-to', 'on'],
-      "`--relative-to` must be 'direct' or 'off' or 'observe' or 'enforce' (got 'on')",
-    ],
+    [['compare', 'a.json', 'b.json', '--relative-to', 'on'], "`--relative-to` must be 'direct', 'off', 'observe' or 'enforce' (got 'on')"],
     [['report', '--bogus'], "unknown flag '--bogus' for `authlab report`; see `authlab report --help` for the flags it takes"],
     [['report', 'a.json', 'b.json'], '`authlab report` takes exactly one results.json path (got 2)'],
     [['compare', 'a.json'], '`authlab compare` takes two results.json paths, base then new (got 1)'],
@@ -171,3 +170,48 @@ async function holdThirdOfFreeBlock(): Promise<{ server: Server; base: number }>
 function escape(s: string) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('--data-plane: auto (the default) runs the Node sidecar where Go cannot build the data plane; go refuses', () => {
+  const noGo = () => ({ AUTHLAB_RUNS_DIR: join(runs, 'no-go'), GO_BIN: '/nonexistent/go' });
+
+  it('`--data-plane go` without a Go toolchain exits 2 with one sentence, before anything is provisioned', async () => {
+    const r = await runAuthlab(['study', '--quick', '--data-plane', 'go'], noGo());
+    expect(r.code).toBe(2);
+    expectOneSentence(
+      r.stderr,
+      /--data-plane go builds the Go data plane and the IdP's token plane, which failed: no Go toolchain on PATH \(go\); install Go 1\.26 or use --data-plane node/,
+    );
+  });
+
+  it('`up` without a Go toolchain says so in one line, serves outbound calls from the Node sidecar, and `down` stops it', async () => {
+    const up = startAuthlab(['up', '--pairs', '1'], noGo());
+    let stderr = '';
+    up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exit = new Promise<number | null>((res) => up.on('exit', (code) => res(code)));
+    try {
+      await new Promise<void>((res, rej) => {
+        createInterface({ input: up.stdout! }).on('line', (line) => line.startsWith('authlab up: ready') && res());
+        up.on('exit', (code) => rej(new Error(`authlab up exited with ${code} before ready:\n${stderr}`)));
+      });
+      expect(stderr).toContain(
+        'data plane: the Node sidecar serves outbound calls, as the Go data plane could not be built (no Go toolchain on PATH (go)); install Go 1.26 for it, or pass --data-plane node to skip the build',
+      );
+      const endpoints = JSON.parse(await readFile(join(runs, 'no-go', 'up', 'endpoints.json'), 'utf8')) as EndpointsFile;
+      expect(endpoints.services.map((s) => s.dataPlaneUrl)).toEqual([undefined, undefined]);
+      const a = endpoints.services.find((s) => s.name === 'p1-a')!;
+      const call = await fetch(`${a.url}/call/p1-b/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"light"}',
+      });
+      expect(call.status).toBe(200);
+      expect((await runAuthlab(['down'], noGo())).code).toBe(0);
+      expect(await exit).toBe(0);
+    } finally {
+      if (up.exitCode === null) {
+        up.kill('SIGTERM');
+        await exit;
+      }
+    }
+  }, 90_000);
+});

@@ -45,14 +45,14 @@ describe('parseCli', () => {
       seed: 0,
       basePort: 7000,
       calibrateUs: undefined,
-      dataPlane: 'node',
+      dataPlane: 'auto',
       aa: false,
       observe: false,
       livePort: undefined,
     });
   });
 
-  it('takes --data-plane node or go on every platform, for study and up', () => {
+  it('takes --data-plane auto, node or go on every platform, for study and up; auto when not given', () => {
     expect(parseCli(['study', '--data-plane', 'go'])).toMatchObject({ platform: 'local', dataPlane: 'go' });
     expect(parseCli(['study', '--platform', 'kind', '--data-plane', 'node'])).toMatchObject({ dataPlane: 'node' });
     expect(parseCli(['study', '--platform', 'kube', '--data-plane', 'go'])).toMatchObject({ platform: 'kube', dataPlane: 'go' });
@@ -61,10 +61,12 @@ describe('parseCli', () => {
       platform: 'kind',
       dataPlane: 'go',
     });
-    expect(parseCli(['up'])).toMatchObject({ command: 'up', dataPlane: 'node' });
+    expect(parseCli(['up'])).toMatchObject({ command: 'up', dataPlane: 'auto' });
+    expect(parseCli(['study'])).toMatchObject({ command: 'study', dataPlane: 'auto' });
+    expect(parseCli(['study', '--data-plane', 'node'])).toMatchObject({ dataPlane: 'node' });
     for (const command of ['study', 'up'])
       expect(() => parseCli([command, '--data-plane', 'envoy'])).toThrow(
-        new UsageError("`--data-plane` must be 'node' or 'go' (got 'envoy')"),
+        new UsageError("`--data-plane` must be 'auto', 'node' or 'go' (got 'envoy')"),
       );
   });
 
@@ -93,7 +95,7 @@ describe('parseCli', () => {
       redis: false,
       observe: false,
       livePort: undefined,
-      dataPlane: 'node',
+      dataPlane: 'auto',
     });
     expect(parseCli(['up', '--redis'])).toMatchObject({ command: 'up', redis: true });
     expect(parseCli([])).toEqual({ command: 'help', usage: USAGE });

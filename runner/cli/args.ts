@@ -247,11 +247,16 @@ export function intFlag(values: Values, name: string, min = 1, max = Number.MAX_
   return n;
 }
 
+/** 'a', 'b' or 'c'. */
+function listOr(items: readonly string[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
 function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
   const raw = str(values, name);
   if (raw === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(raw))
-    throw new UsageError(`\`--${name}\` must be ${allowed.map((a) => `'${a}'`).join(' or ')} (got '${raw}')`);
+    throw new UsageError(`\`--${name}\` must be ${listOr(allowed.map((a) => `'${a}'`))} (got '${raw}')`);
   return raw as T;
 }
 
@@ -327,12 +332,15 @@ function clusterTarget(values: Values, command: Command): { kubeconfig?: string;
   return { ...(kubeconfig !== undefined ? { kubeconfig } : {}), ...(keep ? { keepCluster: true as const } : {}) };
 }
 
-export const DATA_PLANE_NAMES = ['node', 'go'] as const;
+export const DATA_PLANE_NAMES = ['auto', 'node', 'go'] as const;
 export type DataPlaneName = (typeof DATA_PLANE_NAMES)[number];
 
-/** `--data-plane node|go` (default node), on every platform. */
+/**
+ * `--data-plane auto|node|go` (default auto: go where the Go toolchain builds it, else node, saying why),
+ * on every platform.
+ */
 function dataPlane(values: Values): DataPlaneName {
-  return oneOf(values, 'data-plane', DATA_PLANE_NAMES, 'node');
+  return oneOf(values, 'data-plane', DATA_PLANE_NAMES, 'auto');
 }
 
 /** `--calibrate <µs>`: 1..100,000 µs; refused with `--aa` (an A/A study injects nothing). */

@@ -48,20 +48,34 @@ export async function preflightKind(args: { platform: PlatformName; kubeconfig?:
 }
 
 /**
- * `--data-plane go`: builds the Go data plane (and the IdP's token plane) before anything is provisioned, so a machine without Go
- * learns it in a second; resolves the platforms' `dataPlane` option (empty for `node`). The platforms
- * take the binary as it is (local) or pack it into the sidecar image (kube, kind).
+ * `--data-plane`: builds the Go data plane (and the IdP's token plane) before anything is provisioned, so a machine without Go
+ * learns it in a second; resolves the platforms' `dataPlane` option (empty for the Node sidecar) and the line
+ * the command prints about it. `go` refuses to go on without them; `auto` (the default) falls back to the
+ * Node sidecar and says why; `node` builds nothing. The platforms take the binary as it is (local) or pack it
+ * into the sidecar image (kube, kind).
  */
-export async function dataPlaneOption(name: DataPlaneName): Promise<{ dataPlane?: { binary: string; tokenPlane: string } }> {
-  if (name !== 'go') return {};
+export async function dataPlaneOption(
+  name: DataPlaneName,
+): Promise<{ dataPlane?: { binary: string; tokenPlane: string }; dataPlaneNote: string }> {
+  const nodeNote = "data plane: the Node sidecar serves outbound calls (--data-plane node); the IdP's token exchange in Node";
+  if (name === 'node') return { dataPlaneNote: nodeNote };
   const { buildGoProgram } = await import('../../system/sidecar/data-plane.js');
   const [built, tokenPlane] = [await buildGoProgram('dataplane'), await buildGoProgram('tokenplane')];
-  for (const b of [built, tokenPlane]) {
-    if (b.binary === null)
-      throw new AuthlabError(
-        'ERR_TOOL_MISSING',
-        `--data-plane go builds the Go data plane and the IdP's token plane, which failed: ${b.reason}; install Go 1.26 or drop --data-plane`,
-      );
+  const failed = [built, tokenPlane].find((b) => b.binary === null) as { reason: string } | undefined;
+  if (failed && name === 'go') {
+    throw new AuthlabError(
+      'ERR_TOOL_MISSING',
+      `--data-plane go builds the Go data plane and the IdP's token plane, which failed: ${failed.reason}; install Go 1.26 or use --data-plane node`,
+    );
   }
-  return { dataPlane: { binary: built.binary!, tokenPlane: tokenPlane.binary! } };
+  if (failed) {
+    return {
+      dataPlaneNote: `data plane: the Node sidecar serves outbound calls, as the Go data plane could not be built (${failed.reason}); install Go 1.26 for it, or pass --data-plane node to skip the build`,
+    };
+  }
+  return {
+    dataPlane: { binary: built.binary!, tokenPlane: tokenPlane.binary! },
+    dataPlaneNote:
+      "data plane: outbound calls go through each sidecar's Go data plane, token exchanges through the IdP's Go token plane (--data-plane node for the Node sidecar's own)",
+  };
 }

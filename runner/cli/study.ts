@@ -56,7 +56,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
   // Local: Debian's prometheus on this host. kube/kind: upstream Prometheus in the cluster, built on first use.
   if (args.observe && args.platform === 'local') requirePrometheus();
   // Built before provisioning, so a machine without Go learns it in a second, not after start-up.
-  const dataPlane = await dataPlaneOption(args.dataPlane);
+  const { dataPlaneNote, ...dataPlane } = await dataPlaneOption(args.dataPlane);
 
   const renderer = createProgress();
   const live = createLiveSeries();
@@ -143,7 +143,7 @@ export async function studyCommand(args: StudyArgs, io: CliIo): Promise<number> 
       progress.log(`grafana    ${observation.clusterPrometheus.grafana.url}  (dashboards in folder authlab)`);
     if (args.calibrateUs !== undefined) progress.log(`calibration: enforce busy-waits ${args.calibrateUs} µs in its verify stage`);
     if (args.aa) progress.log('A/A study: observe and enforce run configured exactly like off');
-    if (dataPlane.dataPlane) progress.log("data plane: outbound calls go through each sidecar's Go data plane");
+    progress.log(dataPlaneNote);
     results = await runStudy(
       {
         engine: args.engine,

@@ -26,7 +26,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   await preflightKind(args);
   // Local: Debian's prometheus on this host. kube/kind: upstream Prometheus in the cluster, built on first use.
   if (args.observe && args.platform === 'local') requirePrometheus();
-  const dataPlane = await dataPlaneOption(args.dataPlane);
+  const { dataPlaneNote, ...dataPlane } = await dataPlaneOption(args.dataPlane);
   const runs = runsDir();
   const paths = upPaths(runs);
   const startedAt = new Date().toISOString();
@@ -56,6 +56,7 @@ export async function upCommand(args: UpArgs, io: CliIo): Promise<number> {
   try {
     io.err(`authlab up: starting the ${args.platform} platform with ${args.pairs} pair(s)…`);
     const log = (l: string) => io.err(`  ${l}`);
+    log(dataPlaneNote);
     if (kube) {
       // Kubernetes restarts the pods; `authlab cluster status` shows them.
       platform =

@@ -24,9 +24,10 @@ const STUDY_OPTIONS = `Study options:
   --base-port P              use ports P… instead of free ones picked by the OS
   --calibrate US             inject a US µs busy-wait into enforce's verify stage (a sidecar test hook,
                              off by default) and report whether each estimator recovers it
-  --data-plane go            outbound calls through each sidecar's Go data plane instead of its Node
-                             /call, token exchanges through the IdP's Go token plane (needs a Go
-                             toolchain; kube/kind: packed into the images, ports 8081 and 8082; default node)
+  --data-plane auto|node|go  go: outbound calls through each sidecar's Go data plane instead of its Node
+                             /call, token exchanges through the IdP's Go token plane (built with the Go
+                             toolchain; kube/kind: packed into the images, ports 8081 and 8082); node: the
+                             Node sidecar's own; auto (default): go where Go builds it, else node, saying why
   --aa                       A/A study: observe and enforce configured exactly like off; reports the
                              observed false-positive rate
   --observe                  also run Prometheus scraping every component and the runner each second; prints
@@ -50,7 +51,7 @@ ${ENVIRONMENT}
 ${EXIT_CODES}
 `,
   up: `Usage: authlab up [--platform local|kube|kind] [--pairs N] [--base-port P] [--restart on-failure|no] [--redis]
-                  [--observe] [--live-port P] [--kubeconfig FILE] [--keep-cluster] [--data-plane go]
+                  [--observe] [--live-port P] [--kubeconfig FILE] [--keep-cluster] [--data-plane auto|node|go]
 
 Provision the platform and stay up; writes runs/up/endpoints.json. Ctrl-C or \`authlab down\` stops it.
 A component that exits is reported at once (here and in \`authlab status\`) and handled per --restart.
@@ -71,9 +72,10 @@ A component that exits is reported at once (here and in \`authlab status\`) and 
                              its URL (local: Debian's \`prometheus\`; kube/kind: upstream, deployed in
                              authlab-system with pod discovery, built by \`authlab cluster build\` or on first use)
   --live-port P              port of the live page and the runner's /metrics (default: a free one)
-  --data-plane go            every sidecar starts its Go data plane; endpoints.json names each one's
+  --data-plane auto|node|go  go: every sidecar starts its Go data plane; endpoints.json names each one's
                              dataPlaneUrl, where outbound calls (POST /call/<target>/query) go; the IdP
-                             starts its Go token plane, which discovery names as the token endpoint
+                             starts its Go token plane, which discovery names as the token endpoint;
+                             node: neither; auto (default): go where Go builds it, else node, saying why
 
 ${ENVIRONMENT}
 

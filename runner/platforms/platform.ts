@@ -21,7 +21,7 @@ export interface ProvisionOptions {
    */
   calibrateUs?: number;
   /**
-   * `--data-plane go`: every sidecar starts the Go data plane (`binary`, from `buildGoProgram('dataplane')`)
+   * `--data-plane go`, or `auto` (the default) where Go builds it: every sidecar starts the Go data plane (`binary`, from `buildGoProgram('dataplane')`)
    * and outbound calls (`targetUrl` of a mode other than direct) go through it. Local: the binary itself,
    * each on a port of its own after the sidecars' (and Redis's); kube and kind: the sidecar image carries
    * it, on port 8081 of the sidecar's pod and Service. With `tokenPlane` (from `buildGoProgram('tokenplane')`)
