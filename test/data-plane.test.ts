@@ -288,6 +288,33 @@ describe.skipIf(built.binary === null)('sidecar with the Go data plane', () => {
     }
   });
 
+  it('tells a client how long an idle connection stays open, as the Node sidecar does', async () => {
+    // A client pool that is not told (undici's) closes an idle connection after its own 4 s and dials again; on
+    // kube a dial while the pod is unready (the IdP down) is refused by the Service.
+    const headersOf = (base: string, path: string, method: string) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const u = new URL(base);
+        const req = httpRequest(
+          { host: u.hostname, port: u.port, path, method, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ connection: res.headers.connection, 'keep-alive': res.headers['keep-alive'] }));
+          },
+        );
+        req.on('error', reject);
+        req.end(method === 'POST' ? '{"query":"light"}' : undefined);
+      });
+    for (const [path, method] of [
+      ['/call/p1-b/query', 'POST'],
+      ['/call/p9-x/query', 'POST'],
+      ['/healthz', 'GET'],
+    ] as const) {
+      const node = await headersOf(a.url, path, method);
+      expect(node, `${method} ${path}`).toEqual({ connection: 'keep-alive', 'keep-alive': 'timeout=65' });
+      expect(await headersOf(dp, path, method), `${method} ${path}`).toEqual(node);
+    }
+  });
+
   it('answers a peer that does not listen with 502 ERR_UPSTREAM_UNREACHABLE, as the Node sidecar, and goes on serving', async () => {
     for (const base of [a.url, dp]) {
       const gone = await post(`${base}/call/p0-gone/query`, '{"query":"light"}');

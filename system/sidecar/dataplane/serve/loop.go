@@ -122,6 +122,10 @@ func (p *Pool[T]) AppendQuery(b []byte, authorization string, body []byte) []byt
 	return append(b, body...)
 }
 
+// keepAlive says how long an idle client connection stays open, as Node's server does: a client pool
+// (undici's) that is not told closes its idle connections after its own default, 4 s, and dials again.
+var keepAlive = "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=" + strconv.Itoa(int(clientIdle/time.Second))
+
 // ErrNoFreeConns is Unreachable's reason when a pool has its max connections open, all carrying requests.
 var ErrNoFreeConns = errors.New("no free connections available to host")
 
@@ -672,6 +676,8 @@ func (x *Exchange[T]) Reply(status int, contentType string, body []byte, timing 
 	}
 	if c.closeAfter {
 		b = append(b, "\r\nConnection: close"...)
+	} else {
+		b = append(b, keepAlive...)
 	}
 	b = append(b, "\r\n\r\n"...)
 	if !c.head {
