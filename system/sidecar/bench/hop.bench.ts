@@ -340,20 +340,22 @@ async function main(): Promise<void> {
         what: 'the sidecar with its Go data plane (token, egress grant, metrics, Server-Timing; CPU of both processes)',
       },
     ] as const;
+    // The headline's rows say "sidecar"; the other path's say which one it is.
+    const shown = (name: string) => (name === 'sidecar' ? 'Node sidecar' : name);
     for (const c of ceilings.filter((x) => x.shown)) {
       console.log(`\n${c.what} against the same targets:`);
       for (const rate of rates) {
         const a = added(c.name, rate, 'p50Us');
         const n = added('nginx', rate, 'p50Us');
         console.log(
-          `  ${`added p50 at ${rate} rps, ${c.name} − 1.5× nginx, µs`.padEnd(40)} ${describeTarget(checkTarget(excessOver(a, n), 0, 'at-most'), us)}`,
+          `  ${`added p50 at ${rate} rps, ${shown(c.name)} − 1.5× nginx, µs`.padEnd(40)} ${describeTarget(checkTarget(excessOver(a, n), 0, 'at-most'), us)}`,
         );
         console.log(
-          `  ${`vCPU per 1k rps at ${rate} rps, ${c.name}`.padEnd(40)} ${describeTarget(checkTarget(fixed.get(`${c.name}@${rate}`)!.cpuPer1k, 0.15, 'at-most'), f)}`,
+          `  ${`vCPU per 1k rps at ${rate} rps, ${shown(c.name)}`.padEnd(40)} ${describeTarget(checkTarget(fixed.get(`${c.name}@${rate}`)!.cpuPer1k, 0.15, 'at-most'), f)}`,
         );
       }
       const am = maxRps.get(c.name)!.map((x, i) => x / nm[i]!);
-      console.log(`  ${`max rps, ${c.name} / nginx`.padEnd(40)} ${describeTarget(checkTarget(am, 0.6, 'at-least'))}`);
+      console.log(`  ${`max rps, ${shown(c.name)} / nginx`.padEnd(40)} ${describeTarget(checkTarget(am, 0.6, 'at-least'))}`);
     }
     const verdicts = checks.map((c) => c.check.verdict);
     const overall = verdicts.includes('MISS') ? 'MISS' : verdicts.includes('UNRESOLVED') ? 'UNRESOLVED' : 'PASS';
