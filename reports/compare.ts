@@ -213,7 +213,7 @@ export function movedTogether(rows: readonly CompareRow[]): MovedTogether[] {
 /**
  * What the two studies ran on or with that differs beyond the code: platform, load engine, data plane,
  * design, host, runtime, calibration, A/A. A difference in the table may come from one of these rather
- * than from a change; `authlab compare` prints them above its verdict. Empty when the set-ups match.
+ * than from a change; `authlab compare` names them below its table and verdict. Empty when the set-ups match.
  */
 export function setupDifferences(base: Results, next: Results): string[] {
   const a = base.study;
