@@ -12,7 +12,8 @@ export const BODY_LIMIT = 64 * 1024;
 export interface RouteRequest {
   body: unknown;
   headers: IncomingHttpHeaders;
-  raw: { rawHeaders: string[] };
+  /** The connection (node:http's `req.socket`): a verified token is remembered per connection. */
+  raw: { rawHeaders: string[]; socket?: object | null };
   params: { target?: string };
 }
 

@@ -8,7 +8,16 @@ import type { RouteHandler, RouteReply } from '../http/fast-path.js';
 import { CpuStage, serverTiming } from '../server-timing.js';
 import { calibrationWait } from '../calibrate.js';
 import { ROLE_BITS } from '../verify/verify-cache.js';
-import { FAILURES, type VerifyOutcome } from '../verify/verifier.js';
+import { createVerifyMemo, FAILURES, type VerifyMemo, type VerifyOutcome } from '../verify/verifier.js';
+
+const MEMO = Symbol('authlab.verify-memo');
+
+/** The connection's memo of its last verified token (verifier.ts, `VerifyMemo`), made on first use. */
+function memoOf(socket: object | null | undefined): VerifyMemo | undefined {
+  if (socket == null) return undefined;
+  const s = socket as { [MEMO]?: VerifyMemo };
+  return (s[MEMO] ??= createVerifyMemo());
+}
 
 const WWW_AUTHENTICATE = 'Bearer error="invalid_token"';
 /** RFC 6750 §3.1: more than one way of sending a token is a malformed request, not a bad token. */
@@ -66,7 +75,9 @@ export function queryRoute(ctx: SidecarContext): RouteHandler {
           );
         }
       } else {
-        const v = hasRepeatedAuthorization(request.raw.rawHeaders) ? FAILURES.ambiguous : verifier.verify(request.headers.authorization);
+        const v = hasRepeatedAuthorization(request.raw.rawHeaders)
+          ? FAILURES.ambiguous
+          : verifier.verify(request.headers.authorization, memoOf(request.raw.socket));
         outcome = v instanceof Promise ? await v : v;
         calibrationWait(mode); // test hook, off unless AUTHLAB_CALIBRATE_US is set (../calibrate.ts)
         verifyMs = performance.now() - t0;

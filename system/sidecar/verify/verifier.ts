@@ -79,12 +79,31 @@ export interface TokenVerifierOptions {
   now?: () => number;
 }
 
+/**
+ * What one inbound keep-alive connection remembers of the last token verified on it: the `Authorization`
+ * value exactly as received and what it verified to. A caller's sidecar sends the same token on a
+ * connection until it refreshes it, so a repeat costs a string comparison instead of the cache's SHA-256
+ * (~1.9 µs of enforce's ~5.6 on the request path). Trusted only while the cache's epoch holds (any
+ * revocation or clear ends it) and until the token's `exp`; it holds at most one bearer token per open
+ * connection, dropped with the connection, while the cache shared by all connections stays keyed by hash.
+ */
+export interface VerifyMemo {
+  authorization: string;
+  verified: VerifiedToken | null;
+  epoch: number;
+}
+
+export function createVerifyMemo(): VerifyMemo {
+  return { authorization: '', verified: null, epoch: -1 };
+}
+
 export interface TokenVerifier {
   /**
    * Verifies a raw `Authorization` header value. Synchronous for cache hits and known keys; a
-   * promise only when an unknown `kid` needs a (rate-limited) JWKS re-fetch.
+   * promise only when an unknown `kid` needs a (rate-limited) JWKS re-fetch. With a memo (one per
+   * connection), a repeat of the connection's last verified value is answered from it.
    */
-  verify(authorization: string | undefined): VerifyOutcome | Promise<VerifyOutcome>;
+  verify(authorization: string | undefined, memo?: VerifyMemo): VerifyOutcome | Promise<VerifyOutcome>;
 }
 
 /**
@@ -132,9 +151,23 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return verified;
   }
 
+  function remember(memo: VerifyMemo | undefined, authorization: string, outcome: VerifyOutcome, epoch: number): VerifyOutcome {
+    if (memo !== undefined && outcome.ok) {
+      memo.authorization = authorization;
+      memo.verified = outcome;
+      memo.epoch = epoch;
+    }
+    return outcome;
+  }
+
   return {
-    verify(authorization) {
+    verify(authorization, memo) {
       if (authorization === undefined || authorization.length === 0) return FAILURES.missing;
+      if (memo !== undefined && memo.verified !== null && memo.epoch === cache.epoch && authorization === memo.authorization) {
+        if (memo.verified.expiresAtMs > now()) return memo.verified;
+      }
+      // The epoch before any work: a revocation landing during a JWKS re-fetch must end the memo too.
+      const epoch = cache.epoch;
       // RFC 6750: scheme is case-insensitive, one space, then the token.
       if (!authorization.startsWith('Bearer ') && (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ')) {
         return FAILURES.missing;
@@ -143,7 +176,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (token.length === 0) return FAILURES.missing;
       const hash = cache.key(token);
       const hit = cache.get(hash, now());
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) return remember(memo, authorization, hit, epoch);
 
       const dot = token.indexOf('.');
       if (dot <= 0) return FAILURES.malformed;
@@ -162,8 +195,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (lastDot === dot || lastDot === token.length - 1) return FAILURES.malformed;
       if (!isCanonicalEs256Segment(token.slice(lastDot + 1))) return FAILURES.nonCanonical;
       const known = keys.get(header.kid);
-      if (known) return finish(token, hash, known);
-      return keys.getOrRefetch(header.kid).then((v) => (v ? finish(token, hash, v) : FAILURES.unknownKid));
+      if (known) return remember(memo, authorization, finish(token, hash, known), epoch);
+      return keys
+        .getOrRefetch(header.kid)
+        .then((v) => (v ? remember(memo, authorization, finish(token, hash, v), epoch) : FAILURES.unknownKid));
     },
   };
 }

@@ -33,11 +33,17 @@ export interface VerifyCache {
   evict(predicate: (v: VerifiedToken) => boolean): number;
   clear(): void;
   readonly size: number;
+  /**
+   * Changes at every evict (revocations) and clear, before any entry's `exp`: a per-connection
+   * memo of a verified token (verifier.ts, `VerifyMemo`) is trusted only while the epoch it saw holds.
+   */
+  readonly epoch: number;
 }
 
 /** @param maxEntries upper bound on cached tokens (default 10,000). */
 export function createVerifyCache(maxEntries = 10_000): VerifyCache {
   const map = new Map<string, VerifiedToken>();
+  let epoch = 0;
   return {
     key: sha256Base64,
     get(key, nowMs) {
@@ -65,11 +71,20 @@ export function createVerifyCache(maxEntries = 10_000): VerifyCache {
           n++;
         }
       }
+      // Every evict, even one that dropped nothing here: a memo may hold a token this map no longer does
+      // (the oldest entries go first when it is full).
+      epoch++;
       return n;
     },
-    clear: () => map.clear(),
+    clear() {
+      map.clear();
+      epoch++;
+    },
     get size() {
       return map.size;
+    },
+    get epoch() {
+      return epoch;
     },
   };
 }
