@@ -30,15 +30,18 @@
  * median of its own rounds, and the verdicts are read over the K fork figures — the process is then the
  * unit of replication, and the interval holds what a new process changes. The first 6-fork run
  * (`--rounds 96 --forks 6`, 2026-12-03 13:40–13:50) had fork medians of off / minimal from 0.92 to 0.99,
- * a spread about twice as wide as the 96-round one-fork intervals before it (0.03–0.04). Default 6 forks;
- * `--forks 1` is the old single-draw design and says so.
+ * a spread about twice as wide as the 96-round one-fork intervals before it (0.03–0.04). Default 12 forks
+ * of 4 rounds: six forks' interval is their [min, max], as wide as the fork spread (0.90–1.00 for enforce / off
+ * on 2026-12-04 19:17, UNRESOLVED), while twelve give an order-statistic interval inside it (0.96–1.01 at
+ * 19:03 the same evening, PASS), at about seven minutes a run. `--forks 1` is the old single-draw design and
+ * says so.
  *
  * Pinned by default (`--shared` turns it off): the servers under test run on the last CPU and everything
  * else (the load in this process, PostgreSQL, the IdP) on the others, pinned once before the rounds
  * (PostgreSQL's backends, forked as connections open, inherit the postmaster's mask): saturation is then
  * the server's own core, and each round prints how busy the loaded server kept it.
  *
- * Flags: --rounds 24 (in all, even per fork) --forks 6 --slice 250 (ms) --connections 32 --shared
+ * Flags: --rounds 48 (in all, even per fork) --forks 12 --slice 250 (ms) --connections 32 --shared
  *        --cpu-prof <dir> (V8 CPU profiles of the two sidecar processes; runs one fork, refuses --forks above 1).
  */
 import { fileURLToPath } from 'node:url';
@@ -50,12 +53,13 @@ import { openSlicedLoad, stopOnFailedRound, type SlicedLoad, type SliceResult } 
 import { loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
 import { formatCpuList } from '../../../runner/study/pinning.js';
 
-// 24 rounds of 18 slices of 250 ms over 6 forks: about four minutes (two of rounds, the rest starting and
-// warming each fork's processes). Six forks: [min, max] of six fork figures covers their median at 97 %.
+// 48 rounds of 18 slices of 250 ms over 12 forks: about seven minutes (four of rounds, the rest starting
+// and warming each fork's processes). Twelve fork figures: the 3rd to the 10th smallest cover their median
+// at 96 %.
 const flags = benchFlags('bench:sidecar', {
   numbers: {
-    rounds: { default: 24, integer: true },
-    forks: { default: 6, integer: true },
+    rounds: { default: 48, integer: true },
+    forks: { default: 12, integer: true },
     slice: 250,
     connections: { default: 32, integer: true },
   },
