@@ -3,11 +3,10 @@ import { createServer, type Server } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertPortsFree } from '../runner/platforms/local/ports.js';
 import type { EndpointsFile } from '../system/protocol/endpoints.js';
-import { runAuthlab, startAuthlab } from './support/cli.js';
+import { runAuthlab, startUp } from './support/cli.js';
 
 let runs: string;
 beforeAll(async () => {
@@ -184,16 +183,10 @@ describe('--data-plane: auto (the default) runs the Node sidecar where Go cannot
   });
 
   it('`up` without a Go toolchain says so in one line, serves outbound calls from the Node sidecar, and `down` stops it', async () => {
-    const up = startAuthlab(['up', '--pairs', '1'], noGo());
-    let stderr = '';
-    up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exit = new Promise<number | null>((res) => up.on('exit', (code) => res(code)));
+    const { up, stderr, exit, ready } = startUp(['up', '--pairs', '1'], noGo());
     try {
-      await new Promise<void>((res, rej) => {
-        createInterface({ input: up.stdout! }).on('line', (line) => line.startsWith('authlab up: ready') && res());
-        up.on('exit', (code) => rej(new Error(`authlab up exited with ${code} before ready:\n${stderr}`)));
-      });
-      expect(stderr).toContain(
+      await ready;
+      expect(stderr()).toContain(
         'data plane: the Node sidecar serves outbound calls, as the Go data plane could not be built (no Go toolchain on PATH (go)); install Go 1.26 for it, or pass --data-plane node to skip the build',
       );
       const endpoints = JSON.parse(await readFile(join(runs, 'no-go', 'up', 'endpoints.json'), 'utf8')) as EndpointsFile;

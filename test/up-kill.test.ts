@@ -8,12 +8,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UpState } from '../runner/cli/state.js';
-import { alivePids, descendantPids, runAuthlab, startAuthlab } from './support/cli.js';
+import { alivePids, descendantPids, runAuthlab, startUp } from './support/cli.js';
 
 let runs: string;
 const started: ChildProcess[] = [];
@@ -30,16 +29,10 @@ afterAll(async () => {
 
 /** Starts `authlab up --pairs 1` and resolves once it is ready. */
 async function upReady(): Promise<{ up: ChildProcess; stderr: () => string; exit: Promise<number | null> }> {
-  const up = startAuthlab(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: runs });
+  const { up, stderr, exit, ready } = startUp(['up', '--pairs', '1'], { AUTHLAB_RUNS_DIR: runs });
   started.push(up);
-  let stderr = '';
-  up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exit = new Promise<number | null>((res) => up.on('exit', (code) => res(code)));
-  await new Promise<void>((res, rej) => {
-    createInterface({ input: up.stdout! }).on('line', (line) => line.startsWith('authlab up: ready') && res());
-    up.on('exit', (code) => rej(new Error(`authlab up exited with ${code} before ready:\n${stderr}`)));
-  });
-  return { up, stderr: () => stderr, exit };
+  await ready;
+  return { up, stderr, exit };
 }
 
 const readState = async () => JSON.parse(await readFile(join(runs, 'up', 'state.json'), 'utf8')) as UpState;

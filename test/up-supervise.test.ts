@@ -7,12 +7,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UpState } from '../runner/cli/state.js';
-import { alivePids, descendantPids, runAuthlab, startAuthlab } from './support/cli.js';
+import { alivePids, descendantPids, runAuthlab, startUp as startAuthlabUp } from './support/cli.js';
 
 const dirs: string[] = [];
 const ups: ChildProcess[] = [];
@@ -35,15 +34,9 @@ interface Up {
 async function startUp(extra: string[]): Promise<Up> {
   const runs = await mkdtemp(join(tmpdir(), 'authlab-supervise-test-'));
   dirs.push(runs);
-  const up = startAuthlab(['up', '--pairs', '1', ...extra], { AUTHLAB_RUNS_DIR: runs });
+  const { up, lines, exit, ready } = startAuthlabUp(['up', '--pairs', '1', ...extra], { AUTHLAB_RUNS_DIR: runs });
   ups.push(up);
-  const lines: string[] = [];
-  createInterface({ input: up.stderr! }).on('line', (l) => lines.push(l));
-  const exit = new Promise<number | null>((res) => up.on('exit', (code) => res(code)));
-  await new Promise<void>((res, rej) => {
-    createInterface({ input: up.stdout! }).on('line', (l) => l.startsWith('authlab up: ready') && res());
-    up.on('exit', (code) => rej(new Error(`authlab up exited with ${code} before ready:\n${lines.join('\n')}`)));
-  });
+  await ready;
   return {
     up,
     runs,

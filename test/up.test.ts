@@ -3,32 +3,23 @@ import { dirname } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointsFile } from '../system/protocol/endpoints.js';
-import { alivePids, descendantPids, runAuthlab, startAuthlab } from './support/cli.js';
+import { alivePids, descendantPids, runAuthlab, startUp } from './support/cli.js';
 
 // End to end as a user sees it: `authlab up`, use the endpoints, `authlab down`, nothing left.
 let runs: string;
 let up: ChildProcess;
 let upExit: Promise<number | null>;
-let upStderr = '';
 let endpoints: EndpointsFile;
 let p1aAccessToken = '';
 
 beforeAll(async () => {
   runs = await mkdtemp(join(tmpdir(), 'authlab-up-test-'));
-  up = startAuthlab(['up', '--pairs', '2'], { AUTHLAB_RUNS_DIR: runs });
-  up.stderr!.on('data', (c: Buffer) => (upStderr += c.toString()));
-  upExit = new Promise((res) => up.on('exit', (code) => res(code)));
-  const ready = new Promise<string>((res, rej) => {
-    createInterface({ input: up.stdout! }).on('line', (line) => {
-      if (line.startsWith('authlab up: ready')) res(line);
-    });
-    up.on('exit', (code) => rej(new Error(`authlab up exited with ${code} before ready:\n${upStderr}`)));
-  });
-  await ready;
+  const started = startUp(['up', '--pairs', '2'], { AUTHLAB_RUNS_DIR: runs });
+  ({ up, exit: upExit } = started);
+  await started.ready;
   endpoints = JSON.parse(await readFile(join(runs, 'up', 'endpoints.json'), 'utf8')) as EndpointsFile;
 }, 90_000);
 

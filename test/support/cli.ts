@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** Test helpers: run `node bin/authlab.js …` as a user would. */
@@ -15,6 +16,37 @@ export interface CliResult {
 /** Starts `authlab <args>` with `env` merged over the current environment. */
 export function startAuthlab(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, [AUTHLAB_BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** An `authlab up` started by `startUp`. */
+export interface StartedUp {
+  up: ChildProcess;
+  /** Its stderr so far, whole and by line. */
+  stderr(): string;
+  lines: string[];
+  exit: Promise<number | null>;
+  /** The `authlab up: ready …` line; rejects with its stderr if it exits before printing it. */
+  ready: Promise<string>;
+}
+
+/**
+ * Starts `authlab <args>` (an `up`) as a user would and watches for its ready line. Returns at once, so the
+ * caller can register the child for clean-up before awaiting `ready`.
+ */
+export function startUp(args: string[], env: NodeJS.ProcessEnv = {}): StartedUp {
+  const up = startAuthlab(args, env);
+  let stderr = '';
+  const lines: string[] = [];
+  up.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  createInterface({ input: up.stderr! }).on('line', (l) => lines.push(l));
+  const exit = new Promise<number | null>((res) => up.on('exit', (code) => res(code)));
+  const ready = new Promise<string>((res, rej) => {
+    createInterface({ input: up.stdout! }).on('line', (line) => line.startsWith('authlab up: ready') && res(line));
+    up.on('exit', (code) => rej(new Error(`authlab ${args.join(' ')} exited with ${code} before ready:\n${stderr}`)));
+  });
+  // A caller that never awaits `ready` (it failed earlier) must not see an unhandled rejection.
+  ready.catch(() => {});
+  return { up, stderr: () => stderr, lines, exit, ready };
 }
 
 /** Runs `authlab <args>` to completion (killed after `timeoutMs`, default 60 000). */
