@@ -9,7 +9,12 @@
  * target is judged on the rounds' paired p50 ratios (engine / minimal client) by their median and its
  * order-statistic interval (results/stats/target.ts), PASS / MISS / UNRESOLVED, as every bench judges.
  *
- * Run: `npm run bench:floor -- [--rounds 3] [--duration 5] [--warmup 1] [--k6]` (strict: system/runtime/bench-flags.ts)
+ * Default 21 rounds (~6.5 min): a round's p50 at 100 req/s moves with the host from one 5-s run to the
+ * next (the minimal client's read 192–420 µs over 9 rounds), so the paired ratios spread 0.57–1.86, and
+ * three rounds' interval (75 %) or nine's (0.66–1.59, 96 %, 2026-12-04 19:40) spanned the target; 21 rounds
+ * read 1.02 [0.85, 1.43] (97 %, 19:44–19:50).
+ *
+ * Run: `npm run bench:floor -- [--rounds 21] [--duration 5] [--warmup 1] [--k6]` (strict: system/runtime/bench-flags.ts)
  */
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -30,7 +35,7 @@ import light from '../../scenarios/light.js';
 const TARGET_RATIO = 1.5;
 
 const flags = benchFlags('bench:floor', {
-  numbers: { rounds: { default: 3, integer: true }, duration: 5, warmup: 1 },
+  numbers: { rounds: { default: 21, integer: true }, duration: 5, warmup: 1 },
   booleans: ['k6'],
 });
 const rounds = flags.numbers.rounds;
