@@ -146,8 +146,9 @@ describe('runStudy on a fake platform', () => {
       if (stalled.includes(r)) continue;
       expect(r.valid, `${r.id}: ${r.invalidReason}`).toBe(true);
       expect(r.requests.errors).toEqual({});
-      // Node timers may fire up to ~1 ms early against the loop's cached time, so allow 2%.
-      expect(r.latencyUs.p50).toBeGreaterThanOrEqual(MS[r.mode] * 1000 * 0.98);
+      // Node timers may fire early against the loop's cached time (a CI run read 4,895 µs for a 5 ms
+      // sleep, 2.1% early), so allow 0.5 ms: still well above the next-faster mode's sleep, 2 ms apart.
+      expect(r.latencyUs.p50).toBeGreaterThanOrEqual(MS[r.mode] * 1000 - 500);
       expect(r.latencyUs.hdr.length).toBeGreaterThan(10);
       if (r.mode === 'observe' || r.mode === 'enforce') expect(r.serverTimingUs['peer-verify']?.p50).toBe(10);
       expect(r.timeline?.length).toBeGreaterThanOrEqual(1);

@@ -81,7 +81,9 @@ describe('the per-connection verify memo', () => {
     const tampered = good.slice(0, i) + (good[i] === 'A' ? 'B' : 'A') + good.slice(i + 1);
     expect(codeOf(s.verify(tampered))).toBe('ERR_TOKEN_SIGNATURE');
     expect(codeOf(s.verify(` ${good.slice(1)}`))).toBe('ERR_TOKEN_MISSING');
+    const hashed = s.hashes();
     expect(codeOf(s.verify(good))).toBe('ok');
+    expect(s.hashes()).toBe(hashed); // answered from the memo the refusals left alone
   });
 
   it('ends at the revocation of a token it holds, even one the full cache has dropped already', () => {
