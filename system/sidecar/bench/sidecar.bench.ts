@@ -42,7 +42,8 @@
  * the server's own core, and each round prints how busy the loaded server kept it.
  *
  * Flags: --rounds 48 (in all, even per fork) --forks 12 --slice 250 (ms) --connections 32 --shared
- *        --cpu-prof <dir> (V8 CPU profiles of the two sidecar processes; runs one fork, refuses --forks above 1).
+ *        --cpu-prof <dir> (V8 CPU profiles of the two sidecars and the minimal server; runs one fork, refuses
+ *        --forks above 1).
  */
 import { fileURLToPath } from 'node:url';
 import { median } from 'simple-statistics';
@@ -50,7 +51,7 @@ import { checkTarget, describeInterval, describeTarget } from '../../../results/
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { benchFlags } from '../../runtime/bench-flags.js';
 import { openSlicedLoad, stopOnFailedRound, type SlicedLoad, type SliceResult } from './sliced-load.js';
-import { loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
+import { cpuProfArgs, loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
 import { formatCpuList } from '../../../runner/study/pinning.js';
 
 // 48 rounds of 18 slices of 250 ms over 12 forks: about seven minutes (four of rounds, the rest starting
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
         await minimal!.stop();
         for (const s of sidecars) await s.restart();
       }
-      minimal = await spawnListening(minimalEntry, { DATABASE_URL: sidecars[1].databaseUrl });
+      minimal = await spawnListening(minimalEntry, { DATABASE_URL: sidecars[1].databaseUrl }, cpuProfArgs(profDir));
       // The load's targets in this order: 0 the minimal server, 1 p1-a, 2 p1-b (indexOf below).
       const servers = [
         { url: minimal.url, pid: minimal.pid },
@@ -347,7 +348,7 @@ async function main(): Promise<void> {
     if (profDir !== undefined) {
       console.log(
         `profiles in ${profDir}: verify off (pid ${serverPids[1]}) answered ${served[1]} requests, ` +
-          `enforce (pid ${serverPids[2]}) ${served[2]}, warm-up included`,
+          `enforce (pid ${serverPids[2]}) ${served[2]}, the minimal server (pid ${serverPids[0]}) ${served[0]}, warm-up included`,
       );
     }
     console.log(`errors: ${errors}; load average at end ${await loadAverage()}`);
