@@ -8,15 +8,20 @@
  * same work on one epoll loop that owns every socket, as nginx's worker does, dataplane/cmd/hop-loop), all in
  * front of the SAME null upstream (a second nginx answering `/query` with a fixed body), measured in the same run.
  *
- * - added p50/p99 at fixed rates (k6 constant-arrival-rate): hop p50 − direct-to-upstream p50;
- * - CPU per 1k rps of the hop process (sidecar process / nginx worker; schedstat, runner/study/cpu.ts);
+ * - added p50/p99 at fixed rates (k6 constant-arrival-rate): hop p50 − direct-to-upstream p50, every
+ *   target loaded in turn by one k6 run, a slice (--slice, 250 ms) each (sliced-rate.ts), so a round's
+ *   p50s come from the same seconds of the host;
+ * - CPU per 1k rps of the hop process (sidecar process / nginx worker; schedstat, runner/study/cpu.ts), read
+ *   at every slice boundary and counted in the target's own slices only;
  * - max requests/s (autocannon closed loop in this process).
  * Targets (issue 13): added p50 ≤ 1.5× nginx's (judged as sidecar − 1.5 × nginx ≤ 0 µs per round), CPU ≤ 0.15
  * vCPU per 1k rps, max rps ≥ 0.6× nginx's. The verdict ("overall") is the sidecar's as a study runs it by
  * default (`--data-plane auto`): with its Go data plane where Go builds it (CPU of the sidecar and its data
  * plane together), else its Node `/call`; the other path is judged beside it, as the ceilings are.
- * Rounds interleave the forwarders (each its own process), order rotated so each is measured in every
- * position, so drift on a shared host hits all of them; every k6 run starts with its own warm-up. Every
+ * Rounds interleave the forwarders (each its own process) slice by slice, the order rotated from round to
+ * round, so drift on a shared host hits all of them alike; each sliced run starts with a warm-up of the
+ * same rotation (--warmup seconds per target). Run one after another instead (8 s each, until 2026-12-04),
+ * a round's added p50 at 2,000 rps moved by tens of µs with the seconds each run happened to get. Every
  * round after the first starts the forwarders afresh (nginx `proxy_pass` and the native ceiling on their
  * ports, the Node and Go ceilings, the sidecar: new processes, as in `bench:sidecar`'s forks): a process's own
  * speed stays fixed for its life, so rounds of the same processes would not be independent draws of what
@@ -26,7 +31,8 @@
  * order-statistic interval (results/stats/target.ts): PASS / MISS only when the whole interval agrees,
  * UNRESOLVED when it spans the target.
  *
- * Flags: --rates 500,2000 --duration 8 --warmup 2 --rounds 3 --connections 32 --max-duration 5
+ * Flags: --rates 500,2000 --duration 8 (measured s per target) --warmup 2 (s per target) --slice 250 (ms)
+ *        --rounds 3 --connections 32 --max-duration 5
  *        --cpu-prof <dir> (V8 CPU profiles of the sidecar and of the Node ceiling, written when they stop;
  *        the bench prints how many requests each covers, for scripts/profile-diff.ts).
  */
@@ -34,7 +40,8 @@ import { fileURLToPath } from 'node:url';
 import { checkTarget, describeTarget, type TargetCheck } from '../../../results/stats/index.js';
 import { spawnListening } from '../../../runner/platforms/local/child.js';
 import { freePorts } from '../../../runner/platforms/local/ports.js';
-import { k6FixedRate, saturate } from './load.js';
+import { saturate } from './load.js';
+import { k6SlicedRate } from './sliced-rate.js';
 import { buildGoProgram } from '../data-plane.js';
 import { startGoHop } from './go-hop.js';
 import { startNginx, startNjsForwarder, type Nginx } from './nginx.js';
@@ -49,6 +56,7 @@ const flags = benchFlags('bench:hop', {
     rounds: { default: 3, integer: true },
     connections: { default: 32, integer: true },
     'max-duration': 5,
+    slice: { default: 250, integer: true },
   },
   strings: ['rates', 'cpu-prof'],
 });
@@ -62,6 +70,7 @@ const warmupS = flags.numbers.warmup;
 const rounds = flags.numbers.rounds;
 const connections = flags.numbers.connections;
 const maxDurationS = flags.numbers['max-duration'];
+const sliceMs = flags.numbers.slice;
 const BODY = '{"query":"light","params":{"id":42}}';
 const NULL_ANSWER = '{"rows":[{"id":42,"data":"a1d0c6e83f027327d8461063f4ac58a6"}]}';
 
@@ -200,6 +209,8 @@ async function main(): Promise<void> {
 
     type Row = { p50Us: number[]; p99Us: number[]; cpuPer1k: number[]; load: string[]; failed: number };
     const fixed = new Map<string, Row>();
+    /** Iterations k6 could not start on schedule in measured phases (a sliced run's drops carry no target). */
+    let dropped = 0;
     const maxRps = new Map<string, number[]>();
     for (let round = 0; round < rounds; round++) {
       if (round > 0 && !profDir) {
@@ -210,23 +221,34 @@ async function main(): Promise<void> {
       }
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       for (const rate of rates) {
+        // One k6 run loads every target in turn, a slice each (sliced-rate.ts): their p50s, and so the
+        // differences the targets are judged on, come from the same seconds of the host.
+        const sliced = [];
         for (const t of order) {
           const pids = await t.pids();
-          const cpu0 = await cpuSecondsOfAll(pids);
-          const r = await k6FixedRate({ url: t.url(), body: BODY, rateRps: rate, durationS, warmupS });
-          const cpu1 = await cpuSecondsOfAll(pids);
-          sent.set(t.name, (sent.get(t.name) ?? 0) + r.allRequests);
+          sliced.push({ name: t.name, url: t.url(), cpuSeconds: () => cpuSecondsOfAll(pids) });
+        }
+        const r = await k6SlicedRate({ targets: sliced, body: BODY, rateRps: rate, durationS, warmupS, sliceMs });
+        const load = await loadAverage();
+        dropped += r.dropped;
+        console.log(
+          `round ${round + 1} at ${rate} rps, ${order.length} targets in ${sliceMs}-ms slices: ${r.dropped} dropped (${r.allDropped - r.dropped} in warm-up), ` +
+            `${r.lateReadings} late CPU readings, load ${load}`,
+        );
+        for (const t of order) {
+          const m = r.byTarget.get(t.name)!;
+          sent.set(t.name, (sent.get(t.name) ?? 0) + m.allRequests);
           const key = `${t.name}@${rate}`;
           const row = fixed.get(key) ?? { p50Us: [], p99Us: [], cpuPer1k: [], load: [], failed: 0 };
-          row.p50Us.push(r.p50Us);
-          row.p99Us.push(r.p99Us);
-          // vCPU per 1k rps = CPU seconds per request × 1000.
-          if (cpu0 !== null && cpu1 !== null) row.cpuPer1k.push(((cpu1 - cpu0) / r.allRequests) * 1000);
-          row.load.push(await loadAverage());
-          row.failed += Math.round(r.failedRate * r.requests) + r.dropped;
+          row.p50Us.push(m.p50Us);
+          row.p99Us.push(m.p99Us);
+          // vCPU per 1k rps = CPU seconds per request × 1000, over its own slices.
+          if (m.cpuSeconds !== null) row.cpuPer1k.push((m.cpuSeconds / m.allRequests) * 1000);
+          row.load.push(load);
+          row.failed += Math.round(m.failedRate * m.requests);
           fixed.set(key, row);
           console.log(
-            `round ${round + 1} ${t.name.padEnd(10)} ${rate} rps: p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us.toFixed(0)} µs, ${r.dropped} dropped (${r.allDropped - r.dropped} in warm-up), load ${row.load.at(-1)}`,
+            `round ${round + 1} ${t.name.padEnd(10)} ${rate} rps: p50 ${m.p50Us.toFixed(0)} µs p99 ${m.p99Us.toFixed(0)} µs, ${m.requests} measured`,
           );
         }
       }
@@ -312,7 +334,7 @@ async function main(): Promise<void> {
         `max rps ${(median(maxRps.get('sidecar')!) / median(bm)).toFixed(2)}×; Node ceiling / nginx: max rps ${(median(bm) / median(nm)).toFixed(2)}×`,
     );
     console.log(`direct-to-upstream max rps: ${range(maxRps.get('direct')!, (x) => x.toFixed(0))} (the load generator's own ceiling)`);
-    const failed = [...fixed.values()].reduce((a, r) => a + r.failed, 0);
+    const failed = [...fixed.values()].reduce((a, r) => a + r.failed, dropped);
     console.log('\ntargets, judged per round (median, interval):');
     for (const c of checks) console.log(`  ${c.label.padEnd(40)} ${describeTarget(c.check, c.format)}`);
     // The same targets applied to the native and Go ceilings and to the sidecar's other path: reported beside the
