@@ -33,15 +33,18 @@
  * a spread about twice as wide as the 96-round one-fork intervals before it (0.03–0.04). Default 12 forks
  * of 4 rounds: six forks' interval is their [min, max], as wide as the fork spread (0.90–1.00 for enforce / off
  * on 2026-12-04 19:17, UNRESOLVED), while twelve give an order-statistic interval inside it (0.96–1.01 at
- * 19:03 the same evening, PASS), at about seven minutes a run. `--forks 1` is the old single-draw design and
- * says so.
+ * 19:03 the same evening, PASS), at about seven minutes a run. But off / minimal, whose fork medians
+ * spread from 0.85 to 1.04, read PASS in two 12-fork runs that evening and UNRESOLVED in two ([0.88, 0.96],
+ * [0.89, 0.98]). Default 24 forks of 4 rounds (about fourteen minutes): the 7th to the 18th fork figure,
+ * off / minimal 0.93 [0.91, 0.94] and enforce / off 0.969 [0.954, 0.982] on 2026-12-04 22:23, both PASS.
+ * `--forks 1` is the old single-draw design and says so.
  *
  * Pinned by default (`--shared` turns it off): the servers under test run on the last CPU and everything
  * else (the load in this process, PostgreSQL, the IdP) on the others, pinned once before the rounds
  * (PostgreSQL's backends, forked as connections open, inherit the postmaster's mask): saturation is then
  * the server's own core, and each round prints how busy the loaded server kept it.
  *
- * Flags: --rounds 48 (in all, even per fork) --forks 12 --slice 250 (ms) --connections 32 --shared
+ * Flags: --rounds 96 (in all, even per fork) --forks 24 --slice 250 (ms) --connections 32 --shared
  *        --cpu-prof <dir> (V8 CPU profiles of the two sidecars and the minimal server; runs one fork, refuses
  *        --forks above 1).
  */
@@ -54,13 +57,13 @@ import { openSlicedLoad, stopOnFailedRound, type SlicedLoad, type SliceResult } 
 import { cpuProfArgs, loadAverage, pinPids, serverPinPlan, startBenchStack } from './stack.js';
 import { formatCpuList } from '../../../runner/study/pinning.js';
 
-// 48 rounds of 18 slices of 250 ms over 12 forks: about seven minutes (four of rounds, the rest starting
-// and warming each fork's processes). Twelve fork figures: the 3rd to the 10th smallest cover their median
-// at 96 %.
+// 96 rounds of 18 slices of 250 ms over 24 forks: about fourteen minutes (eight of rounds, the rest
+// starting and warming each fork's processes). Twenty-four fork figures: the 7th to the 18th smallest
+// cover their median at 98 %.
 const flags = benchFlags('bench:sidecar', {
   numbers: {
-    rounds: { default: 48, integer: true },
-    forks: { default: 12, integer: true },
+    rounds: { default: 96, integer: true },
+    forks: { default: 24, integer: true },
     slice: 250,
     connections: { default: 32, integer: true },
   },
