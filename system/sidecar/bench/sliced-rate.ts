@@ -89,7 +89,10 @@ export async function k6SlicedRate(o: SlicedRateOptions): Promise<SlicedRateResu
   child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-3000)));
   let exited = false;
   const exit = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
+    child.once('error', (e) => {
+      exited = true; // the sampler stops too
+      reject(e);
+    });
     child.once('exit', (code) => {
       exited = true;
       resolve(code);
