@@ -207,7 +207,7 @@ async function main(): Promise<void> {
       await probeSidecar();
     };
 
-    type Row = { p50Us: number[]; p99Us: number[]; cpuPer1k: number[]; load: string[]; failed: number };
+    type Row = { p50Us: number[]; p99Us: number[]; cpuPer1k: number[]; failed: number };
     const fixed = new Map<string, Row>();
     /** Iterations k6 could not start on schedule in measured phases (a sliced run's drops carry no target). */
     let dropped = 0;
@@ -239,12 +239,11 @@ async function main(): Promise<void> {
           const m = r.byTarget.get(t.name)!;
           sent.set(t.name, (sent.get(t.name) ?? 0) + m.allRequests);
           const key = `${t.name}@${rate}`;
-          const row = fixed.get(key) ?? { p50Us: [], p99Us: [], cpuPer1k: [], load: [], failed: 0 };
+          const row = fixed.get(key) ?? { p50Us: [], p99Us: [], cpuPer1k: [], failed: 0 };
           row.p50Us.push(m.p50Us);
           row.p99Us.push(m.p99Us);
           // vCPU per 1k rps = CPU seconds per request × 1000, over its own slices.
           if (m.cpuSeconds !== null) row.cpuPer1k.push((m.cpuSeconds / m.allRequests) * 1000);
-          row.load.push(load);
           row.failed += Math.round(m.failedRate * m.requests);
           fixed.set(key, row);
           console.log(
