@@ -3,6 +3,7 @@ import type { Client } from 'autocannon';
 import { RunRecorder } from './histogram.js';
 import { loadProcess } from './load-process.js';
 import { cycleLength, mixCycle } from './mix.js';
+import { LAST_BYTE_SUPPORTED, timeToLastByte } from './last-byte.js';
 import { PACING_SUPPORTED, paceClient } from './pacing.js';
 import { mulberry32 } from '../../results/stats/index.js';
 import type { Engine, EngineResult, EngineRunOptions } from './types.js';
@@ -29,7 +30,7 @@ export interface AutocannonEngineOptions {
  * share of the rate (see pacing.ts for why not autocannon's own per-second limiter). autocannon's
  * own histogram is in whole ms and its coordinated-omission correction invents samples under a rate,
  * so it is switched off and every response time is recorded here, in µs, from the client's hrtime
- * measurement.
+ * measurement, taken to the response's last byte (last-byte.ts), not to the end of autocannon's parse.
  *
  * Runs execute in the load process (load-process.ts), a child with its own event loop, so that what
  * the orchestrator does meanwhile (progress, the live series, a floor's null endpoint, timers) does
@@ -78,6 +79,7 @@ export async function runAutocannon(o: EngineRunOptions): Promise<EngineResult> 
   const setupClient = (client: Client): void => {
     const state: ClientState = { serverTiming: null };
     if (paced && o.rateRps) paceClient(client, o.rateRps / connections, phase);
+    if (LAST_BYTE_SUPPORTED) timeToLastByte(client);
     // Each connection cycles through its own shuffle of the mix. The requests are built once here:
     // setting the next body from the response handler rebuilt the request (headers, buffer copy) on
     // every response, which was a third of the engine's CPU in the floor's profile.
