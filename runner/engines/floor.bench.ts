@@ -12,7 +12,8 @@
  * Default 21 rounds (~6.5 min): a round's p50 at 100 req/s moves with the host from one 5-s run to the
  * next (the minimal client's read 192–420 µs over 9 rounds), so the paired ratios spread 0.57–1.86, and
  * three rounds' interval (75 %) or nine's (0.66–1.59, 96 %, 2026-12-04 19:40) spanned the target; 21 rounds
- * read 1.02 [0.85, 1.43] (97 %, 19:44–19:50).
+ * read 1.02 [0.85, 1.43] (97 %, 19:44–19:50). The engine times each response to its last byte since
+ * 2026-12-05 (last-byte.ts), as the minimal client does; before, its JavaScript parse was in the time.
  *
  * Run: `npm run bench:floor -- [--rounds 21] [--duration 5] [--warmup 1] [--k6]` (strict: system/runtime/bench-flags.ts)
  */

@@ -17,6 +17,10 @@ describe('modeMismatch: a run on other settings than its mode is caught (issue 1
     const measuredOnly = stages('upstream', 'total', 'peer-db', 'peer-total', 'sign-cpu', 'peer-verify-cpu');
     expect(modeMismatch('observe', { ok: 2, errors: {}, serverTiming: measuredOnly })).toBeNull();
     expect(modeMismatch('enforce', { ok: 2, errors: {}, serverTiming: measuredOnly })).toBeNull();
+    // ... and when both were measured by the caller only (a quick study's heavy enforce run,
+    // 2026-12-05), only `sign-cpu` was kept: the target's verify stage went with the dropped times.
+    expect(modeMismatch('enforce', { ok: 2, errors: {}, serverTiming: stages('sign-cpu') })).toBeNull();
+    expect(modeMismatch('observe', { ok: 2, errors: {}, serverTiming: stages('peer-verify-cpu') })).toBeNull();
     // k6 reports no stages: only the 401 rule applies.
     expect(modeMismatch('observe', { ok: 10, errors: {}, serverTiming: {} })).toBeNull();
   });
