@@ -17,7 +17,6 @@ const rate = Number(__ENV.RATE);
 const sliceMs = Number(__ENV.SLICE_MS);
 const epochMs = Number(__ENV.EPOCH_MS);
 const headers = { 'content-type': 'application/json' };
-if (__ENV.AUTHORIZATION) headers.authorization = __ENV.AUTHORIZATION;
 const params = targets.map((t) => ({ headers, tags: { target: t.name } }));
 const VUS = 200;
 

@@ -56,7 +56,6 @@ export interface SlicedRateOptions {
   /** Warm-up seconds per target, before the measured phase. */
   warmupS: number;
   sliceMs: number;
-  authorization?: string;
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -79,7 +78,6 @@ export async function k6SlicedRate(o: SlicedRateOptions): Promise<SlicedRateResu
     EPOCH_MS: String(epochMs),
     DURATION: String(o.durationS * n),
     WARMUP: String(o.warmupS * n),
-    AUTHORIZATION: o.authorization ?? '',
     K6_NO_USAGE_REPORT: 'true',
   };
   const child = spawn(bin, ['run', '--quiet', '--no-thresholds', K6_SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
