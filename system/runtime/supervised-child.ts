@@ -94,10 +94,11 @@ export async function startSupervisedChild(opts: SupervisedChildOptions): Promis
         current = next;
         startedAt = Date.now();
         generation++;
-        up = true;
         opts.onReplaced?.();
         await opts.prime(control);
         watch(next);
+        // Up only once it holds the state: a health check between the start and the prime says down.
+        up = true;
         restarts++;
         opts.onRestarted?.();
         opts.log(`${opts.name} restarted (pid ${next.pid}) on ${url}`);
@@ -107,7 +108,6 @@ export async function startSupervisedChild(opts: SupervisedChildOptions): Promis
           `could not restart the ${opts.name}: ${err instanceof Error ? err.message : String(err)}; retrying in ${restartWaitMs} ms`,
         );
         // Started but not primed: it is not the process to keep.
-        if (next === current) up = false;
         await next?.stop();
       }
     }

@@ -126,6 +126,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   let supervised: SupervisedChild | undefined;
   let pushedRevision = -1;
   let pushedToken: string | null | undefined;
+  // Unexpected exits so far: a push answered across one is not what the next process holds.
+  let downs = 0;
   // The last snapshot read, per series: each read adds what was counted since (cleared on a restart,
   // whose process counts from zero).
   const last = new Map<string, RequestSeries>();
@@ -133,6 +135,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
 
   const pushOnce = async (control: string): Promise<void> => {
     const s = opts.state();
+    const downsBefore = downs;
     const res = await fetch(`${control}/state`, {
       method: 'PUT',
       headers: { ...headers, 'content-type': 'application/json' },
@@ -145,7 +148,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       signal: AbortSignal.timeout(5000),
     });
     if (res.status !== 204) throw new Error(`the data plane refused its state: ${res.status} ${await res.text()}`);
-    if (supervised && !supervised.up()) return; // it exited while this push was answered: the restart pushes again
+    if (downs !== downsBefore) return; // it exited while this push was answered: the restart pushes again
     pushedRevision = s.revision;
     pushedToken = s.token?.accessToken ?? null;
   };
@@ -167,6 +170,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     port: opts.port,
     prime: pushes.prime,
     onDown: () => {
+      downs++;
       pushedRevision = -1;
       pushedToken = undefined;
     },
