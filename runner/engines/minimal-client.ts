@@ -1,8 +1,8 @@
 /**
  * The harness floor's reference (bench:floor): the least a client can do to time requests at a fixed
  * arrival rate. Raw `net` sockets, keep-alive, one pre-built request, a response read to its
- * Content-Length and timed with hrtime; each connection sends on a fixed schedule (rate/connections
- * per second, random phase, as the autocannon engine paces). Prints one JSON line: the measured
+ * Content-Length and timed with hrtime to its last byte; each connection sends on a fixed schedule
+ * (rate/connections per second, random phase, as the autocannon engine paces). Prints one JSON line: the measured
  * response times as a compressed-base64 HDR histogram (µs) and the count.
  *
  * `node --import tsx runner/engines/minimal-client.ts <url> <connections> <rateRps> <durationS> <warmupS>`
@@ -55,14 +55,16 @@ function drive(socket: Socket): Promise<void> {
       socket.write(request);
     };
     socket.on('data', (chunk: Buffer) => {
+      // The clock stops when the chunk that completes the response is read, before it is looked at (as
+      // the autocannon engine's, last-byte.ts).
+      const arrived = process.hrtime.bigint();
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       const head = pending.indexOf('\r\n\r\n');
       if (head < 0) return;
       const length = Number(/content-length:\s*(\d+)/i.exec(pending.subarray(0, head).toString('latin1'))?.[1] ?? 0);
       if (pending.length < head + 4 + length) return;
-      const done = process.hrtime.bigint();
       if (pending.subarray(9, 10).toString() !== '2') errors++;
-      else if (sentAt - t0 >= warmupNs && sentAt - t0 < endNs) histogram.recordValue(Math.max(1, Number((done - sentAt) / 1000n)));
+      else if (sentAt - t0 >= warmupNs && sentAt - t0 < endNs) histogram.recordValue(Math.max(1, Number((arrived - sentAt) / 1000n)));
       pending = pending.subarray(head + 4 + length);
       send();
     });
